@@ -1,0 +1,1 @@
+"""Interpretations of the IR (functors): exact tensors now; sampling, formulas and pictures later."""

@@ -1,0 +1,347 @@
+"""The exact semantics: a functor from diagrams to tensors, and compiled exact queries.
+
+A node's table is a tensor with one axis per wire; a diagram is one einsum over wire indices
+whose order opt_einsum plans and ``jax.jit`` compiles. A query keeps only the ancestors of what
+it reads, cuts the intervened variables (surgery), and never builds the full joint. Compiled
+functions are cached per query *shape* (which variables, which carry values), so new values,
+new evidence or new tables reuse them, and ``vmap`` batches many of each in one call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..distribution import Batch, Distribution
+from ..errors import MechanismError, QueryError, ZeroProbabilityError
+from ..ir import Diagram
+from ..model import CausalModel, finite
+from ..query import Event, Expect, Linear, Prob, check_query, parse_query
+from ..surgery import cut
+from ..types import FiniteType
+from .plan import Plan, plan
+
+jax.config.update("jax_enable_x64", True)
+
+
+# -- the functor on arbitrary diagrams ----------------------------------------------------------
+
+def tensor(diagram: Diagram) -> np.ndarray:
+    """The stochastic matrix of a diagram, shape ``(*dom sizes, *cod sizes)``.
+
+    Every box needs a table. Copies become diagonals, discards sums, swaps permutations.
+    """
+    ops: list[tuple[Sequence[Any], Sequence[int]]] = []
+    arrays: list[np.ndarray] = []
+    sizes = {w: finite(t, f"wire {w}").size for w, t in diagram.wire_types.items()}
+    for node in diagram.nodes:
+        if node.box.mechanism is None:
+            raise MechanismError(f"box {node.box.name} has no table, so it has no exact meaning")
+        ops.append(((*node.inputs, *node.outputs), node.box.mechanism.shape))
+        arrays.append(node.box.mechanism.array)
+    out_index: list[Any] = list(diagram.inputs)
+    used = {w for n in diagram.nodes for w in n.inputs}
+    for w in diagram.inputs:
+        if w not in used:  # an input nobody reads: constant along its axis
+            ops.append(((w,), (sizes[w],)))
+            arrays.append(np.ones(sizes[w]))
+    seen: set[str] = set(diagram.inputs)
+    for k, w in enumerate(diagram.outputs):
+        if w in seen:  # a copy (or identity): tie a fresh output axis to the wire by a delta
+            ops.append(((w, ("out", k)), (sizes[w], sizes[w])))
+            arrays.append(np.eye(sizes[w]))
+            out_index.append(("out", k))
+        else:
+            out_index.append(w)
+            seen.add(w)
+    if not ops:
+        return np.ones(())
+    p = plan(ops, out_index)
+    return np.asarray(jnp.einsum(p.equation, *arrays, optimize=list(p.path)))
+
+
+# -- compiled queries ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """One query shape, planned and jitted. Call it with value one-hots and tables."""
+
+    prob: Prob
+    table_vars: tuple[str, ...]        # whose tables are operands, in order
+    value_vars: tuple[str, ...]        # valued interventions and evidence: one-hot operands
+    value_types: tuple[FiniteType, ...]
+    free_do: tuple[str, ...]
+    free_evidence: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    plan: Plan
+    normalise: bool
+    core: Callable[..., Any]
+    fn: Callable[..., Any]
+
+    @property
+    def kept(self) -> tuple[str, ...]:
+        return self.table_vars
+
+
+class ExactEngine:
+    """Exact queries on one model: tables on the device, compiled functions per query shape."""
+
+    def __init__(self, model: CausalModel):
+        self.model = model
+        self._tables: dict[str, jax.Array] = {}
+        self._compiled: dict[Any, CompiledQuery] = {}
+        self._batched: dict[Any, Callable[..., Any]] = {}
+
+    # -- compile -----------------------------------------------------------------------
+    def table(self, var: str) -> jax.Array:
+        if var not in self._tables:
+            mech = self.model.variables[var].mechanism
+            if mech is None:
+                raise MechanismError(
+                    f"variable {var} of model {self.model.name} has no table; exact answers "
+                    "need every variable the query depends on to have one")
+            self._tables[var] = jnp.asarray(mech.array)
+        return self._tables[var]
+
+    def compile(self, prob: Prob) -> CompiledQuery:
+        key = prob.shape_key
+        hit = self._compiled.get(key)
+        if hit is not None:
+            return hit
+        check_query(self.model, prob)
+        m = self.model
+        do_vars = [e.var for e in prob.interventions]
+        mutilated = cut(m, *do_vars) if do_vars else m
+        reads = [e.var for e in prob.outcomes] + [e.var for e in prob.evidence]
+        keep = mutilated.ancestors(reads)
+        table_vars = tuple(v for v in mutilated.variables if v in keep
+                           and not mutilated.variables[v].is_input)
+        for v in table_vars:
+            finite(m.variables[v].type, f"variable {v}")
+            self.table(v)  # raises early for a missing table
+        valued = [e for e in (*prob.interventions, *prob.evidence) if e.value is not None]
+        value_vars = tuple(e.var for e in valued)
+        value_types = tuple(finite(m.variables[v].type, v) for v in value_vars)
+        free_do = tuple(e.var for e in prob.interventions if e.value is None)
+        free_ev = tuple(e.var for e in prob.evidence if e.value is None)
+        outcomes = tuple(e.var for e in prob.outcomes)
+        ops: list[tuple[Sequence[Any], Sequence[int]]] = []
+        for v in table_vars:
+            var = mutilated.variables[v]
+            ops.append(((*var.parents, v), m.variables[v].mechanism.shape))  # type: ignore[union-attr]
+        for v, t in zip(value_vars, value_types, strict=True):
+            ops.append(((v,), (t.size,)))
+        ones = [v for v in free_do if v not in keep]  # do(X) with X irrelevant: constant axis
+        for v in ones:
+            ops.append(((v,), (finite(m.variables[v].type, v).size,)))
+        out_index = [*free_do, *free_ev, *outcomes]
+        p = plan(ops, out_index)
+        n_out = len(outcomes)
+        normalise = bool(prob.evidence)
+        ones_arrays = tuple(jnp.ones(finite(m.variables[v].type, v).size) for v in ones)
+        path = list(p.path)
+
+        def core(tables: tuple[jax.Array, ...], onehots: tuple[jax.Array, ...]
+                 ) -> tuple[jax.Array, jax.Array]:
+            joint = jnp.einsum(p.equation, *tables, *onehots, *ones_arrays, optimize=path)
+            if not normalise:
+                return joint, jnp.ones(())
+            axes = tuple(range(joint.ndim - n_out, joint.ndim))
+            z = joint.sum(axis=axes, keepdims=True)
+            safe = jnp.where(z > 0, z, 1.0)
+            return joint / safe, z
+
+        cq = CompiledQuery(prob, table_vars, value_vars, value_types, free_do, free_ev,
+                           outcomes, p, normalise, core, jax.jit(core))
+        self._compiled[key] = cq
+        return cq
+
+    # -- evaluate ----------------------------------------------------------------------
+    def _onehots(self, cq: CompiledQuery, values: Mapping[str, Any]) -> tuple[np.ndarray, ...]:
+        out = []
+        for v, t in zip(cq.value_vars, cq.value_types, strict=True):
+            vec = np.zeros(t.size)
+            vec[t.index(values[v])] = 1.0
+            out.append(vec)
+        return tuple(out)
+
+    def evaluate(self, prob: Prob) -> Distribution | float:
+        """Answer one probability query exactly."""
+        cq = self.compile(prob)
+        values = {e.var: e.value for e in (*prob.interventions, *prob.evidence)
+                  if e.value is not None}
+        tables = tuple(self.table(v) for v in cq.table_vars)
+        joint, z = cq.fn(tables, self._onehots(cq, values))
+        joint = np.asarray(joint)
+        if cq.normalise:
+            self._check_positive(prob, cq, np.asarray(z))
+        return self._shape_result(prob, cq, joint)
+
+    def _check_positive(self, prob: Prob, cq: CompiledQuery, z: np.ndarray) -> None:
+        if np.all(z > 0):
+            return
+        where = ""
+        free = (*cq.free_do, *cq.free_evidence)
+        if free:
+            idx = np.argwhere(z.reshape(z.shape[: len(free)]) <= 0)[0]
+            types = [finite(self.model.variables[v].type, v) for v in free]
+            where = " at " + ", ".join(f"{v} = {t.values[i]}" for v, t, i in
+                                      zip(free, types, idx, strict=True))
+        raise ZeroProbabilityError(f"{prob}: the evidence has probability zero{where}, so the "
+                                   "conditional is undefined")
+
+    def _shape_result(self, prob: Prob, cq: CompiledQuery, joint: np.ndarray
+                      ) -> Distribution | float:
+        m = self.model
+        given = (*cq.free_do, *cq.free_evidence)
+        idx: list[Any] = [slice(None)] * len(given)
+        variables = []
+        for e in prob.outcomes:
+            t = finite(m.variables[e.var].type, e.var)
+            if e.value is None:
+                idx.append(slice(None))
+                variables.append(e.var)
+            else:
+                idx.append(t.index(e.value))
+        arr = joint[tuple(idx)]
+        if not variables and not given:
+            return float(arr)
+        gtypes = tuple(finite(m.variables[v].type, v) for v in given)
+        vtypes = tuple(finite(m.variables[v].type, v) for v in variables)
+        given_named = tuple(f"do({v})" for v in cq.free_do) + cq.free_evidence
+        return Distribution(tuple(variables), vtypes, arr, given_named, gtypes, str(prob))
+
+    def query(self, text: str | Prob | Expect | Linear) -> Distribution | float | Any:
+        """Answer a query string: ``P(...)``, ``E[...]``, or a linear combination of them."""
+        q = parse_query(text) if isinstance(text, str) else text
+        if isinstance(q, Prob):
+            return self.evaluate(q)
+        if isinstance(q, Expect):
+            return self._expect(q)
+        total: Any = 0.0
+        for c, term in q.terms:
+            val = self.evaluate(term) if isinstance(term, Prob) else self._expect(term)
+            if isinstance(val, Distribution):
+                raise QueryError(f"{q}: every term of a sum must be a number, but {term} is a "
+                                 "distribution; give each variable a value")
+            total = total + c * val
+        return total
+
+    def _expect(self, q: Expect) -> Any:
+        (ev,) = q.prob.outcomes
+        if ev.value is not None:
+            raise QueryError(f"{q}: the variable of an expectation cannot have a value")
+        d = self.evaluate(q.prob)
+        assert isinstance(d, Distribution)
+        return d.expectation()
+
+    # -- batches -----------------------------------------------------------------------
+    def query_batch(self, text: str, values: Any = None,
+                    tables: Mapping[str, Any] | None = None) -> Batch:
+        """One query over many settings in one vmapped call.
+
+        ``values``: a dict of equal-length lists (``{"T": ["no", "yes", ...]}``) or a list of
+        dicts, giving values to variables of the query (``P(C | T)`` then reads T's value from
+        each row). ``tables``: stacked tables ``{var: array of shape (n, *table shape)}``.
+        """
+        q = parse_query(text)
+        if not isinstance(q, Prob):
+            raise QueryError("query_batch takes a probability query P(...)")
+        rows = _rows(values)
+        n = len(rows) if rows else None
+        tables = dict(tables or {})
+        for v, arr in tables.items():
+            self.model[v]
+            k = np.shape(arr)[0]
+            if n is not None and k != n:
+                raise QueryError(f"batch sizes differ: {n} value settings but {k} tables for {v}")
+            n = k
+        if n is None:
+            raise QueryError("query_batch needs values or tables to batch over")
+        batched = set(rows[0]) if rows else set()
+
+        def fill(es: tuple[Event, ...]) -> tuple[Event, ...]:
+            return tuple(Event(e.var, e.value if e.value is not None or e.var not in batched
+                               else "?") for e in es)
+
+        for v in batched:
+            if v not in {e.var for e in (*q.interventions, *q.evidence)}:
+                raise QueryError(f"batched variable {v} must appear in the query's condition "
+                                 f"(after '|'), e.g. P(... | {v})")
+        shaped = Prob(q.outcomes, fill(q.interventions), fill(q.evidence))
+        cq = self.compile(shaped)
+        fixed = {e.var: e.value for e in (*q.interventions, *q.evidence)
+                 if e.value is not None}
+        onehots = []
+        for v, t in zip(cq.value_vars, cq.value_types, strict=True):
+            if v in batched:
+                idx = np.array([t.index(r[v]) for r in rows])
+                onehots.append((np.eye(t.size)[idx], True))
+            else:
+                vec = np.zeros(t.size)
+                vec[t.index(fixed[v])] = 1.0
+                onehots.append((vec, False))
+        for v, arr in tables.items():
+            var = self.model.variables[v]
+            from ..mechanism import Table
+
+            ptypes = [self.model.variables[p].type for p in var.parents]
+            stack = np.asarray(arr, dtype=np.float64)
+            for i in range(min(len(stack), 3)):
+                Table(stack[i], len(ptypes)).check(ptypes, (var.type,), f"variable {v} (set {i})")
+        table_args = tuple((jnp.asarray(tables[v]), True) if v in tables else (self.table(v), False)
+                           for v in cq.table_vars)
+        tax = tuple(0 if b else None for _, b in table_args)
+        oax = tuple(0 if b else None for _, b in onehots)
+        key = (shaped.shape_key, tax, oax)
+        fn = self._batched.get(key)
+        if fn is None:
+            fn = jax.jit(jax.vmap(cq.core, in_axes=(tax, oax)))
+            self._batched[key] = fn
+        joint, z = fn(tuple(a for a, _ in table_args), tuple(jnp.asarray(a) for a, _ in onehots))
+        joint = np.asarray(joint)
+        if cq.normalise and not np.all(np.asarray(z) > 0):
+            bad = int(np.argwhere(np.asarray(z).reshape(n, -1) <= 0)[0][0])
+            raise ZeroProbabilityError(f"{text}: the evidence of setting {bad} "
+                                       f"({rows[bad] if rows else 'tables'}) has probability zero")
+        if isinstance(joint, np.ndarray) and joint.shape[0] != n:  # no batched argument at all
+            joint = np.broadcast_to(joint, (n, *joint.shape))
+        results = [self._shape_result(shaped, cq, joint[i]) for i in range(min(n, 1))]
+        first = results[0]
+        # index valued outcomes on the whole batch at once
+        idx: list[Any] = [slice(None)] * (1 + len(cq.free_do) + len(cq.free_evidence))
+        for e in q.outcomes:
+            t = finite(self.model.variables[e.var].type, e.var)
+            idx.append(slice(None) if e.value is None else t.index(e.value))
+        probs = joint[tuple(idx)]
+        if isinstance(first, Distribution):
+            return Batch(probs, first.variables, first.types, first.given, first.given_types,
+                         str(q))
+        return Batch(probs, (), (), (), (), str(q))
+
+
+def _rows(values: Any) -> list[dict[str, Any]]:
+    if values is None:
+        return []
+    if isinstance(values, Mapping):
+        cols = {k: list(v) for k, v in values.items()}
+        lens = {len(v) for v in cols.values()}
+        if len(lens) > 1:
+            raise QueryError(f"batched values have different lengths: {sorted(lens)}")
+        n = lens.pop() if lens else 0
+        return [{k: v[i] for k, v in cols.items()} for i in range(n)]
+    return [dict(r) for r in values]
+
+
+def engine_for(model: CausalModel) -> ExactEngine:
+    """The exact engine of a model, kept on the model: models are immutable, so this is safe."""
+    eng = model.__dict__.get("_exact_engine")
+    if eng is None:
+        eng = ExactEngine(model)
+        object.__setattr__(model, "_exact_engine", eng)
+    return eng  # type: ignore[no-any-return]

@@ -1,0 +1,79 @@
+"""Contraction plans: an einsum over named indices with an order planned by opt_einsum.
+
+Pure planning (no JAX), so that analyses can reason about cost without compiling anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import opt_einsum
+
+from ..errors import QueryError
+
+#: The largest intermediate tensor (in entries) a plan may create: 2^28 float64 = 2 GiB.
+MAX_INTERMEDIATE = 2**28
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An einsum equation, its operand shapes, and a pairwise contraction path."""
+
+    equation: str
+    shapes: tuple[tuple[int, ...], ...]
+    path: tuple[tuple[int, ...], ...]
+    largest_intermediate: int
+    flops: int
+
+
+def plan(operands: Sequence[tuple[Sequence[Hashable], Sequence[int]]],
+         output: Sequence[Hashable], limit: int = MAX_INTERMEDIATE) -> Plan:
+    """Plan ``einsum`` over operands given as (index names, shape); output names its indices.
+
+    Tries several optimisers and keeps the path with the smallest largest intermediate (memory
+    first, then flops). Raises QueryError when even the best plan exceeds ``limit`` entries.
+    """
+    symbols: dict[Hashable, str] = {}
+
+    def sym(k: Hashable) -> str:
+        if k not in symbols:
+            symbols[k] = opt_einsum.get_symbol(len(symbols))
+        return symbols[k]
+
+    terms = ["".join(sym(i) for i in idx) for idx, _ in operands]
+    eq = ",".join(terms) + "->" + "".join(sym(i) for i in output)
+    shapes = tuple(tuple(int(s) for s in shp) for _, shp in operands)
+    n = len(shapes)
+    if n == 0:
+        return Plan(eq, shapes, (), 1, 1)
+    if n == 1:
+        return Plan(eq, shapes, ((0,),), _size(shapes[0]), _size(shapes[0]))
+    optimisers: list[object] = ["greedy"]
+    if n <= 14:
+        optimisers.insert(0, "optimal" if n <= 6 else "dp")
+    elif n <= 60:
+        optimisers.append("dp")
+    best = None
+    for opt in optimisers:
+        try:
+            path, info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize=opt)
+        except (MemoryError, RecursionError):  # pragma: no cover - optimiser gave up
+            continue
+        key = (int(info.largest_intermediate), int(info.opt_cost))
+        if best is None or key < best[0]:
+            best = (key, path)
+    assert best is not None
+    (largest, flops), path = best
+    if largest > limit:
+        raise QueryError(f"this query needs an intermediate table of {largest:,} entries, above "
+                         f"the limit of {limit:,}; condition on fewer variables or ask about "
+                         "fewer at once")
+    return Plan(eq, shapes, tuple(tuple(p) for p in path), largest, flops)
+
+
+def _size(shape: Sequence[int]) -> int:
+    out = 1
+    for s in shape:
+        out *= s
+    return out

@@ -1,0 +1,157 @@
+"""Results: labelled (conditional) distributions that print as tables and index by label."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import QueryError
+from .types import FiniteType, Label, show_label
+
+
+@dataclass(frozen=True, eq=False)
+class Distribution:
+    """``P(variables | given)`` as an array of shape ``(*given, *variables)``; rows sum to one."""
+
+    variables: tuple[str, ...]
+    types: tuple[FiniteType, ...]
+    probs: np.ndarray
+    given: tuple[str, ...] = ()
+    given_types: tuple[FiniteType, ...] = ()
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        arr = np.asarray(self.probs, dtype=np.float64)
+        arr.setflags(write=False)
+        object.__setattr__(self, "probs", arr)
+
+    # -- access ----------------------------------------------------------------------------
+    @property
+    def axes(self) -> tuple[str, ...]:
+        return self.given + self.variables
+
+    @property
+    def axis_types(self) -> tuple[FiniteType, ...]:
+        return self.given_types + self.types
+
+    def _index(self, key: Any) -> tuple[int, ...]:
+        labels = key if isinstance(key, tuple) else (key,)
+        types = self.axis_types
+        if len(labels) > len(types):
+            raise QueryError(f"{self.title or 'distribution'} has {len(types)} axes "
+                             f"({', '.join(self.axes)}); got {len(labels)} labels")
+        return tuple(t.index(lab) for t, lab in zip(types, labels, strict=False))
+
+    def __getitem__(self, key: Any) -> Any:
+        """``d["yes"]``, ``d["no", "yes"]`` (given values first, then variables)."""
+        idx = self._index(key)
+        out = self.probs[idx]
+        if len(idx) == len(self.axes):
+            return float(out)
+        if len(idx) >= len(self.given):
+            k = len(idx) - len(self.given)
+            return Distribution(self.variables[k:], self.types[k:], out, (), (), self.title)
+        return Distribution(self.variables, self.types, out, self.given[len(idx):],
+                            self.given_types[len(idx):], self.title)
+
+    def prob(self, **assignment: Label) -> Any:
+        """Index by name: ``d.prob(C="yes", S="no")``."""
+        missing = [a for a in self.axes if a not in assignment]
+        extra = [a for a in assignment if a not in self.axes]
+        if extra or missing:
+            raise QueryError(f"prob() needs exactly {', '.join(self.axes)}; "
+                             f"got {', '.join(assignment)}")
+        return self[tuple(assignment[a] for a in self.axes)]
+
+    def items(self) -> Iterator[tuple[Any, float]]:
+        """(labels, probability) pairs; labels is a single label when there is one axis."""
+        for idx in itertools.product(*(range(t.size) for t in self.axis_types)):
+            labels = tuple(t.values[i] for t, i in zip(self.axis_types, idx, strict=True))
+            yield (labels[0] if len(labels) == 1 else labels), float(self.probs[idx])
+
+    def to_dict(self) -> dict[Any, float]:
+        return dict(self.items())
+
+    def to_numpy(self) -> np.ndarray:
+        return np.array(self.probs)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self.probs, dtype=dtype)
+
+    def expectation(self) -> Any:
+        """E over the (single, numeric) variable; one value per row of a conditional."""
+        if len(self.variables) != 1:
+            raise QueryError("an expectation needs exactly one variable")
+        nums = self.types[0].numeric()
+        if nums is None:
+            raise QueryError(f"E[{self.variables[0]}] needs numeric values, but "
+                             f"{self.variables[0]} : {self.types[0]!r} has labels that are not "
+                             "numbers")
+        out = self.probs @ np.asarray(nums)
+        return float(out) if out.ndim == 0 else out
+
+    def allclose(self, other: Any, atol: float = 1e-9) -> bool:
+        return bool(np.allclose(self.probs, np.asarray(other), atol=atol, rtol=0))
+
+    # -- printing --------------------------------------------------------------------------
+    def __str__(self) -> str:
+        head = [*self.given, *self.variables]
+        rows = [[show_label(x) for x in (lab if isinstance(lab, tuple) else (lab,))]
+                + [f"{p:.6g}"] for lab, p in self.items()]
+        title = self.title or _default_title(self.variables, self.given)
+        return title + "\n" + _table([*head, "P"], rows, sep_after=len(self.given))
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True, eq=False)
+class Batch:
+    """The answers to one query for many settings: ``probs`` has a leading batch axis."""
+
+    probs: np.ndarray
+    variables: tuple[str, ...]
+    types: tuple[FiniteType, ...]
+    given: tuple[str, ...] = ()
+    given_types: tuple[FiniteType, ...] = ()
+    title: str = ""
+
+    def __len__(self) -> int:
+        return int(self.probs.shape[0])
+
+    def __getitem__(self, i: int) -> Distribution | float:
+        row = self.probs[i]
+        if not self.variables and not self.given:
+            return float(row)
+        return Distribution(self.variables, self.types, row, self.given, self.given_types,
+                            self.title)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self.probs, dtype=dtype)
+
+    def __str__(self) -> str:
+        return f"{self.title}: batch of {len(self)}, each of shape {self.probs.shape[1:]}"
+
+
+def _default_title(variables: Sequence[str], given: Sequence[str]) -> str:
+    g = f" | {', '.join(given)}" if given else ""
+    return f"P({', '.join(variables)}{g})"
+
+
+def _table(head: list[str], rows: list[list[str]], sep_after: int) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(head)]
+
+    def line(cells: list[str]) -> str:
+        parts = [c.ljust(w) if i < len(cells) - 1 else c.rjust(w)
+                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        if sep_after:
+            parts.insert(sep_after, "|")
+        return "  ".join(parts).rstrip()
+
+    rule = "-" * len(line(head))
+    return "\n".join([line(head), rule, *(line(r) for r in rows)])

@@ -1,0 +1,60 @@
+"""The errors causaldsl raises: one class per kind of fault, each with a message a user can act on."""
+
+from __future__ import annotations
+
+
+class CausalError(Exception):
+    """Base of every error that bad input (not a bug) can cause."""
+
+
+class CausalTypeError(CausalError):
+    """A value, wire or table does not have the type it must have."""
+
+
+class CompositionError(CausalTypeError):
+    """Two diagrams were composed along wires of different types or counts."""
+
+
+class TableError(CausalError):
+    """A conditional probability table is negative, does not sum to one, or has the wrong shape."""
+
+
+class CycleError(CausalError):
+    """The variables of a model depend on each other in a cycle."""
+
+    def __init__(self, message: str, cycle: list[str]):
+        super().__init__(message)
+        self.cycle = cycle
+
+
+class UnknownVariableError(CausalError):
+    """A name that no variable of the model has."""
+
+
+class DuplicateVariableError(CausalError):
+    """The same variable was defined twice."""
+
+
+class LatentQueryError(CausalError):
+    """A query mentions a latent or exogenous variable, which cannot be observed."""
+
+
+class QueryError(CausalError):
+    """A query is malformed or asks for something the model cannot answer."""
+
+
+class QuerySyntaxError(QueryError):
+    """A query string does not parse; carries the column where it went wrong."""
+
+    def __init__(self, message: str, text: str, column: int):
+        super().__init__(message)
+        self.text = text
+        self.column = column
+
+
+class ZeroProbabilityError(QueryError):
+    """The evidence of a conditional query has probability zero, so the query is undefined."""
+
+
+class MechanismError(CausalError):
+    """A variable has no mechanism where one is needed, or a mechanism of the wrong kind."""

@@ -1,0 +1,1 @@
+"""Conversions to and from peer libraries (imported lazily; the peers are optional)."""

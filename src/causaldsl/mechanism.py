@@ -1,0 +1,117 @@
+"""Mechanisms: what a box does. A conditional probability table now; expressions later.
+
+A table for a box ``A1 ⊗ … ⊗ An → B1 ⊗ … ⊗ Bm`` is an array of shape ``(|A1|, …, |An|, |B1|,
+…, |Bm|)`` whose entries are non-negative and sum to one over the output axes: a stochastic
+matrix, row-major in the inputs. Tables are immutable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import TableError
+from .types import FiniteType, Type, product_str, show_label
+
+#: How far a row may sum from one before it is an error.
+TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True, eq=False)
+class Table:
+    """A conditional probability table: a stochastic matrix as an immutable float64 array."""
+
+    array: np.ndarray
+    n_inputs: int
+
+    def __init__(self, array: np.ndarray | Sequence, n_inputs: int):
+        arr = np.array(array, dtype=np.float64)
+        arr.setflags(write=False)
+        object.__setattr__(self, "array", arr)
+        object.__setattr__(self, "n_inputs", int(n_inputs))
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape)
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Table) and self.n_inputs == other.n_inputs
+                and self.array.shape == other.array.shape
+                and bool(np.array_equal(self.array, other.array)))
+
+    def __hash__(self) -> int:
+        return hash((self.n_inputs, self.array.shape, self.array.tobytes()))
+
+    def __repr__(self) -> str:
+        return f"Table(shape={self.shape}, n_inputs={self.n_inputs})"
+
+    def check(self, dom: Sequence[Type], cod: Sequence[Type], owner: str) -> None:
+        """Raise TableError unless this is a stochastic matrix ``dom → cod``; ``owner`` names it."""
+        expected = tuple(_size(t, owner) for t in (*dom, *cod))
+        if self.n_inputs != len(dom) or self.shape != expected:
+            raise TableError(
+                f"table of {owner} has shape {self.shape}, but {product_str(dom)} → "
+                f"{product_str(cod)} needs shape {expected}"
+                + (f" (one row per value of {product_str(dom)}, {_prod(expected[len(dom):])} "
+                   "entries per row)" if dom else ""))
+        arr = self.array
+        if not np.all(np.isfinite(arr)):
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+            raise TableError(f"table of {owner} has a non-finite entry {arr[bad]} at "
+                             f"{_where(bad, dom, cod)}")
+        if np.any(arr < 0):
+            bad = tuple(int(i) for i in np.argwhere(arr < 0)[0])
+            raise TableError(f"table of {owner} has a negative entry {arr[bad]:g} at "
+                             f"{_where(bad, dom, cod)}")
+        sums = arr.reshape(*arr.shape[: len(dom)], -1).sum(axis=-1) if cod else np.ones(())
+        off = np.abs(sums - 1.0)
+        if np.any(off > TOLERANCE):
+            row = tuple(int(i) for i in np.argwhere(off > TOLERANCE)[0]) if dom else ()
+            total = float(np.asarray(sums)[row]) if dom else float(sums)
+            what = "the table" if not dom else "row " + _row_name(row, dom)
+            raise TableError(f"{what} of {owner} sums to {total:.6g}, not 1 (off by "
+                             f"{total - 1:+.3g})")
+
+
+def point_table(typ: FiniteType, label: object) -> Table:
+    """The point state ``I → typ`` that puts all mass on one value."""
+    arr = np.zeros(typ.size)
+    arr[typ.index(label)] = 1.0  # type: ignore[arg-type]
+    return Table(arr, 0)
+
+
+def uniform_table(typ: FiniteType) -> Table:
+    """The uniform (full-support) state ``I → typ``."""
+    return Table(np.full(typ.size, 1.0 / typ.size), 0)
+
+
+def identity_table(typ: FiniteType) -> Table:
+    return Table(np.eye(typ.size), 1)
+
+
+def _size(t: Type, owner: str) -> int:
+    if not isinstance(t, FiniteType):
+        raise TableError(f"{owner} has a table but its wire type {t} is not finite; "
+                         "use a distribution expression instead")
+    return t.size
+
+
+def _prod(xs: Sequence[int]) -> int:
+    out = 1
+    for x in xs:
+        out *= x
+    return out
+
+
+def _row_name(row: Sequence[int], dom: Sequence[Type]) -> str:
+    labels = [show_label(t.values[i]) for t, i in zip(dom, row, strict=True)  # type: ignore[union-attr]
+              ]
+    return labels[0] if len(labels) == 1 else "(" + ", ".join(labels) + ")"
+
+
+def _where(index: Sequence[int], dom: Sequence[Type], cod: Sequence[Type]) -> str:
+    n = len(dom)
+    out = _row_name(index[n:], cod)
+    return f"row {_row_name(index[:n], dom)}, value {out}" if dom else f"value {out}"

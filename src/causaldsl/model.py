@@ -1,0 +1,273 @@
+"""Causal models: diagrams whose nodes each produce one named variable, observed, latent or
+exogenous. The causal graph is derived from the diagram on demand, never stored beside it."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from .errors import CycleError, DuplicateVariableError, MechanismError, UnknownVariableError
+from .ir import Box, Diagram, Node
+from .mechanism import Table
+from .types import FiniteType, Type
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from .distribution import Batch, Distribution
+
+
+class Role(str, Enum):
+    """How a variable relates to the data: seen, hidden, or explicit noise."""
+
+    OBSERVED = "observed"
+    LATENT = "latent"
+    EXOGENOUS = "exogenous"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A variable of a model as the user sees it: its type, role, parents and mechanism."""
+
+    name: str
+    type: Type
+    role: Role = Role.OBSERVED
+    parents: tuple[str, ...] = ()
+    mechanism: Table | None = field(default=None, repr=False)
+    is_input: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class CausalModel:
+    """A causal model: an IR diagram plus the role of each variable. Immutable."""
+
+    diagram: Diagram
+    role_items: tuple[tuple[str, Role], ...]
+    name: str = "model"
+
+    # -- construction --------------------------------------------------------------------
+    @staticmethod
+    def from_variables(variables: Iterable[Variable], name: str = "model") -> CausalModel:
+        """Validate variables (names, parents, cycles, tables) and build the model's diagram."""
+        vars_: dict[str, Variable] = {}
+        for v in variables:
+            if v.name in vars_:
+                raise DuplicateVariableError(f"variable {v.name} is defined twice in model {name}")
+            vars_[v.name] = v
+        for v in vars_.values():
+            for p in v.parents:
+                if p not in vars_:
+                    raise UnknownVariableError(
+                        f"variable {v.name} has parent {p!r}, which is not a variable of model "
+                        f"{name}{did_you_mean(p, vars_)}")
+            if len(set(v.parents)) != len(v.parents):
+                raise DuplicateVariableError(f"variable {v.name} lists a parent twice: "
+                                             f"{', '.join(v.parents)}")
+            if v.is_input and v.parents:
+                raise MechanismError(f"input variable {v.name} cannot have parents")
+        order = _topological_order(vars_, name)
+        for v in vars_.values():
+            if v.mechanism is not None:
+                dom = tuple(vars_[p].type for p in v.parents)
+                v.mechanism.check(dom, (v.type,), f"variable {v.name}" + (
+                    f" (given {', '.join(v.parents)})" if v.parents else ""))
+        inputs = [n for n in order if vars_[n].is_input]
+        nodes = []
+        for n in order:
+            v = vars_[n]
+            if v.is_input:
+                continue
+            box = Box(n, tuple(vars_[p].type for p in v.parents), (v.type,), v.mechanism)
+            nodes.append(Node(box, v.parents, (n,)))
+        outputs = tuple(n for n in order if vars_[n].role is Role.OBSERVED
+                        and not vars_[n].is_input)
+        diagram = Diagram(tuple(inputs), tuple(vars_[n].type for n in inputs), tuple(nodes),
+                          outputs)
+        roles = tuple((n, vars_[n].role) for n in order)
+        return CausalModel(diagram, roles, name)
+
+    def replace(self, variables: Iterable[Variable]) -> CausalModel:
+        """A new model with some variables replaced (by name) or added."""
+        new = dict(self.variables)
+        for v in variables:
+            new[v.name] = v
+        return CausalModel.from_variables(new.values(), self.name)
+
+    # -- views -----------------------------------------------------------------------------
+    @cached_property
+    def roles(self) -> Mapping[str, Role]:
+        return dict(self.role_items)
+
+    @cached_property
+    def variables(self) -> Mapping[str, Variable]:
+        """Name → variable, in topological order, read off the diagram."""
+        out: dict[str, Variable] = {}
+        for w, t in zip(self.diagram.inputs, self.diagram.input_types, strict=True):
+            out[w] = Variable(w, t, self.roles[w], (), None, is_input=True)
+        for node in self.diagram.nodes:
+            (w,) = node.outputs
+            out[w] = Variable(w, node.box.cod[0], self.roles[w], node.inputs, node.box.mechanism)
+        return {n: out[n] for n, _ in self.role_items}
+
+    @property
+    def observed(self) -> tuple[str, ...]:
+        return tuple(n for n, r in self.role_items if r is Role.OBSERVED)
+
+    @property
+    def latent(self) -> tuple[str, ...]:
+        return tuple(n for n, r in self.role_items if r is Role.LATENT)
+
+    @property
+    def exogenous(self) -> tuple[str, ...]:
+        return tuple(n for n, r in self.role_items if r is Role.EXOGENOUS)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Variables that are inputs of the diagram (cut by surgery)."""
+        return self.diagram.inputs
+
+    def __getitem__(self, name: str) -> Variable:
+        try:
+            return self.variables[name]
+        except KeyError:
+            raise UnknownVariableError(f"{name!r} is not a variable of model {self.name}"
+                                       f"{did_you_mean(name, self.variables)}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.variables
+
+    def graph(self) -> nx.DiGraph:
+        """The causal graph, derived from the diagram: an edge from each parent to its child."""
+        import networkx as nx
+
+        g = nx.DiGraph(name=self.name)
+        for v in self.variables.values():
+            g.add_node(v.name, type=v.type, role=v.role.value, input=v.is_input)
+        for v in self.variables.values():
+            g.add_edges_from((p, v.name) for p in v.parents)
+        return g
+
+    def ancestors(self, names: Iterable[str]) -> set[str]:
+        """The given variables and everything upstream of them."""
+        seen: set[str] = set()
+        stack = list(names)
+        vars_ = self.variables
+        while stack:
+            n = stack.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            stack.extend(vars_[n].parents)
+        return seen
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, CausalModel) and self.name == other.name
+                and self.role_items == other.role_items and self.diagram.inputs == other.diagram.inputs
+                and self.variables == other.variables)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.role_items, self.diagram))
+
+    def __str__(self) -> str:
+        lines = [f"model {self.name} {{"]
+        for v in self.variables.values():
+            prefix = "" if v.role is Role.OBSERVED else f"{v.role} "
+            if v.is_input:
+                lines.append(f"  input {v.name} : {v.type}")
+                continue
+            given = f" given {', '.join(v.parents)}" if v.parents else ""
+            mech = "" if v.mechanism is None else " ~ table"
+            lines.append(f"  {prefix}{v.name} : {v.type}{mech}{given}")
+        lines.append("}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    # -- rewrites and queries (thin forwards to their modules) -----------------------------
+    def do(self, values: Mapping[str, Any] | None = None, **kw: Any) -> CausalModel:
+        from .surgery import do
+
+        return do(self, values, **kw)
+
+    def cut(self, *names: str) -> CausalModel:
+        from .surgery import cut
+
+        return cut(self, *names)
+
+    def intervene(self, name: str, table: Any, given: Sequence[str] | str | None = None
+                  ) -> CausalModel:
+        from .surgery import intervene
+
+        return intervene(self, name, table, given)
+
+    def query(self, text: str, **options: Any) -> Distribution | float:
+        """Answer ``P(...)``/``E[...]`` exactly, e.g. ``model.query("P(C | do(S = yes))")``."""
+        from .backends.exact import engine_for
+
+        return engine_for(self).query(text, **options)
+
+    def query_batch(self, text: str, values: Any = None, tables: Mapping[str, Any] | None = None
+                    ) -> Batch:
+        """Answer one query for many value settings and/or parameter sets in one compiled call."""
+        from .backends.exact import engine_for
+
+        return engine_for(self).query_batch(text, values, tables)
+
+
+def did_you_mean(name: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _topological_order(vars_: Mapping[str, Variable], name: str) -> list[str]:
+    """Kahn's algorithm, stable in declaration order; names a cycle when there is one."""
+    indeg = {n: len(v.parents) for n, v in vars_.items()}
+    children: dict[str, list[str]] = {n: [] for n in vars_}
+    for n, v in vars_.items():
+        for p in v.parents:
+            children[p].append(n)
+    import heapq
+
+    pos = {n: i for i, n in enumerate(vars_)}
+    ready = [(pos[n], n) for n, d in indeg.items() if d == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, n = heapq.heappop(ready)
+        order.append(n)
+        for c in children[n]:
+            indeg[c] -= 1
+            if indeg[c] == 0:
+                heapq.heappush(ready, (pos[c], c))
+    if len(order) < len(vars_):
+        cycle = _find_cycle({n: v.parents for n, v in vars_.items() if n not in set(order)})
+        raise CycleError(f"model {name} has a cycle: {' → '.join([*cycle, cycle[0]])}", cycle)
+    return order
+
+
+def _find_cycle(parents: Mapping[str, Sequence[str]]) -> list[str]:
+    """One cycle among variables left after Kahn's algorithm, in causal order."""
+    start = next(iter(parents))
+    path: list[str] = []
+    index: dict[str, int] = {}
+    n = start
+    while n not in index:
+        index[n] = len(path)
+        path.append(n)
+        n = next(p for p in parents[n] if p in parents)
+    cyc = path[index[n]:]
+    return list(reversed(cyc))
+
+
+def finite(t: Type, what: str) -> FiniteType:
+    if not isinstance(t, FiniteType):
+        raise MechanismError(f"{what} has type {t}, which is not finite; exact answers need "
+                             "finite types")
+    return t

@@ -1,0 +1,193 @@
+"""Queries: their syntax tree (``P(...)``, ``E[...]`` and linear combinations) and parser.
+
+The grammar is ``grammar/query.lark``; the transformer below builds the tree. A query is checked
+against a model by :func:`check_query` before any backend sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import lark
+
+from .errors import LatentQueryError, QueryError, QuerySyntaxError, UnknownVariableError
+from .grammars import parser
+from .model import CausalModel, Role, did_you_mean
+from .types import Label
+
+
+@dataclass(frozen=True)
+class Event:
+    """``X = x``, or ``X`` alone (every value at once)."""
+
+    var: str
+    value: Label | None = None
+
+    def __str__(self) -> str:
+        return self.var if self.value is None else f"{self.var} = {self.value}"
+
+
+@dataclass(frozen=True)
+class Prob:
+    """``P(outcomes | do(interventions), evidence)``."""
+
+    outcomes: tuple[Event, ...]
+    interventions: tuple[Event, ...] = ()
+    evidence: tuple[Event, ...] = ()
+
+    def __str__(self) -> str:
+        conds = []
+        if self.interventions:
+            conds.append(f"do({', '.join(map(str, self.interventions))})")
+        conds += [str(e) for e in self.evidence]
+        given = f" | {', '.join(conds)}" if conds else ""
+        return f"P({', '.join(map(str, self.outcomes))}{given})"
+
+    @property
+    def shape_key(self) -> tuple[object, ...]:
+        """What a compiled query depends on: the variables and which of them carry a value."""
+        def k(es: Sequence[Event]) -> tuple[tuple[str, bool], ...]:
+            return tuple((e.var, e.value is not None) for e in es)
+
+        return (k(self.outcomes), k(self.interventions), k(self.evidence))
+
+
+@dataclass(frozen=True)
+class Expect:
+    """``E[var | do(...), evidence]`` over a variable with numeric values."""
+
+    prob: Prob
+
+    def __str__(self) -> str:
+        s = str(self.prob)
+        return "E[" + s[2:-1] + "]"
+
+
+@dataclass(frozen=True)
+class Linear:
+    """A linear combination ``Σ c_i q_i`` of probabilities and expectations."""
+
+    terms: tuple[tuple[float, Prob | Expect], ...]
+
+    def __str__(self) -> str:
+        out = ""
+        for i, (c, q) in enumerate(self.terms):
+            sign = "-" if c < 0 else "+"
+            mag = abs(c)
+            coef = "" if mag == 1 else f"{mag:g} * "
+            out += (("-" if c < 0 else "") if i == 0 else f" {sign} ") + coef + str(q)
+        return out
+
+
+Query = Prob | Expect | Linear
+
+
+class _ToQuery(lark.Transformer):  # type: ignore[type-arg]
+    def name_value(self, items):  # type: ignore[no-untyped-def]
+        s = str(items[0])
+        return {"true": True, "false": False}.get(s, s)
+
+    def int_value(self, items):  # type: ignore[no-untyped-def]
+        return int(items[0])
+
+    def string_value(self, items):  # type: ignore[no-untyped-def]
+        return str(items[0])[1:-1]
+
+    def event(self, items):  # type: ignore[no-untyped-def]
+        return Event(str(items[0]), items[1] if len(items) > 1 else None)
+
+    def events(self, items):  # type: ignore[no-untyped-def]
+        return tuple(items)
+
+    def intervention(self, items):  # type: ignore[no-untyped-def]
+        return ("do", tuple(items))
+
+    def conditions(self, items):  # type: ignore[no-untyped-def]
+        do: list[Event] = []
+        ev: list[Event] = []
+        for it in items:
+            if isinstance(it, tuple):
+                do.extend(it[1])
+            else:
+                ev.append(it)
+        return (tuple(do), tuple(ev))
+
+    def prob(self, items):  # type: ignore[no-untyped-def]
+        do, ev = items[1] if len(items) > 1 else ((), ())
+        return Prob(items[0], do, ev)
+
+    def expect(self, items):  # type: ignore[no-untyped-def]
+        do, ev = items[1] if len(items) > 1 else ((), ())
+        return Expect(Prob((Event(str(items[0])),), do, ev))
+
+    @staticmethod
+    def _lin(q):  # type: ignore[no-untyped-def]
+        return q.terms if isinstance(q, Linear) else ((1.0, q),)
+
+    def add(self, items):  # type: ignore[no-untyped-def]
+        return Linear(self._lin(items[0]) + self._lin(items[1]))
+
+    def sub(self, items):  # type: ignore[no-untyped-def]
+        return Linear(self._lin(items[0]) + tuple((-c, q) for c, q in self._lin(items[1])))
+
+    def scale(self, items):  # type: ignore[no-untyped-def]
+        c = float(items[0])
+        return Linear(tuple((c * k, q) for k, q in self._lin(items[1])))
+
+    def neg(self, items):  # type: ignore[no-untyped-def]
+        return Linear(tuple((-k, q) for k, q in self._lin(items[0])))
+
+
+@lru_cache(maxsize=4096)
+def parse_query(text: str) -> Query:
+    """Parse a query string; a syntax error names the column and what was expected."""
+    try:
+        tree = parser("query.lark").parse(text)
+    except lark.exceptions.UnexpectedInput as e:
+        col = getattr(e, "column", 0) or 0
+        expected = sorted(getattr(e, "expected", None) or getattr(e, "allowed", None) or [])
+        shown = ", ".join(_pretty_terminal(x) for x in expected[:8])
+        got = text[col - 1: col + 9] if col else ""
+        caret = f"\n  {text}\n  {' ' * max(col - 1, 0)}^"
+        what = f"unexpected {got!r}" if got.strip() else "unexpected end of query"
+        raise QuerySyntaxError(f"query:1:{col}: {what}" + (f"; expected {shown}" if shown else "")
+                               + caret, text, col) from None
+    result: Query = _ToQuery().transform(tree)
+    return result
+
+
+def check_query(model: CausalModel, q: Prob) -> None:
+    """Raise a clear error for an unknown, latent or repeated variable, or a bad value."""
+    seen: dict[str, str] = {}
+    for kind, events in (("outcome", q.outcomes), ("intervention", q.interventions),
+                         ("evidence", q.evidence)):
+        for e in events:
+            if e.var not in model.variables:
+                raise UnknownVariableError(f"{q}: {e.var!r} is not a variable of model "
+                                           f"{model.name}{did_you_mean(e.var, model.variables)}")
+            role = model.roles[e.var]
+            if role is not Role.OBSERVED:
+                raise LatentQueryError(f"{q}: {e.var} is {role} in model {model.name}; a query "
+                                       "can only mention observed variables")
+            if e.var in seen:
+                raise QueryError(f"{q}: {e.var} appears both as {seen[e.var]} and as {kind}")
+            seen[e.var] = kind
+            if e.value is not None:
+                t = model.variables[e.var].type
+                if t.size is None:
+                    raise QueryError(f"{q}: {e.var} has type {t}; exact queries need finite types")
+                if e.value not in t:  # type: ignore[operator]
+                    raise QueryError(f"{q}: {e.value!r} is not a value of {e.var} : {t}; its "
+                                     f"values are {t!r}")
+    if not q.outcomes:
+        raise QueryError(f"{q}: a query needs at least one outcome variable")
+
+
+def _pretty_terminal(name: str) -> str:
+    return {"NAME": "a variable name", "LPAR": "'('", "RPAR": "')'", "VBAR": "'|'",
+            "COMMA": "','", "EQUAL": "'='", "LSQB": "'['", "RSQB": "']'", "PLUS": "'+'",
+            "MINUS": "'-'", "STAR": "'*'", "SIGNED_INT": "a number", "NUMBER": "a number",
+            "ESCAPED_STRING": "a quoted value", "P": "'P'", "E": "'E'", "DO": "'do'",
+            "$END": "end of query"}.get(name, name)

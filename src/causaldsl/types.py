@@ -1,0 +1,162 @@
+"""Wire types: finite types with named, ordered values; `Real` with optional bounds; the unit.
+
+Types are immutable values compared structurally: two finite types are equal when their values
+are, whatever they are called. They print as users write them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .errors import CausalTypeError
+
+Label = str | int | bool
+
+
+@dataclass(frozen=True, init=False)
+class FiniteType:
+    """A finite type: an ordered tuple of distinct labels, e.g. ``{no, yes}``."""
+
+    values: tuple[Label, ...]
+    name: str | None = field(default=None, compare=False)
+
+    def __init__(self, name_or_values: str | Iterable[Label] | None = None,
+                 values: Iterable[Label] | None = None, *, name: str | None = None):
+        if values is None and not isinstance(name_or_values, str):
+            values, name_ = name_or_values, name
+        else:
+            name_ = name if name is not None else name_or_values  # type: ignore[assignment]
+        if values is None:
+            raise CausalTypeError("a finite type needs its values, e.g. FiniteType('YesNo', ['no', 'yes'])")
+        vals = tuple(values)
+        if not vals:
+            raise CausalTypeError(f"finite type {name_ or ''} has no values; it needs at least one")
+        seen: set[Label] = set()
+        for v in vals:
+            if not isinstance(v, (str, int, bool)):
+                raise CausalTypeError(f"value {v!r} of a finite type must be a name or an integer")
+            if v in seen:
+                raise CausalTypeError(f"finite type {name_ or _braces(vals)} lists value {v!r} twice")
+            seen.add(v)
+        object.__setattr__(self, "values", vals)
+        object.__setattr__(self, "name", name_)
+
+    @property
+    def size(self) -> int:
+        return len(self.values)
+
+    def index(self, label: Label | str) -> int:
+        """The position of a label; accepts the label or its printed form (``"1"`` for ``1``)."""
+        try:
+            return self.values.index(label)
+        except ValueError:
+            pass
+        for i, v in enumerate(self.values):
+            if _show(v) == str(label):
+                return i
+        raise CausalTypeError(f"{label!r} is not a value of {self}; its values are {_braces(self.values)}")
+
+    def __contains__(self, label: object) -> bool:
+        return any(v == label or _show(v) == str(label) for v in self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.values)
+
+    def numeric(self) -> tuple[float, ...] | None:
+        """The labels as numbers (for expectations), or None where a label is not a number."""
+        out = []
+        for v in self.values:
+            if isinstance(v, (bool, int)):
+                out.append(float(v))
+            elif v in ("false", "true"):
+                out.append(1.0 if v == "true" else 0.0)
+            else:
+                try:
+                    out.append(float(v))
+                except ValueError:
+                    return None
+        return tuple(out)
+
+    def __str__(self) -> str:
+        return self.name if self.name else _braces(self.values)
+
+    def __repr__(self) -> str:
+        return f"{self.name} = {_braces(self.values)}" if self.name else _braces(self.values)
+
+    def definition(self) -> str:
+        """How the type is declared: ``type YesNo = {no, yes}``."""
+        return f"type {self.name} = {_braces(self.values)}" if self.name else _braces(self.values)
+
+
+@dataclass(frozen=True)
+class RealType:
+    """Real numbers, optionally bounded: ``Real``, ``Real in [0, inf)``."""
+
+    low: float = -math.inf
+    high: float = math.inf
+
+    def __post_init__(self) -> None:
+        if not self.low <= self.high:
+            raise CausalTypeError(f"Real bounds are empty: low {self.low} is above high {self.high}")
+
+    @property
+    def size(self) -> None:
+        return None
+
+    def __str__(self) -> str:
+        if self.low == -math.inf and self.high == math.inf:
+            return "Real"
+        lo = "(-inf" if self.low == -math.inf else f"[{_num(self.low)}"
+        hi = "inf)" if self.high == math.inf else f"{_num(self.high)}]"
+        return f"Real in {lo}, {hi}"
+
+    __repr__ = __str__
+
+
+Type = FiniteType | RealType
+
+Bool = FiniteType("Bool", [False, True])
+Real = RealType()
+
+
+class _UnitType:
+    """The unit I: the empty product of types, the type of a state's input and an effect's output."""
+
+    def __str__(self) -> str:
+        return "I"
+
+    __repr__ = __str__
+
+
+#: The unit: the empty product. As a tuple of wire types it is ``()``.
+I: tuple[Type, ...] = ()
+UNIT = _UnitType()
+
+
+def product_str(types: Sequence[Type]) -> str:
+    """Print a product of types as users write it: ``YesNo ⊗ Real`` or ``I``."""
+    return " ⊗ ".join(str(t) for t in types) if types else "I"
+
+
+def _show(v: Label) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def show_label(v: Label) -> str:
+    """A label as a user writes it (``true``/``false`` for booleans)."""
+    return _show(v)
+
+
+def _braces(values: Sequence[Label]) -> str:
+    return "{" + ", ".join(_show(v) for v in values) + "}"
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(x)
