@@ -82,11 +82,12 @@ def to_table(raw: Any, name: str, typ: Type, parents: Sequence[str],
         raise TableError(f"{owner} has a table, but a table needs finite types for it and its "
                          "parents")
     if isinstance(raw, Mapping) and parents:
-        arr = np.empty([t.size for t in ptypes] + [typ.size])  # type: ignore[union-attr]
-        keys = {_row_key(k, ptypes, owner): v for k, v in raw.items()}
-        for idx in itertools.product(*(range(t.size) for t in ptypes)):  # type: ignore[union-attr]
+        fptypes = [t for t in ptypes if isinstance(t, FiniteType)]
+        arr = np.empty([t.size for t in fptypes] + [typ.size])
+        keys = {_row_key(k, fptypes, owner): v for k, v in raw.items()}
+        for idx in itertools.product(*(range(t.size) for t in fptypes)):
             if idx not in keys:
-                labels = [show_label(t.values[i]) for t, i in zip(ptypes, idx, strict=True)]  # type: ignore[union-attr]
+                labels = [show_label(t.values[i]) for t, i in zip(fptypes, idx, strict=True)]
                 row = labels[0] if len(labels) == 1 else "(" + ", ".join(labels) + ")"
                 raise TableError(f"table of {owner} has no row for {', '.join(parents)} = {row}")
             arr[idx] = _row(keys[idx], typ, owner)
@@ -97,18 +98,18 @@ def to_table(raw: Any, name: str, typ: Type, parents: Sequence[str],
         arr = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as e:
         raise TableError(f"table of {owner} is not numeric: {e}") from None
-    expected = tuple(t.size for t in ptypes) + (typ.size,)  # type: ignore[union-attr]
+    expected = (*(t.size for t in ptypes if isinstance(t, FiniteType)), typ.size)
     if arr.shape != expected and arr.size == int(np.prod(expected)) and arr.ndim <= 2:
         arr = arr.reshape(expected)  # a flat (or rows × values) listing, first parent outermost
     return Table(arr, len(parents))
 
 
-def _row_key(key: Any, ptypes: Sequence[Type], owner: str) -> tuple[int, ...]:
+def _row_key(key: Any, ptypes: Sequence[FiniteType], owner: str) -> tuple[int, ...]:
     labels = key if isinstance(key, tuple) else (key,)
     if len(labels) != len(ptypes):
         raise TableError(f"table of {owner} has row key {key!r}, but it has {len(ptypes)} parents")
     try:
-        return tuple(t.index(lab) for t, lab in zip(ptypes, labels, strict=True))  # type: ignore[union-attr]
+        return tuple(t.index(lab) for t, lab in zip(ptypes, labels, strict=True))
     except CausalTypeError as e:
         raise TableError(f"table of {owner}: row key {key!r}: {e}") from None
 

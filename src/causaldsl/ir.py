@@ -119,7 +119,7 @@ class Diagram:
     # -- types ---------------------------------------------------------------------------
     @property
     def wire_types(self) -> Mapping[str, Type]:
-        return self._types  # type: ignore[attr-defined,no-any-return]
+        return self._types  # type: ignore[attr-defined]
 
     @property
     def dom(self) -> tuple[Type, ...]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .distribution import Batch, Distribution
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """How a variable relates to the data: seen, hidden, or explicit noise."""
 
     OBSERVED = "observed"

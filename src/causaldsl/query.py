@@ -84,7 +84,7 @@ class Linear:
 Query = Prob | Expect | Linear
 
 
-class _ToQuery(lark.Transformer):  # type: ignore[type-arg]
+class _ToQuery(lark.Transformer):
     def name_value(self, items):  # type: ignore[no-untyped-def]
         s = str(items[0])
         return {"true": True, "false": False}.get(s, s)
@@ -178,7 +178,7 @@ def check_query(model: CausalModel, q: Prob) -> None:
                 t = model.variables[e.var].type
                 if t.size is None:
                     raise QueryError(f"{q}: {e.var} has type {t}; exact queries need finite types")
-                if e.value not in t:  # type: ignore[operator]
+                if e.value not in t:
                     raise QueryError(f"{q}: {e.value!r} is not a value of {e.var} : {t}; its "
                                      f"values are {t!r}")
     if not q.outcomes:

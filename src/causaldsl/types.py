@@ -134,7 +134,7 @@ class _UnitType:
 
 
 #: The unit: the empty product. As a tuple of wire types it is ``()``.
-I: tuple[Type, ...] = ()
+I: tuple[Type, ...] = ()  # noqa: E741 - the unit is I in the literature
 UNIT = _UnitType()
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import opt_einsum
 
 from ..distribution import Batch, Distribution
 from ..errors import MechanismError, QueryError, ZeroProbabilityError
@@ -69,11 +70,18 @@ def tensor(diagram: Diagram) -> np.ndarray:
 
 @dataclass(frozen=True)
 class CompiledQuery:
-    """One query shape, planned and jitted. Call it with value one-hots and tables."""
+    """One query shape, planned and jitted.
+
+    ``fast(idx)`` takes the indices of the given values (interventions, then evidence) with the
+    model's tables baked in and every sub-contraction that reads only tables done ahead of time;
+    ``core(tables, idx)`` takes the tables as arguments, for batches over parameter sets.
+    Both return the joint over (free do, free evidence, outcomes), normalised where there is
+    evidence, and the normaliser.
+    """
 
     prob: Prob
     table_vars: tuple[str, ...]        # whose tables are operands, in order
-    value_vars: tuple[str, ...]        # valued interventions and evidence: one-hot operands
+    value_vars: tuple[str, ...]        # valued interventions and evidence
     value_types: tuple[FiniteType, ...]
     free_do: tuple[str, ...]
     free_evidence: tuple[str, ...]
@@ -81,11 +89,57 @@ class CompiledQuery:
     plan: Plan
     normalise: bool
     core: Callable[..., Any]
-    fn: Callable[..., Any]
+    fast_core: Callable[..., Any]
+    fast: Callable[..., Any]
+    hoisted: int                       # contraction steps done ahead of time
 
-    @property
-    def kept(self) -> tuple[str, ...]:
-        return self.table_vars
+    def indices(self, values: Mapping[str, Any]) -> np.ndarray:
+        return np.array([t.index(values[v]) for v, t in
+                         zip(self.value_vars, self.value_types, strict=True)], dtype=np.int32)
+
+
+def _stage(p: Plan, fixed: Sequence[Any | None]
+           ) -> tuple[Callable[[Sequence[Any]], Any], int]:
+    """Partially evaluate a plan: run now every step whose operands are all known (``fixed``
+    entries that are not None); return the rest as a function of the unknown operands."""
+    consts: list[Any] = []
+    entries: list[tuple[str, int]] = []
+    n_var = 0
+    for a in fixed:
+        if a is None:
+            entries.append(("v", n_var))
+            n_var += 1
+        else:
+            consts.append(a)
+            entries.append(("c", len(consts) - 1))
+    ops: list[tuple[str, tuple[tuple[str, int], ...], int]] = []
+    n_slots = n_var
+    hoisted = 0
+    for inds, eq in p.steps:
+        ins = tuple(entries.pop(i) for i in inds)
+        if all(kind == "c" for kind, _ in ins):  # on the host: no compilation per step
+            consts.append(opt_einsum.contract(eq, *(np.asarray(consts[k]) for _, k in ins)))
+            entries.append(("c", len(consts) - 1))
+            hoisted += 1
+        else:
+            ops.append((eq, ins, n_slots))
+            entries.append(("v", n_slots))
+            n_slots += 1
+    (result,) = entries
+    used = {k for _, ins, _ in ops for kind, k in ins if kind == "c"}
+    if result[0] == "c":
+        used.add(result[1])
+    kept = {k: consts[k] for k in used}  # drop intermediates consumed ahead of time
+
+    def run(args: Sequence[Any]) -> Any:
+        slots: list[Any] = [*args, *([None] * (n_slots - n_var))]
+        for eq, ins, out in ops:
+            slots[out] = jnp.einsum(eq, *(kept[k] if kind == "c" else slots[k]
+                                          for kind, k in ins))
+        kind, k = result
+        return kept[k] if kind == "c" else slots[k]
+
+    return run, hoisted
 
 
 class ExactEngine:
@@ -96,6 +150,7 @@ class ExactEngine:
         self._tables: dict[str, jax.Array] = {}
         self._compiled: dict[Any, CompiledQuery] = {}
         self._batched: dict[Any, Callable[..., Any]] = {}
+        self._ready: dict[Prob, tuple[CompiledQuery, np.ndarray, Callable[[np.ndarray], Any]]] = {}
 
     # -- compile -----------------------------------------------------------------------
     def table(self, var: str) -> jax.Array:
@@ -109,6 +164,7 @@ class ExactEngine:
         return self._tables[var]
 
     def compile(self, prob: Prob) -> CompiledQuery:
+        """Plan and jit one query shape (cached): prune, cut, plan, hoist, compile."""
         key = prob.shape_key
         hit = self._compiled.get(key)
         if hit is not None:
@@ -143,44 +199,52 @@ class ExactEngine:
         p = plan(ops, out_index)
         n_out = len(outcomes)
         normalise = bool(prob.evidence)
-        ones_arrays = tuple(jnp.ones(finite(m.variables[v].type, v).size) for v in ones)
-        path = list(p.path)
+        sizes = tuple(t.size for t in value_types)
+        ones_arrays = [jnp.ones(finite(m.variables[v].type, v).size) for v in ones]
+        tables = [self.table(v) for v in table_vars]
 
-        def core(tables: tuple[jax.Array, ...], onehots: tuple[jax.Array, ...]
-                 ) -> tuple[jax.Array, jax.Array]:
-            joint = jnp.einsum(p.equation, *tables, *onehots, *ones_arrays, optimize=path)
+        def onehots(idx: jax.Array) -> list[jax.Array]:
+            return [(jnp.arange(n) == idx[j]).astype(jnp.float64) for j, n in enumerate(sizes)]
+
+        def finish(joint: jax.Array) -> tuple[jax.Array, jax.Array]:
             if not normalise:
                 return joint, jnp.ones(())
             axes = tuple(range(joint.ndim - n_out, joint.ndim))
             z = joint.sum(axis=axes, keepdims=True)
-            safe = jnp.where(z > 0, z, 1.0)
-            return joint / safe, z
+            return joint / jnp.where(z > 0, z, 1.0), z
+
+        every, _ = _stage(p, [*([None] * (len(tables) + len(sizes))), *ones_arrays])
+        host_tables = [m.variables[v].mechanism.array for v in table_vars]  # type: ignore[union-attr]
+        known, hoisted = _stage(p, [*host_tables, *([None] * len(sizes)), *ones_arrays])
+
+        def core(tabs: Sequence[jax.Array], idx: jax.Array) -> tuple[jax.Array, jax.Array]:
+            return finish(every([*tabs, *onehots(idx)]))
+
+        def fast_core(idx: jax.Array) -> tuple[jax.Array, jax.Array]:
+            return finish(known(onehots(idx)))
 
         cq = CompiledQuery(prob, table_vars, value_vars, value_types, free_do, free_ev,
-                           outcomes, p, normalise, core, jax.jit(core))
+                           outcomes, p, normalise, core, fast_core, jax.jit(fast_core), hoisted)
         self._compiled[key] = cq
         return cq
 
     # -- evaluate ----------------------------------------------------------------------
-    def _onehots(self, cq: CompiledQuery, values: Mapping[str, Any]) -> tuple[np.ndarray, ...]:
-        out = []
-        for v, t in zip(cq.value_vars, cq.value_types, strict=True):
-            vec = np.zeros(t.size)
-            vec[t.index(values[v])] = 1.0
-            out.append(vec)
-        return tuple(out)
-
     def evaluate(self, prob: Prob) -> Distribution | float:
         """Answer one probability query exactly."""
-        cq = self.compile(prob)
-        values = {e.var: e.value for e in (*prob.interventions, *prob.evidence)
-                  if e.value is not None}
-        tables = tuple(self.table(v) for v in cq.table_vars)
-        joint, z = cq.fn(tables, self._onehots(cq, values))
-        joint = np.asarray(joint)
+        ready = self._ready.get(prob)
+        if ready is None:
+            cq = self.compile(prob)
+            values = {e.var: e.value for e in (*prob.interventions, *prob.evidence)
+                      if e.value is not None}
+            ready = (cq, cq.indices(values), self._shaper(prob, cq))
+            self._ready[prob] = ready
+        cq, idx, shape = ready
+        joint, z = cq.fast(idx)
         if cq.normalise:
-            self._check_positive(prob, cq, np.asarray(z))
-        return self._shape_result(prob, cq, joint)
+            z = np.asarray(z)
+            if not z.min() > 0:
+                self._check_positive(prob, cq, z)
+        return shape(np.asarray(joint))
 
     def _check_positive(self, prob: Prob, cq: CompiledQuery, z: np.ndarray) -> None:
         if np.all(z > 0):
@@ -195,26 +259,33 @@ class ExactEngine:
         raise ZeroProbabilityError(f"{prob}: the evidence has probability zero{where}, so the "
                                    "conditional is undefined")
 
-    def _shape_result(self, prob: Prob, cq: CompiledQuery, joint: np.ndarray
-                      ) -> Distribution | float:
+    def _shaper(self, prob: Prob, cq: CompiledQuery
+                ) -> Callable[[np.ndarray], Distribution | float]:
+        """What turns the compiled function's array into the answer: a float or a table."""
         m = self.model
         given = (*cq.free_do, *cq.free_evidence)
-        idx: list[Any] = [slice(None)] * len(given)
+        index: list[Any] = [slice(None)] * len(given)
         variables = []
         for e in prob.outcomes:
             t = finite(m.variables[e.var].type, e.var)
             if e.value is None:
-                idx.append(slice(None))
+                index.append(slice(None))
                 variables.append(e.var)
             else:
-                idx.append(t.index(e.value))
-        arr = joint[tuple(idx)]
+                index.append(t.index(e.value))
+        idx = tuple(index)
         if not variables and not given:
-            return float(arr)
+            return lambda joint: float(joint[idx])
         gtypes = tuple(finite(m.variables[v].type, v) for v in given)
         vtypes = tuple(finite(m.variables[v].type, v) for v in variables)
         given_named = tuple(f"do({v})" for v in cq.free_do) + cq.free_evidence
-        return Distribution(tuple(variables), vtypes, arr, given_named, gtypes, str(prob))
+        title = str(prob)
+        names = tuple(variables)
+        return lambda joint: Distribution(names, vtypes, joint[idx], given_named, gtypes, title)
+
+    def _shape_result(self, prob: Prob, cq: CompiledQuery, joint: np.ndarray
+                      ) -> Distribution | float:
+        return self._shaper(prob, cq)(joint)
 
     def query(self, text: str | Prob | Expect | Linear) -> Distribution | float | Any:
         """Answer a query string: ``P(...)``, ``E[...]``, or a linear combination of them."""
@@ -277,48 +348,50 @@ class ExactEngine:
         cq = self.compile(shaped)
         fixed = {e.var: e.value for e in (*q.interventions, *q.evidence)
                  if e.value is not None}
-        onehots = []
+        cols = []
         for v, t in zip(cq.value_vars, cq.value_types, strict=True):
             if v in batched:
-                idx = np.array([t.index(r[v]) for r in rows])
-                onehots.append((np.eye(t.size)[idx], True))
+                cols.append(np.array([t.index(r[v]) for r in rows], dtype=np.int32))
             else:
-                vec = np.zeros(t.size)
-                vec[t.index(fixed[v])] = 1.0
-                onehots.append((vec, False))
+                cols.append(np.full(n, t.index(fixed[v]), dtype=np.int32))
+        idx = np.stack(cols, axis=1) if cols else np.zeros((n, 0), dtype=np.int32)
+        from ..mechanism import Table
+
         for v, arr in tables.items():
             var = self.model.variables[v]
-            from ..mechanism import Table
-
             ptypes = [self.model.variables[p].type for p in var.parents]
             stack = np.asarray(arr, dtype=np.float64)
-            for i in range(min(len(stack), 3)):
+            for i in range(len(stack)):
                 Table(stack[i], len(ptypes)).check(ptypes, (var.type,), f"variable {v} (set {i})")
-        table_args = tuple((jnp.asarray(tables[v]), True) if v in tables else (self.table(v), False)
-                           for v in cq.table_vars)
-        tax = tuple(0 if b else None for _, b in table_args)
-        oax = tuple(0 if b else None for _, b in onehots)
-        key = (shaped.shape_key, tax, oax)
-        fn = self._batched.get(key)
-        if fn is None:
-            fn = jax.jit(jax.vmap(cq.core, in_axes=(tax, oax)))
-            self._batched[key] = fn
-        joint, z = fn(tuple(a for a, _ in table_args), tuple(jnp.asarray(a) for a, _ in onehots))
+        if tables:
+            tax = tuple(0 if v in tables else None for v in cq.table_vars)
+            key: Any = (shaped.shape_key, tax)
+            fn = self._batched.get(key)
+            if fn is None:
+                fn = jax.jit(jax.vmap(cq.core, in_axes=(tax, 0)))
+                self._batched[key] = fn
+            args = tuple(jnp.asarray(tables[v]) if v in tables else self.table(v)
+                         for v in cq.table_vars)
+            joint, z = fn(args, idx)
+        else:
+            key = (shaped.shape_key, "values")
+            fn = self._batched.get(key)
+            if fn is None:
+                fn = jax.jit(jax.vmap(cq.fast_core))
+                self._batched[key] = fn
+            joint, z = fn(idx)
         joint = np.asarray(joint)
         if cq.normalise and not np.all(np.asarray(z) > 0):
             bad = int(np.argwhere(np.asarray(z).reshape(n, -1) <= 0)[0][0])
             raise ZeroProbabilityError(f"{text}: the evidence of setting {bad} "
                                        f"({rows[bad] if rows else 'tables'}) has probability zero")
-        if isinstance(joint, np.ndarray) and joint.shape[0] != n:  # no batched argument at all
-            joint = np.broadcast_to(joint, (n, *joint.shape))
-        results = [self._shape_result(shaped, cq, joint[i]) for i in range(min(n, 1))]
-        first = results[0]
+        first = self._shape_result(shaped, cq, joint[0])
         # index valued outcomes on the whole batch at once
-        idx: list[Any] = [slice(None)] * (1 + len(cq.free_do) + len(cq.free_evidence))
+        sel: list[Any] = [slice(None)] * (1 + len(cq.free_do) + len(cq.free_evidence))
         for e in q.outcomes:
             t = finite(self.model.variables[e.var].type, e.var)
-            idx.append(slice(None) if e.value is None else t.index(e.value))
-        probs = joint[tuple(idx)]
+            sel.append(slice(None) if e.value is None else t.index(e.value))
+        probs = joint[tuple(sel)]
         if isinstance(first, Distribution):
             return Batch(probs, first.variables, first.types, first.given, first.given_types,
                          str(q))
@@ -344,4 +417,4 @@ def engine_for(model: CausalModel) -> ExactEngine:
     if eng is None:
         eng = ExactEngine(model)
         object.__setattr__(model, "_exact_engine", eng)
-    return eng  # type: ignore[no-any-return]
+    return eng

@@ -25,6 +25,8 @@ class Plan:
     path: tuple[tuple[int, ...], ...]
     largest_intermediate: int
     flops: int
+    #: the path as opt_einsum runs it: operand positions to pop (descending), and an equation
+    steps: tuple[tuple[tuple[int, ...], str], ...] = ()
 
 
 def plan(operands: Sequence[tuple[Sequence[Hashable], Sequence[int]]],
@@ -47,13 +49,9 @@ def plan(operands: Sequence[tuple[Sequence[Hashable], Sequence[int]]],
     n = len(shapes)
     if n == 0:
         return Plan(eq, shapes, (), 1, 1)
-    if n == 1:
-        return Plan(eq, shapes, ((0,),), _size(shapes[0]), _size(shapes[0]))
-    optimisers: list[object] = ["greedy"]
-    if n <= 14:
+    optimisers: list[object] = ["greedy"] if n > 1 else ["optimal"]
+    if n <= 12:  # exhaustive search is cheap here; beyond, it costs seconds
         optimisers.insert(0, "optimal" if n <= 6 else "dp")
-    elif n <= 60:
-        optimisers.append("dp")
     best = None
     for opt in optimisers:
         try:
@@ -62,14 +60,14 @@ def plan(operands: Sequence[tuple[Sequence[Hashable], Sequence[int]]],
             continue
         key = (int(info.largest_intermediate), int(info.opt_cost))
         if best is None or key < best[0]:
-            best = (key, path)
+            best = (key, path, tuple((tuple(c[0]), c[2]) for c in info.contraction_list))
     assert best is not None
-    (largest, flops), path = best
+    (largest, flops), path, steps = best
     if largest > limit:
         raise QueryError(f"this query needs an intermediate table of {largest:,} entries, above "
                          f"the limit of {limit:,}; condition on fewer variables or ask about "
                          "fewer at once")
-    return Plan(eq, shapes, tuple(tuple(p) for p in path), largest, flops)
+    return Plan(eq, shapes, tuple(tuple(p) for p in path), largest, flops, steps)
 
 
 def _size(shape: Sequence[int]) -> int:
