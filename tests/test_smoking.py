@@ -3,9 +3,9 @@
 import math
 
 import pytest
-from examples.smoking import smoking_model
 
 from causaldsl import LatentQueryError, do
+from examples.smoking import smoking_model
 
 
 @pytest.fixture(scope="module")

@@ -180,7 +180,7 @@ def check_query(model: CausalModel, q: Prob) -> None:
                     raise QueryError(f"{q}: {e.var} has type {t}; exact queries need finite types")
                 if e.value not in t:
                     raise QueryError(f"{q}: {e.value!r} is not a value of {e.var} : {t}; its "
-                                     f"values are {t!r}")
+                                     f"values are {t.listing}")
     if not q.outcomes:
         raise QueryError(f"{q}: a query needs at least one outcome variable")
 

@@ -88,6 +88,11 @@ class FiniteType:
     def __repr__(self) -> str:
         return f"{self.name} = {_braces(self.values)}" if self.name else _braces(self.values)
 
+    @property
+    def listing(self) -> str:
+        """The values in braces: ``{no, yes}``."""
+        return _braces(self.values)
+
     def definition(self) -> str:
         """How the type is declared: ``type YesNo = {no, yes}``."""
         return f"type {self.name} = {_braces(self.values)}" if self.name else _braces(self.values)

@@ -338,7 +338,7 @@ class ExactEngine:
 
         def fill(es: tuple[Event, ...]) -> tuple[Event, ...]:
             return tuple(Event(e.var, e.value if e.value is not None or e.var not in batched
-                               else "?") for e in es)
+                               else _first_value(self.model, e.var)) for e in es)
 
         for v in batched:
             if v not in {e.var for e in (*q.interventions, *q.evidence)}:
@@ -396,6 +396,11 @@ class ExactEngine:
             return Batch(probs, first.variables, first.types, first.given, first.given_types,
                          str(q))
         return Batch(probs, (), (), (), (), str(q))
+
+
+def _first_value(model: CausalModel, var: str) -> Any:
+    t = model[var].type
+    return t.values[0] if isinstance(t, FiniteType) else None
 
 
 def _rows(values: Any) -> list[dict[str, Any]]:

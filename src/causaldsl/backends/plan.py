@@ -30,12 +30,13 @@ class Plan:
 
 
 def plan(operands: Sequence[tuple[Sequence[Hashable], Sequence[int]]],
-         output: Sequence[Hashable], limit: int = MAX_INTERMEDIATE) -> Plan:
+         output: Sequence[Hashable], limit: int | None = None) -> Plan:
     """Plan ``einsum`` over operands given as (index names, shape); output names its indices.
 
     Tries several optimisers and keeps the path with the smallest largest intermediate (memory
     first, then flops). Raises QueryError when even the best plan exceeds ``limit`` entries.
     """
+    limit = MAX_INTERMEDIATE if limit is None else limit
     symbols: dict[Hashable, str] = {}
 
     def sym(k: Hashable) -> str:
