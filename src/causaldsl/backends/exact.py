@@ -9,6 +9,7 @@ new evidence or new tables reuse them, and ``vmap`` batches many of each in one 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -68,15 +69,20 @@ def tensor(diagram: Diagram) -> np.ndarray:
 
 # -- compiled queries ----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+#: A query shape is jitted on its second evaluation; the first runs the staged plan in NumPy,
+#: so a question asked once is not kept waiting for XLA (tiered compilation).
+HOT = 2
+
+
+@dataclass(eq=False)
 class CompiledQuery:
-    """One query shape, planned and jitted.
+    """One query shape, planned and staged.
 
     ``fast(idx)`` takes the indices of the given values (interventions, then evidence) with the
     model's tables baked in and every sub-contraction that reads only tables done ahead of time;
     ``core(tables, idx)`` takes the tables as arguments, for batches over parameter sets.
     Both return the joint over (free do, free evidence, outcomes), normalised where there is
-    evidence, and the normaliser.
+    evidence, and the normaliser. ``fast`` runs in NumPy the first time and jitted afterwards.
     """
 
     prob: Prob
@@ -90,8 +96,20 @@ class CompiledQuery:
     normalise: bool
     core: Callable[..., Any]
     fast_core: Callable[..., Any]
-    fast: Callable[..., Any]
+    host_core: Callable[..., Any]
     hoisted: int                       # contraction steps done ahead of time
+    calls: int = 0
+    jitted: Callable[..., Any] | None = None
+
+    def fast(self, idx: np.ndarray) -> tuple[Any, Any]:
+        """The answer for one setting of the values, through the cheapest tier."""
+        if self.jitted is not None:
+            return self.jitted(idx)  # type: ignore[no-any-return]
+        self.calls += 1
+        if self.calls < HOT:
+            return self.host_core(idx)  # type: ignore[no-any-return]
+        self.jitted = jax.jit(self.fast_core)
+        return self.jitted(idx)  # type: ignore[no-any-return]
 
     def indices(self, values: Mapping[str, Any]) -> np.ndarray:
         return np.array([t.index(values[v]) for v, t in
@@ -99,7 +117,7 @@ class CompiledQuery:
 
 
 def _stage(p: Plan, fixed: Sequence[Any | None]
-           ) -> tuple[Callable[[Sequence[Any]], Any], int]:
+           ) -> tuple[Callable[[Sequence[Any], Callable[..., Any]], Any], int]:
     """Partially evaluate a plan: run now every step whose operands are all known (``fixed``
     entries that are not None); return the rest as a function of the unknown operands."""
     consts: list[Any] = []
@@ -131,11 +149,10 @@ def _stage(p: Plan, fixed: Sequence[Any | None]
         used.add(result[1])
     kept = {k: consts[k] for k in used}  # drop intermediates consumed ahead of time
 
-    def run(args: Sequence[Any]) -> Any:
+    def run(args: Sequence[Any], einsum: Callable[..., Any] = jnp.einsum) -> Any:
         slots: list[Any] = [*args, *([None] * (n_slots - n_var))]
         for eq, ins, out in ops:
-            slots[out] = jnp.einsum(eq, *(kept[k] if kind == "c" else slots[k]
-                                          for kind, k in ins))
+            slots[out] = einsum(eq, *(kept[k] if kind == "c" else slots[k] for kind, k in ins))
         kind, k = result
         return kept[k] if kind == "c" else slots[k]
 
@@ -147,21 +164,19 @@ class ExactEngine:
 
     def __init__(self, model: CausalModel):
         self.model = model
-        self._tables: dict[str, jax.Array] = {}
         self._compiled: dict[Any, CompiledQuery] = {}
         self._batched: dict[Any, Callable[..., Any]] = {}
         self._ready: dict[Prob, tuple[CompiledQuery, np.ndarray, Callable[[np.ndarray], Any]]] = {}
 
     # -- compile -----------------------------------------------------------------------
-    def table(self, var: str) -> jax.Array:
-        if var not in self._tables:
-            mech = self.model.variables[var].mechanism
-            if mech is None:
-                raise MechanismError(
-                    f"variable {var} of model {self.model.name} has no table; exact answers "
-                    "need every variable the query depends on to have one")
-            self._tables[var] = jnp.asarray(mech.array)
-        return self._tables[var]
+    def table(self, var: str) -> np.ndarray:
+        """A variable's table (host memory; jit moves it to the device when it is an argument)."""
+        mech = self.model.variables[var].mechanism
+        if mech is None:
+            raise MechanismError(
+                f"variable {var} of model {self.model.name} has no table; exact answers "
+                "need every variable the query depends on to have one")
+        return mech.array
 
     def compile(self, prob: Prob) -> CompiledQuery:
         """Plan and jit one query shape (cached): prune, cut, plan, hoist, compile."""
@@ -200,21 +215,20 @@ class ExactEngine:
         n_out = len(outcomes)
         normalise = bool(prob.evidence)
         sizes = tuple(t.size for t in value_types)
-        ones_arrays = [jnp.ones(finite(m.variables[v].type, v).size) for v in ones]
-        tables = [self.table(v) for v in table_vars]
+        ones_arrays = [np.ones(finite(m.variables[v].type, v).size) for v in ones]
 
-        def onehots(idx: jax.Array) -> list[jax.Array]:
-            return [(jnp.arange(n) == idx[j]).astype(jnp.float64) for j, n in enumerate(sizes)]
+        def onehots(idx: Any, xp: Any = jnp) -> list[Any]:
+            return [(xp.arange(n) == idx[j]).astype(xp.float64) for j, n in enumerate(sizes)]
 
-        def finish(joint: jax.Array) -> tuple[jax.Array, jax.Array]:
+        def finish(joint: Any, xp: Any = jnp) -> tuple[Any, Any]:
             if not normalise:
-                return joint, jnp.ones(())
+                return joint, xp.ones(())
             axes = tuple(range(joint.ndim - n_out, joint.ndim))
             z = joint.sum(axis=axes, keepdims=True)
-            return joint / jnp.where(z > 0, z, 1.0), z
+            return joint / xp.where(z > 0, z, 1.0), z
 
-        every, _ = _stage(p, [*([None] * (len(tables) + len(sizes))), *ones_arrays])
-        host_tables = [m.variables[v].mechanism.array for v in table_vars]  # type: ignore[union-attr]
+        every, _ = _stage(p, [*([None] * (len(table_vars) + len(sizes))), *ones_arrays])
+        host_tables = [self.table(v) for v in table_vars]
         known, hoisted = _stage(p, [*host_tables, *([None] * len(sizes)), *ones_arrays])
 
         def core(tabs: Sequence[jax.Array], idx: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -223,8 +237,12 @@ class ExactEngine:
         def fast_core(idx: jax.Array) -> tuple[jax.Array, jax.Array]:
             return finish(known(onehots(idx)))
 
+        def host_core(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            joint = known(onehots(idx, np), _host_einsum)
+            return finish(np.asarray(joint), np)
+
         cq = CompiledQuery(prob, table_vars, value_vars, value_types, free_do, free_ev,
-                           outcomes, p, normalise, core, fast_core, jax.jit(fast_core), hoisted)
+                           outcomes, p, normalise, core, fast_core, host_core, hoisted)
         self._compiled[key] = cq
         return cq
 
@@ -396,6 +414,18 @@ class ExactEngine:
             return Batch(probs, first.variables, first.types, first.given, first.given_types,
                          str(q))
         return Batch(probs, (), (), (), (), str(q))
+
+
+def _host_einsum(eq: str, *ops: Any) -> np.ndarray:
+    return np.einsum(_ascii(eq), *ops, optimize=len(ops) > 1)
+
+
+@functools.lru_cache(maxsize=65536)
+def _ascii(eq: str) -> str:
+    """NumPy's einsum knows only 52 letters; one pairwise step never needs more."""
+    letters = {c: opt_einsum.get_symbol(i) for i, c in enumerate(dict.fromkeys(
+        ch for ch in eq if ch not in ",->"))}
+    return "".join(letters.get(ch, ch) for ch in eq)
 
 
 def _first_value(model: CausalModel, var: str) -> Any:
