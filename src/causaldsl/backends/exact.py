@@ -104,12 +104,12 @@ class CompiledQuery:
     def fast(self, idx: np.ndarray) -> tuple[Any, Any]:
         """The answer for one setting of the values, through the cheapest tier."""
         if self.jitted is not None:
-            return self.jitted(idx)  # type: ignore[no-any-return]
+            return self.jitted(idx)
         self.calls += 1
         if self.calls < HOT:
-            return self.host_core(idx)  # type: ignore[no-any-return]
+            return self.host_core(idx)
         self.jitted = jax.jit(self.fast_core)
-        return self.jitted(idx)  # type: ignore[no-any-return]
+        return self.jitted(idx)
 
     def indices(self, values: Mapping[str, Any]) -> np.ndarray:
         return np.array([t.index(values[v]) for v, t in
@@ -117,7 +117,7 @@ class CompiledQuery:
 
 
 def _stage(p: Plan, fixed: Sequence[Any | None]
-           ) -> tuple[Callable[[Sequence[Any], Callable[..., Any]], Any], int]:
+           ) -> tuple[Callable[..., Any], int]:
     """Partially evaluate a plan: run now every step whose operands are all known (``fixed``
     entries that are not None); return the rest as a function of the unknown operands."""
     consts: list[Any] = []
