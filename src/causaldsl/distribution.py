@@ -60,12 +60,13 @@ class Distribution:
 
     def prob(self, **assignment: Label) -> Any:
         """Index by name: ``d.prob(C="yes", S="no")``."""
-        missing = [a for a in self.axes if a not in assignment]
-        extra = [a for a in assignment if a not in self.axes]
+        bare = {a: a[3:-1] if a.startswith("do(") else a for a in self.axes}  # do(S) is S
+        missing = [a for a in self.axes if a not in assignment and bare[a] not in assignment]
+        extra = [a for a in assignment if a not in self.axes and a not in bare.values()]
         if extra or missing:
-            raise QueryError(f"prob() needs exactly {', '.join(self.axes)}; "
+            raise QueryError(f"prob() needs exactly {', '.join(bare.values())}; "
                              f"got {', '.join(assignment)}")
-        return self[tuple(assignment[a] for a in self.axes)]
+        return self[tuple(assignment.get(a, assignment.get(bare[a])) for a in self.axes)]
 
     def items(self) -> Iterator[tuple[Any, float]]:
         """(labels, probability) pairs; labels is a single label when there is one axis."""

@@ -34,6 +34,12 @@ class Box:
     def __post_init__(self) -> None:
         object.__setattr__(self, "dom", tuple(self.dom))
         object.__setattr__(self, "cod", tuple(self.cod))
+        if self.mechanism is not None and not isinstance(self.mechanism, Table):
+            try:
+                object.__setattr__(self, "mechanism", Table(self.mechanism, len(self.dom)))
+            except (TypeError, ValueError) as e:
+                raise CausalTypeError(f"the mechanism of box {self.name} must be a table "
+                                      f"(an array of shape dom + cod): {e}") from None
         if isinstance(self.mechanism, Table):
             self.mechanism.check(self.dom, self.cod, f"box {self.name}")
 
@@ -169,7 +175,8 @@ class Diagram:
         if len(self.outputs) != len(other.inputs):
             raise CompositionError(
                 f"cannot compose {product_str(self.cod)} with {product_str(other.dom)}: the first "
-                f"has {len(self.outputs)} output wires, the second {len(other.inputs)} inputs")
+                f"has {_count(len(self.outputs), 'output wire')}, the second "
+                f"{_count(len(other.inputs), 'input')}")
         for i, (a, b) in enumerate(zip(self.cod, other.dom, strict=True)):
             if a != b:
                 raise CompositionError(
@@ -256,7 +263,8 @@ class _ProgramBuilder:
 
     def apply(self, box: Box, wires: Sequence[WireRef]) -> Any:
         if len(wires) != len(box.dom):
-            raise CompositionError(f"box {box} takes {len(box.dom)} wires, was given {len(wires)}")
+            raise CompositionError(f"box {box} takes {_count(len(box.dom), 'wire')}, was given "
+                                   f"{len(wires)}")
         for i, (w, t) in enumerate(zip(wires, box.dom, strict=True)):
             if not isinstance(w, WireRef) or w.owner != id(self):
                 raise CompositionError(f"argument {i + 1} of box {box.name} is not a wire of "
@@ -304,6 +312,10 @@ def program(*input_types: Type) -> Callable[[Callable[..., Any]], Diagram]:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
 
 def _rename_node(n: Node, r: Mapping[str, str]) -> Node:
     return Node(n.box, tuple(r[w] for w in n.inputs), tuple(r[w] for w in n.outputs))

@@ -207,11 +207,11 @@ class CausalModel:
 
         return intervene(self, name, table, given)
 
-    def query(self, text: str, **options: Any) -> Distribution | float:
+    def query(self, text: str) -> Distribution | float:
         """Answer ``P(...)``/``E[...]`` exactly, e.g. ``model.query("P(C | do(S = yes))")``."""
         from .backends.exact import engine_for
 
-        return engine_for(self).query(text, **options)
+        return engine_for(self).query(text)
 
     def query_batch(self, text: str, values: Any = None, tables: Mapping[str, Any] | None = None
                     ) -> Batch:

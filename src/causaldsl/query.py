@@ -147,6 +147,9 @@ def parse_query(text: str) -> Query:
         tree = parser("query.lark").parse(text)
     except lark.exceptions.UnexpectedInput as e:
         col = getattr(e, "column", 0) or 0
+        token = getattr(e, "token", None)
+        if token is not None and getattr(token, "type", None) == "$END":
+            col = len(text.rstrip()) + 1
         expected = sorted(getattr(e, "expected", None) or getattr(e, "allowed", None) or [])
         shown = ", ".join(_pretty_terminal(x) for x in expected[:8])
         got = text[col - 1: col + 9] if col else ""
@@ -168,11 +171,16 @@ def check_query(model: CausalModel, q: Prob) -> None:
                 raise UnknownVariableError(f"{q}: {e.var!r} is not a variable of model "
                                            f"{model.name}{did_you_mean(e.var, model.variables)}")
             role = model.roles[e.var]
+            if e.var in model.inputs and kind != "intervention":
+                raise QueryError(f"{q}: {e.var} is an input of model {model.name} (it was cut); "
+                                 f"set it with do({e.var} = …), or ask for the whole channel "
+                                 f"with do({e.var})")
             if role is not Role.OBSERVED:
                 raise LatentQueryError(f"{q}: {e.var} is {role} in model {model.name}; a query "
                                        "can only mention observed variables")
             if e.var in seen:
-                raise QueryError(f"{q}: {e.var} appears both as {seen[e.var]} and as {kind}")
+                raise QueryError(f"{q}: {e.var} is given twice" if seen[e.var] == kind else
+                                 f"{q}: {e.var} appears both as {seen[e.var]} and as {kind}")
             seen[e.var] = kind
             if e.value is not None:
                 t = model.variables[e.var].type

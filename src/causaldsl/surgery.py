@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .builder import to_table
-from .errors import CausalError
+from .errors import CausalError, CausalTypeError
 from .mechanism import point_table
 from .model import CausalModel, Variable, finite
 
@@ -26,7 +26,11 @@ def do(model: CausalModel, values: Mapping[str, Any] | None = None, **kw: Any) -
     for name, label in values.items():
         v = model[name]
         t = finite(v.type, f"variable {name}")
-        new.append(Variable(name, v.type, v.role, (), point_table(t, label)))
+        try:
+            table = point_table(t, label)
+        except CausalTypeError as e:
+            raise CausalTypeError(f"do({name} = {label}): {e}") from None
+        new.append(Variable(name, v.type, v.role, (), table))
     return model.replace(new)
 
 

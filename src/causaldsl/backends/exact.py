@@ -190,6 +190,12 @@ class ExactEngine:
         mutilated = cut(m, *do_vars) if do_vars else m
         reads = [e.var for e in prob.outcomes] + [e.var for e in prob.evidence]
         keep = mutilated.ancestors(reads)
+        open_inputs = [v for v in m.inputs if v in keep and v not in do_vars]
+        if open_inputs:
+            names = ", ".join(open_inputs)
+            raise QueryError(f"{prob}: the answer depends on {names}, an input of model {m.name} "
+                             f"(it was cut); set it with do({open_inputs[0]} = …), or ask for the "
+                             f"whole channel with do({open_inputs[0]})")
         table_vars = tuple(v for v in mutilated.variables if v in keep
                            and not mutilated.variables[v].is_input)
         for v in table_vars:
@@ -251,6 +257,7 @@ class ExactEngine:
         """Answer one probability query exactly."""
         ready = self._ready.get(prob)
         if ready is None:
+            check_query(self.model, prob)  # values too: the compiled shape may be shared
             cq = self.compile(prob)
             values = {e.var: e.value for e in (*prob.interventions, *prob.evidence)
                       if e.value is not None}

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import MechanismError, TableError
 from ..mechanism import Table
 from ..model import CausalModel, Role, Variable
 from ..types import FiniteType
@@ -14,6 +15,9 @@ from ..types import FiniteType
 def from_pgmpy(network: Any, name: str | None = None) -> CausalModel:
     """Convert a pgmpy ``DiscreteBayesianNetwork`` (e.g. from ``get_example_model``)."""
     cpds = {cpd.variable: cpd for cpd in network.get_cpds()}
+    for var in network.nodes():
+        if var not in cpds:
+            raise MechanismError(f"node {var} of the pgmpy network has no CPD")
     types: dict[str, FiniteType] = {}
     for var, cpd in cpds.items():
         types[var] = FiniteType(var, list(cpd.state_names[var]))
@@ -21,10 +25,15 @@ def from_pgmpy(network: Any, name: str | None = None) -> CausalModel:
     for var in network.nodes():
         cpd = cpds[var]
         parents = tuple(cpd.variables[1:])
-        for p in parents:  # pgmpy lets a CPD order a parent's states its own way
-            if list(cpd.state_names[p]) != list(types[p].values):
-                raise ValueError(f"CPD of {var} orders the states of {p} differently")
         values = np.asarray(cpd.values, dtype=np.float64)  # (var, *parents)
+        for axis, p in enumerate(parents, start=1):  # a CPD may order a parent's states its own way
+            states = list(cpd.state_names[p])
+            if states != list(types[p].values):
+                if sorted(map(str, states)) != sorted(map(str, types[p].values)):
+                    raise TableError(f"CPD of {var} names states {states} for {p}, but {p} has "
+                                     f"states {list(types[p].values)}")
+                order = [states.index(s) for s in types[p].values]
+                values = np.take(values, order, axis=axis)
         table = np.moveaxis(values, 0, -1)
         variables.append(Variable(var, types[var], Role.OBSERVED, parents,
                                   Table(table, len(parents))))
