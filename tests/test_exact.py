@@ -124,3 +124,27 @@ def test_plan_limit_refuses_instead_of_exhausting_memory(monkeypatch):
     monkeypatch.setattr(plan, "MAX_INTERMEDIATE", 4)
     with pytest.raises(QueryError, match="intermediate table"):
         engine_for(m).compile(parse_query("P(X39, X38, X37, X36 | X0 = 1)"))
+
+
+@pytest.mark.parametrize("limit", [0, 2**20])
+def test_every_tier_gives_the_same_answers(monkeypatch, limit):
+    """NumPy first call, then the answer table (limit 2^20) or jit (limit 0); batches likewise
+    through the table lookup or jit(vmap)."""
+    from causaldsl.backends import exact
+
+    monkeypatch.setattr(exact, "SHAPE_TABLE_LIMIT", limit)
+    m = smoking_model()
+    ref = smoking_model()  # a fresh engine: every answer below comes from its first (NumPy) tier
+    q = "P(C | do(S = {s}), T = {t})"
+    settings = [(s, t) for s in ("no", "yes") for t in ("no", "yes")]
+    for s, t in settings * 2:
+        got = m.query(q.format(s=s, t=t))
+        want = smoking_model().query(q.format(s=s, t=t))
+        np.testing.assert_allclose(got.probs, want.probs, atol=1e-12)
+    cq = engine_for(m).compile(parse_query(q.format(s="no", t="no")))
+    assert (cq.shape_table is None) == (limit == 0)
+    assert (cq.jitted is None) == (limit != 0)
+    rows = [{"S": s, "T": t} for s, t in settings]
+    batch = m.query_batch("P(C | do(S), T)", rows)
+    for i, (s, t) in enumerate(settings):
+        np.testing.assert_allclose(batch.probs[i], ref.query(q.format(s=s, t=t)).probs, atol=1e-12)

@@ -10,6 +10,7 @@ new evidence or new tables reuse them, and ``vmap`` batches many of each in one 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -69,9 +70,12 @@ def tensor(diagram: Diagram) -> np.ndarray:
 
 # -- compiled queries ----------------------------------------------------------------------------
 
-#: A query shape is jitted on its second evaluation; the first runs the staged plan in NumPy,
-#: so a question asked once is not kept waiting for XLA (tiered compilation).
+#: Tiered evaluation of a query shape. The first evaluation runs the staged plan in NumPy, so a
+#: question asked once is not kept waiting for XLA. From the second on, the shape's whole answer
+#: table (every value of every given variable at once) is computed once when it has at most
+#: SHAPE_TABLE_LIMIT entries, and later evaluations are lookups; larger shapes are jitted.
 HOT = 2
+SHAPE_TABLE_LIMIT = 2**20
 
 
 @dataclass(eq=False)
@@ -98,18 +102,33 @@ class CompiledQuery:
     fast_core: Callable[..., Any]
     host_core: Callable[..., Any]
     hoisted: int                       # contraction steps done ahead of time
+    build_table: Callable[[], np.ndarray | None]
+    finish_host: Callable[..., Any]
     calls: int = 0
     jitted: Callable[..., Any] | None = None
+    shape_table: np.ndarray | None = None
+    tried_table: bool = False
 
     def fast(self, idx: np.ndarray) -> tuple[Any, Any]:
         """The answer for one setting of the values, through the cheapest tier."""
+        if self.shape_table is not None:
+            return self.finish_host(self.shape_table[tuple(idx)])
         if self.jitted is not None:
             return self.jitted(idx)
         self.calls += 1
         if self.calls < HOT:
             return self.host_core(idx)
+        if self.ensure_table() is not None:
+            return self.fast(idx)
         self.jitted = jax.jit(self.fast_core)
         return self.jitted(idx)
+
+    def ensure_table(self) -> np.ndarray | None:
+        """The shape's answer table over (values, free do, free evidence, outcomes), if small."""
+        if not self.tried_table:
+            self.tried_table = True
+            self.shape_table = self.build_table()
+        return self.shape_table
 
     def indices(self, values: Mapping[str, Any]) -> np.ndarray:
         return np.array([t.index(values[v]) for v, t in
@@ -247,8 +266,28 @@ class ExactEngine:
             joint = known(onehots(idx, np), _host_einsum)
             return finish(np.asarray(joint), np)
 
+        def finish_host(joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return finish(joint, np)
+
+        def build_table() -> np.ndarray | None:
+            # the same contraction with every given variable left open: one table of answers
+            kout = [*value_vars, *free_do, *free_ev, *outcomes]
+            dims = {v: finite(m.variables[v].type, v).size for v in kout}
+            if math.prod(dims.values()) > SHAPE_TABLE_LIMIT:
+                return None
+            kops = ops[: len(table_vars)]
+            extra = [v for v in (*value_vars, *free_do) if v not in keep]  # constant axes
+            kops = [*kops, *(((v,), (dims[v],)) for v in extra)]
+            try:
+                kp = plan(kops, kout, limit=SHAPE_TABLE_LIMIT)
+            except QueryError:
+                return None
+            run, _ = _stage(kp, [*host_tables, *(np.ones(dims[v]) for v in extra)])
+            return np.ascontiguousarray(run([], _host_einsum))
+
         cq = CompiledQuery(prob, table_vars, value_vars, value_types, free_do, free_ev,
-                           outcomes, p, normalise, core, fast_core, host_core, hoisted)
+                           outcomes, p, normalise, core, fast_core, host_core, hoisted,
+                           build_table, finish_host)
         self._compiled[key] = cq
         return cq
 
@@ -398,6 +437,8 @@ class ExactEngine:
             args = tuple(jnp.asarray(tables[v]) if v in tables else self.table(v)
                          for v in cq.table_vars)
             joint, z = fn(args, idx)
+        elif cq.ensure_table() is not None:  # a lookup per setting
+            joint, z = cq.finish_host(cq.shape_table[tuple(idx.T)])  # type: ignore[index]
         else:
             key = (shaped.shape_key, "values")
             fn = self._batched.get(key)
