@@ -49,17 +49,29 @@ class FiniteType:
 
     def index(self, label: Label | str) -> int:
         """The position of a label; accepts the label or its printed form (``"1"`` for ``1``)."""
-        try:
-            return self.values.index(label)
-        except ValueError:
-            pass
+        key = _key(label)
         for i, v in enumerate(self.values):
-            if _show(v) == str(label):
+            if _key(v) == key:
+                return i
+        shown = _show(label) if isinstance(label, (str, int, bool)) else str(label)
+        for i, v in enumerate(self.values):
+            if _show(v) == shown:
                 return i
         raise CausalTypeError(f"{label!r} is not a value of {self}; its values are {_braces(self.values)}")
 
     def __contains__(self, label: object) -> bool:
-        return any(v == label or _show(v) == str(label) for v in self.values)
+        try:
+            self.index(label)  # type: ignore[arg-type]
+        except CausalTypeError:
+            return False
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FiniteType) and tuple(map(_key, self.values)) == tuple(
+            map(_key, other.values))
+
+    def __hash__(self) -> int:
+        return hash(tuple(map(_key, self.values)))
 
     def __len__(self) -> int:
         return len(self.values)
@@ -146,6 +158,11 @@ UNIT = _UnitType()
 def product_str(types: Sequence[Type]) -> str:
     """Print a product of types as users write it: ``YesNo ⊗ Real`` or ``I``."""
     return " ⊗ ".join(str(t) for t in types) if types else "I"
+
+
+def _key(v: object) -> tuple[str, object]:
+    """Labels compare by kind too: ``True`` is not ``1``, so Bool is not {0, 1}."""
+    return (type(v).__name__, v)
 
 
 def _show(v: Label) -> str:
