@@ -18,8 +18,9 @@ def grammar_path(name: str) -> Path:
 
 
 @cache
-def parser(name: str, start: str = "start") -> lark.Lark:
-    """A cached LALR parser for a grammar file, with positions kept for error messages."""
+def parser(name: str, start: str = "start", positions: bool = True) -> lark.Lark:
+    """A cached LALR parser for a grammar file; ``positions`` keeps source spans in the tree
+    (syntax errors carry their position either way)."""
     path = grammar_path(name)
-    return lark.Lark(path.read_text(), parser="lalr", start=start, propagate_positions=True,
+    return lark.Lark(path.read_text(), parser="lalr", start=start, propagate_positions=positions,
                      import_paths=[path.parent], maybe_placeholders=False)

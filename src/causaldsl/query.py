@@ -144,7 +144,7 @@ class _ToQuery(lark.Transformer):
 def parse_query(text: str) -> Query:
     """Parse a query string; a syntax error names the column and what was expected."""
     try:
-        tree = parser("query.lark").parse(text)
+        tree = parser("query.lark", positions=False).parse(text)
     except lark.exceptions.UnexpectedInput as e:
         col = getattr(e, "column", 0) or 0
         token = getattr(e, "token", None)
