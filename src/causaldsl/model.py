@@ -54,8 +54,13 @@ class CausalModel:
 
     # -- construction --------------------------------------------------------------------
     @staticmethod
-    def from_variables(variables: Iterable[Variable], name: str = "model") -> CausalModel:
-        """Validate variables (names, parents, cycles, tables) and build the model's diagram."""
+    def from_variables(variables: Iterable[Variable], name: str = "model",
+                       trusted: Iterable[Variable] = ()) -> CausalModel:
+        """Validate variables (names, parents, cycles, tables) and build the model's diagram.
+
+        Tables of ``trusted`` variables (unchanged ones from a valid model) are not re-checked.
+        """
+        trusted_ids = {id(v) for v in trusted}
         vars_: dict[str, Variable] = {}
         for v in variables:
             if v.name in vars_:
@@ -74,7 +79,7 @@ class CausalModel:
                 raise MechanismError(f"input variable {v.name} cannot have parents")
         order = _topological_order(vars_, name)
         for v in vars_.values():
-            if v.mechanism is not None:
+            if v.mechanism is not None and id(v) not in trusted_ids:
                 dom = tuple(vars_[p].type for p in v.parents)
                 v.mechanism.check(dom, (v.type,), f"variable {v.name}" + (
                     f" (given {', '.join(v.parents)})" if v.parents else ""))
@@ -95,10 +100,13 @@ class CausalModel:
 
     def replace(self, variables: Iterable[Variable]) -> CausalModel:
         """A new model with some variables replaced (by name) or added."""
-        new = dict(self.variables)
+        old = dict(self.variables)
+        new = dict(old)
         for v in variables:
             new[v.name] = v
-        return CausalModel.from_variables(new.values(), self.name)
+        unchanged = [v for n, v in old.items() if new[n] is v and all(
+            p in new and new[p].type == old[p].type for p in v.parents)]
+        return CausalModel.from_variables(new.values(), self.name, trusted=unchanged)
 
     # -- views -----------------------------------------------------------------------------
     @cached_property

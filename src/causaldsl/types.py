@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
 
 from .errors import CausalTypeError
 
@@ -58,6 +61,26 @@ class FiniteType:
             if _show(v) == shown:
                 return i
         raise CausalTypeError(f"{label!r} is not a value of {self}; its values are {_braces(self.values)}")
+
+    def indices(self, labels: Iterable[Label | str]) -> np.ndarray:
+        """Positions of many labels at once (int32), e.g. a batch of evidence values."""
+        table = self._lookup
+        out = []
+        for lab in labels:
+            try:
+                out.append(table[_key(lab)])
+            except (KeyError, TypeError):
+                out.append(self.index(lab))
+        return np.asarray(out, dtype=np.int32)
+
+    @cached_property
+    def _lookup(self) -> dict[tuple[str, object], int]:
+        table: dict[tuple[str, object], int] = {}
+        for i, v in reversed(list(enumerate(self.values))):  # exact labels win over printed ones
+            table[_key(_show(v))] = i
+        for i, v in reversed(list(enumerate(self.values))):
+            table[_key(v)] = i
+        return table
 
     def __contains__(self, label: object) -> bool:
         try:

@@ -106,13 +106,15 @@ class CompiledQuery:
     finish_host: Callable[..., Any]
     calls: int = 0
     jitted: Callable[..., Any] | None = None
-    shape_table: np.ndarray | None = None
+    shape_table: np.ndarray | None = None   # normalised answers for every setting of the values
+    shape_z: np.ndarray | None = None       # and their normalisers (evidence probabilities)
     tried_table: bool = False
 
     def fast(self, idx: np.ndarray) -> tuple[Any, Any]:
         """The answer for one setting of the values, through the cheapest tier."""
         if self.shape_table is not None:
-            return self.finish_host(self.shape_table[tuple(idx)])
+            at = tuple(idx)
+            return self.shape_table[at], self.shape_z[at]  # type: ignore[index]
         if self.jitted is not None:
             return self.jitted(idx)
         self.calls += 1
@@ -127,7 +129,13 @@ class CompiledQuery:
         """The shape's answer table over (values, free do, free evidence, outcomes), if small."""
         if not self.tried_table:
             self.tried_table = True
-            self.shape_table = self.build_table()
+            joint = self.build_table()
+            if joint is not None:
+                p, z = self.finish_host(joint)
+                self.shape_z = np.broadcast_to(z, p.shape[: len(self.value_vars)] + z.shape[
+                    len(self.value_vars):]) if self.normalise else np.ones(
+                    p.shape[: len(self.value_vars)])
+                self.shape_table = p
         return self.shape_table
 
     def indices(self, values: Mapping[str, Any]) -> np.ndarray:
@@ -387,8 +395,8 @@ class ExactEngine:
         q = parse_query(text)
         if not isinstance(q, Prob):
             raise QueryError("query_batch takes a probability query P(...)")
-        rows = _rows(values)
-        n = len(rows) if rows else None
+        columns = _columns(values)
+        n = len(next(iter(columns.values()))) if columns else None
         tables = dict(tables or {})
         for v, arr in tables.items():
             self.model[v]
@@ -398,7 +406,7 @@ class ExactEngine:
             n = k
         if n is None:
             raise QueryError("query_batch needs values or tables to batch over")
-        batched = set(rows[0]) if rows else set()
+        batched = set(columns)
 
         def fill(es: tuple[Event, ...]) -> tuple[Event, ...]:
             return tuple(Event(e.var, e.value if e.value is not None or e.var not in batched
@@ -415,7 +423,7 @@ class ExactEngine:
         cols = []
         for v, t in zip(cq.value_vars, cq.value_types, strict=True):
             if v in batched:
-                cols.append(np.array([t.index(r[v]) for r in rows], dtype=np.int32))
+                cols.append(t.indices(columns[v]))
             else:
                 cols.append(np.full(n, t.index(fixed[v]), dtype=np.int32))
         idx = np.stack(cols, axis=1) if cols else np.zeros((n, 0), dtype=np.int32)
@@ -438,7 +446,8 @@ class ExactEngine:
                          for v in cq.table_vars)
             joint, z = fn(args, idx)
         elif cq.ensure_table() is not None:  # a lookup per setting
-            joint, z = cq.finish_host(cq.shape_table[tuple(idx.T)])  # type: ignore[index]
+            at = tuple(idx.T)
+            joint, z = cq.shape_table[at], cq.shape_z[at]  # type: ignore[index]
         else:
             key = (shaped.shape_key, "values")
             fn = self._batched.get(key)
@@ -449,8 +458,9 @@ class ExactEngine:
         joint = np.asarray(joint)
         if cq.normalise and not np.all(np.asarray(z) > 0):
             bad = int(np.argwhere(np.asarray(z).reshape(n, -1) <= 0)[0][0])
-            raise ZeroProbabilityError(f"{text}: the evidence of setting {bad} "
-                                       f"({rows[bad] if rows else 'tables'}) has probability zero")
+            setting = {v: c[bad] for v, c in columns.items()} if columns else "tables"
+            raise ZeroProbabilityError(f"{text}: the evidence of setting {bad} ({setting}) has "
+                                       "probability zero")
         first = self._shape_result(shaped, cq, joint[0])
         # index valued outcomes on the whole batch at once
         sel: list[Any] = [slice(None)] * (1 + len(cq.free_do) + len(cq.free_evidence))
@@ -481,17 +491,28 @@ def _first_value(model: CausalModel, var: str) -> Any:
     return t.values[0] if isinstance(t, FiniteType) else None
 
 
-def _rows(values: Any) -> list[dict[str, Any]]:
+def _columns(values: Any) -> dict[str, list[Any]]:
+    """Batched values as columns: from a dict of equal-length lists, or a list of dicts."""
     if values is None:
-        return []
+        return {}
     if isinstance(values, Mapping):
         cols = {k: list(v) for k, v in values.items()}
-        lens = {len(v) for v in cols.values()}
-        if len(lens) > 1:
-            raise QueryError(f"batched values have different lengths: {sorted(lens)}")
-        n = lens.pop() if lens else 0
-        return [{k: v[i] for k, v in cols.items()} for i in range(n)]
-    return [dict(r) for r in values]
+    else:
+        rows = [dict(r) for r in values]
+        if not rows:
+            return {}
+        names = list(rows[0])
+        for i, r in enumerate(rows):
+            if set(r) != set(names):
+                raise QueryError(f"batched setting {i} gives {sorted(r)}, but setting 0 gives "
+                                 f"{sorted(names)}")
+        cols = {k: [r[k] for r in rows] for k in names}
+    lens = {len(v) for v in cols.values()}
+    if len(lens) > 1:
+        raise QueryError(f"batched values have different lengths: {sorted(lens)}")
+    if lens == {0}:
+        return {}
+    return cols
 
 
 def engine_for(model: CausalModel) -> ExactEngine:
