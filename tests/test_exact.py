@@ -6,7 +6,16 @@ import math
 import numpy as np
 import pytest
 
-from causaldsl import Bool, CausalModel, FiniteType, ModelBuilder, QueryError, Table, Variable
+from causaldsl import (
+    Bool,
+    CausalModel,
+    FiniteType,
+    ModelBuilder,
+    QueryError,
+    Table,
+    Variable,
+    ZeroProbabilityError,
+)
 from causaldsl.backends.exact import engine_for
 from causaldsl.query import parse_query
 from examples.smoking import smoking_model
@@ -71,8 +80,25 @@ def test_nodes_that_are_not_ancestors_are_pruned():
     m = smoking_model()
     cq = engine_for(m).compile(parse_query("P(T | do(S = yes))"))
     assert cq.table_vars == ("T",)  # H and C are not upstream of T once S is cut
+    # given S, the tables of H and S only scale P(T, S = yes) by P(S = yes): dropped
     cq = engine_for(m).compile(parse_query("P(T | S = yes)"))
-    assert set(cq.table_vars) == {"H", "S", "T"}
+    assert cq.table_vars == ("T",)
+    # but C shares H with S's table, so nothing can go
+    cq = engine_for(m).compile(parse_query("P(C | S = yes)"))
+    assert set(cq.table_vars) == {"H", "S", "T", "C"}
+
+
+def test_tables_with_zeros_are_kept_so_impossible_evidence_is_still_refused():
+    b = ModelBuilder("zero")
+    b.observed("A", ["no", "yes"], [1.0, 0.0])
+    b.observed("B", ["no", "yes"], given="A", table=[[0.5, 0.5], [0.1, 0.9]])
+    b.observed("C", ["no", "yes"], given="B", table=[[0.3, 0.7], [0.6, 0.4]])
+    m = b.build()
+    # A's table has a zero, so it is kept, and A = yes is seen to be impossible
+    assert set(engine_for(m).compile(parse_query("P(C | A = yes)")).table_vars) == {"A", "B", "C"}
+    with pytest.raises(ZeroProbabilityError):
+        m.query("P(C | A = yes)")
+    assert m.query("P(C = yes | A = no)") == pytest.approx(0.5 * 0.7 + 0.5 * 0.4, abs=1e-12)
 
 
 def test_compiled_query_is_reused_across_values():

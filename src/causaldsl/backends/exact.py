@@ -193,6 +193,7 @@ class ExactEngine:
         self.model = model
         self._compiled: dict[Any, CompiledQuery] = {}
         self._batched: dict[Any, Callable[..., Any]] = {}
+        self._positivity: dict[str, bool] = {}
         self._ready: dict[Prob, tuple[CompiledQuery, np.ndarray, Callable[[np.ndarray], Any]]] = {}
 
     # -- compile -----------------------------------------------------------------------
@@ -234,6 +235,10 @@ class ExactEngine:
         free_do = tuple(e.var for e in prob.interventions if e.value is None)
         free_ev = tuple(e.var for e in prob.evidence if e.value is None)
         outcomes = tuple(e.var for e in prob.outcomes)
+        if prob.evidence and value_vars:
+            table_vars = self._relevant(mutilated, table_vars, set(value_vars),
+                                        {*free_do, *free_ev, *outcomes})
+            keep = {u for v in table_vars for u in (*mutilated.variables[v].parents, v)}
         ops: list[tuple[Sequence[Any], Sequence[int]]] = []
         for v in table_vars:
             var = mutilated.variables[v]
@@ -298,6 +303,47 @@ class ExactEngine:
                            build_table, finish_host)
         self._compiled[key] = cq
         return cq
+
+    def _relevant(self, mutilated: CausalModel, table_vars: tuple[str, ...], fixed: set[str],
+                  needed: set[str]) -> tuple[str, ...]:
+        """Drop the tables that, once the given values are fixed, share no variable (directly or
+        through other tables) with what the answer reads: their product is a constant that the
+        normalisation cancels. Only strictly positive tables are dropped, so evidence of
+        probability zero is still detected."""
+        n = len(table_vars)
+        root = list(range(n))
+
+        def find(i: int) -> int:
+            while root[i] != i:
+                root[i] = root[root[i]]
+                i = root[i]
+            return i
+
+        owner: dict[str, int] = {}
+        for i, v in enumerate(table_vars):
+            for u in (*mutilated.variables[v].parents, v):
+                if u in fixed:
+                    continue
+                if u in owner:
+                    root[find(i)] = find(owner[u])
+                else:
+                    owner[u] = i
+        wanted = {find(owner[u]) for u in needed if u in owner}
+        groups: dict[int, list[str]] = {}
+        for i, v in enumerate(table_vars):
+            groups.setdefault(find(i), []).append(v)
+        drop = set()
+        for r, vs in groups.items():
+            if r not in wanted and all(self._positive(v) for v in vs):
+                drop.update(vs)
+        return tuple(v for v in table_vars if v not in drop)
+
+    def _positive(self, var: str) -> bool:
+        hit = self._positivity.get(var)
+        if hit is None:
+            hit = bool(np.all(self.table(var) > 0))
+            self._positivity[var] = hit
+        return hit
 
     # -- evaluate ----------------------------------------------------------------------
     def evaluate(self, prob: Prob) -> Distribution | float:
