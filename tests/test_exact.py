@@ -174,3 +174,13 @@ def test_every_tier_gives_the_same_answers(monkeypatch, limit):
     batch = m.query_batch("P(C | do(S), T)", rows)
     for i, (s, t) in enumerate(settings):
         np.testing.assert_allclose(batch.probs[i], ref.query(q.format(s=s, t=t)).probs, atol=1e-12)
+
+
+def test_values_given_apart_from_the_text():
+    m = smoking_model()
+    assert m.query("P(C = yes | do(S), T)", S="yes", T="no") == pytest.approx(
+        m.query("P(C = yes | do(S = yes), T = no)"), abs=1e-15)
+    with pytest.raises(QueryError, match="not an open intervention or evidence"):
+        m.query("P(C | do(S))", T="no")
+    with pytest.raises(QueryError, match="already has a value"):
+        m.query("P(C | do(S = no))", S="yes")

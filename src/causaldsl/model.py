@@ -215,11 +215,14 @@ class CausalModel:
 
         return intervene(self, name, table, given)
 
-    def query(self, text: str) -> Distribution | float:
-        """Answer ``P(...)``/``E[...]`` exactly, e.g. ``model.query("P(C | do(S = yes))")``."""
+    def query(self, text: str, **values: Any) -> Distribution | float:
+        """Answer ``P(...)``/``E[...]`` exactly, e.g. ``model.query("P(C | do(S = yes))")``.
+
+        Keyword values fill variables left open in the text: ``query("P(C | do(S))", S="yes")``.
+        """
         from .backends.exact import engine_for
 
-        return engine_for(self).query(text)
+        return engine_for(self).query(text, **values)
 
     def query_batch(self, text: str, values: Any = None, tables: Mapping[str, Any] | None = None
                     ) -> Batch:

@@ -405,9 +405,16 @@ class ExactEngine:
                       ) -> Distribution | float:
         return self._shaper(prob, cq)(joint)
 
-    def query(self, text: str | Prob | Expect | Linear) -> Distribution | float | Any:
-        """Answer a query string: ``P(...)``, ``E[...]``, or a linear combination of them."""
+    def query(self, text: str | Prob | Expect | Linear, **values: Any
+              ) -> Distribution | float | Any:
+        """Answer a query string: ``P(...)``, ``E[...]``, or a linear combination of them.
+
+        ``values`` give values to variables the text leaves open, so one template serves many
+        settings without parsing again: ``query("P(C | do(S), T)", S="yes", T="no")``.
+        """
         q = parse_query(text) if isinstance(text, str) else text
+        if values:
+            q = bind(q, values)
         if isinstance(q, Prob):
             return self.evaluate(q)
         if isinstance(q, Expect):
@@ -518,6 +525,40 @@ class ExactEngine:
             return Batch(probs, first.variables, first.types, first.given, first.given_types,
                          str(q))
         return Batch(probs, (), (), (), (), str(q))
+
+
+def bind(q: Prob | Expect | Linear, values: Mapping[str, Any]) -> Prob | Expect | Linear:
+    """Give values to the open interventions and evidence of a query."""
+    used: set[str] = set()
+
+    def fill(p: Prob) -> Prob:
+        def ev(es: tuple[Event, ...]) -> tuple[Event, ...]:
+            out = []
+            for e in es:
+                if e.var in values:
+                    if e.value is not None:
+                        raise QueryError(f"{p}: {e.var} already has a value in the query text")
+                    used.add(e.var)
+                    out.append(Event(e.var, values[e.var]))
+                else:
+                    out.append(e)
+            return tuple(out)
+
+        return Prob(p.outcomes, ev(p.interventions), ev(p.evidence))
+
+    if isinstance(q, Prob):
+        out: Prob | Expect | Linear = fill(q)
+    elif isinstance(q, Expect):
+        out = Expect(fill(q.prob))
+    else:
+        out = Linear(tuple((c, fill(t) if isinstance(t, Prob) else Expect(fill(t.prob)))
+                           for c, t in q.terms))
+    unused = sorted(set(values) - used)
+    if unused:
+        raise QueryError(f"{q}: {', '.join(unused)} is not an open intervention or evidence of "
+                         "the query; write it after '|' without a value, e.g. "
+                         f"P(... | {unused[0]})")
+    return out
 
 
 def _host_einsum(eq: str, *ops: Any) -> np.ndarray:
