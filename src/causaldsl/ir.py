@@ -16,10 +16,10 @@ from functools import cached_property
 from typing import Any
 
 from .errors import CausalTypeError, CompositionError
-from .mechanism import Table
+from .mechanism import ExprMechanism, Table
 from .types import Type, product_str
 
-Mechanism = Table
+Mechanism = Table | ExprMechanism
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Box:
     def __post_init__(self) -> None:
         object.__setattr__(self, "dom", tuple(self.dom))
         object.__setattr__(self, "cod", tuple(self.cod))
-        if self.mechanism is not None and not isinstance(self.mechanism, Table):
+        if self.mechanism is not None and not isinstance(self.mechanism, (Table, ExprMechanism)):
             try:
                 object.__setattr__(self, "mechanism", Table(self.mechanism, len(self.dom)))
             except (TypeError, ValueError) as e:

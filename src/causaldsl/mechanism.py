@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -73,6 +74,20 @@ class Table:
             what = "the table" if not dom else "row " + _row_name(row, dom)
             raise TableError(f"{what} of {owner} sums to {total:.6g}, not 1 (off by "
                              f"{total - 1:+.3g})")
+
+
+@dataclass(frozen=True)
+class ExprMechanism:
+    """A mechanism written as an expression: ``~ Normal(2 * X, 1)`` (kind "sample") or
+    ``:= 2 * X + U`` (kind "assign"). Kept as syntax for the sampling backend; the exact
+    backend needs tables and says so."""
+
+    kind: str
+    expr: Any
+    text: str
+
+    def __str__(self) -> str:
+        return ("~ " if self.kind == "sample" else ":= ") + self.text
 
 
 def point_table(typ: FiniteType, label: object) -> Table:

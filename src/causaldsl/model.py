@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import CycleError, DuplicateVariableError, MechanismError, UnknownVariableError
 from .ir import Box, Diagram, Node
-from .mechanism import Table
+from .mechanism import ExprMechanism, Table
 from .types import FiniteType, Type
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class Variable:
     type: Type
     role: Role = Role.OBSERVED
     parents: tuple[str, ...] = ()
-    mechanism: Table | None = field(default=None, repr=False)
+    mechanism: Table | ExprMechanism | None = field(default=None, repr=False)
     is_input: bool = False
 
 
@@ -79,7 +79,7 @@ class CausalModel:
                 raise MechanismError(f"input variable {v.name} cannot have parents")
         order = _topological_order(vars_, name)
         for v in vars_.values():
-            if v.mechanism is not None and id(v) not in trusted_ids:
+            if isinstance(v.mechanism, Table) and id(v) not in trusted_ids:
                 dom = tuple(vars_[p].type for p in v.parents)
                 v.mechanism.check(dom, (v.type,), f"variable {v.name}" + (
                     f" (given {', '.join(v.parents)})" if v.parents else ""))
@@ -191,7 +191,8 @@ class CausalModel:
                 lines.append(f"  input {v.name} : {v.type}")
                 continue
             given = f" given {', '.join(v.parents)}" if v.parents else ""
-            mech = "" if v.mechanism is None else " ~ table"
+            mech = ("" if v.mechanism is None else " ~ table" if isinstance(v.mechanism, Table)
+                    else f" {v.mechanism}")
             lines.append(f"  {prefix}{v.name} : {v.type}{mech}{given}")
         lines.append("}")
         return "\n".join(lines)

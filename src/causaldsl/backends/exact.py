@@ -23,6 +23,7 @@ import opt_einsum
 from ..distribution import Batch, Distribution
 from ..errors import MechanismError, QueryError, ZeroProbabilityError
 from ..ir import Diagram
+from ..mechanism import Table
 from ..model import CausalModel, finite
 from ..query import Event, Expect, Linear, Prob, check_query, parse_query
 from ..surgery import cut
@@ -43,7 +44,7 @@ def tensor(diagram: Diagram) -> np.ndarray:
     arrays: list[np.ndarray] = []
     sizes = {w: finite(t, f"wire {w}").size for w, t in diagram.wire_types.items()}
     for node in diagram.nodes:
-        if node.box.mechanism is None:
+        if not isinstance(node.box.mechanism, Table):
             raise MechanismError(f"box {node.box.name} has no table, so it has no exact meaning")
         ops.append(((*node.inputs, *node.outputs), node.box.mechanism.shape))
         arrays.append(node.box.mechanism.array)
@@ -204,6 +205,11 @@ class ExactEngine:
             raise MechanismError(
                 f"variable {var} of model {self.model.name} has no table; exact answers "
                 "need every variable the query depends on to have one")
+        if not isinstance(mech, Table):
+            raise MechanismError(
+                f"variable {var} of model {self.model.name} has the mechanism {mech}, which has "
+                "no table; exact answers need finite types and tables (continuous models are "
+                "for the sampling backend)")
         return mech.array
 
     def compile(self, prob: Prob) -> CompiledQuery:
@@ -480,7 +486,6 @@ class ExactEngine:
             else:
                 cols.append(np.full(n, t.index(fixed[v]), dtype=np.int32))
         idx = np.stack(cols, axis=1) if cols else np.zeros((n, 0), dtype=np.int32)
-        from ..mechanism import Table
 
         for v, arr in tables.items():
             var = self.model.variables[v]

@@ -1,0 +1,526 @@
+"""The syntax tree of a .causal file, and the lark transformer that builds it (beside it).
+
+Every node carries the Span of its first token, so elaboration can point at the source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import lark
+from lark.visitors import merge_transformers
+
+from ..query import Prob, _ToQuery
+from .diagnostics import Span
+
+# -- expressions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Num:
+    value: float
+    span: Span
+
+
+@dataclass(frozen=True)
+class BoolLit:
+    value: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    args: tuple[Any, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class ListLit:
+    items: tuple[Any, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str  # "-" or "not"
+    arg: Any
+    span: Span
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str  # + - * / ^ and or == != < <= > >=
+    left: Any
+    right: Any
+    span: Span
+
+
+@dataclass(frozen=True)
+class IfElse:
+    cond: Any
+    then: Any
+    other: Any
+    span: Span
+
+
+Expr = Num | BoolLit | Var | Call | ListLit | Unary | Binary | IfElse
+
+# -- types --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TypeName:
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class TypeEnum:
+    labels: tuple[str | int, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class TypeReal:
+    low: float
+    high: float
+    span: Span
+
+
+TypeExpr = TypeName | TypeEnum | TypeReal
+
+# -- statements ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Import:
+    path: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class TypeDef:
+    name: str
+    type: TypeExpr
+    span: Span
+
+
+@dataclass(frozen=True)
+class InlineTable:
+    numbers: tuple[float, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Row:
+    key: tuple[str | int, ...]
+    numbers: tuple[float, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class CondTable:
+    parents: tuple[tuple[str, Span], ...]
+    rows: tuple[Row, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class DistCall:
+    name: str
+    args: tuple[Any, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Functional:
+    expr: Any
+    span: Span
+
+
+Mechanism = InlineTable | CondTable | DistCall | Functional
+
+
+@dataclass(frozen=True)
+class ModelItem:
+    role: str | None
+    name: str
+    type: TypeExpr
+    mechanism: Mechanism | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class ModelDef:
+    name: str
+    items: tuple[ModelItem, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class NodeDecl:
+    role: str | None
+    name: str
+    type: TypeExpr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Chain:
+    names: tuple[tuple[str, Span], ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Bidirected:
+    a: tuple[str, Span]
+    b: tuple[str, Span]
+    span: Span
+
+
+@dataclass(frozen=True)
+class GraphDef:
+    name: str
+    items: tuple[NodeDecl | Chain | Bidirected, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Observed:
+    variables: tuple[tuple[str, Span], ...]
+    target: tuple[str, Span]
+    numbers: tuple[float, ...] | None
+    csv: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class BoxDef:
+    name: str
+    dom: tuple[TypeExpr, ...]
+    cod: tuple[TypeExpr, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class DRef:
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class DGen:
+    kind: str  # id, copy, discard, swap
+    types: tuple[TypeExpr, ...]
+    n: int
+    span: Span
+
+
+@dataclass(frozen=True)
+class DSeq:
+    left: Any
+    right: Any
+    span: Span
+
+
+@dataclass(frozen=True)
+class DTensor:
+    left: Any
+    right: Any
+    span: Span
+
+
+@dataclass(frozen=True)
+class Bind:
+    targets: tuple[str, ...]
+    box: str
+    args: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class DiagramDef:
+    name: str
+    expr: Any | None  # algebraic form
+    params: tuple[tuple[str, TypeExpr], ...] = ()
+    cod: tuple[TypeExpr, ...] = ()
+    binds: tuple[Bind, ...] = ()
+    returns: tuple[str, ...] = ()
+    span: Span = Span(1, 1)
+
+
+@dataclass(frozen=True)
+class QueryStmt:
+    query: Any
+    text: str
+    target: tuple[str, Span] | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class IdentifyStmt:
+    prob: Prob
+    text: str
+    target: tuple[str, Span]
+    method: str | None
+    span: Span
+
+
+Statement = (Import | TypeDef | ModelDef | GraphDef | Observed | BoxDef | DiagramDef | QueryStmt
+             | IdentifyStmt)
+
+
+@dataclass(frozen=True)
+class Module:
+    """A parsed file: its statements in order."""
+
+    statements: tuple[Statement, ...]
+
+
+# -- the transformer ----------------------------------------------------------------------------
+
+
+def _span(x: Any) -> Span:
+    if isinstance(x, lark.Token):
+        return Span(x.line or 1, x.column or 1)
+    meta = getattr(x, "meta", None)
+    if meta is not None and not getattr(meta, "empty", True):
+        return Span(meta.line, meta.column)
+    return getattr(x, "span", Span(1, 1))
+
+
+def _label(tok: Any) -> str | int:
+    s = str(tok)
+    return int(s) if s.lstrip("-").isdigit() else s
+
+
+@lark.v_args(meta=True)
+class _ToAst(lark.Transformer):
+    """Builds the AST. ``text`` is the source, for the text of each query statement."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def _sp(self, meta: Any, items: list[Any]) -> Span:
+        if meta is not None and not getattr(meta, "empty", True):
+            return Span(meta.line, meta.column)
+        return _span(items[0]) if items else Span(1, 1)
+
+    def start(self, meta, items):  # type: ignore[no-untyped-def]
+        return Module(tuple(items))
+
+    def import_stmt(self, meta, items):  # type: ignore[no-untyped-def]
+        return Import(str(items[0])[1:-1], self._sp(meta, items))
+
+    # types
+    def type_def(self, meta, items):  # type: ignore[no-untyped-def]
+        return TypeDef(str(items[0]), items[1], self._sp(meta, items))
+
+    def type_name(self, meta, items):  # type: ignore[no-untyped-def]
+        return TypeName(str(items[0]), self._sp(meta, items))
+
+    def type_enum(self, meta, items):  # type: ignore[no-untyped-def]
+        return TypeEnum(tuple(_label(t) for t in items), self._sp(meta, items))
+
+    def type_real(self, meta, items):  # type: ignore[no-untyped-def]
+        lo, hi = (-float("inf"), float("inf")) if not items or items[0] is None else items[0]
+        return TypeReal(lo, hi, self._sp(meta, items))
+
+    def real_bounds(self, meta, items):  # type: ignore[no-untyped-def]
+        def num(x: Any) -> float:
+            return float(str(x)) if not isinstance(x, float) else x
+
+        return (num(items[1]), num(items[2]))
+
+    def negative(self, meta, items):  # type: ignore[no-untyped-def]
+        return -float(str(items[0]))
+
+    def numbers(self, meta, items):  # type: ignore[no-untyped-def]
+        return tuple(float(str(x)) if not isinstance(x, float) else x for x in items)
+
+    def names(self, meta, items):  # type: ignore[no-untyped-def]
+        return tuple((str(t), _span(t)) for t in items)
+
+    # models
+    def model_def(self, meta, items):  # type: ignore[no-untyped-def]
+        return ModelDef(str(items[0]), tuple(items[1:]), self._sp(meta, items))
+
+    def model_item(self, meta, items):  # type: ignore[no-untyped-def]
+        role = str(items[0]) if isinstance(items[0], lark.Token) and items[0].type == "ROLE" else None
+        rest = items[1:] if role else items
+        name_tok, typ = rest[0], rest[1]
+        mech = rest[2] if len(rest) > 2 else None
+        return ModelItem(role, str(name_tok), typ, mech, _span(items[0]))
+
+    def stochastic(self, meta, items):  # type: ignore[no-untyped-def]
+        return items[0]
+
+    def functional(self, meta, items):  # type: ignore[no-untyped-def]
+        return Functional(items[0], self._sp(meta, items))
+
+    def inline_table(self, meta, items):  # type: ignore[no-untyped-def]
+        return InlineTable(items[0], self._sp(meta, items))
+
+    def cond_table(self, meta, items):  # type: ignore[no-untyped-def]
+        return CondTable(items[0], tuple(items[1:]), self._sp(meta, items))
+
+    def dist_call(self, meta, items):  # type: ignore[no-untyped-def]
+        return DistCall(str(items[0]), tuple(a for a in items[1:] if a is not None),
+                        _span(items[0]))
+
+    def row(self, meta, items):  # type: ignore[no-untyped-def]
+        return Row(items[0], items[1], self._sp(meta, items))
+
+    def key_one(self, meta, items):  # type: ignore[no-untyped-def]
+        return (_label(items[0]),)
+
+    def key_many(self, meta, items):  # type: ignore[no-untyped-def]
+        return tuple(_label(t) for t in items)
+
+    # graphs
+    def graph_def(self, meta, items):  # type: ignore[no-untyped-def]
+        return GraphDef(str(items[0]), tuple(items[1:]), self._sp(meta, items))
+
+    def node_decl(self, meta, items):  # type: ignore[no-untyped-def]
+        role = str(items[0]) if isinstance(items[0], lark.Token) and items[0].type == "ROLE" else None
+        rest = items[1:] if role else items
+        return NodeDecl(role, str(rest[0]), rest[1], _span(items[0]))
+
+    def chain(self, meta, items):  # type: ignore[no-untyped-def]
+        return Chain(tuple((str(t), _span(t)) for t in items), self._sp(meta, items))
+
+    def bidirected(self, meta, items):  # type: ignore[no-untyped-def]
+        a, b = items
+        return Bidirected((str(a), _span(a)), (str(b), _span(b)), self._sp(meta, items))
+
+    # observations
+    def observed_inline(self, meta, items):  # type: ignore[no-untyped-def]
+        return Observed(items[0], (str(items[1]), _span(items[1])), items[2], None,
+                        self._sp(meta, items))
+
+    def observed_csv(self, meta, items):  # type: ignore[no-untyped-def]
+        return Observed(items[0], (str(items[1]), _span(items[1])), None, str(items[2])[1:-1],
+                        self._sp(meta, items))
+
+    # boxes and diagrams
+    def box_def(self, meta, items):  # type: ignore[no-untyped-def]
+        return BoxDef(str(items[0]), items[1], items[2], self._sp(meta, items))
+
+    def unit(self, meta, items):  # type: ignore[no-untyped-def]
+        return ()
+
+    def product_types(self, meta, items):  # type: ignore[no-untyped-def]
+        return tuple(t for t in items if not isinstance(t, lark.Token))
+
+    def diagram_alg(self, meta, items):  # type: ignore[no-untyped-def]
+        return DiagramDef(str(items[0]), items[1], span=self._sp(meta, items))
+
+    def diagram_prog(self, meta, items):  # type: ignore[no-untyped-def]
+        name = str(items[0])
+        params = tuple(p for p in items[1:] if isinstance(p, tuple) and len(p) == 2
+                       and isinstance(p[0], str) and not isinstance(p[1], Span))
+        rest = [x for x in items[1:] if not (isinstance(x, tuple) and x in params) and x is not None]
+        cod = next(x for x in rest if isinstance(x, tuple))
+        binds = tuple(x for x in rest if isinstance(x, Bind))
+        returns = tuple(str(x) for x in rest if isinstance(x, lark.Token))
+        return DiagramDef(name, None, params, cod, binds, returns, self._sp(meta, items))
+
+    def param(self, meta, items):  # type: ignore[no-untyped-def]
+        return (str(items[0]), items[1])
+
+    def bind(self, meta, items):  # type: ignore[no-untyped-def]
+        targets = tuple(n for n, _ in items[0])
+        return Bind(targets, str(items[1]), tuple(str(a) for a in items[2:] if a is not None),
+                    self._sp(meta, items))
+
+    def seq(self, meta, items):  # type: ignore[no-untyped-def]
+        return DSeq(items[0], items[2], self._sp(meta, items))
+
+    def tensor(self, meta, items):  # type: ignore[no-untyped-def]
+        return DTensor(items[0], items[2], self._sp(meta, items))
+
+    def dref(self, meta, items):  # type: ignore[no-untyped-def]
+        return DRef(str(items[0]), self._sp(meta, items))
+
+    def did(self, meta, items):  # type: ignore[no-untyped-def]
+        return DGen("id", tuple(items[0]), 1, self._sp(meta, items))
+
+    def dcopy(self, meta, items):  # type: ignore[no-untyped-def]
+        n = int(str(items[1])) if len(items) > 1 and items[1] is not None else 2
+        return DGen("copy", (items[0],), n, self._sp(meta, items))
+
+    def ddiscard(self, meta, items):  # type: ignore[no-untyped-def]
+        return DGen("discard", tuple(items[0]), 0, self._sp(meta, items))
+
+    def dswap(self, meta, items):  # type: ignore[no-untyped-def]
+        return DGen("swap", (items[0], items[1]), 2, self._sp(meta, items))
+
+    # queries
+    def prob(self, meta, items):  # type: ignore[no-untyped-def]
+        return _ToQuery().prob(items)
+
+    def query_stmt(self, meta, items):  # type: ignore[no-untyped-def]
+        target = (str(items[1]), _span(items[1])) if len(items) > 1 and items[1] is not None else None
+        return QueryStmt(items[0], str(items[0]), target, self._sp(meta, items))
+
+    def identify_stmt(self, meta, items):  # type: ignore[no-untyped-def]
+        method = str(items[2]) if len(items) > 2 and items[2] is not None else None
+        return IdentifyStmt(items[0], str(items[0]), (str(items[1]), _span(items[1])), method,
+                            self._sp(meta, items))
+
+    # expressions
+    def if_expr(self, meta, items):  # type: ignore[no-untyped-def]
+        return IfElse(items[0], items[1], items[2], self._sp(meta, items))
+
+    def or_(self, meta, items):  # type: ignore[no-untyped-def]
+        return Binary("or", items[0], items[1], self._sp(meta, items))
+
+    def and_(self, meta, items):  # type: ignore[no-untyped-def]
+        return Binary("and", items[0], items[1], self._sp(meta, items))
+
+    def not_(self, meta, items):  # type: ignore[no-untyped-def]
+        return Unary("not", items[0], self._sp(meta, items))
+
+    def compare(self, meta, items):  # type: ignore[no-untyped-def]
+        return Binary(str(items[1]), items[0], items[2], self._sp(meta, items))
+
+    def binop(self, meta, items):  # type: ignore[no-untyped-def]
+        return Binary(str(items[1]), items[0], items[2], self._sp(meta, items))
+
+    def neg_(self, meta, items):  # type: ignore[no-untyped-def]
+        return Unary("-", items[0], self._sp(meta, items))
+
+    def pow_(self, meta, items):  # type: ignore[no-untyped-def]
+        return Binary("^", items[0], items[1], self._sp(meta, items))
+
+    def num(self, meta, items):  # type: ignore[no-untyped-def]
+        return Num(float(str(items[0])), _span(items[0]))
+
+    def true_(self, meta, items):  # type: ignore[no-untyped-def]
+        return BoolLit(True, self._sp(meta, items))
+
+    def false_(self, meta, items):  # type: ignore[no-untyped-def]
+        return BoolLit(False, self._sp(meta, items))
+
+    def var(self, meta, items):  # type: ignore[no-untyped-def]
+        return Var(str(items[0]), _span(items[0]))
+
+    def call(self, meta, items):  # type: ignore[no-untyped-def]
+        return Call(str(items[0]), tuple(a for a in items[1:] if a is not None), _span(items[0]))
+
+    def list_(self, meta, items):  # type: ignore[no-untyped-def]
+        return ListLit(tuple(items), self._sp(meta, items))
+
+
+def transformer(text: str) -> lark.Transformer:
+    """The AST builder, with the query sub-grammar's transformer merged in."""
+    return merge_transformers(_ToAst(text), query=_ToQuery())
