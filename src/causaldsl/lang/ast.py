@@ -12,7 +12,7 @@ import lark
 from lark.visitors import merge_transformers
 
 from ..query import Prob, _ToQuery
-from .diagnostics import Span
+from .diagnostics import NOWHERE, Span
 
 # -- expressions --------------------------------------------------------------------------------
 
@@ -254,7 +254,7 @@ class DiagramDef:
     cod: tuple[TypeExpr, ...] = ()
     binds: tuple[Bind, ...] = ()
     returns: tuple[str, ...] = ()
-    span: Span = Span(1, 1)
+    span: Span = NOWHERE
 
 
 @dataclass(frozen=True)
