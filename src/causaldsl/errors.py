@@ -58,3 +58,26 @@ class ZeroProbabilityError(QueryError):
 
 class MechanismError(CausalError):
     """A variable has no mechanism where one is needed, or a mechanism of the wrong kind."""
+
+
+class NotIdentifiable(CausalError):
+    """A causal effect cannot be computed from observational data in this graph.
+
+    ``f`` and ``f_prime`` are the two c-forests of the hedge (empty when a named rule such as
+    the back-door criterion was asked for and does not apply); ``roots`` is their root set.
+    """
+
+    def __init__(self, message: str, f: frozenset[str] = frozenset(),
+                 f_prime: frozenset[str] = frozenset(), roots: frozenset[str] = frozenset()):
+        super().__init__(message)
+        self.f = f
+        self.f_prime = f_prime
+        self.roots = roots
+
+    @property
+    def hedge(self) -> tuple[frozenset[str], frozenset[str]]:
+        return (self.f, self.f_prime)
+
+
+class PositivityError(ZeroProbabilityError):
+    """An estimand divides by an observational probability that is zero."""

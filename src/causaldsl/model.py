@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from .distribution import Batch, Distribution
+    from .graph import ADMG
+    from .identify import Identification
 
 
 class Role(StrEnum):
@@ -224,6 +226,20 @@ class CausalModel:
         from .backends.exact import engine_for
 
         return engine_for(self).query(text, **values)
+
+    def identify(self, text: str, method: str | None = None) -> Identification:
+        """Identify ``P(Y | do(X), Z)`` from observational data on this model's graph view:
+        the estimand (or NotIdentifiable naming the hedge). ``method``: None, "backdoor",
+        "frontdoor" or "id"."""
+        from .identify import identify
+
+        return identify(self, text, method)
+
+    def admg(self) -> ADMG:
+        """The graph view: observed variables, with latent variables projected out."""
+        from .graph import ADMG
+
+        return ADMG.from_model(self)
 
     def query_batch(self, text: str, values: Any = None, tables: Mapping[str, Any] | None = None
                     ) -> Batch:

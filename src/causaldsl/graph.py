@@ -1,0 +1,325 @@
+"""The graph view of a causal model: an acyclic directed mixed graph (ADMG).
+
+Nodes are the observed variables. A directed edge ``A → B`` means A is a direct cause of B
+relative to the observed variables; a bidirected edge ``A ↔ B`` means A and B share a hidden
+common cause. A model's ADMG is its *latent projection* (Verma & Pearl): ``A → B`` when the
+model has a directed path from A to B whose intermediate variables are all hidden (latent or
+exogenous), and ``A ↔ B`` when some hidden variable reaches both A and B along directed paths
+through hidden variables only. An ADMG can also be built from its edges directly.
+
+ADMGs are immutable values. Every analysis the identification algorithms need is here:
+ancestors, descendants, c-components (districts), induced subgraphs, the mutilated graphs
+``G_{\\bar X}`` and ``G_{\\underline X}``, and d-separation (m-separation). No JAX.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from .errors import CycleError, UnknownVariableError
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from .model import CausalModel
+
+
+def _names(xs: Iterable[str] | str) -> frozenset[str]:
+    return frozenset((xs,) if isinstance(xs, str) else xs)
+
+
+def show_set(xs: Iterable[str]) -> str:
+    """``{A, B}`` in a stable order."""
+    return "{" + ", ".join(sorted(xs)) + "}"
+
+
+@dataclass(frozen=True, eq=False)
+class ADMG:
+    """An acyclic directed mixed graph: ``ADMG(nodes, directed, bidirected)``.
+
+    ``directed`` holds pairs ``(a, b)`` for ``a → b``; ``bidirected`` holds pairs for ``a ↔ b``
+    (either order). Node order is kept: it breaks ties in the topological order, so answers
+    print deterministically. Raises :class:`CycleError` naming a directed cycle.
+    """
+
+    nodes: tuple[str, ...]
+    directed: frozenset[tuple[str, str]]
+    bidirected: frozenset[frozenset[str]]
+    name: str = "graph"
+
+    def __init__(self, nodes: Iterable[str], directed: Iterable[tuple[str, str]] = (),
+                 bidirected: Iterable[tuple[str, str] | frozenset[str]] = (),
+                 name: str = "graph"):
+        ns = tuple(dict.fromkeys(nodes))
+        known = set(ns)
+        d: set[tuple[str, str]] = set()
+        for a, b in directed:
+            for v in (a, b):
+                if v not in known:
+                    raise UnknownVariableError(f"edge {a} → {b} of {name}: {v!r} is not a node")
+            if a == b:
+                raise CycleError(f"{name} has a cycle: {a} → {a}", [a])
+            d.add((a, b))
+        bi: set[frozenset[str]] = set()
+        for e in bidirected:
+            pair = tuple(e)
+            if len(pair) != 2:
+                raise UnknownVariableError(f"a bidirected edge of {name} needs two distinct "
+                                           f"nodes, got {sorted(pair)}")
+            for v in pair:
+                if v not in known:
+                    raise UnknownVariableError(f"edge {pair[0]} ↔ {pair[1]} of {name}: {v!r} "
+                                               "is not a node")
+            bi.add(frozenset(pair))
+        object.__setattr__(self, "nodes", ns)
+        object.__setattr__(self, "directed", frozenset(d))
+        object.__setattr__(self, "bidirected", frozenset(bi))
+        object.__setattr__(self, "name", name)
+        _ = self.order  # raises CycleError
+
+    # -- construction from a model --------------------------------------------------------
+    @staticmethod
+    def from_model(model: CausalModel) -> ADMG:
+        """The latent projection of a model onto its observed variables."""
+        from .model import Role
+
+        parents = {v.name: v.parents for v in model.variables.values()}
+        observed = [v for v, r in model.roles.items() if r is Role.OBSERVED]
+        return ADMG.latent_projection(parents, observed, name=model.name)
+
+    @staticmethod
+    def latent_projection(parents: Mapping[str, Sequence[str]], observed: Iterable[str],
+                          name: str = "graph") -> ADMG:
+        """Project a DAG (given by each node's parents) onto ``observed`` (Verma–Pearl)."""
+        obs = list(dict.fromkeys(observed))
+        obs_set = set(obs)
+        directed: set[tuple[str, str]] = set()
+        hidden_sources: dict[str, set[str]] = {}
+        for v in obs:
+            # walk up from v through hidden variables only
+            seen: set[str] = set()
+            stack = list(parents[v])
+            while stack:
+                u = stack.pop()
+                if u in seen:
+                    continue
+                seen.add(u)
+                if u in obs_set:
+                    directed.add((u, v))
+                else:
+                    stack.extend(parents[u])
+            hidden_sources[v] = {u for u in seen if u not in obs_set}
+        bidirected: set[frozenset[str]] = set()
+        by_hidden: dict[str, list[str]] = {}
+        for v in obs:
+            for h in hidden_sources[v]:
+                by_hidden.setdefault(h, []).append(v)
+        for vs in by_hidden.values():
+            for i, a in enumerate(vs):
+                for b in vs[i + 1:]:
+                    bidirected.add(frozenset((a, b)))
+        return ADMG(obs, directed, bidirected, name=name)
+
+    # -- basic structure -----------------------------------------------------------------
+    @cached_property
+    def parent_map(self) -> Mapping[str, tuple[str, ...]]:
+        pos = {n: i for i, n in enumerate(self.nodes)}
+        out: dict[str, list[str]] = {n: [] for n in self.nodes}
+        for a, b in self.directed:
+            out[b].append(a)
+        return {n: tuple(sorted(ps, key=pos.__getitem__)) for n, ps in out.items()}
+
+    @cached_property
+    def child_map(self) -> Mapping[str, tuple[str, ...]]:
+        pos = {n: i for i, n in enumerate(self.nodes)}
+        out: dict[str, list[str]] = {n: [] for n in self.nodes}
+        for a, b in self.directed:
+            out[a].append(b)
+        return {n: tuple(sorted(cs, key=pos.__getitem__)) for n, cs in out.items()}
+
+    @cached_property
+    def spouse_map(self) -> Mapping[str, frozenset[str]]:
+        out: dict[str, set[str]] = {n: set() for n in self.nodes}
+        for e in self.bidirected:
+            a, b = tuple(e)
+            out[a].add(b)
+            out[b].add(a)
+        return {n: frozenset(s) for n, s in out.items()}
+
+    @cached_property
+    def order(self) -> tuple[str, ...]:
+        """A topological order (ties broken by node order). Raises CycleError on a cycle."""
+        pos = {n: i for i, n in enumerate(self.nodes)}
+        indeg = {n: 0 for n in self.nodes}
+        for _, b in self.directed:
+            indeg[b] += 1
+        ready = [(pos[n], n) for n, k in indeg.items() if k == 0]
+        heapq.heapify(ready)
+        out: list[str] = []
+        children = self.child_map
+        while ready:
+            _, n = heapq.heappop(ready)
+            out.append(n)
+            for c in children[n]:
+                indeg[c] -= 1
+                if indeg[c] == 0:
+                    heapq.heappush(ready, (pos[c], c))
+        if len(out) < len(self.nodes):
+            left = [n for n in self.nodes if n not in set(out)]
+            cycle = _find_cycle({n: [p for p in self.parent_map[n] if p in set(left)]
+                                 for n in left})
+            raise CycleError(f"{self.name} has a cycle: {' → '.join([*cycle, cycle[0]])}", cycle)
+        return tuple(out)
+
+    def __contains__(self, v: object) -> bool:
+        return v in self.parent_map
+
+    def parents(self, v: str) -> tuple[str, ...]:
+        return self.parent_map[v]
+
+    def children(self, v: str) -> tuple[str, ...]:
+        return self.child_map[v]
+
+    def check(self, names: Iterable[str], what: str = "query") -> None:
+        """Raise UnknownVariableError for a name that is not a node."""
+        import difflib
+
+        for n in names:
+            if n not in self.parent_map:
+                close = difflib.get_close_matches(n, list(self.nodes), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise UnknownVariableError(f"{what}: {n!r} is not an observed variable of "
+                                           f"{self.name}{hint}")
+
+    def ancestors(self, vs: Iterable[str] | str) -> frozenset[str]:
+        """The given nodes and every node with a directed path into them."""
+        return self._reach(_names(vs), self.parent_map)
+
+    def descendants(self, vs: Iterable[str] | str) -> frozenset[str]:
+        """The given nodes and every node they reach by a directed path."""
+        return self._reach(_names(vs), self.child_map)
+
+    @staticmethod
+    def _reach(start: frozenset[str], step: Mapping[str, Sequence[str]]) -> frozenset[str]:
+        seen = set(start)
+        stack = list(start)
+        while stack:
+            for u in step[stack.pop()]:
+                if u not in seen:
+                    seen.add(u)
+                    stack.append(u)
+        return frozenset(seen)
+
+    def sort(self, vs: Iterable[str]) -> tuple[str, ...]:
+        """Nodes in topological order."""
+        s = set(vs)
+        return tuple(n for n in self.order if n in s)
+
+    # -- derived graphs ------------------------------------------------------------------
+    def subgraph(self, vs: Iterable[str]) -> ADMG:
+        """The induced subgraph ``G[vs]``."""
+        keep = set(vs)
+        return ADMG([n for n in self.nodes if n in keep],
+                    [(a, b) for a, b in self.directed if a in keep and b in keep],
+                    [e for e in self.bidirected if e <= keep], name=self.name)
+
+    def without_incoming(self, xs: Iterable[str]) -> ADMG:
+        """``G_{\\bar X}``: every edge into X removed (directed and bidirected)."""
+        x = _names(xs)
+        return ADMG(self.nodes, [(a, b) for a, b in self.directed if b not in x],
+                    [e for e in self.bidirected if not e & x], name=self.name)
+
+    def without_outgoing(self, xs: Iterable[str]) -> ADMG:
+        """``G_{\\underline X}``: every directed edge out of X removed."""
+        x = _names(xs)
+        return ADMG(self.nodes, [(a, b) for a, b in self.directed if a not in x],
+                    self.bidirected, name=self.name)
+
+    # -- c-components ----------------------------------------------------------------------
+    @cached_property
+    def districts(self) -> tuple[frozenset[str], ...]:
+        """The c-components: classes of nodes connected by bidirected paths, in node order."""
+        seen: set[str] = set()
+        out: list[frozenset[str]] = []
+        for n in self.order:
+            if n in seen:
+                continue
+            comp = self._reach(frozenset((n,)), {k: tuple(v) for k, v in self.spouse_map.items()})
+            seen |= comp
+            out.append(comp)
+        return tuple(out)
+
+    @property
+    def c_components(self) -> tuple[frozenset[str], ...]:
+        return self.districts
+
+    def district_of(self, v: str) -> frozenset[str]:
+        return next(d for d in self.districts if v in d)
+
+    # -- separation --------------------------------------------------------------------------
+    def to_networkx(self) -> nx.DiGraph:
+        """A DAG with one explicit hidden node ``('↔', a, b)`` per bidirected edge."""
+        import networkx as nx
+
+        g = nx.DiGraph()
+        g.add_nodes_from(self.nodes)
+        g.add_edges_from(self.directed)
+        for e in self.bidirected:
+            a, b = sorted(e)
+            h = ("↔", a, b)
+            g.add_edge(h, a)
+            g.add_edge(h, b)
+        return g
+
+    def d_separated(self, xs: Iterable[str] | str, ys: Iterable[str] | str,
+                    zs: Iterable[str] | str = ()) -> bool:
+        """Whether X and Y are d-separated (m-separated) given Z."""
+        import networkx as nx
+
+        x, y, z = _names(xs), _names(ys), _names(zs)
+        self.check(x | y | z, "d-separation")
+        x, y = x - z, y - z
+        if not x or not y:
+            return True
+        if x & y:
+            return False
+        return bool(nx.is_d_separator(self.to_networkx(), set(x), set(y), set(z)))
+
+    # -- values ------------------------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, ADMG) and set(self.nodes) == set(other.nodes)
+                and self.directed == other.directed and self.bidirected == other.bidirected)
+
+    def __hash__(self) -> int:
+        return hash((frozenset(self.nodes), self.directed, self.bidirected))
+
+    def edges_text(self) -> list[str]:
+        pos = {n: i for i, n in enumerate(self.order)}
+        d = sorted(self.directed, key=lambda e: (pos[e[0]], pos[e[1]]))
+        b = sorted((tuple(sorted(e, key=pos.__getitem__)) for e in self.bidirected),
+                   key=lambda e: (pos[e[0]], pos[e[1]]))
+        return [f"{x} → {y}" for x, y in d] + [f"{x} ↔ {y}" for x, y in b]
+
+    def __str__(self) -> str:
+        edges = self.edges_text()
+        lone = [n for n in self.order if not any(n in e for e in self.directed)
+                and not self.spouse_map[n]]
+        return f"{self.name}: " + "; ".join([*edges, *lone])
+
+    __repr__ = __str__
+
+
+def _find_cycle(parents: Mapping[str, Sequence[str]]) -> list[str]:
+    """One cycle among nodes that all lie on or above a cycle, in causal order."""
+    n = next(iter(parents))
+    path: list[str] = []
+    index: dict[str, int] = {}
+    while n not in index:
+        index[n] = len(path)
+        path.append(n)
+        n = parents[n][0]
+    return list(reversed(path[index[n]:]))
