@@ -5,64 +5,57 @@ Importing the package does not import JAX; the exact backend loads it on the fir
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from .builder import ModelBuilder, model
 from .distribution import Batch, Distribution
 from .errors import (
-                     CausalError,
-                     CausalTypeError,
-                     CompositionError,
-                     CycleError,
-                     DuplicateVariableError,
-                     LatentQueryError,
-                     MechanismError,
-                     QueryError,
-                     QuerySyntaxError,
-                     TableError,
-                     UnknownVariableError,
-                     ZeroProbabilityError,
+    CausalError,
+    CausalTypeError,
+    CompositionError,
+    CycleError,
+    DuplicateVariableError,
+    LatentQueryError,
+    MechanismError,
+    QueryError,
+    QuerySyntaxError,
+    TableError,
+    UnknownVariableError,
+    ZeroProbabilityError,
 )
 from .ir import Box, Diagram, Node, program
 from .mechanism import Table
 from .model import CausalModel, Role, Variable
 from .query import parse_query
 from .surgery import cut, do, intervene
-from .types import Bool, FiniteType, I, Real, RealType
+from .types import Bool, FiniteType, I, Opaque, Real, RealType
+
+if TYPE_CHECKING:
+    from .lang.elaborate import Program
 
 __version__ = "0.1.0"
 
+
+def load(path: str | Path) -> Program:
+    """Read a .causal file (and what it imports) into IR values; see docs/language.md."""
+    from .lang.loader import load as _load
+
+    return _load(path)
+
+
+def parse(text: str) -> Program:
+    """Read .causal source text into IR values (models, graphs, diagrams, queries)."""
+    from .lang.loader import parse as _parse
+
+    return _parse(text)
+
+
 __all__ = [
-                     "Batch",
-                     "Bool",
-                     "Box",
-                     "CausalError",
-                     "CausalModel",
-                     "CausalTypeError",
-                     "CompositionError",
-                     "CycleError",
-                     "Diagram",
-                     "Distribution",
-                     "DuplicateVariableError",
-                     "FiniteType",
-                     "I",
-                     "LatentQueryError",
-                     "MechanismError",
-                     "ModelBuilder",
-                     "Node",
-                     "QueryError",
-                     "QuerySyntaxError",
-                     "Real",
-                     "RealType",
-                     "Role",
-                     "Table",
-                     "TableError",
-                     "UnknownVariableError",
-                     "Variable",
-                     "ZeroProbabilityError",
-                     "__version__",
-                     "cut",
-                     "do",
-                     "intervene",
-                     "model",
-                     "parse_query",
-                     "program",
+    "Batch", "Bool", "Box", "CausalError", "CausalModel", "CausalTypeError", "CompositionError",
+    "CycleError", "Diagram", "Distribution", "DuplicateVariableError", "FiniteType", "I",
+    "LatentQueryError", "MechanismError", "ModelBuilder", "Node", "Opaque", "QueryError",
+    "QuerySyntaxError", "Real", "RealType", "Role", "Table", "TableError",
+    "UnknownVariableError", "Variable", "ZeroProbabilityError", "__version__", "cut", "do",
+    "intervene", "load", "model", "parse", "parse_query", "program",
 ]

@@ -17,7 +17,7 @@ import numpy as np
 from .errors import CausalTypeError, DuplicateVariableError, TableError, UnknownVariableError
 from .mechanism import Table
 from .model import CausalModel, Role, Variable, did_you_mean
-from .types import FiniteType, Label, RealType, Type, show_label
+from .types import FiniteType, Label, OpaqueType, RealType, Type, show_label
 
 
 class ModelBuilder:
@@ -38,7 +38,7 @@ class ModelBuilder:
             raise CausalTypeError(f"variable name {name!r} must be an identifier")
         if name in self._specs:
             raise DuplicateVariableError(f"variable {name} is defined twice in model {self.name}")
-        if not isinstance(type, (FiniteType, RealType)):
+        if not isinstance(type, (FiniteType, RealType, OpaqueType)):
             type = FiniteType(list(type))
         parents = (given,) if isinstance(given, str) else tuple(given)
         self._specs[name] = (type, Role(role), parents, table)

@@ -1,24 +1,189 @@
-"""The ``causal`` command. The language issue adds run/check/fmt/identify/repl; this is the shell."""
+"""The ``causal`` command: check, run and query .causal files.
+
+Exit codes: 0 ok; 1 errors in the input (located, never a traceback); 2 usage; 3 an internal
+error (a bug in causaldsl: the message says how to report it).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
 
 from . import __version__
+from .errors import CausalError
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+EPILOG = """exit codes: 0 ok, 1 errors in the input, 2 usage, 3 internal error
+examples:
+  causal check examples/smoking.causal
+  causal run examples/smoking.causal
+  causal query examples/smoking.causal "P(C | do(S = yes))"
+"""
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``causal``: exit 0 ok, 1 errors in the input, 2 usage."""
-    parser = argparse.ArgumentParser(
-        prog="causal",
-        description="causaldsl: causal inference by string diagram surgery.",
-        epilog="The .causal language and its subcommands (run, check, fmt, identify, repl) are "
-               "not built yet; use the Python API (see README.md).")
-    parser.add_argument("--version", action="version", version=f"causal {__version__}")
-    parser.parse_args(argv)
-    parser.print_help()
-    return 0
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="causal", epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                description="causaldsl: causal inference by string diagram surgery.")
+    p.add_argument("--version", action="version", version=f"causal {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    c = sub.add_parser("check", help="parse and type-check files; print every error",
+                       epilog="example: causal check examples/smoking.causal",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("files", nargs="+", metavar="FILE")
+    r = sub.add_parser("run", help="answer every query statement of the files",
+                       epilog="example: causal run examples/smoking.causal --json")
+    r.add_argument("files", nargs="+", metavar="FILE")
+    r.add_argument("--json", action="store_true", help="print answers as JSON lines")
+    q = sub.add_parser("query", help="answer one query against a file's model",
+                       epilog='example: causal query examples/smoking.causal "P(C | do(S = yes))"')
+    q.add_argument("file", metavar="FILE")
+    q.add_argument("query", metavar="QUERY")
+    q.add_argument("--in", dest="target", metavar="MODEL", help="the model to ask (default: last)")
+    q.add_argument("--json", action="store_true", help="print the answer as JSON")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``causal``."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse: --help/--version exit 0, usage errors exit 2
+        return int(e.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return {"check": _check, "run": _run, "query": _query}[args.command](args)
+    except KeyboardInterrupt:  # pragma: no cover
+        return 130
+    except Exception:  # a bug, not bad input
+        print("causal: internal error (a bug in causaldsl, not in your input). Please report it "
+              "with the file and command that caused it, and this trace:", file=sys.stderr)
+        traceback.print_exc()
+        return EXIT_INTERNAL
+
+
+def _load(path: str) -> Any:
+    from .lang.loader import load
+
+    try:
+        return load(path)
+    except FileNotFoundError:
+        raise CausalError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CausalError(f"{path}: is a folder, not a .causal file") from None
+    except UnicodeDecodeError:
+        raise CausalError(f"{path}: is not UTF-8 text") from None
+
+
+def _check(args: argparse.Namespace) -> int:
+    status = EXIT_OK
+    for f in args.files:
+        try:
+            prog = _load(f)
+        except CausalError as e:
+            print(e, file=sys.stderr)
+            status = EXIT_INPUT
+            continue
+        print(f"{f}: ok ({_summary(prog)})")
+    return status
+
+
+def _summary(prog: Any) -> str:
+    parts = []
+    for one, many, n in (("model", "models", len(prog.models) - len(prog.graphs)),
+                         ("graph", "graphs", len(prog.graphs)),
+                         ("diagram", "diagrams", len(prog.diagrams)),
+                         ("query", "queries", len(prog.statements))):
+        if n:
+            parts.append(f"{n} {one if n == 1 else many}")
+    return ", ".join(parts) or "empty"
+
+
+def _run(args: argparse.Namespace) -> int:
+    status = EXIT_OK
+    for f in args.files:
+        try:
+            prog = _load(f)
+        except CausalError as e:
+            print(e, file=sys.stderr)
+            status = EXIT_INPUT
+            continue
+        for st, target in prog.statements:
+            status = max(status, _answer(prog, target, st, f, args.json))
+    return status
+
+
+def _query(args: argparse.Namespace) -> int:
+    from .query import parse_query
+
+    try:
+        prog = _load(args.file)
+        target = args.target or (list(prog.models)[-1] if prog.models else None)
+        if target is None or target not in prog.models:
+            raise CausalError(f"{args.file}: no model named {args.target!r}" if args.target
+                              else f"{args.file}: defines no model to ask")
+        q = parse_query(args.query)
+    except CausalError as e:
+        print(e, file=sys.stderr)
+        return EXIT_INPUT
+    return _answer(prog, target, q, args.file, args.json, text=args.query)
+
+
+def _answer(prog: Any, target: str, st: Any, file: str, as_json: bool, text: str = "") -> int:
+    from .lang import ast as A
+
+    where = f"{file}:{st.span.line}:{st.span.column}: " if hasattr(st, "span") else f"{file}: "
+    if isinstance(st, A.IdentifyStmt):
+        print(f"{where}error: identify {st.text} in {target}: identification is not built yet "
+              "(issue 4); nothing was computed", file=sys.stderr)
+        return EXIT_INPUT
+    q = st.query if isinstance(st, A.QueryStmt) else st
+    label = st.text if isinstance(st, A.QueryStmt) else text
+    model = prog.models[target]
+    try:
+        if target in prog.graphs:
+            raise CausalError(f"{target} is a graph without mechanisms; answering queries from "
+                              "its observed data needs identification, which is not built yet")
+        result = model.query(q)
+    except CausalError as e:
+        print(f"{where}error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    if as_json:
+        print(json.dumps(_jsonable(label, target, result)))
+    else:
+        print(_show(label, target, result))
+    return EXIT_OK
+
+
+def _show(label: str, target: str, result: Any) -> str:
+    from .distribution import Distribution
+
+    if isinstance(result, Distribution):
+        body = str(result).split("\n", 1)[1]
+        return f"{label}  [{target}]\n{body}\n"
+    return f"{label}  [{target}]\n= {result:.6g}\n"
+
+
+def _jsonable(label: str, target: str, result: Any) -> dict[str, Any]:
+    from .distribution import Distribution
+    from .types import show_label
+
+    out: dict[str, Any] = {"query": label, "model": target}
+    if isinstance(result, Distribution):
+        out["axes"] = list(result.axes)
+        out["table"] = [{"values": [show_label(x) for x in (k if isinstance(k, tuple) else (k,))],
+                         "p": p} for k, p in result.items()]
+    else:
+        out["value"] = float(result)
+    return out
 
 
 if __name__ == "__main__":  # pragma: no cover

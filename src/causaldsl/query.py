@@ -15,7 +15,7 @@ import lark
 from .errors import LatentQueryError, QueryError, QuerySyntaxError, UnknownVariableError
 from .grammars import parser
 from .model import CausalModel, Role, did_you_mean
-from .types import Label
+from .types import Label, show_label
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,11 @@ class Event:
     value: Label | None = None
 
     def __str__(self) -> str:
-        return self.var if self.value is None else f"{self.var} = {self.value}"
+        if self.value is None:
+            return self.var
+        v = self.value
+        shown = show_label(v) if isinstance(v, bool | int) or str(v).isidentifier() else f'"{v}"'
+        return f"{self.var} = {shown}"
 
 
 @dataclass(frozen=True)

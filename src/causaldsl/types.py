@@ -158,7 +158,23 @@ class RealType:
     __repr__ = __str__
 
 
-Type = FiniteType | RealType
+@dataclass(frozen=True)
+class OpaqueType:
+    """The type of a graph node whose values are not declared: enough for identification,
+    not for numbers. Prints as ``?``."""
+
+    @property
+    def size(self) -> None:
+        return None
+
+    def __str__(self) -> str:
+        return "?"
+
+    __repr__ = __str__
+
+
+Type = FiniteType | RealType | OpaqueType
+Opaque = OpaqueType()
 
 Bool = FiniteType("Bool", [False, True])
 Real = RealType()

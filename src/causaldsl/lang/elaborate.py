@@ -1,0 +1,618 @@
+"""Elaboration: a syntax tree becomes IR values (types, causal models, boxes, diagrams,
+observations, statements), with every error located and all of them reported together."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..builder import to_table
+from ..errors import CausalError
+from ..ir import Box, Diagram, Node
+from ..mechanism import TOLERANCE, ExprMechanism, Table
+from ..model import CausalModel, Role, Variable, did_you_mean
+from ..query import Expect, Linear, Prob, check_query
+from ..types import Bool, FiniteType, Opaque, Real, RealType, Type
+from . import ast as A
+from .diagnostics import Diagnostic, SourceError, Span, source_line
+from .expr import CONTINUOUS, FUNCTIONS, ExprError, evaluate, free_names
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Observed data: a joint distribution over some observed variables of a model or graph."""
+
+    target: str
+    variables: tuple[str, ...]
+    probs: np.ndarray
+
+
+@dataclass
+class Program:
+    """Everything a .causal file (and what it imports) defines, in IR form."""
+
+    file: str
+    types: dict[str, Type] = field(default_factory=dict)
+    models: dict[str, CausalModel] = field(default_factory=dict)
+    graphs: set[str] = field(default_factory=set)
+    observations: dict[str, list[Observation]] = field(default_factory=dict)
+    boxes: dict[str, Box] = field(default_factory=dict)
+    diagrams: dict[str, Diagram] = field(default_factory=dict)
+    statements: list[tuple[Any, str]] = field(default_factory=list)  # (statement, target)
+
+    @property
+    def model(self) -> CausalModel:
+        """The last model (or graph) defined: the one a bare ``query`` refers to."""
+        if not self.models:
+            raise CausalError(f"{self.file} defines no model or graph")
+        return list(self.models.values())[-1]
+
+    def __getitem__(self, name: str) -> Any:
+        for table in (self.models, self.diagrams, self.boxes, self.types):
+            if name in table:
+                return table[name]
+        raise KeyError(name)
+
+
+BUILTIN_TYPES: dict[str, Type] = {"Bool": Bool, "Real": Real}
+
+
+class Elaborator:
+    def __init__(self, file: str, text: str, loader: Any = None):
+        self.file = file
+        self.text = text
+        self.loader = loader
+        self.diags: list[Diagnostic] = []
+        self.prog = Program(file)
+        self.defined_at: dict[str, Span] = {}
+        self.targets: list[str] = []  # models and graphs in order, including failed ones
+
+    # -- diagnostics ---------------------------------------------------------------------
+    def error(self, span: Span, message: str) -> None:
+        self.diags.append(Diagnostic(self.file, span, message, source_line(self.text, span.line)))
+
+    def define(self, name: str, span: Span, what: str) -> bool:
+        if name in self.defined_at:
+            first = self.defined_at[name]
+            self.error(span, f"{what} {name} is defined twice (first at line {first.line})")
+            return False
+        self.defined_at[name] = span
+        return True
+
+    def run(self, module: A.Module) -> Program:
+        for st in module.statements:
+            try:
+                self.statement(st)
+            except CausalError as e:  # an error the IR found that we did not foresee
+                self.error(st.span, str(e))
+        if self.diags:
+            raise SourceError(sorted(self.diags, key=lambda d: (d.file != self.file, d.file,
+                                                                d.span.line, d.span.column)))
+        return self.prog
+
+    def statement(self, st: Any) -> None:
+        if isinstance(st, A.Import):
+            self.import_(st)
+        elif isinstance(st, A.TypeDef):
+            t = self.type_(st.type, name=st.name)
+            if t is not None and self.define(st.name, st.span, "type"):
+                self.prog.types[st.name] = t
+        elif isinstance(st, A.ModelDef):
+            self.model(st)
+        elif isinstance(st, A.GraphDef):
+            self.graph(st)
+        elif isinstance(st, A.Observed):
+            self.observed(st)
+        elif isinstance(st, A.BoxDef):
+            dom = self.types_(st.dom)
+            cod = self.types_(st.cod)
+            if dom is not None and cod is not None and self.define(st.name, st.span, "box"):
+                self.prog.boxes[st.name] = Box(st.name, dom, cod)
+        elif isinstance(st, A.DiagramDef):
+            self.diagram(st)
+        elif isinstance(st, A.QueryStmt | A.IdentifyStmt):
+            self.query_statement(st)
+
+    # -- imports -------------------------------------------------------------------------
+    def import_(self, st: A.Import) -> None:
+        if self.loader is None:
+            self.error(st.span, "imports need a file to be relative to; use causaldsl.load(path)")
+            return
+        try:
+            other = self.loader.load_import(self.file, st.path)
+        except SourceError as e:
+            self.diags.extend(e.diagnostics)
+            return
+        except (OSError, CausalError) as e:
+            self.error(st.span, f"cannot import {st.path!r}: {e}")
+            return
+        for kind in ("types", "models", "boxes", "diagrams"):
+            for name, value in getattr(other, kind).items():
+                if self.define(name, st.span, kind[:-1]):
+                    getattr(self.prog, kind)[name] = value
+        self.prog.graphs |= other.graphs
+        for k, v in other.observations.items():
+            self.prog.observations.setdefault(k, []).extend(v)
+
+    # -- types ---------------------------------------------------------------------------
+    def type_(self, t: Any, name: str | None = None) -> Type | None:
+        if isinstance(t, A.TypeName):
+            found = self.prog.types.get(t.name) or BUILTIN_TYPES.get(t.name)
+            if found is None:
+                self.error(t.span, f"unknown type {t.name!r}"
+                           + did_you_mean(t.name, [*self.prog.types, *BUILTIN_TYPES]))
+            return found
+        if isinstance(t, A.TypeEnum):
+            if len(set(t.labels)) != len(t.labels):
+                dup = next(x for x in t.labels if t.labels.count(x) > 1)
+                self.error(t.span, f"value {dup} is listed twice in this type")
+                return None
+            return FiniteType(name, list(t.labels)) if name else FiniteType(list(t.labels))
+        if isinstance(t, A.TypeReal):
+            if not t.low <= t.high:
+                self.error(t.span, f"empty bounds: {t.low} is above {t.high}")
+                return None
+            return RealType(t.low, t.high)
+        return None
+
+    def types_(self, ts: tuple[Any, ...]) -> tuple[Type, ...] | None:
+        out = [self.type_(t) for t in ts]
+        return None if any(t is None for t in out) else tuple(out)  # type: ignore[arg-type]
+
+    # -- models --------------------------------------------------------------------------
+    def model(self, md: A.ModelDef) -> None:
+        if not self.define(md.name, md.span, "model"):
+            return
+        self.targets.append(md.name)
+        types: dict[str, Type] = {}
+        items: dict[str, A.ModelItem] = {}
+        for it in md.items:
+            if it.name in items:
+                self.error(it.span, f"variable {it.name} is defined twice in model {md.name} "
+                                    f"(first at line {items[it.name].span.line})")
+                continue
+            t = self.type_(it.type)
+            if t is None:
+                continue
+            items[it.name] = it
+            types[it.name] = t
+        variables = []
+        ok = True
+        for name, it in items.items():
+            role = Role(it.role) if it.role else Role.OBSERVED
+            try:
+                parents, mech = self.mechanism(md, it, types)
+            except ExprError as e:
+                self.error(e.span, str(e))
+                ok = False
+                continue
+            except CausalError as e:
+                span = it.mechanism.span if it.mechanism is not None else it.span
+                self.error(span, str(e))
+                ok = False
+                continue
+            if parents is None:
+                ok = False
+                continue
+            if role is Role.EXOGENOUS and parents:
+                self.error(it.span, f"exogenous variable {name} cannot depend on "
+                                    f"{', '.join(parents)}: exogenous noise has no causes")
+                ok = False
+                continue
+            variables.append(Variable(name, types[name], role, parents, mech))
+        if not ok:
+            return
+        try:
+            model = CausalModel.from_variables(variables, md.name)
+        except CausalError as e:
+            cycle = getattr(e, "cycle", None)
+            span = items[cycle[0]].span if cycle else md.span
+            self.error(span, str(e))
+            return
+        self.prog.models[md.name] = model
+
+    def mechanism(self, md: A.ModelDef, it: A.ModelItem, types: dict[str, Type]
+                  ) -> tuple[tuple[str, ...] | None, Any]:
+        """Parents and mechanism of one model item; (None, None) after reporting an error."""
+        m, t, owner = it.mechanism, types[it.name], f"variable {it.name}"
+        if m is None:
+            return (), None
+        if isinstance(m, A.InlineTable):
+            if not isinstance(t, FiniteType):
+                self.error(m.span, f"{it.name} has type {t}; a table needs a finite type")
+                return None, None
+            table = Table(np.array(m.numbers), 0)
+            table.check((), (t,), owner)
+            return (), table
+        if isinstance(m, A.CondTable):
+            parents: list[str] = []
+            for p, span in m.parents:
+                if p not in types:
+                    self.error(span, f"{p!r} is not a variable of model {md.name}"
+                               + did_you_mean(p, types))
+                    return None, None
+                parents.append(p)
+            rows: dict[Any, Any] = {}
+            for row in m.rows:
+                key = row.key[0] if len(row.key) == 1 else row.key
+                if key in rows:
+                    self.error(row.span, f"the table of {it.name} gives the row {key} twice")
+                    return None, None
+                rows[key] = list(row.numbers)
+            ptypes = [types[p] for p in parents]
+            table = to_table(rows, it.name, t, tuple(parents), ptypes)
+            table.check(ptypes, (t,), owner + f" (given {', '.join(parents)})")
+            return tuple(parents), table
+        expr = m.expr if isinstance(m, A.Functional) else m
+        scope, env = self.expression_scope(md, it, expr, types)
+        if scope is None:
+            return None, None
+        parents = scope
+        ptypes = [types[p] for p in parents]
+        text = _source(self.text, m.span, it)
+        discrete = isinstance(t, FiniteType) and all(isinstance(pt, FiniteType) for pt in ptypes)
+        if isinstance(m, A.DistCall):
+            if (m.name in CONTINUOUS and not isinstance(t, FiniteType)) or not discrete:
+                if isinstance(t, FiniteType) and m.name not in ("Bernoulli", "Categorical"):
+                    self.error(m.span, f"{m.name} is a continuous distribution, but {it.name} "
+                                       f"has the finite type {t}")
+                    return None, None
+                return tuple(parents), ExprMechanism("sample", m, text)
+            return tuple(parents), self.discrete_dist(m, it, t, parents, ptypes, env)  # type: ignore[arg-type]
+        if not discrete:
+            return tuple(parents), ExprMechanism("assign", expr, text)
+        return tuple(parents), self.function_table(expr, it, t, parents, ptypes, env)  # type: ignore[arg-type]
+
+    def expression_scope(self, md: A.ModelDef, it: A.ModelItem, expr: Any,
+                         types: dict[str, Type]) -> tuple[list[str] | None, dict[str, Any]]:
+        """The parents an expression reads, and label constants it may name."""
+        labels: dict[str, Any] = {}
+        for t in [*types.values(), *self.prog.types.values()]:
+            if isinstance(t, FiniteType):
+                for v in t.values:
+                    if isinstance(v, str):
+                        labels.setdefault(v, v)
+        call = expr if isinstance(expr, A.DistCall) else None
+        args = call.args if call else (expr,)
+        parents: list[str] = []
+        for a in args:
+            for name, span in free_names(a):
+                if name in types:
+                    if name == it.name:
+                        self.error(span, f"{it.name} cannot depend on itself")
+                        return None, {}
+                    if name not in parents:
+                        parents.append(name)
+                elif name not in labels:
+                    self.error(span, f"unknown name {name!r} in the mechanism of {it.name}"
+                               + did_you_mean(name, [*types, *labels]))
+                    return None, {}
+        return parents, labels
+
+    def grid(self, parents: list[str], ptypes: list[FiniteType], env: dict[str, Any]
+             ) -> dict[str, Any]:
+        env = dict(env)
+        k = len(parents)
+        for i, (p, t) in enumerate(zip(parents, ptypes, strict=True)):
+            vals = _label_array(t)
+            shape = [1] * k
+            shape[i] = t.size
+            env[p] = vals.reshape(shape)
+        return env
+
+    def discrete_dist(self, m: A.DistCall, it: A.ModelItem, t: FiniteType, parents: list[str],
+                      ptypes: list[FiniteType], env: dict[str, Any]) -> Table:
+        shape = tuple(pt.size for pt in ptypes)
+        g = self.grid(parents, ptypes, env)
+        if m.name == "Bernoulli":
+            if t.size != 2 or len(m.args) != 1:
+                raise ExprError(f"Bernoulli(p) takes one probability and needs a type with two "
+                                f"values; {it.name} has type {t!r}", m.span)
+            p = np.broadcast_to(np.asarray(evaluate(m.args[0], g), dtype=float), shape)
+            probs = np.stack([1 - p, p], axis=-1)
+        elif m.name == "Categorical":
+            items = m.args[0].items if len(m.args) == 1 and isinstance(m.args[0], A.ListLit) \
+                else m.args
+            if len(items) != t.size:
+                raise ExprError(f"Categorical needs {t.size} probabilities for {it.name} : "
+                                f"{t!r}, got {len(items)}", m.span)
+            probs = np.stack([np.broadcast_to(np.asarray(evaluate(a, g), dtype=float), shape)
+                              for a in items], axis=-1)
+        elif m.name == "Uniform" and not m.args:
+            probs = np.full((*shape, t.size), 1.0 / t.size)
+        else:
+            raise ExprError(f"{m.name} is not a distribution over a finite type; use "
+                            "Bernoulli, Categorical or Uniform()", m.span)
+        table = Table(probs, len(parents))
+        table.check(ptypes, (t,), f"variable {it.name}")
+        return table
+
+    def function_table(self, expr: Any, it: A.ModelItem, t: FiniteType, parents: list[str],
+                       ptypes: list[FiniteType], env: dict[str, Any]) -> Table:
+        shape = tuple(pt.size for pt in ptypes)
+        out = np.broadcast_to(np.asarray(evaluate(expr, self.grid(parents, ptypes, env)),
+                                         dtype=object), shape)
+        arr = np.zeros((*shape, t.size))
+        for idx in itertools.product(*(range(s) for s in shape)):
+            v = out[idx]
+            v = v.item() if hasattr(v, "item") else v
+            if isinstance(v, float) and v.is_integer():
+                v = int(v)
+            if v not in t:
+                at = ", ".join(f"{p} = {pt.values[i]}" for p, pt, i in
+                               zip(parents, ptypes, idx, strict=True))
+                raise ExprError(f"{it.name} := … gives {v!r}{' at ' + at if at else ''}, which "
+                                f"is not a value of {t!r}", getattr(expr, "span", it.span))
+            arr[(*idx, t.index(v))] = 1.0
+        return Table(arr, len(parents))
+
+    # -- graphs --------------------------------------------------------------------------
+    def graph(self, gd: A.GraphDef) -> None:
+        if not self.define(gd.name, gd.span, "graph"):
+            return
+        self.targets.append(gd.name)
+        types: dict[str, Type] = {}
+        roles: dict[str, Role] = {}
+        spans: dict[str, Span] = {}
+        parents: dict[str, list[str]] = {}
+        ok = True
+
+        def node(name: str, span: Span) -> None:
+            if name not in types:
+                types[name], roles[name], spans[name], parents[name] = Opaque, Role.OBSERVED, span, []
+
+        for it in gd.items:
+            if isinstance(it, A.NodeDecl):
+                if it.name in spans and types[it.name] is not Opaque:
+                    self.error(it.span, f"node {it.name} is declared twice in graph {gd.name}")
+                    ok = False
+                    continue
+                t = self.type_(it.type)
+                node(it.name, it.span)
+                types[it.name] = t if t is not None else Opaque
+                roles[it.name] = Role(it.role) if it.role else Role.OBSERVED
+            elif isinstance(it, A.Chain):
+                for (a, sa), (b, sb) in itertools.pairwise(it.names):
+                    node(a, sa)
+                    node(b, sb)
+                    if a == b:
+                        self.error(sb, f"{a} -> {a} is a cycle of length one")
+                        ok = False
+                    elif a not in parents[b]:
+                        parents[b].append(a)
+            elif isinstance(it, A.Bidirected):
+                (a, sa), (b, sb) = it.a, it.b
+                node(a, sa)
+                node(b, sb)
+                u = f"U_{a}_{b}"
+                k = 1
+                while u in types:
+                    u, k = f"U_{a}_{b}_{k}", k + 1
+                types[u], roles[u], spans[u], parents[u] = Opaque, Role.LATENT, it.span, []
+                parents[a].append(u)
+                parents[b].append(u)
+        if not ok:
+            return
+        variables = [Variable(n, types[n], roles[n], tuple(parents[n]), None) for n in types]
+        try:
+            model = CausalModel.from_variables(variables, gd.name)
+        except CausalError as e:
+            cycle = getattr(e, "cycle", None)
+            self.error(spans[cycle[0]] if cycle else gd.span, str(e))
+            return
+        self.prog.models[gd.name] = model
+        self.prog.graphs.add(gd.name)
+
+    # -- observations --------------------------------------------------------------------
+    def observed(self, ob: A.Observed) -> None:
+        target, tspan = ob.target
+        model = self.prog.models.get(target)
+        if model is None:
+            self.error(tspan, f"no model or graph named {target!r}"
+                       + did_you_mean(target, self.prog.models))
+            return
+        names: list[str] = []
+        sizes: list[int] = []
+        for v, span in ob.variables:
+            if v not in model.variables:
+                self.error(span, f"{v!r} is not a variable of {target}"
+                           + did_you_mean(v, model.variables))
+                return
+            if model.roles[v] is not Role.OBSERVED:
+                self.error(span, f"{v} is {model.roles[v]} in {target}; it cannot be observed")
+                return
+            t = model.variables[v].type
+            if not isinstance(t, FiniteType):
+                self.error(span, f"observed data needs the values of {v}; declare its type in "
+                                 f"{target}, e.g. `{v} : YesNo`")
+                return
+            if v in names:
+                self.error(span, f"{v} is listed twice")
+                return
+            names.append(v)
+            sizes.append(t.size)
+        need = math.prod(sizes)
+        if ob.numbers is not None:
+            probs = np.array(ob.numbers, dtype=float)
+        else:
+            try:
+                probs = self.read_csv(ob, names)
+            except (OSError, ValueError, CausalError) as e:
+                self.error(ob.span, f"cannot read {ob.csv!r}: {e}")
+                return
+        if probs.size != need:
+            self.error(ob.span, f"P({', '.join(names)}) needs {need} numbers "
+                                f"({' × '.join(map(str, sizes))}, the first variable outermost), "
+                                f"got {probs.size}")
+            return
+        if np.any(probs < 0):
+            self.error(ob.span, f"observed probabilities cannot be negative (found "
+                                f"{probs[probs < 0][0]:g})")
+            return
+        total = float(probs.sum())
+        if abs(total - 1) > TOLERANCE:
+            self.error(ob.span, f"observed probabilities sum to {total:.6g}, not 1 (off by "
+                                f"{total - 1:+.3g})")
+            return
+        obs = Observation(target, tuple(names), probs.reshape(sizes))
+        self.prog.observations.setdefault(target, []).append(obs)
+
+    def read_csv(self, ob: A.Observed, names: list[str]) -> np.ndarray:
+        """Samples (one row each) or a table with a probability column P."""
+        assert ob.csv is not None
+        base = Path(self.file).parent if self.file not in ("<string>", "<repl>") else Path.cwd()
+        path = base / ob.csv
+        model = self.prog.models[ob.target[0]]
+        types = [model.variables[n].type for n in names]
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        if not rows:
+            raise ValueError("the file has no rows")
+        missing = [n for n in names if n not in rows[0]]
+        if missing:
+            raise ValueError(f"no column {missing[0]!r}; its columns are {', '.join(rows[0])}")
+        weight = next((c for c in ("P", "p", "prob", "probability") if c in rows[0]), None)
+        ftypes = [t for t in types if isinstance(t, FiniteType)]
+        counts = np.zeros([t.size for t in ftypes])
+        for i, r in enumerate(rows, start=2):
+            try:
+                idx = tuple(t.index(r[n].strip()) for t, n in zip(ftypes, names, strict=True))
+            except CausalError as e:
+                raise ValueError(f"line {i}: {e}") from None
+            counts[idx] += float(r[weight]) if weight else 1.0
+        return counts.ravel() / (1.0 if weight else counts.sum())
+
+    # -- diagrams ------------------------------------------------------------------------
+    def diagram(self, dd: A.DiagramDef) -> None:
+        if not self.define(dd.name, dd.span, "diagram"):
+            return
+        try:
+            d = self.dexpr(dd.expr) if dd.expr is not None else self.program_form(dd)
+        except ExprError as e:
+            self.error(e.span, str(e))
+            return
+        except CausalError as e:
+            self.error(dd.span, str(e))
+            return
+        if d is not None:
+            self.prog.diagrams[dd.name] = d
+
+    def dexpr(self, e: Any) -> Diagram:
+        if isinstance(e, A.DRef):
+            if e.name in self.prog.boxes:
+                return self.prog.boxes[e.name].diagram
+            if e.name in self.prog.diagrams:
+                return self.prog.diagrams[e.name]
+            raise ExprError(f"no box or diagram named {e.name!r}"
+                            + did_you_mean(e.name, [*self.prog.boxes, *self.prog.diagrams]),
+                            e.span)
+        if isinstance(e, A.DGen):
+            ts = self.types_(e.types)
+            if ts is None:
+                raise ExprError("unknown type", e.span)
+            if e.kind == "id":
+                return Diagram.id(*ts)
+            if e.kind == "copy":
+                return Diagram.copy(ts[0], e.n)
+            if e.kind == "discard":
+                return Diagram.discard(*ts)
+            return Diagram.swap(ts[0], ts[1])
+        if isinstance(e, A.DSeq | A.DTensor):
+            left, right = self.dexpr(e.left), self.dexpr(e.right)
+            try:
+                return left >> right if isinstance(e, A.DSeq) else left @ right
+            except CausalError as err:
+                raise ExprError(str(err), e.span) from None
+        raise ExprError("not a diagram", getattr(e, "span", Span(1, 1)))
+
+    def program_form(self, dd: A.DiagramDef) -> Diagram | None:
+        wires: dict[str, Type] = {}
+        inputs = []
+        for name, texpr in dd.params:
+            typ = self.type_(texpr)
+            if typ is None:
+                return None
+            wires[name] = typ
+            inputs.append(name)
+        nodes = []
+        for b in dd.binds:
+            box = self.prog.boxes.get(b.box)
+            if box is None:
+                raise ExprError(f"no box named {b.box!r}" + did_you_mean(b.box, self.prog.boxes),
+                                b.span)
+            for a in b.args:
+                if a not in wires:
+                    raise ExprError(f"wire {a!r} is not defined before it is used"
+                                    + did_you_mean(a, wires), b.span)
+            if len(b.targets) != len(box.cod):
+                raise ExprError(f"box {box} gives {len(box.cod)} wires, but {len(b.targets)} "
+                                "names receive them", b.span)
+            for tname, t in zip(b.targets, box.cod, strict=True):
+                if tname in wires:
+                    raise ExprError(f"wire {tname!r} is defined twice", b.span)
+                wires[tname] = t
+            try:
+                nodes.append(Node(box, b.args, b.targets))
+                Diagram(tuple(inputs), tuple(wires[w] for w in inputs), tuple(nodes), ())
+            except CausalError as err:
+                raise ExprError(str(err), b.span) from None
+        cod = self.types_(dd.cod)
+        d = Diagram(tuple(inputs), tuple(wires[w] for w in inputs), tuple(nodes), dd.returns)
+        if cod is not None and d.cod != cod:
+            raise ExprError(f"diagram {dd.name} returns {' ⊗ '.join(map(str, d.cod)) or 'I'}, "
+                            f"but its signature says {' ⊗ '.join(map(str, cod)) or 'I'}", dd.span)
+        return d
+
+    # -- statements ----------------------------------------------------------------------
+    def query_statement(self, st: Any) -> None:
+        if st.target is not None:
+            name, span = st.target
+            if name in self.targets and name not in self.prog.models:
+                return  # its definition failed and was reported
+            if name not in self.prog.models:
+                self.error(span, f"no model or graph named {name!r}"
+                           + did_you_mean(name, self.prog.models))
+                return
+        elif self.targets:
+            name = self.targets[-1]
+            if name not in self.prog.models:
+                return  # its definition failed and was reported
+        else:
+            self.error(st.span, "a query needs a model: define one above it, or write "
+                                "`query P(...) in NAME`")
+            return
+        model = self.prog.models[name]
+        q = st.prob if isinstance(st, A.IdentifyStmt) else st.query
+        probs = [q] if isinstance(q, Prob) else [q.prob] if isinstance(q, Expect) else [
+            t if isinstance(t, Prob) else t.prob for _, t in q.terms] if isinstance(q, Linear) \
+            else []
+        for p in probs:
+            try:
+                check_query(model, p)
+            except CausalError as e:
+                self.error(st.span, str(e))
+                return
+        self.prog.statements.append((st, name))
+
+
+def _label_array(t: FiniteType) -> np.ndarray:
+    vals = t.values
+    if all(isinstance(v, bool) for v in vals):
+        return np.array(vals, dtype=bool)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
+        return np.array(vals, dtype=float)
+    return np.array(vals, dtype=object)
+
+
+def _source(text: str, span: Span, it: A.ModelItem) -> str:
+    line = source_line(text, span.line)
+    return line[span.column - 1:].strip() if line else it.name
+
+
+__all__ = ["FUNCTIONS", "Elaborator", "Observation", "Program"]

@@ -1,0 +1,107 @@
+"""Reading .causal text: parse (lark) → syntax tree → elaborate → Program. Imports are read
+relative to the importing file, each once, and an import cycle is an error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lark
+
+from ..errors import CausalError
+from ..grammars import parser
+from .ast import Module, transformer
+from .diagnostics import Diagnostic, SourceError, Span, source_line
+from .elaborate import Elaborator, Program
+
+KEYWORDS = {"type", "model", "graph", "observed", "box", "diagram", "query", "identify",
+            "import", "latent", "exogenous", "table", "if", "then", "else", "and", "or", "not",
+            "true", "false", "in", "from", "by", "return", "do", "P", "E", "id", "copy",
+            "discard", "swap", "Real", "Bool"}
+
+_TERMINALS = {"NAME": "a name", "NUMBER": "a number", "SIGNED_INT": "an integer", "INT": "an integer",
+              "STRING": 'a "quoted" path', "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('",
+              "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COLON": "':'", "COMMA": "','",
+              "EQUAL": "'='", "TILDE": "'~'", "__ANON_0": "':='", "$END": "end of file"}
+
+
+def parse_module(text: str, file: str = "<string>") -> Module:
+    """Parse .causal text into its syntax tree; a syntax error is a located SourceError."""
+    try:
+        tree = parser("causal.lark", "start").parse(text)
+    except lark.exceptions.UnexpectedInput as e:
+        raise SourceError([_syntax_diagnostic(e, text, file)]) from None
+    module: Module = transformer(text).transform(tree)
+    return module
+
+
+def _syntax_diagnostic(e: Any, text: str, file: str) -> Diagnostic:
+    line, col = getattr(e, "line", 1) or 1, getattr(e, "column", 1) or 1
+    token = getattr(e, "token", None)
+    if token is not None and getattr(token, "type", None) == "$END":
+        lines = text.rstrip().splitlines() or [""]
+        line, col = len(lines), len(lines[-1]) + 1
+        what = "unexpected end of file"
+    elif token is not None:
+        what = f"unexpected {str(token)!r}"
+    else:
+        ch = text[e.pos_in_stream] if getattr(e, "pos_in_stream", None) is not None and \
+            e.pos_in_stream < len(text) else ""
+        what = f"unexpected character {ch!r}"
+    expected = sorted(getattr(e, "expected", None) or getattr(e, "allowed", None) or [])
+    names = sorted({_TERMINALS.get(x.split("__")[-1], _literal(x)) for x in expected})
+    msg = what + (f"; expected {', '.join(names[:8])}" if names else "")
+    if token is not None and str(token) in KEYWORDS and "a name" in names:
+        msg += f" ({str(token)!r} is a keyword and cannot be a name)"
+    return Diagnostic(file, Span(line, col), msg, source_line(text, line))
+
+
+def _literal(terminal: str) -> str:
+    from ..grammars import parser as p
+
+    for t in p("causal.lark", "start").terminals:
+        if t.name == terminal:
+            pat = t.pattern
+            return f"'{pat.value}'" if pat.type == "str" else terminal
+    return terminal
+
+
+class Loader:
+    """Loads files and their imports; remembers what it loaded."""
+
+    def __init__(self) -> None:
+        self.loaded: dict[Path, Program] = {}
+        self.loading: list[Path] = []
+
+    def load(self, path: str | Path) -> Program:
+        p = Path(path).resolve()
+        if p in self.loaded:
+            return self.loaded[p]
+        if p in self.loading:
+            chain = " → ".join(x.name for x in [*self.loading[self.loading.index(p):], p])
+            raise CausalError(f"import cycle: {chain}")
+        text = p.read_text(encoding="utf-8")
+        self.loading.append(p)
+        try:
+            prog = self.elaborate(text, str(path))
+        finally:
+            self.loading.pop()
+        self.loaded[p] = prog
+        return prog
+
+    def load_import(self, importer: str, path: str) -> Program:
+        base = Path(importer).parent if importer not in ("<string>", "<repl>") else Path.cwd()
+        return self.load(base / path)
+
+    def elaborate(self, text: str, file: str) -> Program:
+        return Elaborator(file, text, self).run(parse_module(text, file))
+
+
+def load(path: str | Path) -> Program:
+    """Read a .causal file (and its imports) into IR values; errors name file:line:col."""
+    return Loader().load(path)
+
+
+def parse(text: str, file: str = "<string>") -> Program:
+    """Read .causal source text into IR values (imports are relative to the current folder)."""
+    return Loader().elaborate(text, file)
