@@ -209,3 +209,11 @@ def test_check_never_crashes(tmp_path_factory, text):
     if code == 1:
         assert f"{f}:" in err.getvalue() and "Traceback" not in err.getvalue()
     assert sorted(p.name for p in d.iterdir()) == before  # nothing written
+
+
+def test_every_causal_block_of_the_reference_parses():
+    text = (ROOT / "docs" / "language.md").read_text()
+    blocks = [b.split("\n", 1)[1] for b in text.split("```")[1::2] if b.startswith("causal\n")]
+    assert len(blocks) >= 7
+    for b in blocks:
+        parse(b)
