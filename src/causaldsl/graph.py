@@ -172,6 +172,8 @@ class ADMG:
             left = [n for n in self.nodes if n not in set(out)]
             cycle = _find_cycle({n: [p for p in self.parent_map[n] if p in set(left)]
                                  for n in left})
+            k = min(range(len(cycle)), key=lambda i: pos[cycle[i]])
+            cycle = cycle[k:] + cycle[:k]
             raise CycleError(f"{self.name} has a cycle: {' → '.join([*cycle, cycle[0]])}", cycle)
         return tuple(out)
 

@@ -199,7 +199,7 @@ def backdoor_estimand(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str,
     xs, ys, zs = g.sort(_fs(x)), g.sort(_fs(y)), g.sort(_fs(z))
     if not zs:
         return P(ys, xs)
-    return Sum(zs, Product((P(ys, g.sort((*xs, *zs))), P(zs)))).simplify()
+    return Sum(zs, Product((P(ys, (*xs, *zs)), P(zs)))).simplify()
 
 
 # -- front-door ---------------------------------------------------------------------------------

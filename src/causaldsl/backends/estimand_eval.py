@@ -250,7 +250,22 @@ def evaluate_query(ident: Identification, source: Any, names: Sequence[str] | No
     for v in (*free_do, *free_ev, *outs):
         if v not in src.types:
             raise QueryError(f"{q}: {v} is not an observed variable of the distribution")
-    arr = evaluate(est, src, (*free_do, *free_ev, *outs))
+    axes = (*free_do, *free_ev, *outs)
+    extra = sorted(est.free - set(axes))
+    if extra:
+        # ID guarantees the value does not depend on these (the napkin's W2): fix each at the
+        # first value where the estimand is defined
+        import itertools
+
+        for i, combo in enumerate(itertools.product(*(src.types[v].values for v in extra))):
+            try:
+                arr = evaluate(est.bind(dict(zip(extra, combo, strict=True))), src, axes)
+                break
+            except PositivityError:
+                if i + 1 == int(np.prod([src.types[v].size for v in extra])):
+                    raise
+    else:
+        arr = evaluate(est, src, axes)
     if not outs and not free_do and not free_ev:
         return float(arr)
     given_named = tuple(f"do({v})" for v in free_do) + free_ev
