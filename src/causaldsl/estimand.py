@@ -97,7 +97,7 @@ class P(Estimand):
     def __hash__(self) -> int:
         return hash(self.key)
 
-    @property
+    @cached_property
     def free(self) -> frozenset[str]:
         return frozenset(self.vars + self.given) - {k for k, _ in self.fixed}
 
@@ -129,7 +129,7 @@ class Sum(Estimand):
     def __hash__(self) -> int:
         return hash((frozenset(self.over), self.body))
 
-    @property
+    @cached_property
     def free(self) -> frozenset[str]:
         return self.body.free - set(self.over)
 
@@ -150,12 +150,9 @@ class Product(Estimand):
     def __hash__(self) -> int:
         return hash(frozenset(_multiset(self.factors).items()))
 
-    @property
+    @cached_property
     def free(self) -> frozenset[str]:
-        out: frozenset[str] = frozenset()
-        for f in self.factors:
-            out |= f.free
-        return out
+        return frozenset().union(*(f.free for f in self.factors))
 
     def bind(self, values: Mapping[str, Label]) -> Estimand:
         return Product(tuple(f.bind(values) for f in self.factors))
@@ -168,7 +165,7 @@ class Quotient(Estimand):
     num: Estimand
     den: Estimand
 
-    @property
+    @cached_property
     def free(self) -> frozenset[str]:
         return self.num.free | self.den.free
 
@@ -264,24 +261,27 @@ def _simplify_product(fs: list[Estimand]) -> Estimand:
 def _chain_rule(fs: list[Estimand]) -> list[Estimand]:
     """Merge ``P(A | B, C) P(B | C)`` into ``P(A, B | C)`` until nothing merges."""
     fs = list(fs)
-    changed = True
-    while changed:
-        changed = False
+    while True:
+        by_scope: dict[frozenset[str], list[int]] = {}
+        for j, b in enumerate(fs):
+            if isinstance(b, P):
+                by_scope.setdefault(frozenset(b.vars) | frozenset(b.given), []).append(j)
+        hit = None
         for i, a in enumerate(fs):
-            if not isinstance(a, P):
+            if not isinstance(a, P) or not a.given:
                 continue
-            for j, b in enumerate(fs):
-                if i == j or not isinstance(b, P):
-                    continue
-                bset = set(b.vars) | set(b.given)
-                if set(a.given) == bset and not set(a.vars) & bset and _agree(a, b):
-                    merged = P((*b.vars, *a.vars), b.given, (*a.fixed, *b.fixed))
-                    fs = [merged if k == i else f for k, f in enumerate(fs) if k != j]
-                    changed = True
+            for j in by_scope.get(frozenset(a.given), ()):
+                b = fs[j]
+                assert isinstance(b, P)
+                if i != j and not set(a.vars) & set(a.given) and _agree(a, b):
+                    hit = (i, j, P((*b.vars, *a.vars), b.given, (*a.fixed, *b.fixed)))
                     break
-            if changed:
+            if hit:
                 break
-    return fs
+        if hit is None:
+            return fs
+        i, j, merged = hit
+        fs = [merged if k == i else f for k, f in enumerate(fs) if k != j]
 
 
 def _agree(a: P, b: P) -> bool:
@@ -335,26 +335,33 @@ def _simplify_sum(over: tuple[str, ...], body: Estimand) -> Estimand:
 def _sum_group(over: tuple[str, ...], fs: list[Estimand]) -> Estimand:
     """``Σ_over Π fs``, every factor mentioning some summed variable."""
     fs = list(fs)
-    over_l = list(over)
-    changed = True
-    while changed and over_l:
+    over_s = set(over)
+    while over_s:
+        users: dict[str, int] = {}
+        for f in fs:
+            for v in f.free & over_s:
+                users[v] = users.get(v, 0) + 1
         changed = False
-        for v in list(over_l):
-            users = [f for f in fs if v in f.free]
-            if len(users) == 1 and isinstance(users[0], P) and v in users[0].vars and \
-                    v not in users[0].values:
-                f = users[0]
-                new = P(tuple(x for x in f.vars if x != v), f.given, f.fixed)
-                fs = [new if g is f else g for g in fs]
-                fs = [g for g in fs if not (isinstance(g, P) and not g.vars)]
-                over_l.remove(v)
-                changed = True
-        if changed:
-            fs = _chain_rule(fs)
-    body: Estimand = fs[0] if len(fs) == 1 else Product(tuple(fs))
-    if not over_l:
-        return body
-    return Sum(tuple(over_l), body)
+        new_fs: list[Estimand] = []
+        for f in fs:
+            if isinstance(f, P):
+                # Σ_x P(x, R | B) = P(R | B) for each x that no other factor mentions
+                drop = {v for v in f.vars if v in over_s and users.get(v) == 1
+                        and v not in f.values}
+                if drop:
+                    over_s -= drop
+                    changed = True
+                    f = P(tuple(x for x in f.vars if x not in drop), f.given, f.fixed)
+                    if not f.vars:
+                        continue
+            new_fs.append(f)
+        fs = new_fs
+        if not changed:
+            break
+        fs = _chain_rule(fs)
+    body: Estimand = ONE if not fs else fs[0] if len(fs) == 1 else Product(tuple(fs))
+    rest = tuple(v for v in over if v in over_s)
+    return Sum(rest, body) if rest else body
 
 
 def _collapse(over: tuple[str, ...], f: P) -> Estimand:

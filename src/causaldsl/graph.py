@@ -247,10 +247,11 @@ class ADMG:
         """The c-components: classes of nodes connected by bidirected paths, in node order."""
         seen: set[str] = set()
         out: list[frozenset[str]] = []
+        spouses = {k: tuple(v) for k, v in self.spouse_map.items()}
         for n in self.order:
             if n in seen:
                 continue
-            comp = self._reach(frozenset((n,)), {k: tuple(v) for k, v in self.spouse_map.items()})
+            comp = self._reach(frozenset((n,)), spouses)
             seen |= comp
             out.append(comp)
         return tuple(out)
