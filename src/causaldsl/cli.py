@@ -23,6 +23,7 @@ examples:
   causal check examples/smoking.causal
   causal run examples/smoking.causal
   causal query examples/smoking.causal "P(C | do(S = yes))"
+  causal fmt --check examples/*.causal
 """
 
 
@@ -46,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("query", metavar="QUERY")
     q.add_argument("--in", dest="target", metavar="MODEL", help="the model to ask (default: last)")
     q.add_argument("--json", action="store_true", help="print the answer as JSON")
+    f = sub.add_parser("fmt", help="rewrite files in the canonical form (comments kept)",
+                       epilog="example: causal fmt --check examples/*.causal")
+    f.add_argument("files", nargs="+", metavar="FILE")
+    f.add_argument("--check", action="store_true",
+                   help="change nothing; exit 1 if a file is not in canonical form")
     return p
 
 
@@ -60,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"check": _check, "run": _run, "query": _query}[args.command](args)
+        return {"check": _check, "run": _run, "query": _query, "fmt": _fmt}[args.command](args)
     except KeyboardInterrupt:  # pragma: no cover
         return 130
     except Exception:  # a bug, not bad input
@@ -93,6 +99,51 @@ def _check(args: argparse.Namespace) -> int:
             status = EXIT_INPUT
             continue
         print(f"{f}: ok ({_summary(prog)})")
+    return status
+
+
+def _fmt(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from .lang.fmt import format_source
+
+    status = EXIT_OK
+    for f in args.files:
+        path = Path(f)
+        try:
+            text = path.read_text(encoding="utf-8")
+            new = format_source(text, f)
+        except FileNotFoundError:
+            print(f"{f}: no such file", file=sys.stderr)
+            status = EXIT_INPUT
+            continue
+        except (OSError, UnicodeDecodeError) as e:
+            print(f"{f}: cannot read: {e}", file=sys.stderr)
+            status = EXIT_INPUT
+            continue
+        except CausalError as e:
+            print(e, file=sys.stderr)
+            status = EXIT_INPUT
+            continue
+        if new == text:
+            continue
+        if args.check:
+            print(f"{f}: not in canonical form (causal fmt {f} rewrites it)")
+            status = EXIT_INPUT
+            continue
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(new)
+            os.replace(tmp, path)  # atomic: the file is either old or new, never half
+        except OSError as e:
+            Path(tmp).unlink(missing_ok=True)
+            print(f"{f}: cannot write: {e}", file=sys.stderr)
+            status = EXIT_INPUT
+            continue
+        print(f"{f}: formatted")
     return status
 
 

@@ -297,8 +297,10 @@ def _span(x: Any) -> Span:
     return getattr(x, "span", Span(1, 1))
 
 
-def _label(tok: Any) -> str | int:
+def _label(tok: Any) -> str | int | bool:
     s = str(tok)
+    if s in ("true", "false"):
+        return s == "true"
     return int(s) if s.lstrip("-").isdigit() else s
 
 
@@ -312,7 +314,7 @@ class _ToAst(lark.Transformer):
 
     def _sp(self, meta: Any, items: list[Any]) -> Span:
         if meta is not None and not getattr(meta, "empty", True):
-            return Span(meta.line, meta.column)
+            return Span(meta.line, meta.column, meta.end_line)
         return _span(items[0]) if items else Span(1, 1)
 
     def start(self, meta, items):  # type: ignore[no-untyped-def]
@@ -359,7 +361,9 @@ class _ToAst(lark.Transformer):
         rest = items[1:] if role else items
         name_tok, typ = rest[0], rest[1]
         mech = rest[2] if len(rest) > 2 else None
-        return ModelItem(role, str(name_tok), typ, mech, _span(items[0]))
+        first = _span(items[0])
+        return ModelItem(role, str(name_tok), typ, mech, Span(first.line, first.column,
+                                                               getattr(meta, "end_line", 0)))
 
     def stochastic(self, meta, items):  # type: ignore[no-untyped-def]
         return items[0]
@@ -393,7 +397,9 @@ class _ToAst(lark.Transformer):
     def node_decl(self, meta, items):  # type: ignore[no-untyped-def]
         role = str(items[0]) if isinstance(items[0], lark.Token) and items[0].type == "ROLE" else None
         rest = items[1:] if role else items
-        return NodeDecl(role, str(rest[0]), rest[1], _span(items[0]))
+        first = _span(items[0])
+        return NodeDecl(role, str(rest[0]), rest[1], Span(first.line, first.column,
+                                                           getattr(meta, "end_line", 0)))
 
     def chain(self, meta, items):  # type: ignore[no-untyped-def]
         return Chain(tuple((str(t), _span(t)) for t in items), self._sp(meta, items))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import CausalError
 
@@ -13,6 +13,11 @@ class Span:
 
     line: int
     column: int
+    end_line: int = field(default=0, compare=False)  # last line (0: same as line); for fmt
+
+    @property
+    def last_line(self) -> int:
+        return max(self.end_line, self.line)
 
     def __str__(self) -> str:
         return f"{self.line}:{self.column}"

@@ -1,0 +1,265 @@
+"""The canonical form of a .causal file: ``causal fmt``. Comments are kept: a comment on its
+own line stays before the statement or item that follows it; one after code stays on that
+line. ``parse(fmt(x))`` means what ``parse(x)`` means, and ``fmt(fmt(x)) == fmt(x)``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..types import show_label
+from . import ast as A
+from .loader import parse_module
+
+INDENT = "  "
+WIDTH = 100
+
+
+def format_source(text: str, file: str = "<string>") -> str:
+    """The canonical form of a source text (raises SourceError where it does not parse)."""
+    module = parse_module(text, file)
+    comments = _comments(text)
+    return _Printer(comments, text).module(module)
+
+
+# -- comments -----------------------------------------------------------------------------------
+
+_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+
+
+def _comments(text: str) -> dict[int, tuple[str, bool]]:
+    """Line → (comment text, whether code stands before it on that line)."""
+    out: dict[int, tuple[str, bool]] = {}
+    for n, line in enumerate(text.splitlines(), start=1):
+        blanked = _STRING.sub(lambda m: " " * len(m.group()), line)
+        i = blanked.find("#")
+        if i >= 0:
+            out[n] = (line[i:].rstrip(), bool(line[:i].strip()))
+    return out
+
+
+class _Printer:
+    def __init__(self, comments: dict[int, tuple[str, bool]], text: str):
+        self.comments = dict(comments)
+        self.blank = {n for n, line in enumerate(text.splitlines(), start=1) if not line.strip()}
+
+    # leading comments: every own-line comment before `line` not yet printed
+    def leading(self, line: int, indent: str) -> list[str]:
+        out = []
+        for n in sorted(k for k in self.comments if k < line):
+            text, _ = self.comments.pop(n)
+            out.append(indent + text)
+        return out
+
+    def trailing(self, first: int, last: int) -> str:
+        for n in range(first, last + 1):
+            if n in self.comments and self.comments[n][1]:
+                return MARK + self.comments.pop(n)[0]
+        return ""
+
+    def module(self, m: A.Module) -> str:
+        lines: list[str] = []
+        prev_last = 0
+        for st in m.statements:
+            lead = self.leading(st.span.line, "")
+            gap = any(prev_last < n < st.span.line for n in self.blank) or (
+                prev_last and (_multiline(st) or (lines and lines[-1] == "}")))
+            if lines and gap:
+                lines.append("")
+            lines.extend(lead)
+            lines.extend(self.statement(st))
+            prev_last = st.span.last_line
+        rest = self.leading(10**9, "")
+        if rest:
+            if lines:
+                lines.append("")
+            lines.extend(rest)
+        return "\n".join(_align(lines)) + "\n"
+
+    # -- statements ----------------------------------------------------------------------
+    def statement(self, st: Any) -> list[str]:
+        sp = st.span
+        if isinstance(st, A.Import):
+            return [f'import "{st.path}"' + self.trailing(sp.line, sp.last_line)]
+        if isinstance(st, A.TypeDef):
+            return [f"type {st.name} = {typ(st.type)}" + self.trailing(sp.line, sp.last_line)]
+        if isinstance(st, A.ModelDef | A.GraphDef):
+            kw = "model" if isinstance(st, A.ModelDef) else "graph"
+            shared = bool(st.items) and st.items[0].span.line == sp.line  # item on the head line
+            head = f"{kw} {st.name} {{" + ("" if shared else self.trailing(sp.line, sp.line))
+            body: list[str] = []
+            for it in st.items:
+                body.extend(self.leading(it.span.line, INDENT))
+                body.extend(self.item(it))
+            body.extend(self.leading(sp.last_line, INDENT))
+            return [head, *body, "}" + self.trailing(sp.last_line, sp.last_line)]
+        if isinstance(st, A.Observed):
+            names = ", ".join(n for n, _ in st.variables)
+            src = (f'from "{st.csv}"' if st.csv is not None
+                   else f"= [{', '.join(num(x) for x in st.numbers or ())}]")
+            return [f"observed P({names}) in {st.target[0]} {src}"
+                    + self.trailing(sp.line, sp.last_line)]
+        if isinstance(st, A.BoxDef):
+            return [f"box {st.name} : {product(st.dom)} -> {product(st.cod)}"
+                    + self.trailing(sp.line, sp.last_line)]
+        if isinstance(st, A.DiagramDef):
+            if st.expr is not None:
+                return [f"diagram {st.name} = {dexpr(st.expr)}"
+                        + self.trailing(sp.line, sp.last_line)]
+            params = ", ".join(f"{n} : {typ(t)}" for n, t in st.params)
+            out = [f"diagram {st.name}({params}) -> {product(st.cod)} {{"
+                   + self.trailing(sp.line, sp.line)]
+            for b in st.binds:
+                out.extend(self.leading(b.span.line, INDENT))
+                out.append(f"{INDENT}{', '.join(b.targets)} = {b.box}({', '.join(b.args)})"
+                           + self.trailing(b.span.line, b.span.last_line))
+            out.extend(self.leading(sp.last_line, INDENT))
+            out.append(f"{INDENT}return {', '.join(st.returns)}")
+            return [*out, "}" + self.trailing(sp.last_line, sp.last_line)]
+        if isinstance(st, A.QueryStmt):
+            target = f" in {st.target[0]}" if st.target else ""
+            return [f"query {st.query}{target}" + self.trailing(sp.line, sp.last_line)]
+        if isinstance(st, A.IdentifyStmt):
+            by = f" by {st.method}" if st.method else ""
+            return [f"identify {st.prob} in {st.target[0]}{by}"
+                    + self.trailing(sp.line, sp.last_line)]
+        raise TypeError(f"cannot format {type(st).__name__}")  # pragma: no cover
+
+    def item(self, it: Any) -> list[str]:
+        sp = it.span
+        if isinstance(it, A.Chain):
+            return [INDENT + " -> ".join(n for n, _ in it.names) + self.trailing(sp.line, sp.last_line)]
+        if isinstance(it, A.Bidirected):
+            return [f"{INDENT}{it.a[0]} <-> {it.b[0]}" + self.trailing(sp.line, sp.last_line)]
+        role = f"{it.role} " if it.role else ""
+        head = f"{INDENT}{role}{it.name} : {typ(it.type)}"
+        mech = getattr(it, "mechanism", None)
+        if mech is None:
+            return [head + self.trailing(sp.line, sp.last_line)]
+        if isinstance(mech, A.CondTable):
+            parents = ", ".join(p for p, _ in mech.parents)
+            rows = [f"{key(r.key)}: [{', '.join(num(x) for x in r.numbers)}]" for r in mech.rows]
+            one = f"{head} ~ table({parents}) {{ {', '.join(rows)} }}"
+            if len(one) <= WIDTH:
+                return [one + self.trailing(sp.line, sp.last_line)]
+            body = [f"{INDENT * 2}{r}," for r in rows]
+            body[-1] = body[-1][:-1]
+            return [f"{head} ~ table({parents}) {{" + self.trailing(sp.line, sp.line), *body,
+                    f"{INDENT}}}" + self.trailing(sp.line + 1, sp.last_line)]
+        return [f"{head} {mechanism(mech)}" + self.trailing(sp.line, sp.last_line)]
+
+
+MARK = "\0"
+
+
+def _align(lines: list[str]) -> list[str]:
+    """Trailing comments of consecutive lines start in one column (at least two spaces after
+    the longest code among them)."""
+    out = list(lines)
+    i = 0
+    while i < len(out):
+        if MARK not in out[i]:
+            i += 1
+            continue
+        j = i
+        while j < len(out) and MARK in out[j]:
+            j += 1
+        width = max(len(out[k].split(MARK)[0]) for k in range(i, j))
+        for k in range(i, j):
+            code, comment = out[k].split(MARK)
+            out[k] = code.ljust(width) + "  " + comment
+        i = j
+    return out
+
+
+def _multiline(st: Any) -> bool:
+    return isinstance(st, A.ModelDef | A.GraphDef) or (isinstance(st, A.DiagramDef)
+                                                       and st.expr is None)
+
+
+# -- pieces -------------------------------------------------------------------------------------
+
+def num(x: float) -> str:
+    s = repr(float(x))
+    return s[:-2] if s.endswith(".0") else s
+
+
+def label(v: Any) -> str:
+    return show_label(v) if isinstance(v, bool | int) else str(v)
+
+
+def key(k: tuple[Any, ...]) -> str:
+    return label(k[0]) if len(k) == 1 else "(" + ", ".join(label(v) for v in k) + ")"
+
+
+def typ(t: Any) -> str:
+    if isinstance(t, A.TypeName):
+        return t.name
+    if isinstance(t, A.TypeEnum):
+        return "{" + ", ".join(label(v) for v in t.labels) + "}"
+    if t.low == -float("inf") and t.high == float("inf"):
+        return "Real"
+    lo = "(-inf" if t.low == -float("inf") else f"[{num(t.low)}"
+    hi = "inf)" if t.high == float("inf") else f"{num(t.high)}]"
+    return f"Real in {lo}, {hi}"
+
+
+def product(ts: tuple[Any, ...]) -> str:
+    return " ⊗ ".join(typ(t) for t in ts) if ts else "I"
+
+
+def mechanism(m: Any) -> str:
+    if isinstance(m, A.InlineTable):
+        return f"~ [{', '.join(num(x) for x in m.numbers)}]"
+    if isinstance(m, A.DistCall):
+        return f"~ {m.name}({', '.join(expr(a) for a in m.args)})"
+    return f":= {expr(m.expr)}"
+
+
+_PREC = {"if": 0, "or": 1, "and": 2, "not": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4,
+         ">=": 4, "+": 5, "-": 5, "*": 6, "/": 6, "neg": 7, "^": 8, "atom": 9}
+
+
+def expr(e: Any, parent: int = 0, right: bool = False) -> str:
+    """Print an expression with only the parentheses its meaning needs."""
+    if isinstance(e, A.Num):
+        return num(e.value)
+    if isinstance(e, A.BoolLit):
+        return "true" if e.value else "false"
+    if isinstance(e, A.Var):
+        return e.name
+    if isinstance(e, A.Call):
+        return f"{e.func}({', '.join(expr(a) for a in e.args)})"
+    if isinstance(e, A.ListLit):
+        return "[" + ", ".join(expr(a) for a in e.items) + "]"
+    if isinstance(e, A.IfElse):
+        s, p = f"if {expr(e.cond)} then {expr(e.then)} else {expr(e.other)}", _PREC["if"]
+    elif isinstance(e, A.Unary):
+        p = _PREC["not" if e.op == "not" else "neg"]
+        s = f"not {expr(e.arg, p)}" if e.op == "not" else f"-{expr(e.arg, p)}"
+    else:
+        p = _PREC[e.op]
+        if e.op == "^":  # right-associative
+            s = f"{expr(e.left, p + 1)} ^ {expr(e.right, p)}"
+        elif p == 4:  # comparisons do not chain
+            s = f"{expr(e.left, p + 1)} {e.op} {expr(e.right, p + 1)}"
+        else:
+            s = f"{expr(e.left, p)} {e.op} {expr(e.right, p + 1)}"
+    return f"({s})" if p < parent else s
+
+
+def dexpr(e: Any, parent: int = 0) -> str:
+    if isinstance(e, A.DRef):
+        return e.name
+    if isinstance(e, A.DGen):
+        if e.kind == "copy":
+            return f"copy({typ(e.types[0])}" + (f", {e.n})" if e.n != 2 else ")")
+        if e.kind == "swap":
+            return f"swap({typ(e.types[0])}, {typ(e.types[1])})"
+        return f"{e.kind}({product(e.types)})"
+    if isinstance(e, A.DSeq):
+        s, p = f"{dexpr(e.left, 1)} ; {dexpr(e.right, 2)}", 1
+    else:
+        s, p = f"{dexpr(e.left, 2)} ⊗ {dexpr(e.right, 3)}", 2
+    return f"({s})" if p < parent else s
+
