@@ -118,6 +118,27 @@ def test_latent_projection_of_chains_through_hidden_variables():
     assert g.bidirected == {frozenset("CD")}
 
 
+def test_latent_projection_through_exogenous_noise_and_latent_chains():
+    from causaldsl import ModelBuilder
+
+    m = ModelBuilder("noisy")
+    m.exogenous("N", [0, 1], [0.5, 0.5])           # shared noise: a hidden common cause
+    m.exogenous("M", [0, 1], [0.3, 0.7])           # private noise: no edge
+    m.observed("A", [0, 1], given=("N", "M"), table=[[[0.8, 0.2], [0.4, 0.6]],
+                                                      [[0.3, 0.7], [0.1, 0.9]]])
+    m.latent("L", [0, 1], given="A", table=[[0.9, 0.1], [0.2, 0.8]])
+    m.observed("B", [0, 1], given=("L", "N"), table=[[[0.8, 0.2], [0.4, 0.6]],
+                                                      [[0.3, 0.7], [0.1, 0.9]]])
+    m.observed("C", [0, 1], given=("A", "B"), table=[[[0.6, 0.4], [0.1, 0.9]],
+                                                      [[0.3, 0.7], [0.5, 0.5]]])
+    model = m.build()
+    g = model.admg()
+    assert g == G("A>B B>C A>C", "A-B")            # A → L → B becomes A → B
+    r = model.identify("P(C | do(B))")
+    assert str(r.estimand) == "Σ_a P(c|b,a) P(a)" and r.method == "backdoor"
+    assert r.evaluate(model).allclose(model.query("P(C | do(B))"))
+
+
 def test_graph_queries():
     g = G("W1>W2 W2>X X>Y", "W1-X W1-Y")  # the napkin
     assert g.ancestors("Y") == {"W1", "W2", "X", "Y"}
@@ -280,8 +301,10 @@ def test_idc_conditional_effects():
     check_numerically(g, "P(Y | do(X), W)")
     g = G("X>Y", "X-Y Z-Y", nodes="Z")   # IDC fails where ID of P(y, z | do(x)) fails
     assert not is_identifiable(g, "Y", "X", "Z")
-    with pytest.raises(NotIdentifiable, match=r"P\(Y \| do\(X\), Z\) is not identifiable"):
+    with pytest.raises(NotIdentifiable, match=r"P\(Y \| do\(X\), Z\) is not identifiable, because "
+                       r"P\(Y, Z \| do\(X\)\) is not .*hedge.* F = \{X, Y, Z\}") as e:
         identify(g, "P(Y | do(X), Z)")
+    assert e.value.hedge == ({"X", "Y", "Z"}, {"Y", "Z"})
 
 
 # -- back-door and front-door --------------------------------------------------------------------

@@ -125,8 +125,10 @@ def idc_algorithm(g: ADMG, y: Iterable[str] | str, x: Iterable[str] | str = (),
     except NotIdentifiable as e:
         if str(e).startswith(query):
             raise
-        raise NotIdentifiable(f"{query} is not identifiable: {e}", e.f, e.f_prime, e.roots
-                              ) from None
+        inner, _, why = str(e).partition(" is not identifiable: ")
+        raise NotIdentifiable(f"{query} is not identifiable, because {inner} is not (IDC "
+                              f"reduces the conditional effect to it): {why}", e.f, e.f_prime,
+                              e.roots) from None
 
 
 def _idc(g: ADMG, y: frozenset[str], x: frozenset[str], z: frozenset[str], query: str
