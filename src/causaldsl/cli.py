@@ -24,6 +24,7 @@ examples:
   causal run examples/smoking.causal
   causal query examples/smoking.causal "P(C | do(S = yes))"
   causal fmt --check examples/*.causal
+  causal repl examples/smoking.causal
 """
 
 
@@ -47,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("query", metavar="QUERY")
     q.add_argument("--in", dest="target", metavar="MODEL", help="the model to ask (default: last)")
     q.add_argument("--json", action="store_true", help="print the answer as JSON")
+    rp = sub.add_parser("repl", help="an interactive session (history, tab completion)",
+                        epilog="example: causal repl examples/smoking.causal")
+    rp.add_argument("file", nargs="?", metavar="FILE", help="a .causal file to load first")
     f = sub.add_parser("fmt", help="rewrite files in the canonical form (comments kept)",
                        epilog="example: causal fmt --check examples/*.causal")
     f.add_argument("files", nargs="+", metavar="FILE")
@@ -66,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"check": _check, "run": _run, "query": _query, "fmt": _fmt}[args.command](args)
+        return {"check": _check, "run": _run, "query": _query, "fmt": _fmt,
+                "repl": _repl}[args.command](args)
     except KeyboardInterrupt:  # pragma: no cover
         return 130
     except Exception:  # a bug, not bad input
@@ -100,6 +105,12 @@ def _check(args: argparse.Namespace) -> int:
             continue
         print(f"{f}: ok ({_summary(prog)})")
     return status
+
+
+def _repl(args: argparse.Namespace) -> int:
+    from .repl import run
+
+    return run(args.file)
 
 
 def _fmt(args: argparse.Namespace) -> int:

@@ -1,0 +1,248 @@
+"""The interactive ``causal repl``: load a file, define more in place, ask queries.
+
+Definitions typed at the prompt are appended to the session's source and the whole is
+elaborated again, so they can refer to each other exactly as in a file. Errors are shown and
+leave the session as it was. History persists in ``~/.causal_history``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import CausalError
+
+HELP = """\
+Type definitions as in a .causal file (multi-line blocks continue until braces balance),
+or a query such as  P(C | do(S = yes))  or  E[Y | do(X = 1)] - E[Y | do(X = 0)].
+Commands:
+  :help              this text
+  :load FILE         read a .causal file into the session
+  :type NAME         the type of a variable, or what a name is
+  :models            the models and graphs defined so far
+  :use NAME          ask queries of this model (default: the last one defined)
+  :quit              leave (also Ctrl-D)"""
+
+COMMANDS = [":help", ":load", ":type", ":models", ":use", ":quit"]
+KEYWORDS = ["type", "model", "graph", "observed", "box", "diagram", "query", "identify",
+            "import", "latent", "exogenous", "table", "do", "Bernoulli", "Categorical",
+            "Bool", "Real", "if", "then", "else", "and", "or", "not", "true", "false"]
+
+
+class Session:
+    """The state of a REPL: accumulated source and the program it elaborates to."""
+
+    def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr):
+        self.chunks: list[str] = []
+        self.program: Any = None
+        self.current: str | None = None
+        self.out, self.err = out, err
+
+    # -- input ---------------------------------------------------------------------------
+    def handle(self, text: str) -> bool:
+        """Handle one complete input; False when the session should end."""
+        s = text.strip()
+        if not s or s.startswith("#"):
+            return True
+        if s.startswith(":"):
+            return self.command(s)
+        if s.startswith(("P(", "E[", "-")) or s[:2] in ("P ", "E "):
+            self.ask(s)
+            return True
+        self.define(text)
+        return True
+
+    def command(self, s: str) -> bool:
+        name, _, arg = s.partition(" ")
+        arg = arg.strip()
+        if name in (":quit", ":q", ":exit"):
+            return False
+        if name == ":help":
+            print(HELP, file=self.out)
+        elif name == ":load":
+            self.load(arg)
+        elif name == ":type":
+            self.type_of(arg)
+        elif name == ":models":
+            models = list(self.program.models) if self.program else []
+            print(", ".join(models) if models else "no models yet", file=self.out)
+        elif name == ":use":
+            if self.program and arg in self.program.models:
+                self.current = arg
+            else:
+                print(f"error: no model named {arg!r}", file=self.err)
+        else:
+            print(f"error: unknown command {name}; :help lists them", file=self.err)
+        return True
+
+    def load(self, path: str) -> None:
+        if not path:
+            print("error: :load needs a file", file=self.err)
+            return
+        try:
+            text = Path(path).expanduser().read_text(encoding="utf-8")
+        except OSError as e:
+            print(f"error: cannot read {path}: {e.strerror or e}", file=self.err)
+            return
+        base = str(Path(path).resolve().parent)
+        self.define(text, file=path, cwd=base)
+
+    def define(self, text: str, file: str = "<repl>", cwd: str | None = None) -> None:
+        from .lang.diagnostics import SourceError
+        from .lang.loader import parse
+
+        chunk = text if text.endswith("\n") else text + "\n"
+        source = "".join(self.chunks) + chunk
+        here = os.getcwd()
+        try:
+            if cwd:
+                os.chdir(cwd)
+            try:
+                program = parse(source, "<repl>")
+            finally:
+                os.chdir(here)
+        except SourceError as e:
+            offset = sum(c.count("\n") for c in self.chunks)
+            for d in e.diagnostics:  # report positions within what was just typed
+                line = d.span.line - offset if d.file == "<repl>" else d.span.line
+                print(f"{file if d.file == '<repl>' else d.file}:{line}:{d.span.column}: "
+                      f"error: {d.message}", file=self.err)
+            return
+        except CausalError as e:
+            print(f"error: {e}", file=self.err)
+            return
+        new_statements = program.statements[len(self.program.statements) if self.program else 0:]
+        self.chunks.append(chunk)
+        self.program = program
+        for st, target in new_statements:  # queries typed as statements are answered now
+            self.answer(st.query if hasattr(st, "query") else None, target, str(st.text))
+
+    def ask(self, text: str) -> None:
+        from .query import parse_query
+
+        if self.program is None or not self.program.models:
+            print("error: define or :load a model first", file=self.err)
+            return
+        target = self.current or list(self.program.models)[-1]
+        try:
+            q = parse_query(text)
+        except CausalError as e:
+            print(f"error: {e}", file=self.err)
+            return
+        self.answer(q, target, text)
+
+    def answer(self, q: Any, target: str, text: str) -> None:
+        if q is None:
+            print(f"{text}: identification is not built yet", file=self.err)
+            return
+        try:
+            if target in self.program.graphs:
+                raise CausalError(f"{target} is a graph without mechanisms; it cannot answer "
+                                  "queries yet")
+            result = self.program.models[target].query(q)
+        except CausalError as e:
+            print(f"error: {e}", file=self.err)
+            return
+        if isinstance(result, float):
+            print(f"{text} = {result:.6g}", file=self.out)
+        else:
+            print(result, file=self.out)
+
+    def type_of(self, name: str) -> None:
+        p = self.program
+        if p is None:
+            print("error: nothing is defined yet", file=self.err)
+            return
+        if name in p.types:
+            print(repr(p.types[name]), file=self.out)
+            return
+        if name in p.models:
+            print(p.models[name], file=self.out)
+            return
+        if name in p.boxes:
+            print(p.boxes[name], file=self.out)
+            return
+        if name in p.diagrams:
+            d = p.diagrams[name]
+            from .types import product_str
+
+            print(f"{name} : {product_str(d.dom)} → {product_str(d.cod)}", file=self.out)
+            return
+        for m in reversed(list(p.models.values())):
+            if name in m.variables:
+                v = m.variables[name]
+                print(f"{name} : {v.type}  ({v.role} in {m.name})", file=self.out)
+                return
+        print(f"error: nothing is named {name!r}", file=self.err)
+
+    # -- completion ----------------------------------------------------------------------
+    def names(self) -> list[str]:
+        out = list(KEYWORDS) + COMMANDS
+        p = self.program
+        if p is not None:
+            out += [*p.types, *p.models, *p.boxes, *p.diagrams]
+            for m in p.models.values():
+                out += list(m.variables)
+        return sorted(set(out))
+
+
+def balanced(text: str) -> bool:
+    """Whether a block is complete: braces, brackets and parentheses all closed."""
+    depth = 0
+    for line in text.splitlines():
+        code = line.split("#", 1)[0]
+        depth += sum(code.count(c) for c in "{[(") - sum(code.count(c) for c in "}])")
+    return depth <= 0
+
+
+def run(file: str | None = None) -> int:
+    """The interactive loop (used by ``causal repl``)."""
+    session = Session()
+    history = Path(os.environ.get("CAUSAL_HISTORY", "~/.causal_history")).expanduser()
+    try:
+        import readline
+
+        readline.set_completer_delims(" \t\n()[]{},|=;")
+
+        def complete(text: str, state: int) -> str | None:
+            matches = [n for n in session.names() if n.startswith(text)]
+            return matches[state] if state < len(matches) else None
+
+        readline.set_completer(complete)
+        readline.parse_and_bind("tab: complete")
+        with contextlib.suppress(OSError):
+            readline.read_history_file(history)
+    except ImportError:  # pragma: no cover - no readline on this platform
+        readline = None  # type: ignore[assignment]
+    print("causaldsl repl — :help for help, :quit or Ctrl-D to leave")
+    if file:
+        session.load(file)
+    try:
+        while True:
+            try:
+                text = input("causal> ")
+                while not balanced(text):
+                    text += "\n" + input("   ...> ")
+            except EOFError:
+                print()
+                break
+            except KeyboardInterrupt:
+                print("\n(interrupted; :quit to leave)")
+                continue
+            try:
+                if not session.handle(text):
+                    break
+            except Exception as e:  # a bug: say so, keep the session
+                print(f"internal error (a bug in causaldsl; please report it): "
+                      f"{type(e).__name__}: {e}", file=sys.stderr)
+    finally:
+        if readline is not None:
+            try:
+                history.parent.mkdir(parents=True, exist_ok=True)
+                readline.write_history_file(history)
+            except OSError:
+                pass
+    return 0

@@ -1,0 +1,83 @@
+"""The REPL, driven through a pseudo terminal as a person would use it."""
+
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo terminal")
+
+
+class Terminal:
+    def __init__(self, args, env):
+        self.master, slave = os.openpty()
+        self.proc = subprocess.Popen([sys.executable, "-m", "causaldsl.cli", "repl", *args],
+                                     stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,
+                                     close_fds=True)
+        os.close(slave)
+        self.seen = ""
+
+    def read_until(self, text, timeout=60.0):
+        end = time.time() + timeout
+        while text not in self.seen:
+            left = end - time.time()
+            if left <= 0:
+                raise AssertionError(f"did not see {text!r}; screen so far:\n{self.seen}")
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 4096).decode(errors="replace")
+                except OSError:
+                    break
+                self.seen += chunk
+        i = self.seen.index(text) + len(text)
+        out, self.seen = self.seen[:i], self.seen[i:]
+        return out
+
+    def send(self, text):
+        os.write(self.master, text.encode())
+
+    def close(self):
+        self.proc.wait(timeout=30)
+        os.close(self.master)
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = dict(os.environ)
+    e["CAUSAL_HISTORY"] = str(tmp_path / "history")
+    e["JAX_PLATFORMS"] = "cpu"
+    return e
+
+
+def test_a_session(env, tmp_path):
+    t = Terminal([str(ROOT / "examples" / "smoking.causal")], env)
+    t.read_until("causal> ")
+    t.send("P(C = yes | do(S = yes))\r")
+    assert "= 0.49" in t.read_until("causal> ")
+    t.send(":type T\r")
+    assert "T : YesNo" in t.read_until("causal> ")
+    # a multi-line block, then a query of it
+    t.send("model coin {\r")
+    t.read_until("...> ")
+    t.send("  A : Bool ~ [0.25, 0.75]\r  B : Bool := not A\r}\r")
+    t.read_until("causal> ")
+    t.send("P(B = true)\r")
+    assert "= 0.25" in t.read_until("causal> ")
+    # an error does not end the session
+    t.send("P(Nope)\r")
+    assert "not a variable of model coin" in t.read_until("causal> ")
+    t.send("model broken { X : Bool ~ [0.5, 0.6] }\r")
+    assert "<repl>:1:" in t.read_until("causal> ")
+    # tab completion of commands and names
+    t.send(":mod\t\r")
+    assert "smoking, coin" in t.read_until("causal> ")
+    t.send(":quit\r")
+    t.close()
+    assert t.proc.returncode == 0
+    assert "P(B = true)" in Path(env["CAUSAL_HISTORY"]).read_text()  # history across sessions
