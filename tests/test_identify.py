@@ -556,3 +556,13 @@ def test_identification_does_not_import_jax():
     )
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+def test_sources_and_degenerate_queries():
+    m = model_for(G("S>T T>C", "S-C"), 3)
+    joint = m.query("P(S, T, C)")                  # a Distribution is a source too
+    r = m.identify("P(C | do(S))")
+    assert r.evaluate(joint).allclose(m.query("P(C | do(S))"))
+    assert str(m.identify("P(S | do(C))").estimand) == "P(s)"    # no causal path: no effect
+    assert str(m.identify("P(C | T)").estimand) == "P(c|t)"      # no intervention at all
+    assert m.identify("P(S | do(C))").evaluate(m).allclose(m.query("P(S | do(C))"))
