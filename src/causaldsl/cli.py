@@ -48,6 +48,16 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("query", metavar="QUERY")
     q.add_argument("--in", dest="target", metavar="MODEL", help="the model to ask (default: last)")
     q.add_argument("--json", action="store_true", help="print the answer as JSON")
+    i = sub.add_parser("identify", help="the formula for an effect over observed variables, or "
+                       "why there is none", epilog='example: causal identify '
+                       'examples/frontdoor.causal "P(C | do(S))" --method frontdoor')
+    i.add_argument("file", metavar="FILE")
+    i.add_argument("query", metavar="QUERY")
+    i.add_argument("--in", dest="target", metavar="MODEL", help="the model or graph (default: last)")
+    i.add_argument("--method", choices=["backdoor", "frontdoor", "comb", "id"],
+                   help="the rule to use (default: back-door, front-door, then the ID algorithm)")
+    i.add_argument("--latex", action="store_true", help="print the formula as LaTeX")
+    i.add_argument("--json", action="store_true", help="print the answer as JSON")
     rp = sub.add_parser("repl", help="an interactive session (history, tab completion)",
                         epilog="example: causal repl examples/smoking.causal")
     rp.add_argument("file", nargs="?", metavar="FILE", help="a .causal file to load first")
@@ -71,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return {"check": _check, "run": _run, "query": _query, "fmt": _fmt,
-                "repl": _repl}[args.command](args)
+                "repl": _repl, "identify": _identify_cmd}[args.command](args)
     except KeyboardInterrupt:  # pragma: no cover
         return 130
     except Exception:  # a bug, not bad input
@@ -105,6 +115,27 @@ def _check(args: argparse.Namespace) -> int:
             continue
         print(f"{f}: ok ({_summary(prog)})")
     return status
+
+
+def _identify_cmd(args: argparse.Namespace) -> int:
+    from types import SimpleNamespace
+
+    from .query import Prob, parse_query
+
+    try:
+        prog = _load(args.file)
+        target = args.target or (list(prog.models)[-1] if prog.models else None)
+        if target is None or target not in prog.models:
+            raise CausalError(f"{args.file}: no model or graph named {args.target!r}"
+                              if args.target else f"{args.file}: defines no model or graph")
+        q = parse_query(args.query)
+        if not isinstance(q, Prob):
+            raise CausalError(f"identify takes one P(...) query, not {q}")
+    except CausalError as e:
+        print(e, file=sys.stderr)
+        return EXIT_INPUT
+    st = SimpleNamespace(prob=q, text=args.query, method=args.method)
+    return _identify(prog, target, st, f"{args.file}: ", args.json, latex=args.latex)
 
 
 def _repl(args: argparse.Namespace) -> int:
@@ -204,34 +235,106 @@ def _answer(prog: Any, target: str, st: Any, file: str, as_json: bool, text: str
 
     where = f"{file}:{st.span.line}:{st.span.column}: " if hasattr(st, "span") else f"{file}: "
     if isinstance(st, A.IdentifyStmt):
-        print(f"{where}error: identify {st.text} in {target}: identification is not built yet "
-              "(issue 4); nothing was computed", file=sys.stderr)
-        return EXIT_INPUT
+        return _identify(prog, target, st, where, as_json)
     q = st.query if isinstance(st, A.QueryStmt) else st
     label = st.text if isinstance(st, A.QueryStmt) else text
     model = prog.models[target]
+    method = None
     try:
-        if target in prog.graphs:
-            raise CausalError(f"{target} is a graph without mechanisms; answering queries from "
-                              "its observed data needs identification, which is not built yet")
-        result = model.query(q)
+        if target in prog.graphs:  # no mechanisms: identify, then evaluate on the data
+            result, method = _from_observations(prog, target, q)
+        else:
+            result = model.query(q)
     except CausalError as e:
         print(f"{where}error: {e}", file=sys.stderr)
         return EXIT_INPUT
     if as_json:
-        print(json.dumps(_jsonable(label, target, result)))
+        out = _jsonable(label, target, result)
+        if method:
+            out["identified_by"] = method
+        print(json.dumps(out))
     else:
-        print(_show(label, target, result))
+        print(_show(label, target, result, method))
     return EXIT_OK
 
 
-def _show(label: str, target: str, result: Any) -> str:
+def _from_observations(prog: Any, target: str, q: Any) -> tuple[Any, str]:
+    """Answer a query on a graph from its observed data, by identification."""
+    from .identify import identify
+    from .query import Prob
+
+    observations = prog.observations.get(target)
+    if not observations:
+        raise CausalError(f"{target} is a graph without mechanisms and without observed data; "
+                          f"add `observed P(...) in {target} = [...]` to answer queries")
+    if not isinstance(q, Prob):
+        raise CausalError(f"{q}: only P(...) queries can be answered from observed data so far")
+    obs = observations[-1]
+    model = prog.models[target]
+    ident = identify(model, q)
+    types = {v: model.variables[v].type for v in obs.variables}
+    return ident.evaluate(obs.probs, names=obs.variables, types=types), ident.method
+
+
+def _identify(prog: Any, target: str, st: Any, where: str, as_json: bool,
+              latex: bool = False) -> int:
+    from .errors import NotIdentifiable
+    from .identify import identify
+
+    model = prog.models[target]
+    method = st.method
+    if method == "comb":
+        print(f"{where}error: comb disintegration as a named rule is not built yet; on the "
+              "front-door comb (S → T → C, S ↔ C) it gives the front-door formula: use "
+              "`by frontdoor`, or leave the method out", file=sys.stderr)
+        return EXIT_INPUT
+    try:
+        ident = identify(model, st.prob, method)
+    except NotIdentifiable as e:
+        if as_json:
+            print(json.dumps({"identify": st.text, "model": target, "identifiable": False,
+                              "why": str(e)}))
+        else:
+            print(f"identify {st.text}  [{target}]\nnot identifiable: {e}\n")
+        return EXIT_OK
+    except CausalError as e:
+        print(f"{where}error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    value = None
+    try:
+        if target in prog.observations:
+            obs = prog.observations[target][-1]
+            types = {v: model.variables[v].type for v in obs.variables}
+            value = ident.evaluate(obs.probs, names=obs.variables, types=types)
+        elif target not in prog.graphs:
+            value = ident.evaluate(model)
+    except CausalError as e:
+        print(f"{where}error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    if as_json:
+        out: dict[str, Any] = {"identify": st.text, "model": target, "identifiable": True,
+                               "method": ident.method, "estimand": str(ident.bound),
+                               "latex": ident.latex()}
+        if value is not None:
+            out["answer"] = _jsonable(st.text, target, value)
+        print(json.dumps(out))
+    else:
+        formula = ident.latex() if latex else str(ident.bound)
+        body = f"identify {st.text}  [{target}]\n= {formula}    (by {ident.method})\n"
+        if value is not None:
+            body += _show("on the observed distribution:", target, value, None)
+        print(body)
+    return EXIT_OK
+
+
+def _show(label: str, target: str, result: Any, method: str | None = None) -> str:
     from .distribution import Distribution
 
+    how = f"  (identified by {method}, evaluated on the observed data)" if method else ""
     if isinstance(result, Distribution):
         body = str(result).split("\n", 1)[1]
-        return f"{label}  [{target}]\n{body}\n"
-    return f"{label}  [{target}]\n= {result:.6g}\n"
+        return f"{label}  [{target}]{how}\n{body}\n"
+    return f"{label}  [{target}]{how}\n= {result:.6g}\n"
 
 
 def _jsonable(label: str, target: str, result: Any) -> dict[str, Any]:
