@@ -256,3 +256,32 @@ def test_identify_command(tmp_path, capsys):
     assert "not built yet" in capsys.readouterr().err
     assert main(["identify", str(f), "P(H | do(S))"]) == 1
     assert "not a variable" in capsys.readouterr().err
+
+
+def test_observed_from_csv_samples_and_probability_column(tmp_path):
+    (tmp_path / "samples.csv").write_text("S,T\nyes,no\nyes,yes\nno,no\nyes,no\n")
+    (tmp_path / "table.csv").write_text("S,T,P\nno,no,0.1\nno,yes,0.2\nyes,no,0.3\nyes,yes,0.4\n")
+    (tmp_path / "g.causal").write_text(
+        'type YN = {no, yes}\ngraph g {\n  S : YN\n  T : YN\n  S -> T\n}\n'
+        'observed P(S, T) in g from "samples.csv"\nobserved P(S, T) in g from "table.csv"\n')
+    prog = load(tmp_path / "g.causal")
+    samples, table = prog.observations["g"]
+    # 4 samples: (yes, no) twice, (yes, yes) once, (no, no) once
+    np.testing.assert_allclose(samples.probs, [[0.25, 0.0], [0.5, 0.25]])
+    np.testing.assert_allclose(table.probs, [[0.1, 0.2], [0.3, 0.4]])
+    (tmp_path / "bad.causal").write_text(
+        'type YN = {no, yes}\ngraph g {\n  S : YN\n}\nobserved P(S) in g from "missing.csv"\n')
+    with pytest.raises(SourceError, match=r"cannot read 'missing\.csv'"):
+        load(tmp_path / "bad.causal")
+
+
+def test_import_brings_definitions_and_cycles_are_errors(tmp_path):
+    (tmp_path / "types.causal").write_text("type YN = {no, yes}\n")
+    (tmp_path / "main.causal").write_text(
+        'import "types.causal"\nmodel m {\n  A : YN ~ [0.25, 0.75]\n}\nquery P(A = yes)\n')
+    prog = load(tmp_path / "main.causal")
+    assert prog["m"].query("P(A = yes)") == pytest.approx(0.75)
+    (tmp_path / "a.causal").write_text('import "b.causal"\n')
+    (tmp_path / "b.causal").write_text('import "a.causal"\n')
+    with pytest.raises(SourceError, match="import cycle"):
+        load(tmp_path / "a.causal")
