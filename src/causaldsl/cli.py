@@ -104,6 +104,16 @@ def _load(path: str) -> Any:
         raise CausalError(f"{path}: is not UTF-8 text") from None
 
 
+def _load_target(args: argparse.Namespace) -> tuple[Any, str]:
+    """The file's program and the model to ask: ``--in``, else the last one defined."""
+    prog = _load(args.file)
+    target = args.target or (list(prog.models)[-1] if prog.models else None)
+    if target is None or target not in prog.models:
+        raise CausalError(f"{args.file}: no model or graph named {args.target!r}"
+                          if args.target else f"{args.file}: defines no model or graph")
+    return prog, target
+
+
 def _check(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for f in args.files:
@@ -123,11 +133,7 @@ def _identify_cmd(args: argparse.Namespace) -> int:
     from .query import Prob, parse_query
 
     try:
-        prog = _load(args.file)
-        target = args.target or (list(prog.models)[-1] if prog.models else None)
-        if target is None or target not in prog.models:
-            raise CausalError(f"{args.file}: no model or graph named {args.target!r}"
-                              if args.target else f"{args.file}: defines no model or graph")
+        prog, target = _load_target(args)
         q = parse_query(args.query)
         if not isinstance(q, Prob):
             raise CausalError(f"identify takes one P(...) query, not {q}")
@@ -218,11 +224,7 @@ def _query(args: argparse.Namespace) -> int:
     from .query import parse_query
 
     try:
-        prog = _load(args.file)
-        target = args.target or (list(prog.models)[-1] if prog.models else None)
-        if target is None or target not in prog.models:
-            raise CausalError(f"{args.file}: no model named {args.target!r}" if args.target
-                              else f"{args.file}: defines no model to ask")
+        prog, target = _load_target(args)
         q = parse_query(args.query)
     except CausalError as e:
         print(e, file=sys.stderr)
