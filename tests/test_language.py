@@ -285,3 +285,11 @@ def test_import_brings_definitions_and_cycles_are_errors(tmp_path):
     (tmp_path / "b.causal").write_text('import "a.causal"\n')
     with pytest.raises(SourceError, match="import cycle"):
         load(tmp_path / "a.causal")
+
+
+def test_every_syntax_error_is_reported():
+    text = "model m {\n  S : Bool ~ Bernoulli(0.5\n}\ntype T = {a b}\nquery P(S\n"
+    with pytest.raises(SourceError) as e:
+        parse(text)
+    assert [(d.span.line, d.span.column) for d in e.value.diagnostics] == [(3, 1), (4, 13), (5, 10)]
+    assert "unexpected end of file" in e.value.diagnostics[-1].message

@@ -3,6 +3,7 @@ relative to the importing file, each once, and an import cycle is an error."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,35 @@ def parse_module(text: str, file: str = "<string>") -> Module:
     try:
         tree = parser("causal.lark", "start").parse(text)
     except lark.exceptions.UnexpectedInput as e:
-        raise SourceError([_syntax_diagnostic(e, text, file)]) from None
+        first = _syntax_diagnostic(e, text, file)
+        raise SourceError(_all_syntax_errors(text, file) or [first]) from None
     module: Module = transformer(text).transform(tree)
     return module
+
+
+_STATEMENT_START = re.compile(
+    r"^(type|model|graph|observed|box|diagram|query|identify|import)\b")
+
+
+def _all_syntax_errors(text: str, file: str) -> list[Diagnostic]:
+    """Every syntax error, not only the first: parse each top-level statement on its own (a
+    statement starts with its keyword at the start of a line) and shift its positions."""
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if _STATEMENT_START.match(line)]
+    if not starts or starts[0] != 0:
+        starts = [0, *starts]
+    out = []
+    for k, begin in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        chunk = "".join(lines[begin:end])
+        try:
+            parser("causal.lark", "start").parse(chunk)
+        except lark.exceptions.UnexpectedInput as e:
+            d = _syntax_diagnostic(e, chunk, file)
+            line = d.span.line + begin
+            out.append(Diagnostic(file, Span(line, d.span.column), d.message,
+                                  source_line(text, line)))
+    return out
 
 
 def _syntax_diagnostic(e: Any, text: str, file: str) -> Diagnostic:
