@@ -221,12 +221,12 @@ def test_every_causal_block_of_the_reference_parses():
 
 def test_paper_example_from_a_file_without_tables(capsys):
     """JKZ's example: the joint over (S, T, C) and the graph S → T → C, S ↔ C; P(C | do(S)) by
-    comb disintegration (the front-door formula) and by ID agree, and equal the formula computed
-    here by hand: P(c | do(s)) = Σ_t P(t|s) Σ_s' P(s') P(c|s',t)."""
+    comb disintegration and by ID agree, and equal the formula computed here by hand:
+    P(c | do(s)) = Σ_t P(t|s) Σ_s' P(s') P(c|s',t)."""
     assert main(["run", "--json", str(ROOT / "examples" / "frontdoor.causal")]) == 0
     out = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     by_fd, by_id, point = out
-    assert by_fd["method"] == "frontdoor" and by_id["method"] == "id"
+    assert by_fd["method"] == "comb" and by_id["method"] == "id"
     assert by_fd["estimand"] == by_id["estimand"]
     p = np.array([0.5, 0.1, 0.01, 0.02, 0.1, 0.05, 0.02, 0.2]).reshape(2, 2, 2)  # S, T, C
     ps = p.sum(axis=(1, 2))
@@ -252,8 +252,11 @@ def test_identify_command(tmp_path, capsys):
     bow.write_text("graph bow { X -> Y  X <-> Y }\n")
     assert main(["identify", str(bow), "P(Y | do(X))"]) == 0
     assert "not identifiable" in capsys.readouterr().out
-    assert main(["identify", str(f), "P(C | do(S))", "--method", "comb"]) == 1
-    assert "not built yet" in capsys.readouterr().err
+    assert main(["identify", str(f), "P(C | do(S))", "--method", "comb"]) == 0
+    assert "(by comb)" in capsys.readouterr().out
+    assert main(["identify", str(ROOT / "examples" / "napkin.causal"), "P(Y | do(X))",
+                 "--method", "comb"]) == 1
+    assert "does not have the comb shape" in capsys.readouterr().err
     assert main(["identify", str(f), "P(H | do(S))"]) == 1
     assert "not a variable" in capsys.readouterr().err
 

@@ -285,11 +285,6 @@ def _identify(prog: Any, target: str, st: Any, where: str, as_json: bool,
 
     model = prog.models[target]
     method = st.method
-    if method == "comb":
-        print(f"{where}error: comb disintegration as a named rule is not built yet; on the "
-              "front-door comb (S → T → C, S ↔ C) it gives the front-door formula: use "
-              "`by frontdoor`, or leave the method out", file=sys.stderr)
-        return EXIT_INPUT
     try:
         ident = identify(model, st.prob, method)
     except NotIdentifiable as e:

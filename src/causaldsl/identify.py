@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .distribution import Distribution
     from .model import CausalModel
 
-METHODS = ("backdoor", "frontdoor", "id")
+METHODS = ("backdoor", "frontdoor", "comb", "id")
 
 
 def _fs(xs: Iterable[str] | str) -> frozenset[str]:
@@ -333,9 +333,14 @@ def identify(source: CausalModel | ADMG, query: str | Prob, method: str | None =
     g.check([*y, *x, *z], str(q))
     _check_dups(q)
     _check_disjoint(frozenset(y), frozenset(x), g, frozenset(z))
-    if method in ("backdoor", "frontdoor") and (z or not x):
+    if method in ("backdoor", "frontdoor", "comb") and (z or not x):
         raise QueryError(f"{q}: the {method} rule answers P(Y | do(X)) with no evidence; use "
                          "method='id' (IDC) for conditional effects")
+    if method == "comb":
+        from .comb import comb_shape
+
+        comb = comb_shape(g, x, y)
+        return Identification(q, comb.estimand, "comb", frozenset(comb.between), g)
     if method == "backdoor" or (method is None and x and not z):
         s = find_backdoor_set(g, x, y)
         if s is not None:
