@@ -222,24 +222,39 @@ class ADMG:
         return tuple(n for n in self.order if n in s)
 
     # -- derived graphs ------------------------------------------------------------------
+    def _derived(self, nodes: tuple[str, ...], directed: frozenset[tuple[str, str]],
+                 bidirected: frozenset[frozenset[str]]) -> ADMG:
+        """A graph made from this one by dropping nodes or edges: already valid and acyclic,
+        so it skips the checks, and this graph's order restricted to it stays topological."""
+        g = object.__new__(ADMG)
+        object.__setattr__(g, "nodes", nodes)
+        object.__setattr__(g, "directed", directed)
+        object.__setattr__(g, "bidirected", bidirected)
+        object.__setattr__(g, "name", self.name)
+        keep = set(nodes)
+        g.__dict__["order"] = tuple(n for n in self.order if n in keep)
+        return g
+
     def subgraph(self, vs: Iterable[str]) -> ADMG:
         """The induced subgraph ``G[vs]``."""
-        keep = set(vs)
-        return ADMG([n for n in self.nodes if n in keep],
-                    [(a, b) for a, b in self.directed if a in keep and b in keep],
-                    [e for e in self.bidirected if e <= keep], name=self.name)
+        keep = set(vs) & set(self.nodes)
+        return self._derived(tuple(n for n in self.nodes if n in keep),
+                             frozenset((a, b) for a, b in self.directed
+                                       if a in keep and b in keep),
+                             frozenset(e for e in self.bidirected if e <= keep))
 
     def without_incoming(self, xs: Iterable[str]) -> ADMG:
         """``G_{\\bar X}``: every edge into X removed (directed and bidirected)."""
         x = _names(xs)
-        return ADMG(self.nodes, [(a, b) for a, b in self.directed if b not in x],
-                    [e for e in self.bidirected if not e & x], name=self.name)
+        return self._derived(self.nodes, frozenset((a, b) for a, b in self.directed
+                                                   if b not in x),
+                             frozenset(e for e in self.bidirected if not e & x))
 
     def without_outgoing(self, xs: Iterable[str]) -> ADMG:
         """``G_{\\underline X}``: every directed edge out of X removed."""
         x = _names(xs)
-        return ADMG(self.nodes, [(a, b) for a, b in self.directed if a not in x],
-                    self.bidirected, name=self.name)
+        return self._derived(self.nodes, frozenset((a, b) for a, b in self.directed
+                                                   if a not in x), self.bidirected)
 
     # -- c-components ----------------------------------------------------------------------
     @cached_property
