@@ -260,16 +260,21 @@ class ADMG:
     @cached_property
     def districts(self) -> tuple[frozenset[str], ...]:
         """The c-components: classes of nodes connected by bidirected paths, in node order."""
-        seen: set[str] = set()
-        out: list[frozenset[str]] = []
-        spouses = {k: tuple(v) for k, v in self.spouse_map.items()}
-        for n in self.order:
-            if n in seen:
-                continue
-            comp = self._reach(frozenset((n,)), spouses)
-            seen |= comp
-            out.append(comp)
-        return tuple(out)
+        root = {n: n for n in self.nodes}  # union-find over the bidirected edges
+
+        def find(n: str) -> str:
+            while root[n] != n:
+                root[n] = root[root[n]]
+                n = root[n]
+            return n
+
+        for e in self.bidirected:
+            a, b = e
+            root[find(a)] = find(b)
+        groups: dict[str, list[str]] = {}
+        for n in self.order:  # in topological order of each class's first node
+            groups.setdefault(find(n), []).append(n)
+        return tuple(frozenset(g) for g in groups.values())
 
     @property
     def c_components(self) -> tuple[frozenset[str], ...]:
