@@ -5,8 +5,7 @@ Every node carries the Span of its first token, so elaboration can point at the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import lark
 from lark.visitors import merge_transformers
@@ -14,57 +13,94 @@ from lark.visitors import merge_transformers
 from ..query import Prob, _ToQuery
 from .diagnostics import NOWHERE, Span
 
+
+class _Record:
+    """An immutable syntax node: fields from the class annotations, equality and hashing by
+    value. (Like a frozen dataclass, without generating code per class: start-up matters.)"""
+
+    _fields: ClassVar[tuple[str, ...]] = ()
+    _defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls) -> None:
+        ann = cls.__dict__.get("__annotations__", {})  # noqa: RUF063 - own fields only, no import
+        cls._fields = tuple(ann)
+        cls._defaults = {k: cls.__dict__[k] for k in ann if k in cls.__dict__}
+
+    def __init__(self, *args: Any, **kw: Any):
+        fields = self._fields
+        if len(args) > len(fields):
+            raise TypeError(f"{type(self).__name__} takes {len(fields)} fields")
+        values = dict(zip(fields, args, strict=False))
+        for k, v in kw.items():
+            if k not in fields or k in values:
+                raise TypeError(f"{type(self).__name__}: unexpected or repeated field {k!r}")
+            values[k] = v
+        for k in fields:
+            if k not in values:
+                if k not in self._defaults:
+                    raise TypeError(f"{type(self).__name__}: missing field {k!r}")
+                values[k] = self._defaults[k]
+        object.__setattr__(self, "_values", tuple(values[k] for k in fields))
+        self.__dict__.update(values)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._values == self._values  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._values))  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in zip(self._fields, self._values,  # type: ignore[attr-defined]
+                                                       strict=True))
+        return f"{type(self).__name__}({inner})"
+
+
 # -- expressions --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Num:
+class Num(_Record):
     value: float
     span: Span
 
 
-@dataclass(frozen=True)
-class BoolLit:
+class BoolLit(_Record):
     value: bool
     span: Span
 
 
-@dataclass(frozen=True)
-class Var:
+class Var(_Record):
     name: str
     span: Span
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(_Record):
     func: str
     args: tuple[Any, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class ListLit:
+class ListLit(_Record):
     items: tuple[Any, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class Unary:
+class Unary(_Record):
     op: str  # "-" or "not"
     arg: Any
     span: Span
 
 
-@dataclass(frozen=True)
-class Binary:
+class Binary(_Record):
     op: str  # + - * / ^ and or == != < <= > >=
     left: Any
     right: Any
     span: Span
 
 
-@dataclass(frozen=True)
-class IfElse:
+class IfElse(_Record):
     cond: Any
     then: Any
     other: Any
@@ -76,20 +112,17 @@ Expr = Num | BoolLit | Var | Call | ListLit | Unary | Binary | IfElse
 # -- types --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TypeName:
+class TypeName(_Record):
     name: str
     span: Span
 
 
-@dataclass(frozen=True)
-class TypeEnum:
+class TypeEnum(_Record):
     labels: tuple[str | int, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class TypeReal:
+class TypeReal(_Record):
     low: float
     high: float
     span: Span
@@ -100,48 +133,41 @@ TypeExpr = TypeName | TypeEnum | TypeReal
 # -- statements ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Import:
+class Import(_Record):
     path: str
     span: Span
 
 
-@dataclass(frozen=True)
-class TypeDef:
+class TypeDef(_Record):
     name: str
     type: TypeExpr
     span: Span
 
 
-@dataclass(frozen=True)
-class InlineTable:
+class InlineTable(_Record):
     numbers: tuple[float, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(_Record):
     key: tuple[str | int, ...]
     numbers: tuple[float, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class CondTable:
+class CondTable(_Record):
     parents: tuple[tuple[str, Span], ...]
     rows: tuple[Row, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class DistCall:
+class DistCall(_Record):
     name: str
     args: tuple[Any, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class Functional:
+class Functional(_Record):
     expr: Any
     span: Span
 
@@ -149,8 +175,7 @@ class Functional:
 Mechanism = InlineTable | CondTable | DistCall | Functional
 
 
-@dataclass(frozen=True)
-class ModelItem:
+class ModelItem(_Record):
     role: str | None
     name: str
     type: TypeExpr
@@ -158,43 +183,37 @@ class ModelItem:
     span: Span
 
 
-@dataclass(frozen=True)
-class ModelDef:
+class ModelDef(_Record):
     name: str
     items: tuple[ModelItem, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class NodeDecl:
+class NodeDecl(_Record):
     role: str | None
     name: str
     type: TypeExpr
     span: Span
 
 
-@dataclass(frozen=True)
-class Chain:
+class Chain(_Record):
     names: tuple[tuple[str, Span], ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class Bidirected:
+class Bidirected(_Record):
     a: tuple[str, Span]
     b: tuple[str, Span]
     span: Span
 
 
-@dataclass(frozen=True)
-class GraphDef:
+class GraphDef(_Record):
     name: str
     items: tuple[NodeDecl | Chain | Bidirected, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class Observed:
+class Observed(_Record):
     variables: tuple[tuple[str, Span], ...]
     target: tuple[str, Span]
     numbers: tuple[float, ...] | None
@@ -202,52 +221,45 @@ class Observed:
     span: Span
 
 
-@dataclass(frozen=True)
-class BoxDef:
+class BoxDef(_Record):
     name: str
     dom: tuple[TypeExpr, ...]
     cod: tuple[TypeExpr, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class DRef:
+class DRef(_Record):
     name: str
     span: Span
 
 
-@dataclass(frozen=True)
-class DGen:
+class DGen(_Record):
     kind: str  # id, copy, discard, swap
     types: tuple[TypeExpr, ...]
     n: int
     span: Span
 
 
-@dataclass(frozen=True)
-class DSeq:
+class DSeq(_Record):
     left: Any
     right: Any
     span: Span
 
 
-@dataclass(frozen=True)
-class DTensor:
+class DTensor(_Record):
     left: Any
     right: Any
     span: Span
 
 
-@dataclass(frozen=True)
-class Bind:
+class Bind(_Record):
     targets: tuple[str, ...]
     box: str
     args: tuple[str, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class DiagramDef:
+class DiagramDef(_Record):
     name: str
     expr: Any | None  # algebraic form
     params: tuple[tuple[str, TypeExpr], ...] = ()
@@ -257,16 +269,14 @@ class DiagramDef:
     span: Span = NOWHERE
 
 
-@dataclass(frozen=True)
-class QueryStmt:
+class QueryStmt(_Record):
     query: Any
     text: str
     target: tuple[str, Span] | None
     span: Span
 
 
-@dataclass(frozen=True)
-class IdentifyStmt:
+class IdentifyStmt(_Record):
     prob: Prob
     text: str
     target: tuple[str, Span]
@@ -278,8 +288,7 @@ Statement = (Import | TypeDef | ModelDef | GraphDef | Observed | BoxDef | Diagra
              | IdentifyStmt)
 
 
-@dataclass(frozen=True)
-class Module:
+class Module(_Record):
     """A parsed file: its statements in order."""
 
     statements: tuple[Statement, ...]
