@@ -135,6 +135,20 @@ def programs(draw):
     if draw(st.booleans()):
         parts.append("graph g { A -> B -> C  A <-> C }")
         parts.append("identify P(C | do(A)) in g")
+    if draw(st.booleans()):  # observed data on a typed graph
+        t0 = sorted(types)[0]
+        k = len(types[t0])
+        w = draw(st.lists(st.integers(1, 9), min_size=k * k, max_size=k * k))
+        parts.append(f"graph h {{ X : {t0}  Y : {t0}  X -> Y }}")
+        parts.append(f"observed P(X, Y) in h = [{', '.join(repr(x / sum(w)) for x in w)}]")
+    if draw(st.booleans()):  # boxes and both forms of diagram
+        t0 = sorted(types)[0]
+        parts.append(f"box f : I -> {t0}")
+        parts.append(f"box k : {t0} ⊗ {t0} -> {t0}")
+        seq = draw(st.sampled_from([";", ">>"]))
+        ten = draw(st.sampled_from(["⊗", "@"]))
+        parts.append(f"diagram d1 = f {seq} copy({t0}) {seq} (id({t0}) {ten} id({t0})) {seq} k")
+        parts.append(f"diagram d2() -> {t0} {{ a = f()  b = k(a, a)  return b }}")
     return "\n".join(parts) + "\n"
 
 

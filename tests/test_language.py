@@ -27,6 +27,19 @@ def test_every_example_checks(path, capsys):
     assert "ok" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_runs(path, capsys):
+    assert main(["run", str(path)]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_napkin_example_is_identified_and_not_by_the_naive_formula(capsys):
+    assert main(["run", "--json", str(ROOT / "examples" / "napkin.causal")]) == 0
+    (out,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert out["identifiable"] and out["method"] == "id"
+    assert out["estimand"] == "(Σ_w P(w) P(x,y|w,z)) / (Σ_w P(w) P(x|w,z))"
+
+
 def test_the_example_set_covers_the_issue():
     names = {p.stem for p in EXAMPLES}
     assert {"smoking", "frontdoor", "sprinkler", "firing_squad", "napkin", "linear",
