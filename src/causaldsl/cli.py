@@ -114,17 +114,21 @@ def _load_target(args: argparse.Namespace) -> tuple[Any, str]:
     return prog, target
 
 
-def _check(args: argparse.Namespace) -> int:
-    status = EXIT_OK
-    for f in args.files:
+def _programs(files: Sequence[str], status: list[int]) -> Any:
+    """Each file that loads, with its program; errors are printed and set ``status[0]``."""
+    for f in files:
         try:
-            prog = _load(f)
+            yield f, _load(f)
         except CausalError as e:
             print(e, file=sys.stderr)
-            status = EXIT_INPUT
-            continue
+            status[0] = EXIT_INPUT
+
+
+def _check(args: argparse.Namespace) -> int:
+    status = [EXIT_OK]
+    for f, prog in _programs(args.files, status):
         print(f"{f}: ok ({_summary(prog)})")
-    return status
+    return status[0]
 
 
 def _identify_cmd(args: argparse.Namespace) -> int:
@@ -207,17 +211,11 @@ def _summary(prog: Any) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    status = EXIT_OK
-    for f in args.files:
-        try:
-            prog = _load(f)
-        except CausalError as e:
-            print(e, file=sys.stderr)
-            status = EXIT_INPUT
-            continue
+    status = [EXIT_OK]
+    for f, prog in _programs(args.files, status):
         for st, target in prog.statements:
-            status = max(status, _answer(prog, target, st, f, args.json))
-    return status
+            status[0] = max(status[0], _answer(prog, target, st, f, args.json))
+    return status[0]
 
 
 def _query(args: argparse.Namespace) -> int:
@@ -271,11 +269,16 @@ def _from_observations(prog: Any, target: str, q: Any) -> tuple[Any, str]:
                           f"add `observed P(...) in {target} = [...]` to answer queries")
     if not isinstance(q, Prob):
         raise CausalError(f"{q}: only P(...) queries can be answered from observed data so far")
-    obs = observations[-1]
+    ident = identify(prog.models[target], q)
+    return _on_observations(prog, target, ident), ident.method
+
+
+def _on_observations(prog: Any, target: str, ident: Any) -> Any:
+    """An identified query evaluated on the last `observed` distribution of its target."""
+    obs = prog.observations[target][-1]
     model = prog.models[target]
-    ident = identify(model, q)
     types = {v: model.variables[v].type for v in obs.variables}
-    return ident.evaluate(obs.probs, names=obs.variables, types=types), ident.method
+    return ident.evaluate(obs.probs, names=obs.variables, types=types)
 
 
 def _identify(prog: Any, target: str, st: Any, where: str, as_json: bool,
@@ -300,9 +303,7 @@ def _identify(prog: Any, target: str, st: Any, where: str, as_json: bool,
     value = None
     try:
         if target in prog.observations:
-            obs = prog.observations[target][-1]
-            types = {v: model.variables[v].type for v in obs.variables}
-            value = ident.evaluate(obs.probs, names=obs.variables, types=types)
+            value = _on_observations(prog, target, ident)
         elif target not in prog.graphs:
             value = ident.evaluate(model)
     except CausalError as e:

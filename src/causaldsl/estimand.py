@@ -19,6 +19,7 @@ into ``P(a, b | c)``, and quotients cancel. No JAX here.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,16 +28,17 @@ from typing import Any
 from .types import Label, show_label
 
 
-class Estimand:
-    """Base of the expression nodes."""
+class Estimand(ABC):
+    """Base of the expression nodes (P, Sum, Product, Quotient)."""
 
     @property
-    def free(self) -> frozenset[str]:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def free(self) -> frozenset[str]:
+        """The variables the expression depends on."""
 
+    @abstractmethod
     def bind(self, values: Mapping[str, Label]) -> Estimand:
         """Give free variables values (bound variables of inner sums are left alone)."""
-        raise NotImplementedError  # pragma: no cover
 
     def simplify(self) -> Estimand:
         """Rewrite to a textbook-looking equal expression (under positivity)."""

@@ -14,12 +14,12 @@ ancestors, descendants, c-components (districts), induced subgraphs, the mutilat
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from .dag import topological_order
 from .errors import CycleError, UnknownVariableError
 
 if TYPE_CHECKING:
@@ -153,29 +153,13 @@ class ADMG:
     @cached_property
     def order(self) -> tuple[str, ...]:
         """A topological order (ties broken by node order). Raises CycleError on a cycle."""
-        pos = {n: i for i, n in enumerate(self.nodes)}
-        indeg = {n: 0 for n in self.nodes}
-        for _, b in self.directed:
-            indeg[b] += 1
-        ready = [(pos[n], n) for n, k in indeg.items() if k == 0]
-        heapq.heapify(ready)
-        out: list[str] = []
-        children = self.child_map
-        while ready:
-            _, n = heapq.heappop(ready)
-            out.append(n)
-            for c in children[n]:
-                indeg[c] -= 1
-                if indeg[c] == 0:
-                    heapq.heappush(ready, (pos[c], c))
-        if len(out) < len(self.nodes):
-            left = [n for n in self.nodes if n not in set(out)]
-            cycle = _find_cycle({n: [p for p in self.parent_map[n] if p in set(left)]
-                                 for n in left})
+        order, cycle = topological_order(self.parent_map)
+        if cycle:
+            pos = {n: i for i, n in enumerate(self.nodes)}
             k = min(range(len(cycle)), key=lambda i: pos[cycle[i]])
             cycle = cycle[k:] + cycle[:k]
             raise CycleError(f"{self.name} has a cycle: {' → '.join([*cycle, cycle[0]])}", cycle)
-        return tuple(out)
+        return tuple(order)
 
     def __contains__(self, v: object) -> bool:
         return v in self.parent_map
@@ -334,15 +318,3 @@ class ADMG:
         return f"{self.name}: " + "; ".join([*edges, *lone])
 
     __repr__ = __str__
-
-
-def _find_cycle(parents: Mapping[str, Sequence[str]]) -> list[str]:
-    """One cycle among nodes that all lie on or above a cycle, in causal order."""
-    n = next(iter(parents))
-    path: list[str] = []
-    index: dict[str, int] = {}
-    while n not in index:
-        index[n] = len(path)
-        path.append(n)
-        n = parents[n][0]
-    return list(reversed(path[index[n]:]))

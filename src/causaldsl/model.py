@@ -10,6 +10,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from .dag import topological_order
 from .errors import CycleError, DuplicateVariableError, MechanismError, UnknownVariableError
 from .ir import Box, Diagram, Node
 from .mechanism import ExprMechanism, Table
@@ -79,7 +80,9 @@ class CausalModel:
                                              f"{', '.join(v.parents)}")
             if v.is_input and v.parents:
                 raise MechanismError(f"input variable {v.name} cannot have parents")
-        order = _topological_order(vars_, name)
+        order, cycle = topological_order({n: v.parents for n, v in vars_.items()})
+        if cycle:
+            raise CycleError(f"model {name} has a cycle: {' → '.join([*cycle, cycle[0]])}", cycle)
         for v in vars_.values():
             if isinstance(v.mechanism, Table) and id(v) not in trusted_ids:
                 dom = tuple(vars_[p].type for p in v.parents)
@@ -252,46 +255,6 @@ class CausalModel:
 def did_you_mean(name: str, options: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(options), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def _topological_order(vars_: Mapping[str, Variable], name: str) -> list[str]:
-    """Kahn's algorithm, stable in declaration order; names a cycle when there is one."""
-    indeg = {n: len(v.parents) for n, v in vars_.items()}
-    children: dict[str, list[str]] = {n: [] for n in vars_}
-    for n, v in vars_.items():
-        for p in v.parents:
-            children[p].append(n)
-    import heapq
-
-    pos = {n: i for i, n in enumerate(vars_)}
-    ready = [(pos[n], n) for n, d in indeg.items() if d == 0]
-    heapq.heapify(ready)
-    order: list[str] = []
-    while ready:
-        _, n = heapq.heappop(ready)
-        order.append(n)
-        for c in children[n]:
-            indeg[c] -= 1
-            if indeg[c] == 0:
-                heapq.heappush(ready, (pos[c], c))
-    if len(order) < len(vars_):
-        cycle = _find_cycle({n: v.parents for n, v in vars_.items() if n not in set(order)})
-        raise CycleError(f"model {name} has a cycle: {' → '.join([*cycle, cycle[0]])}", cycle)
-    return order
-
-
-def _find_cycle(parents: Mapping[str, Sequence[str]]) -> list[str]:
-    """One cycle among variables left after Kahn's algorithm, in causal order."""
-    start = next(iter(parents))
-    path: list[str] = []
-    index: dict[str, int] = {}
-    n = start
-    while n not in index:
-        index[n] = len(path)
-        path.append(n)
-        n = next(p for p in parents[n] if p in parents)
-    cyc = path[index[n]:]
-    return list(reversed(cyc))
 
 
 def finite(t: Type, what: str) -> FiniteType:

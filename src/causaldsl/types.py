@@ -52,32 +52,27 @@ class FiniteType:
 
     def index(self, label: Label | str) -> int:
         """The position of a label; accepts the label or its printed form (``"1"`` for ``1``)."""
-        key = _key(label)
-        for i, v in enumerate(self.values):
-            if _key(v) == key:
-                return i
+        try:
+            return self._lookup[_key(label)]
+        except (KeyError, TypeError):
+            pass
         shown = _show(label) if isinstance(label, (str, int, bool)) else str(label)
-        for i, v in enumerate(self.values):
-            if _show(v) == shown:
-                return i
-        raise CausalTypeError(f"{label!r} is not a value of {self}; its values are {_braces(self.values)}")
+        hit = self._lookup.get(("str", str(shown)))
+        if hit is None:
+            raise CausalTypeError(f"{label!r} is not a value of {self}; its values are "
+                                  f"{_braces(self.values)}")
+        return hit
 
     def indices(self, labels: Iterable[Label | str]) -> np.ndarray:
         """Positions of many labels at once (int32), e.g. a batch of evidence values."""
-        table = self._lookup
-        out = []
-        for lab in labels:
-            try:
-                out.append(table[_key(lab)])
-            except (KeyError, TypeError):
-                out.append(self.index(lab))
-        return np.asarray(out, dtype=np.int32)
+        return np.fromiter((self.index(lab) for lab in labels), dtype=np.int32)
 
     @cached_property
     def _lookup(self) -> dict[tuple[str, object], int]:
+        """Label → position, by exact label and by printed form (exact labels win)."""
         table: dict[tuple[str, object], int] = {}
-        for i, v in reversed(list(enumerate(self.values))):  # exact labels win over printed ones
-            table[_key(_show(v))] = i
+        for i, v in reversed(list(enumerate(self.values))):
+            table["str", str(_show(v))] = i
         for i, v in reversed(list(enumerate(self.values))):
             table[_key(v)] = i
         return table

@@ -23,7 +23,7 @@ import opt_einsum
 from ..distribution import Batch, Distribution
 from ..errors import MechanismError, QueryError, ZeroProbabilityError
 from ..ir import Diagram
-from ..mechanism import Table
+from ..mechanism import TOLERANCE, Table
 from ..model import CausalModel, finite
 from ..query import Event, Expect, Linear, Prob, check_query, parse_query
 from ..surgery import cut
@@ -132,10 +132,8 @@ class CompiledQuery:
             self.tried_table = True
             joint = self.build_table()
             if joint is not None:
-                p, z = self.finish_host(joint)
-                self.shape_z = np.broadcast_to(z, p.shape[: len(self.value_vars)] + z.shape[
-                    len(self.value_vars):]) if self.normalise else np.ones(
-                    p.shape[: len(self.value_vars)])
+                p, z = self.finish_host(joint)  # z already has the value axes when normalised
+                self.shape_z = z if self.normalise else np.ones(p.shape[: len(self.value_vars)])
                 self.shape_table = p
         return self.shape_table
 
@@ -491,8 +489,15 @@ class ExactEngine:
             var = self.model.variables[v]
             ptypes = [self.model.variables[p].type for p in var.parents]
             stack = np.asarray(arr, dtype=np.float64)
-            for i in range(len(stack)):
-                Table(stack[i], len(ptypes)).check(ptypes, (var.type,), f"variable {v} (set {i})")
+            shape = (n, *self.table(v).shape)
+            good = (stack.shape == shape and bool(np.all(np.isfinite(stack))) and
+                    bool(np.all(stack >= 0)) and
+                    bool(np.all(np.abs(stack.sum(axis=-1) - 1.0) <= TOLERANCE)))
+            if not good:  # find the first bad set and let Table.check say what is wrong
+                for i in range(len(stack)):
+                    Table(stack[i], len(ptypes)).check(ptypes, (var.type,),
+                                                       f"variable {v} (set {i})")
+                raise QueryError(f"tables for {v} have shape {stack.shape}, not {shape}")
         if tables:
             tax = tuple(0 if v in tables else None for v in cq.table_vars)
             key: Any = (shaped.shape_key, tax)
