@@ -40,6 +40,9 @@ class Session:
         self.program: Any = None
         self.current: str | None = None
         self.out, self.err = out, err
+        from .lang.loader import Loader
+
+        self.loader = Loader()  # keeps imported files, so each is read once per :load
 
     # -- input ---------------------------------------------------------------------------
     def handle(self, text: str) -> bool:
@@ -79,46 +82,43 @@ class Session:
         return True
 
     def load(self, path: str) -> None:
+        """Import a file into the session (its own paths stay relative to it) and answer its
+        query statements."""
         if not path:
             print("error: :load needs a file", file=self.err)
             return
-        try:
-            text = Path(path).expanduser().read_text(encoding="utf-8")
-        except OSError as e:
-            print(f"error: cannot read {path}: {e.strerror or e}", file=self.err)
+        full = Path(path).expanduser().resolve()
+        if not full.is_file():
+            print(f"error: cannot read {path}: no such file", file=self.err)
             return
-        base = str(Path(path).resolve().parent)
-        self.define(text, file=path, cwd=base)
+        self.loader.loaded.pop(full, None)  # read it afresh
+        if self.define(f'import "{full}"') and full in self.loader.loaded:
+            for st, target in self.loader.loaded[full].statements:
+                self.answer(st.query if hasattr(st, "query") else None, target, str(st.text))
 
-    def define(self, text: str, file: str = "<repl>", cwd: str | None = None) -> None:
+    def define(self, text: str) -> bool:
+        """Add a definition to the session; False (after printing why) when it is refused."""
         from .lang.diagnostics import SourceError
-        from .lang.loader import parse
 
         chunk = text if text.endswith("\n") else text + "\n"
         source = "".join(self.chunks) + chunk
-        here = os.getcwd()
         try:
-            if cwd:
-                os.chdir(cwd)
-            try:
-                program = parse(source, "<repl>")
-            finally:
-                os.chdir(here)
+            program = self.loader.elaborate(source, "<repl>")
         except SourceError as e:
             offset = sum(c.count("\n") for c in self.chunks)
             for d in e.diagnostics:  # report positions within what was just typed
                 line = d.span.line - offset if d.file == "<repl>" else d.span.line
-                print(f"{file if d.file == '<repl>' else d.file}:{line}:{d.span.column}: "
-                      f"error: {d.message}", file=self.err)
-            return
+                print(f"{d.file}:{line}:{d.span.column}: error: {d.message}", file=self.err)
+            return False
         except CausalError as e:
             print(f"error: {e}", file=self.err)
-            return
+            return False
         new_statements = program.statements[len(self.program.statements) if self.program else 0:]
         self.chunks.append(chunk)
         self.program = program
         for st, target in new_statements:  # queries typed as statements are answered now
             self.answer(st.query if hasattr(st, "query") else None, target, str(st.text))
+        return True
 
     def ask(self, text: str) -> None:
         from .query import parse_query
