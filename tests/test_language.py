@@ -297,6 +297,8 @@ def test_import_brings_definitions_and_cycles_are_errors(tmp_path):
         'import "types.causal"\nmodel m {\n  A : YN ~ [0.25, 0.75]\n}\nquery P(A = yes)\n')
     prog = load(tmp_path / "main.causal")
     assert prog["m"].query("P(A = yes)") == pytest.approx(0.75)
+    (tmp_path / "ask.causal").write_text('import "main.causal"\nquery P(A = no)\n')
+    assert load(tmp_path / "ask.causal").statements[0][1] == "m"  # a bare query asks the import
     (tmp_path / "a.causal").write_text('import "b.causal"\n')
     (tmp_path / "b.causal").write_text('import "a.causal"\n')
     with pytest.raises(SourceError, match="import cycle"):

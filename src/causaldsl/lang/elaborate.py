@@ -136,6 +136,8 @@ class Elaborator:
             for name, value in getattr(other, kind).items():
                 if self.define(name, st.span, kind[:-1]):
                     getattr(self.prog, kind)[name] = value
+                    if kind == "models":  # a bare query after the import may ask it
+                        self.targets.append(name)
         self.prog.graphs |= other.graphs
         for k, v in other.observations.items():
             self.prog.observations.setdefault(k, []).extend(v)
