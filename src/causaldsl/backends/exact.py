@@ -381,9 +381,9 @@ class ExactEngine:
         raise ZeroProbabilityError(f"{prob}: the evidence has probability zero{where}, so the "
                                    "conditional is undefined")
 
-    def _shaper(self, prob: Prob, cq: CompiledQuery
-                ) -> Callable[[np.ndarray], Distribution | float]:
-        """What turns the compiled function's array into the answer: a float or a table."""
+    def _layout(self, prob: Prob, cq: CompiledQuery) -> tuple[Any, ...]:
+        """How the compiled array becomes the answer: the index that picks valued outcomes, and
+        the labelled axes (outcomes left open; given: free do, free evidence)."""
         m = self.model
         given = (*cq.free_do, *cq.free_evidence)
         index: list[Any] = [slice(None)] * len(given)
@@ -395,19 +395,19 @@ class ExactEngine:
                 variables.append(e.var)
             else:
                 index.append(t.index(e.value))
-        idx = tuple(index)
-        if not variables and not given:
-            return lambda joint: float(joint[idx])
         gtypes = tuple(finite(m.variables[v].type, v) for v in given)
         vtypes = tuple(finite(m.variables[v].type, v) for v in variables)
         given_named = tuple(f"do({v})" for v in cq.free_do) + cq.free_evidence
-        title = str(prob)
-        names = tuple(variables)
-        return lambda joint: Distribution(names, vtypes, joint[idx], given_named, gtypes, title)
+        return tuple(index), tuple(variables), vtypes, given_named, gtypes
 
-    def _shape_result(self, prob: Prob, cq: CompiledQuery, joint: np.ndarray
-                      ) -> Distribution | float:
-        return self._shaper(prob, cq)(joint)
+    def _shaper(self, prob: Prob, cq: CompiledQuery
+                ) -> Callable[[np.ndarray], Distribution | float]:
+        """What turns the compiled function's array into the answer: a float or a table."""
+        idx, names, vtypes, given, gtypes = self._layout(prob, cq)
+        if not names and not given:
+            return lambda joint: float(joint[idx])
+        title = str(prob)
+        return lambda joint: Distribution(names, vtypes, joint[idx], given, gtypes, title)
 
     def query(self, text: str | Prob | Expect | Linear, **values: Any
               ) -> Distribution | float | Any:
@@ -524,17 +524,8 @@ class ExactEngine:
             setting = {v: c[bad] for v, c in columns.items()} if columns else "tables"
             raise ZeroProbabilityError(f"{text}: the evidence of setting {bad} ({setting}) has "
                                        "probability zero")
-        first = self._shape_result(shaped, cq, joint[0])
-        # index valued outcomes on the whole batch at once
-        sel: list[Any] = [slice(None)] * (1 + len(cq.free_do) + len(cq.free_evidence))
-        for e in q.outcomes:
-            t = finite(self.model.variables[e.var].type, e.var)
-            sel.append(slice(None) if e.value is None else t.index(e.value))
-        probs = joint[tuple(sel)]
-        if isinstance(first, Distribution):
-            return Batch(probs, first.variables, first.types, first.given, first.given_types,
-                         str(q))
-        return Batch(probs, (), (), (), (), str(q))
+        idx, names, vtypes, given, gtypes = self._layout(q, cq)
+        return Batch(joint[(slice(None), *idx)], names, vtypes, given, gtypes, str(q))
 
 
 def bind(q: Prob | Expect | Linear, values: Mapping[str, Any]) -> Prob | Expect | Linear:
