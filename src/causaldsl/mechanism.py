@@ -97,15 +97,6 @@ def point_table(typ: FiniteType, label: object) -> Table:
     return Table(arr, 0)
 
 
-def uniform_table(typ: FiniteType) -> Table:
-    """The uniform (full-support) state ``I → typ``."""
-    return Table(np.full(typ.size, 1.0 / typ.size), 0)
-
-
-def identity_table(typ: FiniteType) -> Table:
-    return Table(np.eye(typ.size), 1)
-
-
 def _size(t: Type, owner: str) -> int:
     if not isinstance(t, FiniteType):
         raise TableError(f"{owner} has a table but its wire type {t} is not finite; "

@@ -174,19 +174,8 @@ Opaque = OpaqueType()
 Bool = FiniteType("Bool", [False, True])
 Real = RealType()
 
-
-class _UnitType:
-    """The unit I: the empty product of types, the type of a state's input and an effect's output."""
-
-    def __str__(self) -> str:
-        return "I"
-
-    __repr__ = __str__
-
-
-#: The unit: the empty product. As a tuple of wire types it is ``()``.
+#: The unit: the empty product of types. As a tuple of wire types it is ``()``; it prints as I.
 I: tuple[Type, ...] = ()  # noqa: E741 - the unit is I in the literature
-UNIT = _UnitType()
 
 
 def product_str(types: Sequence[Type]) -> str:
