@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CausalTypeError, DuplicateVariableError, TableError, UnknownVariableError
+from .errors import CausalTypeError, DuplicateVariableError, TableError, UnknownVariableError, count
 from .mechanism import Table
 from .model import CausalModel, Role, Variable, did_you_mean
 from .types import FiniteType, Label, OpaqueType, RealType, Type, show_label
@@ -107,7 +107,7 @@ def to_table(raw: Any, name: str, typ: Type, parents: Sequence[str],
 def _row_key(key: Any, ptypes: Sequence[FiniteType], owner: str) -> tuple[int, ...]:
     labels = key if isinstance(key, tuple) else (key,)
     if len(labels) != len(ptypes):
-        raise TableError(f"table of {owner} has row key {key!r}, but it has {_count(len(ptypes), 'parent')}")
+        raise TableError(f"table of {owner} has row key {key!r}, but it has {count(len(ptypes), 'parent')}")
     try:
         return tuple(t.index(lab) for t, lab in zip(ptypes, labels, strict=True))
     except CausalTypeError as e:
@@ -128,10 +128,6 @@ def _row(raw: Any, typ: FiniteType, owner: str) -> np.ndarray:
         raise TableError(f"a row of the table of {owner} has {row.size} entries, but {typ} has "
                          f"{typ.size} values")
     return row
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 #: Notebook spelling: ``m = causaldsl.model("smoking")``.

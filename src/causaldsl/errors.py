@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def count(n: int, noun: str) -> str:
+    """``1 wire``, ``2 wires``: numbers in messages read as English."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 class CausalError(Exception):
     """Base of every error that bad input (not a bug) can cause."""
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .errors import CausalTypeError, CompositionError
+from .errors import CausalTypeError, CompositionError, count
 from .mechanism import ExprMechanism, Table
 from .types import Type, product_str
 
@@ -175,8 +175,8 @@ class Diagram:
         if len(self.outputs) != len(other.inputs):
             raise CompositionError(
                 f"cannot compose {product_str(self.cod)} with {product_str(other.dom)}: the first "
-                f"has {_count(len(self.outputs), 'output wire')}, the second "
-                f"{_count(len(other.inputs), 'input')}")
+                f"has {count(len(self.outputs), 'output wire')}, the second "
+                f"{count(len(other.inputs), 'input')}")
         for i, (a, b) in enumerate(zip(self.cod, other.dom, strict=True)):
             if a != b:
                 raise CompositionError(
@@ -263,7 +263,7 @@ class _ProgramBuilder:
 
     def apply(self, box: Box, wires: Sequence[WireRef]) -> Any:
         if len(wires) != len(box.dom):
-            raise CompositionError(f"box {box} takes {_count(len(box.dom), 'wire')}, was given "
+            raise CompositionError(f"box {box} takes {count(len(box.dom), 'wire')}, was given "
                                    f"{len(wires)}")
         for i, (w, t) in enumerate(zip(wires, box.dom, strict=True)):
             if not isinstance(w, WireRef) or w.owner != id(self):
@@ -312,10 +312,6 @@ def program(*input_types: Type) -> Callable[[Callable[..., Any]], Diagram]:
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
 
 def _rename_node(n: Node, r: Mapping[str, str]) -> Node:
     return Node(n.box, tuple(r[w] for w in n.inputs), tuple(r[w] for w in n.outputs))
