@@ -46,6 +46,7 @@ class Estimand(ABC):
         for _ in range(50):
             new = _simplify(e)
             if new == e:
+                new.__dict__["_simple"] = True  # a fixed point: later passes skip it
                 return new
             e = new
         return e
@@ -129,6 +130,10 @@ class Sum(Estimand):
                 and self.body == other.body)
 
     def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
         return hash((frozenset(self.over), self.body))
 
     @cached_property
@@ -150,6 +155,10 @@ class Product(Estimand):
         return isinstance(other, Product) and _multiset(self.factors) == _multiset(other.factors)
 
     def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
         return hash(frozenset(_multiset(self.factors).items()))
 
     @cached_property
@@ -223,7 +232,7 @@ def conditional(e: Estimand, vs: Iterable[str], given: Iterable[str], domain: It
 # -- simplification -------------------------------------------------------------------------
 
 def _simplify(e: Estimand) -> Estimand:
-    if isinstance(e, P):
+    if isinstance(e, P) or "_simple" in e.__dict__:
         return e
     if isinstance(e, Product):
         return _simplify_product([_simplify(f) for f in e.factors])

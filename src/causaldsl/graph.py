@@ -181,23 +181,26 @@ class ADMG:
                 raise UnknownVariableError(f"{what}: {n!r} is not an observed variable of "
                                            f"{self.name}{hint}")
 
-    def ancestors(self, vs: Iterable[str] | str) -> frozenset[str]:
-        """The given nodes and every node with a directed path into them."""
-        return self._reach(_names(vs), self.parent_map)
+    def ancestors(self, vs: Iterable[str] | str, cut: Iterable[str] = ()) -> frozenset[str]:
+        """The given nodes and every node with a directed path into them; with ``cut``, the
+        ancestors in ``G_{\\bar cut}`` (edges into ``cut`` removed), without building it."""
+        return self._reach(_names(vs), self.parent_map, frozenset(cut))
 
     def descendants(self, vs: Iterable[str] | str) -> frozenset[str]:
         """The given nodes and every node they reach by a directed path."""
         return self._reach(_names(vs), self.child_map)
 
     @staticmethod
-    def _reach(start: frozenset[str], step: Mapping[str, Sequence[str]]) -> frozenset[str]:
+    def _reach(start: frozenset[str], step: Mapping[str, Sequence[str]],
+               stop: frozenset[str] = frozenset()) -> frozenset[str]:
         seen = set(start)
-        stack = list(start)
+        stack = [n for n in start if n not in stop]
         while stack:
             for u in step[stack.pop()]:
                 if u not in seen:
                     seen.add(u)
-                    stack.append(u)
+                    if u not in stop:
+                        stack.append(u)
         return frozenset(seen)
 
     def sort(self, vs: Iterable[str]) -> tuple[str, ...]:
@@ -222,10 +225,14 @@ class ADMG:
     def subgraph(self, vs: Iterable[str]) -> ADMG:
         """The induced subgraph ``G[vs]``."""
         keep = set(vs) & set(self.nodes)
-        return self._derived(tuple(n for n in self.nodes if n in keep),
-                             frozenset((a, b) for a, b in self.directed
-                                       if a in keep and b in keep),
-                             frozenset(e for e in self.bidirected if e <= keep))
+        g = self._derived(tuple(n for n in self.nodes if n in keep),
+                          frozenset((a, b) for a, b in self.directed
+                                    if a in keep and b in keep),
+                          frozenset(e for e in self.bidirected if e <= keep))
+        # the parent lists restricted to keep are the subgraph's, already in node order
+        g.__dict__["parent_map"] = {n: tuple(p for p in ps if p in keep)
+                                    for n, ps in self.parent_map.items() if n in keep}
+        return g
 
     def without_incoming(self, xs: Iterable[str]) -> ADMG:
         """``G_{\\bar X}``: every edge into X removed (directed and bidirected)."""

@@ -67,14 +67,14 @@ def _id(g: ADMG, y: frozenset[str], x: frozenset[str], p: _Dist, query: str) -> 
         return _id(g.subgraph(an), y, x & an, _Dist(marginal(p.expr, g.sort(an), p.domain),
                                                    g.sort(an)), query)
     # line 3: intervene also on what cannot reach Y once X is cut
-    w = (v - x) - g.without_incoming(x).ancestors(y)
+    w = (v - x) - g.ancestors(y, cut=x)
     if w:
         return _id(g, y, x | w, p, query)
     rest = g.subgraph(v - x)
     comps = rest.districts
     # line 4: factorise over the districts of G \ X
     if len(comps) > 1:
-        factors = [_id(g, s, v - s, p, query) for s in comps]
+        factors = [_district_effect(g, s, p, query) for s in comps]
         over = tuple(n for n in g.order if n not in y and n not in x)
         return Sum(over, Product(tuple(factors))).simplify()
     (s,) = comps
@@ -84,19 +84,84 @@ def _id(g: ADMG, y: frozenset[str], x: frozenset[str], p: _Dist, query: str) -> 
         raise _hedge(g, s, y, x, query)
     # line 6: S is a district of G
     if s in whole:
-        factors = []
-        for vi in g.sort(s):
-            before = g.order[: g.order.index(vi)]
-            factors.append(conditional(p.expr, (vi,), before, p.domain))
-        return marginal(Product(tuple(factors)).simplify(), g.sort(y), g.sort(s))
+        return marginal(_district_factor(g, s, p), g.sort(y), g.sort(s))
     # line 7: S lies inside a larger district S'
     s2 = next(d for d in whole if s < d)
-    factors = []
-    for vi in g.sort(s2):
-        before = g.order[: g.order.index(vi)]
-        factors.append(conditional(p.expr, (vi,), before, p.domain))
-    sub = _Dist(Product(tuple(factors)).simplify(), g.sort(s2))
+    sub = _Dist(_district_factor(g, s2, p), g.sort(s2))
     return _id(g.subgraph(s2), y, x & s2, sub, query)
+
+
+def _district_effect(g: ADMG, s: frozenset[str], p: _Dist, query: str) -> Estimand:
+    """Line 4's ``ID(S, V \\ S, P)`` for a district S of ``G \\ X``.
+
+    The recursion would restrict to ``An(S)`` (line 2) and, when S is a whole district there,
+    return its factor (line 6); for a plain joint that is computed here without building the
+    subgraph. Every other case takes the general recursion.
+    """
+    if _is_plain(g, p):
+        an = g.ancestors(s)
+        if _district_within(g, s, an) == s:
+            return _district_factor(g, s, p, an)
+    return _id(g, s, frozenset(g.nodes) - s, p, query)
+
+
+def _is_plain(g: ADMG, p: _Dist) -> bool:
+    """Whether ``p`` is the plain observational joint of ``g``'s nodes."""
+    return isinstance(p.expr, P) and not p.expr.given and len(p.expr.vars) == len(g.nodes) \
+        and set(p.expr.vars) == set(g.nodes)
+
+
+def _district_within(g: ADMG, s: frozenset[str], allowed: frozenset[str]) -> frozenset[str]:
+    """The district of ``g[allowed]`` that contains the (bidirected-connected) set S."""
+    seen, stack = set(s), list(s)
+    while stack:
+        for u in g.spouse_map[stack.pop()]:
+            if u in allowed and u not in seen:
+                seen.add(u)
+                stack.append(u)
+    return frozenset(seen)
+
+
+def _district_factor(g: ADMG, s: frozenset[str], p: _Dist,
+                     within: frozenset[str] | None = None) -> Estimand:
+    """``Q[S] = Π_{v ∈ S} P(v | v's predecessors)`` for a district S of ``g``.
+
+    When ``p`` is the plain joint of ``g``'s nodes, each factor conditions only on v's Markov
+    blanket among its predecessors: its district there and the parents of that district
+    (Tian & Pearl 2002, Lemma 2), which is what a textbook writes (``P(m | x)``, not
+    ``P(m | a, z, x)``).
+    """
+    pos = {n: i for i, n in enumerate(g.order)}
+    factors: list[Estimand] = []
+    if _is_plain(g, p):
+        assert isinstance(p.expr, P)
+        for vi in g.sort(s):
+            blanket = _prior_blanket(g, vi, pos, within)
+            factors.append(P((vi,), g.sort(blanket), p.expr.fixed))
+    else:
+        assert within is None
+        for vi in g.sort(s):
+            factors.append(conditional(p.expr, (vi,), g.order[: pos[vi]], p.domain))
+    return Product(tuple(factors)).simplify()
+
+
+def _prior_blanket(g: ADMG, v: str, pos: dict[str, int], within: frozenset[str] | None
+                   ) -> set[str]:
+    """v's Markov blanket in the subgraph of v and its predecessors (inside ``within``, an
+    ancestral set, when given), where v is childless: its district there and that district's
+    parents, without v."""
+    limit = pos[v]
+    district, stack = {v}, [v]
+    while stack:
+        for u in g.spouse_map[stack.pop()]:
+            if pos[u] < limit and u not in district and (within is None or u in within):
+                district.add(u)
+                stack.append(u)
+    blanket = set(district)
+    for u in district:
+        blanket.update(g.parent_map[u])
+    blanket.discard(v)
+    return blanket
 
 
 def _hedge(g: ADMG, s: frozenset[str], y: frozenset[str], x: frozenset[str], query: str
