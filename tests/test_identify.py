@@ -28,13 +28,19 @@ from causaldsl import (
     Table,
     UnknownVariableError,
     Variable,
+    parse_query,
 )
 from causaldsl.backends.estimand_eval import JointSource, evaluate
 from causaldsl.errors import NotIdentifiable, PositivityError
 from causaldsl.estimand import ONE, P, Product, Quotient, Sum
 from causaldsl.graph import ADMG
 from causaldsl.identify import (
+    Identification,
+    adjustment_admissible,
     backdoor_admissible,
+    backdoor_estimand,
+    causal_nodes,
+    find_adjustment_set,
     find_backdoor_set,
     find_frontdoor_set,
     frontdoor_admissible,
@@ -42,6 +48,7 @@ from causaldsl.identify import (
     idc_algorithm,
     identify,
     is_identifiable,
+    optimal_adjustment_set,
 )
 
 TOL = 1e-9
@@ -340,6 +347,53 @@ def test_backdoor_search_scales_polynomially():
     assert s is not None and backdoor_admissible(g, "X", "Y", s)
 
 
+def test_optimal_adjustment_set_by_hand():
+    # W confounds X and Y, V only feeds Y (a precision variable), U only feeds X (an
+    # instrument). cn(X, Y) = {M, Y}; pa(cn) = {X, W, V}; forb = {X, M, Y}; O = {W, V}:
+    # the optimal set keeps the precision variable and drops the instrument, where the minimal
+    # back-door set is {W} alone.
+    g = G("U>X W>X X>M M>Y W>Y V>Y")
+    assert causal_nodes(g, "X", "Y") == {"M", "Y"}
+    assert optimal_adjustment_set(g, "X", "Y") == {"W", "V"}
+    assert find_backdoor_set(g, "X", "Y") == {"W"}
+    r = identify(g, "P(Y | do(X))", "adjustment")
+    assert r.method == "adjustment" and r.adjustment == {"W", "V"}
+    assert str(r.estimand) == "Σ_{w,v} P(y|x,w,v) P(w,v)"
+    check_numerically(g, "P(Y | do(X))", method="adjustment")
+    # a parent of the mediator joins O too: cn = {M, Y}, pa(cn) = {X, R, W}, O = {R, W}
+    g = G("W>X W>Y X>M R>M M>Y")
+    assert optimal_adjustment_set(g, "X", "Y") == {"R", "W"}
+    # nothing to confound, but a parent of Y sharpens the estimate: O = {A} where the minimal
+    # set is empty
+    assert optimal_adjustment_set(G("X>Y A>Y"), "X", "Y") == {"A"}
+    assert find_adjustment_set(G("X>Y A>Y"), "X", "Y") == set()
+    with pytest.raises(QueryError, match=r"hidden common causes.*X ↔ Y"):
+        optimal_adjustment_set(G("X>Y", "X-Y"), "X", "Y")
+    with pytest.raises(QueryError, match=r"\{Y\} does not descend from \{X\}"):
+        optimal_adjustment_set(G("W>X W>Y"), "X", "Y")
+    assert identify(G("W>X W>Y"), "P(Y | do(X))", "adjustment").adjustment == {"W"}
+    with pytest.raises(NotIdentifiable, match="adjustment criterion"):
+        identify(G("X>Z Z>Y", "X-Y"), "P(Y | do(X))", "adjustment")
+
+
+def test_generalised_adjustment_admits_descendants_of_x_that_back_door_forbids():
+    # D is a child of X off every causal path; the back-door criterion forbids it, the
+    # adjustment criterion does not (adjusting for it is harmless), and both agree elsewhere
+    g = G("W>X W>Y X>Y X>D")
+    assert not backdoor_admissible(g, "X", "Y", {"W", "D"})
+    assert adjustment_admissible(g, "X", "Y", {"W", "D"})
+    assert not adjustment_admissible(g, "X", "Y", {"D"})           # W's path stays open
+    assert not adjustment_admissible(g, "X", "Y", {"W", "Y"})      # Y is forbidden
+    g = G("X>M M>Y W>X W>Y M>C")
+    assert not adjustment_admissible(g, "X", "Y", {"W", "C"})      # C descends from a mediator
+    # in a graph with hidden confounders: a minimal set by the generalised criterion
+    g = G("A>X A>Y X>Y", "A-Y")
+    assert find_adjustment_set(g, "X", "Y") == {"A"}
+    r = identify(g, "P(Y | do(X))", "adjustment")
+    assert r.adjustment == {"A"}
+    check_numerically(g, "P(Y | do(X))", method="adjustment")
+
+
 def test_frontdoor_check_and_find():
     g = G("X>M1 M1>M2 M2>Y", "X-Y")
     assert frontdoor_admissible(g, "X", "Y", {"M1"})
@@ -566,3 +620,37 @@ def test_sources_and_degenerate_queries():
     assert str(m.identify("P(S | do(C))").estimand) == "P(s)"    # no causal path: no effect
     assert str(m.identify("P(C | T)").estimand) == "P(c|t)"      # no intervention at all
     assert m.identify("P(S | do(C))").evaluate(m).allclose(m.query("P(S | do(C))"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_setups())
+def test_adjustment_sets_are_valid_and_complete(setup: tuple[ADMG, str, int]):
+    """Every back-door set is an adjustment set; in a DAG whose outcomes descend from the
+    treatment, the optimal set exists exactly when some adjustment set does; each set found
+    gives surgery's answer."""
+    g, q, seed = setup
+    p = parse_query(q)
+    y = {e.var for e in p.outcomes}
+    x = {e.var for e in p.interventions}
+    bd = find_backdoor_set(g, x, y)
+    if bd is not None:
+        assert adjustment_admissible(g, x, y, bd)
+    adj = find_adjustment_set(g, x, y)
+    assert (adj is None) or adjustment_admissible(g, x, y, adj)
+    if bd is not None:
+        assert adj is not None
+    sets = [adj]
+    if not g.bidirected and y <= g.descendants(x):
+        o = optimal_adjustment_set(g, x, y)
+        assert (o is None) == (adj is None)
+        sets.append(o)
+    m = model_for(g, seed)
+    query = f"P({', '.join(sorted(y))} | do({', '.join(sorted(x))}))"
+    want = np.asarray(m.query(query))
+    for z in sets:
+        if z is None:
+            continue
+        event("adjustable")
+        est = backdoor_estimand(g, x, y, z)
+        got = np.asarray(Identification(parse_query(query), est, "adjustment", z, g).evaluate(m))
+        assert np.allclose(got, want, atol=TOL, rtol=0), f"{g}: {query} by {set(z)}: {est}"

@@ -272,6 +272,14 @@ def test_identify_command(tmp_path, capsys):
     assert "does not have the comb shape" in capsys.readouterr().err
     assert main(["identify", str(f), "P(H | do(S))"]) == 1
     assert "not a variable" in capsys.readouterr().err
+    prec = tmp_path / "precision.causal"
+    prec.write_text("graph g { U -> X  W -> X  X -> M -> Y  W -> Y  V -> Y }\n"
+                    "identify P(Y | do(X)) in g by adjustment\n")
+    assert main(["identify", str(prec), "P(Y | do(X))", "--method", "adjustment", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["method"] == "adjustment" and out["estimand"] == "Σ_{w,v} P(y|x,w,v) P(w,v)"
+    assert main(["run", str(prec)]) == 0
+    assert "Σ_{w,v} P(y|x,w,v) P(w,v)" in capsys.readouterr().out
 
 
 def test_observed_from_csv_samples_and_probability_column(tmp_path):

@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("file", metavar="FILE")
     i.add_argument("query", metavar="QUERY")
     i.add_argument("--in", dest="target", metavar="MODEL", help="the model or graph (default: last)")
-    i.add_argument("--method", choices=["backdoor", "frontdoor", "comb", "id"],
+    i.add_argument("--method", choices=["backdoor", "adjustment", "frontdoor", "comb", "id"],
                    help="the rule to use (default: back-door, front-door, then the ID algorithm)")
     i.add_argument("--latex", action="store_true", help="print the formula as LaTeX")
     i.add_argument("--json", action="store_true", help="print the answer as JSON")

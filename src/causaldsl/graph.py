@@ -20,6 +20,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .dag import topological_order
+from .drawable import Drawable
 from .errors import CycleError, UnknownVariableError
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def show_set(xs: Iterable[str]) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class ADMG:
+class ADMG(Drawable):
     """An acyclic directed mixed graph: ``ADMG(nodes, directed, bidirected)``.
 
     ``directed`` holds pairs ``(a, b)`` for ``a → b``; ``bidirected`` holds pairs for ``a ↔ b``
@@ -203,6 +204,19 @@ class ADMG:
                         stack.append(u)
         return frozenset(seen)
 
+    def descendants_avoiding(self, vs: Iterable[str] | str) -> frozenset[str]:
+        """Every node outside the given ones that a directed path from them reaches without
+        passing through them again."""
+        start = _names(vs)
+        seen: set[str] = set()
+        stack = list(start)
+        while stack:
+            for u in self.child_map[stack.pop()]:
+                if u not in seen and u not in start:
+                    seen.add(u)
+                    stack.append(u)
+        return frozenset(seen)
+
     def sort(self, vs: Iterable[str]) -> tuple[str, ...]:
         """Nodes in topological order."""
         s = set(vs)
@@ -246,6 +260,12 @@ class ADMG:
         x = _names(xs)
         return self._derived(self.nodes, frozenset((a, b) for a, b in self.directed
                                                    if a not in x), self.bidirected)
+
+    def without_edges(self, directed: Iterable[tuple[str, str]]) -> ADMG:
+        """The graph with the given directed edges removed."""
+        drop = set(directed)
+        return self._derived(self.nodes, frozenset(e for e in self.directed if e not in drop),
+                             self.bidirected)
 
     # -- c-components ----------------------------------------------------------------------
     @cached_property

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .distribution import Distribution
     from .model import CausalModel
 
-METHODS = ("backdoor", "frontdoor", "comb", "id")
+METHODS = ("backdoor", "adjustment", "frontdoor", "comb", "id")
 
 
 def _fs(xs: Iterable[str] | str) -> frozenset[str]:
@@ -269,6 +269,89 @@ def backdoor_estimand(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str,
     return Sum(zs, Product((P(ys, (*xs, *zs)), P(zs)))).simplify()
 
 
+# -- adjustment: the generalised criterion and the optimal set --------------------------------
+
+def causal_nodes(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str) -> frozenset[str]:
+    """``cn(X, Y)``: the nodes other than X on proper causal paths from X to Y (directed paths
+    that meet X only at their start)."""
+    xs, ys = _fs(x), _fs(y)
+    down = g.descendants_avoiding(xs)  # reached from X without passing through X again
+    return (down & g.ancestors(ys, cut=xs)) - xs
+
+
+def forbidden_nodes(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str) -> frozenset[str]:
+    """``forb(X, Y)``: X and every descendant of a causal node; an adjustment set avoids them."""
+    xs = _fs(x)
+    return g.descendants(causal_nodes(g, xs, y)) | xs
+
+
+def adjustment_admissible(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str,
+                          z: Iterable[str] | str) -> bool:
+    """The generalised adjustment criterion (Shpitser, VanderWeele & Robins 2010; Perković et
+    al. 2018): Z avoids ``forb(X, Y)`` and blocks every proper non-causal path from X to Y
+    (m-separation in the proper back-door graph). Then ``P(y | do(x)) = Σ_z P(y | x, z) P(z)``.
+    """
+    xs, ys, zs = _fs(x), _fs(y), _fs(z)
+    g.check(xs | ys | zs, "adjustment")
+    if xs & ys or zs & forbidden_nodes(g, xs, ys):
+        return False
+    return _proper_backdoor_graph(g, xs, ys).d_separated(xs, ys, zs)
+
+
+def _proper_backdoor_graph(g: ADMG, x: frozenset[str], y: frozenset[str]) -> ADMG:
+    """``G^{pbd}_{XY}``: the first edge of every proper causal path from X to Y removed."""
+    cn = causal_nodes(g, x, y)
+    return g.without_edges({(a, b) for a, b in g.directed if a in x and b in cn})
+
+
+def optimal_adjustment_set(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str
+                           ) -> frozenset[str] | None:
+    """The optimal adjustment set ``O = pa(cn(X, Y)) \\ forb(X, Y)`` of Henckel, Perković &
+    Maathuis (2022): of all valid adjustment sets, the one whose estimator has the smallest
+    asymptotic variance. None when no valid adjustment set exists. It is defined (and a
+    QueryError says so otherwise) for graphs without hidden common causes and outcomes that
+    all descend from the treatment."""
+    xs, ys = _fs(x), _fs(y)
+    g.check(xs | ys, "adjustment")
+    if xs & ys:
+        return None
+    why = _no_optimal_set(g, xs, ys)
+    if why:
+        raise QueryError(f"the optimal adjustment set is defined for {why}; use "
+                         "find_adjustment_set for a minimal one")
+    cn = causal_nodes(g, xs, ys)
+    o = frozenset(p for c in cn for p in g.parents(c)) - forbidden_nodes(g, xs, ys)
+    return o if adjustment_admissible(g, xs, ys, o) else None
+
+
+def _no_optimal_set(g: ADMG, x: frozenset[str], y: frozenset[str]) -> str:
+    """Why Henckel et al.'s optimal set is not defined here, or '' when it is."""
+    if g.bidirected:
+        return ("graphs without hidden common causes, and this one has bidirected edges "
+                f"({'; '.join(e for e in g.edges_text() if '↔' in e)})")
+    away = y - g.descendants(x)
+    if away:
+        return (f"outcomes that descend from the treatment, and {show_set(away)} does not "
+                f"descend from {show_set(x)}")
+    return ""
+
+
+def find_adjustment_set(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str
+                        ) -> frozenset[str] | None:
+    """A minimal set meeting the generalised adjustment criterion, or None (polynomial time:
+    a minimal m-separator in the proper back-door graph, avoiding the forbidden nodes)."""
+    import networkx as nx
+
+    xs, ys = _fs(x), _fs(y)
+    g.check(xs | ys, "adjustment")
+    if xs & ys:
+        return None
+    allowed = set(g.nodes) - forbidden_nodes(g, xs, ys) - ys
+    dag = _proper_backdoor_graph(g, xs, ys).to_networkx()
+    z = nx.find_minimal_d_separator(dag, set(xs), set(ys), restricted=allowed)
+    return None if z is None else frozenset(z)
+
+
 # -- front-door ---------------------------------------------------------------------------------
 
 def frontdoor_admissible(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str,
@@ -366,9 +449,11 @@ def identify(source: CausalModel | ADMG, query: str | Prob, method: str | None =
              ) -> Identification:
     """Identify ``P(Y | do(X), Z)`` on a model (through its graph view) or a graph.
 
-    ``method``: None (back-door or front-door where they apply, else ID/IDC), ``"backdoor"``,
-    ``"frontdoor"`` or ``"id"``. Raises NotIdentifiable (with the hedge), or QueryError when
-    the named rule does not apply.
+    ``method``: None (back-door or front-door where they apply, else ID/IDC), ``"backdoor"``
+    (a minimal back-door set), ``"adjustment"`` (the optimal adjustment set where it is
+    defined, else a minimal set by the generalised criterion), ``"frontdoor"``,
+    ``"comb"`` or ``"id"``. Raises NotIdentifiable (with the hedge), or QueryError when the named
+    rule does not apply.
     """
     from .model import CausalModel, Role
 
@@ -398,7 +483,7 @@ def identify(source: CausalModel | ADMG, query: str | Prob, method: str | None =
     g.check([*y, *x, *z], str(q))
     _check_dups(q)
     _check_disjoint(frozenset(y), frozenset(x), g, frozenset(z))
-    if method in ("backdoor", "frontdoor", "comb") and (z or not x):
+    if method in ("backdoor", "adjustment", "frontdoor", "comb") and (z or not x):
         raise QueryError(f"{q}: the {method} rule answers P(Y | do(X)) with no evidence; use "
                          "method='id' (IDC) for conditional effects")
     if method == "comb":
@@ -416,6 +501,16 @@ def identify(source: CausalModel | ADMG, query: str | Prob, method: str | None =
                                   "candidate leaves a back-door path open (try "
                                   "method='frontdoor' or 'id')", frozenset(), frozenset(),
                                   frozenset())
+    if method == "adjustment":
+        xs, ys = frozenset(x), frozenset(y)
+        s = find_adjustment_set(g, xs, ys) if _no_optimal_set(g, xs, ys) else \
+            optimal_adjustment_set(g, xs, ys)
+        if s is None:
+            raise NotIdentifiable(f"{q}: no set of observed variables satisfies the adjustment "
+                                  f"criterion for {show_set(x)} → {show_set(y)} (try "
+                                  "method='frontdoor' or 'id')", frozenset(), frozenset(),
+                                  frozenset())
+        return Identification(q, backdoor_estimand(g, x, y, s), "adjustment", s, g)
     if method == "frontdoor" or (method is None and x and not z):
         s = find_frontdoor_set(g, x, y)
         if s is not None:
@@ -459,15 +554,20 @@ __all__ = [
     "ONE",
     "Identification",
     "NotIdentifiable",
+    "adjustment_admissible",
     "backdoor_admissible",
     "backdoor_estimand",
+    "causal_nodes",
+    "find_adjustment_set",
     "find_backdoor_set",
     "find_frontdoor_set",
+    "forbidden_nodes",
     "frontdoor_admissible",
     "frontdoor_estimand",
     "id_algorithm",
     "idc_algorithm",
     "identify",
     "is_identifiable",
+    "optimal_adjustment_set",
 ]
 
