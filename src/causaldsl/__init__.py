@@ -18,6 +18,7 @@ from .errors import (
     DuplicateVariableError,
     LatentQueryError,
     MechanismError,
+    NotDeterminedError,
     QueryError,
     QuerySyntaxError,
     TableError,
@@ -54,8 +55,8 @@ def parse(text: str) -> Program:
 __all__ = [
     "Batch", "Bool", "Box", "CausalError", "CausalModel", "CausalTypeError", "CompositionError",
     "CycleError", "Diagram", "Distribution", "DuplicateVariableError", "FiniteType", "I",
-    "LatentQueryError", "MechanismError", "ModelBuilder", "Node", "Opaque", "QueryError",
-    "QuerySyntaxError", "Real", "RealType", "Role", "Table", "TableError",
+    "LatentQueryError", "MechanismError", "ModelBuilder", "Node", "NotDeterminedError", "Opaque",
+    "QueryError", "QuerySyntaxError", "Real", "RealType", "Role", "Table", "TableError",
     "UnknownVariableError", "Variable", "ZeroProbabilityError", "__version__", "cut", "do",
     "intervene", "load", "model", "parse", "parse_query", "program",
 ]

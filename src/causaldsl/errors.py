@@ -61,6 +61,11 @@ class ZeroProbabilityError(QueryError):
     """The evidence of a conditional query has probability zero, so the query is undefined."""
 
 
+class NotDeterminedError(QueryError):
+    """A counterfactual the model does not determine: a mechanism without explicit noise is read
+    in two worlds, so how its noise is shared between them is not part of the model."""
+
+
 class MechanismError(CausalError):
     """A variable has no mechanism where one is needed, or a mechanism of the wrong kind."""
 

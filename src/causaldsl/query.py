@@ -20,17 +20,32 @@ from .types import Label, show_label
 
 @dataclass(frozen=True)
 class Event:
-    """``X = x``, or ``X`` alone (every value at once)."""
+    """``X = x``, or ``X`` alone (every value at once). With a ``world`` it is a potential
+    outcome: ``Y[X = yes] = no`` reads Y in the world where X is set to yes. A world setting's
+    value is a label, or another potential outcome (``M = M[X = no]``, a nested counterfactual)."""
 
     var: str
     value: Label | None = None
+    world: tuple[tuple[str, Label | Event], ...] = ()
+
+    @property
+    def term(self) -> str:
+        """The variable as written, with its world: ``Y``, ``Y[X = yes]``."""
+        if not self.world:
+            return self.var
+        inner = ", ".join(f"{v} = {x.term if isinstance(x, Event) else show_value(x)}"
+                          for v, x in self.world)
+        return f"{self.var}[{inner}]"
 
     def __str__(self) -> str:
         if self.value is None:
-            return self.var
-        v = self.value
-        shown = show_label(v) if isinstance(v, bool | int) or str(v).isidentifier() else f'"{v}"'
-        return f"{self.var} = {shown}"
+            return self.term
+        return f"{self.term} = {show_value(self.value)}"
+
+
+def show_value(v: Label) -> str:
+    """A label as a query writes it: bare when it is a name or a number, quoted otherwise."""
+    return show_label(v) if isinstance(v, bool | int) or str(v).isidentifier() else f'"{v}"'
 
 
 @dataclass(frozen=True)
@@ -53,9 +68,14 @@ class Prob:
     def shape_key(self) -> tuple[object, ...]:
         """What a compiled query depends on: the variables and which of them carry a value."""
         def k(es: Sequence[Event]) -> tuple[tuple[str, bool], ...]:
-            return tuple((e.var, e.value is not None) for e in es)
+            return tuple((e.term, e.value is not None) for e in es)
 
         return (k(self.outcomes), k(self.interventions), k(self.evidence))
+
+    @property
+    def is_counterfactual(self) -> bool:
+        """Whether some outcome or evidence is a potential outcome ``Y[X = x]``."""
+        return any(e.world for e in (*self.outcomes, *self.evidence))
 
 
 @dataclass(frozen=True)
@@ -88,6 +108,10 @@ class Linear:
 Query = Prob | Expect | Linear
 
 
+class _World(list[object]):
+    """The settings of a world while parsing (a list, told apart from a value by its class)."""
+
+
 class _ToQuery(lark.Transformer):
     def name_value(self, items):  # type: ignore[no-untyped-def]
         s = str(items[0])
@@ -100,7 +124,18 @@ class _ToQuery(lark.Transformer):
         return str(items[0])[1:-1]
 
     def event(self, items):  # type: ignore[no-untyped-def]
-        return Event(str(items[0]), items[1] if len(items) > 1 else None)
+        world = items[1] if len(items) > 1 and isinstance(items[1], _World) else ()
+        rest = items[2:] if world else items[1:]
+        return Event(str(items[0]), rest[0] if rest else None, tuple(world))
+
+    def world(self, items):  # type: ignore[no-untyped-def]
+        return _World(items)
+
+    def set_value(self, items):  # type: ignore[no-untyped-def]
+        return (str(items[0]), items[1])
+
+    def set_potential(self, items):  # type: ignore[no-untyped-def]
+        return (str(items[0]), Event(str(items[1]), None, tuple(items[2])))
 
     def events(self, items):  # type: ignore[no-untyped-def]
         return tuple(items)
@@ -123,8 +158,9 @@ class _ToQuery(lark.Transformer):
         return Prob(items[0], do, ev)
 
     def expect(self, items):  # type: ignore[no-untyped-def]
+        world = tuple(items.pop(1)) if len(items) > 1 and isinstance(items[1], _World) else ()
         do, ev = items[1] if len(items) > 1 else ((), ())
-        return Expect(Prob((Event(str(items[0])),), do, ev))
+        return Expect(Prob((Event(str(items[0]), None, world),), do, ev))
 
     @staticmethod
     def _lin(q):  # type: ignore[no-untyped-def]
@@ -171,30 +207,63 @@ def check_query(model: CausalModel, q: Prob) -> None:
     for kind, events in (("outcome", q.outcomes), ("intervention", q.interventions),
                          ("evidence", q.evidence)):
         for e in events:
-            if e.var not in model.variables:
-                raise UnknownVariableError(f"{q}: {e.var!r} is not a variable of model "
-                                           f"{model.name}{did_you_mean(e.var, model.variables)}")
-            role = model.roles[e.var]
-            if e.var in model.inputs and kind != "intervention":
-                raise QueryError(f"{q}: {e.var} is an input of model {model.name} (it was cut); "
-                                 f"set it with do({e.var} = …), or ask for the whole channel "
-                                 f"with do({e.var})")
-            if role is not Role.OBSERVED:
-                raise LatentQueryError(f"{q}: {e.var} is {role} in model {model.name}; a query "
-                                       "can only mention observed variables")
-            if e.var in seen:
-                raise QueryError(f"{q}: {e.var} is given twice" if seen[e.var] == kind else
-                                 f"{q}: {e.var} appears both as {seen[e.var]} and as {kind}")
-            seen[e.var] = kind
+            _check_variable(model, q, e.var, kind)
+            if e.world:
+                if kind == "intervention":
+                    raise QueryError(f"{q}: do({e.term}) intervenes on a potential outcome; "
+                                     f"write do({e.var} = …), or put the setting in a world")
+                _check_world(model, q, e)
+            if e.term in seen:
+                raise QueryError(f"{q}: {e.term} is given twice" if seen[e.term] == kind else
+                                 f"{q}: {e.term} appears both as {seen[e.term]} and as {kind}")
+            seen[e.term] = kind
             if e.value is not None:
-                t = model.variables[e.var].type
-                if t.size is None:
-                    raise QueryError(f"{q}: {e.var} has type {t}; exact queries need finite types")
-                if e.value not in t:
-                    raise QueryError(f"{q}: {e.value!r} is not a value of {e.var} : {t}; its "
-                                     f"values are {t.listing}")
+                _check_value(model, q, e.var, e.value)
     if not q.outcomes:
         raise QueryError(f"{q}: a query needs at least one outcome variable")
+
+
+def _check_variable(model: CausalModel, q: Prob, var: str, kind: str) -> None:
+    if var not in model.variables:
+        raise UnknownVariableError(f"{q}: {var!r} is not a variable of model "
+                                   f"{model.name}{did_you_mean(var, model.variables)}")
+    role = model.roles[var]
+    if var in model.inputs and kind != "intervention":
+        raise QueryError(f"{q}: {var} is an input of model {model.name} (it was cut); "
+                         f"set it with do({var} = …), or ask for the whole channel "
+                         f"with do({var})")
+    if role is not Role.OBSERVED:
+        raise LatentQueryError(f"{q}: {var} is {role} in model {model.name}; a query "
+                               "can only mention observed variables")
+
+
+def _check_value(model: CausalModel, q: Prob, var: str, value: Label) -> None:
+    t = model.variables[var].type
+    if t.size is None:
+        raise QueryError(f"{q}: {var} has type {t}; exact queries need finite types")
+    if value not in t:
+        raise QueryError(f"{q}: {value!r} is not a value of {var} : {t}; its "
+                         f"values are {t.listing}")
+
+
+def _check_world(model: CausalModel, q: Prob, e: Event) -> None:
+    """The settings of a potential outcome's world: known observed variables, each set once,
+    to a value of its type or to a potential outcome of the same type."""
+    set_here: set[str] = set()
+    for var, value in e.world:
+        _check_variable(model, q, var, "intervention")
+        if var in set_here:
+            raise QueryError(f"{q}: {e.term} sets {var} twice")
+        set_here.add(var)
+        if isinstance(value, Event):
+            _check_variable(model, q, value.var, "outcome")
+            _check_world(model, q, value)
+            want, got = model.variables[var].type, model.variables[value.var].type
+            if want != got:
+                raise QueryError(f"{q}: {e.term} sets {var} : {want} to {value.term} : {got}; "
+                                 "the types differ")
+        else:
+            _check_value(model, q, var, value)
 
 
 def _pretty_terminal(name: str) -> str:

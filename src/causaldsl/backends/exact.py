@@ -194,6 +194,7 @@ class ExactEngine:
         self._batched: dict[Any, Callable[..., Any]] = {}
         self._positivity: dict[str, bool] = {}
         self._ready: dict[Prob, tuple[CompiledQuery, np.ndarray, Callable[[np.ndarray], Any]]] = {}
+        self._worlds: dict[Prob, tuple[ExactEngine, Prob]] = {}  # counterfactual → multi-world
 
     # -- compile -----------------------------------------------------------------------
     def table(self, var: str) -> np.ndarray:
@@ -352,6 +353,8 @@ class ExactEngine:
     # -- evaluate ----------------------------------------------------------------------
     def evaluate(self, prob: Prob) -> Distribution | float:
         """Answer one probability query exactly."""
+        if prob.is_counterfactual:
+            return self._counterfactual(prob)
         ready = self._ready.get(prob)
         if ready is None:
             check_query(self.model, prob)  # values too: the compiled shape may be shared
@@ -367,6 +370,19 @@ class ExactEngine:
             if not z.min() > 0:
                 self._check_positive(prob, cq, z)
         return shape(np.asarray(joint))
+
+    def _counterfactual(self, prob: Prob) -> Distribution | float:
+        """Abduction, action and prediction as one conditioned contraction: the same question
+        asked of the multi-world model (``counterfactual.worlds``)."""
+        hit = self._worlds.get(prob)
+        if hit is None:
+            from ..counterfactual.worlds import multiworld_for
+
+            check_query(self.model, prob)
+            mw = multiworld_for(self.model, prob)
+            hit = (engine_for(mw.model), mw.query)
+            self._worlds[prob] = hit
+        return hit[0].evaluate(hit[1])
 
     def _check_positive(self, prob: Prob, cq: CompiledQuery, z: np.ndarray) -> None:
         if np.all(z > 0):
@@ -441,7 +457,7 @@ class ExactEngine:
         return d.expectation()
 
     # -- batches -----------------------------------------------------------------------
-    def query_batch(self, text: str, values: Any = None,
+    def query_batch(self, text: str | Prob, values: Any = None,
                     tables: Mapping[str, Any] | None = None) -> Batch:
         """One query over many settings in one vmapped call.
 
@@ -449,9 +465,18 @@ class ExactEngine:
         dicts, giving values to variables of the query (``P(C | T)`` then reads T's value from
         each row). ``tables``: stacked tables ``{var: array of shape (n, *table shape)}``.
         """
-        q = parse_query(text)
+        q = parse_query(text) if isinstance(text, str) else text
         if not isinstance(q, Prob):
             raise QueryError("query_batch takes a probability query P(...)")
+        if q.is_counterfactual:
+            from ..counterfactual.worlds import multiworld_for
+
+            check_query(self.model, q)
+            mw = multiworld_for(self.model, q)
+            for v in tables or {}:
+                self.model[v]
+            copied = {c: arr for v, arr in (tables or {}).items() for c in mw.copies(v)}
+            return engine_for(mw.model).query_batch(mw.query, values, copied)
         columns = _columns(values)
         n = len(next(iter(columns.values()))) if columns else None
         tables = dict(tables or {})
@@ -536,11 +561,11 @@ def bind(q: Prob | Expect | Linear, values: Mapping[str, Any]) -> Prob | Expect 
         def ev(es: tuple[Event, ...]) -> tuple[Event, ...]:
             out = []
             for e in es:
-                if e.var in values:
+                if e.term in values:
                     if e.value is not None:
-                        raise QueryError(f"{p}: {e.var} already has a value in the query text")
-                    used.add(e.var)
-                    out.append(Event(e.var, values[e.var]))
+                        raise QueryError(f"{p}: {e.term} already has a value in the query text")
+                    used.add(e.term)
+                    out.append(Event(e.var, values[e.term], e.world))
                 else:
                     out.append(e)
             return tuple(out)

@@ -1,0 +1,200 @@
+"""The multi-world rewrite: a counterfactual query on a model becomes an ordinary query on a new
+model that holds one copy of each mechanism per world the query reads, with the exogenous noise
+shared between worlds (Pearl's twin network, generalised to any number of worlds).
+
+A variable's copy is named by the settings of its world that reach it (the interventions that
+are the variable itself or lie upstream of it, unblocked by other interventions of the world):
+``Y``, ``Y[X = yes]``. Worlds that agree on those settings share the copy, so k interventions
+on separate paths do not make 2^k copies. Only what the query reads, and its ancestors, is
+built. Interventions are point states (``do``); a nested setting ``M = M[X = no]`` makes M in
+that world the very copy ``M[X = no]``. The result is a plain :class:`CausalModel`, so the exact
+backend, the pictures and a sampling backend take it as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import NotDeterminedError
+from ..mechanism import ExprMechanism, Table, point_table
+from ..model import CausalModel, Variable, finite
+from ..query import Event, Prob, show_value
+from ..surgery import cut
+from ..types import Label
+
+#: A world: what it sets, variable → a label or ("copy", name of another world's copy).
+Setting = Label | tuple[str, str]
+World = frozenset[tuple[str, Setting]]
+
+
+@dataclass(frozen=True, eq=False)
+class MultiWorld:
+    """A counterfactual query rewritten: ``model`` holds every world the query reads, ``query``
+    asks it the same question about its variables, ``origin`` names the variable of the
+    original model whose mechanism each copy carries (point states and aliases have none)."""
+
+    model: CausalModel
+    query: Prob
+    origin: Mapping[str, str]
+
+    def copies(self, var: str) -> tuple[str, ...]:
+        """The copies of a variable of the original model that carry its mechanism."""
+        return tuple(n for n, v in self.origin.items() if v == var)
+
+
+class _Rewrite:
+    """Builds copies on demand, depth first from what the query reads."""
+
+    def __init__(self, base: CausalModel):
+        self.base = base
+        self.order = {n: i for i, n in enumerate(base.variables)}
+        self.vars: dict[str, Variable] = {}
+        self.origin: dict[str, str] = {}
+        self._keys: dict[tuple[str, World], World] = {}
+
+    def world(self, settings: tuple[tuple[str, Label | Event], ...]) -> World:
+        """A world from a query's settings; a nested setting refers to the copy it names."""
+        out: list[tuple[str, Setting]] = []
+        for var, value in settings:
+            if isinstance(value, Event):
+                out.append((var, ("copy", self.node(value.var, self.world(value.world)))))
+            else:
+                out.append((var, value))
+        return frozenset(out)
+
+    def key(self, var: str, world: World) -> World:
+        """The settings of ``world`` that reach ``var``: what its copy depends on."""
+        hit = self._keys.get((var, world))
+        if hit is None:
+            own = [s for s in world if s[0] == var]
+            if own:
+                hit = frozenset(own)
+            else:
+                hit = frozenset().union(*(self.key(p, world)
+                                          for p in self.base.variables[var].parents))
+            self._keys[(var, world)] = hit
+        return hit
+
+    def name(self, var: str, key: World) -> str:
+        if not key:
+            return var
+        settings = sorted(key, key=lambda s: self.order[s[0]])
+        shown = ", ".join(f"{v} = {x[1] if isinstance(x, tuple) else show_value(x)}"
+                          for v, x in settings)
+        return f"{var}[{shown}]"
+
+    def node(self, var: str, world: World) -> str:
+        """The name of ``var``'s copy in ``world``, built (with its ancestors) if new."""
+        k = self.key(var, world)
+        name = self.name(var, k)
+        if name in self.vars:
+            return name
+        v = self.base.variables[var]
+        setting = dict(world).get(var)
+        if isinstance(setting, tuple):  # nested: the copy another world already made
+            return setting[1]
+        if setting is not None:
+            table = point_table(finite(v.type, f"variable {var}"), setting)
+            self.vars[name] = Variable(name, v.type, v.role, (), table)
+        elif v.is_input:
+            self.vars[name] = v
+        else:
+            parents = tuple(self.node(p, world) for p in v.parents)
+            self.vars[name] = Variable(name, v.type, v.role, parents, v.mechanism)
+            self.origin[name] = var
+        return name
+
+    def alias(self, name: str, of: str) -> str:
+        """A copy under another name (an identity mechanism), for a term written differently
+        from its canonical copy, e.g. ``Y[X = yes, Z = no]`` when Z does not reach Y."""
+        if name == of:
+            return name
+        if name not in self.vars:
+            src = self.vars[of] if of in self.vars else self.base.variables[of]
+            t = finite(src.type, f"variable {of}")
+            self.vars[name] = Variable(name, src.type, src.role, (of,), Table(np.eye(t.size), 1))
+        return name
+
+
+def multiworld(model: CausalModel, prob: Prob) -> MultiWorld:
+    """Rewrite a (counterfactual) query into one over a multi-world model.
+
+    Interventions ``do(...)`` of the query apply in every world: they are cut from the model
+    first and stay interventions of the new query. Raises :class:`NotDeterminedError` when a
+    mechanism that is not a function of its parents (no explicit noise) is read in two worlds.
+    """
+    do_vars = tuple(e.var for e in prob.interventions)
+    base = cut(model, *do_vars) if do_vars else model
+    rw = _Rewrite(base)
+    for var in do_vars:
+        rw.node(var, frozenset())
+
+    def term(e: Event) -> Event:
+        world = rw.world(e.world)
+        canonical = rw.node(e.var, world)
+        return Event(rw.alias(e.term, canonical), e.value)
+
+    outcomes = tuple(term(e) for e in prob.outcomes)
+    evidence = tuple(term(e) for e in prob.evidence)
+    _check_determined(model, rw, prob)
+    new = CausalModel.from_variables(rw.vars.values(), f"{model.name}_worlds",
+                                     trusted=rw.vars.values())
+    return MultiWorld(new, Prob(outcomes, prob.interventions, evidence), dict(rw.origin))
+
+
+def _check_determined(model: CausalModel, rw: _Rewrite, prob: Prob) -> None:
+    """Refuse when a stochastic mechanism has copies in two worlds: the answer would depend on
+    how its noise is shared between them, which the model does not say."""
+    copies: dict[str, list[str]] = {}
+    for name, var in rw.origin.items():
+        copies.setdefault(var, []).append(name)
+    for var, names in copies.items():
+        if len(names) < 2 or _deterministic(model.variables[var].mechanism):
+            continue
+        raise NotDeterminedError(
+            f"{prob}: not determined by model {model.name}: {var} has a probability table, "
+            f"not a function of explicit noise, and the query reads it in "
+            f"{len(names)} worlds ({', '.join(names)}); how its noise is shared between "
+            "worlds is not part of the model. Either write it as a function of exogenous noise "
+            f"(`exogenous U_{var} ...` and `{var} := ...`), or assume the canonical "
+            "response-function model with model.with_response_functions() (each row of each "
+            "table answers independently), or bound it: PN, PS and PNS have sharp bounds, "
+            "causaldsl.counterfactual.bounds")
+
+
+def _deterministic(mechanism: Any) -> bool:
+    """A function of the parents: a 0/1 table, or an assignment ``:=`` (or unknown)."""
+    if isinstance(mechanism, Table):
+        a = mechanism.array
+        return bool(np.all((a == 0) | (a == 1)))
+    if isinstance(mechanism, ExprMechanism):
+        return mechanism.kind == "assign"
+    return mechanism is None
+
+
+def multiworld_for(model: CausalModel, prob: Prob) -> MultiWorld:
+    """:func:`multiworld`, kept on the model per query shape, so its compiled queries are
+    reused: outcome and evidence values do not change the multi-world model."""
+    cache: dict[Prob, MultiWorld] = model.__dict__.setdefault("_multiworlds", {})
+
+    def bare(es: tuple[Event, ...]) -> tuple[Event, ...]:
+        return tuple(Event(e.var, None, e.world) for e in es)
+
+    shape = Prob(bare(prob.outcomes), bare(prob.interventions), bare(prob.evidence))
+    mw = cache.get(shape)
+    if mw is None:
+        mw = multiworld(model, shape)
+        cache[shape] = mw
+    query = Prob(tuple(Event(t.var, e.value) for t, e in zip(mw.query.outcomes, prob.outcomes,
+                                                              strict=True)),
+                 prob.interventions,
+                 tuple(Event(t.var, e.value) for t, e in zip(mw.query.evidence, prob.evidence,
+                                                             strict=True)))
+    return MultiWorld(mw.model, query, mw.origin)
+
+
+__all__ = ["MultiWorld", "multiworld", "multiworld_for"]
