@@ -34,6 +34,7 @@ from causaldsl.backends.estimand_eval import JointSource, evaluate
 from causaldsl.errors import NotIdentifiable, PositivityError
 from causaldsl.estimand import ONE, P, Product, Quotient, Sum
 from causaldsl.graph import ADMG
+from causaldsl.hedge import hedge_witnesses
 from causaldsl.identify import (
     Identification,
     adjustment_admissible,
@@ -272,6 +273,32 @@ def test_bow_graph_hedge_and_two_models_that_agree_on_observations():
     assert ADMG.from_model(m1) == ADMG.from_model(m2) == g
     assert np.allclose(m1.query("P(X, Y)"), m2.query("P(X, Y)"))
     assert not np.allclose(m1.query("P(Y | do(X))"), m2.query("P(Y | do(X))"))
+
+
+@pytest.mark.parametrize("fig", sorted(FIG_3_9))
+def test_hedges_of_fig_3_9_have_two_witness_models(fig: str):
+    g = FIG_3_9[fig]
+    m1, m2 = hedge_witnesses(g, "Y", "X")
+    assert ADMG.from_model(m1) == ADMG.from_model(m2) == g
+    joint = f"P({', '.join(g.order)})"
+    p1, p2 = np.asarray(m1.query(joint)), np.asarray(m2.query(joint))
+    assert p1.min() > 0 and np.allclose(p1, p2, atol=1e-12, rtol=0)
+    d1, d2 = np.asarray(m1.query("P(Y | do(X))")), np.asarray(m2.query("P(Y | do(X))"))
+    assert np.abs(d1 - d2).max() > 0.1
+
+
+def test_bow_witnesses_by_hand():
+    # F = {X, Y}, F' = {Y}, one latent coin U for X ↔ Y. M1: X = U, Y = X ⊕ U flipped with
+    # probability 0.1, so Y = the flip: P(Y = 1) = 0.1 whatever X is. M2: X a fair coin, Y the
+    # flip alone. Observed: X fair, Y ~ Bernoulli(0.1), independent, in both.
+    # do(X = x): M1 gives Y = x ⊕ U ⊕ flip, a fair coin (0.5); M2 still 0.1.
+    m1, m2 = hedge_witnesses(G("X>Y", "X-Y"), "Y", "X")
+    for m in (m1, m2):
+        np.testing.assert_allclose(m.query("P(X, Y)").probs, [[0.45, 0.05], [0.45, 0.05]])
+    np.testing.assert_allclose(m1.query("P(Y | do(X))").probs, [[0.5, 0.5], [0.5, 0.5]])
+    np.testing.assert_allclose(m2.query("P(Y | do(X))").probs, [[0.9, 0.1], [0.9, 0.1]])
+    with pytest.raises(QueryError, match="identifiable in this graph"):
+        hedge_witnesses(G("X>Y"), "Y", "X")
 
 
 # Shpitser & Pearl (2006, 2008) examples
@@ -654,3 +681,24 @@ def test_adjustment_sets_are_valid_and_complete(setup: tuple[ADMG, str, int]):
         est = backdoor_estimand(g, x, y, z)
         got = np.asarray(Identification(parse_query(query), est, "adjustment", z, g).evaluate(m))
         assert np.allclose(got, want, atol=TOL, rtol=0), f"{g}: {query} by {set(z)}: {est}"
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_setups())
+def test_every_hedge_has_witness_models(setup: tuple[ADMG, str, int]):
+    """Whenever ID says no, two positive models over the graph agree on P(V) and differ on the
+    query."""
+    g, q, _ = setup
+    p = parse_query(q)
+    y = {e.var for e in p.outcomes}
+    x = {e.var for e in p.interventions}
+    if is_identifiable(g, y, x):
+        return
+    event("not identifiable")
+    m1, m2 = hedge_witnesses(g, y, x)
+    assert ADMG.from_model(m1) == ADMG.from_model(m2) == g
+    joint = f"P({', '.join(g.order)})"
+    p1, p2 = np.asarray(m1.query(joint)), np.asarray(m2.query(joint))
+    assert p1.min() > 0 and np.allclose(p1, p2, atol=1e-12, rtol=0)
+    query = f"P({', '.join(sorted(y))} | do({', '.join(sorted(x))}))"
+    assert np.abs(np.asarray(m1.query(query)) - np.asarray(m2.query(query))).max() > 1e-6

@@ -1,0 +1,184 @@
+"""Witnesses of non-identifiability: for a hedge, two models over the same graph that agree on
+every observational probability and give different answers to the query.
+
+The construction is the parity one behind Shpitser & Pearl's hedge theorem; the derivation is
+in ``docs/identification.md``. All variables are bits and latent variables fair coins. Pick a
+directed forest inside F whose sinks are the roots R (F' inside it on its own), and a spanning
+tree of F's bidirected edges (F''s inside it). In M1 every node of F is the XOR of its forest
+parents and of the latent bits of its tree edges; in M2 the nodes of F' do the same within F'
+and the rest of F are fair coins. Both make F uniform over the states whose roots have even
+parity; under do(X) M2 keeps that parity while M1 loses it. Nodes outside F carry the roots'
+parity down to the outcomes or are fair coins. Every pair returned has been checked exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from itertools import product
+
+import numpy as np
+
+from .errors import CausalError, NotIdentifiable, QueryError
+from .graph import ADMG
+from .mechanism import Table
+from .model import CausalModel, Role, Variable
+from .types import FiniteType
+
+BIT = FiniteType("Bit", [0, 1])
+NOISE = 0.1
+
+
+def hedge_witnesses(g: ADMG, y: Iterable[str] | str, x: Iterable[str] | str
+                    ) -> tuple[CausalModel, CausalModel]:
+    """Two models whose graph is ``g``, equal on ``P(V)`` and different on ``P(y | do(x))``.
+
+    Raises QueryError when the effect is identifiable (there are no such models), and
+    CausalError when the construction does not separate this query (never a pair that was not
+    checked).
+    """
+    from .identify import id_algorithm
+
+    ys = frozenset((y,) if isinstance(y, str) else y)
+    xs = frozenset((x,) if isinstance(x, str) else x)
+    try:
+        id_algorithm(g, ys, xs)
+    except NotIdentifiable as e:
+        hedge = e
+    else:
+        raise QueryError(f"P({', '.join(sorted(ys))} | do({', '.join(sorted(xs))})) is "
+                         "identifiable in this graph: no two models can disagree on it")
+    m1, m2 = _parity_models(g, hedge.f, hedge.f_prime, hedge.roots, ys, xs)
+    if not _agree_and_differ(m1, m2, g, ys, xs):
+        raise CausalError(f"the parity construction does not separate this query for the "
+                          f"hedge F = {sorted(hedge.f)}, F' = {sorted(hedge.f_prime)}")
+    return m1, m2
+
+
+def _parity_models(g: ADMG, f: frozenset[str], f2: frozenset[str], roots: frozenset[str],
+                   y: frozenset[str], x: frozenset[str]) -> tuple[CausalModel, CausalModel]:
+    child = _forest(g, f, f2, roots)
+    tree = _spanning_tree(g, f, f2)
+    carry = _carriers(g, f, roots, y, x)
+    latent = {e: f"U_{'_'.join(g.sort(e))}" for e in g.bidirected}
+    uses1: dict[str, set[str]] = {}
+    uses2: dict[str, set[str]] = {}
+    for v in g.nodes:
+        fp = {u for u, c in child.items() if c == v}
+        if v in f:
+            uses1[v] = fp | {latent[e] for e in tree if v in e}
+        elif v in carry:
+            uses1[v] = carry[v]
+        if v in f2:
+            uses2[v] = {u for u in fp if u in f2} | \
+                {latent[e] for e in tree if v in e and e <= f2}
+        elif v in carry:
+            uses2[v] = carry[v]
+    # noise on F' and the carriers (never on F \\ F') keeps the two joints equal and makes
+    # them positive
+    noisy = f2 | frozenset(carry)
+    return (_model(g, latent, uses1, noisy, "witness1"),
+            _model(g, latent, uses2, noisy, "witness2"))
+
+
+def _forest(g: ADMG, f: frozenset[str], f2: frozenset[str], roots: frozenset[str]
+            ) -> dict[str, str]:
+    """One child per non-root node of F, so that F' reaches the roots inside F' and the rest
+    of F reaches F' (breadth first, backwards from the roots)."""
+    child: dict[str, str] = {}
+    reached = set(roots)
+    for inside in (f2, f):
+        queue = list(g.sort(reached))
+        while queue:
+            c = queue.pop(0)
+            for p in g.parents(c):
+                if p in inside and p not in reached:
+                    child[p] = c
+                    reached.add(p)
+                    queue.append(p)
+        missing = inside - reached
+        if missing:
+            raise CausalError(f"{sorted(missing)} do not reach the roots {sorted(roots)} "
+                              "inside the hedge")
+    return child
+
+
+def _spanning_tree(g: ADMG, f: frozenset[str], f2: frozenset[str]) -> list[frozenset[str]]:
+    """Bidirected edges spanning F, those inside F' spanning F'."""
+    root = {n: n for n in f}
+
+    def find(n: str) -> str:
+        while root[n] != n:
+            root[n] = root[root[n]]
+            n = root[n]
+        return n
+
+    tree = []
+    edges = sorted((e for e in g.bidirected if e <= f), key=lambda e: (not e <= f2, g.sort(e)))
+    for e in edges:
+        a, b = g.sort(e)
+        if find(a) != find(b):
+            root[find(a)] = find(b)
+            tree.append(e)
+    if len({find(n) for n in f}) != 1:
+        raise CausalError(f"{sorted(f)} is not connected by bidirected edges")
+    return tree
+
+
+def _carriers(g: ADMG, f: frozenset[str], roots: frozenset[str], y: frozenset[str],
+              x: frozenset[str]) -> dict[str, set[str]]:
+    """For nodes outside F and X: the parents whose bits they XOR, so that each root outside Y
+    reaches an outcome along one route, and routes that meet go on together."""
+    step: dict[str, str | None] = {v: None for v in y - f}   # the next node toward Y
+    queue = list(step)
+    while queue:  # breadth first, backwards from the outcomes, outside F and X
+        c = queue.pop(0)
+        for p in g.parents(c):
+            if p not in step and p not in f and p not in x:
+                step[p] = c
+                queue.append(p)
+    uses: dict[str, set[str]] = {}
+    for r in g.sort(roots - y):
+        first = next((c for c in g.children(r) if c in step), None)
+        if first is None:
+            continue
+        uses.setdefault(first, set()).add(r)
+        v: str | None = first
+        while v is not None and step[v] is not None:
+            nxt = step[v]
+            assert nxt is not None
+            if v in uses.get(nxt, set()):
+                break  # this route joined one already laid
+            uses.setdefault(nxt, set()).add(v)
+            v = nxt
+    return uses
+
+
+def _model(g: ADMG, latent: Mapping[frozenset[str], str], uses: Mapping[str, set[str]],
+           noisy: frozenset[str], name: str) -> CausalModel:
+    """Bits everywhere: a node XORs the parents in ``uses[v]`` (a fair coin when absent), and
+    a node in ``noisy`` then flips with probability NOISE."""
+    variables = [Variable(u, BIT, Role.LATENT, (), Table(np.array([0.5, 0.5]), 0))
+                 for u in sorted(latent.values())]
+    for v in g.order:
+        parents = (*g.parents(v), *sorted(latent[e] for e in g.bidirected if v in e))
+        flip = NOISE if v in noisy else 0.0
+        table = np.empty((2,) * len(parents) + (2,))
+        for states in product((0, 1), repeat=len(parents)):
+            if v in uses:
+                bit = sum(s for p, s in zip(parents, states, strict=True) if p in uses[v]) % 2
+                table[states] = [1 - flip, flip] if bit == 0 else [flip, 1 - flip]
+            else:
+                table[states] = 0.5
+        variables.append(Variable(v, BIT, Role.OBSERVED, parents, Table(table, len(parents))))
+    return CausalModel.from_variables(variables, name)
+
+
+def _agree_and_differ(m1: CausalModel, m2: CausalModel, g: ADMG, y: frozenset[str],
+                      x: frozenset[str]) -> bool:
+    joint = f"P({', '.join(g.order)})"
+    query = f"P({', '.join(g.sort(y))} | do({', '.join(g.sort(x))}))"
+    p1, p2 = np.asarray(m1.query(joint)), np.asarray(m2.query(joint))
+    same = bool(np.allclose(p1, p2, atol=1e-12, rtol=0) and p1.min() > 0)
+    differ = not np.allclose(np.asarray(m1.query(query)), np.asarray(m2.query(query)),
+                             atol=1e-6, rtol=0)
+    return same and differ
