@@ -215,6 +215,14 @@ class CausalModel:
 
         return cut(self, *names)
 
+    def with_response_functions(self) -> CausalModel:
+        """The canonical response-function model: each stochastic table with parents becomes a
+        function of them and new exogenous noise, rows answering independently (an assumption
+        that counterfactuals such as PN then rest on; docs/counterfactuals.md)."""
+        from .counterfactual.responses import with_response_functions
+
+        return with_response_functions(self)
+
     def intervene(self, name: str, table: Any, given: Sequence[str] | str | None = None
                   ) -> CausalModel:
         from .surgery import intervene

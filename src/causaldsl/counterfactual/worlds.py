@@ -120,12 +120,13 @@ class _Rewrite:
         return name
 
 
-def multiworld(model: CausalModel, prob: Prob) -> MultiWorld:
+def multiworld(model: CausalModel, prob: Prob, shown: Prob | None = None) -> MultiWorld:
     """Rewrite a (counterfactual) query into one over a multi-world model.
 
     Interventions ``do(...)`` of the query apply in every world: they are cut from the model
     first and stay interventions of the new query. Raises :class:`NotDeterminedError` when a
-    mechanism that is not a function of its parents (no explicit noise) is read in two worlds.
+    mechanism that is not a function of its parents (no explicit noise) is read in two worlds;
+    its message quotes ``shown`` (default: ``prob``).
     """
     do_vars = tuple(e.var for e in prob.interventions)
     base = cut(model, *do_vars) if do_vars else model
@@ -140,7 +141,7 @@ def multiworld(model: CausalModel, prob: Prob) -> MultiWorld:
 
     outcomes = tuple(term(e) for e in prob.outcomes)
     evidence = tuple(term(e) for e in prob.evidence)
-    _check_determined(model, rw, prob)
+    _check_determined(model, rw, shown or prob)
     new = CausalModel.from_variables(rw.vars.values(), f"{model.name}_worlds",
                                      trusted=rw.vars.values())
     return MultiWorld(new, Prob(outcomes, prob.interventions, evidence), dict(rw.origin))
@@ -153,7 +154,7 @@ def _check_determined(model: CausalModel, rw: _Rewrite, prob: Prob) -> None:
     for name, var in rw.origin.items():
         copies.setdefault(var, []).append(name)
     for var, names in copies.items():
-        if len(names) < 2 or _deterministic(model.variables[var].mechanism):
+        if len(names) < 2 or deterministic(model.variables[var].mechanism):
             continue
         raise NotDeterminedError(
             f"{prob}: not determined by model {model.name}: {var} has a probability table, "
@@ -166,7 +167,7 @@ def _check_determined(model: CausalModel, rw: _Rewrite, prob: Prob) -> None:
             "causaldsl.counterfactual.bounds")
 
 
-def _deterministic(mechanism: Any) -> bool:
+def deterministic(mechanism: Any) -> bool:
     """A function of the parents: a 0/1 table, or an assignment ``:=`` (or unknown)."""
     if isinstance(mechanism, Table):
         a = mechanism.array
@@ -187,7 +188,7 @@ def multiworld_for(model: CausalModel, prob: Prob) -> MultiWorld:
     shape = Prob(bare(prob.outcomes), bare(prob.interventions), bare(prob.evidence))
     mw = cache.get(shape)
     if mw is None:
-        mw = multiworld(model, shape)
+        mw = multiworld(model, shape, prob)
         cache[shape] = mw
     query = Prob(tuple(Event(t.var, e.value) for t, e in zip(mw.query.outcomes, prob.outcomes,
                                                               strict=True)),

@@ -1,0 +1,218 @@
+"""Named counterfactual quantities with their textbook definitions (docs/counterfactuals.md):
+ETT, NDE, NIE, the controlled direct effect, and PN, PS, PNS. Each returns an :class:`Answer`
+that carries the value, the definition in potential outcomes, and what the value rests on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..distribution import Distribution
+from ..errors import NotDeterminedError, QueryError
+from ..model import CausalModel, finite
+from ..query import Event, Expect, Linear, Prob, show_value
+from ..types import Label
+from .responses import RESPONSE_MARK
+from .worlds import deterministic
+
+EXPLICIT = "the model's structural equations and the distribution of its exogenous noise"
+INDEPENDENT = ("independent noise: each table has noise of its own, independent of all other "
+               "noise (the tables do not say how one table's noise is shared between worlds, "
+               "and this quantity never needs it: each table is read in one world only)")
+RESPONSES = ("the canonical response-function model chosen with with_response_functions(): "
+             "each row of each table answers independently of the others")
+INTERVENTIONAL = "none beyond the model: an interventional (rung 2) quantity"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A named quantity: ``value``, its ``definition`` in potential outcomes, the ``formula`` it
+    was computed by, and the ``assumption`` the value rests on."""
+
+    name: str
+    value: float
+    definition: str
+    formula: str
+    assumption: str
+
+    def __float__(self) -> float:
+        return self.value
+
+    def __str__(self) -> str:
+        return (f"{self.name} = {self.value:.6g}\n  definition: {self.definition}\n"
+                f"  formula:    {self.formula}\n  assumption: {self.assumption}")
+
+
+def ett(model: CausalModel, treatment: str, outcome: str, *, treated: Label | None = None,
+        control: Label | None = None, outcome_value: Label | None = None) -> Answer:
+    """Effect of treatment on the treated: E[Y[X = x1] − Y[X = x0] | X = x1]."""
+    x1, x0 = _levels(model, treatment, treated, control)
+    given = (Event(treatment, x1),)
+    q = _difference(_term(outcome, outcome_value, ((treatment, x1),), given),
+                    _term(outcome, outcome_value, ((treatment, x0),), given))
+    y = _given(outcome, outcome_value)
+    formula = (f"Σ_z ({y(f'{treatment} = {_s(x1)}, z')} − {y(f'{treatment} = {_s(x0)}, z')}) "
+               f"P(z | {treatment} = {_s(x1)}), z over the parents of {treatment} "
+               "(back-door adjustment)")
+    return _answer(model, "ETT", q, formula, INDEPENDENT)
+
+
+def nde(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequence[str], *,
+        treated: Label | None = None, control: Label | None = None,
+        outcome_value: Label | None = None) -> Answer:
+    """Natural direct effect: E[Y[X = x1, M = M[X = x0]]] − E[Y[X = x0]] (Pearl 2001)."""
+    x1, x0 = _levels(model, treatment, treated, control)
+    ms = _names(mediator)
+    natural = tuple((m, Event(m, None, ((treatment, x0),))) for m in ms)
+    q = _difference(_term(outcome, outcome_value, ((treatment, x1), *natural)),
+                    _term(outcome, outcome_value, ((treatment, x0),)))
+    y, m = _given(outcome, outcome_value), ", ".join(ms).lower()
+    formula = (f"Σ_c P(c) Σ_{m} ({y(f'{_s(x1)}, {m}, c')} − {y(f'{_s(x0)}, {m}, c')}) "
+               f"P({m} | {_s(x0)}, c), c over the parents of {treatment} (Pearl's mediation "
+               "formula)")
+    return _answer(model, "NDE", q, formula, INDEPENDENT)
+
+
+def nie(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequence[str], *,
+        treated: Label | None = None, control: Label | None = None,
+        outcome_value: Label | None = None) -> Answer:
+    """Natural indirect effect: E[Y[X = x0, M = M[X = x1]]] − E[Y[X = x0]] (Pearl 2001)."""
+    x1, x0 = _levels(model, treatment, treated, control)
+    ms = _names(mediator)
+    natural = tuple((m, Event(m, None, ((treatment, x1),))) for m in ms)
+    q = _difference(_term(outcome, outcome_value, ((treatment, x0), *natural)),
+                    _term(outcome, outcome_value, ((treatment, x0),)))
+    y, m = _given(outcome, outcome_value), ", ".join(ms).lower()
+    formula = (f"Σ_c P(c) Σ_{m} {y(f'{_s(x0)}, {m}, c')} (P({m} | {_s(x1)}, c) − "
+               f"P({m} | {_s(x0)}, c)), c over the parents of {treatment} (Pearl's mediation "
+               "formula)")
+    return _answer(model, "NIE", q, formula, INDEPENDENT)
+
+
+def cde(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequence[str],
+        mediator_value: Label | Sequence[Label], *, treated: Label | None = None,
+        control: Label | None = None, outcome_value: Label | None = None) -> Answer:
+    """Controlled direct effect: E[Y[X = x1, M = m]] − E[Y[X = x0, M = m]]."""
+    x1, x0 = _levels(model, treatment, treated, control)
+    ms = _names(mediator)
+    values: tuple[Label, ...] = ((mediator_value,) if isinstance(mediator, str)  # type: ignore[assignment]
+                                 else tuple(mediator_value))  # type: ignore[arg-type]
+    if len(values) != len(ms):
+        raise QueryError(f"cde: {len(ms)} mediators but {len(values)} mediator values")
+    held = tuple(zip(ms, values, strict=True))
+    q = _difference(_term(outcome, outcome_value, ((treatment, x1), *held)),
+                    _term(outcome, outcome_value, ((treatment, x0), *held)))
+    setting = ", ".join(f"{m} = {_s(v)}" for m, v in held)
+    y = _given(outcome, outcome_value)
+    formula = (f"{y(f'do({treatment} = {_s(x1)}, {setting})')} − "
+               f"{y(f'do({treatment} = {_s(x0)}, {setting})')} (truncated factorisation)")
+    return _answer(model, "CDE", q, formula, INTERVENTIONAL)
+
+
+def pn(model: CausalModel, treatment: str, outcome: str, *, treated: Label | None = None,
+       control: Label | None = None, outcome_value: Label | None = None) -> Answer:
+    """Probability of necessity: P(Y[X = x0] = y0 | X = x1, Y = y1)."""
+    (x1, x0), (y1, y0) = _levels(model, treatment, treated, control), _binary(model, outcome,
+                                                                               outcome_value)
+    q = Prob((Event(outcome, y0, ((treatment, x0),)),), (),
+             (Event(treatment, x1), Event(outcome, y1)))
+    return _answer(model, "PN", q, None, INDEPENDENT, treatment, outcome)
+
+
+def ps(model: CausalModel, treatment: str, outcome: str, *, treated: Label | None = None,
+       control: Label | None = None, outcome_value: Label | None = None) -> Answer:
+    """Probability of sufficiency: P(Y[X = x1] = y1 | X = x0, Y = y0)."""
+    (x1, x0), (y1, y0) = _levels(model, treatment, treated, control), _binary(model, outcome,
+                                                                               outcome_value)
+    q = Prob((Event(outcome, y1, ((treatment, x1),)),), (),
+             (Event(treatment, x0), Event(outcome, y0)))
+    return _answer(model, "PS", q, None, INDEPENDENT, treatment, outcome)
+
+
+def pns(model: CausalModel, treatment: str, outcome: str, *, treated: Label | None = None,
+        control: Label | None = None, outcome_value: Label | None = None) -> Answer:
+    """Probability of necessity and sufficiency: P(Y[X = x1] = y1, Y[X = x0] = y0)."""
+    (x1, x0), (y1, y0) = _levels(model, treatment, treated, control), _binary(model, outcome,
+                                                                               outcome_value)
+    q = Prob((Event(outcome, y1, ((treatment, x1),)), Event(outcome, y0, ((treatment, x0),))))
+    return _answer(model, "PNS", q, None, INDEPENDENT, treatment, outcome)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+def _answer(model: CausalModel, name: str, q: Prob | Linear, formula: str | None,
+            assumption: str, treatment: str = "", outcome: str = "") -> Answer:
+    explicit = all(deterministic(v.mechanism) for v in model.variables.values() if v.parents)
+    from ..backends.exact import engine_for
+
+    try:
+        value = engine_for(model).query(q)
+    except NotDeterminedError as e:
+        hint = (f". For {name}: causaldsl.counterfactual.bounds_from(model, {name!r}, "
+                f"{treatment!r}, {outcome!r}) gives its sharp bounds from P({treatment}, "
+                f"{outcome}) and P({outcome} | do({treatment}))" if treatment else "")
+        raise NotDeterminedError(f"{name}: {e}{hint}") from None
+    if isinstance(value, Distribution):
+        raise QueryError(f"{name}: {q} is not a number; give the outcome a value "
+                         "(outcome_value=...) or numeric labels")
+    if explicit:
+        return Answer(name, float(value), str(q), f"{q} in the multi-world model (abduction, "
+                      "action and prediction as one conditioned contraction)",
+                      RESPONSES if model.__dict__.get(RESPONSE_MARK) else EXPLICIT)
+    if formula is None:
+        formula = f"{q} in the multi-world model, where every table is read in one world only"
+    return Answer(name, float(value), str(q), formula, assumption)
+
+
+def _levels(model: CausalModel, treatment: str, treated: Label | None,
+            control: Label | None) -> tuple[Label, Label]:
+    t = finite(model[treatment].type, f"treatment {treatment}")
+    if (treated is None or control is None) and t.size != 2:
+        raise QueryError(f"{treatment} has {t.size} values {t.listing}; say which is treated "
+                         "and which is control (treated=..., control=...)")
+    x1 = t.values[-1] if treated is None else treated
+    x0 = t.values[0] if control is None else control
+    for x in (x1, x0):
+        if x not in t:
+            raise QueryError(f"{x!r} is not a value of {treatment} : {t}; its values are "
+                             f"{t.listing}")
+    if t.index(x1) == t.index(x0):
+        raise QueryError(f"treated and control are the same value {x1!r} of {treatment}")
+    return t.values[t.index(x1)], t.values[t.index(x0)]
+
+
+def _binary(model: CausalModel, outcome: str, value: Label | None) -> tuple[Label, Label]:
+    """The outcome y and its complement y' of a two-valued outcome."""
+    t = finite(model[outcome].type, f"outcome {outcome}")
+    if t.size != 2:
+        raise QueryError(f"PN, PS and PNS need an outcome with two values; {outcome} has "
+                         f"{t.listing}")
+    y1 = t.values[-1] if value is None else t.values[t.index(value)]
+    return y1, t.values[1 - t.index(y1)]
+
+
+def _term(outcome: str, value: Label | None, world: tuple[tuple[str, Any], ...],
+          given: tuple[Event, ...] = ()) -> Prob | Expect:
+    if value is not None:
+        return Prob((Event(outcome, value, world),), (), given)
+    return Expect(Prob((Event(outcome, None, world),), (), given))
+
+
+def _difference(a: Prob | Expect, b: Prob | Expect) -> Linear:
+    return Linear(((1.0, a), (-1.0, b)))
+
+
+def _names(mediator: str | Sequence[str]) -> tuple[str, ...]:
+    return (mediator,) if isinstance(mediator, str) else tuple(mediator)
+
+
+def _given(outcome: str, value: Label | None) -> Callable[[str], str]:
+    """``E[Y | cond]`` or ``P(Y = y | cond)``, for formulas."""
+    if value is None:
+        return lambda cond: f"E[{outcome} | {cond}]"
+    return lambda cond: f"P({outcome} = {_s(value)} | {cond})"
+
+
+def _s(x: Label) -> str:
+    return show_value(x)
