@@ -24,6 +24,7 @@ examples:
   causal run examples/smoking.causal
   causal query examples/smoking.causal "P(C | do(S = yes))"
   causal fmt --check examples/*.causal
+  causal draw examples/smoking.causal --do "S=yes" -o surgery.png
   causal repl examples/smoking.causal
 """
 
@@ -58,6 +59,25 @@ def _parser() -> argparse.ArgumentParser:
                    help="the rule to use (default: back-door, front-door, then the ID algorithm)")
     i.add_argument("--latex", action="store_true", help="print the formula as LaTeX")
     i.add_argument("--json", action="store_true", help="print the answer as JSON")
+    d = sub.add_parser("draw", help="draw a model, graph or diagram (svg, png, pdf or dot)",
+                       epilog='examples: causal draw examples/smoking.causal -o smoking.png\n'
+                       '          causal draw examples/smoking.causal --do "S=yes" -o surgery.svg',
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    d.add_argument("file", metavar="FILE")
+    d.add_argument("name", nargs="?", metavar="NAME",
+                   help="the model, graph, diagram or box to draw (default: the last model)")
+    d.add_argument("-o", "--output", metavar="OUT", help="the file to write; its extension "
+                   "(.svg .png .pdf .dot) picks the format; - writes DOT to standard output "
+                   "(default: NAME.svg)")
+    d.add_argument("--do", metavar='"S=yes"', help="draw the surgery before and after "
+                   "setting variables (comma-separated NAME=VALUE)")
+    d.add_argument("--cut", metavar="S", help="draw the surgery before and after cutting "
+                   "variables (comma-separated) into inputs")
+    d.add_argument("--graph", action="store_true",
+                   help="draw the causal graph, not the string diagram (the default for graphs)")
+    d.add_argument("--latent", action="store_true",
+                   help="in a causal graph, draw latent variables instead of projecting them")
+    d.add_argument("--lr", action="store_true", help="lay out left to right, not top to bottom")
     rp = sub.add_parser("repl", help="an interactive session (history, tab completion)",
                         epilog="example: causal repl examples/smoking.causal")
     rp.add_argument("file", nargs="?", metavar="FILE", help="a .causal file to load first")
@@ -81,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return {"check": _check, "run": _run, "query": _query, "fmt": _fmt,
-                "repl": _repl, "identify": _identify_cmd}[args.command](args)
+                "repl": _repl, "identify": _identify_cmd, "draw": _draw}[args.command](args)
     except KeyboardInterrupt:  # pragma: no cover
         return 130
     except Exception:  # a bug, not bad input
@@ -146,6 +166,21 @@ def _identify_cmd(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     st = SimpleNamespace(prob=q, text=args.query, method=args.method)
     return _identify(prog, target, st, f"{args.file}: ", args.json, latex=args.latex)
+
+
+def _draw(args: argparse.Namespace) -> int:
+    from .draw.cli import draw_command
+
+    try:
+        prog = _load(args.file)
+        out = draw_command(prog, args.file, args.name, args.output, args.do, args.cut,
+                           graph=args.graph, latent=args.latent, lr=args.lr)
+    except CausalError as e:
+        print(e, file=sys.stderr)
+        return EXIT_INPUT
+    if out is not None:
+        print(f"wrote {out}")
+    return EXIT_OK
 
 
 def _repl(args: argparse.Namespace) -> int:

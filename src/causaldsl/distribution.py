@@ -9,12 +9,13 @@ from typing import Any
 
 import numpy as np
 
+from .drawable import Drawable
 from .errors import QueryError
 from .types import FiniteType, Label, show_label
 
 
 @dataclass(frozen=True, eq=False)
-class Distribution:
+class Distribution(Drawable):
     """``P(variables | given)`` as an array of shape ``(*given, *variables)``; rows sum to one."""
 
     variables: tuple[str, ...]
@@ -111,7 +112,7 @@ class Distribution:
 
 
 @dataclass(frozen=True, eq=False)
-class Batch:
+class Batch(Drawable):
     """The answers to one query for many settings: ``probs`` has a leading batch axis."""
 
     probs: np.ndarray

@@ -91,3 +91,7 @@ class NotIdentifiable(CausalError):
 
 class PositivityError(ZeroProbabilityError):
     """An estimand divides by an observational probability that is zero."""
+
+
+class DrawError(CausalError):
+    """A picture cannot be made or written: a missing graphviz program, an unknown format."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from .drawable import Drawable
 from .errors import CausalTypeError, CompositionError, count
 from .mechanism import ExprMechanism, Table
 from .types import Type, product_str
@@ -84,7 +85,7 @@ class Node:
 
 
 @dataclass(frozen=True, eq=False)
-class Diagram:
+class Diagram(Drawable):
     """A string diagram ``dom → cod`` in SSA form over named wires."""
 
     inputs: tuple[str, ...]

@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .dag import topological_order
+from .drawable import Drawable
 from .errors import CycleError, DuplicateVariableError, MechanismError, UnknownVariableError
 from .ir import Box, Diagram, Node
 from .mechanism import ExprMechanism, Table
@@ -48,7 +49,7 @@ class Variable:
 
 
 @dataclass(frozen=True, eq=False)
-class CausalModel:
+class CausalModel(Drawable):
     """A causal model: an IR diagram plus the role of each variable. Immutable."""
 
     diagram: Diagram

@@ -24,9 +24,12 @@ Commands:
   :type NAME         the type of a variable, or what a name is
   :models            the models and graphs defined so far
   :use NAME          ask queries of this model (default: the last one defined)
+  :draw [NAME] [--do "S=yes"] [--cut S] [--graph] [--latent] [--lr] [-o FILE]
+                     draw a model, graph or diagram to a file (default NAME.svg)
+  :draw P(...) [-o FILE]   a query's answer as a bar chart (SVG)
   :quit              leave (also Ctrl-D)"""
 
-COMMANDS = [":help", ":load", ":type", ":models", ":use", ":quit"]
+COMMANDS = [":help", ":load", ":type", ":models", ":use", ":draw", ":quit"]
 KEYWORDS = ["type", "model", "graph", "observed", "box", "diagram", "query", "identify",
             "import", "latent", "exogenous", "table", "do", "Bernoulli", "Categorical",
             "Bool", "Real", "if", "then", "else", "and", "or", "not", "true", "false"]
@@ -72,6 +75,8 @@ class Session:
         elif name == ":models":
             models = list(self.program.models) if self.program else []
             print(", ".join(models) if models else "no models yet", file=self.out)
+        elif name == ":draw":
+            self.draw(arg)
         elif name == ":use":
             if self.program and arg in self.program.models:
                 self.current = arg
@@ -150,6 +155,20 @@ class Session:
             print(f"{text} = {result:.6g}", file=self.out)
         else:
             print(result, file=self.out)
+
+    def draw(self, arg: str) -> None:
+        """``:draw``: write a picture of a model (or of a query's answer) and say where."""
+        from .draw.cli import repl_draw
+
+        if self.program is None or not (self.program.models or self.program.diagrams):
+            print("error: define or :load a model first", file=self.err)
+            return
+        try:
+            path = repl_draw(self.program, self.current, arg)
+        except CausalError as e:
+            print(f"error: {e}", file=self.err)
+            return
+        print(f"wrote {path}", file=self.out)
 
     def type_of(self, name: str) -> None:
         p = self.program

@@ -1,0 +1,73 @@
+"""Pictures (a functor: a node becomes a box, a wire an edge, a copy a dot): string diagrams,
+causal graphs, surgery before and after, and results as bar charts. No JAX, no matplotlib.
+
+``draw(x)`` picks the picture for ``x``; ``Picture.save("out.svg")`` writes it (svg, png, pdf,
+dot by the extension). Everything but DOT needs graphviz's ``dot`` program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..distribution import Batch, Distribution
+from ..errors import DrawError
+from ..graph import ADMG
+from ..ir import Box, Diagram
+from ..model import CausalModel
+from .chart import batch_chart, comparison_chart, distribution_chart
+from .diagram import diagram_picture
+from .dot import escape
+from .graph import graph_picture
+from .render import FORMATS, Picture, format_of
+from .surgery import cut_wires, surgery_picture
+
+
+def draw(x: Any, *, do: Mapping[str, Any] | None = None, cut: Sequence[str] = (),
+         graph: bool = False, latent: str = "project", direction: str = "TB",
+         title: str | None = None) -> Picture:
+    """The picture of a model, diagram, box, ADMG, result, or a dict of results to compare.
+
+    A model is drawn as its string diagram; with ``do``/``cut`` as the surgery before and
+    after; with ``graph=True`` as its causal graph (``latent="show"`` keeps latent nodes).
+    ``direction`` is ``"TB"`` (inputs at the top) or ``"LR"`` (left to right).
+    """
+    if isinstance(x, Picture):
+        return x
+    if isinstance(x, CausalModel):
+        if do or cut:
+            return surgery_picture(x, do, cut, direction)
+        if graph:
+            return graph_picture(x, latent, direction)
+        return diagram_picture(x, direction, title)
+    if isinstance(x, Box):
+        x = x.diagram
+    if isinstance(x, Diagram):
+        return diagram_picture(x, direction, title)
+    if isinstance(x, ADMG):
+        return graph_picture(x, latent, direction)
+    if isinstance(x, Distribution):
+        return distribution_chart(x, title)
+    if isinstance(x, Batch):
+        return batch_chart(x, title)
+    if isinstance(x, Mapping):
+        return comparison_chart(x, title or "")
+    raise DrawError(f"cannot draw a {type(x).__name__}; draw a model, diagram, box, graph, "
+                    "distribution, batch, or a dict of distributions")
+
+
+def repr_svg(x: Any) -> str | None:
+    """For ``_repr_svg_`` methods: the SVG, or None (Jupyter then shows the text)."""
+    return draw(x)._repr_svg_()
+
+
+def repr_html(x: Any) -> str | None:
+    """For ``_repr_html_`` methods: the picture, and a result's table under its chart."""
+    html = draw(x)._repr_html_()
+    if html is not None and isinstance(x, Distribution | Batch):
+        html += f"<pre>{escape(str(x))}</pre>"
+    return html
+
+
+__all__ = ["FORMATS", "Picture", "comparison_chart", "cut_wires", "draw", "format_of",
+           "repr_html", "repr_svg", "surgery_picture"]

@@ -1,0 +1,115 @@
+"""``causal draw`` and the REPL's ``:draw``: pick what to draw in a program, write the file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import CausalError, DrawError
+from ..model import did_you_mean
+from . import draw
+from .render import Picture
+
+
+def parse_assignments(text: str) -> dict[str, str]:
+    """``"S=yes, T=no"`` (or ``do(S = yes)``) as ``{"S": "yes", "T": "no"}``."""
+    body = text.strip()
+    if body.startswith("do(") and body.endswith(")"):
+        body = body[3:-1]
+    out: dict[str, str] = {}
+    for part in body.split(","):
+        name, eq, value = part.partition("=")
+        name, value = name.strip(), value.strip().strip("\"'")
+        if not eq or not name.isidentifier() or not value:
+            raise DrawError(f"--do {text!r}: expected NAME=VALUE pairs separated by commas, "
+                            'e.g. --do "S=yes"')
+        out[name] = value
+    return out
+
+
+def picture_of(prog: Any, file: str, name: str | None, do: str | None = None,
+               cut: str | None = None, graph: bool = False, latent: bool = False,
+               lr: bool = False) -> tuple[Picture, str]:
+    """The picture of ``name`` (default: the last model) in a program, and that name."""
+    direction = "LR" if lr else "TB"
+    if name is None:
+        if not prog.models:
+            if prog.diagrams:
+                name = list(prog.diagrams)[-1]
+            else:
+                raise CausalError(f"{file}: defines no model, graph or diagram to draw")
+        else:
+            name = list(prog.models)[-1]
+    values = parse_assignments(do) if do else None
+    cuts = [c.strip() for c in cut.split(",") if c.strip()] if cut else []
+    if name in prog.models:
+        model = prog.models[name]
+        if values or cuts:
+            return draw(model, do=values, cut=cuts, direction=direction), name
+        if name in prog.graphs or graph:
+            target = model if latent else model.admg()
+            return draw(target, graph=True, latent="show" if latent else "project",
+                        direction=direction), name
+        return draw(model, direction=direction), name
+    for table in (prog.diagrams, prog.boxes):
+        if name in table:
+            if values or cuts:
+                raise DrawError(f"{name} is a diagram; --do and --cut apply to models")
+            return draw(table[name], direction=direction, title=f"diagram {name}"), name
+    known = [*prog.models, *prog.diagrams, *prog.boxes]
+    raise CausalError(f"{file}: no model, graph, diagram or box named {name!r}"
+                      f"{did_you_mean(name, known)}")
+
+
+def draw_command(prog: Any, file: str, name: str | None, output: str | None, do: str | None,
+                 cut: str | None, graph: bool = False, latent: bool = False, lr: bool = False
+                 ) -> str | None:
+    """Draw and write; returns the path written (None when DOT went to standard output)."""
+    picture, name = picture_of(prog, file, name, do, cut, graph, latent, lr)
+    if output == "-":
+        sys.stdout.write(picture.source)
+        return None
+    return str(picture.save(output or f"{name}.svg"))
+
+
+_FLAGS = {"--graph": "graph", "--latent": "latent", "--lr": "lr"}
+_OPTIONS = {"--do": "do", "--cut": "cut", "-o": "output", "--output": "output"}
+
+
+def repl_draw(prog: Any, current: str | None, arg: str) -> Path:
+    """The REPL's ``:draw``: a model/graph/diagram, or ``P(...)`` drawn as a chart."""
+    import shlex
+
+    text = arg.strip()
+    if text.startswith(("P(", "E[")):
+        query, _, output = text.rpartition(" -o ") if " -o " in text else (text, "", "")
+        target = current or list(prog.models)[-1]
+        result = prog.models[target].query(query.strip())
+        path = Path(output.strip() or "answer.svg").resolve()
+        draw(result, title=f"{query.strip()}  [{target}]").save(path)
+        return path
+    try:
+        words = shlex.split(text)
+    except ValueError as e:
+        raise DrawError(f":draw {text}: {e}") from None
+    opts: dict[str, Any] = {}
+    name = None
+    it = iter(words)
+    for w in it:
+        if w in _FLAGS:
+            opts[_FLAGS[w]] = True
+        elif w in _OPTIONS:
+            value = next(it, None)
+            if value is None:
+                raise DrawError(f"{w} needs a value")
+            opts[_OPTIONS[w]] = value
+        elif w.startswith("-") or name is not None:
+            raise DrawError(f"unexpected {w!r}; :help shows how to use :draw")
+        else:
+            name = w
+    output = opts.pop("output", None)
+    picture, name = picture_of(prog, "<repl>", name or current, **opts)
+    path = Path(output or f"{name}.svg").resolve()
+    picture.save(path)
+    return path

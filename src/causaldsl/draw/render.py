@@ -1,0 +1,108 @@
+"""Turning pictures into files: DOT text as is, SVG/PNG/PDF through graphviz's ``dot`` program.
+
+DOT output needs nothing installed. The other formats run ``dot`` (or the program named by the
+``CAUSAL_DOT`` environment variable); when it is missing the error says how to install it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import CausalError, DrawError
+from .dot import Dot
+
+FORMATS = ("svg", "png", "pdf", "dot")
+_EXTENSIONS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
+INSTALL_HINT = ("install graphviz (Debian/Ubuntu: `apt install graphviz`, macOS: "
+                "`brew install graphviz`, conda: `conda install graphviz`), or write DOT "
+                "instead (a .dot file) and render it elsewhere")
+
+
+def format_of(path: str | Path) -> str:
+    """The picture format a file name asks for, by its extension."""
+    ext = Path(path).suffix.lower()
+    if ext not in _EXTENSIONS:
+        raise DrawError(f"{path}: unknown picture format {ext or '(no extension)'!r}; use one of "
+                        ".svg, .png, .pdf, .dot")
+    return _EXTENSIONS[ext]
+
+
+def dot_program() -> str:
+    """The path of graphviz's ``dot``; DrawError saying how to install it when it is missing."""
+    name = os.environ.get("CAUSAL_DOT", "dot")
+    found = shutil.which(name)
+    if found is None:
+        raise DrawError(f"the graphviz program {name!r} was not found, and it is needed for "
+                        f"SVG, PNG and PDF pictures; {INSTALL_HINT}")
+    return found
+
+
+def run_dot(source: str, fmt: str) -> bytes:
+    """Lay out DOT text with graphviz and return the picture's bytes."""
+    if fmt not in FORMATS:
+        raise DrawError(f"unknown picture format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if fmt == "dot":
+        return source.encode()
+    extra = ["-Gdpi=144"] if fmt == "png" else []  # sharp on high-density screens
+    proc = subprocess.run([dot_program(), f"-T{fmt}", *extra], input=source.encode(),
+                          capture_output=True, check=False)
+    if proc.returncode != 0:
+        why = proc.stderr.decode(errors="replace").strip()
+        raise DrawError(f"graphviz could not draw this picture: {why}")
+    return proc.stdout
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture: a DOT graph laid out by graphviz, or (for charts) finished SVG text."""
+
+    graph: Dot | None = None
+    svg_text: str | None = None
+
+    @property
+    def source(self) -> str:
+        """The DOT text (deterministic); a chart has none."""
+        if self.graph is None:
+            raise DrawError("a chart is drawn as SVG directly and has no DOT source; save it "
+                            "as .svg")
+        return self.graph.source()
+
+    def render(self, fmt: str = "svg") -> bytes:
+        """The picture in one of ``svg``, ``png``, ``pdf``, ``dot``."""
+        if self.svg_text is not None:
+            if fmt != "svg":
+                raise DrawError(f"a chart is drawn as SVG only, not {fmt}; save it as .svg")
+            return self.svg_text.encode()
+        return run_dot(self.source, fmt)
+
+    def svg(self) -> str:
+        return self.render("svg").decode()
+
+    def save(self, path: str | Path) -> Path:
+        """Write the picture to a file; the extension picks the format. Nothing is written on
+        error."""
+        path = Path(path)
+        data = self.render(format_of(path))
+        try:
+            path.write_bytes(data)
+        except OSError as e:
+            raise DrawError(f"{path}: cannot write: {e.strerror or e}") from None
+        return path
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter: the picture inline (nothing, so the text shows, when graphviz is missing)."""
+        try:
+            return self.svg()
+        except CausalError:
+            return None
+
+    def _repr_html_(self) -> str | None:
+        svg = self._repr_svg_()
+        return None if svg is None else f'<div class="causaldsl-picture">{svg[svg.find("<svg"):]}</div>'
+
+    def __str__(self) -> str:
+        return self.svg_text if self.svg_text is not None else self.source

@@ -1,0 +1,18 @@
+"""Notebook pictures: Jupyter shows models, diagrams, graphs and results drawn (causaldsl.draw,
+imported on first use, so plain use never loads it)."""
+
+from __future__ import annotations
+
+
+class Drawable:
+    """Mixin: ``_repr_svg_`` and ``_repr_html_`` from :func:`causaldsl.draw.draw`."""
+
+    def _repr_svg_(self) -> str | None:
+        from .draw import repr_svg
+
+        return repr_svg(self)
+
+    def _repr_html_(self) -> str | None:
+        from .draw import repr_html
+
+        return repr_html(self)
