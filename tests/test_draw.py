@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from causaldsl import Diagram, FiniteType, cut, do, load
 from causaldsl.cli import main
@@ -22,6 +24,7 @@ from causaldsl.draw.gallery import stale
 from causaldsl.errors import DrawError
 from causaldsl.graph import ADMG
 from causaldsl.repl import Session
+from tests.test_properties import random_models
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.causal"))
@@ -144,6 +147,22 @@ def test_a_surgery_picture_marks_exactly_the_wires_the_rewrite_cut(example, name
         cut_groups = {g.get("id") for g in svg.iter(f"{SVG}g") if g.get("class") == "edge wire cut"
                       or g.get("class") == "edge wire latent cut"}
         assert cut_groups == _expected_cut(model, names)
+
+
+@settings(max_examples=40, deadline=None)
+@given(spec=random_models(), data=st.data())
+def test_on_random_models_the_marked_wires_are_the_parents_surgery_drops(spec, data):
+    names = data.draw(st.lists(st.sampled_from(spec.order), min_size=1, max_size=3, unique=True))
+    split = data.draw(st.integers(0, len(names)))
+    values = {v: spec.types[v].values[0] for v in names[:split]}
+    cuts = names[split:]
+    model = spec.model
+    pic = surgery_picture(model, do=values, cut=cuts)
+    index = {n.outputs[0]: j for j, n in enumerate(model.diagram.nodes)}
+    want = {f"before:{p}>{index[v]}.{k}" for v in names for k, p in enumerate(spec.parents[v])}
+    assert _cut_ids(pic) == want
+    assert _cut_ids(pic, "after:") == set()
+    assert pic.source == surgery_picture(model, do=values, cut=cuts).source
 
 
 def test_comb_regions_are_shaded_when_comb_disintegration_applies():

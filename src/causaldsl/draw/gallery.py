@@ -50,6 +50,7 @@ def entries(path: Path) -> Iterator[Entry]:
     """The pictures of one example file."""
     from ..lang.loader import load
     from ..query import Event, Prob
+    from ..types import FiniteType
 
     prog = load(path)
     stem, rel = path.stem, f"examples/{path.name}"
@@ -79,6 +80,8 @@ def entries(path: Path) -> Iterator[Entry]:
             shown = shown.replace("True", "true").replace("False", "false")
             yield Entry(f"{stem}-{name}-surgery.svg", f"surgery: `{q}`",
                         f'causal draw {rel} {name} --do "{shown}"', draw(m, do=do))
+            if not all(isinstance(v.type, FiniteType) for v in m.variables.values()):
+                break  # charts of exact answers only: sampled ones would change every run
             whole = tuple(Event(e.var) for e in q.outcomes)  # every value, not one
             doing = Prob(whole, q.interventions, q.evidence)
             seen = Prob(whole, (), q.interventions + q.evidence)
