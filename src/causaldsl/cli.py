@@ -43,12 +43,14 @@ def _parser() -> argparse.ArgumentParser:
                        epilog="example: causal run examples/smoking.causal --json")
     r.add_argument("files", nargs="+", metavar="FILE")
     r.add_argument("--json", action="store_true", help="print answers as JSON lines")
+    _sampling_flags(r)
     q = sub.add_parser("query", help="answer one query against a file's model",
                        epilog='example: causal query examples/smoking.causal "P(C | do(S = yes))"')
     q.add_argument("file", metavar="FILE")
     q.add_argument("query", metavar="QUERY")
     q.add_argument("--in", dest="target", metavar="MODEL", help="the model to ask (default: last)")
     q.add_argument("--json", action="store_true", help="print the answer as JSON")
+    _sampling_flags(q)
     i = sub.add_parser("identify", help="the formula for an effect over observed variables, or "
                        "why there is none", epilog='example: causal identify '
                        'examples/frontdoor.causal "P(C | do(S))" --method frontdoor')
@@ -87,6 +89,21 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--check", action="store_true",
                    help="change nothing; exit 1 if a file is not in canonical form")
     return p
+
+
+def _sampling_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=["exact", "sample"],
+                   help="force a route (default: exact for finite models, else sampling)")
+    p.add_argument("--method", choices=["closed", "forward", "importance", "nuts"],
+                   help="the sampling method (default: a closed form, else chosen per query)")
+    p.add_argument("--seed", type=int, help="random seed for sampling (default 0)")
+    p.add_argument("--samples", type=int, help="samples (NUTS: draws per chain)")
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """The query options the command line gave: backend, method, seed, samples."""
+    return {k: getattr(args, k) for k in ("backend", "method", "seed", "samples")
+            if getattr(args, k, None) is not None}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -249,7 +266,8 @@ def _run(args: argparse.Namespace) -> int:
     status = [EXIT_OK]
     for f, prog in _programs(args.files, status):
         for st, target in prog.statements:
-            status[0] = max(status[0], _answer(prog, target, st, f, args.json))
+            status[0] = max(status[0], _answer(prog, target, st, f, args.json,
+                                               options=_options(args)))
     return status[0]
 
 
@@ -262,10 +280,11 @@ def _query(args: argparse.Namespace) -> int:
     except CausalError as e:
         print(e, file=sys.stderr)
         return EXIT_INPUT
-    return _answer(prog, target, q, args.file, args.json, text=args.query)
+    return _answer(prog, target, q, args.file, args.json, text=args.query, options=_options(args))
 
 
-def _answer(prog: Any, target: str, st: Any, file: str, as_json: bool, text: str = "") -> int:
+def _answer(prog: Any, target: str, st: Any, file: str, as_json: bool, text: str = "",
+            options: dict[str, Any] | None = None) -> int:
     from .lang import ast as A
 
     where = f"{file}:{st.span.line}:{st.span.column}: " if hasattr(st, "span") else f"{file}: "
@@ -279,7 +298,7 @@ def _answer(prog: Any, target: str, st: Any, file: str, as_json: bool, text: str
         if target in prog.graphs:  # no mechanisms: identify, then evaluate on the data
             result, method = _from_observations(prog, target, q)
         else:
-            result = model.query(q)
+            result = model.query(q, **(options or {}))
     except CausalError as e:
         print(f"{where}error: {e}", file=sys.stderr)
         return EXIT_INPUT
@@ -365,9 +384,11 @@ def _show(label: str, target: str, result: Any, method: str | None = None) -> st
 
     how = f"  (identified by {method}, evaluated on the observed data)" if method else ""
     if isinstance(result, Distribution):
+        how += f"  ({result.route})" if hasattr(result, "route") else ""
         body = str(result).split("\n", 1)[1]
         return f"{label}  [{target}]{how}\n{body}\n"
-    return f"{label}  [{target}]{how}\n= {result:.6g}\n"
+    shown = str(result) if hasattr(result, "se") else f"{result:.6g}"  # an Estimate says how
+    return f"{label}  [{target}]{how}\n= {shown}\n"
 
 
 def _jsonable(label: str, target: str, result: Any) -> dict[str, Any]:
@@ -381,6 +402,11 @@ def _jsonable(label: str, target: str, result: Any) -> dict[str, Any]:
                          "p": p} for k, p in result.items()]
     else:
         out["value"] = float(result)
+    for k in ("se", "route"):  # answers by sampling or closed form say how good and how
+        if hasattr(result, k):
+            out[k] = getattr(result, k)
+    if hasattr(result, "details"):
+        out.update({k: v for k, v in result.details.items() if k != "note"})
     return out
 
 

@@ -440,6 +440,13 @@ class Identification:
 
         return evaluate_query(self, source, **kw)
 
+    def compile(self, names: Sequence[str], types: Any) -> Any:
+        """A jitted function of a joint table over ``names`` (with these value types) that
+        answers the query; its ``batch`` answers for a stack of tables in one call."""
+        from .backends.estimand_eval import CompiledQuery
+
+        return CompiledQuery(self, names, types)
+
 
 def _plain(q: Prob) -> str:
     return str(q)
@@ -460,6 +467,10 @@ def identify(source: CausalModel | ADMG, query: str | Prob, method: str | None =
     q = parse_query(query) if isinstance(query, str) else query
     if not isinstance(q, Prob):
         raise QueryError(f"identify takes a probability query P(...), got {q}")
+    if q.is_counterfactual:
+        raise QueryError(f"{q}: identifying a counterfactual from observations (ID*/IDC*) is "
+                         "not supported yet; ask a model with tables or explicit noise, or see "
+                         "causaldsl.counterfactual (ETT, NDE, NIE, and bounds on PN, PS, PNS)")
     if method is not None and method not in METHODS:
         raise QueryError(f"unknown identification method {method!r}; use one of "
                          f"{', '.join(METHODS)}")

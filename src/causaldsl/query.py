@@ -15,7 +15,7 @@ import lark
 from .errors import LatentQueryError, QueryError, QuerySyntaxError, UnknownVariableError
 from .grammars import parser
 from .model import CausalModel, Role, did_you_mean
-from .types import Label, show_label
+from .types import Label, RealType, show_label
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ class Event:
 
 def show_value(v: Label) -> str:
     """A label as a query writes it: bare when it is a name or a number, quoted otherwise."""
+    if isinstance(v, float):
+        return f"{v:g}"
     return show_label(v) if isinstance(v, bool | int) or str(v).isidentifier() else f'"{v}"'
 
 
@@ -120,6 +122,9 @@ class _ToQuery(lark.Transformer):
     def int_value(self, items):  # type: ignore[no-untyped-def]
         return int(items[0])
 
+    def float_value(self, items):  # type: ignore[no-untyped-def]
+        return float(items[0])
+
     def string_value(self, items):  # type: ignore[no-untyped-def]
         return str(items[0])[1:-1]
 
@@ -191,7 +196,7 @@ def parse_query(text: str) -> Query:
         if token is not None and getattr(token, "type", None) == "$END":
             col = len(text.rstrip()) + 1
         expected = sorted(getattr(e, "expected", None) or getattr(e, "allowed", None) or [])
-        shown = ", ".join(_pretty_terminal(x) for x in expected[:8])
+        shown = ", ".join(dict.fromkeys(_pretty_terminal(x) for x in expected[:8]))
         got = text[col - 1: col + 9] if col else ""
         caret = f"\n  {text}\n  {' ' * max(col - 1, 0)}^"
         what = f"unexpected {got!r}" if got.strip() else "unexpected end of query"
@@ -239,6 +244,11 @@ def _check_variable(model: CausalModel, q: Prob, var: str, kind: str) -> None:
 
 def _check_value(model: CausalModel, q: Prob, var: str, value: Label) -> None:
     t = model.variables[var].type
+    if isinstance(t, RealType):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise QueryError(f"{q}: {var} is continuous, so its value must be a number, not "
+                             f"{value!r}")
+        return
     if t.size is None:
         raise QueryError(f"{q}: {var} has type {t}; exact queries need finite types")
     if value not in t:
@@ -269,6 +279,6 @@ def _check_world(model: CausalModel, q: Prob, e: Event) -> None:
 def _pretty_terminal(name: str) -> str:
     return {"NAME": "a variable name", "LPAR": "'('", "RPAR": "')'", "VBAR": "'|'",
             "COMMA": "','", "EQUAL": "'='", "LSQB": "'['", "RSQB": "']'", "PLUS": "'+'",
-            "MINUS": "'-'", "STAR": "'*'", "SIGNED_INT": "a number", "NUMBER": "a number",
-            "ESCAPED_STRING": "a quoted value", "P": "'P'", "E": "'E'", "DO": "'do'",
+            "MINUS": "'-'", "STAR": "'*'", "SIGNED_INT": "a number", "SIGNED_REAL": "a number",
+            "NUMBER": "a number", "ESCAPED_STRING": "a quoted value", "P": "'P'", "E": "'E'", "DO": "'do'",
             "$END": "end of query"}.get(name, name)

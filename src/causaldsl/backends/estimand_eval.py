@@ -9,18 +9,19 @@ The observational distribution is a *source* of marginals over observed variable
 
 Every ``P(A | B)`` becomes ``P(A, B) / P(B)``; where ``P(B)`` is zero the estimand is undefined
 and :class:`~causaldsl.errors.PositivityError` names the values (never a NaN). Sums and
-products are contracted with opt_einsum over named axes.
+products are contracted with opt_einsum over named axes: on NumPy for one evaluation, or on
+JAX inside one jitted (and, for a stack of tables, vmapped) function: :class:`CompiledQuery`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import opt_einsum
 
-from ..distribution import Distribution
+from ..distribution import Batch, Distribution
 from ..errors import PositivityError, QueryError
 from ..estimand import P, Product, Quotient, Sum
 from ..types import FiniteType, show_label
@@ -127,57 +128,109 @@ def evaluate(estimand: Estimand, source: Any, axes: Sequence[str], *,
     """The estimand as an array with one axis per name in ``axes`` (in that order); every free
     variable of the estimand must be among them (others broadcast)."""
     src = as_source(source, names, types)
+    _check_axes(estimand, axes)
+    ev = _Evaluator(src, np)
+    f_axes, arr = ev.eval(estimand)
+    return np.array(ev.align(f_axes, arr, tuple(axes)))
+
+
+def _check_axes(estimand: Estimand, axes: Sequence[str]) -> None:
     missing = estimand.free - set(axes)
     if missing:
         raise QueryError(f"the estimand depends on {', '.join(sorted(missing))}, which the "
                          "answer has no axis for")
-    f_axes, arr = _eval(estimand, src)
-    return _align(f_axes, arr, tuple(axes), src)
 
 
-def _align(f_axes: tuple[str, ...], arr: np.ndarray, axes: tuple[str, ...], src: Source
-           ) -> np.ndarray:
-    for a in axes:
-        if a not in f_axes:
-            f_axes = (*f_axes, a)
-            arr = np.broadcast_to(arr[..., None], (*arr.shape, src.types[a].size))
-    perm = [f_axes.index(a) for a in axes]
-    return np.array(np.transpose(arr, perm))
+class _Evaluator:
+    """One fold over an estimand's nodes. On NumPy (``xp = np``) a zero denominator raises
+    PositivityError at once; on JAX, under jit, each check becomes a flag in ``flags``."""
 
+    def __init__(self, src: Source, xp: Any):
+        self.src = src
+        self.xp = xp
+        self.flags: list[Any] = []
 
-def _eval(e: Estimand, src: Source) -> Factor:
-    if isinstance(e, P):
-        return _term(e, src)
-    if isinstance(e, Sum):
-        if isinstance(e.body, Product):
-            factors = [_eval(f, src) for f in e.body.factors]
+    def positive(self, den: Any, error: Callable[[np.ndarray], PositivityError]) -> None:
+        if self.xp is np:
+            if np.any(den <= 0):
+                raise error(np.argwhere(den <= 0)[0])
         else:
-            factors = [_eval(e.body, src)]
-        present = {a for ax, _ in factors for a in ax}
-        out = tuple(dict.fromkeys(a for ax, _ in factors for a in ax if a not in e.over))
-        res = _contract(factors, out)
-        scale = 1
-        for v in e.over:
-            if v not in present:  # a sum over a variable the body does not mention
-                scale *= src.types[v].size
-        return (res[0], res[1] * scale) if scale != 1 else res
-    if isinstance(e, Product):
-        factors = [_eval(f, src) for f in e.factors]
-        out = tuple(dict.fromkeys(a for ax, _ in factors for a in ax))
-        return _contract(factors, out)
-    if isinstance(e, Quotient):
-        na, n = _eval(e.num, src)
-        da, d = _eval(e.den, src)
-        axes = tuple(dict.fromkeys((*na, *da)))
-        n = _align(na, n, axes, src)
-        d = _align(da, d, axes, src)
-        if np.any(d <= 0):
-            at = _where(axes, np.argwhere(d <= 0)[0], src)
-            raise PositivityError(f"the estimand divides by {e.den}, which is zero{at}: the "
-                                  "observational distribution violates positivity there, so the "
-                                  "estimand is undefined")
-        return axes, n / d
-    raise TypeError(f"not an estimand: {e!r}")  # pragma: no cover
+            self.flags.append(self.xp.all(den > 0))
+
+    def align(self, f_axes: tuple[str, ...], arr: Any, axes: tuple[str, ...]) -> Any:
+        xp = self.xp
+        for a in axes:
+            if a not in f_axes:
+                f_axes = (*f_axes, a)
+                arr = xp.broadcast_to(arr[..., None], (*arr.shape, self.src.types[a].size))
+        return xp.transpose(arr, [f_axes.index(a) for a in axes])
+
+    def eval(self, e: Estimand) -> Factor:
+        if isinstance(e, P):
+            return self.term(e)
+        if isinstance(e, Sum):
+            body = e.body.factors if isinstance(e.body, Product) else (e.body,)
+            factors = [self.eval(f) for f in body]
+            present = {a for ax, _ in factors for a in ax}
+            out = tuple(dict.fromkeys(a for ax, _ in factors for a in ax if a not in e.over))
+            res = _contract(factors, out)
+            scale = 1
+            for v in e.over:
+                if v not in present:  # a sum over a variable the body does not mention
+                    scale *= self.src.types[v].size
+            return (res[0], res[1] * scale) if scale != 1 else res
+        if isinstance(e, Product):
+            factors = [self.eval(f) for f in e.factors]
+            return _contract(factors, tuple(dict.fromkeys(a for ax, _ in factors for a in ax)))
+        if isinstance(e, Quotient):
+            na, n = self.eval(e.num)
+            da, d = self.eval(e.den)
+            axes = tuple(dict.fromkeys((*na, *da)))
+            n = self.align(na, n, axes)
+            d = self.align(da, d, axes)
+            self.positive(d, lambda bad: PositivityError(
+                f"the estimand divides by {e.den}, which is zero{_where(axes, bad, self.src)}: "
+                "the observational distribution violates positivity there, so the estimand "
+                "is undefined"))
+            return axes, n / d
+        raise TypeError(f"not an estimand: {e!r}")  # pragma: no cover
+
+    def term(self, t: P) -> Factor:
+        src = self.src
+        names = (*t.vars, *t.given)
+        for n in names:
+            if n not in src.types:
+                raise QueryError(f"{t}: {n} is not an observed variable of the distribution")
+        axes, joint = src.marginal(names)
+        vals = t.values
+        # fix values first: only the slices the estimand reads must be positive
+        idx: list[Any] = []
+        kept: list[str] = []
+        for a in axes:
+            if a in vals:
+                idx.append(src.types[a].index(vals[a]))
+            else:
+                idx.append(slice(None))
+                kept.append(a)
+        kaxes = tuple(kept)
+        if not t.given:
+            return kaxes, joint[tuple(idx)]
+        over = tuple(i for i, a in enumerate(axes) if a in t.vars)
+        den = self.xp.broadcast_to(joint.sum(axis=over, keepdims=True), joint.shape)[tuple(idx)]
+        joint = joint[tuple(idx)]
+
+        def error(bad: np.ndarray) -> PositivityError:
+            given_axes = [i for i, a in enumerate(kaxes) if a in t.given]
+            fixed_given = [f"{v} = {show_label(vals[v])}" for v in t.given if v in vals]
+            where = ", ".join([*fixed_given, *(
+                f"{kaxes[i]} = {show_label(src.types[kaxes[i]].values[bad[i]])}"
+                for i in given_axes)])
+            return PositivityError(f"the estimand needs {t}, but P({where}) = 0: the "
+                                   "observational distribution violates positivity there, so "
+                                   "the estimand is undefined")
+
+        self.positive(den, error)
+        return kaxes, joint / den
 
 
 def _contract(factors: Sequence[Factor], out: tuple[str, ...]) -> Factor:
@@ -192,48 +245,82 @@ def _contract(factors: Sequence[Factor], out: tuple[str, ...]) -> Factor:
 
     terms = ",".join("".join(s(a) for a in ax) for ax, _ in factors)
     eq = terms + "->" + "".join(s(a) for a in out)
-    return out, np.asarray(opt_einsum.contract(eq, *(arr for _, arr in factors)))
+    return out, opt_einsum.contract(eq, *(arr for _, arr in factors))
 
 
-def _term(t: P, src: Source) -> Factor:
-    names = (*t.vars, *t.given)
-    for n in names:
-        if n not in src.types:
-            raise QueryError(f"{t}: {n} is not an observed variable of the distribution")
-    axes, joint = src.marginal(names)
-    vals = t.values
-    # fix values first: only the slices the estimand reads must be positive
-    idx: list[Any] = []
-    kept: list[str] = []
-    for a in axes:
-        if a in vals:
-            idx.append(src.types[a].index(vals[a]))
-        else:
-            idx.append(slice(None))
-            kept.append(a)
-    kaxes = tuple(kept)
-    if not t.given:
-        return kaxes, joint[tuple(idx)]
-    over = tuple(i for i, a in enumerate(axes) if a in t.vars)
-    den = np.broadcast_to(joint.sum(axis=over, keepdims=True), joint.shape)[tuple(idx)]
-    joint = joint[tuple(idx)]
-    if np.any(den <= 0):
-        bad = np.argwhere(den <= 0)[0]
-        given_axes = [i for i, a in enumerate(kaxes) if a in t.given]
-        fixed_given = [f"{v} = {show_label(vals[v])}" for v in t.given if v in vals]
-        where = ", ".join([*fixed_given, *(f"{kaxes[i]} = {show_label(src.types[kaxes[i]].values[bad[i]])}"
-                                            for i in given_axes)])
-        raise PositivityError(f"the estimand needs {t}, but P({where}) = 0: the observational "
-                              "distribution violates positivity there, so the estimand is "
-                              "undefined")
-    return kaxes, joint / den
-
-
-def _where(axes: Sequence[str], idx: Sequence[int], src: Source) -> str:
+def _where(axes: Sequence[str], idx: Sequence[int] | np.ndarray, src: Source) -> str:
     if not axes:
         return ""
     return " at " + ", ".join(f"{a} = {show_label(src.types[a].values[i])}"
                               for a, i in zip(axes, idx, strict=True))
+
+
+class CompiledEstimand:
+    """An estimand compiled by JAX into a jitted function of a joint table over ``names``.
+    Call it on one table, or ``batch`` on a stack of them (one vmapped call). A zero
+    denominator is reported as PositivityError naming where, as on the NumPy path."""
+
+    def __init__(self, estimand: Estimand, names: Sequence[str],
+                 types: Mapping[str, FiniteType] | Sequence[FiniteType], axes: Sequence[str]):
+        import jax
+        import jax.numpy as jnp
+
+        from . import exact  # noqa: F401  (float64 on, as everywhere in the exact backend)
+
+        _check_axes(estimand, axes)
+        self.estimand = estimand
+        self.names = tuple(names)
+        self.types = dict(types) if isinstance(types, Mapping) else \
+            dict(zip(self.names, types, strict=True))
+        self.axes = tuple(axes)
+        self.shape = tuple(self.types[n].size for n in self.names)
+
+        def fn(joint: Any) -> tuple[Any, Any]:
+            ev = _Evaluator(_TracedJoint(joint, self.names, self.types), jnp)
+            f_axes, arr = ev.eval(estimand)
+            ok = jnp.all(jnp.stack(ev.flags)) if ev.flags else jnp.bool_(True)
+            return ev.align(f_axes, jnp.asarray(arr), self.axes), ok
+
+        self._one = jax.jit(fn)
+        self._many = jax.jit(jax.vmap(fn))
+
+    def __call__(self, joint: Any) -> np.ndarray:
+        src = JointSource(joint, self.names, self.types)
+        arr, ok = self._one(src.array)
+        if not bool(ok):
+            evaluate(self.estimand, src, self.axes)  # raises, naming where
+        return np.asarray(arr)
+
+    def batch(self, joints: Any) -> np.ndarray:
+        """The estimand on each table of ``joints`` (a leading batch axis)."""
+        arr = np.asarray(joints, dtype=np.float64)
+        if arr.shape[1:] != self.shape:
+            raise QueryError(f"a batch of joint tables over {', '.join(self.names)} needs shape "
+                             f"(n, {', '.join(map(str, self.shape))}), got {arr.shape}")
+        flat = arr.reshape(len(arr), -1)
+        bad = np.flatnonzero((flat < 0).any(axis=1) | ~np.isclose(flat.sum(axis=1), 1.0,
+                                                                   atol=1e-9))
+        if bad.size:
+            JointSource(arr[bad[0]], self.names, self.types)  # raises, with the sum
+        out, ok = self._many(arr)
+        ok = np.asarray(ok)
+        if not ok.all():
+            i = int(np.flatnonzero(~ok)[0])
+            try:
+                evaluate(self.estimand, JointSource(arr[i], self.names, self.types), self.axes)
+            except PositivityError as e:
+                raise PositivityError(f"joint table {i} of the batch: {e}") from None
+        return np.asarray(out)
+
+
+class _TracedJoint(JointSource):
+    """A joint table inside a jitted function: marginals are JAX sums; nothing is checked."""
+
+    def __init__(self, joint: Any, names: tuple[str, ...], types: Mapping[str, FiniteType]):
+        self.names = names
+        self.array = joint
+        self.types = dict(types)
+        self._cache = {}
 
 
 def evaluate_query(ident: Identification, source: Any, names: Sequence[str] | None = None,
@@ -242,33 +329,85 @@ def evaluate_query(ident: Identification, source: Any, names: Sequence[str] | No
     variable has a value, else a Distribution over the outcomes given the open treatments
     (``do(X)``) and evidence."""
     src = as_source(source, names, types)
-    q = ident.query
+    shape = _QueryShape(ident, src.types)
     est = ident.bound
-    free_do = tuple(e.var for e in q.interventions if e.value is None)
-    free_ev = tuple(e.var for e in q.evidence if e.value is None)
-    outs = tuple(e.var for e in q.outcomes if e.value is None)
-    for v in (*free_do, *free_ev, *outs):
-        if v not in src.types:
-            raise QueryError(f"{q}: {v} is not an observed variable of the distribution")
-    axes = (*free_do, *free_ev, *outs)
-    extra = sorted(est.free - set(axes))
-    if extra:
+    if shape.extra:
         # ID guarantees the value does not depend on these (the napkin's W2): fix each at the
         # first value where the estimand is defined
         import itertools
 
-        for i, combo in enumerate(itertools.product(*(src.types[v].values for v in extra))):
+        combos = list(itertools.product(*(src.types[v].values for v in shape.extra)))
+        for i, combo in enumerate(combos):
             try:
-                arr = evaluate(est.bind(dict(zip(extra, combo, strict=True))), src, axes)
+                arr = evaluate(est.bind(dict(zip(shape.extra, combo, strict=True))), src,
+                               shape.axes)
                 break
             except PositivityError:
-                if i + 1 == int(np.prod([src.types[v].size for v in extra])):
+                if i + 1 == len(combos):
                     raise
     else:
-        arr = evaluate(est, src, axes)
-    if not outs and not free_do and not free_ev:
-        return float(arr)
-    given_named = tuple(f"do({v})" for v in free_do) + free_ev
-    gtypes = tuple(src.types[v] for v in (*free_do, *free_ev))
-    return Distribution(outs, tuple(src.types[v] for v in outs), arr, given_named, gtypes,
-                        str(q))
+        arr = evaluate(est, src, shape.axes)
+    return shape.answer(arr)
+
+
+class _QueryShape:
+    """How an identified query's answer is laid out: open treatments, open evidence, then
+    outcomes; ``extra`` are free variables the value does not depend on."""
+
+    def __init__(self, ident: Identification, types: Mapping[str, FiniteType]):
+        q = ident.query
+        self.query = q
+        self.free_do = tuple(e.var for e in q.interventions if e.value is None)
+        self.free_ev = tuple(e.var for e in q.evidence if e.value is None)
+        self.outs = tuple(e.var for e in q.outcomes if e.value is None)
+        for v in (*self.free_do, *self.free_ev, *self.outs):
+            if v not in types:
+                raise QueryError(f"{q}: {v} is not an observed variable of the distribution")
+        self.types = types
+        self.axes = (*self.free_do, *self.free_ev, *self.outs)
+        self.extra = tuple(sorted(ident.bound.free - set(self.axes)))
+
+    def answer(self, arr: np.ndarray) -> Distribution | float:
+        if not self.axes:
+            return float(arr)
+        given_named = tuple(f"do({v})" for v in self.free_do) + self.free_ev
+        gtypes = tuple(self.types[v] for v in (*self.free_do, *self.free_ev))
+        return Distribution(self.outs, tuple(self.types[v] for v in self.outs), arr,
+                            given_named, gtypes, str(self.query))
+
+    def batch(self, arr: np.ndarray) -> Batch:
+        given_named = tuple(f"do({v})" for v in self.free_do) + self.free_ev
+        gtypes = tuple(self.types[v] for v in (*self.free_do, *self.free_ev))
+        return Batch(arr, self.outs, tuple(self.types[v] for v in self.outs), given_named,
+                     gtypes, str(self.query))
+
+
+class CompiledQuery:
+    """An identified query compiled into a jitted function of a joint table over ``names``:
+    ``f(joint)`` answers like ``Identification.evaluate``; ``f.batch(joints)`` answers for a
+    stack of tables in one vmapped call (bootstrap replicates, say)."""
+
+    def __init__(self, ident: Identification, names: Sequence[str],
+                 types: Mapping[str, FiniteType] | Sequence[FiniteType] | None = None):
+        self.ident = ident
+        self.names = tuple(names)
+        if types is None:
+            raise QueryError("compiling an estimand needs the types of the joint table's axes")
+        tys = dict(types) if isinstance(types, Mapping) else \
+            dict(zip(self.names, types, strict=True))
+        self.shape = _QueryShape(ident, tys)
+        est = ident.bound
+        if self.shape.extra:  # fixed at their first values; a positivity failure retries all
+            est = est.bind({v: tys[v].values[0] for v in self.shape.extra})
+        self.compiled = CompiledEstimand(est, self.names, tys, self.shape.axes)
+
+    def __call__(self, joint: Any) -> Distribution | float:
+        try:
+            return self.shape.answer(self.compiled(joint))
+        except PositivityError:
+            if not self.shape.extra:
+                raise
+            return evaluate_query(self.ident, joint, self.names, self.shape.types)
+
+    def batch(self, joints: Any) -> Batch:
+        return self.shape.batch(self.compiled.batch(joints))

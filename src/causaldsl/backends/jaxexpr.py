@@ -1,0 +1,154 @@
+"""Expressions of the language compiled to JAX: the same syntax tree that ``lang.expr`` evaluates
+on NumPy grids, traced into a jitted sampler. No Python from a model file is ever run.
+
+Finite values travel as integer positions. An expression sees a finite parent as its label when
+the labels are numbers or bools, and as a :class:`Cat` (position and type) otherwise, which may
+only be compared with a label name or another value of its type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jax.numpy as jnp
+import numpyro.distributions as dist
+
+from ..errors import MechanismError
+from ..lang.ast import Binary, BoolLit, Call, DistCall, IfElse, ListLit, Num, Unary, Var
+from ..types import FiniteType, Type
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "exp": jnp.exp, "log": jnp.log, "sqrt": jnp.sqrt, "abs": jnp.abs, "floor": jnp.floor,
+    "ceil": jnp.ceil, "round": jnp.round, "sin": jnp.sin, "cos": jnp.cos, "tanh": jnp.tanh,
+    "min": jnp.minimum, "max": jnp.maximum, "sigmoid": lambda x: 1.0 / (1.0 + jnp.exp(-x)),
+    "logit": lambda p: jnp.log(p / (1.0 - p)), "clip": jnp.clip,
+}
+
+#: Continuous distributions: name → (NumPyro class, number of arguments, argument names).
+CONTINUOUS: dict[str, tuple[Any, tuple[int, ...]]] = {
+    "Normal": (dist.Normal, (2,)), "LogNormal": (dist.LogNormal, (2,)),
+    "Exponential": (dist.Exponential, (1,)), "Gamma": (dist.Gamma, (2,)),
+    "Beta": (dist.Beta, (2,)), "Uniform": (dist.Uniform, (2,)), "StudentT": (dist.StudentT, (3,)),
+    "Cauchy": (dist.Cauchy, (2,)), "Laplace": (dist.Laplace, (2,)),
+    "HalfNormal": (dist.HalfNormal, (1,)),
+}
+
+
+@dataclass(frozen=True)
+class Cat:
+    """A value of a finite type whose labels are names: its position, and the type."""
+
+    index: Any
+    type: FiniteType
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A label name written in an expression (``yes``), not yet tied to a type."""
+
+    name: str
+
+
+def as_value(index: Any, t: Type) -> Any:
+    """What an expression sees for a variable: a number, a bool, or a Cat."""
+    if not isinstance(t, FiniteType):
+        return index
+    if all(isinstance(v, bool) for v in t.values):
+        return jnp.asarray([bool(v) for v in t.values])[index]
+    nums = t.numeric()
+    if nums is not None and all(isinstance(v, int) for v in t.values):
+        return jnp.asarray(nums)[index]
+    return Cat(index, t)
+
+
+def to_index(value: Any, t: FiniteType, owner: str) -> Any:
+    """The position in ``t`` of an expression's result (a label, bool or number)."""
+    if isinstance(value, Cat):
+        if value.type != t:
+            raise MechanismError(f"{owner}: a value of {value.type} cannot be a value of {t}")
+        return value.index
+    if isinstance(value, Lab):
+        return jnp.asarray(t.index(value.name))
+    nums = t.numeric()
+    if nums is None:
+        raise MechanismError(f"{owner}: a number cannot be a value of {t!r}")
+    arr = jnp.asarray(value, dtype=float)
+    return jnp.argmax(arr[..., None] == jnp.asarray(nums), axis=-1)
+
+
+def evaluate(e: Any, env: Mapping[str, Any]) -> Any:
+    """Evaluate an expression with JAX; ``env`` maps names to values (see :func:`as_value`)."""
+    if isinstance(e, Num | BoolLit):
+        return e.value
+    if isinstance(e, Var):
+        return env[e.name] if e.name in env else Lab(e.name)
+    if isinstance(e, Unary):
+        v = evaluate(e.arg, env)
+        return jnp.logical_not(v) if e.op == "not" else -jnp.asarray(v)
+    if isinstance(e, IfElse):
+        c = evaluate(e.cond, env)
+        a, b = evaluate(e.then, env), evaluate(e.other, env)
+        if isinstance(a, Cat | Lab) or isinstance(b, Cat | Lab):
+            raise MechanismError(f"line {e.span.line}: the sampling backend cannot choose between "
+                                 "label names with if/else yet; use numbers or a table")
+        return jnp.where(c, a, b)
+    if isinstance(e, Binary):
+        a, b = evaluate(e.left, env), evaluate(e.right, env)
+        if e.op in ("==", "!="):
+            eq = _equal(a, b)
+            return eq if e.op == "==" else jnp.logical_not(eq)
+        ops: dict[str, Callable[[Any, Any], Any]] = {
+            "+": jnp.add, "-": jnp.subtract, "*": jnp.multiply, "/": jnp.divide,
+            "^": jnp.power, "<": jnp.less, "<=": jnp.less_equal, ">": jnp.greater,
+            ">=": jnp.greater_equal, "and": jnp.logical_and, "or": jnp.logical_or}
+        return ops[e.op](_num(a), _num(b))
+    if isinstance(e, Call):
+        return FUNCTIONS[e.func](*(_num(evaluate(a, env)) for a in e.args))
+    raise MechanismError(f"line {getattr(e, 'span', None)}: not an expression: {e!r}")
+
+
+def distribution(call: DistCall, env: Mapping[str, Any], t: Type, owner: str) -> Any:
+    """The NumPyro distribution of ``~ Name(args)``; finite types sample positions."""
+    if isinstance(t, FiniteType):
+        if call.name == "Bernoulli":
+            (p,) = (evaluate(a, env) for a in call.args)
+            return dist.Bernoulli(probs=jnp.asarray(p, dtype=float))
+        if call.name == "Categorical":
+            items = call.args[0].items if len(call.args) == 1 and isinstance(call.args[0], ListLit) \
+                else call.args
+            probs = jnp.broadcast_arrays(*(jnp.asarray(evaluate(a, env), dtype=float)
+                                           for a in items))
+            return dist.Categorical(probs=jnp.stack(probs, axis=-1))
+        if call.name == "Uniform" and not call.args:
+            return dist.Categorical(probs=jnp.full(t.size, 1.0 / t.size))
+        raise MechanismError(f"{owner}: {call.name} is not a distribution over {t!r}")
+    if call.name not in CONTINUOUS:
+        raise MechanismError(f"{owner}: {call.name} is not a continuous distribution; use one of "
+                             f"{', '.join(sorted(CONTINUOUS))}")
+    cls, counts = CONTINUOUS[call.name]
+    if len(call.args) not in counts:
+        raise MechanismError(f"{owner}: {call.name} takes {counts[0]} arguments, got {len(call.args)}")
+    return cls(*(jnp.asarray(_num(evaluate(a, env)), dtype=float) for a in call.args))
+
+
+def _num(v: Any) -> Any:
+    if isinstance(v, Cat | Lab):
+        raise MechanismError("a label is not a number here")
+    return v
+
+
+def _equal(a: Any, b: Any) -> Any:
+    if isinstance(a, Lab) and isinstance(b, Cat):
+        a, b = b, a
+    if isinstance(a, Cat):
+        if isinstance(b, Lab):
+            return a.index == a.type.index(b.name)
+        if isinstance(b, Cat):
+            return a.index == b.index
+        raise MechanismError(f"a value of {a.type} compared with a number")
+    if isinstance(a, Lab) or isinstance(b, Lab):
+        return jnp.asarray(a == b) if isinstance(a, Lab) and isinstance(b, Lab) else \
+            jnp.asarray(False)
+    return jnp.equal(a, b)

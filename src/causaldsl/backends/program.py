@@ -1,0 +1,231 @@
+"""A causal model compiled to one vectorised NumPyro model, for one query shape.
+
+A plate over samples holds one site per variable: ``numpyro.sample`` for tables (a Categorical
+over the row its parents pick) and ``~`` mechanisms, ``numpyro.deterministic`` for ``:=``.
+Intervened variables are cut (surgery in the fold: their value is an argument, their causes are
+dropped), evidence is observed, and only ancestors of what the query reads are kept. A ``:=``
+variable seen as evidence has no density; when it adds a noise variable (``f(...) + c * U``), the
+noise is abducted exactly (``U = (y - f) / c``) and observed instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+
+from ..dag import topological_order
+from ..errors import MechanismError, QueryError
+from ..lang.ast import Binary, Num, Unary, Var
+from ..mechanism import ExprMechanism, Table
+from ..model import CausalModel, Variable
+from ..types import FiniteType
+from .jaxexpr import as_value, distribution, evaluate, to_index
+
+
+@dataclass(frozen=True)
+class Abduction:
+    """Evidence on ``Y := f + coef * noise``: the noise is ``(y - f) / coef``."""
+
+    noise: str
+    coef: float
+
+
+class Program:
+    """The NumPyro model of ``model`` for one query shape: ``fixed`` by do, ``observed``
+    evidence, and the variables it ``reads``. Call ``program.model(n, do, evidence)``."""
+
+    def __init__(self, model: CausalModel, fixed: Sequence[str], observed: Sequence[str],
+                 reads: Sequence[str]):
+        self.source = model
+        self.fixed = tuple(fixed)
+        self.observed = tuple(observed)
+        self.vars: dict[str, Variable] = dict(model.variables)
+        parents = {n: () if n in self.fixed else v.parents for n, v in self.vars.items()}
+        keep = _ancestors(parents, [*reads, *observed])
+        for n in keep:
+            v = self.vars[n]
+            if n not in self.fixed and (v.is_input or v.mechanism is None):
+                why = "is an input (cut); set it with do(...)" if v.is_input else "has no mechanism"
+                raise MechanismError(f"variable {n} of model {model.name} {why}; sampling needs "
+                                     "every variable the query depends on to have one")
+        self.abduct: dict[str, Abduction] = {}
+        for n in self.observed:
+            mech = self.vars[n].mechanism
+            if n in self.fixed or not isinstance(mech, ExprMechanism) or mech.kind != "assign":
+                continue
+            if isinstance(self.vars[n].type, FiniteType):
+                continue  # a discrete := under evidence becomes an indicator factor
+            self.abduct[n] = self._noise_for(n, mech)
+        extra = {a.noise: tuple(p for p in self.vars[y].parents if p != a.noise)
+                 for y, a in self.abduct.items()}
+        graph = {n: (*parents[n], *extra.get(n, ())) for n in self.vars if n in keep}
+        order, cycle = topological_order(graph)
+        if cycle:
+            raise QueryError(f"the evidence on {', '.join(self.abduct)} cannot be inverted for "
+                             f"its noise: the noise also causes its own parents ({' → '.join(cycle)})")
+        self.order = tuple(order)
+        self.noises = {a.noise: y for y, a in self.abduct.items()}
+        self.reads = tuple(reads)
+
+    def _noise_for(self, name: str, mech: ExprMechanism) -> Abduction:
+        """The noise term a ``:=`` mechanism adds, for exact abduction; else a clear error."""
+        taken = {a.noise for a in self.abduct.values()}
+        for cand in dict.fromkeys(self.vars[name].parents):
+            v = self.vars[cand]
+            if (cand in self.fixed or cand in self.observed or cand in taken
+                    or isinstance(v.type, FiniteType) or not isinstance(v.mechanism, ExprMechanism)
+                    or v.mechanism.kind != "sample"):
+                continue
+            coef = affine_coefficient(mech.expr, cand)
+            if coef:
+                return Abduction(cand, coef)
+        raise QueryError(
+            f"{name} := {mech.text} is deterministic given its parents, so the evidence on {name} "
+            "has no density: conditioning on it cannot be done by weighting or NUTS. Give "
+            f"{name} additive noise (`:= f(...) + U` with U ~ a continuous distribution, not "
+            "otherwise observed or given), or make it stochastic (`~ Normal(f(...), s)`)")
+
+    # -- the NumPyro model -----------------------------------------------------------------
+    def model(self, n: int, do: Mapping[str, Any], evidence: Mapping[str, Any]) -> None:
+        """Sample every kept variable once per sample, in one vectorised pass."""
+        raw: dict[str, Any] = {}   # positions of finite variables, numbers of real ones
+        seen: dict[str, Any] = {}  # what expressions see (labels, bools, numbers)
+
+        def put(name: str, value: Any) -> None:
+            value = jnp.broadcast_to(jnp.asarray(value), (n,))
+            raw[name] = value
+            seen[name] = as_value(value, self.vars[name].type)
+
+        with numpyro.plate("samples", n):
+            for name in self.order:
+                if name in self.noises:
+                    continue  # abducted where its child is observed
+                v = self.vars[name]
+                obs = evidence.get(name)
+                obs = None if obs is None else jnp.broadcast_to(jnp.asarray(obs), (n,))
+                if name in self.fixed:
+                    put(name, numpyro.deterministic(name, jnp.broadcast_to(do[name], (n,))))
+                elif isinstance(v.mechanism, Table):
+                    probs = jnp.asarray(v.mechanism.array)[tuple(raw[p] for p in v.parents)]
+                    put(name, numpyro.sample(name, dist.Categorical(probs=probs), obs=obs))
+                elif isinstance(v.mechanism, ExprMechanism) and v.mechanism.kind == "sample":
+                    d = distribution(v.mechanism.expr, seen, v.type, f"variable {name}")
+                    put(name, numpyro.sample(name, d, obs=obs))
+                else:
+                    assert isinstance(v.mechanism, ExprMechanism)
+                    self._assign(name, v, obs, put, seen)
+
+    def _assign(self, name: str, v: Variable, obs: Any, put: Any, seen: dict[str, Any]) -> None:
+        assert isinstance(v.mechanism, ExprMechanism)
+        if name in self.abduct:
+            a = self.abduct[name]
+            u = self.vars[a.noise]
+            assert isinstance(u.mechanism, ExprMechanism)
+            base = evaluate(v.mechanism.expr, {**seen, a.noise: 0.0})
+            noise = (obs - base) / a.coef
+            numpyro.sample(a.noise, distribution(u.mechanism.expr, seen, u.type,
+                                                 f"variable {a.noise}"), obs=noise)
+            numpyro.factor(f"{name}/jacobian", -jnp.log(jnp.abs(a.coef)) * jnp.ones_like(noise))
+            put(a.noise, noise)
+            put(name, numpyro.deterministic(name, obs))
+            return
+        value = evaluate(v.mechanism.expr, seen)
+        t = v.type
+        if isinstance(t, FiniteType):
+            value = to_index(value, t, f"variable {name}")
+        else:
+            value = jnp.asarray(value, dtype=float)
+        if obs is not None:  # a discrete := : the evidence is an indicator
+            numpyro.factor(f"{name}/evidence", jnp.where(value == obs, 0.0, -jnp.inf))
+            value = obs
+        put(name, numpyro.deterministic(name, jnp.broadcast_to(value, jnp.shape(obs)
+                                                                if obs is not None else
+                                                                jnp.shape(value))))
+
+    # -- what inference needs to know ------------------------------------------------------
+    def latent_sites(self) -> tuple[list[str], list[str]]:
+        """Unobserved sample sites: (continuous, discrete)."""
+        cont: list[str] = []
+        disc: list[str] = []
+        for name in self.order:
+            v = self.vars[name]
+            if name in self.fixed or name in self.observed or name in self.noises:
+                continue
+            if isinstance(v.mechanism, ExprMechanism) and v.mechanism.kind == "assign":
+                continue
+            (disc if isinstance(v.type, FiniteType) else cont).append(name)
+        return cont, disc
+
+
+def affine_coefficient(e: Any, name: str) -> float | None:
+    """The constant ``c`` when ``e`` is ``f + c * name`` with ``name`` nowhere in ``f``."""
+    if isinstance(e, Var):
+        return 1.0 if e.name == name else None
+    if not _mentions(e, name):
+        return None
+    if isinstance(e, Unary) and e.op == "-":
+        c = affine_coefficient(e.arg, name)
+        return None if c is None else -c
+    if isinstance(e, Binary):
+        left, right = _mentions(e.left, name), _mentions(e.right, name)
+        if left and right:
+            return None
+        inner = e.left if left else e.right
+        c = affine_coefficient(inner, name)
+        if c is None:
+            return None
+        if e.op == "+":
+            return c
+        if e.op == "-":
+            return c if left else -c
+        other = e.right if left else e.left
+        k = _constant(other)
+        if k is None:
+            return None
+        if e.op == "*":
+            return c * k or None
+        if e.op == "/" and left:
+            return c / k if k else None
+    return None
+
+
+def _constant(e: Any) -> float | None:
+    if isinstance(e, Num):
+        return float(e.value)
+    if isinstance(e, Unary) and e.op == "-":
+        k = _constant(e.arg)
+        return None if k is None else -k
+    return None
+
+
+def _mentions(e: Any, name: str) -> bool:
+    from ..lang.expr import free_names
+
+    return any(n == name for n, _ in free_names(e))
+
+
+def _ancestors(parents: Mapping[str, Sequence[str]], names: Sequence[str]) -> set[str]:
+    seen: set[str] = set()
+    stack = list(names)
+    while stack:
+        x = stack.pop()
+        if x not in seen:
+            seen.add(x)
+            stack.extend(parents[x])
+    return seen
+
+
+def indices(model: CausalModel, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Query values as the program takes them: positions for finite variables, floats else."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        t = model.variables[name].type
+        out[name] = (np.int32(t.index(value)) if isinstance(t, FiniteType)
+                     else np.float64(float(value)))
+    return out
