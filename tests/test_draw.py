@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from causaldsl import Diagram, FiniteType, cut, do, load
 from causaldsl.cli import main
 from causaldsl.distribution import Batch, Distribution
-from causaldsl.draw import Picture, draw, surgery_picture
+from causaldsl.draw import Picture, draw, seeing_and_doing, surgery_picture
 from causaldsl.draw.gallery import stale
 from causaldsl.errors import DrawError
 from causaldsl.graph import ADMG
@@ -213,6 +213,14 @@ def test_charts_are_svg_without_matplotlib_or_graphviz(monkeypatch):
         draw({"a": d, "b": d["yes"]})
 
 
+def test_seeing_and_doing():
+    m = load(ROOT / "examples" / "smoking.causal")["smoking"]
+    svg = seeing_and_doing(m, "P(C = yes | do(S = yes))").svg()
+    assert {"P(C | S = yes)", "P(C | do(S = yes))", "0.49", "0.618"} <= svg_texts(svg)
+    with pytest.raises(DrawError, match="needs a P"):
+        seeing_and_doing(m, "P(C | S = yes)")
+
+
 def test_drawing_imports_neither_jax_nor_matplotlib():
     code = (
         "import sys, causaldsl\n"
@@ -289,6 +297,14 @@ def test_causal_draw_bad_input(args, message, tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_causal_draw_do_on_a_variable_without_values_suggests_cut(capsys):
+    napkin = str(ROOT / "examples" / "napkin.causal")
+    assert main(["draw", napkin, "--do", "X=x", "-o", "-"]) == 1
+    assert "--cut X draws the same surgery" in capsys.readouterr().err
+    assert main(["draw", napkin, "--cut", "X", "-o", "-"]) == 0
+    assert 'class="wire latent cut"' in capsys.readouterr().out
 
 
 def test_causal_draw_a_diagram_with_do_is_an_error(capsys):

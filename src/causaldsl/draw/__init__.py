@@ -15,7 +15,7 @@ from ..errors import DrawError
 from ..graph import ADMG
 from ..ir import Box, Diagram
 from ..model import CausalModel
-from .chart import batch_chart, comparison_chart, distribution_chart
+from .chart import batch_chart, comparison_chart, distribution_chart, seeing_and_doing
 from .diagram import diagram_picture
 from .dot import escape
 from .graph import graph_picture
@@ -70,4 +70,4 @@ def repr_html(x: Any) -> str | None:
 
 
 __all__ = ["FORMATS", "Picture", "comparison_chart", "cut_wires", "draw", "format_of",
-           "repr_html", "repr_svg", "surgery_picture"]
+           "repr_html", "repr_svg", "seeing_and_doing", "surgery_picture"]

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..distribution import Batch, Distribution
 from ..errors import DrawError
+from ..model import CausalModel
+from ..query import Prob
 from ..types import FiniteType, show_label
 from .dot import escape
 from .render import Picture
@@ -43,7 +46,7 @@ def distribution_chart(d: Distribution, title: str | None = None) -> Picture:
     return Picture(svg_text=bar_chart(title or _title(d), groups, series, table, ", ".join(axis)))
 
 
-def comparison_chart(results: Mapping[str, Distribution], title: str = "") -> Picture:
+def comparison_chart(results: Mapping[str, Any], title: str = "") -> Picture:
     """Several distributions over the same variables, bar by bar (each its own colour)."""
     if not results:
         raise DrawError("a comparison needs at least one distribution")
@@ -58,6 +61,21 @@ def comparison_chart(results: Mapping[str, Distribution], title: str = "") -> Pi
     groups = _combos(first.axes, first.axis_types, named=False)
     table = np.stack([np.asarray(d.probs).reshape(-1) for d in results.values()], axis=1)
     return Picture(svg_text=bar_chart(title, groups, list(results), table, ", ".join(first.axes)))
+
+
+def seeing_and_doing(model: CausalModel, query: str | Prob) -> Picture:
+    """``P(Y | do(X = x), Z)`` beside ``P(Y | X = x, Z)``: what intervening changes, over every
+    value of the outcome."""
+    from ..query import Event, parse_query
+
+    q = parse_query(query) if isinstance(query, str) else query
+    if not isinstance(q, Prob) or not q.interventions:
+        raise DrawError(f"{q}: seeing against doing needs a P(... | do(...)) query")
+    whole = tuple(Event(e.var) for e in q.outcomes)  # every value, not one
+    seeing = Prob(whole, (), q.interventions + q.evidence)
+    doing = Prob(whole, q.interventions, q.evidence)
+    answers: dict[str, Any] = {str(s): model.query(str(s)) for s in (seeing, doing)}
+    return comparison_chart(answers, "seeing against doing")
 
 
 def batch_chart(b: Batch, title: str | None = None) -> Picture:

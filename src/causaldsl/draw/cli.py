@@ -45,6 +45,11 @@ def picture_of(prog: Any, file: str, name: str | None, do: str | None = None,
     cuts = [c.strip() for c in cut.split(",") if c.strip()] if cut else []
     if name in prog.models:
         model = prog.models[name]
+        for v in values or {}:
+            if v in model and model[v].type.size is None:
+                raise DrawError(f"--do {v}=...: {v} : {model[v].type} in {name} has no finite "
+                                f"list of values to set it to; --cut {v} draws the same "
+                                f"surgery with {v} as an input")
         if values or cuts:
             return draw(model, do=values, cut=cuts, direction=direction), name
         if name in prog.graphs or graph:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import CausalError
 from . import draw
+from .chart import seeing_and_doing
 from .render import Picture
 
 HEADER = """# Gallery
@@ -49,7 +50,7 @@ class Entry:
 def entries(path: Path) -> Iterator[Entry]:
     """The pictures of one example file."""
     from ..lang.loader import load
-    from ..query import Event, Prob
+    from ..query import Prob
     from ..types import FiniteType
 
     prog = load(path)
@@ -82,16 +83,12 @@ def entries(path: Path) -> Iterator[Entry]:
                         f'causal draw {rel} {name} --do "{shown}"', draw(m, do=do))
             if not all(isinstance(v.type, FiniteType) for v in m.variables.values()):
                 break  # charts of exact answers only: sampled ones would change every run
-            whole = tuple(Event(e.var) for e in q.outcomes)  # every value, not one
-            doing = Prob(whole, q.interventions, q.evidence)
-            seen = Prob(whole, (), q.interventions + q.evidence)
             try:
-                results = {str(seen): m.query(str(seen)), str(doing): m.query(str(doing))}
+                chart = seeing_and_doing(m, q)
             except CausalError:
                 break
             yield Entry(f"{stem}-{name}-seeing-doing.svg", "seeing against doing",
-                        f'draw({{"{seen}": m.query("{seen}"), "{doing}": m.query("{doing}")}})',
-                        draw(results, title="seeing against doing"))
+                        f'seeing_and_doing(m, "{q}")', chart)
             break
 
 
