@@ -104,18 +104,19 @@ def bar_chart(title: str, groups: Sequence[str], series: Sequence[str], table: n
     if longest * 6.5 + 10 <= 130:  # room for the label written level
         group_w = max(group_w, longest * 6.5 + 10)
     gap = group_w - ns * bar
-    top, plot_h = 40 if not series else 40 + 18 * ((len(series) + 1) // 2), 150
     long_label = longest * 6.5 > group_w - 4
     bottom = 48 + (int(longest * 4.6) if long_label else 0)
     width = max(left + len(groups) * group_w + 20, 16 + len(title) * 7.5)
+    per_row = 2 if max((len(x) for x in series), default=0) * 6.5 + 30 < (width - left) / 2 else 1
+    top, plot_h = 40 + 18 * (-(-len(series) // per_row)), 150
     height = top + plot_h + bottom
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height}" '
            f'viewBox="0 0 {width:.0f} {height}" font-family="{FONT}" font-size="11">',
            '<rect width="100%" height="100%" fill="white"/>',
            f'<text x="{width / 2:.1f}" y="20" text-anchor="middle" font-size="14">'
            f"{escape(title)}</text>"]
-    for k, s in enumerate(series):  # legend, two entries a row
-        x, row = left + (k % 2) * (width - left) / 2, 34 + 18 * (k // 2)
+    for k, s in enumerate(series):  # legend, two entries a row when they fit
+        x, row = left + (k % per_row) * (width - left) / 2, 40 + 18 * (k // per_row)
         out.append(f'<rect x="{x:.1f}" y="{row - 9}" width="10" height="10" '
                    f'fill="{PALETTE[k % len(PALETTE)]}"/>')
         out.append(f'<text x="{x + 14:.1f}" y="{row}">{escape(s)}</text>')
