@@ -35,6 +35,7 @@ class Style:
     new: frozenset[int] = frozenset()                              # boxes a rewrite put in
     cut: frozenset[tuple[str, int]] = frozenset()                  # (wire, reader) cut away
     new_inputs: frozenset[str] = frozenset()                       # inputs a rewrite opened
+    free_outputs: bool = False     # outputs are named variables: any order, fewest crossings
 
 
 def check_direction(direction: str) -> str:
@@ -68,7 +69,10 @@ def add_diagram(g: Dot, d: Diagram, style: Style, prefix: str = "") -> None:
         for k, w in enumerate(n.inputs):
             readers[w].append((f"{prefix}b{j}", f"i{k}:{into}", f"{j}.{k}"))
     for k, w in enumerate(d.outputs):
-        readers[w].append((f"{prefix}out", f"p{k}:{into}", f"out.{k}"))
+        if style.free_outputs:
+            readers[w].append((f"{prefix}out{k}", into, f"out.{k}"))
+        else:
+            readers[w].append((f"{prefix}out", f"p{k}:{into}", f"out.{k}"))
     sources: dict[str, tuple[str, str]] = {}
     if d.inputs:
         ends = g.subgraph(f"{prefix}inputs", rank="source")
@@ -88,7 +92,12 @@ def add_diagram(g: Dot, d: Diagram, style: Style, prefix: str = "") -> None:
     tops = list(states.nodes)
     for a, b in itertools.pairwise(tops):  # states in the diagram's order
         states.edge(a, b, style="invis", **{"class": "layout"})
-    if d.outputs:
+    if d.outputs and style.free_outputs:  # named variables: let graphviz order them
+        ends = g.subgraph(f"{prefix}outputs", rank="sink")
+        for k, w in enumerate(d.outputs):
+            ends.node(f"{prefix}out{k}", shape="plaintext", label=w, fontsize=11,
+                      fontcolor="#555555", id=f"{prefix}out{k}", **{"class": "output"})
+    elif d.outputs:
         ends = g.subgraph(f"{prefix}outputs", rank="sink")
         ends.node(f"{prefix}out", shape="none", margin=0,
                   label=_boundary(list(d.outputs), [False] * len(d.outputs), tb),
@@ -202,7 +211,7 @@ def model_style(m: CausalModel, direction: str = "TB") -> Style:
     hidden = frozenset(v for v, r in m.roles.items() if r is not Role.OBSERVED)
     fill = {j: FILL[m.roles[n.outputs[0]]] for j, n in enumerate(m.diagram.nodes)}
     dashed = frozenset(j for j, n in enumerate(m.diagram.nodes) if n.outputs[0] in hidden)
-    return Style(direction, hidden, fill, dashed)
+    return Style(direction, hidden, fill, dashed, free_outputs=True)
 
 
 def diagram_picture(x: Diagram | CausalModel, direction: str = "TB", title: str | None = None
