@@ -50,7 +50,7 @@ def y0_identify(g: ADMG, x: str, y: str):  # type: ignore[no-untyped-def]
     return identify_outcomes(NxMixedGraph(d, u), treatments={V(x)}, outcomes={V(y)})
 
 
-def timed(fn, reps: int = 3) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+def timed(fn, reps: int = 5) -> tuple[float, object]:  # type: ignore[no-untyped-def]
     out, best = None, float("inf")
     for _ in range(reps):
         t = time.perf_counter()

@@ -137,7 +137,7 @@ def _district_factor(g: ADMG, s: frozenset[str], p: _Dist,
         assert isinstance(p.expr, P)
         for vi in g.sort(s):
             blanket = _prior_blanket(g, vi, pos, within)
-            factors.append(P((vi,), g.sort(blanket), p.expr.fixed))
+            factors.append(P((vi,), tuple(sorted(blanket, key=pos.__getitem__)), p.expr.fixed))
     else:
         assert within is None
         for vi in g.sort(s):
