@@ -329,3 +329,55 @@ def test_unknown_variable_in_a_world():
         m.query("P(Y[Uy = true])")
     with pytest.raises(QueryError, match="intervenes on a potential outcome"):
         m.query("P(Y | do(X[Z = true] = true))")
+
+
+# -- the language ---------------------------------------------------------------------------------
+
+SCM = """model m {
+  exogenous U : Bool ~ Bernoulli(0.3)
+  X : Bool := U
+  Y : Bool := X and U
+}
+"""
+
+
+def test_a_world_naming_an_unknown_variable_is_located(tmp_path):
+    from causaldsl.lang.diagnostics import SourceError
+
+    f = tmp_path / "bad.causal"
+    f.write_text(SCM + "query P(Y[X = true] = true | X = false)\n"
+                 "query P(Y[Xx = true] = true | X = false)\n"
+                 "query P(Y | X = false,\n        Y[X = Y[Zz = true]] = true)\n")
+    with pytest.raises(SourceError) as e:
+        causaldsl.load(f)
+    assert [(d.span.line, d.span.column) for d in e.value.diagnostics] == [(7, 11), (9, 17)]
+    assert str(e.value).startswith(f"{f}:7:11: error: P(Y[Xx = true] = true | X = false): 'Xx' "
+                                   "is not a variable of model m; did you mean 'X'?")
+
+
+def test_counterfactual_statements_run_and_format(tmp_path, capsys):
+    from causaldsl.cli import main
+    from causaldsl.lang.fmt import format_source
+
+    text = SCM + "query P(Y[X=true]=true|X=false)\nquery E[Y[X = true]] - E[Y]\n"
+    f = tmp_path / "cf.causal"
+    f.write_text(text)
+    assert main(["run", str(f)]) == 0
+    out = capsys.readouterr().out
+    # X = U, so X = false means U = false and Y[X = true] = U = false: probability 0
+    assert "P(Y[X = true] = true | X = false)  [m]\n= 0\n" in out
+    assert "query P(Y[X = true] = true | X = false)\n" in format_source(text)
+    f.write_text(SCM + "query P(Y[X = true] = true | Y = true, X = false)\n")
+    assert main(["run", str(f)]) == 1
+    assert "probability zero" in capsys.readouterr().err
+
+
+def test_identify_refuses_counterfactuals(tmp_path):
+    from causaldsl.lang.diagnostics import SourceError
+
+    f = tmp_path / "id.causal"
+    f.write_text(SCM + "identify P(Y[X = true]) in m\n")
+    with pytest.raises(SourceError, match="ID\\*/IDC\\*"):
+        causaldsl.load(f)
+    with pytest.raises(QueryError, match="not supported yet"):
+        causaldsl.parse(SCM).model.identify("P(Y[X = true] | X = false)")

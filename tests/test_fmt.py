@@ -131,6 +131,11 @@ def programs(draw):
     if others:
         x = draw(st.sampled_from(others))
         parts.append(f"query P({outcome} | do({x}))")
+        vals = types.get(var_types[x], ["false", "true"])
+        v = draw(st.sampled_from(vals))
+        parts.append(f"query P({outcome}[{x} = {v}] | {x}, {outcome}[{x}={v}, {outcome}={v}])"
+                     if draw(st.booleans()) and vals == types.get(var_types[outcome], ["false", "true"])
+                     else f"query P({outcome}[{x}={v}] | {x})")
     parts.append(f"query P({outcome})")
     if draw(st.booleans()):
         parts.append("graph g { A -> B -> C  A <-> C }")

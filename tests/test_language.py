@@ -73,7 +73,8 @@ def test_firing_squad_by_hand(capsys):
     assert main(["run", str(ROOT / "examples" / "firing_squad.causal"), "--json"]) == 0
     vals = [json.loads(x)["value"] for x in capsys.readouterr().out.splitlines()]
     # P(D) = P(U or W) = 1 - 0.3 * 0.9 = 0.73; do(A = false): D = B = U, 0.7; do(A = true): 1
-    assert vals == pytest.approx([0.73, 0.7, 1.0], abs=1e-12)
+    # counterfactuals: D[A = false] = U, so P(U | D) = 0.7 / 0.73; PN = P(not U | A) = 0.03 / 0.73
+    assert vals == pytest.approx([0.73, 0.7, 1.0, 0.7 / 0.73, 0.03 / 0.73], abs=1e-12)
 
 
 def test_sprinkler_by_hand(capsys):
@@ -133,7 +134,7 @@ BAD = {
     "keyword as name": ("model m {\n  table : Bool ~ [0.5, 0.5]\n}", 2, 3, "keyword"),
     "duplicate": ("model m {\n  A : Bool ~ [0.5, 0.5]\n  A : Bool ~ [0.5, 0.5]\n}", 3, 3,
                   "defined twice"),
-    "query unknown variable": ("model m {\n  A : Bool ~ [0.5, 0.5]\n}\nquery P(B)", 4, 1,
+    "query unknown variable": ("model m {\n  A : Bool ~ [0.5, 0.5]\n}\nquery P(B)", 4, 9,
                                "'B' is not a variable of model m"),
     "query latent": ("model m {\n  latent A : Bool ~ [0.5, 0.5]\n}\nquery P(A)", 4, 1,
                      "A is latent"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..builder import to_table
-from ..errors import CausalError
+from ..errors import CausalError, UnknownVariableError
 from ..ir import Box, Diagram, Node
 from ..mechanism import TOLERANCE, ExprMechanism, Table
 from ..model import CausalModel, Role, Variable, did_you_mean
@@ -594,13 +595,32 @@ class Elaborator:
         probs = [q] if isinstance(q, Prob) else [q.prob] if isinstance(q, Expect) else [
             t if isinstance(t, Prob) else t.prob for _, t in q.terms] if isinstance(q, Linear) \
             else []
+        if isinstance(st, A.IdentifyStmt) and st.prob.is_counterfactual:
+            self.error(st.span, f"{st.prob}: identifying a counterfactual from observations "
+                                "(ID*/IDC*) is not supported yet; ask it with `query` of a model")
+            return
         for p in probs:
             try:
                 check_query(model, p)
             except CausalError as e:
-                self.error(st.span, str(e))
+                self.error(self._name_span(st.span, e), str(e))
                 return
         self.prog.statements.append((st, name))
+
+
+    def _name_span(self, span: Span, e: CausalError) -> Span:
+        """Where an unknown name stands inside a statement (in a world, say), else the statement."""
+        hit = re.search(r"'([^']+)' is not a variable", str(e))
+        if not isinstance(e, UnknownVariableError) or hit is None:
+            return span
+        lines = self.text.splitlines()
+        for n in range(span.line, min(span.last_line, len(lines)) + 1):
+            start = span.column - 1 if n == span.line else 0
+            found = re.compile(rf"(?<![\w']){re.escape(hit.group(1))}(?![\w'])").search(
+                lines[n - 1], start)
+            if found:
+                return Span(n, found.start() + 1)
+        return span
 
 
 def _label_array(t: FiniteType) -> np.ndarray:
