@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import NotDeterminedError
-from ..mechanism import ExprMechanism, Table, point_mechanism
+from ..mechanism import ExprMechanism, Table, point_table
 from ..model import CausalModel, Variable, finite
 from ..query import Event, Prob, show_value
 from ..surgery import cut
@@ -98,15 +98,18 @@ class _Rewrite:
         if isinstance(setting, tuple):  # nested: the copy another world already made
             return setting[1]
         if setting is not None:
-            point = point_mechanism(v.type, setting, f"variable {var}")
-            self.vars[name] = Variable(name, v.type, v.role, (), point)
+            table = point_table(finite(v.type, f"variable {var}"), setting)
+            self.vars[name] = Variable(name, v.type, v.role, (), table)
         elif v.is_input:
             self.vars[name] = v
         else:
             parents = tuple(self.node(p, world) for p in v.parents)
             mech = v.mechanism
             if isinstance(mech, ExprMechanism) and parents != v.parents:  # reads names
-                mech = mech.renamed(dict(zip(v.parents, parents, strict=True)))
+                from ..lang.expr import rename
+
+                mech = ExprMechanism(mech.kind, rename(mech.expr, dict(zip(v.parents, parents,
+                                                                           strict=True))), mech.text)
             self.vars[name] = Variable(name, v.type, v.role, parents, mech)
             self.origin[name] = var
         return name
