@@ -173,7 +173,7 @@ def term(v, w):
     return f"{v}[{', '.join(f'{a} = {causaldsl.types.show_label(x)}' for a, x in w.items())}]"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scms())
 def test_counterfactuals_equal_enumeration_over_the_noise(case):
     model, outcomes, evidence = case
@@ -381,3 +381,16 @@ def test_identify_refuses_counterfactuals(tmp_path):
         causaldsl.load(f)
     with pytest.raises(QueryError, match="not supported yet"):
         causaldsl.parse(SCM).model.identify("P(Y[X = true] | X = false)")
+
+
+def test_checking_and_rewriting_do_not_import_jax():
+    import subprocess
+    import sys
+
+    code = ("import sys, causaldsl\n"
+            "from causaldsl.counterfactual import multiworld\n"
+            "m = causaldsl.load('examples/firing_squad.causal').model\n"
+            "multiworld(m, causaldsl.parse_query('P(D[A = false] | D = true)'))\n"
+            "assert 'jax' not in sys.modules and 'scipy' not in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))

@@ -13,6 +13,8 @@ import causaldsl
 from causaldsl import Bool, ModelBuilder, NotDeterminedError, QueryError
 from causaldsl import counterfactual as cf
 
+from .test_counterfactual import tables_only
+
 
 def mediation(pc, px, pm, py):
     """C → X, C → M, C → Y, X → M, X → Y, M → Y; every variable Bool; tables are arrays
@@ -97,13 +99,6 @@ def test_explicit_noise_answers_say_so():
     assert pn.value == pytest.approx(0.03 / 0.73)
     assert "structural equations" in pn.assumption and float(pn) == pn.value
     assert str(pn).startswith("PN = 0.0410959\n  definition: P(D[A = false] = false | A = true")
-
-
-def tables_only():
-    b = ModelBuilder("tables")
-    b.observed("X", Bool, [0.6, 0.4])
-    b.observed("Y", Bool, given="X", table=[[0.8, 0.2], [0.3, 0.7]])
-    return b.build()
 
 
 def test_pn_on_tables_explains_and_offers_two_ways():

@@ -62,32 +62,36 @@ def nde(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequen
         treated: Label | None = None, control: Label | None = None,
         outcome_value: Label | None = None) -> Answer:
     """Natural direct effect: E[Y[X = x1, M = M[X = x0]]] − E[Y[X = x0]] (Pearl 2001)."""
-    x1, x0 = _levels(model, treatment, treated, control)
-    ms = _names(mediator)
-    natural = tuple((m, Event(m, None, ((treatment, x0),))) for m in ms)
-    q = _difference(_term(outcome, outcome_value, ((treatment, x1), *natural)),
-                    _term(outcome, outcome_value, ((treatment, x0),)))
-    y, m = _given(outcome, outcome_value), ", ".join(ms).lower()
-    formula = (f"Σ_c P(c) Σ_{m} ({y(f'{_s(x1)}, {m}, c')} − {y(f'{_s(x0)}, {m}, c')}) "
-               f"P({m} | {_s(x0)}, c), c over the parents of {treatment} (Pearl's mediation "
-               "formula)")
-    return _answer(model, "NDE", q, formula, INDEPENDENT)
+    return _natural("NDE", model, treatment, outcome, mediator, treated, control, outcome_value)
 
 
 def nie(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequence[str], *,
         treated: Label | None = None, control: Label | None = None,
         outcome_value: Label | None = None) -> Answer:
     """Natural indirect effect: E[Y[X = x0, M = M[X = x1]]] − E[Y[X = x0]] (Pearl 2001)."""
+    return _natural("NIE", model, treatment, outcome, mediator, treated, control, outcome_value)
+
+
+def _natural(name: str, model: CausalModel, treatment: str, outcome: str,
+             mediator: str | Sequence[str], treated: Label | None, control: Label | None,
+             outcome_value: Label | None) -> Answer:
+    """NDE sets X = x1 and M to its value under x0; NIE sets X = x0 and M to its value under x1.
+    Both subtract E[Y[X = x0]]."""
     x1, x0 = _levels(model, treatment, treated, control)
+    x, xm = (x1, x0) if name == "NDE" else (x0, x1)
     ms = _names(mediator)
-    natural = tuple((m, Event(m, None, ((treatment, x1),))) for m in ms)
-    q = _difference(_term(outcome, outcome_value, ((treatment, x0), *natural)),
+    natural = tuple((m, Event(m, None, ((treatment, xm),))) for m in ms)
+    q = _difference(_term(outcome, outcome_value, ((treatment, x), *natural)),
                     _term(outcome, outcome_value, ((treatment, x0),)))
     y, m = _given(outcome, outcome_value), ", ".join(ms).lower()
-    formula = (f"Σ_c P(c) Σ_{m} {y(f'{_s(x0)}, {m}, c')} (P({m} | {_s(x1)}, c) − "
-               f"P({m} | {_s(x0)}, c)), c over the parents of {treatment} (Pearl's mediation "
+    if name == "NDE":
+        inner = (f"({y(f'{_s(x1)}, {m}, c')} − {y(f'{_s(x0)}, {m}, c')}) "
+                 f"P({m} | {_s(x0)}, c)")
+    else:
+        inner = f"{y(f'{_s(x0)}, {m}, c')} (P({m} | {_s(x1)}, c) − P({m} | {_s(x0)}, c))"
+    formula = (f"Σ_c P(c) Σ_{m} {inner}, c over the parents of {treatment} (Pearl's mediation "
                "formula)")
-    return _answer(model, "NIE", q, formula, INDEPENDENT)
+    return _answer(model, name, q, formula, INDEPENDENT)
 
 
 def cde(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequence[str],
@@ -113,30 +117,31 @@ def cde(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequen
 def pn(model: CausalModel, treatment: str, outcome: str, *, treated: Label | None = None,
        control: Label | None = None, outcome_value: Label | None = None) -> Answer:
     """Probability of necessity: P(Y[X = x0] = y0 | X = x1, Y = y1)."""
-    (x1, x0), (y1, y0) = _levels(model, treatment, treated, control), _binary(model, outcome,
-                                                                               outcome_value)
-    q = Prob((Event(outcome, y0, ((treatment, x0),)),), (),
-             (Event(treatment, x1), Event(outcome, y1)))
-    return _answer(model, "PN", q, None, INDEPENDENT, treatment, outcome)
+    return _probability("PN", model, treatment, outcome, treated, control, outcome_value)
 
 
 def ps(model: CausalModel, treatment: str, outcome: str, *, treated: Label | None = None,
        control: Label | None = None, outcome_value: Label | None = None) -> Answer:
     """Probability of sufficiency: P(Y[X = x1] = y1 | X = x0, Y = y0)."""
-    (x1, x0), (y1, y0) = _levels(model, treatment, treated, control), _binary(model, outcome,
-                                                                               outcome_value)
-    q = Prob((Event(outcome, y1, ((treatment, x1),)),), (),
-             (Event(treatment, x0), Event(outcome, y0)))
-    return _answer(model, "PS", q, None, INDEPENDENT, treatment, outcome)
+    return _probability("PS", model, treatment, outcome, treated, control, outcome_value)
 
 
 def pns(model: CausalModel, treatment: str, outcome: str, *, treated: Label | None = None,
         control: Label | None = None, outcome_value: Label | None = None) -> Answer:
     """Probability of necessity and sufficiency: P(Y[X = x1] = y1, Y[X = x0] = y0)."""
-    (x1, x0), (y1, y0) = _levels(model, treatment, treated, control), _binary(model, outcome,
-                                                                               outcome_value)
-    q = Prob((Event(outcome, y1, ((treatment, x1),)), Event(outcome, y0, ((treatment, x0),))))
-    return _answer(model, "PNS", q, None, INDEPENDENT, treatment, outcome)
+    return _probability("PNS", model, treatment, outcome, treated, control, outcome_value)
+
+
+def _probability(name: str, model: CausalModel, treatment: str, outcome: str,
+                 treated: Label | None, control: Label | None,
+                 outcome_value: Label | None) -> Answer:
+    x1, x0 = _levels(model, treatment, treated, control)
+    y1, y0 = _binary(model, outcome, outcome_value)
+    yes, no = Event(outcome, y1, ((treatment, x1),)), Event(outcome, y0, ((treatment, x0),))
+    q = {"PN": Prob((no,), (), (Event(treatment, x1), Event(outcome, y1))),
+         "PS": Prob((yes,), (), (Event(treatment, x0), Event(outcome, y0))),
+         "PNS": Prob((yes, no))}[name]
+    return _answer(model, name, q, None, INDEPENDENT, treatment, outcome)
 
 
 # -- helpers ----------------------------------------------------------------------------------
