@@ -394,3 +394,18 @@ def test_checking_and_rewriting_do_not_import_jax():
             "assert 'jax' not in sys.modules and 'scipy' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True,
                    cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+
+
+def test_the_repl_answers_counterfactuals():
+    import io
+
+    from causaldsl.repl import Session
+
+    out, err = io.StringIO(), io.StringIO()
+    s = Session(out, err)
+    s.handle(SCM)
+    s.handle("P(Y[X = true] = true | X = false)")
+    s.handle("P(Y[Xx = true])")
+    # X = U: X = false means U = false, and Y[X = true] = U
+    assert "P(Y[X = true] = true | X = false) = 0" in out.getvalue()
+    assert "'Xx' is not a variable of model m; did you mean 'X'?" in err.getvalue()
