@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import TableError
-from .types import FiniteType, Type, product_str, show_label
+from .errors import MechanismError, TableError
+from .types import FiniteType, RealType, Type, product_str, show_label
 
 #: How far a row may sum from one before it is an error.
 TOLERANCE = 1e-6
@@ -95,6 +95,21 @@ def point_table(typ: FiniteType, label: object) -> Table:
     arr = np.zeros(typ.size)
     arr[typ.index(label)] = 1.0  # type: ignore[arg-type]
     return Table(arr, 0)
+
+
+def point_mechanism(typ: Type, value: Any, owner: str) -> Table | ExprMechanism:
+    """A variable set to one value: a point table for a finite type, ``:= value`` for Real."""
+    if isinstance(typ, FiniteType):
+        return point_table(typ, value)
+    if not isinstance(typ, RealType):
+        raise MechanismError(f"{owner} has type {typ}, which is not finite; exact answers need "
+                             "finite types")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TableError(f"{owner} is continuous, so it can only be set to a number, not {value!r}")
+    from .lang.ast import Num
+    from .lang.diagnostics import NOWHERE
+
+    return ExprMechanism("assign", Num(float(value), NOWHERE), f"{float(value):g}")
 
 
 def _size(t: Type, owner: str) -> int:

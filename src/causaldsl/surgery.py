@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .builder import to_table
-from .errors import CausalError, CausalTypeError
-from .mechanism import point_table
-from .model import CausalModel, Variable, finite
+from .errors import CausalError, CausalTypeError, TableError
+from .mechanism import point_mechanism
+from .model import CausalModel, Variable
 
 
 def do(model: CausalModel, values: Mapping[str, Any] | None = None, **kw: Any) -> CausalModel:
@@ -25,10 +25,9 @@ def do(model: CausalModel, values: Mapping[str, Any] | None = None, **kw: Any) -
     new = []
     for name, label in values.items():
         v = model[name]
-        t = finite(v.type, f"variable {name}")
         try:
-            table = point_table(t, label)
-        except CausalTypeError as e:
+            table = point_mechanism(v.type, label, f"variable {name}")
+        except (CausalTypeError, TableError) as e:
             raise CausalTypeError(f"do({name} = {label}): {e}") from None
         new.append(Variable(name, v.type, v.role, (), table))
     return model.replace(new)

@@ -62,8 +62,14 @@ class Program:
             if isinstance(self.vars[n].type, FiniteType):
                 continue  # a discrete := under evidence becomes an indicator factor
             self.abduct[n] = self._noise_for(n, mech)
-        extra = {a.noise: tuple(p for p in self.vars[y].parents if p != a.noise)
-                 for y, a in self.abduct.items()}
+        # the noise is known once its child's other parents are; its other readers wait for it
+        extra: dict[str, tuple[str, ...]] = {a.noise: tuple(p for p in self.vars[y].parents
+                                                            if p != a.noise)
+                                             for y, a in self.abduct.items()}
+        for y, a in self.abduct.items():
+            for c in keep:
+                if c != y and a.noise in parents[c]:
+                    extra[c] = (*extra.get(c, ()), y)
         graph = {n: (*parents[n], *extra.get(n, ())) for n in self.vars if n in keep}
         order, cycle = topological_order(graph)
         if cycle:

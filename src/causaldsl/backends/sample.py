@@ -32,6 +32,7 @@ from ..types import FiniteType
 from .closed import condition, gaussian
 from .exact import bind
 from .program import Program, indices
+from .reparam import reparameterise
 
 METHODS = ("closed", "forward", "importance", "nuts")
 ROUTES = {"closed": "exact: closed form, linear-Gaussian", "forward": "forward sampling",
@@ -65,6 +66,7 @@ class SamplingEngine:
         self._programs: dict[Any, Program] = {}
         self._draws: dict[Any, Any] = {}
         self._mcmc: dict[Any, Any] = {}
+        self._reparam: tuple[CausalModel, dict[str, str]] | None = None
 
     def query(self, text: str | Prob | Expect | Linear, method: str | None = None,
               seed: int | None = None, samples: int | None = None, warmup: int = 500,
@@ -91,6 +93,9 @@ class SamplingEngine:
 
     # -- P and E ---------------------------------------------------------------------------
     def prob(self, q: Prob, opts: Options) -> Estimate | SampledDistribution:
+        if q.is_counterfactual:
+            engine, mq, notes = self._worlds(q)
+            return _noted(engine.prob(mq, opts), notes)
         self._check(q)
         types: list[FiniteType] = []
         for e in q.outcomes:
@@ -122,6 +127,11 @@ class SamplingEngine:
 
     def expect(self, q: Expect, opts: Options) -> Estimate:
         prob = q.prob
+        if prob.is_counterfactual:
+            engine, mq, notes = self._worlds(prob)
+            out = _noted(engine.expect(Expect(mq), opts), notes)
+            assert isinstance(out, Estimate)
+            return out
         self._check(prob)
         (ev,) = prob.outcomes
         if ev.value is not None:
@@ -183,10 +193,20 @@ class SamplingEngine:
         return out
 
     def _check(self, q: Prob) -> None:
-        if any(getattr(e, "world", ()) for e in (*q.outcomes, *q.interventions, *q.evidence)):
-            raise QueryError(f"{q}: counterfactual queries are not answered by sampling yet")
+        check_query(self.model, q)
+
+    def _worlds(self, q: Prob) -> tuple[SamplingEngine, Prob, list[str]]:
+        """A counterfactual as a query on the multi-world model (noise shared between worlds),
+        with stochastic continuous mechanisms first reparameterised over explicit noise."""
+        from ..counterfactual.worlds import multiworld_for
 
         check_query(self.model, q)
+        if self._reparam is None:
+            self._reparam = reparameterise(self.model)
+        base, notes = self._reparam
+        mw = multiworld_for(base, q)
+        return engine_for(mw.model), mw.query, [n for v, n in notes.items()
+                                                if len(mw.copies(v)) > 1]
 
     # -- routes ----------------------------------------------------------------------------
     def _closed(self, q: Prob, opts: Options) -> Estimate | None:
@@ -214,13 +234,16 @@ class SamplingEngine:
         ev = indices(self.model, {e.var: e.value for e in q.evidence})
         program = self._program(q, reads)
         method = opts.method or "forward"
+        cont, disc = program.latent_sites()
         if opts.method in (None, "closed"):
-            cont, disc = program.latent_sites()
             method = "forward" if not ev else "nuts" if cont and not disc else "importance"
         if method == "forward" and ev:
             method = "importance"
-        note = (", ".join(f"{a.noise} abducted exactly from {y}" for y, a in program.abduct.items())
-                or None)
+        notes = [f"{a.noise} abducted exactly from {y}" for y, a in program.abduct.items()]
+        if method == "nuts" and ev and not cont and not disc:
+            method = "importance"  # every weight is the same: the answer is exact given the data
+            notes.append("nothing left for NUTS to infer: the evidence determines every latent")
+        note = ", ".join(notes) or None
         if method == "nuts":
             est, se, meta = self._nuts(q, program, reads, f, do, ev, opts)
         else:
@@ -242,15 +265,18 @@ class SamplingEngine:
         chunk = -(-n // len(devices))
         key = (id(program), chunk, len(devices))
         fn = self._draws.get(key)
-        if fn is None:  # on one device the first call runs eagerly (no compile wait)
-            fn = self._draws[key] = jax.jit(jax.vmap(_drawer(program, chunk), in_axes=(0, None, None)))
-            if len(devices) == 1:
-                fn = jax.vmap(_drawer(program, chunk), in_axes=(0, None, None))
-        keys = jax.random.split(jax.random.PRNGKey(opts.seed), len(devices))
-        if len(devices) > 1:
-            keys = jax.device_put(keys, NamedSharding(Mesh(np.array(devices), ("d",)),
-                                                      PartitionSpec("d")))
-        vals, logw = fn(keys, do, ev)
+        draw = _drawer(program, chunk)
+        if len(devices) == 1:  # the first call runs eagerly, the second compiles
+            if fn is None:
+                self._draws[key] = jax.jit(draw)
+                fn = draw
+            vals, logw = fn(jax.random.PRNGKey(opts.seed), do, ev)
+        else:  # one chunk of the plate per device
+            if fn is None:
+                fn = self._draws[key] = jax.jit(jax.vmap(draw, in_axes=(0, None, None)))
+            keys = jax.device_put(jax.random.split(jax.random.PRNGKey(opts.seed), len(devices)),
+                                  NamedSharding(Mesh(np.array(devices), ("d",)), PartitionSpec("d")))
+            vals, logw = fn(keys, do, ev)
         spread = len(logw.sharding.device_set)
         vals = {k: v.reshape(-1) for k, v in vals.items()}
         values = np.asarray(f(vals), dtype=np.float64)
@@ -267,6 +293,7 @@ class SamplingEngine:
         w /= w.sum()
         est = w @ values
         se = np.sqrt((w ** 2) @ (values - est) ** 2)
+        se[se <= 1e-12 * (1 + np.abs(est))] = 0.0  # rounding, not Monte Carlo error
         return est, se, {"samples": lw.size, "ess": float(1.0 / (w ** 2).sum()), "devices": spread}
 
     def _nuts(self, q: Prob, program: Program, reads: list[str], f: Any, do: Any, ev: Any,
@@ -330,6 +357,17 @@ def _drawer(program: Program, n: int) -> Any:
         return {r: tr[r]["value"] for r in program.reads}, logw
 
     return draw
+
+
+def _noted(result: Estimate | SampledDistribution, notes: list[str]
+           ) -> Estimate | SampledDistribution:
+    """The answer with the reparameterisations it rests on said in its route."""
+    if not notes:
+        return result
+    if isinstance(result, Estimate):
+        note = "; ".join([*notes, *([result.details["note"]] if "note" in result.details else [])])
+        return Estimate(float(result), result.se, result.route, **{**result.details, "note": note})
+    return dataclasses.replace(result, route=f"{result.route}; {'; '.join(notes)}")
 
 
 def engine_for(model: CausalModel) -> SamplingEngine:

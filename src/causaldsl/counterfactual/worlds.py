@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import NotDeterminedError
-from ..mechanism import ExprMechanism, Table, point_table
+from ..mechanism import ExprMechanism, Table, point_mechanism
 from ..model import CausalModel, Variable, finite
 from ..query import Event, Prob, show_value
 from ..surgery import cut
@@ -98,8 +98,8 @@ class _Rewrite:
         if isinstance(setting, tuple):  # nested: the copy another world already made
             return setting[1]
         if setting is not None:
-            table = point_table(finite(v.type, f"variable {var}"), setting)
-            self.vars[name] = Variable(name, v.type, v.role, (), table)
+            point = point_mechanism(v.type, setting, f"variable {var}")
+            self.vars[name] = Variable(name, v.type, v.role, (), point)
         elif v.is_input:
             self.vars[name] = v
         else:

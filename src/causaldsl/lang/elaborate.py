@@ -258,7 +258,9 @@ class Elaborator:
             return None, None
         parents = scope
         ptypes = [types[p] for p in parents]
-        text = _source(self.text, m.span, it)
+        from .fmt import mechanism as shown  # canonical text: no comments, no ':='
+
+        text = shown(m).split(" ", 1)[1]
         discrete = isinstance(t, FiniteType) and all(isinstance(pt, FiniteType) for pt in ptypes)
         if isinstance(m, A.DistCall):
             if (m.name in CONTINUOUS and not isinstance(t, FiniteType)) or not discrete:
@@ -630,11 +632,6 @@ def _label_array(t: FiniteType) -> np.ndarray:
     if all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
         return np.array(vals, dtype=float)
     return np.array(vals, dtype=object)
-
-
-def _source(text: str, span: Span, it: A.ModelItem) -> str:
-    line = source_line(text, span.line)
-    return line[span.column - 1:].strip() if line else it.name
 
 
 __all__ = ["FUNCTIONS", "Elaborator", "Observation", "Program"]

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .ast import Binary as Bin
-from .ast import BoolLit, Call, IfElse, ListLit, Num, Unary, Var
+from .ast import BoolLit, Call, IfElse, ListLit, Num, Unary, Var, _Record
 from .diagnostics import Span
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -59,6 +59,17 @@ def free_names(e: Any) -> list[tuple[str, Span]]:
 
     walk(e)
     return out
+
+
+def rename(e: Any, names: Mapping[str, str]) -> Any:
+    """The expression with variables renamed (``names``: old → new); the rest is kept."""
+    if isinstance(e, Var):
+        return Var(names.get(e.name, e.name), e.span)
+    if isinstance(e, tuple):
+        return tuple(rename(x, names) for x in e)
+    if isinstance(e, _Record):
+        return type(e)(*(rename(x, names) for x in e._values))  # type: ignore[attr-defined]
+    return e
 
 
 def evaluate(e: Any, env: Mapping[str, Any]) -> Any:
