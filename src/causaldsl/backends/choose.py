@@ -9,15 +9,16 @@ from typing import Any
 from ..errors import QueryError
 from ..mechanism import ExprMechanism
 from ..model import CausalModel
-from ..types import FiniteType
+from ..types import RealType
 
 BACKENDS = ("exact", "sample")
 
 
 def is_finite(model: CausalModel) -> bool:
-    """Whether every variable is finite with a table (or none): the exact backend's domain."""
-    return all(isinstance(v.type, FiniteType) and not isinstance(v.mechanism, ExprMechanism)
-               for v in model.variables.values())
+    """Whether no variable is continuous or has an expression mechanism: then the exact
+    backend answers (or says which table is missing)."""
+    return not any(isinstance(v.type, RealType) or isinstance(v.mechanism, ExprMechanism)
+                   for v in model.variables.values())
 
 
 def answer(model: CausalModel, text: Any, backend: str | None, options: Mapping[str, Any],

@@ -28,6 +28,7 @@ from ..model import CausalModel, finite
 from ..query import Event, Expect, Linear, Prob, check_query, parse_query
 from ..surgery import cut
 from ..types import FiniteType
+from . import kept_on
 from .plan import Plan, plan
 
 jax.config.update("jax_enable_x64", True)
@@ -630,8 +631,4 @@ def _columns(values: Any) -> dict[str, list[Any]]:
 
 def engine_for(model: CausalModel) -> ExactEngine:
     """The exact engine of a model, kept on the model: models are immutable, so this is safe."""
-    eng = model.__dict__.get("_exact_engine")
-    if eng is None:
-        eng = ExactEngine(model)
-        object.__setattr__(model, "_exact_engine", eng)
-    return eng
+    return kept_on(model, "_exact_engine", ExactEngine)

@@ -29,6 +29,7 @@ from ..estimate import Estimate, SampledDistribution, combine
 from ..model import CausalModel
 from ..query import Event, Expect, Linear, Prob, check_query, parse_query
 from ..types import FiniteType
+from . import kept_on
 from .closed import condition, gaussian
 from .exact import bind
 from .program import Program, indices
@@ -115,7 +116,8 @@ class SamplingEngine:
                 code = code * k + vals[e.var]
             return jax.nn.one_hot(code, math.prod(sizes))
 
-        est, se, route, meta = self._estimate(q, [e.var for e in q.outcomes], cells, opts)
+        readout = Readout(("cells", tuple(e.var for e in q.outcomes), tuple(sizes)), cells)
+        est, se, route, meta = self._estimate(q, [e.var for e in q.outcomes], readout, opts)
         shape = tuple(sizes)
         probs, ses = est.reshape(shape), se.reshape(shape)
         if all(e.value is not None for e in q.outcomes):
@@ -152,7 +154,8 @@ class SamplingEngine:
             x = vals[ev.var]
             return (labels[x] if labels is not None else jnp.asarray(x, dtype=float))[..., None]
 
-        est, se, route, meta = self._estimate(prob, [ev.var], value, opts)
+        est, se, route, meta = self._estimate(prob, [ev.var], Readout(("mean", ev.var), value),
+                                              opts)
         return Estimate(float(est[0]), float(se[0]), route, **meta)
 
     def _table(self, q: Prob, free: Sequence[Event], opts: Options) -> SampledDistribution:
@@ -260,41 +263,35 @@ class SamplingEngine:
 
     def _weighted(self, q: Prob, program: Program, reads: list[str], f: Any, do: Any, ev: Any,
                   opts: Options, method: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """Forward or importance sampling; the estimate is reduced inside the compiled sampler,
+        so only the answer leaves the device."""
         n = opts.samples or DEFAULT_SAMPLES
         devices = jax.devices()
         chunk = -(-n // len(devices))
-        key = (id(program), chunk, len(devices))
+        key = (id(program), chunk, len(devices), f.key, method)
         fn = self._draws.get(key)
-        draw = _drawer(program, chunk)
-        if len(devices) == 1:  # the first call runs eagerly, the second compiles
-            if fn is None:
-                self._draws[key] = jax.jit(draw)
-                fn = draw
-            vals, logw = fn(jax.random.PRNGKey(opts.seed), do, ev)
-        else:  # one chunk of the plate per device
-            if fn is None:
-                fn = self._draws[key] = jax.jit(jax.vmap(draw, in_axes=(0, None, None)))
-            keys = jax.device_put(jax.random.split(jax.random.PRNGKey(opts.seed), len(devices)),
-                                  NamedSharding(Mesh(np.array(devices), ("d",)), PartitionSpec("d")))
-            vals, logw = fn(keys, do, ev)
-        spread = len(logw.sharding.device_set)
-        vals = {k: v.reshape(-1) for k, v in vals.items()}
-        values = np.asarray(f(vals), dtype=np.float64)
-        if method == "forward":
-            m = values.shape[0]
-            return values.mean(0), values.std(0, ddof=1) / math.sqrt(m), {"samples": m,
-                                                                         "devices": spread}
-        lw = np.asarray(logw, dtype=np.float64).reshape(-1)
-        if not np.isfinite(lw).any():
+        if fn is None:  # on one device the first call runs eagerly, the second compiles
+            run = _estimator(program, chunk, f, weighted=method != "forward")
+            fn = self._draws[key] = jax.jit(run)
+            if len(devices) == 1:
+                fn = run
+        keys = jax.random.split(jax.random.PRNGKey(opts.seed), len(devices))
+        if len(devices) > 1:  # one chunk of the plate per device
+            keys = jax.device_put(keys, NamedSharding(Mesh(np.array(devices), ("d",)),
+                                                      PartitionSpec("d")))
+        est, se, ess, seen = fn(keys, do, ev)
+        spread = len(est.sharding.device_set)  # the devices the compiled sampler ran on
+        m = chunk * len(devices)
+        if not bool(seen):
             raise ZeroProbabilityError(
-                f"{q}: none of the {lw.size} samples is consistent with the evidence: it has "
-                f"probability zero (or below about 1/{lw.size}), so the conditional is undefined")
-        w = np.exp(lw - lw.max())
-        w /= w.sum()
-        est = w @ values
-        se = np.sqrt((w ** 2) @ (values - est) ** 2)
+                f"{q}: none of the {m} samples is consistent with the evidence: it has "
+                f"probability zero (or below about 1/{m}), so the conditional is undefined")
+        est, se = np.array(est, dtype=np.float64), np.array(se, dtype=np.float64)
         se[se <= 1e-12 * (1 + np.abs(est))] = 0.0  # rounding, not Monte Carlo error
-        return est, se, {"samples": lw.size, "ess": float(1.0 / (w ** 2).sum()), "devices": spread}
+        meta: dict[str, Any] = {"samples": m, "devices": spread}
+        if method != "forward":
+            meta["ess"] = float(ess)
+        return est, se, meta
 
     def _nuts(self, q: Prob, program: Program, reads: list[str], f: Any, do: Any, ev: Any,
               opts: Options) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
@@ -345,6 +342,39 @@ DEFAULT_SAMPLES = 10_000
 DEFAULT_NUTS_SAMPLES = 1_000
 
 
+@dataclass(frozen=True)
+class Readout:
+    """What a query reads from each sample (``fn``: values → rows), and a cache ``key``."""
+
+    key: tuple[Any, ...]
+    fn: Any
+
+    def __call__(self, vals: Mapping[str, Any]) -> Any:
+        return self.fn(vals)
+
+
+def _estimator(program: Program, chunk: int, f: Readout, weighted: bool) -> Any:
+    """keys (one per chunk) → the (weighted) mean of ``f``, its standard error, the ESS, and
+    whether any sample has positive weight."""
+    draw = jax.vmap(_drawer(program, chunk), in_axes=(0, None, None))
+
+    def run(keys: Any, do: Mapping[str, Any], ev: Mapping[str, Any]) -> Any:
+        vals, logw = draw(keys, do, ev)
+        x = jnp.asarray(f({k: v.reshape(-1) for k, v in vals.items()}), dtype=float)
+        logw = logw.reshape(-1)
+        n = x.shape[0]
+        if not weighted:
+            return x.mean(0), x.std(0, ddof=1) / jnp.sqrt(n), float(n), True
+        seen = jnp.isfinite(logw).any()
+        w = jnp.exp(logw - jnp.where(seen, logw.max(), 0.0))
+        w = w / jnp.where(seen, w.sum(), 1.0)
+        est = w @ x
+        se = jnp.sqrt((w ** 2) @ (x - est) ** 2)
+        return est, se, 1.0 / (w ** 2).sum(), seen
+
+    return run
+
+
 def _drawer(program: Program, n: int) -> Any:
     """One chunk of ``n`` samples: the read sites and each sample's log weight."""
 
@@ -372,8 +402,4 @@ def _noted(result: Estimate | SampledDistribution, notes: list[str]
 
 def engine_for(model: CausalModel) -> SamplingEngine:
     """The sampling engine of a model, kept on the model (models are immutable)."""
-    eng = model.__dict__.get("_sample_engine")
-    if eng is None:
-        eng = SamplingEngine(model)
-        object.__setattr__(model, "_sample_engine", eng)
-    return eng
+    return kept_on(model, "_sample_engine", SamplingEngine)
