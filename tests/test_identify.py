@@ -593,8 +593,6 @@ def test_estimand_evaluation_on_a_joint_table_and_positivity():
     joint[1, 1] = [0.25, 0.25]                          # P(Z = 1, X = 0) = 0
     with pytest.raises(PositivityError, match=r"needs P\(y\|x,z\), but P\(.*X = 0.*\) = 0"):
         r.evaluate(joint, names=["Z", "X", "Y"])
-    joint[1, 0] = [0.0, 0.0]
-    joint = joint + 0.0
     ok = np.full((2, 2, 2), 1 / 8)
     d = r.evaluate(ok, names=["Z", "X", "Y"])
     assert np.allclose(np.asarray(d), 0.5)
@@ -652,6 +650,9 @@ def test_compiled_napkin_fixes_the_idle_variable_and_retries_on_positivity():
     np.testing.assert_allclose(np.asarray(f(p)),
                                np.asarray(r.evaluate(p, names=joint.variables,
                                                      types=joint.types)), atol=TOL)
+    both = f.batch(np.stack([joint.probs, p]))
+    np.testing.assert_allclose(np.asarray(both[0]), np.asarray(f(joint.probs)), atol=TOL)
+    np.testing.assert_allclose(np.asarray(both[1]), np.asarray(f(p)), atol=TOL)
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -666,6 +667,8 @@ def test_error_messages():
         identify(G("S>T T>C", "S-C"), "P(Cc | do(S))")
     with pytest.raises(QueryError, match="C is both an outcome and a treatment"):
         m.identify("P(C | do(C))")
+    with pytest.raises(QueryError, match=r"do\(S\[Q = 1\]\) intervenes on a potential outcome"):
+        identify(G("S>T T>C", "S-C"), "P(C | do(S[Q = 1]))")
     with pytest.raises(QueryError, match=r"\{C\} is both an outcome and a treatment"):
         id_algorithm(G("S>T T>C"), "C", {"C", "S"})
     with pytest.raises(QueryError, match="unknown identification method 'magic'"):

@@ -467,6 +467,10 @@ def identify(source: CausalModel | ADMG, query: str | Prob, method: str | None =
     q = parse_query(query) if isinstance(query, str) else query
     if not isinstance(q, Prob):
         raise QueryError(f"identify takes a probability query P(...), got {q}")
+    for e in q.interventions:
+        if e.world:
+            raise QueryError(f"{q}: do({e.term}) intervenes on a potential outcome; write "
+                             f"do({e.var} = …), or put the setting in a world")
     if q.is_counterfactual:
         raise QueryError(f"{q}: identifying a counterfactual from observations (ID*/IDC*) is "
                          "not supported yet; ask a model with tables or explicit noise, or see "

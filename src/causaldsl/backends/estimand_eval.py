@@ -410,4 +410,18 @@ class CompiledQuery:
             return evaluate_query(self.ident, joint, self.names, self.shape.types)
 
     def batch(self, joints: Any) -> Batch:
-        return self.shape.batch(self.compiled.batch(joints))
+        try:
+            return self.shape.batch(self.compiled.batch(joints))
+        except PositivityError:
+            if not self.shape.extra:
+                raise
+        # some table is undefined at the idle variables' first values: answer table by table,
+        # each retrying the other values as the single call does
+        arr = np.asarray(joints, dtype=np.float64)
+        rows = []
+        for i, joint in enumerate(arr):
+            try:
+                rows.append(np.asarray(self(joint)))
+            except PositivityError as e:
+                raise PositivityError(f"joint table {i} of the batch: {e}") from None
+        return self.shape.batch(np.stack(rows))
