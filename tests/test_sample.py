@@ -18,7 +18,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import causaldsl
-from causaldsl import CausalModel, FiniteType, QueryError, Role, Table, Variable, ZeroProbabilityError
+from causaldsl import (
+    CausalModel,
+    FiniteType,
+    MechanismError,
+    QueryError,
+    Role,
+    Table,
+    Variable,
+    ZeroProbabilityError,
+)
 from causaldsl.backends.sample import engine_for
 from causaldsl.estimate import Estimate, SampledDistribution
 
@@ -161,6 +170,13 @@ model z { A : YesNo ~ [1, 0]
  X : Real ~ Normal(if A == yes then 1 else 0, 1) }""")
     with pytest.raises(ZeroProbabilityError, match="probability zero"):
         m.query("E[X | A = yes]", samples=500)
+
+
+def test_bad_parameters_are_reported_not_averaged():
+    m = model_of("model bad { X : Real ~ Normal(0, -1)\n Y : Real := X + 1\n}")
+    for _ in range(2):   # the first run is eager, the second compiled
+        with pytest.raises(MechanismError, match="distribution of X is outside its range"):
+            m.query("E[Y]", method="forward", samples=100)
 
 
 def test_continuous_outcomes_need_expectations():

@@ -98,11 +98,13 @@ def _sampling_flags(p: argparse.ArgumentParser) -> None:
                    help="the sampling method (default: a closed form, else chosen per query)")
     p.add_argument("--seed", type=int, help="random seed for sampling (default 0)")
     p.add_argument("--samples", type=int, help="samples (NUTS: draws per chain)")
+    p.add_argument("--progress", action="store_true", default=None,
+                   help="show a progress bar while MCMC (NUTS) runs")
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    """The query options the command line gave: backend, method, seed, samples."""
-    return {k: getattr(args, k) for k in ("backend", "method", "seed", "samples")
+    """The query options the command line gave: backend, method, seed, samples, progress."""
+    return {k: getattr(args, k) for k in ("backend", "method", "seed", "samples", "progress")
             if getattr(args, k, None) is not None}
 
 

@@ -231,19 +231,19 @@ class CausalModel(Drawable):
         return intervene(self, name, table, given)
 
     def query(self, text: str, backend: str | None = None, *, method: str | None = None,
-              seed: int | None = None, samples: int | None = None, **values: Any
-              ) -> Distribution | float:
+              seed: int | None = None, samples: int | None = None, progress: bool | None = None,
+              **values: Any) -> Distribution | float:
         """Answer ``P(...)``/``E[...]``, e.g. ``model.query("P(C | do(S = yes))")``: exactly on
         finite models, by sampling (``docs/sampling.md``) where some variable is continuous.
 
         Keyword values fill variables left open in the text: ``query("P(C | do(S))", S="yes")``.
-        ``backend`` ("exact" or "sample") forces a route; ``method``, ``seed`` and ``samples``
-        control sampling.
+        ``backend`` ("exact" or "sample") forces a route; ``method``, ``seed``, ``samples`` and
+        ``progress`` (a progress bar for MCMC) control sampling.
         """
         from .backends.choose import answer
 
-        return answer(self, text, backend, {"method": method, "seed": seed, "samples": samples},
-                      values)
+        return answer(self, text, backend, {"method": method, "seed": seed, "samples": samples,
+                                            "progress": progress}, values)
 
     def identify(self, text: str, method: str | None = None) -> Identification:
         """Identify ``P(Y | do(X), Z)`` from observational data on this model's graph view:

@@ -130,7 +130,8 @@ def distribution(call: DistCall, env: Mapping[str, Any], t: Type, owner: str) ->
     cls, counts = CONTINUOUS[call.name]
     if len(call.args) not in counts:
         raise MechanismError(f"{owner}: {call.name} takes {counts[0]} arguments, got {len(call.args)}")
-    return cls(*(jnp.asarray(_num(evaluate(a, env)), dtype=float) for a in call.args))
+    args = [jnp.asarray(_num(evaluate(a, env)), dtype=float) for a in call.args]
+    return cls(*args, validate_args=False)  # the program checks parameters, traced or not
 
 
 def _num(v: Any) -> Any:

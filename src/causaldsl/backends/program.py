@@ -122,6 +122,7 @@ class Program:
                     put(name, numpyro.sample(name, dist.Categorical(probs=probs), obs=obs))
                 elif isinstance(v.mechanism, ExprMechanism) and v.mechanism.kind == "sample":
                     d = distribution(v.mechanism.expr, seen, v.type, f"variable {name}")
+                    numpyro.deterministic(f"{name}{PARAMS_OK}", params_ok(d))
                     put(name, numpyro.sample(name, d, obs=obs))
                 else:
                     assert isinstance(v.mechanism, ExprMechanism)
@@ -167,6 +168,19 @@ class Program:
                 continue
             (disc if isinstance(v.type, FiniteType) else cont).append(name)
         return cont, disc
+
+
+#: Suffix of the deterministic site that says whether a distribution's parameters are valid.
+PARAMS_OK = "/parameters ok"
+
+
+def params_ok(d: Any) -> Any:
+    """Whether every parameter of a NumPyro distribution lies in its range (all samples)."""
+    ok = jnp.asarray(True)
+    for arg, constraint in d.arg_constraints.items():
+        if arg in d.__dict__:
+            ok = ok & jnp.all(constraint.check(d.__dict__[arg]))
+    return ok
 
 
 def affine_coefficient(e: Any, name: str) -> float | None:

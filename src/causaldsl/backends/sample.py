@@ -24,7 +24,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from numpyro.handlers import seed as seed_handler
 from numpyro.handlers import trace
 
-from ..errors import QueryError, ZeroProbabilityError
+from ..errors import MechanismError, QueryError, ZeroProbabilityError
 from ..estimate import Estimate, SampledDistribution, combine
 from ..model import CausalModel
 from ..query import Event, Expect, Linear, Prob, check_query, parse_query
@@ -32,7 +32,7 @@ from ..types import FiniteType
 from . import kept_on
 from .closed import condition, gaussian
 from .exact import bind
-from .program import Program, indices
+from .program import PARAMS_OK, Program, indices
 from .reparam import reparameterise
 
 METHODS = ("closed", "forward", "importance", "nuts")
@@ -279,7 +279,11 @@ class SamplingEngine:
         if len(devices) > 1:  # one chunk of the plate per device
             keys = jax.device_put(keys, NamedSharding(Mesh(np.array(devices), ("d",)),
                                                       PartitionSpec("d")))
-        est, se, ess, seen = fn(keys, do, ev)
+        est, se, ess, seen, ok = fn(keys, do, ev)
+        bad = [name for name, good in ok.items() if not bool(good)]
+        if bad:
+            raise MechanismError(f"{q}: a parameter of the distribution of {', '.join(bad)} is "
+                                 "outside its range (a negative scale, say) for some samples")
         spread = len(est.sharding.device_set)  # the devices the compiled sampler ran on
         m = chunk * len(devices)
         if not bool(seen):
@@ -287,6 +291,9 @@ class SamplingEngine:
                 f"{q}: none of the {m} samples is consistent with the evidence: it has "
                 f"probability zero (or below about 1/{m}), so the conditional is undefined")
         est, se = np.array(est, dtype=np.float64), np.array(se, dtype=np.float64)
+        if not np.all(np.isfinite(est)):
+            raise QueryError(f"{q}: the sampled values are not finite numbers (an overflow?); "
+                             "check the mechanisms it depends on")
         se[se <= 1e-12 * (1 + np.abs(est))] = 0.0  # rounding, not Monte Carlo error
         meta: dict[str, Any] = {"samples": m, "devices": spread}
         if method != "forward":
@@ -359,18 +366,19 @@ def _estimator(program: Program, chunk: int, f: Readout, weighted: bool) -> Any:
     draw = jax.vmap(_drawer(program, chunk), in_axes=(0, None, None))
 
     def run(keys: Any, do: Mapping[str, Any], ev: Mapping[str, Any]) -> Any:
-        vals, logw = draw(keys, do, ev)
+        vals, logw, ok = draw(keys, do, ev)
+        ok = {k: jnp.all(v) for k, v in ok.items()}
         x = jnp.asarray(f({k: v.reshape(-1) for k, v in vals.items()}), dtype=float)
         logw = logw.reshape(-1)
         n = x.shape[0]
         if not weighted:
-            return x.mean(0), x.std(0, ddof=1) / jnp.sqrt(n), float(n), True
+            return x.mean(0), x.std(0, ddof=1) / jnp.sqrt(n), float(n), True, ok
         seen = jnp.isfinite(logw).any()
         w = jnp.exp(logw - jnp.where(seen, logw.max(), 0.0))
         w = w / jnp.where(seen, w.sum(), 1.0)
         est = w @ x
         se = jnp.sqrt((w ** 2) @ (x - est) ** 2)
-        return est, se, 1.0 / (w ** 2).sum(), seen
+        return est, se, 1.0 / (w ** 2).sum(), seen, ok
 
     return run
 
@@ -384,7 +392,8 @@ def _drawer(program: Program, n: int) -> Any:
         for site in tr.values():
             if site["type"] == "sample" and site["is_observed"]:
                 logw = logw + jnp.broadcast_to(site["fn"].log_prob(site["value"]), (n,))
-        return {r: tr[r]["value"] for r in program.reads}, logw
+        ok = {k[: -len(PARAMS_OK)]: v["value"] for k, v in tr.items() if k.endswith(PARAMS_OK)}
+        return {r: tr[r]["value"] for r in program.reads}, logw, ok
 
     return draw
 
