@@ -288,6 +288,9 @@ def test_causal_draw(tmp_path, monkeypatch, capsys):
     (["--do", "S"], "expected NAME=VALUE"),
     (["--do", "S=maybe"], "'maybe' is not a value of YesNo"),
     (["--do", "Q=yes"], "'Q' is not a variable"),
+    (["--do", "S=yes,S=no"], "S is set twice"),
+    (["--cut", ","], "expected variable names"),
+    (["--graph", "--do", "S=yes"], "give one or the other"),
     (["-o", "out.jpg"], "unknown picture format '.jpg'"),
     (["-o", "out"], "unknown picture format '(no extension)'"),
 ])

@@ -294,13 +294,8 @@ def _answer(prog: Any, target: str, st: Any, file: str, as_json: bool, text: str
         return _identify(prog, target, st, where, as_json)
     q = st.query if isinstance(st, A.QueryStmt) else st
     label = st.text if isinstance(st, A.QueryStmt) else text
-    model = prog.models[target]
-    method = None
     try:
-        if target in prog.graphs:  # no mechanisms: identify, then evaluate on the data
-            result, method = _from_observations(prog, target, q)
-        else:
-            result = model.query(q, **(options or {}))
+        result, method = prog.answer(q, target, **(options or {}))
     except CausalError as e:
         print(f"{where}error: {e}", file=sys.stderr)
         return EXIT_INPUT
@@ -312,29 +307,6 @@ def _answer(prog: Any, target: str, st: Any, file: str, as_json: bool, text: str
     else:
         print(_show(label, target, result, method))
     return EXIT_OK
-
-
-def _from_observations(prog: Any, target: str, q: Any) -> tuple[Any, str]:
-    """Answer a query on a graph from its observed data, by identification."""
-    from .identify import identify
-    from .query import Prob
-
-    observations = prog.observations.get(target)
-    if not observations:
-        raise CausalError(f"{target} is a graph without mechanisms and without observed data; "
-                          f"add `observed P(...) in {target} = [...]` to answer queries")
-    if not isinstance(q, Prob):
-        raise CausalError(f"{q}: only P(...) queries can be answered from observed data so far")
-    ident = identify(prog.models[target], q)
-    return _on_observations(prog, target, ident), ident.method
-
-
-def _on_observations(prog: Any, target: str, ident: Any) -> Any:
-    """An identified query evaluated on the last `observed` distribution of its target."""
-    obs = prog.observations[target][-1]
-    model = prog.models[target]
-    types = {v: model.variables[v].type for v in obs.variables}
-    return ident.evaluate(obs.probs, names=obs.variables, types=types)
 
 
 def _identify(prog: Any, target: str, st: Any, where: str, as_json: bool,
@@ -359,7 +331,7 @@ def _identify(prog: Any, target: str, st: Any, where: str, as_json: bool,
     value = None
     try:
         if target in prog.observations:
-            value = _on_observations(prog, target, ident)
+            value = prog.on_observations(target, ident)
         elif target not in prog.graphs:
             value = ident.evaluate(model)
     except CausalError as e:

@@ -99,7 +99,7 @@ class Session:
         self.loader.loaded.pop(full, None)  # read it afresh
         if self.define(f'import "{full}"') and full in self.loader.loaded:
             for st, target in self.loader.loaded[full].statements:
-                self.answer(st.query if hasattr(st, "query") else None, target, str(st.text))
+                self.answer(st, target, str(st.text))
 
     def define(self, text: str) -> bool:
         """Add a definition to the session; False (after printing why) when it is refused."""
@@ -121,8 +121,8 @@ class Session:
         new_statements = program.statements[len(self.program.statements) if self.program else 0:]
         self.chunks.append(chunk)
         self.program = program
-        for st, target in new_statements:  # queries typed as statements are answered now
-            self.answer(st.query if hasattr(st, "query") else None, target, str(st.text))
+        for st, target in new_statements:  # statements typed or loaded are answered now
+            self.answer(st, target, str(st.text))
         return True
 
     def ask(self, text: str) -> None:
@@ -139,18 +139,24 @@ class Session:
             return
         self.answer(q, target, text)
 
-    def answer(self, q: Any, target: str, text: str) -> None:
-        if q is None:
-            print(f"{text}: identification is not built yet", file=self.err)
+    def answer(self, st: Any, target: str, text: str) -> None:
+        """Answer a query (or a query or identify statement) as ``causal run`` would."""
+        from .lang import ast as A
+
+        if isinstance(st, A.IdentifyStmt):
+            from .cli import _identify
+
+            with contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.err):
+                _identify(self.program, target, st, "", False)
             return
+        q = st.query if isinstance(st, A.QueryStmt) else st
         try:
-            if target in self.program.graphs:
-                raise CausalError(f"{target} is a graph without mechanisms; it cannot answer "
-                                  "queries yet")
-            result = self.program.models[target].query(q)
+            result, method = self.program.answer(q, target)
         except CausalError as e:
             print(f"error: {e}", file=self.err)
             return
+        if method:
+            print(f"(identified by {method}, evaluated on the observed data)", file=self.out)
         if isinstance(result, float):
             print(f"{text} = {result:.6g}", file=self.out)
         else:

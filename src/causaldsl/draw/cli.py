@@ -24,6 +24,8 @@ def parse_assignments(text: str) -> dict[str, str]:
         if not eq or not name.isidentifier() or not value:
             raise DrawError(f"--do {text!r}: expected NAME=VALUE pairs separated by commas, "
                             'e.g. --do "S=yes"')
+        if name in out:
+            raise DrawError(f"--do {text!r}: {name} is set twice")
         out[name] = value
     return out
 
@@ -42,7 +44,13 @@ def picture_of(prog: Any, file: str, name: str | None, do: str | None = None,
         else:
             name = list(prog.models)[-1]
     values = parse_assignments(do) if do else None
-    cuts = [c.strip() for c in cut.split(",") if c.strip()] if cut else []
+    cuts = [c.strip() for c in cut.split(",") if c.strip()] if cut is not None else []
+    if cut is not None and not cuts:
+        raise DrawError(f"--cut {cut!r}: expected variable names separated by commas, "
+                        'e.g. --cut "S"')
+    if graph and (values or cuts):
+        raise DrawError("--graph draws the causal graph, while --do and --cut draw surgery on "
+                        "the string diagram; give one or the other")
     if name in prog.models:
         model = prog.models[name]
         for v in values or {}:
@@ -90,7 +98,7 @@ def repl_draw(prog: Any, current: str | None, arg: str) -> Path:
     if text.startswith(("P(", "E[")):
         query, _, output = text.rpartition(" -o ") if " -o " in text else (text, "", "")
         target = current or list(prog.models)[-1]
-        result = prog.models[target].query(query.strip())
+        result, _ = prog.answer(query.strip(), target)
         path = Path(output.strip() or "answer.svg").resolve()
         draw(result, title=f"{query.strip()}  [{target}]").save(path)
         return path

@@ -1,5 +1,5 @@
 """Surgery made visible: a model's diagram before and after ``do``/``cut``, side by side. The
-wires the rewrite cuts are red with scissors; the new point states (or opened inputs) are
+wires the rewrite cuts are red and labelled "cut"; the new point states (or opened inputs) are
 orange. When comb disintegration applies, the comb f and the channel g in its hole are shaded."""
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from ..errors import CausalError, UnknownVariableError
 from ..ir import Box, Diagram, Node
 from ..mechanism import TOLERANCE, ExprMechanism, Table
 from ..model import CausalModel, Role, Variable, did_you_mean
-from ..query import Expect, Linear, Prob, check_query
+from ..query import Expect, Linear, Prob, check_query, parse_query
 from ..types import Bool, FiniteType, Opaque, Real, RealType, Type
 from . import ast as A
 from .diagnostics import Diagnostic, SourceError, Span, source_line
@@ -59,6 +59,34 @@ class Program:
             if name in table:
                 return table[name]
         raise KeyError(name)
+
+    def answer(self, query: Any, target: str | None = None, **options: Any
+               ) -> tuple[Any, str | None]:
+        """A query's answer on ``target`` (default: the last model), and how it was found: a
+        model answers by its mechanisms (method None); a graph, by identification evaluated on
+        its last ``observed`` distribution (the rule's name)."""
+        from ..identify import identify
+
+        target = target or list(self.models)[-1]
+        if target not in self.graphs:
+            return self.models[target].query(query, **options), None
+        if not self.observations.get(target):
+            raise CausalError(f"{target} is a graph without mechanisms and without observed "
+                              f"data; add `observed P(...) in {target} = [...]` to answer "
+                              "queries")
+        q = parse_query(query) if isinstance(query, str) else query
+        if not isinstance(q, Prob):
+            raise CausalError(f"{q}: only P(...) queries can be answered from observed data "
+                              "so far")
+        ident = identify(self.models[target], q)
+        return self.on_observations(target, ident), ident.method
+
+    def on_observations(self, target: str, ident: Any) -> Any:
+        """An identified query evaluated on the last ``observed`` distribution of ``target``."""
+        obs = self.observations[target][-1]
+        model = self.models[target]
+        types = {v: model.variables[v].type for v in obs.variables}
+        return ident.evaluate(obs.probs, names=obs.variables, types=types)
 
 
 BUILTIN_TYPES: dict[str, Type] = {"Bool": Bool, "Real": Real}
