@@ -78,11 +78,14 @@ def test_confounded_model_by_hand():
 # -- brute force: enumerate the noise, Bayes' rule, evaluate the mutilated model ------------------
 
 
-def brute(model, outcomes, evidence):
-    """P(outcomes | evidence) by enumeration: ``outcomes`` are (var, world) pairs, ``evidence``
-    (var, world, value) triples; worlds are {var: value}. Written apart from the library: it
-    reads only the model's types, parents and 0/1 tables."""
+def brute(model, outcomes, evidence, do=None):
+    """P(outcomes | do(do), evidence) by enumeration: ``outcomes`` are (var, world) pairs,
+    ``evidence`` (var, world, value) triples; worlds are {var: value}, where a value may be a
+    nested potential outcome (var, world): the variable as it is in that world. ``do`` applies
+    in every world, below the world's own settings. Written apart from the library: it reads
+    only the model's types, parents and 0/1 tables."""
     vs = model.variables
+    do = do or {}
     exo = [n for n in vs if not vs[n].parents and n in model.exogenous]
     endo = [n for n in vs if n not in exo]
 
@@ -90,10 +93,12 @@ def brute(model, outcomes, evidence):
         return list(vs[var].type.values).index(label)
 
     def solve(u, world):
+        world = {**do, **world}
         val = dict(u)
         for n in endo:
             if n in world:
-                val[n] = index(n, world[n])
+                w = world[n]
+                val[n] = solve(u, w[1])[w[0]] if isinstance(w, tuple) else index(n, w)
             else:
                 row = vs[n].mechanism.array[tuple(val[p] for p in vs[n].parents)]
                 assert set(np.unique(row)) <= {0.0, 1.0}
@@ -118,7 +123,10 @@ def brute(model, outcomes, evidence):
 @st.composite
 def scms(draw):
     """A random SCM: exogenous roots with random distributions, endogenous variables that are
-    random functions of earlier variables and some noise (shared noise confounds)."""
+    random functions of earlier variables and some noise (shared noise confounds); and a query
+    over a few worlds, whose settings may be nested potential outcomes (``V2[V1 = M[V0 = x]]``,
+    M read in a world that sets one of its causes, so it is not the factual M), with ``do()``
+    applying in every world."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     b = ModelBuilder("random")
     n_u = int(rng.integers(1, 4))
@@ -147,39 +155,61 @@ def scms(draw):
         names.append(name)
     model = b.build()
 
+    def label(v):
+        return model[v].type.values[int(rng.integers(model[v].type.size))]
+
+    def nested(v):
+        """A variable of v's type, read in a world that sets one of its endogenous parents
+        (mostly: else any variable)."""
+        same = [n for n in names if model[n].type == model[v].type]
+        m = str(rng.choice(same))
+        causes = [p for p in model[m].parents if p in names]
+        cause = str(rng.choice(causes if causes and rng.random() < 0.7 else names))
+        return (m, {cause: label(cause)})
+
     def world():
         w = {}
         for v in rng.permutation(names)[: int(rng.integers(1, 3))]:
-            w[str(v)] = model[str(v)].type.values[int(rng.integers(model[str(v)].type.size))]
+            w[str(v)] = nested(str(v)) if rng.random() < 0.3 else label(str(v))
         return w
 
     worlds = [{}] + [world() for _ in range(int(rng.integers(1, 3)))]
+    do = {}
+    if rng.random() < 0.25:
+        d = str(rng.choice(names))
+        do[d] = label(d)
     terms = []
     for _ in range(int(rng.integers(1, 5))):
-        v = str(rng.choice(names))
+        v = str(rng.choice([n for n in names if n not in do] or names))
         w = worlds[int(rng.integers(len(worlds)))]
-        if (v, w) not in terms:
+        if (v, w) not in terms and not (v in do and not w):
             terms.append((v, w))
+    if not terms:
+        do = {}
+        terms = [(names[-1], {})]
     n_out = int(rng.integers(1, len(terms) + 1))
     outcomes = terms[:n_out]
-    evidence = [(v, w, model[v].type.values[int(rng.integers(model[v].type.size))])
-                for v, w in terms[n_out:]]
-    return model, outcomes, evidence
+    evidence = [(v, w, label(v)) for v, w in terms[n_out:]]
+    return model, outcomes, evidence, do
 
 
 def term(v, w):
     if not w:
         return v
-    return f"{v}[{', '.join(f'{a} = {causaldsl.types.show_label(x)}' for a, x in w.items())}]"
+    shown = (f"{a} = {term(*x) if isinstance(x, tuple) else causaldsl.types.show_label(x)}"
+             for a, x in w.items())
+    return f"{v}[{', '.join(shown)}]"
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scms())
 def test_counterfactuals_equal_enumeration_over_the_noise(case):
-    model, outcomes, evidence = case
-    ev = ", ".join(f"{term(v, w)} = {causaldsl.types.show_label(x)}" for v, w, x in evidence)
-    text = f"P({', '.join(term(v, w) for v, w in outcomes)}{' | ' + ev if ev else ''})"
-    want = brute(model, outcomes, evidence)
+    model, outcomes, evidence, do = case
+    conds = [f"do({', '.join(f'{v} = {causaldsl.types.show_label(x)}' for v, x in do.items())})"
+             ] if do else []
+    conds += [f"{term(v, w)} = {causaldsl.types.show_label(x)}" for v, w, x in evidence]
+    text = f"P({', '.join(term(v, w) for v, w in outcomes)}{' | ' + ', '.join(conds) if conds else ''})"
+    want = brute(model, outcomes, evidence, do)
     if want is None:
         with pytest.raises(ZeroProbabilityError, match="probability zero"):
             model.query(text)
@@ -265,6 +295,67 @@ def test_nested_counterfactual_reads_another_worlds_copy():
     # Y[X = 1, Z = Z[X = 0]]: Z is not downstream of X, so Z[X = 0] is Z, and this is Y[X = 1]
     a = m.query("P(Y[X = true, Z = Z[X = false]] = true | X = false)")
     assert a == pytest.approx(m.query("P(Y[X = true] = true | X = false)"))
+    # X is downstream of Z: X[Z = false] = Ux is not the factual X = Z or Ux. So
+    # Y[Z = true, X = X[Z = false]] = Ux or Uy: 1 - 0.8 * 0.9 = 0.28; given X = false
+    # (Z = Ux = false), it is Uy: 0.1
+    assert m.query("P(Y[Z = true, X = X[Z = false]] = true)") == pytest.approx(0.28)
+    assert m.query("P(Y[Z = true, X = X[Z = false]] = true | X = false)") == pytest.approx(0.1)
+    nested = ("Y", {"Z": True, "X": ("X", {"Z": False})})
+    assert m.query("P(Y[Z = true, X = X[Z = false]], Y | X = true)").allclose(
+        brute(m, [nested, ("Y", {})], [("X", {}, True)]))
+
+
+def test_a_nested_setting_that_is_also_a_parent_is_read_once():
+    m = confounded()
+    # Y[X = Z[X = true]]: Z[X = true] is Z, which is also a parent of Y: Y = Z or (Z and Uy) = Z
+    assert m.query("P(Y[X = Z[X = true]] = true)") == pytest.approx(0.5)
+    mw = multiworld(m, parse_query("P(Y[X = Z[X = true]] = true)"))
+    (copy,) = (n for n in mw.copies("Y"))
+    assert mw.model[copy].parents == ("Z", "Uy")
+    assert m.query("P(Y[X = Z[X = true]], Z | X = true)").allclose(
+        brute(m, [("Y", {"X": ("Z", {"X": True})}), ("Z", {})], [("X", {}, True)]))
+
+
+def test_a_label_that_is_also_a_variable_name_is_not_that_variable():
+    # T = {A, B}; A := the other value of U, X := U, Y := X. Y[X = A] sets X to the label A;
+    # Y[X = A[X = B]] sets X to the variable A (X does not reach A, so it is the factual A)
+    t = FiniteType("T", ["A", "B"])
+    b = ModelBuilder("collide")
+    b.exogenous("U", t, [0.5, 0.5])
+    b.observed("A", t, given="U", table=np.eye(2)[[1, 0]])
+    b.observed("X", t, given="U", table=np.eye(2))
+    b.observed("Y", t, given="X", table=np.eye(2))
+    m = b.build()
+    d = m.query("P(Y[X = A], Y[X = A[X = B]])")
+    assert np.allclose(np.asarray(d.probs), [[0.5, 0.5], [0.0, 0.0]])
+    # either order; every copy has its own name
+    for q in ("P(Y[X = A[X = B]], Y[X = A])", "P(Y[X = A], Y[X = A[X = B]])"):
+        mw = multiworld(m, parse_query(q))
+        assert len(set(mw.model.variables)) == len(mw.model.variables) == 6
+        assert len(mw.copies("Y")) == 2
+
+
+def test_float_settings_that_print_alike_are_different_worlds():
+    m = causaldsl.parse("""model lin {
+  exogenous Ux : Real ~ Normal(0, 1)
+  exogenous Uy : Real ~ Normal(0, 1)
+  exogenous Uz : Real ~ Normal(0, 1)
+  X : Real := Ux
+  Y : Real := 1000000 * X + Uy
+  Z : Real := Y + Uz
+}
+""").model
+    q = parse_query("P(Y[X = 1.0000004], Z[X = 1.0])")
+    assert str(q) == "P(Y[X = 1.0000004], Z[X = 1])"
+    mw = multiworld(m, q)
+    assert {n for n in mw.model.variables if n.startswith("X")} == {"X[X = 1.0000004]",
+                                                                     "X[X = 1]"}
+    # Z[X = 1] = 10^6 means Uy + Uz = 0, so E[Uy] = 0 and Y[X = 1.0000004] = 1000000.4 + Uy
+    e = m.query("E[Y[X = 1.0000004] | Z[X = 1.0] = 1000000]")
+    assert float(e) == pytest.approx(1000000.4, abs=1e-6)
+    # Z[X = 1.0000001] = 10^6: Uy + Uz = -0.1, E[Uy] = -0.05
+    e = m.query("E[Y[X = 1.0000004] | Z[X = 1.0000001] = 1000000]")
+    assert float(e) == pytest.approx(1000000.35, abs=1e-6)
 
 
 def test_alias_of_the_same_copy_can_be_outcome_and_evidence():

@@ -44,9 +44,13 @@ class Event:
 
 
 def show_value(v: Label) -> str:
-    """A label as a query writes it: bare when it is a name or a number, quoted otherwise."""
+    """A label as a query writes it: bare when it is a name or a number, quoted otherwise.
+    A float is written short (``0.5``, ``1``) when that reads back as the same number, else
+    exactly (``1.0000004``): two different values never print alike, since a term's text names
+    its world."""
     if isinstance(v, float):
-        return f"{v:g}"
+        short = f"{v:g}"
+        return short if float(short) == v else repr(v)
     return show_label(v) if isinstance(v, bool | int) or str(v).isidentifier() else f'"{v}"'
 
 

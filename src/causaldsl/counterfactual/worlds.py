@@ -24,10 +24,21 @@ from ..mechanism import ExprMechanism, Table, point_mechanism
 from ..model import CausalModel, Variable, finite
 from ..query import Event, Prob, show_value
 from ..surgery import cut
-from ..types import Label
+from ..types import FiniteType, Label
 
-#: A world: what it sets, variable → a label or ("copy", name of another world's copy).
-Setting = Label | tuple[str, str]
+
+@dataclass(frozen=True)
+class CopyRef:
+    """A copy by identity: the variable of the original model and the settings that reach it
+    (its key). A nested setting ``M = M[X = no]`` sets M to a ``CopyRef``; copies are told
+    apart by this, never by their printed names."""
+
+    var: str
+    key: frozenset[tuple[str, Label | CopyRef]]
+
+
+#: A world: what it sets, variable → a label or another world's copy.
+Setting = Label | CopyRef
 World = frozenset[tuple[str, Setting]]
 
 
@@ -47,13 +58,21 @@ class MultiWorld:
 
 
 class _Rewrite:
-    """Builds copies on demand, depth first from what the query reads."""
+    """Builds copies on demand, depth first from what the query reads.
+
+    Copies are keyed on their identity (:class:`CopyRef`); names are only for showing. A
+    copy's name is readable (``Y[X = yes]``, a nested setting shown as the name of the copy it
+    refers to), and made unique with a ``#2`` suffix when another copy has the same readable
+    name, or when it could be read as a different world (a setting to the factual copy of a
+    variable whose name is also a label: ``Y[X = A]``)."""
 
     def __init__(self, base: CausalModel):
         self.base = base
         self.order = {n: i for i, n in enumerate(base.variables)}
         self.vars: dict[str, Variable] = {}
         self.origin: dict[str, str] = {}
+        self.names: dict[CopyRef, str] = {}
+        self.owner: dict[str, object] = {}  # name → its CopyRef, or ("alias", canonical name)
         self._keys: dict[tuple[str, World], World] = {}
 
     def world(self, settings: tuple[tuple[str, Label | Event], ...]) -> World:
@@ -61,7 +80,9 @@ class _Rewrite:
         out: list[tuple[str, Setting]] = []
         for var, value in settings:
             if isinstance(value, Event):
-                out.append((var, ("copy", self.node(value.var, self.world(value.world)))))
+                inner = self.world(value.world)
+                self.node(value.var, inner)
+                out.append((var, self.ref(value.var, inner)))
             else:
                 out.append((var, value))
         return frozenset(out)
@@ -79,39 +100,72 @@ class _Rewrite:
             self._keys[(var, world)] = hit
         return hit
 
-    def name(self, var: str, key: World) -> str:
-        if not key:
-            return var
-        settings = sorted(key, key=lambda s: self.order[s[0]])
-        shown = ", ".join(f"{v} = {x[1] if isinstance(x, tuple) else show_value(x)}"
-                          for v, x in settings)
-        return f"{var}[{shown}]"
+    def ref(self, var: str, world: World) -> CopyRef:
+        """The identity of ``var``'s copy in ``world`` (another world's copy when the world
+        sets ``var`` to one)."""
+        setting = dict(world).get(var)
+        if isinstance(setting, CopyRef):
+            return setting
+        return CopyRef(var, self.key(var, world))
+
+    def name(self, ref: CopyRef) -> str:
+        """A new copy's name: readable, and unique to its identity."""
+        if not ref.key:
+            return self._claim(ref.var, ref, False)
+        settings = sorted(ref.key, key=lambda s: self.order[s[0]])
+        shown, ambiguous = [], False
+        for v, x in settings:
+            if isinstance(x, CopyRef):
+                text = self.names[x]
+                t = self.base.variables[v].type
+                # a factual copy shown bare reads as a label of the set variable's type
+                ambiguous |= isinstance(t, FiniteType) and any(show_value(lab) == text
+                                                                for lab in t.values)
+            else:
+                text = show_value(x)
+            shown.append(f"{v} = {text}")
+        return self._claim(f"{ref.var}[{', '.join(shown)}]", ref, ambiguous)
+
+    def _claim(self, text: str, owner: object, ambiguous: bool) -> str:
+        if not ambiguous and self.owner.setdefault(text, owner) == owner:
+            return text
+        i = 2
+        while self.owner.setdefault(f"{text}#{i}", owner) != owner:
+            i += 1
+        return f"{text}#{i}"
 
     def node(self, var: str, world: World) -> str:
         """The name of ``var``'s copy in ``world``, built (with its ancestors) if new."""
-        k = self.key(var, world)
-        name = self.name(var, k)
-        if name in self.vars:
-            return name
+        ref = self.ref(var, world)
+        hit = self.names.get(ref)
+        if hit is not None:
+            return hit
         v = self.base.variables[var]
         setting = dict(world).get(var)
-        if isinstance(setting, tuple):  # nested: the copy another world already made
-            return setting[1]
         if setting is not None:
+            name = self.names[ref] = self.name(ref)
             point = point_mechanism(v.type, setting, f"variable {var}")
             self.vars[name] = Variable(name, v.type, v.role, (), point)
-        elif v.is_input:
+            return name
+        if v.is_input:
+            name = self.names[ref] = self.name(ref)
             self.vars[name] = v
-        else:
-            parents = tuple(self.node(p, world) for p in v.parents)
-            mech = v.mechanism
-            if isinstance(mech, ExprMechanism) and parents != v.parents:  # reads names
-                from ..lang.expr import rename
+            return name
+        parents = tuple(self.node(p, world) for p in v.parents)
+        name = self.names[ref] = self.name(ref)
+        mech = v.mechanism
+        if isinstance(mech, ExprMechanism) and parents != v.parents:  # reads names
+            from ..lang.expr import rename
 
-                mech = ExprMechanism(mech.kind, rename(mech.expr, dict(zip(v.parents, parents,
-                                                                           strict=True))), mech.text)
-            self.vars[name] = Variable(name, v.type, v.role, parents, mech)
-            self.origin[name] = var
+            mech = ExprMechanism(mech.kind, rename(mech.expr, dict(zip(v.parents, parents,
+                                                                       strict=True))), mech.text)
+        unique = tuple(dict.fromkeys(parents))
+        if len(unique) < len(parents):  # two parents are one copy, e.g. Y[X = Z] reads Z twice
+            if isinstance(mech, Table):
+                mech = _merge_axes(mech, parents, unique)
+            parents = unique
+        self.vars[name] = Variable(name, v.type, v.role, parents, mech)
+        self.origin[name] = var
         return name
 
     def alias(self, name: str, of: str) -> str:
@@ -119,11 +173,21 @@ class _Rewrite:
         from its canonical copy, e.g. ``Y[X = yes, Z = no]`` when Z does not reach Y."""
         if name == of:
             return name
+        if self.owner.setdefault(name, ("alias", of)) != ("alias", of):
+            raise AssertionError(f"multi-world rewrite: {name} names two different copies")
         if name not in self.vars:
             src = self.vars[of] if of in self.vars else self.base.variables[of]
             t = finite(src.type, f"variable {of}")
             self.vars[name] = Variable(name, src.type, src.role, (of,), Table(np.eye(t.size), 1))
         return name
+
+
+def _merge_axes(table: Table, parents: tuple[str, ...], unique: tuple[str, ...]) -> Table:
+    """The table read with repeated parents as one axis (the diagonal over their axes)."""
+    sizes = {p: table.array.shape[i] for i, p in enumerate(parents)}
+    grids = np.ix_(*(np.arange(sizes[p]) for p in unique))
+    index = tuple(grids[unique.index(p)] for p in parents)
+    return Table(table.array[index], len(unique))
 
 
 def multiworld(model: CausalModel, prob: Prob, shown: Prob | None = None) -> MultiWorld:
