@@ -133,3 +133,20 @@ def test_levels_and_values_are_checked():
         cf.ett(m, "X", "Y", treated=True, control=True)
     with pytest.raises(causaldsl.UnknownVariableError):
         cf.ett(m, "Xx", "Y")
+
+
+def test_one_level_given_on_a_binary_treatment_makes_the_other_the_other_value():
+    m = mediation(*random_tables(np.random.default_rng(3))).with_response_functions()
+    for f, extra in ((cf.ett, ()), (cf.nde, ("M",)), (cf.nie, ("M",)), (cf.cde, ("M", True)),
+                     (cf.pn, ()), (cf.ps, ()), (cf.pns, ())):
+        default = f(m, "X", "Y", *extra)
+        flipped = f(m, "X", "Y", *extra, treated=False, control=True)
+        assert default.value != pytest.approx(flipped.value)
+        assert f(m, "X", "Y", *extra, treated=True).value == pytest.approx(default.value)
+        assert f(m, "X", "Y", *extra, control=False).value == pytest.approx(default.value)
+        assert f(m, "X", "Y", *extra, treated=False).value == pytest.approx(flipped.value)
+        assert f(m, "X", "Y", *extra, control=True).value == pytest.approx(flipped.value)
+    ett = cf.ett(tables_only(), "X", "Y", treated=False)
+    assert ett.definition == "E[Y[X = false] | X = false] - E[Y[X = true] | X = false]"
+    with pytest.raises(QueryError, match="'maybe' is not a value of X"):
+        cf.ett(tables_only(), "X", "Y", control="maybe")

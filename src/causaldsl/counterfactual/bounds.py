@@ -125,10 +125,16 @@ def bounds_from(model: CausalModel, quantity: str, treatment: str, outcome: str,
     from ..backends.exact import engine_for
     from .quantities import _binary, _levels
 
+    q = _quantity(quantity)
+    tx = finite(model[treatment].type, f"treatment {treatment}")
+    ty = finite(model[outcome].type, f"outcome {outcome}")
+    for role, var, t in (("treatment", treatment, tx), ("outcome", outcome, ty)):
+        if t.size != 2:
+            raise QueryError(f"bounds on {q} need a binary treatment and outcome (Balke & "
+                             f"Pearl's linear program and Tian & Pearl's bounds are for two "
+                             f"values each); the {role} {var} has {t.size} values {t.listing}")
     x1, x0 = _levels(model, treatment, treated, control)
     y1, y0 = _binary(model, outcome, outcome_value)
-    tx = finite(model[treatment].type, treatment)
-    ty = finite(model[outcome].type, outcome)
     order: Any = np.ix_(np.array([tx.index(x0), tx.index(x1)]), np.array([ty.index(y0), ty.index(y1)]))
     obs = np.asarray(engine_for(model).query(Prob((Event(treatment), Event(outcome)))))[order]
     exp = (np.asarray(engine_for(model).query(Prob((Event(outcome),), (Event(treatment),))))[order]

@@ -172,16 +172,24 @@ def _answer(model: CausalModel, name: str, q: Prob | Linear, formula: str | None
 
 def _levels(model: CausalModel, treatment: str, treated: Label | None,
             control: Label | None) -> tuple[Label, Label]:
+    """Treated and control values. On a two-valued treatment the defaults are its second and
+    first value, and one given alone makes the other the other value."""
     t = finite(model[treatment].type, f"treatment {treatment}")
+    for x in (treated, control):
+        if x is not None and x not in t:
+            raise QueryError(f"{x!r} is not a value of {treatment} : {t}; its values are "
+                             f"{t.listing}")
     if (treated is None or control is None) and t.size != 2:
         raise QueryError(f"{treatment} has {t.size} values {t.listing}; say which is treated "
                          "and which is control (treated=..., control=...)")
-    x1 = t.values[-1] if treated is None else treated
-    x0 = t.values[0] if control is None else control
-    for x in (x1, x0):
-        if x not in t:
-            raise QueryError(f"{x!r} is not a value of {treatment} : {t}; its values are "
-                             f"{t.listing}")
+    if treated is not None and control is not None:
+        x1, x0 = treated, control
+    elif treated is not None:
+        x1, x0 = treated, t.values[1 - t.index(treated)]
+    elif control is not None:
+        x1, x0 = t.values[1 - t.index(control)], control
+    else:
+        x1, x0 = t.values[-1], t.values[0]
     if t.index(x1) == t.index(x0):
         raise QueryError(f"treated and control are the same value {x1!r} of {treatment}")
     return t.values[t.index(x1)], t.values[t.index(x0)]
