@@ -134,7 +134,8 @@ def test_seed_reproduces_and_shapes_compile_once():
     a = m.query("E[Y | do(S = yes)]", backend="sample", seed=1, samples=1000)
     b = m.query("E[Y | do(S = yes)]", seed=1, samples=1000)
     c = m.query("E[Y | do(S = no)]", seed=2, samples=1000)
-    assert float(a) == float(b) and a.se > 0 and abs(c) < 0.2
+    # the same draws: the first run is eager, the second compiled, so only rounding differs
+    assert abs(float(a) - float(b)) < 1e-12 and a.se > 0 and abs(c) < 0.2
     assert len(eng._draws) == 1   # one compiled sampler serves every value and seed
 
 
