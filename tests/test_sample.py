@@ -331,3 +331,10 @@ def test_stochastic_mechanisms_are_reparameterised_for_counterfactuals():
     got = m.query("E[Y[X = 1] | X = 0.5, Y = 1.5]")
     assert abs(got - 2.5) < 1e-12
     assert "Y ~ Normal(2 * X, 1) reparameterised as Y := 2 * X + 1 * U_Y" in str(got)
+
+
+def test_checking_a_continuous_model_imports_neither_jax_nor_numpyro():
+    code = ("import sys\nfrom causaldsl.cli import main\n"
+            "assert main(['check', 'examples/linear.causal']) == 0\n"
+            "assert 'jax' not in sys.modules and 'numpyro' not in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
