@@ -305,7 +305,7 @@ def test_linear_counterfactual_by_closed_form_and_by_abduction():
     exact = m.query("E[Y[X = 1] | X = 0.5, Y = 1.5]")
     assert abs(exact - 2.5) < 1e-12 and "closed form" in str(exact)
     nuts = m.query("E[Y[X = 1] | X = 0.5, Y = 1.5]", method="nuts")
-    assert within(nuts, 2.5) and "nothing left for NUTS" in str(nuts)
+    assert within(nuts, 2.5) and "no continuous latent left for NUTS" in str(nuts)
     assert "Uy abducted exactly from Y" in str(nuts)
 
 
@@ -338,3 +338,22 @@ def test_checking_a_continuous_model_imports_neither_jax_nor_numpyro():
             "assert main(['check', 'examples/linear.causal']) == 0\n"
             "assert 'jax' not in sys.modules and 'numpyro' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+
+
+@pytest.mark.slow
+def test_nuts_enumerates_discrete_latents():
+    pytest.importorskip("funsor")
+    m = model_of("""
+type YesNo = {no, yes}
+model m {
+  S : YesNo ~ [0.5, 0.5]
+  Z : Real ~ Normal(if S == yes then 1 else -1, 1)
+  Y : Real ~ Normal(Z, 1)
+}""")
+    # Y | S ~ Normal(±1, 2): P(S = yes | Y = y) = 1 / (1 + exp(-y)); here y = 1.5
+    p = engine_for(m).query("P(S = yes | Y = 1.5)", method="nuts", samples=500, warmup=300)
+    assert p.route == "NUTS" and within(p, 1 / (1 + math.exp(-1.5)))
+    # Z | Y, S ~ Normal((±1 + 1.5) / 2, 1/2)
+    z = engine_for(m).query("E[Z | Y = 1.5]", method="nuts", samples=500, warmup=300)
+    truth = 1.25 / (1 + math.exp(-1.5)) + 0.25 / (1 + math.exp(1.5))
+    assert within(z, truth)

@@ -41,8 +41,9 @@ class Program:
     evidence, and the variables it ``reads``. Call ``program.model(n, do, evidence)``."""
 
     def __init__(self, model: CausalModel, fixed: Sequence[str], observed: Sequence[str],
-                 reads: Sequence[str]):
+                 reads: Sequence[str], enumerate: bool = False):
         self.source = model
+        self.enumerate = enumerate  # discrete latents marked for NumPyro's enumeration (NUTS)
         self.fixed = tuple(fixed)
         self.observed = tuple(observed)
         self.vars: dict[str, Variable] = dict(model.variables)
@@ -104,7 +105,8 @@ class Program:
         seen: dict[str, Any] = {}  # what expressions see (labels, bools, numbers)
 
         def put(name: str, value: Any) -> None:
-            value = jnp.broadcast_to(jnp.asarray(value), (n,))
+            value = jnp.asarray(value)  # enumerated values keep their enumeration axes
+            value = jnp.broadcast_to(value, jnp.broadcast_shapes(value.shape, (n,)))
             raw[name] = value
             seen[name] = as_value(value, self.vars[name].type)
 
@@ -119,14 +121,21 @@ class Program:
                     put(name, numpyro.deterministic(name, jnp.broadcast_to(do[name], (n,))))
                 elif isinstance(v.mechanism, Table):
                     probs = jnp.asarray(v.mechanism.array)[tuple(raw[p] for p in v.parents)]
-                    put(name, numpyro.sample(name, dist.Categorical(probs=probs), obs=obs))
+                    put(name, numpyro.sample(name, dist.Categorical(probs=probs), obs=obs,
+                                             infer=self._infer(obs)))
                 elif isinstance(v.mechanism, ExprMechanism) and v.mechanism.kind == "sample":
                     d = distribution(v.mechanism.expr, seen, v.type, f"variable {name}")
                     numpyro.deterministic(f"{name}{PARAMS_OK}", params_ok(d))
-                    put(name, numpyro.sample(name, d, obs=obs))
+                    finite = isinstance(v.type, FiniteType)
+                    put(name, numpyro.sample(name, d, obs=obs,
+                                             infer=self._infer(obs) if finite else None))
                 else:
                     assert isinstance(v.mechanism, ExprMechanism)
                     self._assign(name, v, obs, put, seen)
+
+    def _infer(self, obs: Any) -> dict[str, str] | None:
+        """Mark a discrete latent site for enumeration when NUTS needs it marginalised."""
+        return {"enumerate": "parallel"} if self.enumerate and obs is None else None
 
     def _assign(self, name: str, v: Variable, obs: Any, put: Any, seen: dict[str, Any]) -> None:
         assert isinstance(v.mechanism, ExprMechanism)
@@ -151,9 +160,7 @@ class Program:
         if obs is not None:  # a discrete := : the evidence is an indicator
             numpyro.factor(f"{name}/evidence", jnp.where(value == obs, 0.0, -jnp.inf))
             value = obs
-        put(name, numpyro.deterministic(name, jnp.broadcast_to(value, jnp.shape(obs)
-                                                                if obs is not None else
-                                                                jnp.shape(value))))
+        put(name, numpyro.deterministic(name, value))
 
     # -- what inference needs to know ------------------------------------------------------
     def latent_sites(self) -> tuple[list[str], list[str]]:

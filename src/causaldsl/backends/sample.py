@@ -243,9 +243,11 @@ class SamplingEngine:
         if method == "forward" and ev:
             method = "importance"
         notes = [f"{a.noise} abducted exactly from {y}" for y, a in program.abduct.items()]
-        if method == "nuts" and ev and not cont and not disc:
-            method = "importance"  # every weight is the same: the answer is exact given the data
-            notes.append("nothing left for NUTS to infer: the evidence determines every latent")
+        if method == "nuts" and ev and not cont:
+            method = "importance"
+            notes.append("no continuous latent left for NUTS: the evidence determines them" if
+                         not disc else "no continuous latent for NUTS: the discrete ones are "
+                         "weighted instead")
         note = ", ".join(notes) or None
         if method == "nuts":
             est, se, meta = self._nuts(q, program, reads, f, do, ev, opts)
@@ -253,11 +255,12 @@ class SamplingEngine:
             est, se, meta = self._weighted(q, program, reads, f, do, ev, opts, method)
         return est, se, ROUTES[method], {**meta, "note": note}
 
-    def _program(self, q: Prob, reads: list[str]) -> Program:
-        key = (tuple(e.var for e in q.interventions), tuple(e.var for e in q.evidence), tuple(reads))
+    def _program(self, q: Prob, reads: list[str], enumerate: bool = False) -> Program:
+        key = (tuple(e.var for e in q.interventions), tuple(e.var for e in q.evidence),
+               tuple(reads), enumerate)
         prog = self._programs.get(key)
         if prog is None:
-            prog = Program(self.model, key[0], key[1], key[2])
+            prog = Program(self.model, key[0], key[1], key[2], enumerate)
             self._programs[key] = prog
         return prog
 
@@ -304,12 +307,15 @@ class SamplingEngine:
         from numpyro.infer import MCMC, NUTS
 
         cont, disc = program.latent_sites()
-        if disc:
-            raise QueryError(f"{q}: NUTS needs every unobserved variable to be continuous, but "
-                             f"{', '.join(disc)} is discrete; use method='importance'")
-        if not cont:
-            raise QueryError(f"{q}: nothing is left to infer by NUTS (the evidence determines "
-                             "every latent); use method='importance'")
+        if disc:  # marginalised by enumeration inside NUTS, then drawn given each draw
+            try:
+                import funsor  # noqa: F401
+            except ImportError:
+                raise QueryError(
+                    f"{q}: NUTS needs {', '.join(disc)} (discrete) enumerated, which NumPyro does "
+                    "with the funsor package (pip install funsor); or use method='importance'"
+                ) from None
+            program = self._program(q, reads, enumerate=True)
         draws = opts.samples or DEFAULT_NUTS_SAMPLES
         key = (id(program), draws, opts.warmup, opts.chains, opts.progress)
         mcmc = self._mcmc.get(key)
@@ -328,7 +334,13 @@ class SamplingEngine:
                 f"{q}: NUTS found no value of {', '.join(cont)} where the evidence has positive "
                 "density: the evidence has probability zero, so the conditional is undefined"
             ) from None
-        got = mcmc.get_samples(group_by_chain=True)
+        got = mcmc.get_samples()
+        if disc:
+            from numpyro.infer import Predictive
+
+            drawn = Predictive(functools.partial(program.model, 1), posterior_samples=got,
+                               infer_discrete=True)(jax.random.PRNGKey(opts.seed + 1), do, ev)
+            got = {**got, **drawn}
         vals = {r: got[r].reshape(opts.chains, draws) for r in reads}
         values = np.asarray(f(vals), dtype=np.float64)         # (chains, draws, m)
         ess = np.asarray(effective_sample_size(values))
