@@ -157,8 +157,9 @@ class Session:
             return
         if method:
             print(f"(identified by {method}, evaluated on the observed data)", file=self.out)
-        if isinstance(result, float):
-            print(f"{text} = {result:.6g}", file=self.out)
+        if isinstance(result, float):  # an Estimate (sampling, closed form) says how too
+            print(f"{text} = {result if hasattr(result, 'se') else format(result, '.6g')}",
+                  file=self.out)
         else:
             print(result, file=self.out)
 
