@@ -163,6 +163,12 @@ class Program:
         put(name, numpyro.deterministic(name, value))
 
     # -- what inference needs to know ------------------------------------------------------
+    def is_indicator(self, name: str) -> bool:
+        """Whether evidence on ``name`` is a hard 0/1 factor (a discrete ``:=``)."""
+        m = self.vars[name].mechanism
+        return (isinstance(self.vars[name].type, FiniteType) and isinstance(m, ExprMechanism)
+                and m.kind == "assign")
+
     def latent_sites(self) -> tuple[list[str], list[str]]:
         """Unobserved sample sites: (continuous, discrete)."""
         cont: list[str] = []

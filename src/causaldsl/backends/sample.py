@@ -238,8 +238,9 @@ class SamplingEngine:
         program = self._program(q, reads)
         method = opts.method or "forward"
         cont, disc = program.latent_sites()
-        if opts.method in (None, "closed"):
-            method = "forward" if not ev else "nuts" if cont and not disc else "importance"
+        if opts.method in (None, "closed"):  # NUTS where it helps: continuous latents, soft evidence
+            method = ("forward" if not ev else "nuts" if cont and not disc
+                      and not any(map(program.is_indicator, ev)) else "importance")
         if method == "forward" and ev:
             method = "importance"
         notes = [f"{a.noise} abducted exactly from {y}" for y, a in program.abduct.items()]
