@@ -301,6 +301,12 @@ def test_bow_witnesses_by_hand():
     np.testing.assert_allclose(m2.query("P(Y | do(X))").probs, [[0.9, 0.1], [0.9, 0.1]])
     with pytest.raises(QueryError, match="identifiable in this graph"):
         hedge_witnesses(G("X>Y"), "Y", "X")
+    # the hedge's roots {V2, V4} include V2, which is not the outcome: its bit reaches V4
+    # through V3, outside the hedge, and V4 reads the roots' parity
+    g = G("V0>V2 V2>V3 V3>V4", "V2-V4 V0-V2")
+    m1, m2 = hedge_witnesses(g, "V4", "V0")
+    q = "P(V4 | do(V0))"
+    assert np.abs(np.asarray(m1.query(q)) - np.asarray(m2.query(q))).max() > 0.1
 
 
 # Shpitser & Pearl (2006, 2008) examples

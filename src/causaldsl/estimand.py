@@ -85,9 +85,11 @@ class P(Estimand):
         object.__setattr__(self, "vars", tuple(dict.fromkeys(self.vars)))
         object.__setattr__(self, "given", tuple(g for g in dict.fromkeys(self.given)
                                                 if g not in self.vars))
-        names = set(self.vars) | set(self.given)
-        object.__setattr__(self, "fixed", tuple(sorted(
-            ((k, v) for k, v in dict(self.fixed).items() if k in names), key=lambda kv: kv[0])))
+        if self.fixed:
+            names = set(self.vars) | set(self.given)
+            object.__setattr__(self, "fixed", tuple(sorted(
+                ((k, v) for k, v in dict(self.fixed).items() if k in names),
+                key=lambda kv: kv[0])))
 
     @cached_property
     def key(self) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str, Any]]]:

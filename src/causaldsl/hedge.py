@@ -7,8 +7,9 @@ directed forest inside F whose sinks are the roots R (F' inside it on its own), 
 tree of F's bidirected edges (F''s inside it). In M1 every node of F is the XOR of its forest
 parents and of the latent bits of its tree edges; in M2 the nodes of F' do the same within F'
 and the rest of F are fair coins. Both make F uniform over the states whose roots have even
-parity; under do(X) M2 keeps that parity while M1 loses it. Nodes outside F carry the roots'
-parity down to the outcomes or are fair coins. Every pair returned has been checked exactly.
+parity; under do(X) M2 keeps that parity while M1 loses it. Roots that are not outcomes send
+their bits along routes outside F to an outcome, which XORs them in; other nodes outside F are
+fair coins. Every pair returned has been checked exactly.
 """
 
 from __future__ import annotations
@@ -64,15 +65,16 @@ def _parity_models(g: ADMG, f: frozenset[str], f2: frozenset[str], roots: frozen
     uses2: dict[str, set[str]] = {}
     for v in g.nodes:
         fp = {u for u, c in child.items() if c == v}
+        routed = carry.get(v, set())  # an outcome in F also XORs the roots routed to it
         if v in f:
-            uses1[v] = fp | {latent[e] for e in tree if v in e}
-        elif v in carry:
-            uses1[v] = carry[v]
+            uses1[v] = fp | {latent[e] for e in tree if v in e} | routed
+        elif routed:
+            uses1[v] = routed
         if v in f2:
             uses2[v] = {u for u in fp if u in f2} | \
-                {latent[e] for e in tree if v in e and e <= f2}
-        elif v in carry:
-            uses2[v] = carry[v]
+                {latent[e] for e in tree if v in e and e <= f2} | routed
+        elif routed and v not in f:  # in F \\ F' it stays a fair coin (coin ⊕ bits is one)
+            uses2[v] = routed
     # noise on F' and the carriers (never on F \\ F') keeps the two joints equal and makes
     # them positive
     noisy = f2 | frozenset(carry)
@@ -126,9 +128,9 @@ def _spanning_tree(g: ADMG, f: frozenset[str], f2: frozenset[str]) -> list[froze
 
 def _carriers(g: ADMG, f: frozenset[str], roots: frozenset[str], y: frozenset[str],
               x: frozenset[str]) -> dict[str, set[str]]:
-    """For nodes outside F and X: the parents whose bits they XOR, so that each root outside Y
-    reaches an outcome along one route, and routes that meet go on together."""
-    step: dict[str, str | None] = {v: None for v in y - f}   # the next node toward Y
+    """The parents whose bits a node XORs so that each root outside Y reaches an outcome along
+    one route through nodes outside F and X; routes that meet go on together."""
+    step: dict[str, str | None] = {v: None for v in y}   # the next node toward Y
     queue = list(step)
     while queue:  # breadth first, backwards from the outcomes, outside F and X
         c = queue.pop(0)
