@@ -20,7 +20,7 @@ into ``P(a, b | c)``, and quotients cancel. No JAX here.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -68,9 +68,7 @@ class Estimand(ABC):
 
     def terms(self) -> list[P]:
         """Every probability term, in printing order."""
-        out: list[P] = []
-        _collect(self, out)
-        return out
+        return [n for n in _walk(self) if isinstance(n, P)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -434,7 +432,11 @@ class _Printer:
     def __init__(self, root: Estimand, latex: bool):
         self.latex = latex
         names: set[str] = set()
-        _names(root, names)
+        for n in _walk(root):
+            if isinstance(n, P):
+                names.update(n.vars, n.given)
+            elif isinstance(n, Sum):
+                names.update(n.over)
         lower = {n.lower() for n in names}
         self.lowercase = len(lower) == len(names)
 
@@ -514,31 +516,17 @@ class _Printer:
         return f"P({a} \\mid {b})" if self.latex else f"P({a}|{b})"
 
 
-def _names(e: Estimand, out: set[str]) -> None:
-    if isinstance(e, P):
-        out.update(e.vars, e.given)
-    elif isinstance(e, Sum):
-        out.update(e.over)
-        _names(e.body, out)
+def _walk(e: Estimand) -> Iterator[Estimand]:
+    """Every node of an expression, depth first, in printing order."""
+    yield e
+    if isinstance(e, Sum):
+        yield from _walk(e.body)
     elif isinstance(e, Product):
         for f in e.factors:
-            _names(f, out)
+            yield from _walk(f)
     elif isinstance(e, Quotient):
-        _names(e.num, out)
-        _names(e.den, out)
-
-
-def _collect(e: Estimand, out: list[P]) -> None:
-    if isinstance(e, P):
-        out.append(e)
-    elif isinstance(e, Sum):
-        _collect(e.body, out)
-    elif isinstance(e, Product):
-        for f in e.factors:
-            _collect(f, out)
-    elif isinstance(e, Quotient):
-        _collect(e.num, out)
-        _collect(e.den, out)
+        yield from _walk(e.num)
+        yield from _walk(e.den)
 
 
 # -- sympy ------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ ancestors, descendants, c-components (districts), induced subgraphs, the mutilat
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -128,19 +128,19 @@ class ADMG(Drawable):
     # -- basic structure -----------------------------------------------------------------
     @cached_property
     def parent_map(self) -> Mapping[str, tuple[str, ...]]:
-        pos = {n: i for i, n in enumerate(self.nodes)}
-        out: dict[str, list[str]] = {n: [] for n in self.nodes}
-        for a, b in self.directed:
-            out[b].append(a)
-        return {n: tuple(sorted(ps, key=pos.__getitem__)) for n, ps in out.items()}
+        return self._adjacency(self.directed)
 
     @cached_property
     def child_map(self) -> Mapping[str, tuple[str, ...]]:
+        return self._adjacency((b, a) for a, b in self.directed)
+
+    def _adjacency(self, into: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+        """For each node, the sources of the edges ``(source, node)`` given, in node order."""
         pos = {n: i for i, n in enumerate(self.nodes)}
         out: dict[str, list[str]] = {n: [] for n in self.nodes}
-        for a, b in self.directed:
-            out[a].append(b)
-        return {n: tuple(sorted(cs, key=pos.__getitem__)) for n, cs in out.items()}
+        for a, b in into:
+            out[b].append(a)
+        return {n: tuple(sorted(ps, key=pos.__getitem__)) for n, ps in out.items()}
 
     @cached_property
     def spouse_map(self) -> Mapping[str, frozenset[str]]:
@@ -294,6 +294,19 @@ class ADMG(Drawable):
     def district_of(self, v: str) -> frozenset[str]:
         return next(d for d in self.districts if v in d)
 
+    def district_around(self, start: Iterable[str], keep: Callable[[str], bool]
+                        ) -> frozenset[str]:
+        """The nodes joined to ``start`` by bidirected paths through nodes that ``keep``
+        accepts: a district of the subgraph they span, found without building it."""
+        seen = set(start)
+        stack = list(seen)
+        while stack:
+            for u in self.spouse_map[stack.pop()]:
+                if u not in seen and keep(u):
+                    seen.add(u)
+                    stack.append(u)
+        return frozenset(seen)
+
     # -- separation --------------------------------------------------------------------------
     def to_networkx(self) -> nx.DiGraph:
         """A DAG with one explicit hidden node ``('↔', a, b)`` per bidirected edge."""
@@ -322,6 +335,16 @@ class ADMG(Drawable):
         if x & y:
             return False
         return bool(nx.is_d_separator(self.to_networkx(), set(x), set(y), set(z)))
+
+    def minimal_separator(self, xs: Iterable[str], ys: Iterable[str], allowed: Iterable[str]
+                          ) -> frozenset[str] | None:
+        """A minimal set of ``allowed`` nodes that m-separates X from Y, or None (polynomial:
+        van der Zander, Liśkiewicz & Textor, as networkx implements it)."""
+        import networkx as nx
+
+        z = nx.find_minimal_d_separator(self.to_networkx(), set(xs), set(ys),
+                                        restricted=set(allowed))
+        return None if z is None else frozenset(z)
 
     # -- values ------------------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:

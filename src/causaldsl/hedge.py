@@ -105,25 +105,16 @@ def _forest(g: ADMG, f: frozenset[str], f2: frozenset[str], roots: frozenset[str
 
 
 def _spanning_tree(g: ADMG, f: frozenset[str], f2: frozenset[str]) -> list[frozenset[str]]:
-    """Bidirected edges spanning F, those inside F' spanning F'."""
-    root = {n: n for n in f}
+    """Bidirected edges spanning F, those inside F' spanning F' (Kruskal, F''s edges first)."""
+    import networkx as nx
 
-    def find(n: str) -> str:
-        while root[n] != n:
-            root[n] = root[root[n]]
-            n = root[n]
-        return n
-
-    tree = []
-    edges = sorted((e for e in g.bidirected if e <= f), key=lambda e: (not e <= f2, g.sort(e)))
-    for e in edges:
-        a, b = g.sort(e)
-        if find(a) != find(b):
-            root[find(a)] = find(b)
-            tree.append(e)
-    if len({find(n) for n in f}) != 1:
+    h = nx.Graph()
+    h.add_nodes_from(g.sort(f))
+    h.add_edges_from((*g.sort(e), {"weight": 0 if e <= f2 else 1})
+                     for e in sorted((e for e in g.bidirected if e <= f), key=g.sort))
+    if not nx.is_connected(h):
         raise CausalError(f"{sorted(f)} is not connected by bidirected edges")
-    return tree
+    return [frozenset((a, b)) for a, b in nx.minimum_spanning_edges(h, data=False)]
 
 
 def _carriers(g: ADMG, f: frozenset[str], roots: frozenset[str], y: frozenset[str],

@@ -100,7 +100,7 @@ def _district_effect(g: ADMG, s: frozenset[str], p: _Dist, query: str) -> Estima
     """
     if _is_plain(g, p):
         an = g.ancestors(s)
-        if _district_within(g, s, an) == s:
+        if g.district_around(s, an.__contains__) == s:
             return _district_factor(g, s, p, an)
     return _id(g, s, frozenset(g.nodes) - s, p, query)
 
@@ -109,17 +109,6 @@ def _is_plain(g: ADMG, p: _Dist) -> bool:
     """Whether ``p`` is the plain observational joint of ``g``'s nodes."""
     return isinstance(p.expr, P) and not p.expr.given and len(p.expr.vars) == len(g.nodes) \
         and set(p.expr.vars) == set(g.nodes)
-
-
-def _district_within(g: ADMG, s: frozenset[str], allowed: frozenset[str]) -> frozenset[str]:
-    """The district of ``g[allowed]`` that contains the (bidirected-connected) set S."""
-    seen, stack = set(s), list(s)
-    while stack:
-        for u in g.spouse_map[stack.pop()]:
-            if u in allowed and u not in seen:
-                seen.add(u)
-                stack.append(u)
-    return frozenset(seen)
 
 
 def _district_factor(g: ADMG, s: frozenset[str], p: _Dist,
@@ -133,13 +122,12 @@ def _district_factor(g: ADMG, s: frozenset[str], p: _Dist,
     """
     pos = {n: i for i, n in enumerate(g.order)}
     factors: list[Estimand] = []
-    if _is_plain(g, p):
+    if within is not None or _is_plain(g, p):  # within: the caller has checked
         assert isinstance(p.expr, P)
         for vi in g.sort(s):
             blanket = _prior_blanket(g, vi, pos, within)
             factors.append(P((vi,), tuple(sorted(blanket, key=pos.__getitem__)), p.expr.fixed))
     else:
-        assert within is None
         for vi in g.sort(s):
             factors.append(conditional(p.expr, (vi,), g.order[: pos[vi]], p.domain))
     return Product(tuple(factors)).simplify()
@@ -151,15 +139,9 @@ def _prior_blanket(g: ADMG, v: str, pos: dict[str, int], within: frozenset[str] 
     ancestral set, when given), where v is childless: its district there and that district's
     parents, without v."""
     limit = pos[v]
-    district, stack = {v}, [v]
-    while stack:
-        for u in g.spouse_map[stack.pop()]:
-            if pos[u] < limit and u not in district and (within is None or u in within):
-                district.add(u)
-                stack.append(u)
-    blanket = set(district)
-    for u in district:
-        blanket.update(g.parent_map[u])
+    district = g.district_around(
+        (v,), lambda u: pos[u] < limit and (within is None or u in within))
+    blanket = set(district).union(*(g.parent_map[u] for u in district))
     blanket.discard(v)
     return blanket
 
@@ -246,18 +228,12 @@ def backdoor_admissible(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str,
 def find_backdoor_set(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str
                       ) -> frozenset[str] | None:
     """A minimal back-door admissible set, or None when there is none (polynomial time)."""
-    import networkx as nx
-
     xs, ys = _fs(x), _fs(y)
     g.check(xs | ys, "back-door")
     if xs & ys:
         return None
     allowed = set(g.nodes) - g.descendants(xs) - ys
-    dag = g.without_outgoing(xs).to_networkx()
-    z = nx.find_minimal_d_separator(dag, set(xs), set(ys), restricted=allowed)
-    if z is None:
-        return None
-    return frozenset(z)
+    return g.without_outgoing(xs).minimal_separator(xs, ys, allowed)
 
 
 def backdoor_estimand(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str,
@@ -340,16 +316,12 @@ def find_adjustment_set(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str
                         ) -> frozenset[str] | None:
     """A minimal set meeting the generalised adjustment criterion, or None (polynomial time:
     a minimal m-separator in the proper back-door graph, avoiding the forbidden nodes)."""
-    import networkx as nx
-
     xs, ys = _fs(x), _fs(y)
     g.check(xs | ys, "adjustment")
     if xs & ys:
         return None
     allowed = set(g.nodes) - forbidden_nodes(g, xs, ys) - ys
-    dag = _proper_backdoor_graph(g, xs, ys).to_networkx()
-    z = nx.find_minimal_d_separator(dag, set(xs), set(ys), restricted=allowed)
-    return None if z is None else frozenset(z)
+    return _proper_backdoor_graph(g, xs, ys).minimal_separator(xs, ys, allowed)
 
 
 # -- front-door ---------------------------------------------------------------------------------

@@ -370,16 +370,18 @@ class _QueryShape:
     def answer(self, arr: np.ndarray) -> Distribution | float:
         if not self.axes:
             return float(arr)
-        given_named = tuple(f"do({v})" for v in self.free_do) + self.free_ev
-        gtypes = tuple(self.types[v] for v in (*self.free_do, *self.free_ev))
-        return Distribution(self.outs, tuple(self.types[v] for v in self.outs), arr,
-                            given_named, gtypes, str(self.query))
+        return Distribution(self.outs, self._types(self.outs), arr, *self._given())
 
     def batch(self, arr: np.ndarray) -> Batch:
-        given_named = tuple(f"do({v})" for v in self.free_do) + self.free_ev
-        gtypes = tuple(self.types[v] for v in (*self.free_do, *self.free_ev))
-        return Batch(arr, self.outs, tuple(self.types[v] for v in self.outs), given_named,
-                     gtypes, str(self.query))
+        return Batch(arr, self.outs, self._types(self.outs), *self._given())
+
+    def _types(self, names: Sequence[str]) -> tuple[FiniteType, ...]:
+        return tuple(self.types[v] for v in names)
+
+    def _given(self) -> tuple[tuple[str, ...], tuple[FiniteType, ...], str]:
+        """The conditioning axes as an answer names them, their types, and the title."""
+        named = tuple(f"do({v})" for v in self.free_do) + self.free_ev
+        return named, self._types((*self.free_do, *self.free_ev)), str(self.query)
 
 
 class CompiledQuery:
