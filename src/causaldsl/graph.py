@@ -310,6 +310,11 @@ class ADMG(Drawable):
     # -- separation --------------------------------------------------------------------------
     def to_networkx(self) -> nx.DiGraph:
         """A DAG with one explicit hidden node ``('↔', a, b)`` per bidirected edge."""
+        return self._dag.copy()
+
+    @cached_property
+    def _dag(self) -> nx.DiGraph:
+        """``to_networkx()`` built once, for the separation queries (which do not change it)."""
         import networkx as nx
 
         g = nx.DiGraph()
@@ -334,7 +339,7 @@ class ADMG(Drawable):
             return True
         if x & y:
             return False
-        return bool(nx.is_d_separator(self.to_networkx(), set(x), set(y), set(z)))
+        return bool(nx.is_d_separator(self._dag, set(x), set(y), set(z)))
 
     def minimal_separator(self, xs: Iterable[str], ys: Iterable[str], allowed: Iterable[str]
                           ) -> frozenset[str] | None:
@@ -342,7 +347,7 @@ class ADMG(Drawable):
         van der Zander, Liśkiewicz & Textor, as networkx implements it)."""
         import networkx as nx
 
-        z = nx.find_minimal_d_separator(self.to_networkx(), set(xs), set(ys),
+        z = nx.find_minimal_d_separator(self._dag, set(xs), set(ys),
                                         restricted=set(allowed))
         return None if z is None else frozenset(z)
 
