@@ -146,6 +146,12 @@ BAD = {
                      "sum to 1.1"),
     "function value": ("model m {\n  A : Bool ~ [0.5, 0.5]\n  B : {x, y} := A\n}", 3, 17,
                        "not a value of {x, y}"),
+    "continuous distribution": ("model m {\n  exogenous U : Real ~ Foo(0, 1)\n}", 2, 24,
+                                "Foo is not a continuous distribution"),
+    "continuous arity": ("model m {\n  exogenous U : Real ~ Normal(0, 1, 2)\n}", 2, 24,
+                         "Normal takes 2 arguments, got 3"),
+    "continuous function": ("model m {\n  exogenous U : Real ~ Normal(0, 1)\n"
+                            "  X : Real := frob(U)\n}", 3, 15, "unknown function 'frob'"),
 }
 
 

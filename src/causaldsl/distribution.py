@@ -61,7 +61,7 @@ class Distribution(Drawable):
 
     def prob(self, **assignment: Label) -> Any:
         """Index by name: ``d.prob(C="yes", S="no")``."""
-        bare = {a: a[3:-1] if a.startswith("do(") else a for a in self.axes}  # do(S) is S
+        bare = {a: axis_variable(a) for a in self.axes}
         missing = [a for a in self.axes if a not in assignment and bare[a] not in assignment]
         extra = [a for a in assignment if a not in self.axes and a not in bare.values()]
         if extra or missing:
@@ -137,6 +137,16 @@ class Batch(Drawable):
 
     def __str__(self) -> str:
         return f"{self.title}: batch of {len(self)}, each of shape {self.probs.shape[1:]}"
+
+
+def do_axis(var: str) -> str:
+    """How an answer names the axis of an open intervention on ``var``: ``do(S)``."""
+    return f"do({var})"
+
+
+def axis_variable(axis: str) -> str:
+    """The variable an answer's axis is about: ``do(S)`` is S, ``Z`` is Z."""
+    return axis[3:-1] if axis.startswith("do(") and axis.endswith(")") else axis
 
 
 def _default_title(variables: Sequence[str], given: Sequence[str]) -> str:

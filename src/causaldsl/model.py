@@ -168,17 +168,20 @@ class CausalModel(Drawable):
             g.add_edges_from((p, v.name) for p in v.parents)
         return g
 
-    def ancestors(self, names: Iterable[str]) -> set[str]:
-        """The given variables and everything upstream of them."""
+    def ancestors(self, names: Iterable[str], cut: Iterable[str] = ()) -> set[str]:
+        """The given variables and everything upstream of them; the walk stops at the ``cut``
+        variables (set by an intervention), which are kept but not their parents."""
         seen: set[str] = set()
         stack = list(names)
         vars_ = self.variables
+        stop = set(cut)
         while stack:
             n = stack.pop()
             if n in seen:
                 continue
             seen.add(n)
-            stack.extend(vars_[n].parents)
+            if n not in stop:
+                stack.extend(vars_[n].parents)
         return seen
 
     def __eq__(self, other: object) -> bool:

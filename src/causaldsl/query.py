@@ -6,9 +6,10 @@ against a model by :func:`check_query` before any backend sees it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import lark
 
@@ -286,3 +287,37 @@ def _pretty_terminal(name: str) -> str:
             "MINUS": "'-'", "STAR": "'*'", "SIGNED_INT": "a number", "SIGNED_REAL": "a number",
             "NUMBER": "a number", "ESCAPED_STRING": "a quoted value", "P": "'P'", "E": "'E'", "DO": "'do'",
             "$END": "end of query"}.get(name, name)
+
+
+def bind(q: Prob | Expect | Linear, values: Mapping[str, Any]) -> Prob | Expect | Linear:
+    """Give values to the open interventions and evidence of a query."""
+    used: set[str] = set()
+
+    def fill(p: Prob) -> Prob:
+        def ev(es: tuple[Event, ...]) -> tuple[Event, ...]:
+            out = []
+            for e in es:
+                if e.term in values:
+                    if e.value is not None:
+                        raise QueryError(f"{p}: {e.term} already has a value in the query text")
+                    used.add(e.term)
+                    out.append(Event(e.var, values[e.term], e.world))
+                else:
+                    out.append(e)
+            return tuple(out)
+
+        return Prob(p.outcomes, ev(p.interventions), ev(p.evidence))
+
+    if isinstance(q, Prob):
+        out: Prob | Expect | Linear = fill(q)
+    elif isinstance(q, Expect):
+        out = Expect(fill(q.prob))
+    else:
+        out = Linear(tuple((c, fill(t) if isinstance(t, Prob) else Expect(fill(t.prob)))
+                           for c, t in q.terms))
+    unused = sorted(set(values) - used)
+    if unused:
+        raise QueryError(f"{q}: {', '.join(unused)} is not an open intervention or evidence of "
+                         "the query; write it after '|' without a value, e.g. "
+                         f"P(... | {unused[0]})")
+    return out

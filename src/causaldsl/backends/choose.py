@@ -10,6 +10,7 @@ from ..errors import QueryError
 from ..mechanism import ExprMechanism
 from ..model import CausalModel
 from ..types import RealType
+from . import kept_on
 
 BACKENDS = ("exact", "sample")
 
@@ -25,7 +26,7 @@ def answer(model: CausalModel, text: Any, backend: str | None, options: Mapping[
            values: Mapping[str, Any]) -> Any:
     """Answer ``text`` on ``model`` by ``backend`` (None: the default for the model)."""
     if backend is None:
-        backend = "exact" if is_finite(model) else "sample"
+        backend = "exact" if kept_on(model, "_is_finite", is_finite) else "sample"
     options = {k: v for k, v in options.items() if v is not None}
     if backend == "exact":
         if options:

@@ -23,15 +23,9 @@ def gaussian(model: CausalModel, fixed: Mapping[str, float], names: Sequence[str
              ) -> dict[str, Affine] | None:
     """The variables ``names`` (and their ancestors) as affine maps of standard normals, with
     the ``fixed`` variables cut; None when some mechanism is not linear-Gaussian."""
-    keep = set()
-    stack = list(names)
-    while stack:
-        n = stack.pop()
-        if n not in keep:
-            keep.add(n)
-            if n not in fixed:
-                stack.extend(model.variables[n].parents)
+    keep = model.ancestors(names, cut=fixed)
     out: dict[str, Affine] = {}
+    column = 0  # the next standard normal
     for name, v in model.variables.items():
         if name not in keep:
             continue
@@ -47,7 +41,8 @@ def gaussian(model: CausalModel, fixed: Mapping[str, float], names: Sequence[str
             mean, scale = _affine(m.expr.args[0], out), _affine(m.expr.args[1], out)
             if mean is None or scale is None or scale[1] or scale[0] <= 0:
                 return None
-            got = (mean[0], {**mean[1], _fresh(out): scale[0]})
+            got = (mean[0], {**mean[1], column: scale[0]})
+            column += 1
         else:
             return None
         if got is None:
@@ -84,11 +79,6 @@ def condition(joint: Mapping[str, Affine], target: str, evidence: Mapping[str, f
     pinv = np.linalg.pinv(cov)
     cross = L @ t
     return mean + float(cross @ pinv @ resid), max(var - float(cross @ pinv @ cross), 0.0)
-
-
-def _fresh(out: Mapping[str, Affine]) -> int:
-    used = [k for _, load in out.values() for k in load]
-    return max(used, default=-1) + 1
 
 
 def _affine(e: Any, env: Mapping[str, Affine]) -> Affine | None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import opt_einsum
 
-from ..distribution import Batch, Distribution
+from ..distribution import Batch, Distribution, do_axis
 from ..errors import PositivityError, QueryError
 from ..estimand import P, Product, Quotient, Sum
 from ..types import FiniteType, show_label
@@ -380,7 +380,7 @@ class _QueryShape:
 
     def _given(self) -> tuple[tuple[str, ...], tuple[FiniteType, ...], str]:
         """The conditioning axes as an answer names them, their types, and the title."""
-        named = tuple(f"do({v})" for v in self.free_do) + self.free_ev
+        named = tuple(map(do_axis, self.free_do)) + self.free_ev
         return named, self._types((*self.free_do, *self.free_ev)), str(self.query)
 
 

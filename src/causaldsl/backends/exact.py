@@ -20,12 +20,12 @@ import jax.numpy as jnp
 import numpy as np
 import opt_einsum
 
-from ..distribution import Batch, Distribution
+from ..distribution import Batch, Distribution, do_axis
 from ..errors import MechanismError, QueryError, ZeroProbabilityError
 from ..ir import Diagram
 from ..mechanism import TOLERANCE, Table
 from ..model import CausalModel, finite
-from ..query import Event, Expect, Linear, Prob, check_query, parse_query
+from ..query import Event, Expect, Linear, Prob, bind, check_query, parse_query
 from ..surgery import cut
 from ..types import FiniteType
 from . import kept_on
@@ -386,8 +386,7 @@ class ExactEngine:
         return hit[0].evaluate(hit[1])
 
     def _check_positive(self, prob: Prob, cq: CompiledQuery, z: np.ndarray) -> None:
-        if np.all(z > 0):
-            return
+        """Raise ZeroProbabilityError for evidence of probability zero (``z`` has a zero)."""
         where = ""
         free = (*cq.free_do, *cq.free_evidence)
         if free:
@@ -414,7 +413,7 @@ class ExactEngine:
                 index.append(t.index(e.value))
         gtypes = tuple(finite(m.variables[v].type, v) for v in given)
         vtypes = tuple(finite(m.variables[v].type, v) for v in variables)
-        given_named = tuple(f"do({v})" for v in cq.free_do) + cq.free_evidence
+        given_named = tuple(map(do_axis, cq.free_do)) + cq.free_evidence
         return tuple(index), tuple(variables), vtypes, given_named, gtypes
 
     def _shaper(self, prob: Prob, cq: CompiledQuery
@@ -552,40 +551,6 @@ class ExactEngine:
                                        "probability zero")
         idx, names, vtypes, given, gtypes = self._layout(q, cq)
         return Batch(joint[(slice(None), *idx)], names, vtypes, given, gtypes, str(q))
-
-
-def bind(q: Prob | Expect | Linear, values: Mapping[str, Any]) -> Prob | Expect | Linear:
-    """Give values to the open interventions and evidence of a query."""
-    used: set[str] = set()
-
-    def fill(p: Prob) -> Prob:
-        def ev(es: tuple[Event, ...]) -> tuple[Event, ...]:
-            out = []
-            for e in es:
-                if e.term in values:
-                    if e.value is not None:
-                        raise QueryError(f"{p}: {e.term} already has a value in the query text")
-                    used.add(e.term)
-                    out.append(Event(e.var, values[e.term], e.world))
-                else:
-                    out.append(e)
-            return tuple(out)
-
-        return Prob(p.outcomes, ev(p.interventions), ev(p.evidence))
-
-    if isinstance(q, Prob):
-        out: Prob | Expect | Linear = fill(q)
-    elif isinstance(q, Expect):
-        out = Expect(fill(q.prob))
-    else:
-        out = Linear(tuple((c, fill(t) if isinstance(t, Prob) else Expect(fill(t.prob)))
-                           for c, t in q.terms))
-    unused = sorted(set(values) - used)
-    if unused:
-        raise QueryError(f"{q}: {', '.join(unused)} is not an open intervention or evidence of "
-                         "the query; write it after '|' without a value, e.g. "
-                         f"P(... | {unused[0]})")
-    return out
 
 
 def _host_einsum(eq: str, *ops: Any) -> np.ndarray:

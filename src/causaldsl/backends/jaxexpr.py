@@ -17,23 +17,12 @@ import numpyro.distributions as dist
 
 from ..errors import MechanismError
 from ..lang.ast import Binary, BoolLit, Call, DistCall, IfElse, ListLit, Num, Unary, Var
+from ..lang.expr import CONTINUOUS, arithmetic, functions
 from ..types import FiniteType, Type
 
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "exp": jnp.exp, "log": jnp.log, "sqrt": jnp.sqrt, "abs": jnp.abs, "floor": jnp.floor,
-    "ceil": jnp.ceil, "round": jnp.round, "sin": jnp.sin, "cos": jnp.cos, "tanh": jnp.tanh,
-    "min": jnp.minimum, "max": jnp.maximum, "sigmoid": lambda x: 1.0 / (1.0 + jnp.exp(-x)),
-    "logit": lambda p: jnp.log(p / (1.0 - p)), "clip": jnp.clip,
-}
-
-#: Continuous distributions: name → (NumPyro class, number of arguments, argument names).
-CONTINUOUS: dict[str, tuple[Any, tuple[int, ...]]] = {
-    "Normal": (dist.Normal, (2,)), "LogNormal": (dist.LogNormal, (2,)),
-    "Exponential": (dist.Exponential, (1,)), "Gamma": (dist.Gamma, (2,)),
-    "Beta": (dist.Beta, (2,)), "Uniform": (dist.Uniform, (2,)), "StudentT": (dist.StudentT, (3,)),
-    "Cauchy": (dist.Cauchy, (2,)), "Laplace": (dist.Laplace, (2,)),
-    "HalfNormal": (dist.HalfNormal, (1,)),
-}
+FUNCTIONS = functions(jnp)
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    **arithmetic(jnp), "and": jnp.logical_and, "or": jnp.logical_or}
 
 
 @dataclass(frozen=True)
@@ -99,11 +88,7 @@ def evaluate(e: Any, env: Mapping[str, Any]) -> Any:
         if e.op in ("==", "!="):
             eq = _equal(a, b)
             return eq if e.op == "==" else jnp.logical_not(eq)
-        ops: dict[str, Callable[[Any, Any], Any]] = {
-            "+": jnp.add, "-": jnp.subtract, "*": jnp.multiply, "/": jnp.divide,
-            "^": jnp.power, "<": jnp.less, "<=": jnp.less_equal, ">": jnp.greater,
-            ">=": jnp.greater_equal, "and": jnp.logical_and, "or": jnp.logical_or}
-        return ops[e.op](_num(a), _num(b))
+        return OPERATORS[e.op](_num(a), _num(b))
     if isinstance(e, Call):
         return FUNCTIONS[e.func](*(_num(evaluate(a, env)) for a in e.args))
     raise MechanismError(f"line {getattr(e, 'span', None)}: not an expression: {e!r}")
@@ -127,10 +112,11 @@ def distribution(call: DistCall, env: Mapping[str, Any], t: Type, owner: str) ->
     if call.name not in CONTINUOUS:
         raise MechanismError(f"{owner}: {call.name} is not a continuous distribution; use one of "
                              f"{', '.join(sorted(CONTINUOUS))}")
-    cls, counts = CONTINUOUS[call.name]
-    if len(call.args) not in counts:
-        raise MechanismError(f"{owner}: {call.name} takes {counts[0]} arguments, got {len(call.args)}")
+    if len(call.args) != CONTINUOUS[call.name]:
+        raise MechanismError(f"{owner}: {call.name} takes {CONTINUOUS[call.name]} arguments, got "
+                             f"{len(call.args)}")
     args = [jnp.asarray(_num(evaluate(a, env)), dtype=float) for a in call.args]
+    cls = getattr(dist, call.name)  # the language's names are NumPyro's
     return cls(*args, validate_args=False)  # the program checks parameters, traced or not
 
 

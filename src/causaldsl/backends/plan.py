@@ -69,10 +69,3 @@ def plan(operands: Sequence[tuple[Sequence[Hashable], Sequence[int]]],
                          f"the limit of {limit:,}; condition on fewer variables or ask about "
                          "fewer at once")
     return Plan(eq, shapes, tuple(tuple(p) for p in path), largest, flops, steps)
-
-
-def _size(shape: Sequence[int]) -> int:
-    out = 1
-    for s in shape:
-        out *= s
-    return out

@@ -10,6 +10,7 @@ noise is abducted exactly (``U = (y - f) / c``) and observed instead.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,13 +43,12 @@ class Program:
 
     def __init__(self, model: CausalModel, fixed: Sequence[str], observed: Sequence[str],
                  reads: Sequence[str], enumerate: bool = False):
-        self.source = model
         self.enumerate = enumerate  # discrete latents marked for NumPyro's enumeration (NUTS)
         self.fixed = tuple(fixed)
         self.observed = tuple(observed)
         self.vars: dict[str, Variable] = dict(model.variables)
         parents = {n: () if n in self.fixed else v.parents for n, v in self.vars.items()}
-        keep = _ancestors(parents, [*reads, *observed])
+        keep = model.ancestors([*reads, *observed], cut=self.fixed)
         for n in keep:
             v = self.vars[n]
             if n not in self.fixed and (v.is_input or v.mechanism is None):
@@ -169,6 +169,7 @@ class Program:
         return (isinstance(self.vars[name].type, FiniteType) and isinstance(m, ExprMechanism)
                 and m.kind == "assign")
 
+    @functools.cached_property
     def latent_sites(self) -> tuple[list[str], list[str]]:
         """Unobserved sample sites: (continuous, discrete)."""
         cont: list[str] = []
@@ -241,17 +242,6 @@ def _mentions(e: Any, name: str) -> bool:
     from ..lang.expr import free_names
 
     return any(n == name for n, _ in free_names(e))
-
-
-def _ancestors(parents: Mapping[str, Sequence[str]], names: Sequence[str]) -> set[str]:
-    seen: set[str] = set()
-    stack = list(names)
-    while stack:
-        x = stack.pop()
-        if x not in seen:
-            seen.add(x)
-            stack.extend(parents[x])
-    return seen
 
 
 def indices(model: CausalModel, values: Mapping[str, Any]) -> dict[str, Any]:

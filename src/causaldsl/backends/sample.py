@@ -24,16 +24,18 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from numpyro.handlers import seed as seed_handler
 from numpyro.handlers import trace
 
+from ..distribution import do_axis
 from ..errors import MechanismError, QueryError, ZeroProbabilityError
 from ..estimate import Estimate, SampledDistribution, combine
 from ..model import CausalModel
-from ..query import Event, Expect, Linear, Prob, check_query, parse_query
+from ..query import Event, Expect, Linear, Prob, bind, check_query, parse_query
 from ..types import FiniteType
 from . import kept_on
 from .closed import condition, gaussian
-from .exact import bind
 from .program import PARAMS_OK, Program, indices
 from .reparam import reparameterise
+
+jax.config.update("jax_enable_x64", True)  # float64, as in the exact backend
 
 METHODS = ("closed", "forward", "importance", "nuts")
 ROUTES = {"closed": "exact: closed form, linear-Gaussian", "forward": "forward sampling",
@@ -97,7 +99,7 @@ class SamplingEngine:
         if q.is_counterfactual:
             engine, mq, notes = self._worlds(q)
             return _noted(engine.prob(mq, opts), notes)
-        self._check(q)
+        check_query(self.model, q)
         types: list[FiniteType] = []
         for e in q.outcomes:
             t = self.model[e.var].type
@@ -134,7 +136,7 @@ class SamplingEngine:
             out = _noted(engine.expect(Expect(mq), opts), notes)
             assert isinstance(out, Estimate)
             return out
-        self._check(prob)
+        check_query(self.model, prob)
         (ev,) = prob.outcomes
         if ev.value is not None:
             raise QueryError(f"{q}: the variable of an expectation cannot have a value")
@@ -170,7 +172,7 @@ class SamplingEngine:
         d: SampledDistribution | None = None
         for i, labels in enumerate(np.ndindex(*(t.size for t in types))):
             fill = {e.var: t.values[j] for e, t, j in zip(free, types, labels, strict=True)}
-            sub = bind(Prob(q.outcomes, q.interventions, q.evidence), fill)
+            sub = bind(q, fill)
             assert isinstance(sub, Prob)
             row = self.prob(Prob(tuple(Event(e.var) for e in q.outcomes), sub.interventions,
                                  sub.evidence), dataclasses.replace(opts, seed=opts.seed + i))
@@ -182,7 +184,7 @@ class SamplingEngine:
         shape = tuple(t.size for t in types)
         probs = np.stack(rows).reshape(*shape, *rows[0].shape)
         se = np.stack(ses).reshape(probs.shape)
-        given = tuple(f"do({e.var})" if e in q.interventions else e.var for e in free)
+        given = tuple(do_axis(e.var) if e in q.interventions else e.var for e in free)
         out = SampledDistribution(d.variables, d.types, probs, given, tuple(types), str(q),
                                   se=se, route=d.route)
         if any(e.value is not None for e in q.outcomes):
@@ -194,9 +196,6 @@ class SamplingEngine:
                                        tuple(d.types[i] for i in kept), probs[sel], given,
                                        tuple(types), str(q), se=se[sel], route=d.route)
         return out
-
-    def _check(self, q: Prob) -> None:
-        check_query(self.model, q)
 
     def _worlds(self, q: Prob) -> tuple[SamplingEngine, Prob, list[str]]:
         """A counterfactual as a query on the multi-world model (noise shared between worlds),
@@ -236,8 +235,8 @@ class SamplingEngine:
         do = indices(self.model, {e.var: e.value for e in q.interventions})
         ev = indices(self.model, {e.var: e.value for e in q.evidence})
         program = self._program(q, reads)
-        method = opts.method or "forward"
-        cont, disc = program.latent_sites()
+        method = opts.method or "forward"  # (replaced below when the caller chose none)
+        cont, disc = program.latent_sites
         if opts.method in (None, "closed"):  # NUTS where it helps: continuous latents, soft evidence
             method = ("forward" if not ev else "nuts" if cont and not disc
                       and not any(map(program.is_indicator, ev)) else "importance")
@@ -307,7 +306,7 @@ class SamplingEngine:
         from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
         from numpyro.infer import MCMC, NUTS
 
-        cont, disc = program.latent_sites()
+        cont, disc = program.latent_sites
         if disc:  # marginalised by enumeration inside NUTS, then drawn given each draw
             try:
                 import funsor  # noqa: F401

@@ -22,7 +22,7 @@ from ..query import Expect, Linear, Prob, check_query, parse_query
 from ..types import Bool, FiniteType, Opaque, Real, RealType, Type
 from . import ast as A
 from .diagnostics import Diagnostic, SourceError, Span, source_line
-from .expr import CONTINUOUS, FUNCTIONS, ExprError, evaluate, free_names
+from .expr import CONTINUOUS, FUNCTIONS, ExprError, check_calls, evaluate, free_names
 
 
 @dataclass(frozen=True)
@@ -296,11 +296,23 @@ class Elaborator:
                     self.error(m.span, f"{m.name} is a continuous distribution, but {it.name} "
                                        f"has the finite type {t}")
                     return None, None
-                return tuple(parents), ExprMechanism("sample", m, text)
+                return self.sampled(tuple(parents), ExprMechanism("sample", m, text),
+                                    not isinstance(t, FiniteType))
             return tuple(parents), self.discrete_dist(m, it, t, parents, ptypes, env)  # type: ignore[arg-type]
         if not discrete:
-            return tuple(parents), ExprMechanism("assign", expr, text)
+            return self.sampled(tuple(parents), ExprMechanism("assign", expr, text), True)
         return tuple(parents), self.function_table(expr, it, t, parents, ptypes, env)  # type: ignore[arg-type]
+
+    def sampled(self, parents: tuple[str, ...], mech: ExprMechanism, continuous: bool
+                ) -> tuple[tuple[str, ...] | None, ExprMechanism | None]:
+        """A mechanism for the sampling backend, its calls checked now rather than when a
+        query first runs it."""
+        try:
+            check_calls(mech.expr, continuous)
+        except ExprError as e:
+            self.error(e.span, str(e))
+            return None, None
+        return parents, mech
 
     def expression_scope(self, md: A.ModelDef, it: A.ModelItem, expr: Any,
                          types: dict[str, Type]) -> tuple[list[str] | None, dict[str, Any]]:

@@ -10,20 +10,34 @@ from typing import Any
 import numpy as np
 
 from .ast import Binary as Bin
-from .ast import BoolLit, Call, IfElse, ListLit, Num, Unary, Var, _Record
+from .ast import BoolLit, Call, DistCall, IfElse, ListLit, Num, Unary, Var, _Record
 from .diagnostics import Span
 
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "floor": np.floor,
-    "ceil": np.ceil, "round": np.round, "sin": np.sin, "cos": np.cos, "tanh": np.tanh,
-    "min": np.minimum, "max": np.maximum, "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
-    "logit": lambda p: np.log(p / (1.0 - p)), "clip": np.clip,
-}
 
-#: Distribution constructors: those with finite support give tables; the rest are continuous.
+def functions(xp: Any) -> dict[str, Callable[..., Any]]:
+    """The functions an expression may call, over the array module ``xp`` (NumPy or JAX)."""
+    return {
+        "exp": xp.exp, "log": xp.log, "sqrt": xp.sqrt, "abs": xp.abs, "floor": xp.floor,
+        "ceil": xp.ceil, "round": xp.round, "sin": xp.sin, "cos": xp.cos, "tanh": xp.tanh,
+        "min": xp.minimum, "max": xp.maximum, "sigmoid": lambda x: 1.0 / (1.0 + xp.exp(-x)),
+        "logit": lambda p: xp.log(p / (1.0 - p)), "clip": xp.clip,
+    }
+
+
+def arithmetic(xp: Any) -> dict[str, Callable[[Any, Any], Any]]:
+    """The numeric binary operators, over the array module ``xp``."""
+    return {"+": xp.add, "-": xp.subtract, "*": xp.multiply, "/": xp.divide, "^": xp.power,
+            "<": xp.less, "<=": xp.less_equal, ">": xp.greater, ">=": xp.greater_equal}
+
+
+FUNCTIONS = functions(np)
+ARITHMETIC = arithmetic(np)
+
+#: Distribution constructors: those with finite support give tables; the rest are continuous,
+#: each with its number of arguments.
 DISCRETE = {"Bernoulli", "Categorical", "Uniform"}
-CONTINUOUS = {"Normal", "LogNormal", "Exponential", "Gamma", "Beta", "Uniform", "StudentT",
-              "Cauchy", "Laplace", "HalfNormal"}
+CONTINUOUS = {"Normal": 2, "LogNormal": 2, "Exponential": 1, "Gamma": 2, "Beta": 2,
+              "Uniform": 2, "StudentT": 3, "Cauchy": 2, "Laplace": 2, "HalfNormal": 1}
 
 
 class ExprError(Exception):
@@ -40,25 +54,48 @@ def free_names(e: Any) -> list[tuple[str, Span]]:
     seen: set[str] = set()
 
     def walk(x: Any) -> None:
-        if isinstance(x, Var):
-            if x.name not in seen:
-                seen.add(x.name)
-                out.append((x.name, x.span))
-        elif isinstance(x, Call | ListLit):
-            for a in x.args if isinstance(x, Call) else x.items:
-                walk(a)
-        elif isinstance(x, Unary):
-            walk(x.arg)
-        elif isinstance(x, Bin):
-            walk(x.left)
-            walk(x.right)
-        elif isinstance(x, IfElse):
-            walk(x.cond)
-            walk(x.then)
-            walk(x.other)
+        if isinstance(x, Var) and x.name not in seen:
+            seen.add(x.name)
+            out.append((x.name, x.span))
+        for c in _children(x):
+            walk(c)
 
     walk(e)
     return out
+
+
+def check_calls(e: Any, continuous: bool = True) -> None:
+    """Raise ExprError at the first call of an unknown function, or of a distribution with an
+    unknown name (``continuous``: of a continuous one, or with the wrong number of arguments)."""
+    if isinstance(e, Call) and e.func not in FUNCTIONS:
+        raise ExprError(f"unknown function {e.func!r}; the functions are "
+                        f"{', '.join(sorted(FUNCTIONS))}", e.span)
+    if isinstance(e, DistCall) and not continuous and e.name not in DISCRETE:
+        raise ExprError(f"{e.name} is not a distribution over a finite type; use one of "
+                        f"{', '.join(sorted(DISCRETE))}", e.span)
+    if isinstance(e, DistCall) and continuous:
+        if e.name not in CONTINUOUS:
+            raise ExprError(f"{e.name} is not a continuous distribution; the distributions are "
+                            f"{', '.join(sorted(CONTINUOUS))}", e.span)
+        if len(e.args) != CONTINUOUS[e.name]:
+            raise ExprError(f"{e.name} takes {CONTINUOUS[e.name]} arguments, got "
+                            f"{len(e.args)}", e.span)
+    for x in _children(e):
+        check_calls(x)  # a distribution's arguments are plain expressions
+
+
+def _children(e: Any) -> tuple[Any, ...]:
+    if isinstance(e, Call | DistCall):
+        return tuple(e.args)
+    if isinstance(e, ListLit):
+        return tuple(e.items)
+    if isinstance(e, Unary):
+        return (e.arg,)
+    if isinstance(e, Bin):
+        return (e.left, e.right)
+    if isinstance(e, IfElse):
+        return (e.cond, e.then, e.other)
+    return ()
 
 
 def rename(e: Any, names: Mapping[str, str]) -> Any:
@@ -101,14 +138,10 @@ def evaluate(e: Any, env: Mapping[str, Any]) -> Any:
             return eq if op == "==" else np.logical_not(eq)
         x, y = _num(a, e.left.span), _num(b, e.right.span)
         with np.errstate(all="ignore"):
-            return {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide,
-                    "^": np.power, "<": np.less, "<=": np.less_equal, ">": np.greater,
-                    ">=": np.greater_equal}[op](x, y)
+            return ARITHMETIC[op](x, y)
     if isinstance(e, Call):
-        fn = FUNCTIONS.get(e.func)
-        if fn is None:
-            raise ExprError(f"unknown function {e.func!r}; the functions are "
-                            f"{', '.join(sorted(FUNCTIONS))}", e.span)
+        check_calls(e)
+        fn = FUNCTIONS[e.func]
         args = [_num(evaluate(a, env), a.span) for a in e.args]
         with np.errstate(all="ignore"):
             return fn(*args)
