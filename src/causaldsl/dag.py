@@ -1,10 +1,13 @@
-"""Topological order of a directed graph given by parent lists, or the cycle that forbids one.
-Shared by causal models and their graph view."""
+"""Graph algorithms shared by causal models, their graph view and the backends: topological
+order (or the cycle that forbids one), and classes of linked items."""
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import TypeVar
+
+T = TypeVar("T", bound=Hashable)
 
 
 def topological_order(parents: Mapping[str, Sequence[str]]) -> tuple[list[str], list[str]]:
@@ -39,3 +42,22 @@ def topological_order(parents: Mapping[str, Sequence[str]]) -> tuple[list[str], 
         path.append(n)
         n = left[n][0]
     return order, list(reversed(path[index[n]:]))
+
+
+def linked_classes(items: Sequence[T], links: Iterable[tuple[T, T]]) -> list[list[T]]:
+    """The classes of ``items`` joined by ``links`` (union-find), each in item order, the
+    classes ordered by their first item."""
+    root: dict[T, T] = {i: i for i in items}
+
+    def find(i: T) -> T:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    for a, b in links:
+        root[find(a)] = find(b)
+    out: dict[T, list[T]] = {}
+    for i in items:
+        out.setdefault(find(i), []).append(i)
+    return list(out.values())

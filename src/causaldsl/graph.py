@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from .dag import topological_order
+from .dag import linked_classes, topological_order
 from .drawable import Drawable
 from .errors import CycleError, UnknownVariableError
 
@@ -270,22 +270,10 @@ class ADMG(Drawable):
     # -- c-components ----------------------------------------------------------------------
     @cached_property
     def districts(self) -> tuple[frozenset[str], ...]:
-        """The c-components: classes of nodes connected by bidirected paths, in node order."""
-        root = {n: n for n in self.nodes}  # union-find over the bidirected edges
-
-        def find(n: str) -> str:
-            while root[n] != n:
-                root[n] = root[root[n]]
-                n = root[n]
-            return n
-
-        for e in self.bidirected:
-            a, b = e
-            root[find(a)] = find(b)
-        groups: dict[str, list[str]] = {}
-        for n in self.order:  # in topological order of each class's first node
-            groups.setdefault(find(n), []).append(n)
-        return tuple(frozenset(g) for g in groups.values())
+        """The c-components: classes of nodes connected by bidirected paths, in topological
+        order of each class's first node."""
+        links = [(a, b) for a, b in self.bidirected]
+        return tuple(frozenset(c) for c in linked_classes(self.order, links))
 
     @property
     def c_components(self) -> tuple[frozenset[str], ...]:

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import opt_einsum
 
+from ..dag import linked_classes
 from ..distribution import Batch, Distribution, do_axis
 from ..errors import MechanismError, QueryError, ZeroProbabilityError
 from ..ir import Diagram
@@ -316,31 +317,16 @@ class ExactEngine:
         through other tables) with what the answer reads: their product is a constant that the
         normalisation cancels. Only strictly positive tables are dropped, so evidence of
         probability zero is still detected."""
-        n = len(table_vars)
-        root = list(range(n))
-
-        def find(i: int) -> int:
-            while root[i] != i:
-                root[i] = root[root[i]]
-                i = root[i]
-            return i
-
-        owner: dict[str, int] = {}
-        for i, v in enumerate(table_vars):
+        owner: dict[str, str] = {}  # a variable's first table; later ones link to it
+        links = []
+        for v in table_vars:
             for u in (*mutilated.variables[v].parents, v):
-                if u in fixed:
-                    continue
-                if u in owner:
-                    root[find(i)] = find(owner[u])
-                else:
-                    owner[u] = i
-        wanted = {find(owner[u]) for u in needed if u in owner}
-        groups: dict[int, list[str]] = {}
-        for i, v in enumerate(table_vars):
-            groups.setdefault(find(i), []).append(v)
+                if u not in fixed:
+                    links.append((v, owner.setdefault(u, v)))
+        wanted = {owner[u] for u in needed if u in owner}
         drop = set()
-        for r, vs in groups.items():
-            if r not in wanted and all(self._positive(v) for v in vs):
+        for vs in linked_classes(table_vars, links):
+            if not wanted & set(vs) and all(self._positive(v) for v in vs):
                 drop.update(vs)
         return tuple(v for v in table_vars if v not in drop)
 
