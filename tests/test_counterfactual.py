@@ -358,6 +358,23 @@ def test_float_settings_that_print_alike_are_different_worlds():
     assert float(e) == pytest.approx(1000000.35, abs=1e-6)
 
 
+def test_alias_of_a_continuous_copy():
+    # Z does not reach Y, so Y[X = 1, Z = 0] is the copy Y[X = 1] under another name
+    m = causaldsl.parse("""model lin {
+  exogenous Ux : Real ~ Normal(0, 1)
+  exogenous Uy : Real ~ Normal(0, 1)
+  exogenous Uz : Real ~ Normal(0, 1)
+  X : Real := Ux
+  Z : Real := Uz
+  Y : Real := 2 * X + Uy
+}
+""").model
+    assert float(m.query("E[Y[X = 1, Z = 0]]")) == pytest.approx(2.0)
+    # Y[X = 1] = 3 means Uy = 1, so Y[X = 2, Z = 0] = 5
+    assert float(m.query("E[Y[X = 2, Z = 0] | Y[X = 1] = 3]")) == pytest.approx(5.0)
+    assert float(m.query("E[Y[X = 1, Z = 0] | Y[X = 1] = 3]")) == pytest.approx(3.0)
+
+
 def test_alias_of_the_same_copy_can_be_outcome_and_evidence():
     m = confounded()
     # Y[Uz...] cannot be written, but X does not reach Z: Z[X = true] is Z itself

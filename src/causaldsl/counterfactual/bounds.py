@@ -51,22 +51,18 @@ def bounds(quantity: str, observational: Any = None, experimental: Any = None) -
     obs, exp = _data(q, observational, experimental)
     a_eq, b_eq = [np.ones(8)], [1.0]
     cell = {(rx, t): rx * 4 + t for rx in (0, 1) for t in range(4)}
-    if obs is not None:
-        for x, y in itertools.product((0, 1), (0, 1)):
-            row = np.zeros(8)
-            for t, resp in enumerate(TYPES):
-                if resp[x] == y:
-                    row[cell[x, t]] = 1
-            a_eq.append(row)
-            b_eq.append(obs[x, y])
-    if exp is not None:
+    # observational P(x, y): cells with X = x whose response gives y; experimental P(Y[x] = y):
+    # cells of either X whose response gives y
+    for data, factual in ((obs, True), (exp, False)):
+        if data is None:
+            continue
         for x, y in itertools.product((0, 1), (0, 1)):
             row = np.zeros(8)
             for rx, (t, resp) in itertools.product((0, 1), enumerate(TYPES)):
-                if resp[x] == y:
+                if resp[x] == y and (rx == x or not factual):
                     row[cell[rx, t]] = 1
             a_eq.append(row)
-            b_eq.append(exp[x, y])
+            b_eq.append(data[x, y])
     c = np.zeros(8)
     if q == "PNS":
         c[[cell[0, HELPED], cell[1, HELPED]]] = 1
@@ -123,7 +119,7 @@ def bounds_from(model: CausalModel, quantity: str, treatment: str, outcome: str,
     """Sharp bounds from a model's own P(X, Y) and, with ``experimental``, P(Y | do(X)): what
     its tables determine when the quantity itself is not determined."""
     from ..backends.exact import engine_for
-    from .quantities import _binary, _levels
+    from .quantities import _levels, _other
 
     q = _quantity(quantity)
     tx = finite(model[treatment].type, f"treatment {treatment}")
@@ -134,10 +130,11 @@ def bounds_from(model: CausalModel, quantity: str, treatment: str, outcome: str,
                              f"Pearl's linear program and Tian & Pearl's bounds are for two "
                              f"values each); the {role} {var} has {t.size} values {t.listing}")
     x1, x0 = _levels(model, treatment, treated, control)
-    y1, y0 = _binary(model, outcome, outcome_value)
+    y1, y0 = _other(ty, outcome_value)
     order: Any = np.ix_(np.array([tx.index(x0), tx.index(x1)]), np.array([ty.index(y0), ty.index(y1)]))
-    obs = np.asarray(engine_for(model).query(Prob((Event(treatment), Event(outcome)))))[order]
-    exp = (np.asarray(engine_for(model).query(Prob((Event(outcome),), (Event(treatment),))))[order]
+    engine = engine_for(model)
+    obs = np.asarray(engine.query(Prob((Event(treatment), Event(outcome)))))[order]
+    exp = (np.asarray(engine.query(Prob((Event(outcome),), (Event(treatment),))))[order]
            if experimental else None)
     return bounds(quantity, obs, exp)
 

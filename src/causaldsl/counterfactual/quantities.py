@@ -12,7 +12,7 @@ from ..distribution import Distribution
 from ..errors import NotDeterminedError, QueryError
 from ..model import CausalModel, finite
 from ..query import Event, Expect, Linear, Prob, show_value
-from ..types import Label
+from ..types import FiniteType, Label
 from .responses import RESPONSE_MARK
 from .worlds import deterministic
 
@@ -52,8 +52,9 @@ def ett(model: CausalModel, treatment: str, outcome: str, *, treated: Label | No
     q = _difference(_term(outcome, outcome_value, ((treatment, x1),), given),
                     _term(outcome, outcome_value, ((treatment, x0),), given))
     y = _given(outcome, outcome_value)
-    formula = (f"Σ_z ({y(f'{treatment} = {_s(x1)}, z')} − {y(f'{treatment} = {_s(x0)}, z')}) "
-               f"P(z | {treatment} = {_s(x1)}), z over the parents of {treatment} "
+    x1_, x0_ = show_value(x1), show_value(x0)
+    formula = (f"Σ_z ({y(f'{treatment} = {x1_}, z')} − {y(f'{treatment} = {x0_}, z')}) "
+               f"P(z | {treatment} = {x1_}), z over the parents of {treatment} "
                "(back-door adjustment)")
     return _answer(model, "ETT", q, formula, INDEPENDENT)
 
@@ -85,10 +86,11 @@ def _natural(name: str, model: CausalModel, treatment: str, outcome: str,
                     _term(outcome, outcome_value, ((treatment, x0),)))
     y, m = _given(outcome, outcome_value), ", ".join(ms).lower()
     if name == "NDE":
-        inner = (f"({y(f'{_s(x1)}, {m}, c')} − {y(f'{_s(x0)}, {m}, c')}) "
-                 f"P({m} | {_s(x0)}, c)")
+        inner = (f"({y(f'{show_value(x1)}, {m}, c')} − {y(f'{show_value(x0)}, {m}, c')}) "
+                 f"P({m} | {show_value(x0)}, c)")
     else:
-        inner = f"{y(f'{_s(x0)}, {m}, c')} (P({m} | {_s(x1)}, c) − P({m} | {_s(x0)}, c))"
+        inner = (f"{y(f'{show_value(x0)}, {m}, c')} "
+                 f"(P({m} | {show_value(x1)}, c) − P({m} | {show_value(x0)}, c))")
     formula = (f"Σ_c P(c) Σ_{m} {inner}, c over the parents of {treatment} (Pearl's mediation "
                "formula)")
     return _answer(model, name, q, formula, INDEPENDENT)
@@ -107,10 +109,10 @@ def cde(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequen
     held = tuple(zip(ms, values, strict=True))
     q = _difference(_term(outcome, outcome_value, ((treatment, x1), *held)),
                     _term(outcome, outcome_value, ((treatment, x0), *held)))
-    setting = ", ".join(f"{m} = {_s(v)}" for m, v in held)
+    setting = ", ".join(f"{m} = {show_value(v)}" for m, v in held)
     y = _given(outcome, outcome_value)
-    formula = (f"{y(f'do({treatment} = {_s(x1)}, {setting})')} − "
-               f"{y(f'do({treatment} = {_s(x0)}, {setting})')} (truncated factorisation)")
+    formula = (f"{y(f'do({treatment} = {show_value(x1)}, {setting})')} − "
+               f"{y(f'do({treatment} = {show_value(x0)}, {setting})')} (truncated factorisation)")
     return _answer(model, "CDE", q, formula, INTERVENTIONAL)
 
 
@@ -201,6 +203,11 @@ def _binary(model: CausalModel, outcome: str, value: Label | None) -> tuple[Labe
     if t.size != 2:
         raise QueryError(f"PN, PS and PNS need an outcome with two values; {outcome} has "
                          f"{t.listing}")
+    return _other(t, value)
+
+
+def _other(t: FiniteType, value: Label | None) -> tuple[Label, Label]:
+    """A value of a two-valued type (by default its second) and the other value."""
     y1 = t.values[-1] if value is None else t.values[t.index(value)]
     return y1, t.values[1 - t.index(y1)]
 
@@ -224,8 +231,4 @@ def _given(outcome: str, value: Label | None) -> Callable[[str], str]:
     """``E[Y | cond]`` or ``P(Y = y | cond)``, for formulas."""
     if value is None:
         return lambda cond: f"E[{outcome} | {cond}]"
-    return lambda cond: f"P({outcome} = {_s(value)} | {cond})"
-
-
-def _s(x: Label) -> str:
-    return show_value(x)
+    return lambda cond: f"P({outcome} = {show_value(value)} | {cond})"

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from ..errors import QueryError
+from ..ir import _fresh_names
 from ..mechanism import Table
 from ..model import CausalModel, Role, Variable, finite
 from ..types import FiniteType, show_label
@@ -40,7 +41,9 @@ def with_response_functions(model: CausalModel) -> CausalModel:
                              f"limit of {MAX_RESPONSES:,}; give it explicit noise instead")
         funcs = list(itertools.product(*support))
         probs = np.array([math.prod(rows[r, f[r]] for r in range(len(rows))) for f in funcs])
-        name = _fresh(f"R_{v.name}", names)
+        want = f"R_{v.name}"
+        name = _fresh_names([want], names)[want]
+        names.add(name)
         labels = ["/".join(show_label(t.values[i]) for i in f) for f in funcs]
         rtype = FiniteType(f"{v.name}Responses", labels)
         psizes = m.shape[:-1]
@@ -56,10 +59,3 @@ def with_response_functions(model: CausalModel) -> CausalModel:
     out.__dict__[RESPONSE_MARK] = True  # answers then name the assumption (quantities.py)
     return out
 
-
-def _fresh(name: str, taken: set[str]) -> str:
-    out, k = name, 1
-    while out in taken:
-        out, k = f"{name}_{k}", k + 1
-    taken.add(out)
-    return out

@@ -19,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from ..backends import kept_on
 from ..errors import NotDeterminedError
 from ..mechanism import ExprMechanism, Table, point_mechanism
-from ..model import CausalModel, Variable, finite
+from ..model import CausalModel, Variable
 from ..query import Event, Prob, show_value
 from ..surgery import cut
-from ..types import FiniteType, Label
+from ..types import FiniteType, Label, Type
 
 
 @dataclass(frozen=True)
@@ -176,10 +177,21 @@ class _Rewrite:
         if self.owner.setdefault(name, ("alias", of)) != ("alias", of):
             raise AssertionError(f"multi-world rewrite: {name} names two different copies")
         if name not in self.vars:
-            src = self.vars[of] if of in self.vars else self.base.variables[of]
-            t = finite(src.type, f"variable {of}")
-            self.vars[name] = Variable(name, src.type, src.role, (of,), Table(np.eye(t.size), 1))
+            src = self.vars[of]
+            self.vars[name] = Variable(name, src.type, src.role, (of,),
+                                       _copy_mechanism(src.type, of))
         return name
+
+
+def _copy_mechanism(typ: Type, of: str) -> Table | ExprMechanism:
+    """The mechanism that copies variable ``of``: an identity table for a finite type, ``:= of``
+    otherwise (as :func:`point_mechanism` sets a point)."""
+    if isinstance(typ, FiniteType):
+        return Table(np.eye(typ.size), 1)
+    from ..lang.ast import Var
+    from ..lang.diagnostics import NOWHERE
+
+    return ExprMechanism("assign", Var(of, NOWHERE), of)
 
 
 def _merge_axes(table: Table, parents: tuple[str, ...], unique: tuple[str, ...]) -> Table:
@@ -211,19 +223,18 @@ def multiworld(model: CausalModel, prob: Prob, shown: Prob | None = None) -> Mul
 
     outcomes = tuple(term(e) for e in prob.outcomes)
     evidence = tuple(term(e) for e in prob.evidence)
-    _check_determined(model, rw, shown or prob)
     new = CausalModel.from_variables(rw.vars.values(), f"{model.name}_worlds",
                                      trusted=rw.vars.values())
-    return MultiWorld(new, Prob(outcomes, prob.interventions, evidence), dict(rw.origin))
+    mw = MultiWorld(new, Prob(outcomes, prob.interventions, evidence), dict(rw.origin))
+    _check_determined(model, mw, shown or prob)
+    return mw
 
 
-def _check_determined(model: CausalModel, rw: _Rewrite, prob: Prob) -> None:
+def _check_determined(model: CausalModel, mw: MultiWorld, prob: Prob) -> None:
     """Refuse when a stochastic mechanism has copies in two worlds: the answer would depend on
     how its noise is shared between them, which the model does not say."""
-    copies: dict[str, list[str]] = {}
-    for name, var in rw.origin.items():
-        copies.setdefault(var, []).append(name)
-    for var, names in copies.items():
+    for var in dict.fromkeys(mw.origin.values()):
+        names = mw.copies(var)
         if len(names) < 2 or deterministic(model.variables[var].mechanism):
             continue
         raise NotDeterminedError(
@@ -250,7 +261,7 @@ def deterministic(mechanism: Any) -> bool:
 def multiworld_for(model: CausalModel, prob: Prob) -> MultiWorld:
     """:func:`multiworld`, kept on the model per query shape, so its compiled queries are
     reused: outcome and evidence values do not change the multi-world model."""
-    cache: dict[Prob, MultiWorld] = model.__dict__.setdefault("_multiworlds", {})
+    cache: dict[Prob, MultiWorld] = kept_on(model, "_multiworlds", lambda _: {})
 
     def bare(es: tuple[Event, ...]) -> tuple[Event, ...]:
         return tuple(Event(e.var, None, e.world) for e in es)
