@@ -100,12 +100,16 @@ class Distribution(Drawable):
         return bool(np.allclose(self.probs, np.asarray(other), atol=atol, rtol=0))
 
     # -- printing --------------------------------------------------------------------------
+    @property
+    def heading(self) -> str:
+        """The title it is shown under: its own, or ``P(variables | given)``."""
+        return self.title or _default_title(self.variables, self.given)
+
     def __str__(self) -> str:
         head = [*self.given, *self.variables]
         rows = [[show_label(x) for x in (lab if isinstance(lab, tuple) else (lab,))]
                 + [f"{p:.6g}"] for lab, p in self.items()]
-        title = self.title or _default_title(self.variables, self.given)
-        return title + "\n" + _table([*head, "P"], rows, sep_after=len(self.given))
+        return self.heading + "\n" + _table([*head, "P"], rows, sep_after=len(self.given))
 
     def __repr__(self) -> str:
         return str(self)

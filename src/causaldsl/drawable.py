@@ -5,7 +5,13 @@ from __future__ import annotations
 
 
 class Drawable:
-    """Mixin: ``_repr_svg_`` and ``_repr_html_`` from :func:`causaldsl.draw.draw`."""
+    """Mixin: ``_repr_svg_`` and ``_repr_html_`` from :func:`causaldsl.draw.draw`, and
+    ``_repr_mimebundle_``, which Jupyter prefers, with both from one drawing."""
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
+        from .draw import repr_mimebundle
+
+        return repr_mimebundle(self)
 
     def _repr_svg_(self) -> str | None:
         from .draw import repr_svg

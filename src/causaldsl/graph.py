@@ -347,11 +347,17 @@ class ADMG(Drawable):
     def __hash__(self) -> int:
         return hash((frozenset(self.nodes), self.directed, self.bidirected))
 
-    def edges_text(self) -> list[str]:
+    def sorted_edges(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """The directed and the bidirected edges in topological order of their ends (a
+        bidirected edge's ends in that order too): how they are printed and drawn."""
         pos = {n: i for i, n in enumerate(self.order)}
         d = sorted(self.directed, key=lambda e: (pos[e[0]], pos[e[1]]))
-        b = sorted((tuple(sorted(e, key=pos.__getitem__)) for e in self.bidirected),
-                   key=lambda e: (pos[e[0]], pos[e[1]]))
+        ends = (sorted(e, key=pos.__getitem__) for e in self.bidirected)
+        b = sorted(((u, v) for u, v in ends), key=lambda e: (pos[e[0]], pos[e[1]]))
+        return d, b
+
+    def edges_text(self) -> list[str]:
+        d, b = self.sorted_edges()
         return [f"{x} → {y}" for x, y in d] + [f"{x} ↔ {y}" for x, y in b]
 
     def __str__(self) -> str:

@@ -63,11 +63,24 @@ def repr_svg(x: Any) -> str | None:
 
 def repr_html(x: Any) -> str | None:
     """For ``_repr_html_`` methods: the picture, and a result's table under its chart."""
-    html = draw(x)._repr_html_()
+    return _html(x, draw(x))
+
+
+def repr_mimebundle(x: Any) -> dict[str, str]:
+    """For ``_repr_mimebundle_`` methods: the SVG and the HTML of one drawing (Jupyter asks for
+    every format it knows; without this it would draw once for each). Empty when graphviz is
+    missing."""
+    picture = draw(x)
+    svg, html = picture._repr_svg_(), _html(x, picture)
+    return {k: v for k, v in (("image/svg+xml", svg), ("text/html", html)) if v is not None}
+
+
+def _html(x: Any, picture: Picture) -> str | None:
+    html = picture._repr_html_()
     if html is not None and isinstance(x, Distribution | Batch):
         html += f"<pre>{escape(str(x))}</pre>"
     return html
 
 
 __all__ = ["FORMATS", "Picture", "comparison_chart", "cut_wires", "draw", "format_of",
-           "repr_html", "repr_svg", "seeing_and_doing", "surgery_picture"]
+           "repr_html", "repr_mimebundle", "repr_svg", "seeing_and_doing", "surgery_picture"]

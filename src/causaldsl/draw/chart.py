@@ -29,13 +29,6 @@ def _combos(names: Sequence[str], types: Sequence[FiniteType], named: bool = Tru
             for vs in itertools.product(*(t.values for t in types))]
 
 
-def _title(d: Distribution) -> str:
-    if d.title:
-        return d.title
-    given = f" | {', '.join(d.given)}" if d.given else ""
-    return f"P({', '.join(d.variables)}{given})"
-
-
 def distribution_chart(d: Distribution, title: str | None = None) -> Picture:
     """One bar per value; a conditional has one group per value of what it is given."""
     values = d.probs
@@ -43,7 +36,7 @@ def distribution_chart(d: Distribution, title: str | None = None) -> Picture:
     groups = _combos(axis, d.given_types or d.types, named=False)
     series = _combos(d.variables, d.types) if d.given else []
     table = values.reshape(len(groups), max(1, len(series)))
-    return Picture(svg_text=bar_chart(title or _title(d), groups, series, table, ", ".join(axis)))
+    return Picture(svg_text=bar_chart(title or d.heading, groups, series, table, ", ".join(axis)))
 
 
 def comparison_chart(results: Mapping[str, Any], title: str = "") -> Picture:
@@ -66,6 +59,7 @@ def comparison_chart(results: Mapping[str, Any], title: str = "") -> Picture:
 def seeing_and_doing(model: CausalModel, query: str | Prob) -> Picture:
     """``P(Y | do(X = x), Z)`` beside ``P(Y | X = x, Z)``: what intervening changes, over every
     value of the outcome."""
+    from ..backends.choose import answer
     from ..query import Event, parse_query
 
     q = parse_query(query) if isinstance(query, str) else query
@@ -74,7 +68,7 @@ def seeing_and_doing(model: CausalModel, query: str | Prob) -> Picture:
     whole = tuple(Event(e.var) for e in q.outcomes)  # every value, not one
     seeing = Prob(whole, (), q.interventions + q.evidence)
     doing = Prob(whole, q.interventions, q.evidence)
-    answers: dict[str, Any] = {str(s): model.query(str(s)) for s in (seeing, doing)}
+    answers: dict[str, Any] = {str(s): answer(model, s, None, {}, {}) for s in (seeing, doing)}
     return comparison_chart(answers, "seeing against doing")
 
 

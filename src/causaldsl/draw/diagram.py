@@ -64,15 +64,16 @@ def add_diagram(g: Dot, d: Diagram, style: Style, prefix: str = "") -> None:
     """Draw ``d`` into ``g``; every node and edge id starts with ``prefix``."""
     tb = style.direction == "TB"
     into, out_of = ("n", "s") if tb else ("w", "e")
-    readers: dict[str, list[tuple[str, str, str]]] = {w: [] for w in d.wire_types}
+    # each reader of a wire: (node, head port, edge id suffix, node index; -1 for an output)
+    readers: dict[str, list[tuple[str, str, str, int]]] = {w: [] for w in d.wire_types}
     for j, n in enumerate(d.nodes):
         for k, w in enumerate(n.inputs):
-            readers[w].append((f"{prefix}b{j}", f"i{k}:{into}", f"{j}.{k}"))
+            readers[w].append((f"{prefix}b{j}", f"i{k}:{into}", f"{j}.{k}", j))
     for k, w in enumerate(d.outputs):
         if style.free_outputs:
-            readers[w].append((f"{prefix}out{k}", into, f"out.{k}"))
+            readers[w].append((f"{prefix}out{k}", into, f"out.{k}", -1))
         else:
-            readers[w].append((f"{prefix}out", f"p{k}:{into}", f"out.{k}"))
+            readers[w].append((f"{prefix}out", f"p{k}:{into}", f"out.{k}", -1))
     sources: dict[str, tuple[str, str]] = {}
     if d.inputs:
         ends = g.subgraph(f"{prefix}inputs", rank="source")
@@ -107,7 +108,7 @@ def add_diagram(g: Dot, d: Diagram, style: Style, prefix: str = "") -> None:
 
 
 def _add_wire(g: Dot, w: str, label: str, source: tuple[str, str],
-              readers: list[tuple[str, str, str]], style: Style, prefix: str, tb: bool) -> None:
+              readers: list[tuple[str, str, str, int]], style: Style, prefix: str, tb: bool) -> None:
     latent = w in style.latent
     look: dict[str, object] = {"style": "dashed", "color": LATENT_INK} if latent else {}
     if w in style.new_inputs:
@@ -128,19 +129,14 @@ def _add_wire(g: Dot, w: str, label: str, source: tuple[str, str],
                      else INK, id=f"{prefix}copy:{w}", **{"class": "copy"})
         g.edge(src, dot, id=f"{prefix}{w}>copy", **{"class": kind}, **first)
         src, first = dot, dict(look)
-    for node, head, where in readers:
+    for node, head, where, j in readers:
         attrs = {**first, "headport": head}
         cls = kind
-        if (w, _index(where)) in style.cut:
+        if (w, j) in style.cut:
             attrs.update(color=CUT, penwidth=2.5, style="bold", label="cut", fontcolor=CUT)
             cls += " cut"
         g.edge(src, node, id=f"{prefix}{w}>{where}", **{"class": cls}, **attrs)
         first = dict(look)
-
-
-def _index(where: str) -> int:
-    head = where.split(".")[0]
-    return int(head) if head.isdigit() else -1
 
 
 def _box_label(d: Diagram, j: int, style: Style) -> Html:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CausalError
-from . import draw
 from .chart import seeing_and_doing
+from .cli import picture_of
 from .render import Picture
 
 HEADER = """# Gallery
@@ -48,40 +48,40 @@ class Entry:
 
 
 def entries(path: Path) -> Iterator[Entry]:
-    """The pictures of one example file."""
+    """The pictures of one example file, each drawn by the command its caption quotes."""
+    from ..backends.choose import is_finite
     from ..lang.loader import load
-    from ..query import Prob
-    from ..types import FiniteType
+    from ..query import Prob, show_value
 
     prog = load(path)
     stem, rel = path.stem, f"examples/{path.name}"
-    for name, d in prog.diagrams.items():
-        yield Entry(f"{stem}-{name}.svg", f"diagram `{name}`", f"causal draw {rel} {name}",
-                    draw(d, title=f"diagram {name}"))
+
+    def shot(file: str, caption: str, name: str, do: str | None = None, graph: bool = False,
+             latent: bool = False) -> Entry:
+        picture, _ = picture_of(prog, rel, name, do, graph=graph, latent=latent)
+        flags = "".join([" --graph" if graph else "", " --latent" if latent else "",
+                         f' --do "{do}"' if do else ""])
+        return Entry(f"{stem}-{file}.svg", caption, f"causal draw {rel} {name}{flags}", picture)
+
+    for name in prog.diagrams:
+        yield shot(name, f"diagram `{name}`", name)
     for name, m in prog.models.items():
         if name in prog.graphs:
-            yield Entry(f"{stem}-{name}-graph.svg", f"graph `{name}`", f"causal draw {rel} {name}",
-                        draw(m.admg()))
+            yield shot(f"{name}-graph", f"graph `{name}`", name)
             continue
-        yield Entry(f"{stem}-{name}.svg", f"model `{name}` as a string diagram",
-                    f"causal draw {rel} {name}", draw(m))
-        yield Entry(f"{stem}-{name}-graph.svg", "its causal graph",
-                    f"causal draw {rel} {name} --graph", draw(m, graph=True))
+        yield shot(name, f"model `{name}` as a string diagram", name)
+        yield shot(f"{name}-graph", "its causal graph", name, graph=True)
         if m.latent or m.exogenous:
-            yield Entry(f"{stem}-{name}-dag.svg", "its causal graph with the latent variables",
-                        f"causal draw {rel} {name} --graph --latent",
-                        draw(m, graph=True, latent="show"))
+            yield shot(f"{name}-dag", "its causal graph with the latent variables", name,
+                       graph=True, latent=True)
         asked = [st.query for st, target in prog.statements
                  if target == name and isinstance(getattr(st, "query", None), Prob)]
         for q in asked:
-            do = {e.var: e.value for e in q.interventions}
-            if not do or any(v is None for v in do.values()):
+            if not q.interventions or any(e.value is None for e in q.interventions):
                 continue
-            shown = ", ".join(f"{k}={v}" for k, v in do.items())
-            shown = shown.replace("True", "true").replace("False", "false")
-            yield Entry(f"{stem}-{name}-surgery.svg", f"surgery: `{q}`",
-                        f'causal draw {rel} {name} --do "{shown}"', draw(m, do=do))
-            if not all(isinstance(v.type, FiniteType) for v in m.variables.values()):
+            do = ", ".join(f"{e.var}={show_value(e.value)}" for e in q.interventions)
+            yield shot(f"{name}-surgery", f"surgery: `{q}`", name, do=do)
+            if not is_finite(m):
                 break  # charts of exact answers only: sampled ones would change every run
             try:
                 chart = seeing_and_doing(m, q)
@@ -106,12 +106,15 @@ def page(examples: Path) -> tuple[str, list[Entry]]:
 
 
 def write(examples: Path, docs: Path) -> list[Path]:
-    """Write ``docs/gallery.md`` and ``docs/gallery/*.svg``; remove pictures no longer made."""
+    """Write ``docs/gallery.md`` and the ``docs/gallery/*.svg`` whose stamp differs (the others
+    are left, so graphviz runs only for what changed); remove pictures no longer made."""
     text, pictures = page(examples)
     folder = docs / "gallery"
     folder.mkdir(exist_ok=True)
     written = []
     for e in pictures:
+        if _stamp(folder / e.file) == e.digest:
+            continue  # drawn from the same source: graphviz need not lay it out again
         (folder / e.file).write_text(e.svg(), encoding="utf-8")
         written.append(folder / e.file)
     keep = {e.file for e in pictures}
@@ -132,12 +135,17 @@ def stale(examples: Path, docs: Path) -> list[str]:
     folder = docs / "gallery"
     for e in pictures:
         f = folder / e.file
-        found = _STAMP.search(f.read_text(encoding="utf-8")) if f.is_file() else None
-        if found is None or found.group(1) != e.digest:
+        if _stamp(f) != e.digest:
             out.append(f"{f} is missing or out of date")
     made = {e.file for e in pictures}
     out += [f"{f} is no longer made" for f in sorted(folder.glob("*.svg")) if f.name not in made]
     return out
+
+
+def _stamp(f: Path) -> str | None:
+    """The source digest a committed picture was stamped with (None: no picture, no stamp)."""
+    found = _STAMP.search(f.read_text(encoding="utf-8")) if f.is_file() else None
+    return None if found is None else found.group(1)
 
 
 def main(argv: Any = None) -> int:

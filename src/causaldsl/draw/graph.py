@@ -46,12 +46,10 @@ def add_admg(g: Dot, a: ADMG) -> None:
     g.edge_defaults.update(arrowhead="normal", arrowsize=0.7)
     for n in a.order:
         _node(g, n)
-    pos = {n: i for i, n in enumerate(a.order)}
-    for u, v in sorted(a.directed, key=lambda e: (pos[e[0]], pos[e[1]])):
+    directed, bidirected = a.sorted_edges()
+    for u, v in directed:
         g.edge(u, v, id=f"edge:{u}->{v}", **{"class": "directed"})
-    for e in sorted((tuple(sorted(e, key=pos.__getitem__)) for e in a.bidirected),
-                    key=lambda e: (pos[e[0]], pos[e[1]])):
-        u, v = e
+    for u, v in bidirected:
         g.edge(u, v, dir="both", style="dashed", color=BIDIRECTED, constraint="false",
                id=f"edge:{u}<->{v}", **{"class": "bidirected"})
 

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from ..errors import CausalError, DrawError
@@ -93,15 +94,21 @@ class Picture:
             raise DrawError(f"{path}: cannot write: {e.strerror or e}") from None
         return path
 
-    def _repr_svg_(self) -> str | None:
-        """Jupyter: the picture inline (nothing, so the text shows, when graphviz is missing)."""
+    @cached_property
+    def _shown(self) -> str | None:
+        """The SVG for notebooks, drawn once however many formats ask (None when graphviz is
+        missing)."""
         try:
             return self.svg()
         except CausalError:
             return None
 
+    def _repr_svg_(self) -> str | None:
+        """Jupyter: the picture inline (nothing, so the text shows, when graphviz is missing)."""
+        return self._shown
+
     def _repr_html_(self) -> str | None:
-        svg = self._repr_svg_()
+        svg = self._shown
         return None if svg is None else f'<div class="causaldsl-picture">{svg[svg.find("<svg"):]}</div>'
 
     def __str__(self) -> str:
