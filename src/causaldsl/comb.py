@@ -67,10 +67,6 @@ def comb_shape(g: ADMG, x: Iterable[str], y: Iterable[str]) -> Comb:
         direct = set(g.parents(v)) & xs
         if direct:
             raise fail(f"{show_set(direct)} acts on {v} directly, not through the middle region")
-    for e in g.bidirected:
-        a, b = tuple(e)
-        if {a, b} <= region and not ({a, b} <= xs | ys):
-            raise fail(f"{a} ↔ {b} is a hidden common cause the comb does not allow")
     est = frontdoor_estimand(g, xs, ys, bs)
     return Comb(g.sort(xs), g.sort(bs), g.sort(ys), est)
 
