@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .distribution import Batch, Distribution
     from .graph import ADMG
     from .identify import Identification
+    from .query import Query
 
 
 class Role(StrEnum):
@@ -233,7 +234,7 @@ class CausalModel(Drawable):
 
         return intervene(self, name, table, given)
 
-    def query(self, text: str, backend: str | None = None, *, method: str | None = None,
+    def query(self, text: str | Query, backend: str | None = None, *, method: str | None = None,
               seed: int | None = None, samples: int | None = None, progress: bool | None = None,
               **values: Any) -> Distribution | float:
         """Answer ``P(...)``/``E[...]``, e.g. ``model.query("P(C | do(S = yes))")``: exactly on

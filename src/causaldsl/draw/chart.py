@@ -59,7 +59,6 @@ def comparison_chart(results: Mapping[str, Any], title: str = "") -> Picture:
 def seeing_and_doing(model: CausalModel, query: str | Prob) -> Picture:
     """``P(Y | do(X = x), Z)`` beside ``P(Y | X = x, Z)``: what intervening changes, over every
     value of the outcome."""
-    from ..backends.choose import answer
     from ..query import Event, parse_query
 
     q = parse_query(query) if isinstance(query, str) else query
@@ -68,7 +67,7 @@ def seeing_and_doing(model: CausalModel, query: str | Prob) -> Picture:
     whole = tuple(Event(e.var) for e in q.outcomes)  # every value, not one
     seeing = Prob(whole, (), q.interventions + q.evidence)
     doing = Prob(whole, q.interventions, q.evidence)
-    answers: dict[str, Any] = {str(s): answer(model, s, None, {}, {}) for s in (seeing, doing)}
+    answers: dict[str, Any] = {str(s): model.query(s) for s in (seeing, doing)}
     return comparison_chart(answers, "seeing against doing")
 
 
