@@ -6,6 +6,7 @@ error is zero); closed forms are exact.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -29,7 +30,8 @@ from causaldsl import (
     ZeroProbabilityError,
 )
 from causaldsl.backends.sample import engine_for
-from causaldsl.estimate import Estimate, SampledDistribution
+from causaldsl.distribution import Expectations
+from causaldsl.estimate import Estimate, SampledDistribution, SampledExpectations
 
 LINEAR = """
 model linear {
@@ -188,6 +190,55 @@ def test_continuous_outcomes_need_expectations():
         m.query("E[Y | do(X = yes)]")
 
 
+def test_expectations_given_each_value_of_an_open_variable():
+    m = model_of("type YesNo = {no, yes}\nmodel m {\n  S : YesNo ~ [0.3, 0.7]\n"
+                 "  N : {0, 1, 2} ~ table(S) { no: [0.5, 0.3, 0.2], yes: [0.1, 0.2, 0.7] }\n}")
+    e = m.query("E[N | S]")
+    # no: 0 * 0.5 + 1 * 0.3 + 2 * 0.2 = 0.7; yes: 1 * 0.2 + 2 * 0.7 = 1.6
+    assert isinstance(e, Expectations) and e.given == ("S",)
+    assert abs(e["no"] - 0.7) < 1e-12 and abs(e["yes"] - 1.6) < 1e-12
+    assert str(e).splitlines()[0] == "E[N | S]" and "yes  |  1.6" in str(e)
+    channel = m.query("E[N | do(S)]")
+    assert channel.given == ("do(S)",) and np.allclose(channel, [0.7, 1.6])
+    sampled = m.query("E[N | S]", backend="sample", samples=4000, seed=3)
+    assert isinstance(sampled, SampledExpectations)
+    assert within(sampled["no"], 0.7, 4000) and within(sampled["yes"], 1.6, 4000)
+    with pytest.raises(QueryError, match="every term of a sum must be a number"):
+        m.query("E[N | S] - E[N | S = no]")
+
+    mixed = model_of(MIXED)  # Y ~ Normal(0 or 2, 1) by S
+    by_s = mixed.query("E[Y | do(S)]", samples=4000)
+    assert within(by_s["no"], 0.0, 4000) and within(by_s["yes"], 2.0, 4000)
+    assert by_s.se.shape == (2,) and "forward sampling" in str(by_s)
+    # Y := m(S) + U with U ~ Normal(0, 1) shared between the worlds and B = (Y > 1):
+    # given B, S = no needs U > 1 and S = yes needs U > -1, each with prior 1/2, so
+    # E[U | B] = (φ(1) + φ(-1)) / (1 - Φ(1) + 1 - Φ(-1)) = 2 φ(1) = 0.48394 and
+    # E[Y[S = yes] | B] = 2 + 0.48394 (and 2 - 0.48394 given not B)
+    cf = mixed.query("E[Y[S = yes] | B]", samples=20_000, seed=1)
+    phi1 = math.exp(-0.5) / math.sqrt(2 * math.pi)
+    assert within(cf[True], 2 + 2 * phi1) and within(cf[False], 2 - 2 * phi1)
+    assert cf.heading == "E[Y[S = yes] | B]" and "reparameterised" in cf.route
+    with pytest.raises(QueryError, match="Y is continuous; give it a value"):
+        mixed.query("E[B | Y]")
+
+
+def test_cli_answers_tables_of_expectations_and_sampled_tables(capsys, tmp_path):
+    from causaldsl.cli import main
+
+    src = tmp_path / "m.causal"
+    src.write_text(MIXED.replace("model mixed {", "model mixed {\n  N : {0, 1} ~ [0.25, 0.75]"))
+    assert main(["query", str(src), "E[N | do(S)]", "--backend", "exact", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["axes"] == ["do(S)"] and [r["E"] for r in out["table"]] == [0.75, 0.75]
+    assert main(["query", str(src), "E[Y | S]", "--method", "importance", "--seed", "1"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("E[Y | S]  [mixed]  (importance sampling") and "± " in text
+    assert main(["query", str(src), "P(B | do(S = yes))", "--samples", "500", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)["table"]
+    assert [r["values"] for r in table] == [["false"], ["true"]]
+    assert all(r["se"] > 0 for r in table) and abs(sum(r["p"] for r in table) - 1) < 1e-9
+
+
 def test_cli_backends(capsys):
     from causaldsl.cli import main
 
@@ -307,6 +358,18 @@ def test_linear_counterfactual_by_closed_form_and_by_abduction():
     nuts = m.query("E[Y[X = 1] | X = 0.5, Y = 1.5]", method="nuts")
     assert within(nuts, 2.5) and "no continuous latent left for NUTS" in str(nuts)
     assert "Uy abducted exactly from Y" in str(nuts)
+
+
+@pytest.mark.slow
+def test_linear_counterfactual_by_nuts_with_a_latent_left():
+    m = model_of(LINEAR)
+    # Only Y = 1.5 is seen, so Ux is left to NUTS: (Ux, Y) is Gaussian with Cov = 2, Var(Y) = 5,
+    # so Ux | Y = 1.5 ~ Normal(2 / 5 * 1.5, 1 - 4 / 5) = Normal(0.6, 0.2), and Uy = 1.5 - 2 Ux:
+    # E[Y[X = 1] | Y = 1.5] = 2 + E[Uy | Y] = 2 + 1.5 - 2 * 0.6 = 2.3
+    exact = m.query("E[Y[X = 1] | Y = 1.5]")
+    assert abs(exact - 2.3) < 1e-12 and "closed form" in str(exact)
+    nuts = m.query("E[Y[X = 1] | Y = 1.5]", method="nuts", samples=800, warmup=300, seed=2)
+    assert nuts.route == "NUTS" and within(nuts, 2.3) and nuts.details["rhat"] < 1.05
 
 
 def test_nonlinear_counterfactual_within_monte_carlo_error():

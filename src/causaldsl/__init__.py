@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .builder import ModelBuilder, model
-from .distribution import Batch, Distribution
+from .distribution import Batch, Distribution, Expectations
 from .errors import (
     CausalError,
     CausalTypeError,
@@ -54,8 +54,9 @@ def parse(text: str) -> Program:
 
 __all__ = [
     "Batch", "Bool", "Box", "CausalError", "CausalModel", "CausalTypeError", "CompositionError",
-    "CycleError", "Diagram", "Distribution", "DuplicateVariableError", "FiniteType", "I",
-    "LatentQueryError", "MechanismError", "ModelBuilder", "Node", "NotDeterminedError", "Opaque",
+    "CycleError", "Diagram", "Distribution", "DuplicateVariableError", "Expectations",
+    "FiniteType", "I", "LatentQueryError", "MechanismError", "ModelBuilder", "Node",
+    "NotDeterminedError", "Opaque",
     "QueryError", "QuerySyntaxError", "Real", "RealType", "Role", "Table", "TableError",
     "UnknownVariableError", "Variable", "ZeroProbabilityError", "__version__", "cut", "do",
     "intervene", "load", "model", "parse", "parse_query", "program",

@@ -354,10 +354,10 @@ def _identify(prog: Any, target: str, st: Any, where: str, as_json: bool,
 
 
 def _show(label: str, target: str, result: Any, method: str | None = None) -> str:
-    from .distribution import Distribution
+    from .distribution import Distribution, Expectations
 
     how = f"  (identified by {method}, evaluated on the observed data)" if method else ""
-    if isinstance(result, Distribution):
+    if isinstance(result, Distribution | Expectations):
         how += f"  ({result.route})" if hasattr(result, "route") else ""
         body = str(result).split("\n", 1)[1]
         return f"{label}  [{target}]{how}\n{body}\n"
@@ -366,19 +366,27 @@ def _show(label: str, target: str, result: Any, method: str | None = None) -> st
 
 
 def _jsonable(label: str, target: str, result: Any) -> dict[str, Any]:
-    from .distribution import Distribution
+    from .distribution import Distribution, Expectations
     from .types import show_label
 
     out: dict[str, Any] = {"query": label, "model": target}
-    if isinstance(result, Distribution):
-        out["axes"] = list(result.axes)
+    if isinstance(result, Distribution | Expectations):
+        key = "p" if isinstance(result, Distribution) else "E"
+        out["axes"] = list(result.axes if isinstance(result, Distribution) else result.given)
         out["table"] = [{"values": [show_label(x) for x in (k if isinstance(k, tuple) else (k,))],
-                         "p": p} for k, p in result.items()]
+                         key: p} for k, p in result.items()]
+        if hasattr(result, "se"):  # per cell, in the order of the table
+            import numpy as np
+
+            for row, s in zip(out["table"], np.asarray(result.se).reshape(-1).tolist(),
+                              strict=True):
+                row["se"] = s
     else:
         out["value"] = float(result)
-    for k in ("se", "route"):  # answers by sampling or closed form say how good and how
-        if hasattr(result, k):
-            out[k] = getattr(result, k)
+    if hasattr(result, "se") and "table" not in out:
+        out["se"] = result.se
+    if hasattr(result, "route"):  # answers by sampling or closed form say how good and how
+        out["route"] = result.route
     if hasattr(result, "details"):
         out.update({k: v for k, v in result.details.items() if k != "note"})
     return out

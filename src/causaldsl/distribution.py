@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -71,9 +72,7 @@ class Distribution(Drawable):
 
     def items(self) -> Iterator[tuple[Any, float]]:
         """(labels, probability) pairs; labels is a single label when there is one axis."""
-        for idx in itertools.product(*(range(t.size) for t in self.axis_types)):
-            labels = tuple(t.values[i] for t, i in zip(self.axis_types, idx, strict=True))
-            yield (labels[0] if len(labels) == 1 else labels), float(self.probs[idx])
+        return _labelled(self.axis_types, self.probs)
 
     def to_dict(self) -> dict[Any, float]:
         return dict(self.items())
@@ -116,6 +115,60 @@ class Distribution(Drawable):
 
 
 @dataclass(frozen=True, eq=False)
+class Expectations:
+    """``E[variable | given]`` for every value of the given variables: ``values`` has shape
+    ``(*given)``. Indexes by label like a Distribution (``e["yes"]``) and prints as a table."""
+
+    variable: str
+    values: np.ndarray
+    given: tuple[str, ...]
+    given_types: tuple[FiniteType, ...]
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        arr = np.asarray(self.values, dtype=np.float64)
+        arr.setflags(write=False)
+        object.__setattr__(self, "values", arr)
+
+    def _index(self, key: Any) -> tuple[int, ...]:
+        labels = key if isinstance(key, tuple) else (key,)
+        if len(labels) > len(self.given):
+            raise QueryError(f"{self.heading} has {len(self.given)} axes "
+                             f"({', '.join(self.given)}); got {len(labels)} labels")
+        return tuple(t.index(lab) for t, lab in zip(self.given_types, labels, strict=False))
+
+    def __getitem__(self, key: Any) -> Any:
+        """``e["yes"]``: the expectation given that value (a number once every axis is set)."""
+        idx = self._index(key)
+        if len(idx) == len(self.given):
+            return float(self.values[idx])
+        return dataclasses.replace(self, values=self.values[idx], given=self.given[len(idx):],
+                                   given_types=self.given_types[len(idx):])
+
+    def items(self) -> Iterator[tuple[Any, float]]:
+        """(labels, expectation) pairs; labels is a single label when there is one axis."""
+        return _labelled(self.given_types, self.values)
+
+    def to_dict(self) -> dict[Any, float]:
+        return dict(self.items())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self.values, dtype=dtype)
+
+    @property
+    def heading(self) -> str:
+        return self.title or f"E[{self.variable} | {', '.join(self.given)}]"
+
+    def __str__(self) -> str:
+        rows = [[show_label(x) for x in (lab if isinstance(lab, tuple) else (lab,))]
+                + [f"{v:.6g}"] for lab, v in self.items()]
+        return self.heading + "\n" + _table([*self.given, "E"], rows, sep_after=len(self.given))
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True, eq=False)
 class Batch(Drawable):
     """The answers to one query for many settings: ``probs`` has a leading batch axis."""
 
@@ -141,6 +194,18 @@ class Batch(Drawable):
 
     def __str__(self) -> str:
         return f"{self.title}: batch of {len(self)}, each of shape {self.probs.shape[1:]}"
+
+
+def _labelled(types: Sequence[FiniteType], cells: np.ndarray) -> Iterator[tuple[Any, float]]:
+    """(labels, cell) over every cell of an array with these axis types."""
+    for idx in itertools.product(*(range(t.size) for t in types)):
+        labels = tuple(t.values[i] for t, i in zip(types, idx, strict=True))
+        yield (labels[0] if len(labels) == 1 else labels), float(cells[idx])
+
+
+def table_kind(answer: Any) -> str:
+    """What a table-valued answer is, for messages: a distribution or a table of expectations."""
+    return "a table of expectations" if isinstance(answer, Expectations) else "a distribution"
 
 
 def do_axis(var: str) -> str:

@@ -3,12 +3,13 @@ route that produced it (closed form, forward sampling, importance sampling, NUTS
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .distribution import Distribution, _default_title, _table
+from .distribution import Distribution, Expectations, _table
 from .types import show_label
 
 
@@ -80,8 +81,32 @@ class SampledDistribution(Distribution):
         for (lab, p), s in zip(self.items(), se.reshape(-1), strict=True):
             labels = [show_label(x) for x in (lab if isinstance(lab, tuple) else (lab,))]
             rows.append([*labels, f"{p:.4g}", f"± {s:.2g}"])
-        title = (self.title or _default_title(self.variables, self.given)) + f"  ({self.route})"
+        title = f"{self.heading}  ({self.route})"
         return title + "\n" + _table([*head, "P", "se"], rows, sep_after=len(self.given))
 
     def __repr__(self) -> str:
         return str(self)
+
+
+@dataclass(frozen=True, eq=False)
+class SampledExpectations(Expectations):
+    """Expectations estimated by sampling: ``se`` has the shape of ``values``; a cell is an
+    :class:`Estimate`."""
+
+    se: np.ndarray = field(default_factory=lambda: np.zeros(()))
+    route: str = ""
+
+    def __getitem__(self, key: Any) -> Any:
+        idx = self._index(key)
+        if len(idx) == len(self.given):
+            return Estimate(float(self.values[idx]), float(np.asarray(self.se)[idx]), self.route)
+        return dataclasses.replace(self, values=self.values[idx], se=np.asarray(self.se)[idx],
+                                   given=self.given[len(idx):],
+                                   given_types=self.given_types[len(idx):])
+
+    def __str__(self) -> str:
+        se = np.broadcast_to(np.asarray(self.se), self.values.shape).reshape(-1)
+        rows = [[show_label(x) for x in (lab if isinstance(lab, tuple) else (lab,))]
+                + [f"{v:.6g}", f"± {s:.2g}"] for (lab, v), s in zip(self.items(), se, strict=True)]
+        return (f"{self.heading}  ({self.route})\n"
+                + _table([*self.given, "E", "se"], rows, sep_after=len(self.given)))

@@ -21,7 +21,7 @@ import numpy as np
 import opt_einsum
 
 from ..dag import linked_classes
-from ..distribution import Batch, Distribution, do_axis
+from ..distribution import Batch, Distribution, Expectations, do_axis, table_kind
 from ..errors import MechanismError, QueryError, ZeroProbabilityError
 from ..ir import Diagram
 from ..mechanism import TOLERANCE, Table
@@ -428,9 +428,9 @@ class ExactEngine:
         total: Any = 0.0
         for c, term in q.terms:
             val = self.evaluate(term) if isinstance(term, Prob) else self._expect(term)
-            if isinstance(val, Distribution):
-                raise QueryError(f"{q}: every term of a sum must be a number, but {term} is a "
-                                 "distribution; give each variable a value")
+            if isinstance(val, Distribution | Expectations):
+                raise QueryError(f"{q}: every term of a sum must be a number, but {term} is "
+                                 f"{table_kind(val)}; give each variable a value")
             total = total + c * val
         return total
 
@@ -440,7 +440,10 @@ class ExactEngine:
             raise QueryError(f"{q}: the variable of an expectation cannot have a value")
         d = self.evaluate(q.prob)
         assert isinstance(d, Distribution)
-        return d.expectation()
+        value = d.expectation()
+        if not d.given:
+            return value
+        return Expectations(ev.var, value, d.given, d.given_types, str(q))
 
     # -- batches -----------------------------------------------------------------------
     def query_batch(self, text: str | Prob, values: Any = None,

@@ -24,9 +24,9 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from numpyro.handlers import seed as seed_handler
 from numpyro.handlers import trace
 
-from ..distribution import do_axis
+from ..distribution import do_axis, table_kind
 from ..errors import MechanismError, QueryError, ZeroProbabilityError
-from ..estimate import Estimate, SampledDistribution, combine
+from ..estimate import Estimate, SampledDistribution, SampledExpectations, combine
 from ..model import CausalModel
 from ..query import Event, Expect, Linear, Prob, bind, check_query, parse_query
 from ..types import FiniteType
@@ -89,8 +89,8 @@ class SamplingEngine:
             sub = dataclasses.replace(opts, seed=opts.seed + i)
             val = self.prob(term, sub) if isinstance(term, Prob) else self.expect(term, sub)
             if not isinstance(val, Estimate):
-                raise QueryError(f"{q}: every term of a sum must be a number, but {term} is a "
-                                 "distribution; give each variable a value")
+                raise QueryError(f"{q}: every term of a sum must be a number, but {term} is "
+                                 f"{table_kind(val)}; give each variable a value")
             terms.append((c, val))
         return combine(terms)
 
@@ -98,7 +98,7 @@ class SamplingEngine:
     def prob(self, q: Prob, opts: Options) -> Estimate | SampledDistribution:
         if q.is_counterfactual:
             engine, mq, notes = self._worlds(q)
-            return _noted(engine.prob(mq, opts), notes)
+            return _noted(engine.prob(mq, opts), notes, str(q))
         check_query(self.model, q)
         types: list[FiniteType] = []
         for e in q.outcomes:
@@ -129,21 +129,25 @@ class SamplingEngine:
         return SampledDistribution(tuple(e.var for e in q.outcomes), tuple(types), probs,
                                    title=str(q), se=ses, route=route)
 
-    def expect(self, q: Expect, opts: Options) -> Estimate:
+    def expect(self, q: Expect, opts: Options) -> Estimate | SampledExpectations:
         prob = q.prob
         if prob.is_counterfactual:
             engine, mq, notes = self._worlds(prob)
-            out = _noted(engine.expect(Expect(mq), opts), notes)
-            assert isinstance(out, Estimate)
-            return out
+            return _noted(engine.expect(Expect(mq), opts), notes, str(q))
         check_query(self.model, prob)
         (ev,) = prob.outcomes
         if ev.value is not None:
             raise QueryError(f"{q}: the variable of an expectation cannot have a value")
-        if any(e.value is None for e in (*prob.interventions, *prob.evidence)):
-            raise QueryError(f"{q}: the sampling backend needs a value for every intervention "
-                             "and piece of evidence of an expectation")
         t = self.model[ev.var].type
+        free = [e for e in (*prob.interventions, *prob.evidence) if e.value is None]
+        if free:  # one expectation per value of the open variables
+            cells, given, types = self._each(prob, free, opts,
+                                             lambda sub, o: self.expect(Expect(sub), o))
+            shape = tuple(t.size for t in types)
+            return SampledExpectations(
+                ev.var, np.reshape([float(c) for c in cells], shape), given, types, str(q),
+                se=np.reshape([c.se for c in cells], shape),
+                route="; ".join(dict.fromkeys(c.route for c in cells)))
         if isinstance(t, FiniteType) and t.numeric() is None:
             raise QueryError(f"E[{ev.var}] needs numeric values, but {ev.var} : {t!r} has labels "
                              "that are not numbers")
@@ -160,32 +164,36 @@ class SamplingEngine:
                                               opts)
         return Estimate(float(est[0]), float(se[0]), route, **meta)
 
-    def _table(self, q: Prob, free: Sequence[Event], opts: Options) -> SampledDistribution:
-        """A conditional table or channel: one sampled row per value of the free variables."""
+    def _each(self, q: Prob, free: Sequence[Event], opts: Options, answer: Any
+              ) -> tuple[list[Any], tuple[str, ...], tuple[FiniteType, ...]]:
+        """``answer(q with values, options)`` for each value of the open finite variables
+        ``free`` (each with its own seed), with the answer's axes and their types."""
         types = []
         for e in free:
             t = self.model[e.var].type
             if not isinstance(t, FiniteType):
                 raise QueryError(f"{q}: {e.var} is continuous; give it a value")
             types.append(t)
-        rows, ses = [], []
-        d: SampledDistribution | None = None
+        out = []
         for i, labels in enumerate(np.ndindex(*(t.size for t in types))):
-            fill = {e.var: t.values[j] for e, t, j in zip(free, types, labels, strict=True)}
-            sub = bind(q, fill)
+            sub = bind(q, {e.var: t.values[j] for e, t, j in zip(free, types, labels,
+                                                                    strict=True)})
             assert isinstance(sub, Prob)
-            row = self.prob(Prob(tuple(Event(e.var) for e in q.outcomes), sub.interventions,
-                                 sub.evidence), dataclasses.replace(opts, seed=opts.seed + i))
-            assert isinstance(row, SampledDistribution)
-            d = row
-            rows.append(d.probs)
-            ses.append(d.se)
-        assert d is not None
-        shape = tuple(t.size for t in types)
-        probs = np.stack(rows).reshape(*shape, *rows[0].shape)
-        se = np.stack(ses).reshape(probs.shape)
+            out.append(answer(sub, dataclasses.replace(opts, seed=opts.seed + i)))
         given = tuple(do_axis(e.var) if e in q.interventions else e.var for e in free)
-        out = SampledDistribution(d.variables, d.types, probs, given, tuple(types), str(q),
+        return out, given, tuple(types)
+
+    def _table(self, q: Prob, free: Sequence[Event], opts: Options) -> SampledDistribution:
+        """A conditional table or channel: one sampled row per value of the free variables."""
+        open_outcomes = tuple(Event(e.var) for e in q.outcomes)
+        rows, given, types = self._each(q, free, opts, lambda sub, o: self.prob(
+            Prob(open_outcomes, sub.interventions, sub.evidence), o))
+        d = rows[-1]
+        assert isinstance(d, SampledDistribution)
+        shape = tuple(t.size for t in types)
+        probs = np.stack([r.probs for r in rows]).reshape(*shape, *d.probs.shape)
+        se = np.stack([r.se for r in rows]).reshape(probs.shape)
+        out = SampledDistribution(d.variables, d.types, probs, given, types, str(q),
                                   se=se, route=d.route)
         if any(e.value is not None for e in q.outcomes):
             sel = tuple(slice(None) for _ in free) + tuple(
@@ -194,7 +202,7 @@ class SamplingEngine:
             kept = [i for i, e in enumerate(q.outcomes) if e.value is None]
             return SampledDistribution(tuple(d.variables[i] for i in kept),
                                        tuple(d.types[i] for i in kept), probs[sel], given,
-                                       tuple(types), str(q), se=se[sel], route=d.route)
+                                       types, str(q), se=se[sel], route=d.route)
         return out
 
     def _worlds(self, q: Prob) -> tuple[SamplingEngine, Prob, list[str]]:
@@ -414,15 +422,16 @@ def _drawer(program: Program, n: int) -> Any:
     return draw
 
 
-def _noted(result: Estimate | SampledDistribution, notes: list[str]
-           ) -> Estimate | SampledDistribution:
-    """The answer with the reparameterisations it rests on said in its route."""
-    if not notes:
-        return result
+def _noted(result: Any, notes: list[str], title: str) -> Any:
+    """A counterfactual's answer on the multi-world model, titled with the query as asked and
+    with the reparameterisations it rests on said in its route."""
     if isinstance(result, Estimate):
+        if not notes:
+            return result
         note = "; ".join([*notes, *([result.details["note"]] if "note" in result.details else [])])
         return Estimate(float(result), result.se, result.route, **{**result.details, "note": note})
-    return dataclasses.replace(result, route=f"{result.route}; {'; '.join(notes)}")
+    route = "; ".join([result.route, *notes])
+    return dataclasses.replace(result, route=route, title=title)
 
 
 def engine_for(model: CausalModel) -> SamplingEngine:
