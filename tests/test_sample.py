@@ -31,7 +31,12 @@ from causaldsl import (
 )
 from causaldsl.backends.sample import engine_for
 from causaldsl.distribution import Expectations
-from causaldsl.estimate import Estimate, SampledDistribution, SampledExpectations
+from causaldsl.estimate import (
+    Estimate,
+    SampledBatch,
+    SampledDistribution,
+    SampledExpectations,
+)
 
 LINEAR = """
 model linear {
@@ -237,6 +242,51 @@ def test_cli_answers_tables_of_expectations_and_sampled_tables(capsys, tmp_path)
     table = json.loads(capsys.readouterr().out)["table"]
     assert [r["values"] for r in table] == [["false"], ["true"]]
     assert all(r["se"] > 0 for r in table) and abs(sum(r["p"] for r in table) - 1) < 1e-9
+
+
+def test_query_batch_samples_every_setting_in_one_call():
+    lin = model_of(LINEAR)
+    closed = lin.query_batch("E[Y | do(X)]", {"X": [0, 0.5, 1]})  # 2x, exactly
+    assert isinstance(closed, SampledBatch) and np.allclose(closed, [0, 1, 2], atol=1e-12)
+    assert "closed form" in closed.route and "0.5  |  1 ± 0" in str(closed)
+    fwd = lin.query_batch("E[Y | do(X)]", {"X": [0, 0.5, 1]}, method="forward", samples=4000)
+    assert fwd.route.startswith("forward sampling, 4000 samples per setting")
+    assert all(within(fwd[i], 2 * x, 4000) for i, x in enumerate([0, 0.5, 1]))
+    # Y[X = 1] = 2 + Uy whatever X was seen: 2 for every setting, Ux abducted from X
+    cf = lin.query_batch("E[Y[X = 1] | X]", [{"X": -1.0}, {"X": 0.5}], method="importance",
+                         samples=4000)
+    assert all(within(cf[i], 2.0, 4000) for i in range(2)) and "abducted" in cf.route
+    assert cf.title == "E[Y[X = 1] | X]"
+
+    mixed = model_of(MIXED)
+    # Bayes: P(S = yes | Y = y) = φ(y - 2) / (φ(y - 2) + φ(y)) = 1 / (1 + exp(2 - 2y))
+    ys = np.linspace(-1, 3, 5)
+    post = mixed.query_batch("P(S = yes | Y)", {"Y": ys}, samples=4000, seed=1)
+    truth = 1 / (1 + np.exp(2 - 2 * ys))
+    assert np.all(np.abs(np.asarray(post) - truth) <= 4 * post.se + 1e-3)
+    table = mixed.query_batch("P(B | do(S))", {"S": ["no", "yes"]}, samples=2000, seed=5)
+    assert np.asarray(table).shape == (2, 2) and table[1].variables == ("B",)
+    for i, s in enumerate(["no", "yes"]):  # setting i is drawn as query would with seed 5 + i
+        one = mixed.query("P(B | do(S))", S=s, samples=2000, seed=5 + i)
+        assert np.allclose(np.asarray(one), np.asarray(table[i]), atol=1e-12)
+
+
+def test_query_batch_by_sampling_refuses_what_it_cannot_do():
+    mixed = model_of(MIXED)
+    with pytest.raises(QueryError, match="must appear in the query's condition"):
+        mixed.query_batch("E[Y | do(S = yes)]", {"B": [True]})
+    with pytest.raises(QueryError, match="batches over tables are answered exactly"):
+        mixed.query_batch("E[Y | do(S)]", {"S": ["yes"]}, tables={"S": np.array([[0.5, 0.5]])})
+    with pytest.raises(QueryError, match="ask each setting with query"):
+        mixed.query_batch("E[Y | S]", {"S": ["yes"]}, method="nuts")
+    with pytest.raises(QueryError, match="give B a value or batch over it"):
+        mixed.query_batch("E[Y | S, B]", {"S": ["yes"]})
+    with pytest.raises(QueryError, match="'maybe' is not a value of S"):
+        mixed.query_batch("E[Y | do(S)]", {"S": ["yes", "maybe"]})
+    never = model_of("type YesNo = {no, yes}\nmodel n {\n  A : YesNo ~ [1, 0]\n"
+                     "  X : Real ~ Normal(if A == yes then 1 else 0, 1)\n}")
+    with pytest.raises(ZeroProbabilityError, match="setting 1"):
+        never.query_batch("E[X | A]", {"A": ["no", "yes"]}, samples=200)
 
 
 def test_cli_backends(capsys):

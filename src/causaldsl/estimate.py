@@ -4,12 +4,13 @@ route that produced it (closed form, forward sampling, importance sampling, NUTS
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .distribution import Distribution, Expectations, _table
+from .distribution import Batch, Distribution, Expectations, _table
 from .types import show_label
 
 
@@ -110,3 +111,32 @@ class SampledExpectations(Expectations):
                 + [f"{v:.6g}", f"± {s:.2g}"] for (lab, v), s in zip(self.items(), se, strict=True)]
         return (f"{self.heading}  ({self.route})\n"
                 + _table([*self.given, "E", "se"], rows, sep_after=len(self.given)))
+
+
+@dataclass(frozen=True, eq=False)
+class SampledBatch(Batch):
+    """A Batch estimated by sampling: ``se`` has the shape of ``probs``; a row is a
+    SampledDistribution, or an Estimate when the query is a number."""
+
+    se: np.ndarray = field(default_factory=lambda: np.zeros(()))
+    route: str = ""
+    settings: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+
+    def __getitem__(self, i: int) -> Any:
+        row, se = self.probs[i], np.asarray(self.se)[i]
+        if not self.variables and not self.given:
+            return Estimate(float(row), float(se), self.route)
+        return SampledDistribution(self.variables, self.types, row, self.given, self.given_types,
+                                   self.title, se=se, route=self.route)
+
+    def __str__(self) -> str:
+        """One line per setting: its values, then the answer (a number ± se, or a shape)."""
+        head = [*self.settings, "value" if not self.variables and not self.given else "answer"]
+        rows = []
+        for i in range(len(self)):
+            cells = [show_label(col[i]) for col in self.settings.values()]
+            if not self.variables and not self.given:
+                rows.append([*cells, f"{self.probs[i]:.6g} ± {self.se[i]:.2g}"])
+            else:
+                rows.append([*cells, f"table of shape {self.probs.shape[1:]}"])
+        return f"{self.title}  ({self.route})\n" + _table(head, rows, sep_after=len(self.settings))

@@ -263,12 +263,16 @@ class CausalModel(Drawable):
 
         return ADMG.from_model(self)
 
-    def query_batch(self, text: str, values: Any = None, tables: Mapping[str, Any] | None = None
-                    ) -> Batch:
-        """Answer one query for many value settings and/or parameter sets in one compiled call."""
-        from .backends.exact import engine_for
+    def query_batch(self, text: str, values: Any = None, tables: Mapping[str, Any] | None = None,
+                    backend: str | None = None, *, method: str | None = None,
+                    seed: int | None = None, samples: int | None = None) -> Batch:
+        """Answer one query for many value settings (``values``: a dict of columns or a list of
+        dicts) and/or, exactly, many table sets (``tables``) in one compiled call. Models with
+        continuous variables are sampled, one setting per seed from ``seed`` on."""
+        from .backends.choose import answer_batch
 
-        return engine_for(self).query_batch(text, values, tables)
+        return answer_batch(self, text, values, tables, backend,
+                            {"method": method, "seed": seed, "samples": samples})
 
 
 def did_you_mean(name: str, options: Iterable[str]) -> str:

@@ -321,3 +321,27 @@ def bind(q: Prob | Expect | Linear, values: Mapping[str, Any]) -> Prob | Expect 
                          "the query; write it after '|' without a value, e.g. "
                          f"P(... | {unused[0]})")
     return out
+
+
+def batch_columns(values: Any) -> dict[str, list[Any]]:
+    """Batched values as columns: from a dict of equal-length lists, or a list of dicts."""
+    if values is None:
+        return {}
+    if isinstance(values, Mapping):
+        cols = {k: list(v) for k, v in values.items()}
+    else:
+        rows = [dict(r) for r in values]
+        if not rows:
+            return {}
+        names = list(rows[0])
+        for i, r in enumerate(rows):
+            if set(r) != set(names):
+                raise QueryError(f"batched setting {i} gives {sorted(r)}, but setting 0 gives "
+                                 f"{sorted(names)}")
+        cols = {k: [r[k] for r in rows] for k in names}
+    lens = {len(v) for v in cols.values()}
+    if len(lens) > 1:
+        raise QueryError(f"batched values have different lengths: {sorted(lens)}")
+    if lens == {0}:
+        return {}
+    return cols

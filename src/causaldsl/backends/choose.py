@@ -25,18 +25,42 @@ def is_finite(model: CausalModel) -> bool:
 def answer(model: CausalModel, text: Any, backend: str | None, options: Mapping[str, Any],
            values: Mapping[str, Any]) -> Any:
     """Answer ``text`` on ``model`` by ``backend`` (None: the default for the model)."""
-    if backend is None:
-        backend = "exact" if kept_on(model, "_is_finite", is_finite) else "sample"
-    options = {k: v for k, v in options.items() if v is not None}
+    backend, options = _route(model, backend, options)
     if backend == "exact":
-        if options:
-            raise QueryError(f"the options {', '.join(options)} are for sampling, and this query is "
-                             "answered exactly; pass backend='sample' (--backend sample) to sample")
         from .exact import engine_for
 
         return engine_for(model).query(text, **values)
-    if backend == "sample":
-        from .sample import engine_for as sampler
+    from .sample import engine_for as sampler
 
-        return sampler(model).query(text, **options, **values)
-    raise QueryError(f"unknown backend {backend!r}; the backends are {', '.join(BACKENDS)}")
+    return sampler(model).query(text, **options, **values)
+
+
+def answer_batch(model: CausalModel, text: Any, values: Any, tables: Any, backend: str | None,
+                 options: Mapping[str, Any]) -> Any:
+    """``query_batch`` by ``backend`` (None: the default for the model)."""
+    backend, options = _route(model, backend, options)
+    if backend == "exact":
+        from .exact import engine_for
+
+        return engine_for(model).query_batch(text, values, tables)
+    if tables:
+        raise QueryError("batches over tables are answered exactly, on finite models; the "
+                         "sampling backend batches over values only")
+    from .sample import Options
+    from .sample import engine_for as sampler
+
+    return sampler(model).query_batch(text, values, Options(**options))
+
+
+def _route(model: CausalModel, backend: str | None, options: Mapping[str, Any]
+           ) -> tuple[str, dict[str, Any]]:
+    """The backend that answers (checked), and the sampling options that were given."""
+    if backend is None:
+        backend = "exact" if kept_on(model, "_is_finite", is_finite) else "sample"
+    given = {k: v for k, v in options.items() if v is not None}
+    if backend not in BACKENDS:
+        raise QueryError(f"unknown backend {backend!r}; the backends are {', '.join(BACKENDS)}")
+    if backend == "exact" and given:
+        raise QueryError(f"the options {', '.join(given)} are for sampling, and this query is "
+                         "answered exactly; pass backend='sample' (--backend sample) to sample")
+    return backend, given

@@ -26,7 +26,7 @@ from ..errors import MechanismError, QueryError, ZeroProbabilityError
 from ..ir import Diagram
 from ..mechanism import TOLERANCE, Table
 from ..model import CausalModel, finite
-from ..query import Event, Expect, Linear, Prob, bind, check_query, parse_query
+from ..query import Event, Expect, Linear, Prob, batch_columns, bind, check_query, parse_query
 from ..surgery import cut
 from ..types import FiniteType
 from . import kept_on
@@ -466,7 +466,7 @@ class ExactEngine:
                 self.model[v]
             copied = {c: arr for v, arr in (tables or {}).items() for c in mw.copies(v)}
             return engine_for(mw.model).query_batch(mw.query, values, copied)
-        columns = _columns(values)
+        columns = batch_columns(values)
         n = len(next(iter(columns.values()))) if columns else None
         tables = dict(tables or {})
         for v, arr in tables.items():
@@ -557,30 +557,6 @@ def _ascii(eq: str) -> str:
 def _first_value(model: CausalModel, var: str) -> Any:
     t = model[var].type
     return t.values[0] if isinstance(t, FiniteType) else None
-
-
-def _columns(values: Any) -> dict[str, list[Any]]:
-    """Batched values as columns: from a dict of equal-length lists, or a list of dicts."""
-    if values is None:
-        return {}
-    if isinstance(values, Mapping):
-        cols = {k: list(v) for k, v in values.items()}
-    else:
-        rows = [dict(r) for r in values]
-        if not rows:
-            return {}
-        names = list(rows[0])
-        for i, r in enumerate(rows):
-            if set(r) != set(names):
-                raise QueryError(f"batched setting {i} gives {sorted(r)}, but setting 0 gives "
-                                 f"{sorted(names)}")
-        cols = {k: [r[k] for r in rows] for k in names}
-    lens = {len(v) for v in cols.values()}
-    if len(lens) > 1:
-        raise QueryError(f"batched values have different lengths: {sorted(lens)}")
-    if lens == {0}:
-        return {}
-    return cols
 
 
 def engine_for(model: CausalModel) -> ExactEngine:

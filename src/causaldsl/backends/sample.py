@@ -26,9 +26,24 @@ from numpyro.handlers import trace
 
 from ..distribution import do_axis, table_kind
 from ..errors import MechanismError, QueryError, ZeroProbabilityError
-from ..estimate import Estimate, SampledDistribution, SampledExpectations, combine
+from ..estimate import (
+    Estimate,
+    SampledBatch,
+    SampledDistribution,
+    SampledExpectations,
+    combine,
+)
 from ..model import CausalModel
-from ..query import Event, Expect, Linear, Prob, bind, check_query, parse_query
+from ..query import (
+    Event,
+    Expect,
+    Linear,
+    Prob,
+    batch_columns,
+    bind,
+    check_query,
+    parse_query,
+)
 from ..types import FiniteType
 from . import kept_on
 from .closed import condition, gaussian
@@ -100,33 +115,17 @@ class SamplingEngine:
             engine, mq, notes = self._worlds(q)
             return _noted(engine.prob(mq, opts), notes, str(q))
         check_query(self.model, q)
-        types: list[FiniteType] = []
-        for e in q.outcomes:
-            t = self.model[e.var].type
-            if not isinstance(t, FiniteType):
-                raise QueryError(f"{q}: {e.var} is continuous, so P({e.var} = …) is zero and "
-                                 f"P({e.var}) is a density; ask for E[{e.var} | …] instead")
-            types.append(t)
+        types, readout = cells_readout(self.model, q)
         free = [e for e in (*q.interventions, *q.evidence) if e.value is None]
         if free:
             return self._table(q, free, opts)
-        sizes = [t.size for t in types]
-
-        def cells(vals: Mapping[str, Any]) -> Any:
-            code = jnp.zeros_like(vals[q.outcomes[0].var])
-            for e, k in zip(q.outcomes, sizes, strict=True):
-                code = code * k + vals[e.var]
-            return jax.nn.one_hot(code, math.prod(sizes))
-
-        readout = Readout(("cells", tuple(e.var for e in q.outcomes), tuple(sizes)), cells)
         est, se, route, meta = self._estimate(q, [e.var for e in q.outcomes], readout, opts)
-        shape = tuple(sizes)
+        shape = tuple(t.size for t in types)
         probs, ses = est.reshape(shape), se.reshape(shape)
         if all(e.value is not None for e in q.outcomes):
-            idx = tuple(t.index(e.value) for t, e in zip(types, q.outcomes, strict=True)
-                        if e.value is not None)
+            idx = _cell(types, q)
             return Estimate(float(probs[idx]), float(ses[idx]), route, **meta)
-        return SampledDistribution(tuple(e.var for e in q.outcomes), tuple(types), probs,
+        return SampledDistribution(tuple(e.var for e in q.outcomes), types, probs,
                                    title=str(q), se=ses, route=route)
 
     def expect(self, q: Expect, opts: Options) -> Estimate | SampledExpectations:
@@ -138,7 +137,6 @@ class SamplingEngine:
         (ev,) = prob.outcomes
         if ev.value is not None:
             raise QueryError(f"{q}: the variable of an expectation cannot have a value")
-        t = self.model[ev.var].type
         free = [e for e in (*prob.interventions, *prob.evidence) if e.value is None]
         if free:  # one expectation per value of the open variables
             cells, given, types = self._each(prob, free, opts,
@@ -148,20 +146,11 @@ class SamplingEngine:
                 ev.var, np.reshape([float(c) for c in cells], shape), given, types, str(q),
                 se=np.reshape([c.se for c in cells], shape),
                 route="; ".join(dict.fromkeys(c.route for c in cells)))
-        if isinstance(t, FiniteType) and t.numeric() is None:
-            raise QueryError(f"E[{ev.var}] needs numeric values, but {ev.var} : {t!r} has labels "
-                             "that are not numbers")
+        readout = mean_readout(self.model, ev.var)
         closed = self._closed(prob, opts)
         if closed is not None:
             return closed
-        labels = jnp.asarray(t.numeric()) if isinstance(t, FiniteType) else None
-
-        def value(vals: Mapping[str, Any]) -> Any:
-            x = vals[ev.var]
-            return (labels[x] if labels is not None else jnp.asarray(x, dtype=float))[..., None]
-
-        est, se, route, meta = self._estimate(prob, [ev.var], Readout(("mean", ev.var), value),
-                                              opts)
+        est, se, route, meta = self._estimate(prob, [ev.var], readout, opts)
         return Estimate(float(est[0]), float(se[0]), route, **meta)
 
     def _each(self, q: Prob, free: Sequence[Event], opts: Options, answer: Any
@@ -217,6 +206,94 @@ class SamplingEngine:
         mw = multiworld_for(base, q)
         return engine_for(mw.model), mw.query, [n for v, n in notes.items()
                                                 if len(mw.copies(v)) > 1]
+
+    # -- batches ---------------------------------------------------------------------------
+    def query_batch(self, text: str | Prob | Expect, values: Any, opts: Options) -> SampledBatch:
+        """One query for many settings of the variables of its condition, as one vmapped call
+        of the compiled sampler; setting i is drawn with seed ``seed + i``, as ``query`` with
+        that seed would draw it. Forward or importance sampling (or the closed form)."""
+        q = parse_query(text) if isinstance(text, str) else text
+        if not isinstance(q, Prob | Expect):
+            raise QueryError("query_batch takes one query, P(...) or E[...], not a sum")
+        prob = q.prob if isinstance(q, Expect) else q
+        columns = batch_columns(values)
+        if not columns:
+            raise QueryError("query_batch needs values to batch over")
+        condition = [e.var for e in (*prob.interventions, *prob.evidence)]
+        for v in columns:
+            if v not in condition:
+                raise QueryError(f"batched variable {v} must appear in the query's condition "
+                                 f"(after '|'), e.g. P(... | {v})")
+        n = len(next(iter(columns.values())))
+        subs = [_with_values(prob, {v: col[i] for v, col in columns.items()}) for i in range(n)]
+        for sub in subs:
+            free = [e.var for e in (*sub.interventions, *sub.evidence) if e.value is None]
+            if free:
+                raise QueryError(f"{q}: give {', '.join(free)} a value or batch over it")
+        if prob.is_counterfactual:
+            engine, mq, notes = self._worlds(subs[0])
+            out = engine.query_batch(Expect(mq) if isinstance(q, Expect) else mq, columns, opts)
+            return dataclasses.replace(out, title=str(q), route="; ".join([out.route, *notes]))
+        for sub in subs:
+            check_query(self.model, sub)
+        types: tuple[FiniteType, ...] = ()
+        if isinstance(q, Expect):
+            (ev_var,) = (e.var for e in prob.outcomes)
+            readout = mean_readout(self.model, ev_var)
+            if self._closed(subs[0], opts) is not None:  # every setting has the closed form
+                cells = [self._closed(sub, opts) for sub in subs]
+                return SampledBatch(np.array([float(c or 0.0) for c in cells]), (), (),
+                                    title=str(q), se=np.zeros(n), route=ROUTES["closed"],
+                                    settings=columns)
+        else:
+            types, readout = cells_readout(self.model, prob)
+        if opts.method in ("nuts", "closed"):
+            raise QueryError(f"{q}: query_batch samples by forward or importance sampling; ask "
+                             f"each setting with query(..., method={opts.method!r}) instead")
+        reads = [e.var for e in prob.outcomes]
+        program = self._program(subs[0], reads)
+        method = "importance" if prob.evidence else "forward"
+        do = _stacked([indices(self.model, {e.var: e.value for e in sub.interventions})
+                       for sub in subs])
+        ev = _stacked([indices(self.model, {e.var: e.value for e in sub.evidence})
+                       for sub in subs])
+        m = opts.samples or DEFAULT_SAMPLES
+        key = ("batch", id(program), m, readout.key, method)
+        fn = self._draws.get(key)
+        if fn is None:
+            fn = self._draws[key] = jax.jit(jax.vmap(
+                _estimator(program, m, readout, method != "forward", 1, None)))
+        seeds = np.uint32(opts.seed) + np.arange(n, dtype=np.uint32)
+        est, se, _, seen, ok = jax.device_get(fn(seeds, do, ev))
+        for name, good in ok.items():
+            if not np.all(good):
+                i = int(np.argmin(good))
+                raise MechanismError(f"{q}, setting {i} ({subs[i]}): a parameter of the "
+                                     f"distribution of {name} is outside its range (a negative "
+                                     "scale, say) for some samples")
+        if not np.all(seen):
+            i = int(np.argmin(seen))
+            raise ZeroProbabilityError(
+                f"{q}, setting {i} ({subs[i]}): none of the {m} samples is consistent with the "
+                "evidence: it has probability zero (or below about 1/{m})")
+        est, se = np.array(est, dtype=np.float64), np.array(se, dtype=np.float64)
+        if not np.all(np.isfinite(est)):
+            raise QueryError(f"{q}: the sampled values are not finite numbers (an overflow?); "
+                             "check the mechanisms it depends on")
+        se[se <= 1e-12 * (1 + np.abs(est))] = 0.0
+        notes = [f"{a.noise} abducted exactly from {y}" for y, a in program.abduct.items()]
+        route = ", ".join([f"{ROUTES[method]}, {m} samples per setting", *notes])
+        if isinstance(q, Expect):
+            return SampledBatch(est[:, 0], (), (), title=str(q), se=se[:, 0], route=route,
+                                settings=columns)
+        shape = (n, *(t.size for t in types))
+        est, se = est.reshape(shape), se.reshape(shape)
+        if all(e.value is not None for e in prob.outcomes):
+            at: tuple[Any, ...] = (slice(None), *_cell(types, prob))
+            return SampledBatch(est[at], (), (), title=str(q), se=se[at], route=route,
+                                settings=columns)
+        return SampledBatch(est, tuple(e.var for e in prob.outcomes), types, title=str(q), se=se,
+                            route=route, settings=columns)
 
     # -- routes ----------------------------------------------------------------------------
     def _closed(self, q: Prob, opts: Options) -> Estimate | None:
@@ -378,6 +455,47 @@ class Readout:
         return self.fn(vals)
 
 
+def cells_readout(model: CausalModel, q: Prob) -> tuple[tuple[FiniteType, ...], Readout]:
+    """The outcomes' types, and each sample as a one-hot row over their joint cells."""
+    types = []
+    for e in q.outcomes:
+        t = model[e.var].type
+        if not isinstance(t, FiniteType):
+            raise QueryError(f"{q}: {e.var} is continuous, so P({e.var} = …) is zero and "
+                             f"P({e.var}) is a density; ask for E[{e.var} | …] instead")
+        types.append(t)
+    sizes = tuple(t.size for t in types)
+
+    def cells(vals: Mapping[str, Any]) -> Any:
+        code = jnp.zeros_like(vals[q.outcomes[0].var])
+        for e, k in zip(q.outcomes, sizes, strict=True):
+            code = code * k + vals[e.var]
+        return jax.nn.one_hot(code, math.prod(sizes))
+
+    return tuple(types), Readout(("cells", tuple(e.var for e in q.outcomes), sizes), cells)
+
+
+def mean_readout(model: CausalModel, var: str) -> Readout:
+    """Each sample's value of a numeric variable, as a row of one."""
+    t = model[var].type
+    if isinstance(t, FiniteType) and t.numeric() is None:
+        raise QueryError(f"E[{var}] needs numeric values, but {var} : {t!r} has labels "
+                         "that are not numbers")
+    labels = jnp.asarray(t.numeric()) if isinstance(t, FiniteType) else None
+
+    def value(vals: Mapping[str, Any]) -> Any:
+        x = vals[var]
+        return (labels[x] if labels is not None else jnp.asarray(x, dtype=float))[..., None]
+
+    return Readout(("mean", var), value)
+
+
+def _cell(types: Sequence[FiniteType], q: Prob) -> tuple[int, ...]:
+    """The cell of the outcomes' values (every outcome has one)."""
+    return tuple(t.index(e.value) for t, e in zip(types, q.outcomes, strict=True)
+                 if e.value is not None)
+
+
 def _estimator(program: Program, chunk: int, f: Readout, weighted: bool, chunks: int,
                spread_over: NamedSharding | None) -> Any:
     """seed → the (weighted) mean of ``f`` over ``chunks`` chunks of samples, its standard error,
@@ -386,8 +504,8 @@ def _estimator(program: Program, chunk: int, f: Readout, weighted: bool, chunks:
     draw = jax.vmap(_drawer(program, chunk), in_axes=(0, None, None))
 
     def run(seed: Any, do: Mapping[str, Any], ev: Mapping[str, Any]) -> Any:
-        # XLA's RngBitGenerator (Philox on the CPU): about twice threefry's speed for normals
-        keys = jax.random.split(jax.random.key(seed, impl="rbg"), chunks)
+        # threefry: its draws do not change under vmap (rbg's do), so a batch row equals the query
+        keys = jax.random.split(jax.random.key(seed, impl="threefry2x32"), chunks)
         if spread_over is not None:
             keys = jax.lax.with_sharding_constraint(keys, spread_over)
         vals, logw, ok = draw(keys, do, ev)
@@ -420,6 +538,19 @@ def _drawer(program: Program, n: int) -> Any:
         return {r: tr[r]["value"] for r in program.reads}, logw, ok
 
     return draw
+
+
+def _with_values(q: Prob, values: Mapping[str, Any]) -> Prob:
+    """The query with these values for variables of its condition (given or open)."""
+    def fill(es: tuple[Event, ...]) -> tuple[Event, ...]:
+        return tuple(Event(e.var, values[e.var]) if e.var in values else e for e in es)
+
+    return Prob(q.outcomes, fill(q.interventions), fill(q.evidence))
+
+
+def _stacked(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """One array per key from rows of scalars (the settings of a batch)."""
+    return {k: np.stack([r[k] for r in rows]) for k in rows[0]} if rows else {}
 
 
 def _noted(result: Any, notes: list[str], title: str) -> Any:
