@@ -426,8 +426,10 @@ def test_batch_errors(model):
         model.query_batch("P(C | S, T)", {"S": ["yes"], "T": ["no", "yes"]})
     with pytest.raises(QueryError, match="query_batch needs values or tables to batch over"):
         model.query_batch("P(C | S)")
-    with pytest.raises(QueryError, match=re.escape("query_batch takes a probability query P(...)")):
+    with pytest.raises(QueryError, match=re.escape("E[C] needs numeric values")):
         model.query_batch("E[C | S]", {"S": ["yes"]})
+    with pytest.raises(QueryError, match=re.escape("query_batch takes one query")):
+        model.query_batch("P(C = yes | S) - P(C = yes)", {"S": ["yes"]})
     bad = np.stack([np.eye(2), [[0.5, 0.5], [0.5, 0.6]]])
     with pytest.raises(TableError, match=re.escape("row yes of variable T (set 1) sums to 1.1")):
         model.query_batch("P(C | do(S = yes))", tables={"T": bad})

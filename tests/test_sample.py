@@ -205,6 +205,13 @@ def test_expectations_given_each_value_of_an_open_variable():
     assert str(e).splitlines()[0] == "E[N | S]" and "yes  |  1.6" in str(e)
     channel = m.query("E[N | do(S)]")
     assert channel.given == ("do(S)",) and np.allclose(channel, [0.7, 1.6])
+    batch = m.query_batch("E[N | do(S)]", {"S": ["yes", "no", "yes"]})
+    assert np.allclose(batch, [1.6, 0.7, 1.6]) and batch[1] == pytest.approx(0.7)
+    two = model_of("type YesNo = {no, yes}\nmodel m {\n  S : YesNo ~ [0.3, 0.7]\n"
+                   "  T : YesNo ~ [0.5, 0.5]\n  N : {0, 1} ~ table(S, T) { (no, no): [1, 0], "
+                   "(no, yes): [0.5, 0.5], (yes, no): [0.5, 0.5], (yes, yes): [0, 1] }\n}")
+    with pytest.raises(QueryError, match="needs a value .* for T"):
+        two.query_batch("E[N | do(S), T]", {"S": ["yes"]})
     sampled = m.query("E[N | S]", backend="sample", samples=4000, seed=3)
     assert isinstance(sampled, SampledExpectations)
     assert within(sampled["no"], 0.7, 4000) and within(sampled["yes"], 1.6, 4000)

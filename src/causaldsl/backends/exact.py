@@ -446,7 +446,7 @@ class ExactEngine:
         return Expectations(ev.var, value, d.given, d.given_types, str(q))
 
     # -- batches -----------------------------------------------------------------------
-    def query_batch(self, text: str | Prob, values: Any = None,
+    def query_batch(self, text: str | Prob | Expect, values: Any = None,
                     tables: Mapping[str, Any] | None = None) -> Batch:
         """One query over many settings in one vmapped call.
 
@@ -455,8 +455,21 @@ class ExactEngine:
         each row). ``tables``: stacked tables ``{var: array of shape (n, *table shape)}``.
         """
         q = parse_query(text) if isinstance(text, str) else text
+        if isinstance(q, Expect):  # the batch of P(Y | ...), averaged over Y's numeric labels
+            (ev,) = q.prob.outcomes
+            if ev.value is not None:
+                raise QueryError(f"{q}: the variable of an expectation cannot have a value")
+            dist = self.query_batch(q.prob, values, tables)
+            if dist.given:
+                raise QueryError(f"{q}: a batch of expectations needs a value (or a batched "
+                                 f"value) for {', '.join(dist.given)}")
+            nums = dist.types[0].numeric()
+            if nums is None:
+                raise QueryError(f"E[{ev.var}] needs numeric values, but {ev.var} : "
+                                 f"{dist.types[0]!r} has labels that are not numbers")
+            return Batch(np.asarray(dist.probs) @ np.asarray(nums), (), (), title=str(q))
         if not isinstance(q, Prob):
-            raise QueryError("query_batch takes a probability query P(...)")
+            raise QueryError("query_batch takes one query, P(...) or E[...], not a sum")
         if q.is_counterfactual:
             from ..counterfactual.worlds import multiworld_for
 
