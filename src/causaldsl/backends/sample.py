@@ -25,14 +25,14 @@ from numpyro.handlers import seed as seed_handler
 from numpyro.handlers import trace
 
 from ..distribution import do_axis
-from ..errors import MechanismError, QueryError, ZeroProbabilityError
+from ..errors import QueryError, ZeroProbabilityError
 from ..estimate import Estimate, SampledDistribution, combine
 from ..model import CausalModel
 from ..query import Event, Expect, Linear, Prob, bind, check_query, parse_query
 from ..types import FiniteType
 from . import kept_on
 from .closed import condition, gaussian
-from .program import PARAMS_OK, Program, indices
+from .program import Program, indices, is_flag
 from .reparam import reparameterise
 
 jax.config.update("jax_enable_x64", True)  # float64, as in the exact backend
@@ -281,10 +281,7 @@ class SamplingEngine:
             if len(devices) == 1:
                 fn = run
         est, se, ess, seen, ok = fn(np.uint32(opts.seed), do, ev)
-        bad = [name for name, good in ok.items() if not bool(good)]
-        if bad:
-            raise MechanismError(f"{q}: a parameter of the distribution of {', '.join(bad)} is "
-                                 "outside its range (a negative scale, say) for some samples")
+        program.check_flags(str(q), ok, rerun=(do, ev))
         spread = len(est.sharding.device_set)  # the devices the compiled sampler ran on
         m = chunk * len(devices)
         if not bool(seen):
@@ -341,6 +338,7 @@ class SamplingEngine:
             drawn = Predictive(functools.partial(program.model, 1), posterior_samples=got,
                                infer_discrete=True)(jax.random.PRNGKey(opts.seed + 1), do, ev)
             got = {**got, **drawn}
+        program.check_flags(str(q), {k: v for k, v in got.items() if is_flag(k)}, got)
         vals = {r: got[r].reshape(opts.chains, draws) for r in reads}
         values = np.asarray(f(vals), dtype=np.float64)         # (chains, draws, m)
         ess = np.asarray(effective_sample_size(values))
@@ -408,7 +406,7 @@ def _drawer(program: Program, n: int) -> Any:
         for site in tr.values():
             if site["type"] == "sample" and site["is_observed"]:
                 logw = logw + jnp.broadcast_to(site["fn"].log_prob(site["value"]), (n,))
-        ok = {k[: -len(PARAMS_OK)]: v["value"] for k, v in tr.items() if k.endswith(PARAMS_OK)}
+        ok = {k: v["value"] for k, v in tr.items() if is_flag(k)}
         return {r: tr[r]["value"] for r in program.reads}, logw, ok
 
     return draw
