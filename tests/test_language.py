@@ -155,6 +155,27 @@ BAD = {
 }
 
 
+def test_real_bounds_parse_with_either_bracket_and_print_back():
+    """A closing ``]`` after a number is a bound (it once lexed as a list's bracket)."""
+    prog = parse("""
+model m {
+  A : Real in [0, 2] ~ Uniform(0, 2)
+  B : Real in (-inf, 1] := 1 - A
+  C : Real in [-1.5, 2e3) ~ Normal(0, 1)
+  D : Real in (0, inf] ~ Exponential(1)
+  S : {a, b} ~ [0.5, 0.5]
+  X : Real ~ Normal(if S == a then 1 else 0, 1)
+}
+""")
+    m = prog.models["m"]
+    shown = {n: str(m.variables[n].type) for n in "ABCD"}
+    assert shown == {"A": "Real in [0, 2]", "B": "Real in (-inf, 1]",
+                     "C": "Real in [-1.5, 2000]", "D": "Real in [0, inf)"}
+    again = parse("model r {" + "".join(f" {n} : {t} ~ Normal(0, 1)\n" for n, t in shown.items())
+                  + "}").models["r"]
+    assert all(again.variables[n].type == m.variables[n].type for n in shown)
+
+
 @pytest.mark.parametrize("name", list(BAD))
 def test_bad_input_gets_a_located_error(name, tmp_path, capsys):
     text, line, col, message = BAD[name]

@@ -210,7 +210,7 @@ def test_expectations_given_each_value_of_an_open_variable():
     two = model_of("type YesNo = {no, yes}\nmodel m {\n  S : YesNo ~ [0.3, 0.7]\n"
                    "  T : YesNo ~ [0.5, 0.5]\n  N : {0, 1} ~ table(S, T) { (no, no): [1, 0], "
                    "(no, yes): [0.5, 0.5], (yes, no): [0.5, 0.5], (yes, yes): [0, 1] }\n}")
-    with pytest.raises(QueryError, match="needs a value .* for T"):
+    with pytest.raises(QueryError, match=r"needs a value .* for T"):
         two.query_batch("E[N | do(S), T]", {"S": ["yes"]})
     sampled = m.query("E[N | S]", backend="sample", samples=4000, seed=3)
     assert isinstance(sampled, SampledExpectations)

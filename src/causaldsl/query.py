@@ -253,6 +253,8 @@ def _check_value(model: CausalModel, q: Prob, var: str, value: Label) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise QueryError(f"{q}: {var} is continuous, so its value must be a number, not "
                              f"{value!r}")
+        if not t.low <= value <= t.high:
+            raise QueryError(f"{q}: {var} = {value:g} is outside the bounds of {var} : {t}")
         return
     if t.size is None:
         raise QueryError(f"{q}: {var} has type {t}; exact queries need finite types")

@@ -1,9 +1,10 @@
 """Closed forms: a linear-Gaussian model (every mechanism ``~ Normal(affine, s)`` or
-``:= affine``, on Real variables) is one Gaussian over independent standard normals, so
+``:= affine``, on unbounded Real variables) is one Gaussian over independent standard normals, so
 interventions, conditioning and counterfactuals are answered exactly by linear algebra."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,6 +36,8 @@ def gaussian(model: CausalModel, fixed: Mapping[str, float], names: Sequence[str
         m = v.mechanism
         if not isinstance(v.type, RealType) or not isinstance(m, ExprMechanism):
             return None
+        if v.type.low > -math.inf or v.type.high < math.inf:
+            return None  # a bounded Real is not Gaussian; sampling checks its bounds
         if m.kind == "assign":
             got = _affine(m.expr, out)
         elif isinstance(m.expr, DistCall) and m.expr.name == "Normal" and len(m.expr.args) == 2:

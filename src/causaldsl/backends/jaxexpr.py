@@ -3,7 +3,10 @@ on NumPy grids, traced into a jitted sampler. No Python from a model file is eve
 
 Finite values travel as integer positions. An expression sees a finite parent as its label when
 the labels are numbers or bools, and as a :class:`Cat` (position and type) otherwise, which may
-only be compared with a label name or another value of its type.
+only be compared with a label name or another value of its type. A label name written in an
+expression is a :class:`Lab`; ``if … then … else`` between label names is a :class:`Cat` when a
+branch has a type, and a :class:`Choice` (resolved by :func:`to_index` against the type it is
+assigned to, or by ``==``) when every branch is a bare label name.
 """
 
 from __future__ import annotations
@@ -40,6 +43,19 @@ class Lab:
     name: str
 
 
+@dataclass(frozen=True)
+class Choice:
+    """``if cond then a else b`` between label names whose type is not known yet (each branch a
+    :class:`Lab` or another Choice): the type it is assigned to, or compared with, resolves it."""
+
+    cond: Any
+    then: Lab | Choice
+    other: Lab | Choice
+
+
+Labels = Cat | Lab | Choice
+
+
 def as_value(index: Any, t: Type) -> Any:
     """What an expression sees for a variable: a number, a bool, or a Cat."""
     if not isinstance(t, FiniteType):
@@ -53,13 +69,15 @@ def as_value(index: Any, t: Type) -> Any:
 
 
 def to_index(value: Any, t: FiniteType, owner: str) -> Any:
-    """The position in ``t`` of an expression's result (a label, bool or number)."""
+    """The position in ``t`` of an expression's result (a label, a choice between labels, a
+    bool or a number)."""
     if isinstance(value, Cat):
         if value.type != t:
-            raise MechanismError(f"{owner}: a value of {value.type} cannot be a value of {t}")
+            raise MechanismError(f"{owner}: a value of {value.type!r} cannot be a value of "
+                                 f"{t!r}")
         return value.index
-    if isinstance(value, Lab):
-        return jnp.asarray(t.index(value.name))
+    if isinstance(value, Lab | Choice):
+        return _resolve(value, t, owner)
     nums = t.numeric()
     if nums is None:
         raise MechanismError(f"{owner}: a number cannot be a value of {t!r}")
@@ -79,14 +97,13 @@ def evaluate(e: Any, env: Mapping[str, Any]) -> Any:
     if isinstance(e, IfElse):
         c = evaluate(e.cond, env)
         a, b = evaluate(e.then, env), evaluate(e.other, env)
-        if isinstance(a, Cat | Lab) or isinstance(b, Cat | Lab):
-            raise MechanismError(f"line {e.span.line}: the sampling backend cannot choose between "
-                                 "label names with if/else yet; use numbers or a table")
+        if isinstance(a, Labels) or isinstance(b, Labels):
+            return _choose(c, a, b, e)
         return jnp.where(c, a, b)
     if isinstance(e, Binary):
         a, b = evaluate(e.left, env), evaluate(e.right, env)
         if e.op in ("==", "!="):
-            eq = _equal(a, b)
+            eq = _equal(a, b, f"line {e.span.line}: {e.op}")
             return eq if e.op == "==" else jnp.logical_not(eq)
         return OPERATORS[e.op](_num(a), _num(b))
     if isinstance(e, Call):
@@ -120,21 +137,58 @@ def distribution(call: DistCall, env: Mapping[str, Any], t: Type, owner: str) ->
     return cls(*args, validate_args=False)  # the program checks parameters, traced or not
 
 
+def _choose(c: Any, a: Any, b: Any, e: IfElse) -> Cat | Choice:
+    """``if c then a else b`` where a branch is a label: a Cat when a branch has a type (the
+    other branch is resolved against it), else a Choice left for its use to resolve."""
+    where = f"line {e.span.line}: if … then … else"
+    for x in (a, b):
+        if not isinstance(x, Labels):
+            raise MechanismError(f"{where} chooses between a label and a number; both branches "
+                                 "must be labels of one type, or both numbers")
+    typed = [x for x in (a, b) if isinstance(x, Cat)]
+    if not typed:
+        return Choice(c, a, b)
+    t = typed[0].type
+    if any(x.type != t for x in typed):
+        raise MechanismError(f"{where} chooses between a value of {typed[0].type!r} and a value "
+                             f"of {typed[1].type!r}; both branches must have one type")
+    return Cat(jnp.where(c, to_index(a, t, where), to_index(b, t, where)), t)
+
+
+def _resolve(value: Lab | Choice, t: FiniteType, owner: str) -> Any:
+    """The positions in ``t`` of a label name, or of a choice between label names."""
+    if isinstance(value, Lab):
+        if value.name not in t:
+            raise MechanismError(f"{owner}: {value.name} is not a value of {t!r}")
+        return jnp.asarray(t.index(value.name))
+    return jnp.where(value.cond, _resolve(value.then, t, owner), _resolve(value.other, t, owner))
+
+
 def _num(v: Any) -> Any:
-    if isinstance(v, Cat | Lab):
+    if isinstance(v, Labels):
         raise MechanismError("a label is not a number here")
     return v
 
 
-def _equal(a: Any, b: Any) -> Any:
+def _equal(a: Any, b: Any, where: str) -> Any:
+    if isinstance(b, Choice) and not isinstance(a, Choice):
+        a, b = b, a
+    if isinstance(a, Choice):  # compared branch by branch
+        return jnp.where(a.cond, _equal(a.then, b, where), _equal(a.other, b, where))
     if isinstance(a, Lab) and isinstance(b, Cat):
         a, b = b, a
     if isinstance(a, Cat):
         if isinstance(b, Lab):
+            if b.name not in a.type:
+                raise MechanismError(f"{where} compares a value of {a.type!r} with {b.name}, "
+                                     "which is not one of its values")
             return a.index == a.type.index(b.name)
         if isinstance(b, Cat):
-            return a.index == b.index
-        raise MechanismError(f"a value of {a.type} compared with a number")
+            if b.type == a.type:
+                return a.index == b.index
+            same = jnp.asarray([b.type.index(v) if v in b.type else -1 for v in a.type.values])
+            return same[a.index] == b.index  # two types: equal where the labels are
+        raise MechanismError(f"{where} compares a value of {a.type!r} with a number")
     if isinstance(a, Lab) or isinstance(b, Lab):
         return jnp.asarray(a == b) if isinstance(a, Lab) and isinstance(b, Lab) else \
             jnp.asarray(False)

@@ -6,11 +6,17 @@ Intervened variables are cut (surgery in the fold: their value is an argument, t
 dropped), evidence is observed, and only ancestors of what the query reads are kept. A ``:=``
 variable seen as evidence has no density; when it adds a noise variable (``f(...) + c * U``), the
 noise is abducted exactly (``U = (y - f) / c``) and observed instead.
+
+Flags travel with the samples as deterministic sites: ``X/parameters ok`` (the parameters of X's
+distribution are in range), ``X/in bounds`` (a bounded Real X stayed within its bounds) and
+``X/in type`` (a finite ``:=`` with number labels gave one of them); the backend turns a False
+flag into a MechanismError (:meth:`Program.check_flags`).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,14 +25,15 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
+from numpyro.distributions import constraints
 
 from ..dag import topological_order
 from ..errors import MechanismError, QueryError
 from ..lang.ast import Binary, Num, Unary, Var
 from ..mechanism import ExprMechanism, Table
 from ..model import CausalModel, Variable
-from ..types import FiniteType
-from .jaxexpr import as_value, distribution, evaluate, to_index
+from ..types import FiniteType, RealType
+from .jaxexpr import Labels, as_value, distribution, evaluate, to_index
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,10 @@ class Program:
         self.order = tuple(order)
         self.noises = {a.noise: y for y, a in self.abduct.items()}
         self.reads = tuple(reads)
+        #: Bounded Real variables whose values are checked (all but those given by do or
+        #: evidence); an abducted noise, where its density is positive
+        self.bounded = {n: t for n in self.order if n not in (*self.fixed, *self.observed)
+                        and isinstance(t := self.vars[n].type, RealType) and is_bounded(t)}
 
     def _noise_for(self, name: str, mech: ExprMechanism) -> Abduction:
         """The noise term a ``:=`` mechanism adds, for exact abduction; else a clear error."""
@@ -132,6 +143,9 @@ class Program:
                 else:
                     assert isinstance(v.mechanism, ExprMechanism)
                     self._assign(name, v, obs, put, seen)
+                if name in self.bounded:  # (an abducted noise is checked where it is found)
+                    numpyro.deterministic(f"{name}{IN_BOUNDS}",
+                                          in_bounds(raw[name], self.bounded[name]))
 
     def _infer(self, obs: Any) -> dict[str, str] | None:
         """Mark a discrete latent site for enumeration when NUTS needs it marginalised."""
@@ -145,16 +159,30 @@ class Program:
             assert isinstance(u.mechanism, ExprMechanism)
             base = evaluate(v.mechanism.expr, {**seen, a.noise: 0.0})
             noise = (obs - base) / a.coef
-            numpyro.sample(a.noise, distribution(u.mechanism.expr, seen, u.type,
-                                                 f"variable {a.noise}"), obs=noise)
+            d = distribution(u.mechanism.expr, seen, u.type, f"variable {a.noise}")
+            # outside its distribution's support the noise has density zero; NumPyro's unchecked
+            # log_prob would not say so, so it reads a value inside and the weight is set to 0
+            inside = d.support.check(noise)
+            numpyro.sample(a.noise, d, obs=jnp.where(inside, noise, d.support.feasible_like(noise)))
+            numpyro.factor(f"{a.noise}/support", jnp.where(inside, 0.0, -jnp.inf))
             numpyro.factor(f"{name}/jacobian", -jnp.log(jnp.abs(a.coef)) * jnp.ones_like(noise))
+            if a.noise in self.bounded:  # (where its density is zero it is no breach)
+                numpyro.deterministic(f"{a.noise}{IN_BOUNDS}", jnp.all(
+                    in_range(noise, self.bounded[a.noise]) | ~inside))
             put(a.noise, noise)
             put(name, numpyro.deterministic(name, obs))
             return
         value = evaluate(v.mechanism.expr, seen)
         t = v.type
         if isinstance(t, FiniteType):
+            nums = t.numeric()
+            if nums is not None and not isinstance(value, Labels):  # a number: one of the labels?
+                numpyro.deterministic(f"{name}{IN_TYPE}", jnp.all(jnp.any(
+                    jnp.asarray(value, dtype=float)[..., None] == jnp.asarray(nums), axis=-1)))
             value = to_index(value, t, f"variable {name}")
+        elif isinstance(value, Labels):
+            raise MechanismError(f"variable {name} : {t} := {v.mechanism.text} gives a label, "
+                                 "not a number")
         else:
             value = jnp.asarray(value, dtype=float)
         if obs is not None:  # a discrete := : the evidence is an indicator
@@ -183,17 +211,104 @@ class Program:
             (disc if isinstance(v.type, FiniteType) else cont).append(name)
         return cont, disc
 
+    # -- flags -----------------------------------------------------------------------------
+    def check_flags(self, what: str, flags: Mapping[str, Any],
+                    values: Mapping[str, Any] | None = None,
+                    rerun: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None) -> None:
+        """Raise a MechanismError for the False ``flags`` (site name → whether it held for every
+        sample). An out-of-bounds value is shown from ``values`` (the sampled values), or else
+        from a short eager rerun with ``rerun`` = (do, evidence) as the program takes them."""
+        bad = [k for k, ok in flags.items() if not np.all(ok)]
+        params = [k[: -len(PARAMS_OK)] for k in bad if k.endswith(PARAMS_OK)]
+        if params:
+            raise MechanismError(f"{what}: a parameter of the distribution of "
+                                 f"{', '.join(params)} is outside its range (a negative scale, "
+                                 "say) for some samples")
+        typed = [k[: -len(IN_TYPE)] for k in bad if k.endswith(IN_TYPE)]
+        if typed:
+            raise MechanismError(f"{what}: " + "; ".join(
+                f"{n} : {self.vars[n].type!r} {self.vars[n].mechanism} gave a number that is not "
+                "one of its values for some samples" for n in typed))
+        names = [k[: -len(IN_BOUNDS)] for k in bad if k.endswith(IN_BOUNDS)]
+        if not names:
+            return
+        if values is None and rerun is not None:
+            values = self._rerun(*rerun)
+        lines = []
+        for name in names:
+            t = self.bounded[name]
+            shown = outside(values.get(name), t) if values is not None else None
+            lines.append(f"{name} : {t} {self.vars[name].mechanism} took values outside its "
+                         f"bounds{f' ({shown})' if shown else ''} for some samples")
+        whose = "its mechanism must keep it" if len(names) == 1 else \
+            "each mechanism must keep its variable"
+        raise MechanismError(f"{what}: {'; '.join(lines)}; {whose} in range (a distribution "
+                             "on that range, such as a LogNormal or Exponential for [0, inf), "
+                             "or clip(...))")
+
+    def _rerun(self, do: Mapping[str, Any], evidence: Mapping[str, Any], n: int = 2000
+               ) -> dict[str, Any]:
+        """The bounded variables' values in ``n`` fresh samples, drawn eagerly (error path)."""
+        from numpyro.handlers import seed, trace
+
+        tr = trace(seed(self.model, 0)).get_trace(n, do, evidence)
+        return {name: tr[name]["value"] for name in self.bounded if name in tr}
+
 
 #: Suffix of the deterministic site that says whether a distribution's parameters are valid.
 PARAMS_OK = "/parameters ok"
+#: Suffix of the deterministic site that says whether a bounded Real stayed within its bounds.
+IN_BOUNDS = "/in bounds"
+#: Suffix of the deterministic site that says whether a finite ``:=`` gave one of its labels.
+IN_TYPE = "/in type"
+
+
+def is_flag(site: str) -> bool:
+    """Whether a site is a flag (one bool for all samples) that the backend must check."""
+    return site.endswith((PARAMS_OK, IN_BOUNDS, IN_TYPE))
+
+
+def is_bounded(t: RealType) -> bool:
+    return t.low > -math.inf or t.high < math.inf
+
+
+def in_range(x: Any, t: RealType) -> Any:
+    """Per sample: whether ``x`` lies within the bounds of ``t`` (NaN is not outside)."""
+    out: Any = False
+    if t.low > -math.inf:
+        out = out | (x < t.low)
+    if t.high < math.inf:
+        out = out | (x > t.high)
+    return jnp.logical_not(out)
+
+
+def in_bounds(x: Any, t: RealType) -> Any:
+    """Whether every sample of ``x`` lies within the bounds of ``t``: one vectorised test."""
+    return jnp.all(in_range(x, t))
+
+
+def outside(x: Any, t: RealType) -> str | None:
+    """The sampled value farthest outside the bounds of ``t``, shown (``-0.8 < 0``)."""
+    if x is None:
+        return None
+    x = np.asarray(x, dtype=float).ravel()
+    below = x[x < t.low] if t.low > -math.inf else x[:0]
+    above = x[x > t.high] if t.high < math.inf else x[:0]
+    if below.size and (not above.size or t.low - below.min() >= above.max() - t.high):
+        return f"{below.min():.3g} < {t.low:g}"
+    if above.size:
+        return f"{above.max():.3g} > {t.high:g}"
+    return None
 
 
 def params_ok(d: Any) -> Any:
     """Whether every parameter of a NumPyro distribution lies in its range (all samples)."""
     ok = jnp.asarray(True)
     for arg, constraint in d.arg_constraints.items():
-        if arg in d.__dict__:
+        if arg in d.__dict__ and not isinstance(constraint, constraints._Dependent):
             ok = ok & jnp.all(constraint.check(d.__dict__[arg]))
+    if isinstance(d, dist.Uniform):  # its parameters constrain each other
+        ok = ok & jnp.all(d.low < d.high)
     return ok
 
 

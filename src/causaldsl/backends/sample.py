@@ -25,7 +25,7 @@ from numpyro.handlers import seed as seed_handler
 from numpyro.handlers import trace
 
 from ..distribution import do_axis, table_kind
-from ..errors import MechanismError, QueryError, ZeroProbabilityError
+from ..errors import QueryError, ZeroProbabilityError
 from ..estimate import (
     Estimate,
     SampledBatch,
@@ -47,7 +47,7 @@ from ..query import (
 from ..types import FiniteType
 from . import kept_on
 from .closed import condition, gaussian
-from .program import PARAMS_OK, Program, indices
+from .program import Program, indices, is_flag
 from .reparam import reparameterise
 
 jax.config.update("jax_enable_x64", True)  # float64, as in the exact backend
@@ -265,12 +265,13 @@ class SamplingEngine:
                 _estimator(program, m, readout, method != "forward", 1, None)))
         seeds = np.uint32(opts.seed) + np.arange(n, dtype=np.uint32)
         est, se, _, seen, ok = jax.device_get(fn(seeds, do, ev))
-        for name, good in ok.items():
+        for good in ok.values():
             if not np.all(good):
                 i = int(np.argmin(good))
-                raise MechanismError(f"{q}, setting {i} ({subs[i]}): a parameter of the "
-                                     f"distribution of {name} is outside its range (a negative "
-                                     "scale, say) for some samples")
+                program.check_flags(f"{q}, setting {i} ({subs[i]})",
+                                    {k: v[i] for k, v in ok.items()},
+                                    rerun=({k: v[i] for k, v in do.items()},
+                                           {k: v[i] for k, v in ev.items()}))
         if not np.all(seen):
             i = int(np.argmin(seen))
             raise ZeroProbabilityError(
@@ -366,10 +367,7 @@ class SamplingEngine:
             if len(devices) == 1:
                 fn = run
         est, se, ess, seen, ok = fn(np.uint32(opts.seed), do, ev)
-        bad = [name for name, good in ok.items() if not bool(good)]
-        if bad:
-            raise MechanismError(f"{q}: a parameter of the distribution of {', '.join(bad)} is "
-                                 "outside its range (a negative scale, say) for some samples")
+        program.check_flags(str(q), ok, rerun=(do, ev))
         spread = len(est.sharding.device_set)  # the devices the compiled sampler ran on
         m = chunk * len(devices)
         if not bool(seen):
@@ -426,6 +424,7 @@ class SamplingEngine:
             drawn = Predictive(functools.partial(program.model, 1), posterior_samples=got,
                                infer_discrete=True)(jax.random.PRNGKey(opts.seed + 1), do, ev)
             got = {**got, **drawn}
+        program.check_flags(str(q), {k: v for k, v in got.items() if is_flag(k)}, got)
         vals = {r: got[r].reshape(opts.chains, draws) for r in reads}
         values = np.asarray(f(vals), dtype=np.float64)         # (chains, draws, m)
         ess = np.asarray(effective_sample_size(values))
@@ -534,7 +533,7 @@ def _drawer(program: Program, n: int) -> Any:
         for site in tr.values():
             if site["type"] == "sample" and site["is_observed"]:
                 logw = logw + jnp.broadcast_to(site["fn"].log_prob(site["value"]), (n,))
-        ok = {k[: -len(PARAMS_OK)]: v["value"] for k, v in tr.items() if k.endswith(PARAMS_OK)}
+        ok = {k: v["value"] for k, v in tr.items() if is_flag(k)}
         return {r: tr[r]["value"] for r in program.reads}, logw, ok
 
     return draw

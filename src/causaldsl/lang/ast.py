@@ -350,7 +350,7 @@ class _ToAst(lark.Transformer):
         def num(x: Any) -> float:
             return float(str(x)) if not isinstance(x, float) else x
 
-        return (num(items[1]), num(items[2]))
+        return (num(items[0]), num(items[1]))
 
     def negative(self, meta, items):  # type: ignore[no-untyped-def]
         return -float(str(items[0]))

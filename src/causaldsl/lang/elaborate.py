@@ -300,6 +300,22 @@ class Elaborator:
                                     not isinstance(t, FiniteType))
             return tuple(parents), self.discrete_dist(m, it, t, parents, ptypes, env)  # type: ignore[arg-type]
         if not discrete:
+            for leaf in _results(expr):  # a label it gives must be a value of its type
+                nums = t.numeric() if isinstance(t, FiniteType) else None
+                if isinstance(leaf, A.Num) and nums is not None and float(leaf.value) not in nums:
+                    self.error(leaf.span, f"{it.name} := … can give {leaf.value:g}, which is not a "
+                                          f"value of {t!r}")
+                    return None, None
+                if not isinstance(leaf, A.Var) or leaf.name in types:
+                    continue
+                if not isinstance(t, FiniteType):
+                    self.error(leaf.span, f"{it.name} := … can give the label {leaf.name}, but "
+                                          f"{it.name} : {t} is a number")
+                    return None, None
+                if leaf.name not in t:
+                    self.error(leaf.span, f"{it.name} := … can give {leaf.name}, which is not a "
+                                          f"value of {t!r}")
+                    return None, None
             return self.sampled(tuple(parents), ExprMechanism("assign", expr, text), True)
         return tuple(parents), self.function_table(expr, it, t, parents, ptypes, env)  # type: ignore[arg-type]
 
@@ -663,6 +679,13 @@ class Elaborator:
             if found:
                 return Span(n, found.start() + 1)
         return span
+
+
+def _results(e: Any) -> list[Any]:
+    """The expressions whose value an expression can take: the branches of its if/else."""
+    if isinstance(e, A.IfElse):
+        return [*_results(e.then), *_results(e.other)]
+    return [e]
 
 
 def _label_array(t: FiniteType) -> np.ndarray:
