@@ -429,6 +429,15 @@ def test_linear_counterfactual_by_nuts_with_a_latent_left():
     assert nuts.route == "NUTS" and within(nuts, 2.3) and nuts.details["rhat"] < 1.05
 
 
+@pytest.mark.slow
+def test_nuts_reads_a_variable_recovered_from_evidence():
+    m = model_of("model n {\n  X : Real ~ Normal(0, 1)\n  exogenous U : Real ~ Normal(0, 1)\n"
+                 "  Y : Real := X + U\n}")
+    # X is recovered from Y = 0.5 given U (X = 0.5 - U); E[X | X + U = y] = y / 2
+    got = m.query("E[X | Y = 0.5]", method="nuts", samples=300, warmup=200, seed=1)
+    assert got.route == "NUTS" and within(got, 0.25) and "X abducted exactly from Y" in str(got)
+
+
 def test_nonlinear_counterfactual_within_monte_carlo_error():
     m = model_of(NONLINEAR)
     # X = Z + Ux with X = 0.5 gives Z | X ~ Normal(0.25, 1/2); Uy keeps its prior, so

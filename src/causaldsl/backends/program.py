@@ -169,6 +169,8 @@ class Program:
             if a.noise in self.bounded:  # (where its density is zero it is no breach)
                 numpyro.deterministic(f"{a.noise}{IN_BOUNDS}", jnp.all(
                     in_range(noise, self.bounded[a.noise]) | ~inside))
+            if a.noise in self.reads:  # an observed site: NUTS returns only what it draws
+                numpyro.deterministic(f"{a.noise}{ABDUCTED}", noise)
             put(a.noise, noise)
             put(name, numpyro.deterministic(name, obs))
             return
@@ -261,6 +263,9 @@ PARAMS_OK = "/parameters ok"
 IN_BOUNDS = "/in bounds"
 #: Suffix of the deterministic site that says whether a finite ``:=`` gave one of its labels.
 IN_TYPE = "/in type"
+
+#: Suffix of the deterministic site that keeps an abducted noise's values where it is read.
+ABDUCTED = "/abducted"
 
 
 def is_flag(site: str) -> bool:

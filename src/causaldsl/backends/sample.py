@@ -47,7 +47,7 @@ from ..query import (
 from ..types import FiniteType
 from . import kept_on
 from .closed import condition, gaussian
-from .program import Program, indices, is_flag
+from .program import ABDUCTED, Program, indices, is_flag
 from .reparam import reparameterise
 
 jax.config.update("jax_enable_x64", True)  # float64, as in the exact backend
@@ -425,7 +425,8 @@ class SamplingEngine:
                                infer_discrete=True)(jax.random.PRNGKey(opts.seed + 1), do, ev)
             got = {**got, **drawn}
         program.check_flags(str(q), {k: v for k, v in got.items() if is_flag(k)}, got)
-        vals = {r: got[r].reshape(opts.chains, draws) for r in reads}
+        vals = {r: got[r if r in got else f"{r}{ABDUCTED}"].reshape(opts.chains, draws)
+                for r in reads}
         values = np.asarray(f(vals), dtype=np.float64)         # (chains, draws, m)
         ess = np.asarray(effective_sample_size(values))
         rhat = np.asarray(split_gelman_rubin(values)) if opts.chains > 1 else np.ones(1)
