@@ -21,8 +21,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from numpyro.distributions import Normal
+from numpyro.distributions.distribution import ExpandedDistribution
 from numpyro.handlers import seed as seed_handler
 from numpyro.handlers import trace
+from numpyro.primitives import Messenger
 
 from ..distribution import do_axis, table_kind
 from ..errors import QueryError, ZeroProbabilityError
@@ -33,6 +36,8 @@ from ..estimate import (
     SampledExpectations,
     combine,
 )
+from ..lang.ast import DistCall
+from ..mechanism import ExprMechanism
 from ..model import CausalModel
 from ..query import (
     Event,
@@ -209,9 +214,10 @@ class SamplingEngine:
 
     # -- batches ---------------------------------------------------------------------------
     def query_batch(self, text: str | Prob | Expect, values: Any, opts: Options) -> SampledBatch:
-        """One query for many settings of the variables of its condition, as one vmapped call
-        of the compiled sampler; setting i is drawn with seed ``seed + i``, as ``query`` with
-        that seed would draw it. Forward or importance sampling (or the closed form)."""
+        """One query for many settings of the variables of its condition, as one call of the
+        compiled sampler (a loop over the settings inside it, :func:`_over_settings`); setting
+        i is drawn with seed ``seed + i``, as ``query`` with that seed would draw it. Forward or
+        importance sampling (or the closed form)."""
         q = parse_query(text) if isinstance(text, str) else text
         if not isinstance(q, Prob | Expect):
             raise QueryError("query_batch takes one query, P(...) or E[...], not a sum")
@@ -261,8 +267,8 @@ class SamplingEngine:
         key = ("batch", id(program), m, readout.key, method)
         fn = self._draws.get(key)
         if fn is None:
-            fn = self._draws[key] = jax.jit(jax.vmap(
-                _estimator(program, m, readout, method != "forward", 1, None)))
+            one = _estimator(program, m, readout, method != "forward", 1, None)
+            fn = self._draws[key] = jax.jit(_over_settings(one))
         seeds = np.uint32(opts.seed) + np.arange(n, dtype=np.uint32)
         est, se, _, seen, ok = jax.device_get(fn(seeds, do, ev))
         for good in ok.values():
@@ -276,7 +282,7 @@ class SamplingEngine:
             i = int(np.argmin(seen))
             raise ZeroProbabilityError(
                 f"{q}, setting {i} ({subs[i]}): none of the {m} samples is consistent with the "
-                "evidence: it has probability zero (or below about 1/{m})")
+                f"evidence: it has probability zero (or below about 1/{m})")
         est, se = np.array(est, dtype=np.float64), np.array(se, dtype=np.float64)
         if not np.all(np.isfinite(est)):
             raise QueryError(f"{q}: the sampled values are not finite numbers (an overflow?); "
@@ -358,19 +364,21 @@ class SamplingEngine:
         devices = jax.devices()
         chunk = -(-n // len(devices))
         key = (id(program), chunk, len(devices), f.key, method)
-        fn = self._draws.get(key)
-        if fn is None:  # on one device the first call runs eagerly, the second compiles
+        sampler = self._draws.get(key)
+        if sampler is None:  # on one device the first call runs eagerly, the second compiles
             spread_over = (NamedSharding(Mesh(np.array(devices), ("d",)), PartitionSpec("d"))
                            if len(devices) > 1 else None)  # one chunk of the plate per device
-            run = _estimator(program, chunk, f, method != "forward", len(devices), spread_over)
-            fn = self._draws[key] = jax.jit(run)
-            if len(devices) == 1:
-                fn = run
-        est, se, ess, seen, ok = fn(np.uint32(opts.seed), do, ev)
+            sampler = self._draws[key] = _Packed(_estimator(
+                program, chunk, f, method != "forward", len(devices), spread_over), spread_over)
+            fn = sampler.eager if len(devices) == 1 else sampler.compiled
+        else:
+            fn = sampler.compiled
+        out = fn(np.uint32(opts.seed), do, ev)
+        spread = len(out.sharding.device_set)  # the devices the compiled sampler ran on
+        est, se, ess, seen, ok = sampler.unpack(np.asarray(out))  # one transfer to the host
         program.check_flags(str(q), ok, rerun=(do, ev))
-        spread = len(est.sharding.device_set)  # the devices the compiled sampler ran on
         m = chunk * len(devices)
-        if not bool(seen):
+        if not seen:
             raise ZeroProbabilityError(
                 f"{q}: none of the {m} samples is consistent with the evidence: it has "
                 f"probability zero (or below about 1/{m}), so the conditional is undefined")
@@ -496,19 +504,66 @@ def _cell(types: Sequence[FiniteType], q: Prob) -> tuple[int, ...]:
                  if e.value is not None)
 
 
+def _over_settings(one: Any) -> Any:
+    """``one`` (seed, do, ev → estimate) mapped over stacked settings by a loop inside the
+    compiled call rather than vmap: vmapped over seeds, XLA's CPU compiler fuses the unrolled
+    Threefry 4x32 of the batched keys into every reader of the draws and regenerates them per
+    element, which took minutes for two settings of a two-variable model (JAX 0.10.2). Each
+    setting is already a vectorised plate of samples, so the loop costs little."""
+
+    def run(seeds: Any, do: Mapping[str, Any], ev: Mapping[str, Any]) -> Any:
+        return jax.lax.map(lambda a: one(*a), (seeds, do, ev))
+
+    return run
+
+
+class _Packed:
+    """A sampler from :func:`_estimator` with its outputs packed into one float64 vector, so
+    that they come to the host in one transfer (fetching each array apart costs tens of
+    microseconds, a flag per distribution included), and ``unpack`` for it on the host. The
+    layout is noted when the sampler runs eagerly or is traced. With ``spread_over`` the vector
+    is left on every device of its mesh."""
+
+    def __init__(self, run: Any, spread_over: NamedSharding | None = None):
+        self.layout: dict[str, Any] = {}
+
+        def packed(seed: Any, do: Mapping[str, Any], ev: Mapping[str, Any]) -> Any:
+            est, se, ess, seen, ok = run(seed, do, ev)
+            self.layout.update(shape=jnp.shape(est), names=list(ok))
+            flags = [jnp.asarray(v, dtype=float) for v in (ess, seen, *ok.values())]
+            out = jnp.concatenate([jnp.ravel(est), jnp.ravel(se), jnp.stack(flags)])
+            if spread_over is None:
+                return out
+            return jax.lax.with_sharding_constraint(
+                out, NamedSharding(spread_over.mesh, PartitionSpec()))
+
+        self.eager, self.compiled = packed, jax.jit(packed)
+
+    def unpack(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, bool,
+                                               dict[str, bool]]:
+        shape, names = self.layout["shape"], self.layout["names"]
+        k = math.prod(shape)
+        ok = dict(zip(names, (out[2 * k + 2:] != 0).tolist(), strict=True))
+        return (out[:k].reshape(shape), out[k:2 * k].reshape(shape), float(out[2 * k]),
+                bool(out[2 * k + 1]), ok)
+
+
 def _estimator(program: Program, chunk: int, f: Readout, weighted: bool, chunks: int,
                spread_over: NamedSharding | None) -> Any:
     """seed → the (weighted) mean of ``f`` over ``chunks`` chunks of samples, its standard error,
     the ESS, whether any sample has positive weight, and whether each distribution's parameters
     were valid. The chunks are laid out by ``spread_over`` (one per device) when given."""
-    draw = jax.vmap(_drawer(program, chunk), in_axes=(0, None, None))
+    draw = jax.vmap(_drawer(program, chunk), in_axes=(0, 0, None, None))
+    rows = _normal_sites(program)
 
     def run(seed: Any, do: Mapping[str, Any], ev: Mapping[str, Any]) -> Any:
         # threefry: its draws do not change under vmap (rbg's do), so a batch row equals the query
-        keys = jax.random.split(jax.random.key(seed, impl="threefry2x32"), chunks)
+        key, normals = jax.random.split(jax.random.key(seed, impl=KEY_IMPL))
+        keys = jax.random.split(key, chunks)
         if spread_over is not None:
             keys = jax.lax.with_sharding_constraint(keys, spread_over)
-        vals, logw, ok = draw(keys, do, ev)
+        eps = _standard_normals(normals, (chunks, rows, chunk), seed, spread_over)
+        vals, logw, ok = draw(keys, eps, do, ev)
         ok = {k: jnp.all(v) for k, v in ok.items()}
         x = jnp.asarray(f({k: v.reshape(-1) for k, v in vals.items()}), dtype=float)
         logw = logw.reshape(-1)
@@ -525,11 +580,70 @@ def _estimator(program: Program, chunk: int, f: Readout, weighted: bool, chunks:
     return run
 
 
-def _drawer(program: Program, n: int) -> Any:
-    """One chunk of ``n`` samples: the read sites and each sample's log weight."""
+#: The key implementation of the compiled samplers, chosen by measurement on the CPU
+#: (bench/RESULTS-sample.md): XLA unrolls Threefry 4x32 and fuses it with what reads its bits,
+#: while threefry2x32 is a rolled loop there and rbg's RngBitGenerator cannot fuse. Philox 4x32
+#: is a few per cent faster but cannot be partitioned over devices (JAX 0.10.2: its mulhi fails
+#: to lower when sharded).
+KEY_IMPL = "threefry4x32"
 
-    def draw(rng: Any, do: Mapping[str, Any], ev: Mapping[str, Any]) -> Any:
-        tr = trace(seed_handler(program.model, rng)).get_trace(n, do, ev)
+
+def _normal_sites(program: Program) -> int:
+    """How many sites of ``program`` draw from a Normal (each reads a row of one block)."""
+    cont, _ = program.latent_sites
+    return sum(isinstance(m := program.vars[v].mechanism, ExprMechanism)
+               and isinstance(m.expr, DistCall) and m.expr.name == "Normal" for v in cont)
+
+
+def _standard_normals(key: Any, shape: tuple[int, ...], seed: Any,
+                      spread_over: NamedSharding | None) -> Any:
+    """Standard normals of ``shape``, drawn in float32 (about twice as fast as float64 in XLA;
+    they are widened where they are used and every sum is float64; they resolve the normal to
+    within 5.2 standard deviations of its mean), in a buffer of their own. On the CPU, XLA fuses
+    the generator and the inverse error function into every computation that reads the draws
+    and so recomputes them once per reader (the maximum, the sum and the exponential of the log
+    weights, the mean and the spread of the answer); an optimisation barrier does not survive
+    its CPU pipeline, but the result of a conditional is a buffer (both branches are the same
+    draw, and the predicate is not known at compile time). Run eagerly, nothing is fused."""
+    def block(key: Any) -> Any:
+        eps = jax.random.normal(key, shape, jnp.float32)
+        return eps if spread_over is None else jax.lax.with_sharding_constraint(eps, spread_over)
+
+    if 0 in shape:
+        return jnp.zeros(shape, jnp.float32)
+    if jax.default_backend() != "cpu" or not isinstance(seed, jax.core.Tracer):
+        return block(key)
+    return jax.lax.cond(seed % 2 == 0, block, block, key)
+
+
+class _Normals(Messenger):
+    """Unobserved Normal sites take their standard normals from the rows of ``eps``, one each in
+    turn."""
+
+    def __init__(self, fn: Any, eps: Any):
+        self.eps, self.taken = eps, 0
+        super().__init__(fn)
+
+    def process_message(self, msg: Any) -> None:
+        fn: Any = msg["fn"] if msg["type"] == "sample" else None
+        base: Any = fn.base_dist if isinstance(fn, ExpandedDistribution) else fn
+        if (type(base) is not Normal or msg["value"] is not None or msg["is_observed"]
+                or self.taken == self.eps.shape[0]
+                or msg["kwargs"]["sample_shape"] + fn.batch_shape != self.eps.shape[1:]):
+            return
+        # a dynamic index: run eagerly, a static slice would compile once for each row
+        eps = jax.lax.dynamic_index_in_dim(self.eps, self.taken, keepdims=False)
+        self.taken += 1
+        msg["value"] = base.loc + eps.astype(jnp.result_type(base.loc, base.scale)) * base.scale
+
+
+def _drawer(program: Program, n: int) -> Any:
+    """One chunk of ``n`` samples, given its key and its block of standard normals (a row for
+    each Normal site, :func:`_normal_sites`): the read sites and each sample's log weight."""
+
+    def draw(rng: Any, eps: Any, do: Mapping[str, Any], ev: Mapping[str, Any]) -> Any:
+        model = _Normals(program.model, eps) if eps.shape[0] else program.model
+        tr = trace(seed_handler(model, rng)).get_trace(n, do, ev)
         logw = jnp.zeros(n)
         for site in tr.values():
             if site["type"] == "sample" and site["is_observed"]:
