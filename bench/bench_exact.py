@@ -1046,9 +1046,21 @@ def main() -> int:
     text = report(s, results, batches, mem_notes, big, failures, info, startup,
                   time.perf_counter() - t_start, profile_text)
     print(text)
-    out_path.write_text(text)
+    out_path.write_text(keep_other_sections(text, out_path))
     log(f"wrote {out_path}")
     return 1 if failures else 0
+
+
+#: The line in RESULTS.md below which other benchmarks' sections live; they are kept.
+OTHERS = "<!-- bench_exact.py writes the part above this line; the sections below are kept -->"
+
+
+def keep_other_sections(text: str, path: Path) -> str:
+    """``text`` followed by the other benchmarks' sections of ``path`` (below ``OTHERS``)."""
+    old = path.read_text() if path.exists() else ""
+    if OTHERS not in old:
+        return text
+    return text.rstrip("\n") + "\n\n" + OTHERS + old.split(OTHERS, 1)[1]
 
 
 if __name__ == "__main__":
