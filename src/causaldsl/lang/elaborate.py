@@ -422,11 +422,17 @@ class Elaborator:
         roles: dict[str, Role] = {}
         spans: dict[str, Span] = {}
         parents: dict[str, list[str]] = {}
+        # the variables in order of first mention: a user's node by name, a bidirected edge's
+        # latent by its index in ``hidden`` (named once every node of the graph is known)
+        slots: list[str | int] = []
+        hidden: list[tuple[str, str, Span]] = []
+        pairs: set[frozenset[str]] = set()
         ok = True
 
         def node(name: str, span: Span) -> None:
             if name not in types:
                 types[name], roles[name], spans[name], parents[name] = Opaque, Role.OBSERVED, span, []
+                slots.append(name)
 
         for it in gd.items:
             if isinstance(it, A.NodeDecl):
@@ -451,16 +457,27 @@ class Elaborator:
                 (a, sa), (b, sb) = it.a, it.b
                 node(a, sa)
                 node(b, sb)
-                u = f"U_{a}_{b}"
-                k = 1
-                while u in types:
-                    u, k = f"U_{a}_{b}_{k}", k + 1
-                types[u], roles[u], spans[u], parents[u] = Opaque, Role.LATENT, it.span, []
-                parents[a].append(u)
-                parents[b].append(u)
+                if frozenset((a, b)) not in pairs:  # one hidden common cause per pair
+                    pairs.add(frozenset((a, b)))
+                    slots.append(len(hidden))
+                    hidden.append((a, b, it.span))
         if not ok:
             return
-        variables = [Variable(n, types[n], roles[n], tuple(parents[n]), None) for n in types]
+        # each A <-> B becomes a latent U_A_B parent of both, named apart from every node the
+        # user wrote, wherever in the block that node appears
+        taken = set(types)
+        latent: list[str] = []
+        for a, b, span in hidden:
+            u, k = f"U_{a}_{b}", 1
+            while u in taken:
+                u, k = f"U_{a}_{b}_{k}", k + 1
+            taken.add(u)
+            latent.append(u)
+            types[u], roles[u], spans[u], parents[u] = Opaque, Role.LATENT, span, []
+            parents[a].append(u)
+            parents[b].append(u)
+        order = [s if isinstance(s, str) else latent[s] for s in slots]
+        variables = [Variable(n, types[n], roles[n], tuple(parents[n]), None) for n in order]
         try:
             model = CausalModel.from_variables(variables, gd.name)
         except CausalError as e:
