@@ -7,9 +7,11 @@ test_identify.py, whose helpers these tests reuse)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from causaldsl import Role
-from causaldsl.errors import NotIdentifiable
+from causaldsl.cli import main
+from causaldsl.errors import NotIdentifiable, UnknownVariableError
 from causaldsl.graph import ADMG
 from causaldsl.hedge import hedge_witnesses
 from causaldsl.identify import identify
@@ -73,3 +75,24 @@ def test_hedge_witnesses_name_their_latents_apart_from_the_nodes():
 def test_a_pair_joined_twice_has_one_hidden_cause():
     g = parse("graph g {\n  A <-> B\n  B <-> A\n  A -> B\n}\n").models["g"]
     assert g.latent == ("U_A_B",) and g.admg() == G("A>B", "A-B")
+
+
+# -- malformed graphs: a clear error at file:line:col -----------------------------------------
+
+def located(tmp_path, capsys, text: str, line: int, col: int, message: str) -> None:
+    f = tmp_path / "bad.causal"
+    f.write_text(text)
+    assert main(["check", str(f)]) == 1
+    err = capsys.readouterr().err
+    assert f"{f}:{line}:{col}: error:" in err, err
+    assert message in err, err
+    assert "Traceback" not in err
+
+
+def test_a_bidirected_self_loop_is_a_located_error(tmp_path, capsys):
+    located(tmp_path, capsys, "graph g {\n  A -> B\n  A <-> A\n}\n", 3, 9,
+            "A <-> A joins A to itself")
+    with pytest.raises(UnknownVariableError, match="two distinct nodes, got A ↔ A"):
+        ADMG("AB", [("A", "B")], [("A", "A")])
+    with pytest.raises(UnknownVariableError, match="two distinct nodes, got A"):
+        ADMG("AB", [], [frozenset("A")])

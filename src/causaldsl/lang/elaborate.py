@@ -457,7 +457,12 @@ class Elaborator:
                 (a, sa), (b, sb) = it.a, it.b
                 node(a, sa)
                 node(b, sb)
-                if frozenset((a, b)) not in pairs:  # one hidden common cause per pair
+                if a == b:
+                    self.error(sb, f"{a} <-> {a} joins {a} to itself: a bidirected edge is a "
+                                   "hidden common cause of two different nodes (a hidden cause "
+                                   f"of {a} alone needs no edge)")
+                    ok = False
+                elif frozenset((a, b)) not in pairs:  # one hidden common cause per pair
                     pairs.add(frozenset((a, b)))
                     slots.append(len(hidden))
                     hidden.append((a, b, it.span))
