@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from causaldsl import Role
+from causaldsl import Bool, CausalModel, Role, Variable
 from causaldsl.cli import main
-from causaldsl.errors import NotIdentifiable, UnknownVariableError
+from causaldsl.errors import MechanismError, NotIdentifiable, UnknownVariableError
 from causaldsl.graph import ADMG
 from causaldsl.hedge import hedge_witnesses
 from causaldsl.identify import identify
@@ -96,3 +96,30 @@ def test_a_bidirected_self_loop_is_a_located_error(tmp_path, capsys):
         ADMG("AB", [("A", "B")], [("A", "A")])
     with pytest.raises(UnknownVariableError, match="two distinct nodes, got A"):
         ADMG("AB", [], [frozenset("A")])
+
+
+def test_an_exogenous_node_with_causes_is_a_located_error(tmp_path, capsys):
+    """Exogenous means explicit noise, with no causes (docs/language.md): an edge into one is
+    an error wherever the role is declared, in a graph as in a model."""
+    located(tmp_path, capsys, "graph g {\n  A -> U -> B\n  exogenous U : Bool\n}\n", 2, 8,
+            "exogenous node U cannot have causes, but A -> U makes A a cause of it")
+    located(tmp_path, capsys, "graph g {\n  exogenous U : Bool\n  A -> B\n  A -> U\n}\n", 4, 8,
+            "exogenous node U cannot have causes")
+    located(tmp_path, capsys, "graph g {\n  exogenous U : Bool\n  B <-> U\n}\n", 3, 9,
+            "exogenous node U cannot have causes, but B <-> U gives it a hidden cause")
+    located(tmp_path, capsys, "model m {\n  A : Bool ~ Bernoulli(0.5)\n"
+            "  exogenous U : Bool ~ Bernoulli(if A then 0.3 else 0.6)\n}\n", 3, 3,
+            "exogenous variable U cannot depend on A")
+    with pytest.raises(MechanismError, match=r"exogenous variable U cannot have parents \(A\)"):
+        CausalModel.from_variables([Variable("A", Bool), Variable("B", Bool, parents=("U",)),
+                                    Variable("U", Bool, Role.EXOGENOUS, ("A",))])
+
+
+def test_exogenous_noise_in_a_graph_is_projected_out():
+    """Noise private to Z adds no edge; noise shared by X and Y is a hidden common cause."""
+    g = parse("graph g {\n  exogenous N : Bool\n  N -> Z -> X -> Y\n  Z -> Y\n}\n").models["g"]
+    truth = G("Z>X Z>Y X>Y")
+    assert g.admg() == truth
+    agrees_with_surgery(g, truth, "P(Y | do(X))")
+    bow = parse("graph g {\n  exogenous N : Bool\n  N -> X -> Y\n  N -> Y\n}\n").models["g"]
+    assert bow.admg() == G("X>Y", "X-Y")

@@ -427,6 +427,7 @@ class Elaborator:
         slots: list[str | int] = []
         hidden: list[tuple[str, str, Span]] = []
         pairs: set[frozenset[str]] = set()
+        causes: dict[str, list[tuple[str, Span]]] = {}  # each node's causes, and where written
         ok = True
 
         def node(name: str, span: Span) -> None:
@@ -453,6 +454,7 @@ class Elaborator:
                         ok = False
                     elif a not in parents[b]:
                         parents[b].append(a)
+                        causes.setdefault(b, []).append((f"{a} -> {b} makes {a} a cause of it", sb))
             elif isinstance(it, A.Bidirected):
                 (a, sa), (b, sb) = it.a, it.b
                 node(a, sa)
@@ -466,6 +468,15 @@ class Elaborator:
                     pairs.add(frozenset((a, b)))
                     slots.append(len(hidden))
                     hidden.append((a, b, it.span))
+                    causes.setdefault(a, []).append((f"{a} <-> {b} gives it a hidden cause", sa))
+                    causes.setdefault(b, []).append((f"{a} <-> {b} gives it a hidden cause", sb))
+        for n, r in roles.items():  # a role may be declared after the edges that break it
+            if r is Role.EXOGENOUS and n in causes:
+                edge, span = causes[n][0]
+                self.error(span, f"exogenous node {n} cannot have causes, but {edge}: "
+                                 f"exogenous noise has none; declare {n} latent if it is a "
+                                 "hidden variable with causes")
+                ok = False
         if not ok:
             return
         # each A <-> B becomes a latent U_A_B parent of both, named apart from every node the
