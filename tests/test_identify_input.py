@@ -6,6 +6,11 @@ test_identify.py, whose helpers these tests reuse)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -18,6 +23,8 @@ from causaldsl.identify import identify
 from causaldsl.lang.loader import parse
 
 from .test_identify import TOL, G, model_for
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def agrees_with_surgery(graph_model, truth: ADMG, query: str, seeds: range = range(3)) -> None:
@@ -123,3 +130,47 @@ def test_exogenous_noise_in_a_graph_is_projected_out():
     agrees_with_surgery(g, truth, "P(Y | do(X))")
     bow = parse("graph g {\n  exogenous N : Bool\n  N -> X -> Y\n  N -> Y\n}\n").models["g"]
     assert bow.admg() == G("X>Y", "X-Y")
+
+
+# -- identify on a model with continuous variables ------------------------------------------------
+
+CONTINUOUS = """model lin {
+  latent H : Real ~ Normal(0, 1)
+  Z : Real ~ Normal(H, 1)
+  X : Real ~ Normal(Z + H, 1)
+  Y : Real ~ Normal(2 * X + Z, 1)
+}
+"""
+
+
+def test_identify_prints_the_formula_of_a_continuous_model(tmp_path, capsys):
+    """Identification depends only on the graph: a model with Real variables gets its formula
+    (it printed only 'not finite' before), and says why there is no value. The formula is the
+    one that surgery confirms on finite models with the same graph."""
+    f = tmp_path / "lin.causal"
+    f.write_text(CONTINUOUS + "identify P(Y | do(X)) in lin\n")
+    assert main(["identify", str(f), "P(Y | do(X))"]) == 0
+    out = capsys.readouterr().out
+    assert "= Σ_z P(y|x,z) P(z)    (by backdoor)" in out
+    assert "no value: H, Z, X and Y are continuous in model lin" in out
+    assert "causal query" in out
+    assert main(["identify", str(f), "P(Y | do(X), Z)", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["identifiable"] and got["estimand"] == "P(y|z,x)" and "answer" not in got
+    assert got["note"].startswith("no value: H, Z, X and Y are continuous")
+    assert main(["run", str(f)]) == 0
+    assert "Σ_z P(y|x,z) P(z)" in capsys.readouterr().out
+    lin = parse(CONTINUOUS).models["lin"]
+    truth = G("Z>X Z>Y X>Y", "Z-X")
+    assert lin.admg() == truth
+    agrees_with_surgery(lin, truth, "P(Y | do(X))")
+    agrees_with_surgery(lin, truth, "P(Y | do(X), Z)")
+
+
+def test_identify_on_a_continuous_model_does_not_import_jax(tmp_path):
+    f = tmp_path / "lin.causal"
+    f.write_text(CONTINUOUS)
+    code = ("import sys\nfrom causaldsl.cli import main\n"
+            f"assert main(['identify', {str(f)!r}, 'P(Y | do(X))']) == 0\n"
+            "assert 'jax' not in sys.modules, 'identify imported jax'\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True)
