@@ -16,7 +16,7 @@ import pytest
 
 from causaldsl import Bool, CausalModel, Role, Variable
 from causaldsl.cli import main
-from causaldsl.errors import MechanismError, NotIdentifiable, UnknownVariableError
+from causaldsl.errors import MechanismError, NotIdentifiable, QueryError, UnknownVariableError
 from causaldsl.graph import ADMG
 from causaldsl.hedge import hedge_witnesses
 from causaldsl.identify import identify
@@ -174,3 +174,34 @@ def test_identify_on_a_continuous_model_does_not_import_jax(tmp_path):
             f"assert main(['identify', {str(f)!r}, 'P(Y | do(X))']) == 0\n"
             "assert 'jax' not in sys.modules, 'identify imported jax'\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True)
+
+
+# -- queries identify refuses, each with its own message -----------------------------------------
+
+TYPED = """type YesNo = {no, yes}
+graph g {
+  S : YesNo
+  T : YesNo
+  C : YesNo
+  S -> T -> C
+  S <-> C
+}
+"""
+
+
+def test_a_value_outside_the_type_is_refused_before_identifying(tmp_path, capsys):
+    """``do(S = maybe)`` on a typed graph without data printed a formula with s=maybe."""
+    f = tmp_path / "g.causal"
+    f.write_text(TYPED)
+    assert main(["identify", str(f), "P(C | do(S = maybe))"]) == 1
+    err = capsys.readouterr().err
+    assert "'maybe' is not a value of S : YesNo; its values are {no, yes}" in err
+    assert main(["identify", str(f), "P(C = yes | do(S = no))"]) == 0
+    assert "Σ_t P(t|s=no) Σ_s' P(s') P(c=yes|s',t)" in capsys.readouterr().out
+    m = model_for(G("S>T T>C", "S-C"), 0)
+    with pytest.raises(QueryError, match="3 is not a value of C"):
+        identify(m, "P(C = 3 | do(S))")
+    with pytest.raises(QueryError, match="Y is continuous, so its value must be a number"):
+        identify(parse(CONTINUOUS).models["lin"], "P(Y = yes | do(X))")
+    ident = identify(m, "P(C = c1 | do(S = s0))")
+    assert ident.evaluate(m) == pytest.approx(m.query("P(C = c1 | do(S = s0))"), abs=TOL)

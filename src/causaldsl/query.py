@@ -228,7 +228,7 @@ def check_query(model: CausalModel, q: Prob) -> None:
                                  f"{q}: {e.term} appears both as {seen[e.term]} and as {kind}")
             seen[e.term] = kind
             if e.value is not None:
-                _check_value(model, q, e.var, e.value)
+                check_value(model, q, e.var, e.value)
     if not q.outcomes:
         raise QueryError(f"{q}: a query needs at least one outcome variable")
 
@@ -247,7 +247,8 @@ def _check_variable(model: CausalModel, q: Prob, var: str, kind: str) -> None:
                                "can only mention observed variables")
 
 
-def _check_value(model: CausalModel, q: Prob, var: str, value: Label) -> None:
+def check_value(model: CausalModel, q: Prob, var: str, value: Label) -> None:
+    """Raise a QueryError unless ``value`` is a value of ``var``'s type."""
     t = model.variables[var].type
     if isinstance(t, RealType):
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -280,7 +281,7 @@ def _check_world(model: CausalModel, q: Prob, e: Event) -> None:
                 raise QueryError(f"{q}: {e.term} sets {var} : {want} to {value.term} : {got}; "
                                  "the types differ")
         else:
-            _check_value(model, q, var, value)
+            check_value(model, q, var, value)
 
 
 def _pretty_terminal(name: str) -> str:
