@@ -205,3 +205,18 @@ def test_a_value_outside_the_type_is_refused_before_identifying(tmp_path, capsys
         identify(parse(CONTINUOUS).models["lin"], "P(Y = yes | do(X))")
     ident = identify(m, "P(C = c1 | do(S = s0))")
     assert ident.evaluate(m) == pytest.approx(m.query("P(C = c1 | do(S = s0))"), abs=TOL)
+
+
+def test_an_identify_statement_may_give_values_to_nodes_without_types(tmp_path, capsys):
+    """Identification only writes a value into the formula, so `identify` on a graph without
+    types takes it (a `query` needs the values, and says which declaration is missing); it
+    said 'C has type ?; exact queries need finite types' for both."""
+    bare = "graph g {\n  S -> T -> C\n  S <-> C\n}\n"
+    f = tmp_path / "g.causal"
+    f.write_text(bare + "identify P(C = c1 | do(S = s0)) in g\n")
+    assert main(["run", str(f)]) == 0
+    assert "= Σ_t P(t|s=s0) Σ_s' P(s') P(c=c1|s',t)    (by frontdoor)" in capsys.readouterr().out
+    agrees_with_surgery(parse(bare).models["g"], G("S>T T>C", "S-C"), "P(C = c1 | do(S = s0))")
+    located(tmp_path, capsys, bare + "query P(C = yes | do(S = yes)) in g\n", 5, 1,
+            "C = yes needs the values of C, which has no type in g; declare one, e.g. "
+            "`C : YesNo`")

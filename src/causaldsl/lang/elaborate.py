@@ -692,7 +692,7 @@ class Elaborator:
             return
         for p in probs:
             try:
-                check_query(model, p)
+                check_query(model, p, untyped_labels=isinstance(st, A.IdentifyStmt))
             except CausalError as e:
                 self.error(self._name_span(st.span, e), str(e))
                 return
