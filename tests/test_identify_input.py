@@ -220,3 +220,29 @@ def test_an_identify_statement_may_give_values_to_nodes_without_types(tmp_path, 
     located(tmp_path, capsys, bare + "query P(C = yes | do(S = yes)) in g\n", 5, 1,
             "C = yes needs the values of C, which has no type in g; declare one, e.g. "
             "`C : YesNo`")
+
+
+def test_observed_data_that_lacks_a_variable_of_the_formula(tmp_path, capsys):
+    """The front-door formula needs T: data over S and C alone said 'P(t|s): T is not an
+    observed variable of the distribution'; now it names the formula, the data and the joint
+    to observe. Data over all three give surgery's answer on the model they came from."""
+    truth = G("S>T T>C", "S-C")
+    m = model_for(truth, 4)
+    typed = ("type S = {s0, s1}\ntype T = {t0, t1}\ntype C = {c0, c1}\n"
+             "graph g {\n  S : S\n  T : T\n  C : C\n  S -> T -> C\n  S <-> C\n}\n")
+
+    def flat(query: str) -> str:
+        return ", ".join(repr(float(x)) for x in np.asarray(m.query(query)).ravel())
+
+    f = tmp_path / "g.causal"
+    f.write_text(typed + f"observed P(S, C) in g = [{flat('P(S, C)')}]\n"
+                 "query P(C | do(S = s1)) in g\n")
+    assert main(["run", str(f)]) == 1
+    assert (f"{f}:12:1: error: P(C | do(S = s1)) = Σ_t P(t|s=s1) Σ_s' P(s') P(c|s',t) needs T, "
+            "which the observed data P(S, C) in g does not include; observe P(S, T, C)"
+            ) in capsys.readouterr().err
+    f.write_text(typed + f"observed P(S, T, C) in g = [{flat('P(S, T, C)')}]\n"
+                 "query P(C | do(S = s1)) in g\n")
+    prog = parse(f.read_text())
+    got, method = prog.answer("P(C | do(S = s1))", "g")
+    assert method == "frontdoor" and got.allclose(m.query("P(C | do(S = s1))"), atol=1e-9)

@@ -85,6 +85,15 @@ class Program:
         """An identified query evaluated on the last ``observed`` distribution of ``target``."""
         obs = self.observations[target][-1]
         model = self.models[target]
+        q = ident.query
+        need = {n for t in ident.bound.terms() for n in (*t.vars, *t.given)} | {
+            e.var for e in (*q.outcomes, *q.interventions, *q.evidence)}
+        missing = [v for v in model.observed if v in need and v not in obs.variables]
+        if missing:
+            raise CausalError(
+                f"{q} = {ident.bound} needs {', '.join(missing)}, which the observed data "
+                f"P({', '.join(obs.variables)}) in {target} does not include; observe "
+                f"P({', '.join(v for v in model.observed if v in need | set(obs.variables))})")
         types = {v: model.variables[v].type for v in obs.variables}
         return ident.evaluate(obs.probs, names=obs.variables, types=types)
 
