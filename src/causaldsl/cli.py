@@ -329,10 +329,12 @@ def _identify(prog: Any, target: str, st: Any, where: str, as_json: bool,
         print(f"{where}error: {e}", file=sys.stderr)
         return EXIT_INPUT
     value = None
+    note = None if target in prog.observations or target in prog.graphs else \
+        _no_exact_value(model)
     try:
         if target in prog.observations:
             value = prog.on_observations(target, ident)
-        elif target not in prog.graphs:
+        elif target not in prog.graphs and note is None:
             value = ident.evaluate(model)
     except CausalError as e:
         print(f"{where}error: {e}", file=sys.stderr)
@@ -343,14 +345,34 @@ def _identify(prog: Any, target: str, st: Any, where: str, as_json: bool,
                                "latex": ident.latex()}
         if value is not None:
             out["answer"] = _jsonable(st.text, target, value)
+        if note is not None:
+            out["note"] = note
         print(json.dumps(out))
     else:
         formula = ident.latex() if latex else str(ident.bound)
         body = f"identify {st.text}  [{target}]\n= {formula}    (by {ident.method})\n"
         if value is not None:
             body += _show("on the observed distribution:", target, value, None)
+        if note is not None:
+            body += f"{note}\n"
         print(body)
     return EXIT_OK
+
+
+def _no_exact_value(model: Any) -> str | None:
+    """Why the identified formula is not evaluated on ``model`` (None when it is): the formula
+    depends only on the graph, but its exact value needs every variable finite. Evaluating by
+    sampling would load JAX, which ``identify`` does not."""
+    from .types import FiniteType
+
+    cont = [n for n, v in model.variables.items() if not isinstance(v.type, FiniteType)]
+    if not cont:
+        return None
+    shown = ", ".join(cont[:-1]) + f" and {cont[-1]}" if len(cont) > 1 else cont[0]
+    return (f"no value: {shown} {'are' if len(cont) > 1 else 'is'} continuous in model "
+            f"{model.name}, and the formula is evaluated exactly only over finite types (a sum "
+            "over a continuous variable reads as an integral, P as a density); `causal query` "
+            "answers the query on the model by sampling")
 
 
 def _show(label: str, target: str, result: Any, method: str | None = None) -> str:

@@ -68,9 +68,11 @@ class ADMG(Drawable):
         bi: set[frozenset[str]] = set()
         for e in bidirected:
             pair = tuple(e)
-            if len(pair) != 2:
+            if len(pair) != 2 or pair[0] == pair[1]:
+                shown = " ↔ ".join(map(str, pair)) or "no node"
                 raise UnknownVariableError(f"a bidirected edge of {name} needs two distinct "
-                                           f"nodes, got {sorted(pair)}")
+                                           f"nodes, got {shown}: it is a hidden common cause "
+                                           "of two different nodes")
             for v in pair:
                 if v not in known:
                     raise UnknownVariableError(f"edge {pair[0]} ↔ {pair[1]} of {name}: {v!r} "

@@ -60,7 +60,7 @@ def _parity_models(g: ADMG, f: frozenset[str], f2: frozenset[str], roots: frozen
     child = _forest(g, f, f2, roots)
     tree = _spanning_tree(g, f, f2)
     carry = _carriers(g, f, roots, y, x)
-    latent = {e: f"U_{'_'.join(g.sort(e))}" for e in g.bidirected}
+    latent = _latent_names(g)
     uses1: dict[str, set[str]] = {}
     uses2: dict[str, set[str]] = {}
     for v in g.nodes:
@@ -80,6 +80,20 @@ def _parity_models(g: ADMG, f: frozenset[str], f2: frozenset[str], roots: frozen
     noisy = f2 | frozenset(carry)
     return (_model(g, latent, uses1, noisy, "witness1"),
             _model(g, latent, uses2, noisy, "witness2"))
+
+
+def _latent_names(g: ADMG) -> dict[frozenset[str], str]:
+    """A name ``U_A_B`` for the hidden common cause of each ``A ↔ B``, apart from every node."""
+    taken = set(g.nodes)
+    out: dict[frozenset[str], str] = {}
+    for e in sorted(g.bidirected, key=g.sort):
+        base = u = f"U_{'_'.join(g.sort(e))}"
+        k = 1
+        while u in taken:
+            u, k = f"{base}_{k}", k + 1
+        taken.add(u)
+        out[e] = u
+    return out
 
 
 def _forest(g: ADMG, f: frozenset[str], f2: frozenset[str], roots: frozenset[str]

@@ -435,6 +435,8 @@ def identify(source: CausalModel | ADMG, query: str | Prob, method: str | None =
     rule does not apply.
     """
     from .model import CausalModel, Role
+    from .query import check_value
+    from .types import OpaqueType
 
     q = parse_query(query) if isinstance(query, str) else query
     if not isinstance(q, Prob):
@@ -461,6 +463,10 @@ def identify(source: CausalModel | ADMG, query: str | Prob, method: str | None =
             if role is not Role.OBSERVED:
                 raise LatentQueryError(f"{q}: {e.var} is {role} in model {source.name}; only "
                                        "observed variables can be identified")
+            # a value must be one of the variable's (a node without a type takes any label)
+            if e.value is not None and not isinstance(source.variables[e.var].type,
+                                                      OpaqueType):
+                check_value(source, q, e.var, e.value)
         g = ADMG.from_model(source)
     else:
         g = source

@@ -82,6 +82,10 @@ class CausalModel(Drawable):
                                              f"{', '.join(v.parents)}")
             if v.is_input and v.parents:
                 raise MechanismError(f"input variable {v.name} cannot have parents")
+            if v.role is Role.EXOGENOUS and v.parents:
+                raise MechanismError(f"exogenous variable {v.name} cannot have parents "
+                                     f"({', '.join(v.parents)}): exogenous noise has no causes; "
+                                     "make it latent if it has")
         order, cycle = topological_order({n: v.parents for n, v in vars_.items()})
         if cycle:
             raise CycleError(f"model {name} has a cycle: {' → '.join([*cycle, cycle[0]])}", cycle)

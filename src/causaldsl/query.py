@@ -16,7 +16,7 @@ import lark
 from .errors import LatentQueryError, QueryError, QuerySyntaxError, UnknownVariableError
 from .grammars import parser
 from .model import CausalModel, Role, did_you_mean
-from .types import Label, RealType, show_label
+from .types import Label, OpaqueType, RealType, show_label
 
 
 @dataclass(frozen=True)
@@ -211,8 +211,11 @@ def parse_query(text: str) -> Query:
     return result
 
 
-def check_query(model: CausalModel, q: Prob) -> None:
-    """Raise a clear error for an unknown, latent or repeated variable, or a bad value."""
+def check_query(model: CausalModel, q: Prob, untyped_labels: bool = False) -> None:
+    """Raise a clear error for an unknown, latent or repeated variable, or a bad value.
+
+    ``untyped_labels``: a graph node without a type takes any label (identification only
+    writes it into the formula); else such a value is an error, as the node has no values."""
     seen: dict[str, str] = {}
     for kind, events in (("outcome", q.outcomes), ("intervention", q.interventions),
                          ("evidence", q.evidence)):
@@ -227,8 +230,9 @@ def check_query(model: CausalModel, q: Prob) -> None:
                 raise QueryError(f"{q}: {e.term} is given twice" if seen[e.term] == kind else
                                  f"{q}: {e.term} appears both as {seen[e.term]} and as {kind}")
             seen[e.term] = kind
-            if e.value is not None:
-                _check_value(model, q, e.var, e.value)
+            if e.value is not None and not (
+                    untyped_labels and isinstance(model.variables[e.var].type, OpaqueType)):
+                check_value(model, q, e.var, e.value)
     if not q.outcomes:
         raise QueryError(f"{q}: a query needs at least one outcome variable")
 
@@ -247,7 +251,8 @@ def _check_variable(model: CausalModel, q: Prob, var: str, kind: str) -> None:
                                "can only mention observed variables")
 
 
-def _check_value(model: CausalModel, q: Prob, var: str, value: Label) -> None:
+def check_value(model: CausalModel, q: Prob, var: str, value: Label) -> None:
+    """Raise a QueryError unless ``value`` is a value of ``var``'s type."""
     t = model.variables[var].type
     if isinstance(t, RealType):
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -256,6 +261,9 @@ def _check_value(model: CausalModel, q: Prob, var: str, value: Label) -> None:
         if not t.low <= value <= t.high:
             raise QueryError(f"{q}: {var} = {value:g} is outside the bounds of {var} : {t}")
         return
+    if isinstance(t, OpaqueType):
+        raise QueryError(f"{q}: {var} = {show_label(value)} needs the values of {var}, which has "
+                         f"no type in {model.name}; declare one, e.g. `{var} : YesNo`")
     if t.size is None:
         raise QueryError(f"{q}: {var} has type {t}; exact queries need finite types")
     if value not in t:
@@ -280,7 +288,7 @@ def _check_world(model: CausalModel, q: Prob, e: Event) -> None:
                 raise QueryError(f"{q}: {e.term} sets {var} : {want} to {value.term} : {got}; "
                                  "the types differ")
         else:
-            _check_value(model, q, var, value)
+            check_value(model, q, var, value)
 
 
 def _pretty_terminal(name: str) -> str:

@@ -85,6 +85,15 @@ class Program:
         """An identified query evaluated on the last ``observed`` distribution of ``target``."""
         obs = self.observations[target][-1]
         model = self.models[target]
+        q = ident.query
+        need = {n for t in ident.bound.terms() for n in (*t.vars, *t.given)} | {
+            e.var for e in (*q.outcomes, *q.interventions, *q.evidence)}
+        missing = [v for v in model.observed if v in need and v not in obs.variables]
+        if missing:
+            raise CausalError(
+                f"{q} = {ident.bound} needs {', '.join(missing)}, which the observed data "
+                f"P({', '.join(obs.variables)}) in {target} does not include; observe "
+                f"P({', '.join(v for v in model.observed if v in need | set(obs.variables))})")
         types = {v: model.variables[v].type for v in obs.variables}
         return ident.evaluate(obs.probs, names=obs.variables, types=types)
 
@@ -422,11 +431,18 @@ class Elaborator:
         roles: dict[str, Role] = {}
         spans: dict[str, Span] = {}
         parents: dict[str, list[str]] = {}
+        # the variables in order of first mention: a user's node by name, a bidirected edge's
+        # latent by its index in ``hidden`` (named once every node of the graph is known)
+        slots: list[str | int] = []
+        hidden: list[tuple[str, str, Span]] = []
+        pairs: set[frozenset[str]] = set()
+        causes: dict[str, list[tuple[str, Span]]] = {}  # each node's causes, and where written
         ok = True
 
         def node(name: str, span: Span) -> None:
             if name not in types:
                 types[name], roles[name], spans[name], parents[name] = Opaque, Role.OBSERVED, span, []
+                slots.append(name)
 
         for it in gd.items:
             if isinstance(it, A.NodeDecl):
@@ -447,20 +463,46 @@ class Elaborator:
                         ok = False
                     elif a not in parents[b]:
                         parents[b].append(a)
+                        causes.setdefault(b, []).append((f"{a} -> {b} makes {a} a cause of it", sb))
             elif isinstance(it, A.Bidirected):
                 (a, sa), (b, sb) = it.a, it.b
                 node(a, sa)
                 node(b, sb)
-                u = f"U_{a}_{b}"
-                k = 1
-                while u in types:
-                    u, k = f"U_{a}_{b}_{k}", k + 1
-                types[u], roles[u], spans[u], parents[u] = Opaque, Role.LATENT, it.span, []
-                parents[a].append(u)
-                parents[b].append(u)
+                if a == b:
+                    self.error(sb, f"{a} <-> {a} joins {a} to itself: a bidirected edge is a "
+                                   "hidden common cause of two different nodes (a hidden cause "
+                                   f"of {a} alone needs no edge)")
+                    ok = False
+                elif frozenset((a, b)) not in pairs:  # one hidden common cause per pair
+                    pairs.add(frozenset((a, b)))
+                    slots.append(len(hidden))
+                    hidden.append((a, b, it.span))
+                    causes.setdefault(a, []).append((f"{a} <-> {b} gives it a hidden cause", sa))
+                    causes.setdefault(b, []).append((f"{a} <-> {b} gives it a hidden cause", sb))
+        for n, r in roles.items():  # a role may be declared after the edges that break it
+            if r is Role.EXOGENOUS and n in causes:
+                edge, span = causes[n][0]
+                self.error(span, f"exogenous node {n} cannot have causes, but {edge}: "
+                                 f"exogenous noise has none; declare {n} latent if it is a "
+                                 "hidden variable with causes")
+                ok = False
         if not ok:
             return
-        variables = [Variable(n, types[n], roles[n], tuple(parents[n]), None) for n in types]
+        # each A <-> B becomes a latent U_A_B parent of both, named apart from every node the
+        # user wrote, wherever in the block that node appears
+        taken = set(types)
+        latent: list[str] = []
+        for a, b, span in hidden:
+            u, k = f"U_{a}_{b}", 1
+            while u in taken:
+                u, k = f"U_{a}_{b}_{k}", k + 1
+            taken.add(u)
+            latent.append(u)
+            types[u], roles[u], spans[u], parents[u] = Opaque, Role.LATENT, span, []
+            parents[a].append(u)
+            parents[b].append(u)
+        order = [s if isinstance(s, str) else latent[s] for s in slots]
+        variables = [Variable(n, types[n], roles[n], tuple(parents[n]), None) for n in order]
         try:
             model = CausalModel.from_variables(variables, gd.name)
         except CausalError as e:
@@ -659,7 +701,7 @@ class Elaborator:
             return
         for p in probs:
             try:
-                check_query(model, p)
+                check_query(model, p, untyped_labels=isinstance(st, A.IdentifyStmt))
             except CausalError as e:
                 self.error(self._name_span(st.span, e), str(e))
                 return
