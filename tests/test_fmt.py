@@ -64,6 +64,24 @@ def test_fmt_command_rewrites_atomically_and_check_changes_nothing(tmp_path, cap
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.causal"]  # no temporary left
 
 
+def test_fmt_keeps_the_mode_and_writes_through_a_symbolic_link(tmp_path, capsys):
+    real = tmp_path / "real.causal"
+    real.write_text("model m { A : Bool ~ [0.5,0.5] }\n")
+    real.chmod(0o644)
+    link = tmp_path / "link.causal"
+    link.symlink_to(real.name)
+    assert main(["fmt", str(link)]) == 0
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert real.read_text() == "model m {\n  A : Bool ~ [0.5, 0.5]\n}\n"
+    assert real.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.causal", "real.causal"]
+    other = tmp_path / "other.causal"
+    other.write_text("model m { A : Bool ~ [0.5,0.5] }\n")
+    other.chmod(0o664)
+    assert main(["fmt", str(other)]) == 0
+    assert other.stat().st_mode & 0o777 == 0o664
+
+
 def test_fmt_refuses_a_file_that_does_not_parse(tmp_path, capsys):
     f = tmp_path / "bad.causal"
     f.write_text("model m { A : Bool ~ [0.5, 0.5] \n")

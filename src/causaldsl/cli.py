@@ -210,6 +210,7 @@ def _repl(args: argparse.Namespace) -> int:
 
 def _fmt(args: argparse.Namespace) -> int:
     import os
+    import shutil
     import tempfile
     from pathlib import Path
 
@@ -239,11 +240,13 @@ def _fmt(args: argparse.Namespace) -> int:
             print(f"{f}: not in canonical form (causal fmt {f} rewrites it)")
             status = EXIT_INPUT
             continue
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        real = path.resolve()  # through a symbolic link to the file it names, kept a link
+        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(new)
-            os.replace(tmp, path)  # atomic: the file is either old or new, never half
+            shutil.copymode(real, tmp)  # the file keeps its permissions (mkstemp makes 0600)
+            os.replace(tmp, real)  # atomic: the file is either old or new, never half
         except OSError as e:
             Path(tmp).unlink(missing_ok=True)
             print(f"{f}: cannot write: {e}", file=sys.stderr)
