@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from causaldsl.cli import main
 from causaldsl.lang.fmt import format_source
 from causaldsl.lang.loader import parse
+from causaldsl.query import Event, Linear, Prob, parse_query
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.causal"))
@@ -88,6 +89,27 @@ def test_fmt_refuses_a_file_that_does_not_parse(tmp_path, capsys):
     assert main(["fmt", str(f)]) == 1
     assert f"{f}:" in capsys.readouterr().err
     assert f.read_text() == "model m { A : Bool ~ [0.5, 0.5] \n"
+
+
+QUERY_MODEL = "model m {\n  X : Bool ~ [0.5, 0.5]\n  Y : {0, 1} ~ [0.25, 0.75]\n}\n\n"
+
+
+def test_queries_round_trip_exactly():
+    for q in ["-(2 * P(X = true))", "-(2 * P(X = true) - P(X = false))", "1 * P(X)",
+              "-(-P(X = true))", "0.1234567891 * P(X = true)", "1e-20 * P(X = true) - E[Y]",
+              "0.1 * E[Y] - 123456789.123 * P(Y = 1 | X = true)", "-P(X = true) + 2 * E[Y]"]:
+        text = f"{QUERY_MODEL}query {q}\n"
+        out = format_source(text)
+        assert format_source(out) == out, q
+        same_meaning(parse(text), parse(out))
+        assert parse_query(str(parse_query(q))) == parse_query(q), q
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=3))
+def test_a_sum_prints_as_text_that_reads_back_as_it(coefficients):
+    terms = tuple((c, Prob((Event("X", i % 2 == 0),))) for i, c in enumerate(coefficients))
+    assert parse_query(str(Linear(terms))) == Linear(terms)
 
 
 # -- generated programs -------------------------------------------------------------------------

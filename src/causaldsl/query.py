@@ -103,13 +103,28 @@ class Linear:
     terms: tuple[tuple[float, Prob | Expect], ...]
 
     def __str__(self) -> str:
+        """Text that parses back to the same terms: coefficients exact, a leading negative one
+        as ``-(2 * P(...))`` (``-2 * P(...)`` is no query), and a lone term with coefficient 1
+        as ``1 * P(...)`` (a bare ``P(...)`` is no sum: it may be a table, not a number)."""
         out = ""
         for i, (c, q) in enumerate(self.terms):
-            sign = "-" if c < 0 else "+"
             mag = abs(c)
-            coef = "" if mag == 1 else f"{mag:g} * "
-            out += (("-" if c < 0 else "") if i == 0 else f" {sign} ") + coef + str(q)
+            lone = len(self.terms) == 1 and c == 1
+            term = str(q) if mag == 1 and not lone else f"{show_number(mag)} * {q}"
+            if i:
+                out += f" {'-' if c < 0 else '+'} {term}"
+            elif c < 0:
+                out += f"-{term}" if mag == 1 else f"-({term})"
+            else:
+                out += term
         return out
+
+
+def show_number(x: float) -> str:
+    """A number as the languages write it, exactly (it reads back as the same float): ``2``,
+    ``0.1``, ``0.12345678912``, ``1e-20``."""
+    s = repr(float(x))
+    return s[:-2] if s.endswith(".0") else s
 
 
 Query = Prob | Expect | Linear

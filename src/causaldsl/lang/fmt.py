@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..query import show_number
 from ..types import show_label
 from . import ast as A
 from .loader import parse_module
@@ -179,9 +180,7 @@ def _multiline(st: Any) -> bool:
 
 # -- pieces -------------------------------------------------------------------------------------
 
-def num(x: float) -> str:
-    s = repr(float(x))
-    return s[:-2] if s.endswith(".0") else s
+num = show_number
 
 
 def label(v: Any) -> str:
