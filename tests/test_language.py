@@ -152,6 +152,16 @@ BAD = {
                          "Normal takes 2 arguments, got 3"),
     "continuous function": ("model m {\n  exogenous U : Real ~ Normal(0, 1)\n"
                             "  X : Real := frob(U)\n}", 3, 15, "unknown function 'frob'"),
+    "number overflows": ("model m {\n  X : Real ~ Normal(1e400, 1)\n}", 2, 21,
+                         "the number 1e400 is too large"),
+    "table number overflows": ("model m {\n  X : Bool ~ [0.5, -1e400]\n}", 2, 20,
+                               "the number -1e400 is too large"),
+    "bound overflows": ("type R = Real in [0, 2e308]", 1, 22, "the number 2e308 is too large"),
+    "query number overflows": ("model m {\n  X : Real ~ Normal(0, 1)\n}\nquery P(X = 1e400)",
+                               4, 13, "the number 1e400 is too large"),
+    "coefficient overflows": ("model m {\n  X : Bool ~ [0.5, 0.5]\n}\n"
+                              "query 1e300 * (1e300 * P(X = true))", 4, 7,
+                              "the coefficient 1e300 times"),
 }
 
 

@@ -11,6 +11,7 @@ import lark
 
 from ..errors import CausalError
 from ..grammars import parser
+from ..query import NumberOverflow
 from .ast import Module, transformer
 from .diagnostics import Diagnostic, SourceError, Span, source_line
 from .elaborate import Elaborator, Program
@@ -33,7 +34,15 @@ def parse_module(text: str, file: str = "<string>") -> Module:
     except lark.exceptions.UnexpectedInput as e:
         first = _syntax_diagnostic(e, text, file)
         raise SourceError(_all_syntax_errors(text, file) or [first]) from None
-    module: Module = transformer(text).transform(tree)
+    try:
+        module: Module = transformer(text).transform(tree)
+    except lark.exceptions.VisitError as e:
+        if not isinstance(e.orig_exc, NumberOverflow):
+            raise
+        tok = e.orig_exc.token
+        line = tok.line or 1
+        raise SourceError([Diagnostic(file, Span(line, tok.column or 1), e.orig_exc.message,
+                                      source_line(text, line))]) from None
     return module
 
 
