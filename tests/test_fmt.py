@@ -91,6 +91,27 @@ def test_fmt_refuses_a_file_that_does_not_parse(tmp_path, capsys):
     assert f.read_text() == "model m { A : Bool ~ [0.5, 0.5] \n"
 
 
+def test_comments_keep_any_character_and_their_lines():
+    # a NUL was the printer's own marker (a crash after code, lost before); a form feed or NEL
+    # ends a line for str.splitlines but not for the parser, which shifted every comment after
+    for odd in ["\0", "\x0c", "\x85", "\u2028", "\x1c"]:
+        text = (f"# head {odd} one\nmodel m {{\n  X : Bool ~ [0.5, 0.5]  # x {odd} two\n"
+                f"  # own {odd} three\n  Y : Bool ~ [0.5, 0.5]  # y\n}}\n")
+        out = format_source(text)
+        assert out == text, repr(odd)
+        same_meaning(parse(text), parse(out))
+
+
+def test_a_form_feed_in_a_comment_does_not_shift_error_lines(tmp_path, capsys):
+    f = tmp_path / "ff.causal"
+    f.write_text("model m {\n  X : Bool ~ [0.5, 0.5]  # a \x0c b\n}\nquery P(Z\n")
+    assert main(["check", str(f)]) == 1
+    assert f"{f}:4:10: error: unexpected end of file" in capsys.readouterr().err
+    f.write_text("# a \x0c b\nmodel m {\n  X : Bool ~ [0.5, 0.5]\n}\nquery P(Y[X = true])\n")
+    assert main(["check", str(f)]) == 1
+    assert f"{f}:5:9: error:" in capsys.readouterr().err
+
+
 QUERY_MODEL = "model m {\n  X : Bool ~ [0.5, 0.5]\n  Y : {0, 1} ~ [0.25, 0.75]\n}\n\n"
 
 

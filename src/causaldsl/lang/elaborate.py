@@ -671,7 +671,7 @@ class Elaborator:
         hit = re.search(r"'([^']+)' is not a variable", str(e))
         if not isinstance(e, UnknownVariableError) or hit is None:
             return span
-        lines = self.text.splitlines()
+        lines = self.text.split("\n")  # as the parser counts lines
         for n in range(span.line, min(span.last_line, len(lines)) + 1):
             start = span.column - 1 if n == span.line else 0
             found = re.compile(rf"(?<![\w']){re.escape(hit.group(1))}(?![\w'])").search(

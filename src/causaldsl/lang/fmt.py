@@ -29,9 +29,10 @@ _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 
 
 def _comments(text: str) -> dict[int, tuple[str, bool]]:
-    """Line → (comment text, whether code stands before it on that line)."""
+    """Line → (comment text, whether code stands before it on that line). Lines are counted as
+    the parser counts them, by "\n" alone (a form feed or NEL may stand inside a comment)."""
     out: dict[int, tuple[str, bool]] = {}
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(text.split("\n"), start=1):
         blanked = _STRING.sub(lambda m: " " * len(m.group()), line)
         i = blanked.find("#")
         if i >= 0:
@@ -42,7 +43,7 @@ def _comments(text: str) -> dict[int, tuple[str, bool]]:
 class _Printer:
     def __init__(self, comments: dict[int, tuple[str, bool]], text: str):
         self.comments = dict(comments)
-        self.blank = {n for n, line in enumerate(text.splitlines(), start=1) if not line.strip()}
+        self.blank = {n for n, line in enumerate(text.split("\n"), start=1) if not line.strip()}
 
     # leading comments: every own-line comment before `line` not yet printed
     def leading(self, line: int, indent: str) -> list[str]:
@@ -150,7 +151,9 @@ class _Printer:
         return [f"{head} {mechanism(mech)}" + self.trailing(sp.line, sp.last_line)]
 
 
-MARK = "\0"
+#: Where a trailing comment starts in a printed line, until _align places it: a newline, the one
+#: character that neither code nor a comment can contain.
+MARK = "\n"
 
 
 def _align(lines: list[str]) -> list[str]:

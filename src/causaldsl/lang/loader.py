@@ -53,7 +53,8 @@ _STATEMENT_START = re.compile(
 def _all_syntax_errors(text: str, file: str) -> list[Diagnostic]:
     """Every syntax error, not only the first: parse each top-level statement on its own (a
     statement starts with its keyword at the start of a line) and shift its positions."""
-    lines = text.splitlines(keepends=True)
+    lines = text.split("\n")  # as the parser counts lines (not at a form feed, say)
+    lines = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
     starts = [i for i, line in enumerate(lines) if _STATEMENT_START.match(line)]
     if not starts or starts[0] != 0:
         starts = [0, *starts]
@@ -75,7 +76,7 @@ def _syntax_diagnostic(e: Any, text: str, file: str) -> Diagnostic:
     line, col = getattr(e, "line", 1) or 1, getattr(e, "column", 1) or 1
     token = getattr(e, "token", None)
     if token is not None and getattr(token, "type", None) == "$END":
-        lines = text.rstrip().splitlines() or [""]
+        lines = text.rstrip().split("\n")
         line, col = len(lines), len(lines[-1]) + 1
         what = "unexpected end of file"
     elif token is not None:
