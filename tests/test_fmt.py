@@ -91,6 +91,58 @@ def test_fmt_refuses_a_file_that_does_not_parse(tmp_path, capsys):
     assert f.read_text() == "model m { A : Bool ~ [0.5, 0.5] \n"
 
 
+def test_comments_inside_tables_and_number_lists_stay_in_place():
+    text = """type YN = {no, yes}
+model m {
+  S : YN ~ [0.5,  # no
+    0.5]  # yes
+  C : YN ~ table(S) { no: [1, 0],  # first
+    # the second
+    yes: [0.25,  # a
+          0.75]  # b
+    # before the brace
+  }
+}
+graph g { X : YN  Y : YN  X -> Y }
+observed P(X, Y) in g = [0.1, 0.2,  # X = no
+  # X = yes:
+  0.3, 0.4]
+"""
+    out = format_source(text)
+    assert out == """type YN = {no, yes}
+
+model m {
+  S : YN ~ [
+    0.5,  # no
+    0.5   # yes
+  ]
+  C : YN ~ table(S) {
+    no: [1, 0],  # first
+    # the second
+    yes: [
+      0.25,  # a
+      0.75   # b
+    ]
+    # before the brace
+  }
+}
+
+graph g {
+  X : YN
+  Y : YN
+  X -> Y
+}
+
+observed P(X, Y) in g = [
+  0.1, 0.2,  # X = no
+  # X = yes:
+  0.3, 0.4
+]
+"""
+    assert format_source(out) == out
+    same_meaning(parse(text), parse(out))
+
+
 def test_comments_keep_any_character_and_their_lines():
     # a NUL was the printer's own marker (a crash after code, lost before); a form feed or NEL
     # ends a line for str.splitlines but not for the parser, which shifted every comment after
@@ -169,8 +221,9 @@ def programs(draw):
                     key = combo[0] if len(combo) == 1 else "(" + ", ".join(combo) + ")"
                     w = draw(st.lists(st.integers(1, 9), min_size=size, max_size=size))
                     rows.append(f"{key}: [{', '.join(repr(x / sum(w)) for x in w)}]")
+                sep = draw(st.sampled_from([", ", ",  # r\n", ",\n  # own\n", ",\n"]))
                 items.append(f"{name} : {tname} ~ table({', '.join(parents)}) {{ "
-                             + ", ".join(rows) + " }")
+                             + sep.join(rows) + " }")
             var_types[name] = tname
         else:
             bools = [n for n in names if var_types.get(n) == "Bool"]

@@ -144,6 +144,18 @@ class TypeDef(_Record):
     span: Span
 
 
+class Numbers(tuple[float, ...]):
+    """The numbers of a list as written, with the line each stands on (for fmt, which keeps
+    comments between them in place; not part of equality)."""
+
+    lines: tuple[int, ...]
+
+    def __new__(cls, values: Any, lines: Any = ()) -> Numbers:
+        out = super().__new__(cls, values)
+        out.lines = tuple(lines)
+        return out
+
+
 class InlineTable(_Record):
     numbers: tuple[float, ...]
     span: Span
@@ -356,7 +368,7 @@ class _ToAst(lark.Transformer):
         return tok
 
     def numbers(self, meta, items):  # type: ignore[no-untyped-def]
-        return tuple(number(x) for x in items)
+        return Numbers((number(x) for x in items), (x.line or 1 for x in items))
 
     def names(self, meta, items):  # type: ignore[no-untyped-def]
         return tuple((str(t), _span(t)) for t in items)

@@ -53,6 +53,31 @@ class _Printer:
             out.append(indent + text)
         return out
 
+    def inside(self, first: int, last: int) -> bool:
+        """Whether a comment stands on a line after ``first``, up to ``last``: inside a block
+        that starts on ``first``, so the block is printed over several lines to keep it there."""
+        return any(first < n <= last for n in self.comments)
+
+    def numbers(self, head: str, nums: Any, tail: str, first: int, last: int, indent: str
+                ) -> list[str]:
+        """``head[n, n, ...]tail``: on one line, or, with comments inside, over the lines the
+        numbers stood on (each comment stays beside or above its numbers)."""
+        lines = getattr(nums, "lines", ())
+        if not lines or not self.inside(first, last):
+            return [f"{head}[{', '.join(num(x) for x in nums)}]{tail}"
+                    + self.trailing(first, last)]
+        groups: dict[int, list[float]] = {}
+        for x, n in zip(nums, lines, strict=True):
+            groups.setdefault(n, []).append(x)
+        out = [f"{head}[" + ("" if lines[0] == first else self.trailing(first, first))]
+        for k, (n, xs) in enumerate(groups.items()):
+            out.extend(self.leading(n, indent + INDENT))
+            comma = "," if k + 1 < len(groups) else ""
+            out.append(f"{indent}{INDENT}{', '.join(num(x) for x in xs)}{comma}"
+                       + self.trailing(n, n))
+        out.extend(self.leading(last, indent + INDENT))
+        return [*out, f"{indent}]{tail}" + self.trailing(last, last)]
+
     def trailing(self, first: int, last: int) -> str:
         for n in range(first, last + 1):
             if n in self.comments and self.comments[n][1]:
@@ -97,10 +122,10 @@ class _Printer:
             return [head, *body, "}" + self.trailing(sp.last_line, sp.last_line)]
         if isinstance(st, A.Observed):
             names = ", ".join(n for n, _ in st.variables)
-            src = (f'from "{st.csv}"' if st.csv is not None
-                   else f"= [{', '.join(num(x) for x in st.numbers or ())}]")
-            return [f"observed P({names}) in {st.target[0]} {src}"
-                    + self.trailing(sp.line, sp.last_line)]
+            head = f"observed P({names}) in {st.target[0]} "
+            if st.csv is not None:
+                return [f'{head}from "{st.csv}"' + self.trailing(sp.line, sp.last_line)]
+            return self.numbers(head + "= ", st.numbers or (), "", sp.line, sp.last_line, "")
         if isinstance(st, A.BoxDef):
             return [f"box {st.name} : {product(st.dom)} -> {product(st.cod)}"
                     + self.trailing(sp.line, sp.last_line)]
@@ -142,12 +167,21 @@ class _Printer:
             parents = ", ".join(p for p, _ in mech.parents)
             rows = [f"{key(r.key)}: [{', '.join(num(x) for x in r.numbers)}]" for r in mech.rows]
             one = f"{head} ~ table({parents}) {{ {', '.join(rows)} }}"
-            if len(one) <= WIDTH:
+            if len(one) <= WIDTH and not self.inside(sp.line, sp.last_line):
                 return [one + self.trailing(sp.line, sp.last_line)]
-            body = [f"{INDENT * 2}{r}," for r in rows]
-            body[-1] = body[-1][:-1]
-            return [f"{head} ~ table({parents}) {{" + self.trailing(sp.line, sp.line), *body,
-                    f"{INDENT}}}" + self.trailing(sp.line + 1, sp.last_line)]
+            # a row per line; a comment stays beside or above its row, or before the brace
+            first = mech.rows[0].span.line if mech.rows else 0
+            body = [f"{head} ~ table({parents}) {{"
+                    + ("" if first == sp.line else self.trailing(sp.line, sp.line))]
+            for k, r in enumerate(mech.rows):
+                body.extend(self.leading(r.span.line, INDENT * 2))
+                body.extend(self.numbers(f"{INDENT * 2}{key(r.key)}: ", r.numbers,
+                                         "," if k + 1 < len(rows) else "", r.span.line,
+                                         r.span.last_line, INDENT * 2))
+            body.extend(self.leading(sp.last_line, INDENT * 2))
+            return [*body, f"{INDENT}}}" + self.trailing(sp.last_line, sp.last_line)]
+        if isinstance(mech, A.InlineTable):
+            return self.numbers(f"{head} ~ ", mech.numbers, "", sp.line, sp.last_line, INDENT)
         return [f"{head} {mechanism(mech)}" + self.trailing(sp.line, sp.last_line)]
 
 
