@@ -96,10 +96,22 @@ def _sampling_flags(p: argparse.ArgumentParser) -> None:
                    help="force a route (default: exact for finite models, else sampling)")
     p.add_argument("--method", choices=["closed", "forward", "importance", "nuts"],
                    help="the sampling method (default: a closed form, else chosen per query)")
-    p.add_argument("--seed", type=int, help="random seed for sampling (default 0)")
+    p.add_argument("--seed", type=_seed, help="random seed for sampling, 0 to 2**32 - 1 "
+                   "(default 0)")
     p.add_argument("--samples", type=int, help="samples (NUTS: draws per chain)")
     p.add_argument("--progress", action="store_true", default=None,
                    help="show a progress bar while MCMC (NUTS) runs")
+
+
+def _seed(text: str) -> int:
+    """A --seed: an integer that JAX takes as a seed (argparse says so where it is not)."""
+    from .backends.choose import check_seed
+
+    try:
+        return check_seed(int(text))
+    except (ValueError, CausalError) as e:
+        raise argparse.ArgumentTypeError(str(e) if isinstance(e, CausalError) else
+                                         f"the seed must be an integer, not {text!r}") from None
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
