@@ -101,3 +101,18 @@ def test_graph_sessions_identify_and_answer_from_observed_data(tmp_path):
     assert "(by id)" in text and "identified by frontdoor" in text
     assert "P(C = yes | do(S = yes)) = 0.542297" in text      # 4013/7400, the paper's example
     assert (tmp_path / "answer.svg").exists()
+
+
+def test_brackets_in_strings_and_comments_do_not_hold_the_prompt(env):
+    from causaldsl.repl import balanced
+
+    assert balanced('P(C = "a(")') and balanced('P(C = "a#b")') and balanced('import "x{"')
+    assert balanced('P(C = "a\\"(")') and balanced("model m { # {\n}")
+    assert not balanced('model m { A : {"}", b}') and not balanced('P(C | do(S = "x"), "(" = "#"')
+    assert not balanced('P(C = "a#b"') and balanced('P(C = "unclosed(\n)')
+    t = Terminal([str(ROOT / "examples" / "smoking.causal")], env)
+    t.read_until("causal> ")
+    t.send('P(C = "yes(")\r')
+    assert "is not a value of C" in t.read_until("causal> ", timeout=30)
+    t.send(":quit\r")
+    t.close()

@@ -216,11 +216,28 @@ class Session:
 
 
 def balanced(text: str) -> bool:
-    """Whether a block is complete: braces, brackets and parentheses all closed."""
+    """Whether a block is complete: braces, brackets and parentheses all closed. Those inside a
+    quoted string or a comment do not count; neither a string nor a comment spans lines."""
     depth = 0
-    for line in text.splitlines():
-        code = line.split("#", 1)[0]
-        depth += sum(code.count(c) for c in "{[(") - sum(code.count(c) for c in "}])")
+    for line in text.split("\n"):
+        quoted = False
+        i = 0
+        while i < len(line):
+            c = line[i]
+            if quoted:
+                if c == "\\":  # an escape in a query's string: skip what it escapes
+                    i += 1
+                elif c == '"':
+                    quoted = False
+            elif c == '"':
+                quoted = True
+            elif c == "#":
+                break
+            elif c in "{[(":
+                depth += 1
+            elif c in "}])":
+                depth -= 1
+            i += 1
     return depth <= 0
 
 
