@@ -351,6 +351,49 @@ def test_import_brings_definitions_and_cycles_are_errors(tmp_path):
         load(tmp_path / "a.causal")
 
 
+def test_a_file_imported_along_two_paths_is_read_once_and_does_not_clash(tmp_path):
+    (tmp_path / "d.causal").write_text(
+        "type YN = {no, yes}\ngraph g {\n  X : YN\n  Y : YN\n  X -> Y\n}\n"
+        "observed P(X, Y) in g = [0.1, 0.2, 0.3, 0.4]\n")
+    (tmp_path / "b.causal").write_text('import "d.causal"\nmodel mb {\n  A : YN ~ [0.5, 0.5]\n}\n')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.causal").write_text(
+        'import "../d.causal"\nmodel mc {\n  B : YN ~ [0.25, 0.75]\n}\n')
+    (tmp_path / "a.causal").write_text('import "b.causal"\nimport "sub/c.causal"\n'
+                                       'import "./d.causal"\nquery P(A = yes) in mb\n')
+    prog = load(tmp_path / "a.causal")
+    assert list(prog.types) == ["YN"] and set(prog.models) == {"g", "mb", "mc"}
+    assert prog.models["mb"].variables["A"].type is prog.models["mc"].variables["B"].type
+    assert len(prog.observations["g"]) == 1  # not once per path
+    assert prog.answer(prog.statements[0][0].query, "mb")[0] == pytest.approx(0.5)
+    # distinct definitions of one name in two files still clash
+    (tmp_path / "e.causal").write_text("type YN = {no, yes}\n")
+    (tmp_path / "clash.causal").write_text('import "d.causal"\nimport "e.causal"\n')
+    with pytest.raises(SourceError, match="type YN is defined twice"):
+        load(tmp_path / "clash.causal")
+    (tmp_path / "local.causal").write_text('import "d.causal"\ntype YN = {no, yes}\n')
+    with pytest.raises(SourceError, match="type YN is defined twice"):
+        load(tmp_path / "local.causal")
+
+
+def test_the_repl_loads_a_file_twice_and_files_that_share_an_import(tmp_path):
+    import io
+
+    from causaldsl.repl import Session
+
+    (tmp_path / "d.causal").write_text("type YN = {no, yes}\n")
+    (tmp_path / "b.causal").write_text('import "d.causal"\nmodel mb {\n  A : YN ~ [0.5, 0.5]\n}\n'
+                                       "query P(A = yes)\n")
+    out, err = io.StringIO(), io.StringIO()
+    s = Session(out, err)
+    for f in ("d.causal", "d.causal", "b.causal", "b.causal"):
+        s.load(str(tmp_path / f))
+    assert err.getvalue() == "" and list(s.program.models) == ["mb"]
+    assert out.getvalue().count("P(A = yes)") == 2  # answered at each :load
+    s.define("type YN = {no, yes}")  # typed here: a definition of its own
+    assert "type YN is defined twice" in err.getvalue()
+
+
 def test_every_syntax_error_is_reported():
     text = "model m {\n  S : Bool ~ Bernoulli(0.5\n}\ntype T = {a b}\nquery P(S\n"
     with pytest.raises(SourceError) as e:

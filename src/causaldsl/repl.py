@@ -96,8 +96,12 @@ class Session:
         if not full.is_file():
             print(f"error: cannot read {path}: no such file", file=self.err)
             return
-        self.loader.loaded.pop(full, None)  # read it afresh
-        if self.define(f'import "{full}"') and full in self.loader.loaded:
+        kept = self.loader.loaded
+        self.loader.loaded = {}  # read it and what it imports afresh, each file once
+        if not self.define(f'import "{full}"'):
+            self.loader.loaded = kept  # the session stays as it was
+            return
+        if full in self.loader.loaded:
             for st, target in self.loader.loaded[full].statements:
                 self.answer(st, target, str(st.text))
 

@@ -46,6 +46,9 @@ class Program:
     boxes: dict[str, Box] = field(default_factory=dict)
     diagrams: dict[str, Diagram] = field(default_factory=dict)
     statements: list[tuple[Any, str]] = field(default_factory=list)  # (statement, target)
+    #: name → the file that defined it (its resolved path; the file name for text): a file
+    #: imported along two paths brings the same definitions twice, which is no clash
+    origins: dict[str, str] = field(default_factory=dict)
 
     @property
     def model(self) -> CausalModel:
@@ -89,6 +92,16 @@ class Program:
         return ident.evaluate(obs.probs, names=obs.variables, types=types)
 
 
+def origin_of(file: str) -> str:
+    """A file's name in ``Program.origins``: its resolved path (text has no path: its name)."""
+    if file.startswith("<") and file.endswith(">"):
+        return file
+    try:
+        return str(Path(file).resolve())
+    except (OSError, ValueError):
+        return file
+
+
 BUILTIN_TYPES: dict[str, Type] = {"Bool": Bool, "Real": Real}
 
 
@@ -106,12 +119,24 @@ class Elaborator:
     def error(self, span: Span, message: str) -> None:
         self.diags.append(Diagnostic(self.file, span, message, source_line(self.text, span.line)))
 
-    def define(self, name: str, span: Span, what: str) -> bool:
+    @property
+    def origin(self) -> str:
+        """This file, as ``Program.origins`` names it."""
+        return origin_of(self.file)
+
+    def define(self, name: str, span: Span, what: str, origin: str | None = None) -> bool:
+        """Claim ``name`` for a definition made here, or imported from ``origin``; False (after
+        an error, unless it is the same definition again, imported along another path) when
+        the name is taken."""
+        origin = origin or self.origin
         if name in self.defined_at:
+            if origin != self.origin and self.prog.origins.get(name) == origin:
+                return False  # the same file's definition, imported again: already here
             first = self.defined_at[name]
             self.error(span, f"{what} {name} is defined twice (first at line {first.line})")
             return False
         self.defined_at[name] = span
+        self.prog.origins[name] = origin
         return True
 
     def run(self, module: A.Module) -> Program:
@@ -163,13 +188,14 @@ class Elaborator:
             return
         for kind in ("types", "models", "boxes", "diagrams"):
             for name, value in getattr(other, kind).items():
-                if self.define(name, st.span, kind[:-1]):
+                if self.define(name, st.span, kind[:-1], other.origins.get(name, other.file)):
                     getattr(self.prog, kind)[name] = value
                     if kind == "models":  # a bare query after the import may ask it
                         self.targets.append(name)
         self.prog.graphs |= other.graphs
-        for k, v in other.observations.items():
-            self.prog.observations.setdefault(k, []).extend(v)
+        for k, v in other.observations.items():  # each once, though imported along two paths
+            have = self.prog.observations.setdefault(k, [])
+            have.extend(o for o in v if not any(o is h for h in have))
 
     # -- types ---------------------------------------------------------------------------
     def type_(self, t: Any, name: str | None = None) -> Type | None:
