@@ -394,6 +394,31 @@ def test_the_repl_loads_a_file_twice_and_files_that_share_an_import(tmp_path):
     assert "type YN is defined twice" in err.getvalue()
 
 
+def test_a_file_that_is_not_utf8_is_named_where_it_is_imported(tmp_path, capsys):
+    import io
+
+    from causaldsl.repl import Session
+
+    (tmp_path / "latin.causal").write_bytes(b"type Z = {a, b}\n# caf\xe9\n")
+    (tmp_path / "main.causal").write_text('import "latin.causal"\n')
+    (tmp_path / "odd.causal").write_bytes(b'import "a\x00b"\nimport "nope.causal"\n')
+    assert main(["check", str(tmp_path / "main.causal"), str(tmp_path / "latin.causal"),
+                 str(tmp_path / "odd.causal")]) == 1
+    err = capsys.readouterr().err
+    assert err.count(f"{tmp_path / 'latin.causal'}:2:6: error: the file is not UTF-8 text "
+                     "(byte 0xe9)") == 2
+    assert "cannot import 'a\\x00b': embedded null byte" in err
+    assert "cannot import 'nope.causal': no such file" in err and "Traceback" not in err
+    assert main(["fmt", str(tmp_path / "latin.causal")]) == 1
+    assert f"{tmp_path / 'latin.causal'}:2:6: error: the file is not UTF-8" in capsys.readouterr().err
+    out, err = io.StringIO(), io.StringIO()
+    s = Session(out, err)
+    s.load(str(tmp_path / "main.causal"))
+    s.load(str(tmp_path / "latin.causal"))
+    assert err.getvalue().count("latin.causal:2:6: error: the file is not UTF-8 text") == 2
+    assert s.program is None  # nothing was defined
+
+
 def test_every_syntax_error_is_reported():
     text = "model m {\n  S : Bool ~ Bernoulli(0.5\n}\ntype T = {a b}\nquery P(S\n"
     with pytest.raises(SourceError) as e:

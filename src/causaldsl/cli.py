@@ -151,8 +151,6 @@ def _load(path: str) -> Any:
         raise CausalError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise CausalError(f"{path}: is a folder, not a .causal file") from None
-    except UnicodeDecodeError:
-        raise CausalError(f"{path}: is not UTF-8 text") from None
 
 
 def _load_target(args: argparse.Namespace) -> tuple[Any, str]:
@@ -227,18 +225,19 @@ def _fmt(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .lang.fmt import format_source
+    from .lang.loader import read_source
 
     status = EXIT_OK
     for f in args.files:
         path = Path(f)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_source(path, f)
             new = format_source(text, f)
         except FileNotFoundError:
             print(f"{f}: no such file", file=sys.stderr)
             status = EXIT_INPUT
             continue
-        except (OSError, UnicodeDecodeError) as e:
+        except OSError as e:
             print(f"{f}: cannot read: {e}", file=sys.stderr)
             status = EXIT_INPUT
             continue

@@ -94,7 +94,8 @@ class Session:
             return
         full = Path(path).expanduser().resolve()
         if not full.is_file():
-            print(f"error: cannot read {path}: no such file", file=self.err)
+            why = "it is a folder, not a .causal file" if full.is_dir() else "no such file"
+            print(f"error: cannot read {path}: {why}", file=self.err)
             return
         kept = self.loader.loaded
         self.loader.loaded = {}  # read it and what it imports afresh, each file once

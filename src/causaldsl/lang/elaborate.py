@@ -183,7 +183,13 @@ class Elaborator:
         except SourceError as e:
             self.diags.extend(e.diagnostics)
             return
-        except (OSError, CausalError) as e:
+        except FileNotFoundError:
+            self.error(st.span, f"cannot import {st.path!r}: no such file")
+            return
+        except IsADirectoryError:
+            self.error(st.span, f"cannot import {st.path!r}: it is a folder, not a .causal file")
+            return
+        except (OSError, ValueError, CausalError) as e:  # ValueError: a NUL in the path
             self.error(st.span, f"cannot import {st.path!r}: {e}")
             return
         for kind in ("types", "models", "boxes", "diagrams"):

@@ -103,6 +103,20 @@ def _literal(terminal: str) -> str:
     return terminal
 
 
+def read_source(path: Path, file: str) -> str:
+    """A .causal file's text; one that is not UTF-8 is a SourceError located at the first bad
+    byte of the file (an imported file's, not the importer's)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise SourceError([Diagnostic(file, Span(line, column),
+                                      f"the file is not UTF-8 text (byte 0x{data[e.start]:02x}); "
+                                      "save it as UTF-8")]) from None
+
+
 class Loader:
     """Loads files and their imports; remembers what it loaded."""
 
@@ -117,7 +131,7 @@ class Loader:
         if p in self.loading:
             chain = " → ".join(x.name for x in [*self.loading[self.loading.index(p):], p])
             raise CausalError(f"import cycle: {chain}")
-        text = p.read_text(encoding="utf-8")
+        text = read_source(p, str(path))
         self.loading.append(p)
         try:
             prog = self.elaborate(text, str(path))
