@@ -419,6 +419,22 @@ def test_a_file_that_is_not_utf8_is_named_where_it_is_imported(tmp_path, capsys)
     assert s.program is None  # nothing was defined
 
 
+def test_a_program_without_a_model_says_so_when_asked(tmp_path):
+    from causaldsl.errors import CausalError
+
+    f = tmp_path / "types.causal"
+    f.write_text("type YN = {no, yes}\n")
+    prog = load(f)
+    for ask in (lambda: prog.answer("P(A)"), lambda: prog.model, lambda: prog.target()):
+        with pytest.raises(CausalError, match=f"no model in {f}"):
+            ask()
+    prog = parse("model coin {\n  A : Bool ~ [0.5, 0.5]\n}\n")
+    with pytest.raises(CausalError, match="no model or graph named 'cion' in <string>; did you "
+                                          "mean 'coin'"):
+        prog.answer("P(A)", "cion")
+    assert prog.target() == "coin" and prog.answer("P(A = true)") == (0.5, None)
+
+
 def test_every_syntax_error_is_reported():
     text = "model m {\n  S : Bool ~ Bernoulli(0.5\n}\ntype T = {a b}\nquery P(S\n"
     with pytest.raises(SourceError) as e:

@@ -53,9 +53,20 @@ class Program:
     @property
     def model(self) -> CausalModel:
         """The last model (or graph) defined: the one a bare ``query`` refers to."""
-        if not self.models:
-            raise CausalError(f"{self.file} defines no model or graph")
-        return list(self.models.values())[-1]
+        return self.models[self.target()]
+
+    def target(self, name: str | None = None) -> str:
+        """The name of the model or graph a query asks: ``name`` (checked), else the last one
+        defined, which a bare ``query`` asks."""
+        if name is None:
+            if not self.models:
+                raise CausalError(f"no model in {self.file}: define a model or graph to ask "
+                                  "queries of")
+            return next(reversed(self.models))
+        if name not in self.models:
+            raise CausalError(f"no model or graph named {name!r} in {self.file}"
+                              + did_you_mean(name, self.models))
+        return name
 
     def __getitem__(self, name: str) -> Any:
         for table in (self.models, self.diagrams, self.boxes, self.types):
@@ -70,7 +81,7 @@ class Program:
         its last ``observed`` distribution (the rule's name)."""
         from ..identify import identify
 
-        target = target or list(self.models)[-1]
+        target = self.target(target or None)
         if target not in self.graphs:
             return self.models[target].query(query, **options), None
         if not self.observations.get(target):
