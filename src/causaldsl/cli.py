@@ -156,11 +156,7 @@ def _load(path: str) -> Any:
 def _load_target(args: argparse.Namespace) -> tuple[Any, str]:
     """The file's program and the model to ask: ``--in``, else the last one defined."""
     prog = _load(args.file)
-    target = args.target or (list(prog.models)[-1] if prog.models else None)
-    if target is None or target not in prog.models:
-        raise CausalError(f"{args.file}: no model or graph named {args.target!r}"
-                          if args.target else f"{args.file}: defines no model or graph")
-    return prog, target
+    return prog, prog.target(args.target)
 
 
 def _programs(files: Sequence[str], status: list[int]) -> Any:

@@ -136,7 +136,7 @@ class Session:
         if self.program is None or not self.program.models:
             print("error: define or :load a model first", file=self.err)
             return
-        target = self.current or list(self.program.models)[-1]
+        target = self.program.target(self.current)
         try:
             q = parse_query(text)
         except CausalError as e:
@@ -154,19 +154,15 @@ class Session:
             with contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.err):
                 _identify(self.program, target, st, "", False)
             return
+        from .cli import _show
+
         q = st.query if isinstance(st, A.QueryStmt) else st
         try:
             result, method = self.program.answer(q, target)
         except CausalError as e:
             print(f"error: {e}", file=self.err)
             return
-        if method:
-            print(f"(identified by {method}, evaluated on the observed data)", file=self.out)
-        if isinstance(result, float):  # an Estimate (sampling, closed form) says how too
-            print(f"{text} = {result if hasattr(result, 'se') else format(result, '.6g')}",
-                  file=self.out)
-        else:
-            print(result, file=self.out)
+        print(_show(text, target, result, method), file=self.out)
 
     def draw(self, arg: str) -> None:
         """``:draw``: write a picture of a model (or of a query's answer) and say where."""
