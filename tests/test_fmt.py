@@ -154,6 +154,14 @@ def test_comments_keep_any_character_and_their_lines():
         same_meaning(parse(text), parse(out))
 
 
+def test_a_hash_or_quote_in_a_string_is_read_as_the_parser_reads_it():
+    # a path has no escapes: "a\\" is a whole path, and the comment after it is kept
+    for text in ['import "a\\"  # c "x"\n',
+                 'graph g {\n  X : Bool\n}\n\nobserved P(X) in g from "d#.csv"  # c "#"\n',
+                 'model m {\n  X : {a, b} ~ [0.5, 0.5]\n}\n\nquery P(X = "a#\\"#")  # c\n']:
+        assert format_source(text) == text, text
+
+
 def test_a_form_feed_in_a_comment_does_not_shift_error_lines(tmp_path, capsys):
     f = tmp_path / "ff.causal"
     f.write_text("model m {\n  X : Bool ~ [0.5, 0.5]  # a \x0c b\n}\nquery P(Z\n")

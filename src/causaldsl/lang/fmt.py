@@ -25,18 +25,39 @@ def format_source(text: str, file: str = "<string>") -> str:
 
 # -- comments -----------------------------------------------------------------------------------
 
-_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+#: The two kinds of string, as the grammar lexes them: a path (after ``import`` or ``from``)
+#: has no escapes, so ``"a\"`` is whole; a query's quoted value has backslash escapes.
+_PATH = re.compile(r'"[^"\n]*"')
+_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
 
 
 def _comments(text: str) -> dict[int, tuple[str, bool]]:
-    """Line → (comment text, whether code stands before it on that line). Lines are counted as
-    the parser counts them, by "\n" alone (a form feed or NEL may stand inside a comment)."""
+    """Line → (comment text, whether code stands before it on that line). The text (which
+    parses) is scanned as the lexer reads it, so a # or quote inside a string is no comment;
+    lines are counted as the parser counts them, by "\n" alone (not at a form feed, say)."""
     out: dict[int, tuple[str, bool]] = {}
-    for n, line in enumerate(text.split("\n"), start=1):
-        blanked = _STRING.sub(lambda m: " " * len(m.group()), line)
-        i = blanked.find("#")
-        if i >= 0:
-            out[n] = (line[i:].rstrip(), bool(line[:i].strip()))
+    line, start, i, word = 1, 0, 0, ""
+    while i < len(text):
+        c = text[i]
+        if c == "\n":
+            line, start, i = line + 1, i + 1, i + 1
+            continue
+        if c == "#":
+            end = text.find("\n", i)
+            end = len(text) if end < 0 else end
+            out[line] = (text[i:end].rstrip(), bool(text[start:i].strip()))
+            i = end
+            continue
+        m = (_PATH if word in ("import", "from") else _QUOTED).match(text, i) if c == '"' \
+            else _WORD.match(text, i)
+        if m is not None:
+            word = m.group() if c != '"' else ""
+            i = m.end()
+            continue
+        if not c.isspace():
+            word = ""
+        i += 1
     return out
 
 
