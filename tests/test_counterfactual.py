@@ -515,5 +515,5 @@ def test_the_repl_answers_counterfactuals():
     s.handle("P(Y[X = true] = true | X = false)")
     s.handle("P(Y[Xx = true])")
     # X = U: X = false means U = false, and Y[X = true] = U
-    assert "P(Y[X = true] = true | X = false) = 0" in out.getvalue()
+    assert "P(Y[X = true] = true | X = false)  [m]\n= 0\n" in out.getvalue()  # as causal run
     assert "'Xx' is not a variable of model m; did you mean 'X'?" in err.getvalue()

@@ -326,6 +326,14 @@ def test_variable_both_outcome_and_intervention(model):
         model.query("P(C | do(T = yes), T = no)")
 
 
+def test_an_integer_too_large_for_a_float_is_a_query_error():
+    from causaldsl.lang.loader import parse
+
+    m = parse("model m {\n  X : Real ~ Normal(0, 1)\n  Y : Real := X + 1\n}\n").model
+    with pytest.raises(QueryError, match=r"X = 9+ is too large"):
+        m.query(f"E[Y | do(X = {'9' * 400})]")
+
+
 def test_variable_given_twice(model):
     # the message is accurate but reads oddly ("both as evidence and as evidence")
     with pytest.raises(QueryError, match="S is given twice"):
@@ -338,6 +346,9 @@ def test_variable_given_twice(model):
     ("Q(C)", 1, "unexpected 'Q(C)'"),
     ("", 1, "unexpected end of query"),
     ("P(C = yes) + 1", 15, "unexpected end of query; expected '*'"),
+    ("1e400 * P(C = yes)", 1, "the number 1e400 is too large"),
+    ("P(C = yes | S = -1e999)", 17, "the number -1e999 is too large"),
+    ("1e200 * (1e200 * P(C = yes))", 1, "the coefficient 1e200 times"),
 ])
 def test_query_syntax_error_has_column_and_caret(model, text, column, message):
     with pytest.raises(QuerySyntaxError) as info:

@@ -152,6 +152,16 @@ BAD = {
                          "Normal takes 2 arguments, got 3"),
     "continuous function": ("model m {\n  exogenous U : Real ~ Normal(0, 1)\n"
                             "  X : Real := frob(U)\n}", 3, 15, "unknown function 'frob'"),
+    "number overflows": ("model m {\n  X : Real ~ Normal(1e400, 1)\n}", 2, 21,
+                         "the number 1e400 is too large"),
+    "table number overflows": ("model m {\n  X : Bool ~ [0.5, -1e400]\n}", 2, 20,
+                               "the number -1e400 is too large"),
+    "bound overflows": ("type R = Real in [0, 2e308]", 1, 22, "the number 2e308 is too large"),
+    "query number overflows": ("model m {\n  X : Real ~ Normal(0, 1)\n}\nquery P(X = 1e400)",
+                               4, 13, "the number 1e400 is too large"),
+    "coefficient overflows": ("model m {\n  X : Bool ~ [0.5, 0.5]\n}\n"
+                              "query 1e300 * (1e300 * P(X = true))", 4, 7,
+                              "the coefficient 1e300 times"),
 }
 
 
@@ -339,6 +349,90 @@ def test_import_brings_definitions_and_cycles_are_errors(tmp_path):
     (tmp_path / "b.causal").write_text('import "a.causal"\n')
     with pytest.raises(SourceError, match="import cycle"):
         load(tmp_path / "a.causal")
+
+
+def test_a_file_imported_along_two_paths_is_read_once_and_does_not_clash(tmp_path):
+    (tmp_path / "d.causal").write_text(
+        "type YN = {no, yes}\ngraph g {\n  X : YN\n  Y : YN\n  X -> Y\n}\n"
+        "observed P(X, Y) in g = [0.1, 0.2, 0.3, 0.4]\n")
+    (tmp_path / "b.causal").write_text('import "d.causal"\nmodel mb {\n  A : YN ~ [0.5, 0.5]\n}\n')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.causal").write_text(
+        'import "../d.causal"\nmodel mc {\n  B : YN ~ [0.25, 0.75]\n}\n')
+    (tmp_path / "a.causal").write_text('import "b.causal"\nimport "sub/c.causal"\n'
+                                       'import "./d.causal"\nquery P(A = yes) in mb\n')
+    prog = load(tmp_path / "a.causal")
+    assert list(prog.types) == ["YN"] and set(prog.models) == {"g", "mb", "mc"}
+    assert prog.models["mb"].variables["A"].type is prog.models["mc"].variables["B"].type
+    assert len(prog.observations["g"]) == 1  # not once per path
+    assert prog.answer(prog.statements[0][0].query, "mb")[0] == pytest.approx(0.5)
+    # distinct definitions of one name in two files still clash
+    (tmp_path / "e.causal").write_text("type YN = {no, yes}\n")
+    (tmp_path / "clash.causal").write_text('import "d.causal"\nimport "e.causal"\n')
+    with pytest.raises(SourceError, match="type YN is defined twice"):
+        load(tmp_path / "clash.causal")
+    (tmp_path / "local.causal").write_text('import "d.causal"\ntype YN = {no, yes}\n')
+    with pytest.raises(SourceError, match="type YN is defined twice"):
+        load(tmp_path / "local.causal")
+
+
+def test_the_repl_loads_a_file_twice_and_files_that_share_an_import(tmp_path):
+    import io
+
+    from causaldsl.repl import Session
+
+    (tmp_path / "d.causal").write_text("type YN = {no, yes}\n")
+    (tmp_path / "b.causal").write_text('import "d.causal"\nmodel mb {\n  A : YN ~ [0.5, 0.5]\n}\n'
+                                       "query P(A = yes)\n")
+    out, err = io.StringIO(), io.StringIO()
+    s = Session(out, err)
+    for f in ("d.causal", "d.causal", "b.causal", "b.causal"):
+        s.load(str(tmp_path / f))
+    assert err.getvalue() == "" and list(s.program.models) == ["mb"]
+    assert out.getvalue().count("P(A = yes)") == 2  # answered at each :load
+    s.define("type YN = {no, yes}")  # typed here: a definition of its own
+    assert "type YN is defined twice" in err.getvalue()
+
+
+def test_a_file_that_is_not_utf8_is_named_where_it_is_imported(tmp_path, capsys):
+    import io
+
+    from causaldsl.repl import Session
+
+    (tmp_path / "latin.causal").write_bytes(b"type Z = {a, b}\n# caf\xe9\n")
+    (tmp_path / "main.causal").write_text('import "latin.causal"\n')
+    (tmp_path / "odd.causal").write_bytes(b'import "a\x00b"\nimport "nope.causal"\n')
+    assert main(["check", str(tmp_path / "main.causal"), str(tmp_path / "latin.causal"),
+                 str(tmp_path / "odd.causal")]) == 1
+    err = capsys.readouterr().err
+    assert err.count(f"{tmp_path / 'latin.causal'}:2:6: error: the file is not UTF-8 text "
+                     "(byte 0xe9)") == 2
+    assert "cannot import 'a\\x00b': embedded null byte" in err
+    assert "cannot import 'nope.causal': no such file" in err and "Traceback" not in err
+    assert main(["fmt", str(tmp_path / "latin.causal")]) == 1
+    assert f"{tmp_path / 'latin.causal'}:2:6: error: the file is not UTF-8" in capsys.readouterr().err
+    out, err = io.StringIO(), io.StringIO()
+    s = Session(out, err)
+    s.load(str(tmp_path / "main.causal"))
+    s.load(str(tmp_path / "latin.causal"))
+    assert err.getvalue().count("latin.causal:2:6: error: the file is not UTF-8 text") == 2
+    assert s.program is None  # nothing was defined
+
+
+def test_a_program_without_a_model_says_so_when_asked(tmp_path):
+    from causaldsl.errors import CausalError
+
+    f = tmp_path / "types.causal"
+    f.write_text("type YN = {no, yes}\n")
+    prog = load(f)
+    for ask in (lambda: prog.answer("P(A)"), lambda: prog.model, lambda: prog.target()):
+        with pytest.raises(CausalError, match=f"no model in {f}"):
+            ask()
+    prog = parse("model coin {\n  A : Bool ~ [0.5, 0.5]\n}\n")
+    with pytest.raises(CausalError, match="no model or graph named 'cion' in <string>; did you "
+                                          "mean 'coin'"):
+        prog.answer("P(A)", "cion")
+    assert prog.target() == "coin" and prog.answer("P(A = true)") == (0.5, None)
 
 
 def test_every_syntax_error_is_reported():

@@ -99,5 +99,49 @@ def test_graph_sessions_identify_and_answer_from_observed_data(tmp_path):
     text = out.getvalue()
     assert "= Σ_t P(t|s) Σ_s' P(s') P(c|s',t)    (by comb)" in text
     assert "(by id)" in text and "identified by frontdoor" in text
-    assert "P(C = yes | do(S = yes)) = 0.542297" in text      # 4013/7400, the paper's example
+    assert ("P(C = yes | do(S = yes))  [frontdoor]  (identified by frontdoor, evaluated on the "
+            "observed data)\n= 0.542297\n") in text  # 4013/7400, the paper's example
     assert (tmp_path / "answer.svg").exists()
+
+
+def test_brackets_in_strings_and_comments_do_not_hold_the_prompt(env):
+    from causaldsl.repl import balanced
+
+    assert balanced('P(C = "a(")') and balanced('P(C = "a#b")') and balanced('import "x{"')
+    assert balanced('P(C = "a\\"(")') and balanced("model m { # {\n}")
+    assert not balanced('model m { A : {"}", b}') and not balanced('P(C | do(S = "x"), "(" = "#"')
+    assert not balanced('P(C = "a#b"') and balanced('P(C = "unclosed(\n)')
+    t = Terminal([str(ROOT / "examples" / "smoking.causal")], env)
+    t.read_until("causal> ")
+    t.send('P(C = "yes(")\r')
+    assert "is not a value of C" in t.read_until("causal> ", timeout=30)
+    t.send(":quit\r")
+    t.close()
+
+
+def test_the_repl_shows_answers_as_causal_run_does(capsys):
+    import io
+
+    from causaldsl.cli import main
+    from causaldsl.repl import Session
+
+    for name in ("smoking.causal", "frontdoor.causal", "sprinkler.causal"):
+        path = str(ROOT / "examples" / name)
+        assert main(["run", path]) == 0
+        ran = capsys.readouterr().out
+        out, err = io.StringIO(), io.StringIO()
+        Session(out, err).load(path)
+        assert err.getvalue() == "" and out.getvalue() == ran, name
+
+
+def test_drawing_a_query_without_a_model_is_an_error(tmp_path):
+    import io
+
+    from causaldsl.repl import Session
+
+    f = tmp_path / "d.causal"
+    f.write_text("box f : I -> Bool\ndiagram d = f\n")
+    s = Session(io.StringIO(), io.StringIO())
+    s.load(str(f))
+    s.draw("P(X)")
+    assert "error: no model in <repl>" in s.err.getvalue()

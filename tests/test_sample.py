@@ -146,6 +146,33 @@ def test_seed_reproduces_and_shapes_compile_once():
     assert len(eng._draws) == 1   # one compiled sampler serves every value and seed
 
 
+def test_seeds_are_checked_and_the_last_one_wraps_around(capsys, tmp_path):
+    from causaldsl.backends.sample import Options
+    from causaldsl.cli import main
+
+    m = model_of(MIXED)
+    for bad in (-1, 2**32, 10**20, 1.5, "1", True):
+        with pytest.raises(QueryError, match="the seed must be an integer"):
+            m.query("E[Y | do(S = yes)]", seed=bad, samples=100)
+        with pytest.raises(QueryError, match="the seed must be an integer"):
+            engine_for(m).query("E[Y | do(S = yes)]", seed=bad, samples=100)
+        with pytest.raises(QueryError, match="the seed must be an integer"):
+            Options(seed=bad)
+    with pytest.raises(QueryError, match="from 0 to 4294967295, got -1"):
+        m.query_batch("E[Y | do(S)]", {"S": ["no", "yes"]}, seed=-1, samples=100)
+    # a sum's terms and a table's cells take the seeds after it, wrapped to 0, 1, ...
+    last = m.query("E[Y | do(S = yes)] - E[Y | do(S = no)]", seed=2**32 - 1, samples=1000,
+                   method="forward")
+    assert abs(float(last) - 2) < 0.5
+    src = tmp_path / "m.causal"
+    src.write_text(MIXED + "query E[Y | do(S = yes)]\n")
+    for bad in ("-1", "4294967296", "99999999999999999999", "1.5"):
+        assert main(["run", str(src), "--seed", bad, "--samples", "100"]) == 2
+        err = capsys.readouterr().err
+        assert "argument --seed: the seed must be an integer" in err and "Traceback" not in err
+    assert main(["run", str(src), "--seed", str(2**32 - 1), "--samples", "100"]) == 0
+
+
 def test_backend_choice():
     from examples.smoking import smoking_model
 

@@ -96,10 +96,22 @@ def _sampling_flags(p: argparse.ArgumentParser) -> None:
                    help="force a route (default: exact for finite models, else sampling)")
     p.add_argument("--method", choices=["closed", "forward", "importance", "nuts"],
                    help="the sampling method (default: a closed form, else chosen per query)")
-    p.add_argument("--seed", type=int, help="random seed for sampling (default 0)")
+    p.add_argument("--seed", type=_seed, help="random seed for sampling, 0 to 2**32 - 1 "
+                   "(default 0)")
     p.add_argument("--samples", type=int, help="samples (NUTS: draws per chain)")
     p.add_argument("--progress", action="store_true", default=None,
                    help="show a progress bar while MCMC (NUTS) runs")
+
+
+def _seed(text: str) -> int:
+    """A --seed: an integer that JAX takes as a seed (argparse says so where it is not)."""
+    from .backends.choose import check_seed
+
+    try:
+        return check_seed(int(text))
+    except (ValueError, CausalError) as e:
+        raise argparse.ArgumentTypeError(str(e) if isinstance(e, CausalError) else
+                                         f"the seed must be an integer, not {text!r}") from None
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
@@ -139,18 +151,12 @@ def _load(path: str) -> Any:
         raise CausalError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise CausalError(f"{path}: is a folder, not a .causal file") from None
-    except UnicodeDecodeError:
-        raise CausalError(f"{path}: is not UTF-8 text") from None
 
 
 def _load_target(args: argparse.Namespace) -> tuple[Any, str]:
     """The file's program and the model to ask: ``--in``, else the last one defined."""
     prog = _load(args.file)
-    target = args.target or (list(prog.models)[-1] if prog.models else None)
-    if target is None or target not in prog.models:
-        raise CausalError(f"{args.file}: no model or graph named {args.target!r}"
-                          if args.target else f"{args.file}: defines no model or graph")
-    return prog, target
+    return prog, prog.target(args.target)
 
 
 def _programs(files: Sequence[str], status: list[int]) -> Any:
@@ -210,22 +216,24 @@ def _repl(args: argparse.Namespace) -> int:
 
 def _fmt(args: argparse.Namespace) -> int:
     import os
+    import shutil
     import tempfile
     from pathlib import Path
 
     from .lang.fmt import format_source
+    from .lang.loader import read_source
 
     status = EXIT_OK
     for f in args.files:
         path = Path(f)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_source(path, f)
             new = format_source(text, f)
         except FileNotFoundError:
             print(f"{f}: no such file", file=sys.stderr)
             status = EXIT_INPUT
             continue
-        except (OSError, UnicodeDecodeError) as e:
+        except OSError as e:
             print(f"{f}: cannot read: {e}", file=sys.stderr)
             status = EXIT_INPUT
             continue
@@ -239,11 +247,13 @@ def _fmt(args: argparse.Namespace) -> int:
             print(f"{f}: not in canonical form (causal fmt {f} rewrites it)")
             status = EXIT_INPUT
             continue
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        real = path.resolve()  # through a symbolic link to the file it names, kept a link
+        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(new)
-            os.replace(tmp, path)  # atomic: the file is either old or new, never half
+            shutil.copymode(real, tmp)  # the file keeps its permissions (mkstemp makes 0600)
+            os.replace(tmp, real)  # atomic: the file is either old or new, never half
         except OSError as e:
             Path(tmp).unlink(missing_ok=True)
             print(f"{f}: cannot write: {e}", file=sys.stderr)

@@ -6,6 +6,7 @@ against a model by :func:`check_query` before any backend sees it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -103,16 +104,49 @@ class Linear:
     terms: tuple[tuple[float, Prob | Expect], ...]
 
     def __str__(self) -> str:
+        """Text that parses back to the same terms: coefficients exact, a leading negative one
+        as ``-(2 * P(...))`` (``-2 * P(...)`` is no query), and a lone term with coefficient 1
+        as ``1 * P(...)`` (a bare ``P(...)`` is no sum: it may be a table, not a number)."""
         out = ""
         for i, (c, q) in enumerate(self.terms):
-            sign = "-" if c < 0 else "+"
             mag = abs(c)
-            coef = "" if mag == 1 else f"{mag:g} * "
-            out += (("-" if c < 0 else "") if i == 0 else f" {sign} ") + coef + str(q)
+            lone = len(self.terms) == 1 and c == 1
+            term = str(q) if mag == 1 and not lone else f"{show_number(mag)} * {q}"
+            if i:
+                out += f" {'-' if c < 0 else '+'} {term}"
+            elif c < 0:
+                out += f"-{term}" if mag == 1 else f"-({term})"
+            else:
+                out += term
         return out
 
 
+def show_number(x: float) -> str:
+    """A number as the languages write it, exactly (it reads back as the same float): ``2``,
+    ``0.1``, ``0.12345678912``, ``1e-20``."""
+    s = repr(float(x))
+    return s[:-2] if s.endswith(".0") else s
+
+
 Query = Prob | Expect | Linear
+
+
+class NumberOverflow(Exception):
+    """Raised while a parse tree is transformed: a number too large for a float (it would read
+    as inf). The parsers turn it into a located syntax error."""
+
+    def __init__(self, token: Any, message: str):
+        super().__init__(message)
+        self.token = token
+        self.message = message
+
+
+def number(token: Any) -> float:
+    """The value of a number token; one too large for a float is an error, not inf."""
+    value = float(str(token))
+    if math.isinf(value) and getattr(token, "type", None) != "INF":
+        raise NumberOverflow(token, f"the number {token} is too large (it overflows a float)")
+    return value
 
 
 class _World(list[object]):
@@ -128,7 +162,7 @@ class _ToQuery(lark.Transformer):
         return int(items[0])
 
     def float_value(self, items):  # type: ignore[no-untyped-def]
-        return float(items[0])
+        return number(items[0])
 
     def string_value(self, items):  # type: ignore[no-untyped-def]
         return str(items[0])[1:-1]
@@ -183,8 +217,12 @@ class _ToQuery(lark.Transformer):
         return Linear(self._lin(items[0]) + tuple((-c, q) for c, q in self._lin(items[1])))
 
     def scale(self, items):  # type: ignore[no-untyped-def]
-        c = float(items[0])
-        return Linear(tuple((c * k, q) for k, q in self._lin(items[1])))
+        c = number(items[0])
+        terms = tuple((c * k, q) for k, q in self._lin(items[1]))
+        if any(math.isinf(k) for k, _ in terms):
+            raise NumberOverflow(items[0], f"the coefficient {items[0]} times a coefficient "
+                                 "inside the parentheses is too large (it overflows a float)")
+        return Linear(terms)
 
     def neg(self, items):  # type: ignore[no-untyped-def]
         return Linear(tuple((-k, q) for k, q in self._lin(items[0])))
@@ -207,7 +245,14 @@ def parse_query(text: str) -> Query:
         what = f"unexpected {got!r}" if got.strip() else "unexpected end of query"
         raise QuerySyntaxError(f"query:1:{col}: {what}" + (f"; expected {shown}" if shown else "")
                                + caret, text, col) from None
-    result: Query = _ToQuery().transform(tree)
+    try:
+        result: Query = _ToQuery().transform(tree)
+    except lark.exceptions.VisitError as e:
+        if not isinstance(e.orig_exc, NumberOverflow):
+            raise
+        col = e.orig_exc.token.column or 1
+        raise QuerySyntaxError(f"query:1:{col}: {e.orig_exc.message}\n  {text}\n"
+                               f"  {' ' * (col - 1)}^", text, col) from None
     return result
 
 
@@ -258,6 +303,10 @@ def check_value(model: CausalModel, q: Prob, var: str, value: Label) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise QueryError(f"{q}: {var} is continuous, so its value must be a number, not "
                              f"{value!r}")
+        try:
+            float(value)
+        except OverflowError:  # an integer beyond the floats
+            raise QueryError(f"{q}: {var} = {value} is too large (it overflows a float)") from None
         if not t.low <= value <= t.high:
             raise QueryError(f"{q}: {var} = {value:g} is outside the bounds of {var} : {t}")
         return

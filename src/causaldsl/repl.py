@@ -94,10 +94,15 @@ class Session:
             return
         full = Path(path).expanduser().resolve()
         if not full.is_file():
-            print(f"error: cannot read {path}: no such file", file=self.err)
+            why = "it is a folder, not a .causal file" if full.is_dir() else "no such file"
+            print(f"error: cannot read {path}: {why}", file=self.err)
             return
-        self.loader.loaded.pop(full, None)  # read it afresh
-        if self.define(f'import "{full}"') and full in self.loader.loaded:
+        kept = self.loader.loaded
+        self.loader.loaded = {}  # read it and what it imports afresh, each file once
+        if not self.define(f'import "{full}"'):
+            self.loader.loaded = kept  # the session stays as it was
+            return
+        if full in self.loader.loaded:
             for st, target in self.loader.loaded[full].statements:
                 self.answer(st, target, str(st.text))
 
@@ -131,7 +136,7 @@ class Session:
         if self.program is None or not self.program.models:
             print("error: define or :load a model first", file=self.err)
             return
-        target = self.current or list(self.program.models)[-1]
+        target = self.program.target(self.current)
         try:
             q = parse_query(text)
         except CausalError as e:
@@ -149,19 +154,15 @@ class Session:
             with contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.err):
                 _identify(self.program, target, st, "", False)
             return
+        from .cli import _show
+
         q = st.query if isinstance(st, A.QueryStmt) else st
         try:
             result, method = self.program.answer(q, target)
         except CausalError as e:
             print(f"error: {e}", file=self.err)
             return
-        if method:
-            print(f"(identified by {method}, evaluated on the observed data)", file=self.out)
-        if isinstance(result, float):  # an Estimate (sampling, closed form) says how too
-            print(f"{text} = {result if hasattr(result, 'se') else format(result, '.6g')}",
-                  file=self.out)
-        else:
-            print(result, file=self.out)
+        print(_show(text, target, result, method), file=self.out)
 
     def draw(self, arg: str) -> None:
         """``:draw``: write a picture of a model (or of a query's answer) and say where."""
@@ -216,11 +217,28 @@ class Session:
 
 
 def balanced(text: str) -> bool:
-    """Whether a block is complete: braces, brackets and parentheses all closed."""
+    """Whether a block is complete: braces, brackets and parentheses all closed. Those inside a
+    quoted string or a comment do not count; neither a string nor a comment spans lines."""
     depth = 0
-    for line in text.splitlines():
-        code = line.split("#", 1)[0]
-        depth += sum(code.count(c) for c in "{[(") - sum(code.count(c) for c in "}])")
+    for line in text.split("\n"):
+        quoted = False
+        i = 0
+        while i < len(line):
+            c = line[i]
+            if quoted:
+                if c == "\\":  # an escape in a query's string: skip what it escapes
+                    i += 1
+                elif c == '"':
+                    quoted = False
+            elif c == '"':
+                quoted = True
+            elif c == "#":
+                break
+            elif c in "{[(":
+                depth += 1
+            elif c in "}])":
+                depth -= 1
+            i += 1
     return depth <= 0
 
 

@@ -3,6 +3,7 @@ variables, or the one the caller names. Imports no backend until it is needed.""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,20 @@ from ..types import RealType
 from . import kept_on
 
 BACKENDS = ("exact", "sample")
+
+#: Seeds are 0 ≤ seed < SEEDS: the 32 bits of a JAX random key's seed.
+SEEDS = 2**32
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int, or a QueryError saying what a seed must be."""
+    try:
+        value = operator.index(seed)  # an int or NumPy integer, not a float or a string
+    except TypeError:
+        raise QueryError(f"the seed must be an integer, not {seed!r}") from None
+    if isinstance(seed, bool) or not 0 <= value < SEEDS:
+        raise QueryError(f"the seed must be an integer from 0 to {SEEDS - 1}, got {seed!r}")
+    return value
 
 
 def is_finite(model: CausalModel) -> bool:
@@ -58,6 +73,8 @@ def _route(model: CausalModel, backend: str | None, options: Mapping[str, Any]
     if backend is None:
         backend = "exact" if kept_on(model, "_is_finite", is_finite) else "sample"
     given = {k: v for k, v in options.items() if v is not None}
+    if "seed" in given:
+        check_seed(given["seed"])
     if backend not in BACKENDS:
         raise QueryError(f"unknown backend {backend!r}; the backends are {', '.join(BACKENDS)}")
     if backend == "exact" and given:

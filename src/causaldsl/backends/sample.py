@@ -51,6 +51,7 @@ from ..query import (
 )
 from ..types import FiniteType
 from . import kept_on
+from .choose import SEEDS, check_seed
 from .closed import condition, gaussian
 from .program import ABDUCTED, Program, indices, is_flag
 from .reparam import reparameterise
@@ -74,11 +75,17 @@ class Options:
     progress: bool = False
 
     def __post_init__(self) -> None:
+        check_seed(self.seed)
         if self.method is not None and self.method not in METHODS:
             raise QueryError(f"unknown sampling method {self.method!r}; the methods are "
                              f"{', '.join(METHODS)}")
         if self.samples is not None and self.samples < 2:
             raise QueryError(f"samples must be at least 2, got {self.samples}")
+
+
+    def shifted(self, i: int) -> Options:
+        """These options with seed ``seed + i``, wrapped around to stay a 32-bit seed."""
+        return dataclasses.replace(self, seed=(self.seed + i) % SEEDS)
 
 
 class SamplingEngine:
@@ -96,7 +103,8 @@ class SamplingEngine:
               chains: int = 2, progress: bool = False, **values: Any) -> Any:
         """Answer ``P(...)``, ``E[...]`` or a linear combination; see the module doc.
         ``samples`` counts weighted samples, or NUTS draws per chain after ``warmup``."""
-        opts = Options(method, 0 if seed is None else int(seed), samples, warmup, chains, progress)
+        opts = Options(method, 0 if seed is None else check_seed(seed), samples, warmup, chains,
+                       progress)
         q = parse_query(text) if isinstance(text, str) else text
         if values:
             q = bind(q, values)
@@ -106,7 +114,7 @@ class SamplingEngine:
             return self.expect(q, opts)
         terms = []
         for i, (c, term) in enumerate(q.terms):
-            sub = dataclasses.replace(opts, seed=opts.seed + i)
+            sub = opts.shifted(i)
             val = self.prob(term, sub) if isinstance(term, Prob) else self.expect(term, sub)
             if not isinstance(val, Estimate):
                 raise QueryError(f"{q}: every term of a sum must be a number, but {term} is "
@@ -173,7 +181,7 @@ class SamplingEngine:
             sub = bind(q, {e.var: t.values[j] for e, t, j in zip(free, types, labels,
                                                                     strict=True)})
             assert isinstance(sub, Prob)
-            out.append(answer(sub, dataclasses.replace(opts, seed=opts.seed + i)))
+            out.append(answer(sub, opts.shifted(i)))
         given = tuple(do_axis(e.var) if e in q.interventions else e.var for e in free)
         return out, given, tuple(types)
 
@@ -430,7 +438,7 @@ class SamplingEngine:
             from numpyro.infer import Predictive
 
             drawn = Predictive(functools.partial(program.model, 1), posterior_samples=got,
-                               infer_discrete=True)(jax.random.PRNGKey(opts.seed + 1), do, ev)
+                               infer_discrete=True)(jax.random.PRNGKey(opts.shifted(1).seed), do, ev)
             got = {**got, **drawn}
         program.check_flags(str(q), {k: v for k, v in got.items() if is_flag(k)}, got)
         vals = {r: got[r if r in got else f"{r}{ABDUCTED}"].reshape(opts.chains, draws)

@@ -42,7 +42,7 @@ def picture_of(prog: Any, file: str, name: str | None, do: str | None = None,
             else:
                 raise CausalError(f"{file}: defines no model, graph or diagram to draw")
         else:
-            name = list(prog.models)[-1]
+            name = prog.target()
     values = parse_assignments(do) if do else None
     cuts = [c.strip() for c in cut.split(",") if c.strip()] if cut is not None else []
     if cut is not None and not cuts:
@@ -97,7 +97,7 @@ def repl_draw(prog: Any, current: str | None, arg: str) -> Path:
     text = arg.strip()
     if text.startswith(("P(", "E[")):
         query, _, output = text.rpartition(" -o ") if " -o " in text else (text, "", "")
-        target = current or list(prog.models)[-1]
+        target = prog.target(current)
         result, _ = prog.answer(query.strip(), target)
         path = Path(output.strip() or "answer.svg").resolve()
         draw(result, title=f"{query.strip()}  [{target}]").save(path)

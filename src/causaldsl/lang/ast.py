@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import lark
 from lark.visitors import merge_transformers
 
-from ..query import Prob, _ToQuery
+from ..query import Prob, _ToQuery, number
 from .diagnostics import NOWHERE, Span
 
 
@@ -142,6 +142,18 @@ class TypeDef(_Record):
     name: str
     type: TypeExpr
     span: Span
+
+
+class Numbers(tuple[float, ...]):
+    """The numbers of a list as written, with the line each stands on (for fmt, which keeps
+    comments between them in place; not part of equality)."""
+
+    lines: tuple[int, ...]
+
+    def __new__(cls, values: Any, lines: Any = ()) -> Numbers:
+        out = super().__new__(cls, values)
+        out.lines = tuple(lines)
+        return out
 
 
 class InlineTable(_Record):
@@ -347,16 +359,16 @@ class _ToAst(lark.Transformer):
         return TypeReal(lo, hi, self._sp(meta, items))
 
     def real_bounds(self, meta, items):  # type: ignore[no-untyped-def]
-        def num(x: Any) -> float:
-            return float(str(x)) if not isinstance(x, float) else x
-
-        return (num(items[0]), num(items[1]))
+        return (number(items[0]), number(items[1]))
 
     def negative(self, meta, items):  # type: ignore[no-untyped-def]
-        return -float(str(items[0]))
+        tok = items[0].update(value=f"-{items[0]}")  # a token still, to say where it stands
+        if meta is not None and not getattr(meta, "empty", True):  # at the '-'
+            tok.line, tok.column = meta.line, meta.column
+        return tok
 
     def numbers(self, meta, items):  # type: ignore[no-untyped-def]
-        return tuple(float(str(x)) if not isinstance(x, float) else x for x in items)
+        return Numbers((number(x) for x in items), (x.line or 1 for x in items))
 
     def names(self, meta, items):  # type: ignore[no-untyped-def]
         return tuple((str(t), _span(t)) for t in items)
@@ -518,7 +530,7 @@ class _ToAst(lark.Transformer):
         return Binary("^", items[0], items[1], self._sp(meta, items))
 
     def num(self, meta, items):  # type: ignore[no-untyped-def]
-        return Num(float(str(items[0])), _span(items[0]))
+        return Num(number(items[0]), _span(items[0]))
 
     def true_(self, meta, items):  # type: ignore[no-untyped-def]
         return BoolLit(True, self._sp(meta, items))

@@ -55,5 +55,6 @@ class SourceError(CausalError):
 
 
 def source_line(text: str, line: int) -> str:
-    lines = text.splitlines()
-    return lines[line - 1] if 0 < line <= len(lines) else ""
+    """The text of a line, counted as the parser counts lines: by "\n" alone."""
+    lines = text.split("\n")
+    return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""

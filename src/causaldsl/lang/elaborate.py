@@ -46,13 +46,27 @@ class Program:
     boxes: dict[str, Box] = field(default_factory=dict)
     diagrams: dict[str, Diagram] = field(default_factory=dict)
     statements: list[tuple[Any, str]] = field(default_factory=list)  # (statement, target)
+    #: name → the file that defined it (its resolved path; the file name for text): a file
+    #: imported along two paths brings the same definitions twice, which is no clash
+    origins: dict[str, str] = field(default_factory=dict)
 
     @property
     def model(self) -> CausalModel:
         """The last model (or graph) defined: the one a bare ``query`` refers to."""
-        if not self.models:
-            raise CausalError(f"{self.file} defines no model or graph")
-        return list(self.models.values())[-1]
+        return self.models[self.target()]
+
+    def target(self, name: str | None = None) -> str:
+        """The name of the model or graph a query asks: ``name`` (checked), else the last one
+        defined, which a bare ``query`` asks."""
+        if name is None:
+            if not self.models:
+                raise CausalError(f"no model in {self.file}: define a model or graph to ask "
+                                  "queries of")
+            return next(reversed(self.models))
+        if name not in self.models:
+            raise CausalError(f"no model or graph named {name!r} in {self.file}"
+                              + did_you_mean(name, self.models))
+        return name
 
     def __getitem__(self, name: str) -> Any:
         for table in (self.models, self.diagrams, self.boxes, self.types):
@@ -67,7 +81,7 @@ class Program:
         its last ``observed`` distribution (the rule's name)."""
         from ..identify import identify
 
-        target = target or list(self.models)[-1]
+        target = self.target(target or None)
         if target not in self.graphs:
             return self.models[target].query(query, **options), None
         if not self.observations.get(target):
@@ -98,6 +112,16 @@ class Program:
         return ident.evaluate(obs.probs, names=obs.variables, types=types)
 
 
+def origin_of(file: str) -> str:
+    """A file's name in ``Program.origins``: its resolved path (text has no path: its name)."""
+    if file.startswith("<") and file.endswith(">"):
+        return file
+    try:
+        return str(Path(file).resolve())
+    except (OSError, ValueError):
+        return file
+
+
 BUILTIN_TYPES: dict[str, Type] = {"Bool": Bool, "Real": Real}
 
 
@@ -115,12 +139,24 @@ class Elaborator:
     def error(self, span: Span, message: str) -> None:
         self.diags.append(Diagnostic(self.file, span, message, source_line(self.text, span.line)))
 
-    def define(self, name: str, span: Span, what: str) -> bool:
+    @property
+    def origin(self) -> str:
+        """This file, as ``Program.origins`` names it."""
+        return origin_of(self.file)
+
+    def define(self, name: str, span: Span, what: str, origin: str | None = None) -> bool:
+        """Claim ``name`` for a definition made here, or imported from ``origin``; False (after
+        an error, unless it is the same definition again, imported along another path) when
+        the name is taken."""
+        origin = origin or self.origin
         if name in self.defined_at:
+            if origin != self.origin and self.prog.origins.get(name) == origin:
+                return False  # the same file's definition, imported again: already here
             first = self.defined_at[name]
             self.error(span, f"{what} {name} is defined twice (first at line {first.line})")
             return False
         self.defined_at[name] = span
+        self.prog.origins[name] = origin
         return True
 
     def run(self, module: A.Module) -> Program:
@@ -167,18 +203,25 @@ class Elaborator:
         except SourceError as e:
             self.diags.extend(e.diagnostics)
             return
-        except (OSError, CausalError) as e:
+        except FileNotFoundError:
+            self.error(st.span, f"cannot import {st.path!r}: no such file")
+            return
+        except IsADirectoryError:
+            self.error(st.span, f"cannot import {st.path!r}: it is a folder, not a .causal file")
+            return
+        except (OSError, ValueError, CausalError) as e:  # ValueError: a NUL in the path
             self.error(st.span, f"cannot import {st.path!r}: {e}")
             return
         for kind in ("types", "models", "boxes", "diagrams"):
             for name, value in getattr(other, kind).items():
-                if self.define(name, st.span, kind[:-1]):
+                if self.define(name, st.span, kind[:-1], other.origins.get(name, other.file)):
                     getattr(self.prog, kind)[name] = value
                     if kind == "models":  # a bare query after the import may ask it
                         self.targets.append(name)
         self.prog.graphs |= other.graphs
-        for k, v in other.observations.items():
-            self.prog.observations.setdefault(k, []).extend(v)
+        for k, v in other.observations.items():  # each once, though imported along two paths
+            have = self.prog.observations.setdefault(k, [])
+            have.extend(o for o in v if not any(o is h for h in have))
 
     # -- types ---------------------------------------------------------------------------
     def type_(self, t: Any, name: str | None = None) -> Type | None:
@@ -713,7 +756,7 @@ class Elaborator:
         hit = re.search(r"'([^']+)' is not a variable", str(e))
         if not isinstance(e, UnknownVariableError) or hit is None:
             return span
-        lines = self.text.splitlines()
+        lines = self.text.split("\n")  # as the parser counts lines
         for n in range(span.line, min(span.last_line, len(lines)) + 1):
             start = span.column - 1 if n == span.line else 0
             found = re.compile(rf"(?<![\w']){re.escape(hit.group(1))}(?![\w'])").search(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..query import show_number
 from ..types import show_label
 from . import ast as A
 from .loader import parse_module
@@ -24,24 +25,46 @@ def format_source(text: str, file: str = "<string>") -> str:
 
 # -- comments -----------------------------------------------------------------------------------
 
-_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+#: The two kinds of string, as the grammar lexes them: a path (after ``import`` or ``from``)
+#: has no escapes, so ``"a\"`` is whole; a query's quoted value has backslash escapes.
+_PATH = re.compile(r'"[^"\n]*"')
+_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
 
 
 def _comments(text: str) -> dict[int, tuple[str, bool]]:
-    """Line → (comment text, whether code stands before it on that line)."""
+    """Line → (comment text, whether code stands before it on that line). The text (which
+    parses) is scanned as the lexer reads it, so a # or quote inside a string is no comment;
+    lines are counted as the parser counts them, by "\n" alone (not at a form feed, say)."""
     out: dict[int, tuple[str, bool]] = {}
-    for n, line in enumerate(text.splitlines(), start=1):
-        blanked = _STRING.sub(lambda m: " " * len(m.group()), line)
-        i = blanked.find("#")
-        if i >= 0:
-            out[n] = (line[i:].rstrip(), bool(line[:i].strip()))
+    line, start, i, word = 1, 0, 0, ""
+    while i < len(text):
+        c = text[i]
+        if c == "\n":
+            line, start, i = line + 1, i + 1, i + 1
+            continue
+        if c == "#":
+            end = text.find("\n", i)
+            end = len(text) if end < 0 else end
+            out[line] = (text[i:end].rstrip(), bool(text[start:i].strip()))
+            i = end
+            continue
+        m = (_PATH if word in ("import", "from") else _QUOTED).match(text, i) if c == '"' \
+            else _WORD.match(text, i)
+        if m is not None:
+            word = m.group() if c != '"' else ""
+            i = m.end()
+            continue
+        if not c.isspace():
+            word = ""
+        i += 1
     return out
 
 
 class _Printer:
     def __init__(self, comments: dict[int, tuple[str, bool]], text: str):
         self.comments = dict(comments)
-        self.blank = {n for n, line in enumerate(text.splitlines(), start=1) if not line.strip()}
+        self.blank = {n for n, line in enumerate(text.split("\n"), start=1) if not line.strip()}
 
     # leading comments: every own-line comment before `line` not yet printed
     def leading(self, line: int, indent: str) -> list[str]:
@@ -50,6 +73,31 @@ class _Printer:
             text, _ = self.comments.pop(n)
             out.append(indent + text)
         return out
+
+    def inside(self, first: int, last: int) -> bool:
+        """Whether a comment stands on a line after ``first``, up to ``last``: inside a block
+        that starts on ``first``, so the block is printed over several lines to keep it there."""
+        return any(first < n <= last for n in self.comments)
+
+    def numbers(self, head: str, nums: Any, tail: str, first: int, last: int, indent: str
+                ) -> list[str]:
+        """``head[n, n, ...]tail``: on one line, or, with comments inside, over the lines the
+        numbers stood on (each comment stays beside or above its numbers)."""
+        lines = getattr(nums, "lines", ())
+        if not lines or not self.inside(first, last):
+            return [f"{head}[{', '.join(num(x) for x in nums)}]{tail}"
+                    + self.trailing(first, last)]
+        groups: dict[int, list[float]] = {}
+        for x, n in zip(nums, lines, strict=True):
+            groups.setdefault(n, []).append(x)
+        out = [f"{head}[" + ("" if lines[0] == first else self.trailing(first, first))]
+        for k, (n, xs) in enumerate(groups.items()):
+            out.extend(self.leading(n, indent + INDENT))
+            comma = "," if k + 1 < len(groups) else ""
+            out.append(f"{indent}{INDENT}{', '.join(num(x) for x in xs)}{comma}"
+                       + self.trailing(n, n))
+        out.extend(self.leading(last, indent + INDENT))
+        return [*out, f"{indent}]{tail}" + self.trailing(last, last)]
 
     def trailing(self, first: int, last: int) -> str:
         for n in range(first, last + 1):
@@ -95,10 +143,10 @@ class _Printer:
             return [head, *body, "}" + self.trailing(sp.last_line, sp.last_line)]
         if isinstance(st, A.Observed):
             names = ", ".join(n for n, _ in st.variables)
-            src = (f'from "{st.csv}"' if st.csv is not None
-                   else f"= [{', '.join(num(x) for x in st.numbers or ())}]")
-            return [f"observed P({names}) in {st.target[0]} {src}"
-                    + self.trailing(sp.line, sp.last_line)]
+            head = f"observed P({names}) in {st.target[0]} "
+            if st.csv is not None:
+                return [f'{head}from "{st.csv}"' + self.trailing(sp.line, sp.last_line)]
+            return self.numbers(head + "= ", st.numbers or (), "", sp.line, sp.last_line, "")
         if isinstance(st, A.BoxDef):
             return [f"box {st.name} : {product(st.dom)} -> {product(st.cod)}"
                     + self.trailing(sp.line, sp.last_line)]
@@ -140,16 +188,27 @@ class _Printer:
             parents = ", ".join(p for p, _ in mech.parents)
             rows = [f"{key(r.key)}: [{', '.join(num(x) for x in r.numbers)}]" for r in mech.rows]
             one = f"{head} ~ table({parents}) {{ {', '.join(rows)} }}"
-            if len(one) <= WIDTH:
+            if len(one) <= WIDTH and not self.inside(sp.line, sp.last_line):
                 return [one + self.trailing(sp.line, sp.last_line)]
-            body = [f"{INDENT * 2}{r}," for r in rows]
-            body[-1] = body[-1][:-1]
-            return [f"{head} ~ table({parents}) {{" + self.trailing(sp.line, sp.line), *body,
-                    f"{INDENT}}}" + self.trailing(sp.line + 1, sp.last_line)]
+            # a row per line; a comment stays beside or above its row, or before the brace
+            first = mech.rows[0].span.line if mech.rows else 0
+            body = [f"{head} ~ table({parents}) {{"
+                    + ("" if first == sp.line else self.trailing(sp.line, sp.line))]
+            for k, r in enumerate(mech.rows):
+                body.extend(self.leading(r.span.line, INDENT * 2))
+                body.extend(self.numbers(f"{INDENT * 2}{key(r.key)}: ", r.numbers,
+                                         "," if k + 1 < len(rows) else "", r.span.line,
+                                         r.span.last_line, INDENT * 2))
+            body.extend(self.leading(sp.last_line, INDENT * 2))
+            return [*body, f"{INDENT}}}" + self.trailing(sp.last_line, sp.last_line)]
+        if isinstance(mech, A.InlineTable):
+            return self.numbers(f"{head} ~ ", mech.numbers, "", sp.line, sp.last_line, INDENT)
         return [f"{head} {mechanism(mech)}" + self.trailing(sp.line, sp.last_line)]
 
 
-MARK = "\0"
+#: Where a trailing comment starts in a printed line, until _align places it: a newline, the one
+#: character that neither code nor a comment can contain.
+MARK = "\n"
 
 
 def _align(lines: list[str]) -> list[str]:
@@ -179,9 +238,7 @@ def _multiline(st: Any) -> bool:
 
 # -- pieces -------------------------------------------------------------------------------------
 
-def num(x: float) -> str:
-    s = repr(float(x))
-    return s[:-2] if s.endswith(".0") else s
+num = show_number
 
 
 def label(v: Any) -> str:

@@ -11,6 +11,7 @@ import lark
 
 from ..errors import CausalError
 from ..grammars import parser
+from ..query import NumberOverflow
 from .ast import Module, transformer
 from .diagnostics import Diagnostic, SourceError, Span, source_line
 from .elaborate import Elaborator, Program
@@ -33,7 +34,15 @@ def parse_module(text: str, file: str = "<string>") -> Module:
     except lark.exceptions.UnexpectedInput as e:
         first = _syntax_diagnostic(e, text, file)
         raise SourceError(_all_syntax_errors(text, file) or [first]) from None
-    module: Module = transformer(text).transform(tree)
+    try:
+        module: Module = transformer(text).transform(tree)
+    except lark.exceptions.VisitError as e:
+        if not isinstance(e.orig_exc, NumberOverflow):
+            raise
+        tok = e.orig_exc.token
+        line = tok.line or 1
+        raise SourceError([Diagnostic(file, Span(line, tok.column or 1), e.orig_exc.message,
+                                      source_line(text, line))]) from None
     return module
 
 
@@ -44,7 +53,8 @@ _STATEMENT_START = re.compile(
 def _all_syntax_errors(text: str, file: str) -> list[Diagnostic]:
     """Every syntax error, not only the first: parse each top-level statement on its own (a
     statement starts with its keyword at the start of a line) and shift its positions."""
-    lines = text.splitlines(keepends=True)
+    lines = text.split("\n")  # as the parser counts lines (not at a form feed, say)
+    lines = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
     starts = [i for i, line in enumerate(lines) if _STATEMENT_START.match(line)]
     if not starts or starts[0] != 0:
         starts = [0, *starts]
@@ -66,7 +76,7 @@ def _syntax_diagnostic(e: Any, text: str, file: str) -> Diagnostic:
     line, col = getattr(e, "line", 1) or 1, getattr(e, "column", 1) or 1
     token = getattr(e, "token", None)
     if token is not None and getattr(token, "type", None) == "$END":
-        lines = text.rstrip().splitlines() or [""]
+        lines = text.rstrip().split("\n")
         line, col = len(lines), len(lines[-1]) + 1
         what = "unexpected end of file"
     elif token is not None:
@@ -93,6 +103,20 @@ def _literal(terminal: str) -> str:
     return terminal
 
 
+def read_source(path: Path, file: str) -> str:
+    """A .causal file's text; one that is not UTF-8 is a SourceError located at the first bad
+    byte of the file (an imported file's, not the importer's)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise SourceError([Diagnostic(file, Span(line, column),
+                                      f"the file is not UTF-8 text (byte 0x{data[e.start]:02x}); "
+                                      "save it as UTF-8")]) from None
+
+
 class Loader:
     """Loads files and their imports; remembers what it loaded."""
 
@@ -107,7 +131,7 @@ class Loader:
         if p in self.loading:
             chain = " → ".join(x.name for x in [*self.loading[self.loading.index(p):], p])
             raise CausalError(f"import cycle: {chain}")
-        text = p.read_text(encoding="utf-8")
+        text = read_source(p, str(path))
         self.loading.append(p)
         try:
             prog = self.elaborate(text, str(path))
