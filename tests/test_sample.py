@@ -513,3 +513,35 @@ model m {
     z = engine_for(m).query("E[Z | Y = 1.5]", method="nuts", samples=500, warmup=300)
     truth = 1.25 / (1 + math.exp(-1.5)) + 0.25 / (1 + math.exp(1.5))
     assert within(z, truth)
+
+
+def test_sample_counts_are_checked_and_memory_is_not_exhausted(monkeypatch):
+    import jax
+
+    from causaldsl.backends import sample
+
+    lin = model_of(LINEAR)
+    for bad, why in [(10**10, "samples must be an integer from 2 to 2147483647"),
+                     (True, "samples must be an integer from 2"),
+                     (1.5, "samples must be an integer, not 1.5")]:
+        with pytest.raises(QueryError, match=why):
+            lin.query("E[Y | do(X = 1)]", method="forward", samples=bad)
+    with pytest.raises(QueryError, match="chains must be an integer from 1"):
+        lin.query("E[Y[X = 1] | X = 0.5]", method="nuts", chains=0)
+    # 10^6 samples of the 4 variables take 8 * 10^6 * (4 + 2) bytes = 45.8 MiB: refused with
+    # 10 MiB free, before anything is drawn (the OS would otherwise kill the process)
+    monkeypatch.setattr(sample, "_available_memory", lambda: 10 * 2**20)
+    with pytest.raises(QueryError, match=r"1,000,000 samples of 4 variables need about 0\.0 GiB, "
+                                         r"more than the 0\.0 GiB free; ask for fewer"):
+        lin.query("E[Y | do(X = 1)]", method="forward", samples=10**6)
+    with pytest.raises(QueryError, match="ask for fewer samples"):
+        lin.query_batch("E[Y | do(X)]", {"X": [0, 1]}, method="forward", samples=10**6)
+    monkeypatch.undo()
+    assert lin.query("E[Y | do(X = 1)]", method="forward", samples=1000) is not None
+    # XLA running out of memory while it runs is a QueryError too
+    with (pytest.raises(QueryError, match="not enough memory to draw 5 samples"),
+          sample._memory_guard(sample.Options(samples=5))):
+        raise jax.errors.JaxRuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating")
+    with (pytest.raises(jax.errors.JaxRuntimeError, match="INTERNAL"),  # other errors pass
+          sample._memory_guard(sample.Options(samples=5))):
+        raise jax.errors.JaxRuntimeError("INTERNAL: something else")

@@ -30,6 +30,22 @@ def check_seed(seed: Any) -> int:
     return value
 
 
+#: The most samples (or NUTS draws, warm-up steps, chains) one query may ask for: the largest
+#: array dimension XLA indexes with 32-bit integers.
+MOST = 2**31 - 1
+
+
+def check_count(name: str, value: Any, least: int) -> int:
+    """``value`` as an int from ``least`` to :data:`MOST`, or a QueryError naming ``name``."""
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise QueryError(f"{name} must be an integer, not {value!r}") from None
+    if isinstance(value, bool) or not least <= n <= MOST:
+        raise QueryError(f"{name} must be an integer from {least} to {MOST}, got {value!r}")
+    return n
+
+
 def is_finite(model: CausalModel) -> bool:
     """Whether no variable is continuous or has an expression mechanism: then the exact
     backend answers (or says which table is missing)."""

@@ -10,10 +10,12 @@ sample plate is split across all JAX devices when there are several.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import math
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +53,7 @@ from ..query import (
 )
 from ..types import FiniteType
 from . import kept_on
-from .choose import SEEDS, check_seed
+from .choose import SEEDS, check_count, check_seed
 from .closed import condition, gaussian
 from .program import ABDUCTED, Program, indices, is_flag
 from .reparam import reparameterise
@@ -79,9 +81,10 @@ class Options:
         if self.method is not None and self.method not in METHODS:
             raise QueryError(f"unknown sampling method {self.method!r}; the methods are "
                              f"{', '.join(METHODS)}")
-        if self.samples is not None and self.samples < 2:
-            raise QueryError(f"samples must be at least 2, got {self.samples}")
-
+        if self.samples is not None:
+            check_count("samples", self.samples, 2)
+        check_count("warmup", self.warmup, 0)
+        check_count("chains", self.chains, 1)
 
     def shifted(self, i: int) -> Options:
         """These options with seed ``seed + i``, wrapped around to stay a 32-bit seed."""
@@ -105,6 +108,11 @@ class SamplingEngine:
         ``samples`` counts weighted samples, or NUTS draws per chain after ``warmup``."""
         opts = Options(method, 0 if seed is None else check_seed(seed), samples, warmup, chains,
                        progress)
+        with _memory_guard(opts):
+            return self._query(text, opts, values)
+
+    def _query(self, text: str | Prob | Expect | Linear, opts: Options,
+               values: Mapping[str, Any]) -> Any:
         q = parse_query(text) if isinstance(text, str) else text
         if values:
             q = bind(q, values)
@@ -226,6 +234,11 @@ class SamplingEngine:
         compiled sampler (a loop over the settings inside it, :func:`_over_settings`); setting
         i is drawn with seed ``seed + i``, as ``query`` with that seed would draw it. Forward or
         importance sampling (or the closed form)."""
+        with _memory_guard(opts):
+            return self._query_batch(text, values, opts)
+
+    def _query_batch(self, text: str | Prob | Expect, values: Any, opts: Options
+                     ) -> SampledBatch:
         q = parse_query(text) if isinstance(text, str) else text
         if not isinstance(q, Prob | Expect):
             raise QueryError("query_batch takes one query, P(...) or E[...], not a sum")
@@ -272,6 +285,7 @@ class SamplingEngine:
         ev = _stacked([indices(self.model, {e.var: e.value for e in sub.evidence})
                        for sub in subs])
         m = opts.samples or DEFAULT_SAMPLES
+        _check_memory(program, m)
         key = ("batch", id(program), m, readout.key, method)
         fn = self._draws.get(key)
         if fn is None:
@@ -369,6 +383,7 @@ class SamplingEngine:
         """Forward or importance sampling; the estimate is reduced inside the compiled sampler,
         so only the answer leaves the device."""
         n = opts.samples or DEFAULT_SAMPLES
+        _check_memory(program, n)
         devices = jax.devices()
         chunk = -(-n // len(devices))
         key = (id(program), chunk, len(devices), f.key, method)
@@ -510,6 +525,49 @@ def _cell(types: Sequence[FiniteType], q: Prob) -> tuple[int, ...]:
     """The cell of the outcomes' values (every outcome has one)."""
     return tuple(t.index(e.value) for t, e in zip(types, q.outcomes, strict=True)
                  if e.value is not None)
+
+
+def _check_memory(program: Program, n: int) -> None:
+    """Refuse ``n`` samples of ``program`` when their values alone (8 bytes a site, and a
+    weight) would not fit in the memory free on the device (on the CPU, the machine's free
+    memory): XLA would fail, or the operating system would kill the process."""
+    need = 8 * n * (len(program.vars) + 2)
+    stats = jax.devices()[0].memory_stats() or {}
+    if "bytes_limit" in stats:
+        free = stats["bytes_limit"] - stats.get("bytes_in_use", 0)
+    else:
+        free = _available_memory()
+    if need > free:
+        raise QueryError(f"{n:,} samples of {len(program.vars)} variables need about "
+                         f"{need / 2**30:.1f} GiB, more than the {free / 2**30:.1f} GiB free; "
+                         "ask for fewer samples")
+
+
+def _available_memory() -> int:
+    """Bytes of memory available to a new allocation: Linux's MemAvailable (free memory and
+    the caches it can drop), else the free pages."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+@contextlib.contextmanager
+def _memory_guard(opts: Options) -> Iterator[None]:
+    """Running out of memory while sampling is a QueryError saying to ask for fewer samples
+    (XLA's RESOURCE_EXHAUSTED, or NumPy's MemoryError), not an internal error."""
+    try:
+        yield
+    except (MemoryError, jax.errors.JaxRuntimeError) as e:
+        if not isinstance(e, MemoryError) and "RESOURCE_EXHAUSTED" not in str(e):
+            raise
+        count = "the default number of" if opts.samples is None else f"{opts.samples:,}"
+        raise QueryError(f"not enough memory to draw {count} samples (and NUTS chains) at "
+                         "once; ask for fewer samples") from None
 
 
 def _over_settings(one: Any) -> Any:
