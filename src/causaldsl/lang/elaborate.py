@@ -284,6 +284,8 @@ class Elaborator:
         scope, env = self.expression_scope(md, it, expr, types)
         if scope is None:
             return None, None
+        for a in m.args if isinstance(m, A.DistCall) else (expr,):
+            check_calls(a)  # every call known and of the right arity, before any evaluation
         parents = scope
         ptypes = [types[p] for p in parents]
         from .fmt import mechanism as shown  # canonical text: no comments, no ':='

@@ -33,6 +33,10 @@ def arithmetic(xp: Any) -> dict[str, Callable[[Any, Any], Any]]:
 FUNCTIONS = functions(np)
 ARITHMETIC = arithmetic(np)
 
+#: How many arguments each function takes: NumPy would read an extra one as its ``out=`` array.
+ARITY = {"exp": 1, "log": 1, "sqrt": 1, "abs": 1, "floor": 1, "ceil": 1, "round": 1, "sin": 1,
+         "cos": 1, "tanh": 1, "min": 2, "max": 2, "sigmoid": 1, "logit": 1, "clip": 3}
+
 #: Distribution constructors: those with finite support give tables; the rest are continuous,
 #: each with its number of arguments.
 DISCRETE = {"Bernoulli", "Categorical", "Uniform"}
@@ -65,11 +69,14 @@ def free_names(e: Any) -> list[tuple[str, Span]]:
 
 
 def check_calls(e: Any, continuous: bool = True) -> None:
-    """Raise ExprError at the first call of an unknown function, or of a distribution with an
-    unknown name (``continuous``: of a continuous one, or with the wrong number of arguments)."""
+    """Raise ExprError at the first call of an unknown function or with the wrong number of
+    arguments, or of a distribution with an unknown name (``continuous``: of a continuous one,
+    or with the wrong number of arguments)."""
     if isinstance(e, Call) and e.func not in FUNCTIONS:
         raise ExprError(f"unknown function {e.func!r}; the functions are "
                         f"{', '.join(sorted(FUNCTIONS))}", e.span)
+    if isinstance(e, Call) and len(e.args) != ARITY[e.func]:
+        raise ExprError(f"{e.func} takes {_count(ARITY[e.func])}, got {len(e.args)}", e.span)
     if isinstance(e, DistCall) and not continuous and e.name not in DISCRETE:
         raise ExprError(f"{e.name} is not a distribution over a finite type; use one of "
                         f"{', '.join(sorted(DISCRETE))}", e.span)
@@ -78,10 +85,14 @@ def check_calls(e: Any, continuous: bool = True) -> None:
             raise ExprError(f"{e.name} is not a continuous distribution; the distributions are "
                             f"{', '.join(sorted(CONTINUOUS))}", e.span)
         if len(e.args) != CONTINUOUS[e.name]:
-            raise ExprError(f"{e.name} takes {CONTINUOUS[e.name]} arguments, got "
+            raise ExprError(f"{e.name} takes {_count(CONTINUOUS[e.name])}, got "
                             f"{len(e.args)}", e.span)
     for x in _children(e):
         check_calls(x)  # a distribution's arguments are plain expressions
+
+
+def _count(n: int) -> str:
+    return f"{n} argument{'' if n == 1 else 's'}"
 
 
 def _children(e: Any) -> tuple[Any, ...]:
