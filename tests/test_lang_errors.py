@@ -56,3 +56,54 @@ def test_functions_with_the_right_arity_still_evaluate():
     assert prog["m"].query("P(Z = 1)") == pytest.approx(2 / 3)
     with pytest.raises(SourceError):
         parse("model m {\n  X : {0, 1, 2} ~ Uniform()\n  Y : {0, 1, 2} := exp(X, X)\n}\n")
+
+
+# -- expressions are type-checked at load ------------------------------------------------------
+
+YN_MODEL = "type YN = {{no, yes}}\nmodel m {{\n  X : YN ~ Uniform()\n  R : Real ~ Normal(0, 1)\n" \
+           "  {line}\n}}\nquery P(X)\n"
+
+
+@pytest.mark.parametrize("line,where,message", [
+    # a finite model: NumPy's DTypePromotionError was a traceback
+    ("Y : {0, 1} := if X == yes then 1 else no", "5:17",
+     "if … then … else chooses between a label and a number; both branches must be labels of "
+     "one type, or both numbers"),
+    ("Y : YN := if X == yes then no else 0", "5:13",
+     "if … then … else chooses between a label and a number"),
+    # a sampled one: the error surfaced only when a query ran
+    ("Y : YN := if R > 0 then 1 else no", "5:13",
+     "if … then … else chooses between a label and a number"),
+    ("Y : Real := if R > 0 then X else 0", "5:15",
+     "if … then … else chooses between a label and a number"),
+    ("Y : {a, b} := if X == yes then a else X", "5:17",
+     "if … then … else chooses between a value of YN = {no, yes} and a, which is not one of "
+     "its values"),
+    ("Y : Real := 2 * X + 1", "5:19", "a label is not a number here"),
+    ("Y : {0, 1} := X + 1", "5:17", "a label is not a number here"),
+    ("Y : Real := if R then 1 else 0", "5:18", "expected true or false here, not a number"),
+    ("Y : Bool := R and true", "5:15", "expected true or false here, not a number"),
+    ("Y : Bool := not X", "5:19", "expected true or false here, not a value of YN = {no, yes}"),
+    ("Y : Bool := X == 1", "5:15",
+     "== compares a value of YN = {no, yes} with a number, which can never be equal"),
+    ("Y : Bool := X != maybe", "5:15",
+     "!= compares a value of YN = {no, yes} with maybe, which is not one of its values"),
+    ("Y : Bool := [X, 1] == X", "5:15", "a list [...] can only be the probabilities of Categorical"),
+    ("Y : Real := [R, 1]", "5:15", "a list [...] can only be the probabilities of Categorical"),
+])
+def test_expressions_are_type_checked_at_load(tmp_path, capsys, line, where, message):
+    text = YN_MODEL.format(line=line)
+    if "maybe" in line:
+        text = "type Maybe = {maybe}\n" + text
+        where = f"{int(where.split(':')[0]) + 1}:{where.split(':')[1]}"
+    check_fails(tmp_path, capsys, text, where, message)
+
+
+def test_well_typed_expressions_still_load():
+    prog = parse("type YN = {no, yes}\nmodel m {\n  X : YN ~ Uniform()\n  B : Bool ~ [0.5, 0.5]\n"
+                 "  Y : {0, 1, 2} := if X == yes then 1 + B else 0\n"
+                 "  Z : YN := if B then X else no\n  W : Bool := (if B then yes else no) == X\n}\n")
+    m = prog["m"]
+    assert m.query("P(Y = 2)") == pytest.approx(0.25)
+    assert m.query("P(Z = yes)") == pytest.approx(0.25)
+    assert m.query("P(W = true)") == pytest.approx(0.5)

@@ -22,7 +22,16 @@ from ..query import Expect, Linear, Prob, check_query, parse_query
 from ..types import Bool, FiniteType, Opaque, Real, RealType, Type
 from . import ast as A
 from .diagnostics import Diagnostic, SourceError, Span, source_line
-from .expr import CONTINUOUS, FUNCTIONS, ExprError, check_calls, evaluate, free_names
+from .expr import (
+    CONTINUOUS,
+    FUNCTIONS,
+    ExprError,
+    check_calls,
+    evaluate,
+    free_names,
+    infer,
+    kind_of,
+)
 
 
 @dataclass(frozen=True)
@@ -318,7 +327,9 @@ class Elaborator:
                     self.error(leaf.span, f"{it.name} := … can give {leaf.name}, which is not a "
                                           f"value of {t!r}")
                     return None, None
+            infer(expr, {n: kind_of(types[n]) for n in types})
             return self.sampled(tuple(parents), ExprMechanism("assign", expr, text), True)
+        infer(expr, {n: kind_of(types[n]) for n in types})  # before NumPy meets a bad mix
         return tuple(parents), self.function_table(expr, it, t, parents, ptypes, env)  # type: ignore[arg-type]
 
     def sampled(self, parents: tuple[str, ...], mech: ExprMechanism, continuous: bool
