@@ -107,3 +107,47 @@ def test_well_typed_expressions_still_load():
     assert m.query("P(Y = 2)") == pytest.approx(0.25)
     assert m.query("P(Z = yes)") == pytest.approx(0.25)
     assert m.query("P(W = true)") == pytest.approx(0.5)
+
+
+# -- sampling mechanisms are type-checked at load, like the exact ones -------------------------
+
+@pytest.mark.parametrize("line,where,message", [
+    ("Y : Real ~ Normal(X, 1)", "5:21", "a parameter of Normal is a number, not a value of "
+                                        "YN = {no, yes}"),
+    ("Y : Real ~ Normal(0, yes)", "5:24", "a parameter of Normal is a number, not the label yes"),
+    ("Y : Real ~ Normal(sigmoid(X), 1)", "5:29", "a label is not a number here"),
+    ("Y : Real ~ Normal(if X == yes then 1 else no, 1)", "5:21",
+     "if … then … else chooses between a label and a number"),
+    ("Y : Real ~ Exponential()", "5:14", "Exponential takes 1 argument, got 0"),
+    ("Y : Real ~ Normal(0, 1, 2)", "5:14", "Normal takes 2 arguments, got 3"),
+    ("Y : YN ~ Bernoulli(sigmoid(R), 1)", "5:12",
+     "Bernoulli(p) takes one probability and needs a type with two values; Y has type "
+     "YN = {no, yes}"),
+    ("Y : {a, b, c} ~ Bernoulli(sigmoid(R))", "5:19", "Bernoulli(p) takes one probability and "
+                                                      "needs a type with two values"),
+    ("Y : YN ~ Categorical([sigmoid(R), 0.5, 0.5])", "5:12",
+     "Categorical needs 2 probabilities for Y : YN = {no, yes}, got 3"),
+    ("Y : YN ~ Bernoulli(if R > 0 then X else 0.5)", "5:22",
+     "if … then … else chooses between a label and a number"),
+    ("Y : YN := R > 0", "5:13", "Y := … gives true or false, which is not a value of "
+                                "YN = {no, yes}"),
+    ("Y : {0, 1} := R > 0", "5:17", "Y := … gives true or false, which is not a value of {0, 1}"),
+    ("Y : Bool := round(R)", "5:15", "Y := … gives a number, which is not a value of Bool"),
+    ("Y : Real := if R > 0 then X else X", "5:15",
+     "Y := … gives a value of YN = {no, yes}, but Y : Real is a number"),
+    ("Y : {a, b} := if R > 0 then X else X", "5:17", "Y := … can give no, which is not a value "
+                                                     "of {a, b}"),
+])
+def test_sampling_mechanisms_are_type_checked_at_load(tmp_path, capsys, line, where, message):
+    check_fails(tmp_path, capsys, YN_MODEL.format(line=line), where, message)
+
+
+def test_sampling_mechanisms_that_type_check_still_sample():
+    prog = parse("type YN = {no, yes}\nmodel m {\n  X : YN ~ Uniform()\n  B : Bool ~ [0.5, 0.5]\n"
+                 "  R : Real ~ Normal(0, 1)\n  Y : {no, yes, maybe} := if R > 0 then X else X\n"
+                 "  Z : Real := -B + R\n  N : Real ~ Normal(if X == yes then 1 else 0, 1)\n}\n")
+    m = prog["m"]
+    y = m.query("P(Y = yes)", samples=4000)
+    assert abs(float(y) - 0.5) < 4 * y.se and m.query("P(Y = maybe)", samples=500) == 0
+    z = m.query("E[Z]", samples=4000)
+    assert abs(float(z) + 0.5) < 4 * z.se

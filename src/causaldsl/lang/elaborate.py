@@ -26,6 +26,7 @@ from .expr import (
     CONTINUOUS,
     FUNCTIONS,
     ExprError,
+    Kind,
     check_calls,
     evaluate,
     free_names,
@@ -307,8 +308,10 @@ class Elaborator:
                     self.error(m.span, f"{m.name} is a continuous distribution, but {it.name} "
                                        f"has the finite type {t}")
                     return None, None
-                return self.sampled(tuple(parents), ExprMechanism("sample", m, text),
-                                    not isinstance(t, FiniteType))
+                check_calls(m, not isinstance(t, FiniteType))
+                self.check_dist(m, it, t, types)
+                return tuple(parents), ExprMechanism("sample", m, text)
+            self.check_dist(m, it, t, types)
             return tuple(parents), self.discrete_dist(m, it, t, parents, ptypes, env)  # type: ignore[arg-type]
         if not discrete:
             for leaf in _results(expr):  # a label it gives must be a value of its type
@@ -327,21 +330,57 @@ class Elaborator:
                     self.error(leaf.span, f"{it.name} := … can give {leaf.name}, which is not a "
                                           f"value of {t!r}")
                     return None, None
-            infer(expr, {n: kind_of(types[n]) for n in types})
-            return self.sampled(tuple(parents), ExprMechanism("assign", expr, text), True)
+            check_calls(expr)
+            self.check_result(infer(expr, {n: kind_of(types[n]) for n in types}), expr, it, t)
+            return tuple(parents), ExprMechanism("assign", expr, text)
         infer(expr, {n: kind_of(types[n]) for n in types})  # before NumPy meets a bad mix
         return tuple(parents), self.function_table(expr, it, t, parents, ptypes, env)  # type: ignore[arg-type]
 
-    def sampled(self, parents: tuple[str, ...], mech: ExprMechanism, continuous: bool
-                ) -> tuple[tuple[str, ...] | None, ExprMechanism | None]:
-        """A mechanism for the sampling backend, its calls checked now rather than when a
-        query first runs it."""
-        try:
-            check_calls(mech.expr, continuous)
-        except ExprError as e:
-            self.error(e.span, str(e))
-            return None, None
-        return parents, mech
+    def check_dist(self, m: A.DistCall, it: A.ModelItem, t: Type, types: dict[str, Type]
+                   ) -> None:
+        """A distribution's parameters, checked before anything evaluates them (the sampling
+        backend would meet them only when a query runs): as many as the variable's type needs,
+        and numbers. Raises a located ExprError."""
+        args = m.args
+        if isinstance(t, FiniteType) and m.name == "Bernoulli" and (t.size != 2 or
+                                                                     len(m.args) != 1):
+            raise ExprError(f"Bernoulli(p) takes one probability and needs a type with two "
+                            f"values; {it.name} has type {t!r}", m.span)
+        if isinstance(t, FiniteType) and m.name == "Categorical":
+            args = _categorical_items(m)
+            if len(args) != t.size:
+                raise ExprError(f"Categorical needs {t.size} probabilities for {it.name} : "
+                                f"{t!r}, got {len(args)}", m.span)
+        scope = {n: kind_of(types[n]) for n in types}
+        for a in args:
+            k = infer(a, scope)
+            if k.what in ("value", "names"):
+                raise ExprError(f"a parameter of {m.name} is a number, not {k}", a.span)
+
+    def check_result(self, k: Kind, expr: Any, it: A.ModelItem, t: Type) -> None:
+        """What a sampled ``:=`` gives (of kind ``k``) must be a value of its variable's type:
+        the finite case is checked value by value when it becomes a table."""
+        if k.what == "any" or (isinstance(t, FiniteType) and kind_of(t).what == "any"):
+            return
+        span = getattr(expr, "span", it.span)
+        if not isinstance(t, FiniteType):
+            if k.what in ("value", "names"):
+                raise ExprError(f"{it.name} := … gives {k}, but {it.name} : {t} is a number",
+                                span)
+            return
+        want = kind_of(t)
+        if want.what == "value":
+            if k.what in ("value", "names"):
+                assert want.type is not None
+                given = k.type.values if k.type is not None else sorted(k.names)
+                for v in given:
+                    if v not in want.type:
+                        raise ExprError(f"{it.name} := … can give {v}, which is not a value of "
+                                        f"{t!r}", span)
+                return
+        elif k.what == want.what:  # {0, 1} is not Bool, as the exact tables say
+            return
+        raise ExprError(f"{it.name} := … gives {k}, which is not a value of {t!r}", span)
 
     def expression_scope(self, md: A.ModelDef, it: A.ModelItem, expr: Any,
                          types: dict[str, Type]) -> tuple[list[str] | None, dict[str, Any]]:
@@ -391,8 +430,7 @@ class Elaborator:
             p = np.broadcast_to(np.asarray(evaluate(m.args[0], g), dtype=float), shape)
             probs = np.stack([1 - p, p], axis=-1)
         elif m.name == "Categorical":
-            items = m.args[0].items if len(m.args) == 1 and isinstance(m.args[0], A.ListLit) \
-                else m.args
+            items = _categorical_items(m)
             if len(items) != t.size:
                 raise ExprError(f"Categorical needs {t.size} probabilities for {it.name} : "
                                 f"{t!r}, got {len(items)}", m.span)
@@ -699,6 +737,13 @@ def _results(e: Any) -> list[Any]:
     if isinstance(e, A.IfElse):
         return [*_results(e.then), *_results(e.other)]
     return [e]
+
+
+def _categorical_items(m: A.DistCall) -> tuple[Any, ...]:
+    """The probabilities of ``Categorical([p1, …])`` or ``Categorical(p1, …)``."""
+    if len(m.args) == 1 and isinstance(m.args[0], A.ListLit):
+        return tuple(m.args[0].items)
+    return tuple(m.args)
 
 
 def _label_array(t: FiniteType) -> np.ndarray:
