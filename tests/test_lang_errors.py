@@ -151,3 +151,40 @@ def test_sampling_mechanisms_that_type_check_still_sample():
     assert abs(float(y) - 0.5) < 4 * y.se and m.query("P(Y = maybe)", samples=500) == 0
     z = m.query("E[Z]", samples=4000)
     assert abs(float(z) + 0.5) < 4 * z.se
+
+
+# -- observed data from a CSV file -------------------------------------------------------------
+
+CSV_GRAPH = ('type YN = {no, yes}\ngraph g {\n  S : YN\n  T : YN\n  S -> T\n}\n'
+             'observed P(S, T) in g from "data.csv"\nquery P(T | do(S = yes))\n')
+
+
+@pytest.mark.parametrize("data,message", [
+    ("S,T\nyes,no\nyes\nno,no\n",  # a short row: was AttributeError on None
+     "cannot read 'data.csv': line 3 has 1 value, but the header names 2 columns (S, T)"),
+    ("S,T\nyes,no,no\n", "cannot read 'data.csv': line 2 has 3 values, but the header names 2 "
+                         "columns (S, T)"),
+    ("S,T,P\nno,no,0.5\nno,yes,abc\nyes,no,0.25\nyes,yes,0.25\n",
+     "cannot read 'data.csv': line 3: P is 'abc', not a number"),
+    ("S,T,P\nno,no,nan\nno,yes,0.5\nyes,no,0.25\nyes,yes,0.25\n",
+     "cannot read 'data.csv': line 2: P is 'nan', not a number"),
+    ("S,T\nyes,no\n\nyes,maybe\n", "cannot read 'data.csv': line 4: 'maybe' is not a value"),
+    ("S,T\n", "cannot read 'data.csv': the file has no rows"),
+    ("", "cannot read 'data.csv': the file has no rows"),
+    ("S,U\nyes,no\n", "cannot read 'data.csv': no column 'T'; its columns are S, U"),
+])
+def test_a_bad_csv_row_is_named_by_its_line(tmp_path, capsys, data, message):
+    (tmp_path / "data.csv").write_text(data, encoding="utf-8")
+    check_fails(tmp_path, capsys, CSV_GRAPH, "7:1", message)
+
+
+def test_a_csv_with_blank_lines_or_a_byte_order_mark_reads(tmp_path):
+    import numpy as np
+
+    from causaldsl.lang.loader import load
+
+    tmp = tmp_path
+    (tmp / "data.csv").write_bytes("\ufeffS,T\r\nyes,no\r\n\r\nno,no\r\n".encode())
+    (tmp / "g.causal").write_text(CSV_GRAPH)
+    (obs,) = load(tmp / "g.causal").observations["g"]
+    np.testing.assert_allclose(obs.probs, [[0.5, 0.0], [0.5, 0.0]])

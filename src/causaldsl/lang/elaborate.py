@@ -582,22 +582,45 @@ class Elaborator:
         path = base / ob.csv
         model = self.prog.models[ob.target[0]]
         types = [model.variables[n].type for n in names]
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
-        if not rows:
+        rows: list[tuple[int, dict[str, str]]] = []  # (line, row)
+        with path.open(newline="", encoding="utf-8-sig") as f:  # a spreadsheet's BOM is no name
+            reader = csv.reader(f)
+            try:
+                header = next(reader, None)
+                for row in reader:
+                    if not any(x.strip() for x in row):
+                        continue  # a blank line
+                    if len(row) != len(header or ()):
+                        raise ValueError(f"line {reader.line_num} has {len(row)} value"
+                                         f"{'' if len(row) == 1 else 's'}, but the header "
+                                         f"names {len(header or ())} columns "
+                                         f"({', '.join(header or ())})")
+                    rows.append((reader.line_num, dict(zip(header or (), row, strict=True))))
+            except csv.Error as e:
+                raise ValueError(f"line {reader.line_num}: {e}") from None
+        if header is None or not rows:
             raise ValueError("the file has no rows")
-        missing = [n for n in names if n not in rows[0]]
+        missing = [n for n in names if n not in header]
         if missing:
-            raise ValueError(f"no column {missing[0]!r}; its columns are {', '.join(rows[0])}")
-        weight = next((c for c in ("P", "p", "prob", "probability") if c in rows[0]), None)
+            raise ValueError(f"no column {missing[0]!r}; its columns are {', '.join(header)}")
+        weight = next((c for c in ("P", "p", "prob", "probability") if c in header), None)
         ftypes = [t for t in types if isinstance(t, FiniteType)]
         counts = np.zeros([t.size for t in ftypes])
-        for i, r in enumerate(rows, start=2):
+        for i, r in rows:
             try:
                 idx = tuple(t.index(r[n].strip()) for t, n in zip(ftypes, names, strict=True))
             except CausalError as e:
                 raise ValueError(f"line {i}: {e}") from None
-            counts[idx] += float(r[weight]) if weight else 1.0
+            if weight is None:
+                counts[idx] += 1.0
+                continue
+            try:
+                w = float(r[weight])
+            except ValueError:
+                w = math.nan
+            if not math.isfinite(w):
+                raise ValueError(f"line {i}: {weight} is {r[weight]!r}, not a number")
+            counts[idx] += w
         return counts.ravel() / (1.0 if weight else counts.sum())
 
     # -- diagrams ------------------------------------------------------------------------
