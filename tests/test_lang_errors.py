@@ -188,3 +188,62 @@ def test_a_csv_with_blank_lines_or_a_byte_order_mark_reads(tmp_path):
     (tmp / "g.causal").write_text(CSV_GRAPH)
     (obs,) = load(tmp / "g.causal").observations["g"]
     np.testing.assert_allclose(obs.probs, [[0.5, 0.0], [0.5, 0.0]])
+
+
+# -- causal check rejects the queries causal run rejects, with the same message ----------------
+
+FINITE = ("type YN = {no, yes}\nmodel m {\n  S : YN ~ [0.6, 0.4]\n"
+          "  C : YN ~ table(S) { no: [0.9, 0.1], yes: [0.3, 0.7] }\n  N : {0, 1} := 1\n}\n")
+CONTINUOUS = ("type YN = {no, yes}\nmodel m {\n  exogenous U : Real ~ Normal(0, 1)\n"
+              "  X : Real := U\n  C : YN ~ Bernoulli(sigmoid(X))\n  Y : Real ~ Normal(X, 1)\n}\n")
+GRAPH = "type YN = {no, yes}\ngraph m {\n  S : YN\n  C : YN\n  S -> C\n}\n"
+
+
+@pytest.mark.parametrize("model,query", [
+    (FINITE, "E[C]"),                              # was accepted by check
+    (FINITE, "E[C | do(S)]"),
+    (FINITE, "E[N] + E[C]"),
+    (FINITE, "P(C = yes) + P(S)"),                 # a sum of a number and a table
+    (FINITE, "2 * P(C | S) - P(S = no)"),
+    (FINITE, "-P(C)"),
+    (FINITE, "E[N | do(S)] - E[N]"),
+    (FINITE, "E[C[S = yes]]"),
+    (FINITE, "P(C[S = yes]) + P(C = no)"),
+    (CONTINUOUS, "P(Y)"),
+    (CONTINUOUS, "P(Y = 0.5)"),
+    (CONTINUOUS, "E[C]"),
+    (CONTINUOUS, "E[Y | X]"),
+    (CONTINUOUS, "P(C | do(X))"),
+    (CONTINUOUS, "E[Y | do(C)] + P(C = yes)"),
+    (CONTINUOUS, "E[C[X = 1]]"),
+    (CONTINUOUS, "P(Y[X = 1])"),
+    (CONTINUOUS, "P(C[X = 1] | X)"),
+    (GRAPH, "E[C]"),
+])
+def test_check_rejects_what_run_rejects_with_the_same_message(tmp_path, capsys, model, query):
+    from causaldsl import CausalError
+
+    if model is GRAPH:  # with data, so that only the query is wrong
+        model += "observed P(S, C) in m = [0.25, 0.25, 0.25, 0.25]\n"
+    options = {"samples": 50} if model is CONTINUOUS else {}
+    with pytest.raises(CausalError) as answered:  # what run met when it answered the query
+        parse(model).answer(query, "m", **options)
+    where = f"{model.count(chr(10)) + 1}:1"
+    check_fails(tmp_path, capsys, model + f"query {query}\n", where, str(answered.value))
+
+
+def test_a_query_of_a_graph_without_data_is_found_by_check(tmp_path, capsys):
+    text = GRAPH + "query P(C | do(S = yes))\nidentify P(C | do(S)) in m\n"
+    check_fails(tmp_path, capsys, text, "7:1", "m is a graph without mechanisms and without "
+                                               "observed data; add `observed P(...) in m = "
+                                               "[...]` to answer queries")
+    # data given after the query is data all the same; identify needs none
+    parse(text + "observed P(S, C) in m = [0.25, 0.25, 0.25, 0.25]\n")
+    parse(GRAPH + "identify P(C | do(S)) in m\n")
+
+
+def test_well_formed_queries_still_check(tmp_path, capsys):
+    f = tmp_path / "ok.causal"
+    f.write_text(FINITE + "query E[N | do(S)]\nquery E[N | S = yes] - E[N]\n"
+                 "query P(C = yes | do(S = yes)) - P(C = yes | do(S = no))\nquery P(C | S)\n")
+    assert main(["check", str(f)]) == 0 and main(["run", str(f)]) == 0

@@ -18,7 +18,7 @@ from ..errors import CausalError, UnknownVariableError
 from ..ir import Box, Diagram, Node
 from ..mechanism import TOLERANCE, ExprMechanism, Table
 from ..model import CausalModel, Role, Variable, did_you_mean
-from ..query import Expect, Linear, Prob, check_query, parse_query
+from ..query import Prob, check_answerable, check_query, parse_query
 from ..types import Bool, FiniteType, Opaque, Real, RealType, Type
 from . import ast as A
 from .diagnostics import Diagnostic, SourceError, Span, source_line
@@ -81,13 +81,10 @@ class Program:
         if target not in self.graphs:
             return self.models[target].query(query, **options), None
         if not self.observations.get(target):
-            raise CausalError(f"{target} is a graph without mechanisms and without observed "
-                              f"data; add `observed P(...) in {target} = [...]` to answer "
-                              "queries")
+            raise no_data_error(target)
         q = parse_query(query) if isinstance(query, str) else query
         if not isinstance(q, Prob):
-            raise CausalError(f"{q}: only P(...) queries can be answered from observed data "
-                              "so far")
+            raise only_prob_error(q)
         ident = identify(self.models[target], q)
         return self.on_observations(target, ident), ident.method
 
@@ -97,6 +94,17 @@ class Program:
         model = self.models[target]
         types = {v: model.variables[v].type for v in obs.variables}
         return ident.evaluate(obs.probs, names=obs.variables, types=types)
+
+
+def no_data_error(target: str) -> CausalError:
+    """A query of a graph that has no observed data to answer it from."""
+    return CausalError(f"{target} is a graph without mechanisms and without observed data; add "
+                       f"`observed P(...) in {target} = [...]` to answer queries")
+
+
+def only_prob_error(q: Any) -> CausalError:
+    """A query of a graph that is not one probability."""
+    return CausalError(f"{q}: only P(...) queries can be answered from observed data so far")
 
 
 BUILTIN_TYPES: dict[str, Type] = {"Bool": Bool, "Real": Real}
@@ -130,6 +138,10 @@ class Elaborator:
                 self.statement(st)
             except CausalError as e:  # an error the IR found that we did not foresee
                 self.error(st.span, str(e))
+        for st, target in self.prog.statements:  # data may be given after the query
+            if (isinstance(st, A.QueryStmt) and target in self.prog.graphs
+                    and not self.prog.observations.get(target)):
+                self.error(st.span, str(no_data_error(target)))
         if self.diags:
             raise SourceError(sorted(self.diags, key=lambda d: (d.file != self.file, d.file,
                                                                 d.span.line, d.span.column)))
@@ -723,20 +735,22 @@ class Elaborator:
                                 "`query P(...) in NAME`")
             return
         model = self.prog.models[name]
-        q = st.prob if isinstance(st, A.IdentifyStmt) else st.query
-        probs = [q] if isinstance(q, Prob) else [q.prob] if isinstance(q, Expect) else [
-            t if isinstance(t, Prob) else t.prob for _, t in q.terms] if isinstance(q, Linear) \
-            else []
         if isinstance(st, A.IdentifyStmt) and st.prob.is_counterfactual:
             self.error(st.span, f"{st.prob}: identifying a counterfactual from observations "
                                 "(ID*/IDC*) is not supported yet; ask it with `query` of a model")
             return
-        for p in probs:
-            try:
-                check_query(model, p)
-            except CausalError as e:
-                self.error(self._name_span(st.span, e), str(e))
-                return
+        try:  # what `causal run` would refuse before computing, with its message
+            if isinstance(st, A.IdentifyStmt):
+                check_query(model, st.prob)
+            elif name in self.prog.graphs:  # identified, then evaluated on observed data
+                if not isinstance(st.query, Prob):
+                    raise only_prob_error(st.query)
+                check_query(model, st.query)
+            else:
+                check_answerable(model, st.query)
+        except CausalError as e:
+            self.error(self._name_span(st.span, e), str(e))
+            return
         self.prog.statements.append((st, name))
 
 
