@@ -247,3 +247,26 @@ def test_well_formed_queries_still_check(tmp_path, capsys):
     f.write_text(FINITE + "query E[N | do(S)]\nquery E[N | S = yes] - E[N]\n"
                  "query P(C = yes | do(S = yes)) - P(C = yes | do(S = no))\nquery P(C | S)\n")
     assert main(["check", str(f)]) == 0 and main(["run", str(f)]) == 0
+
+
+# -- integer labels with a sign ----------------------------------------------------------------
+
+def test_a_label_with_a_plus_sign_is_a_number_like_any_integer_label():
+    """``{-1, +1}`` is the numeric type {-1, 1}, as ``{0, 1}`` is {0, 1} (it was the mixed type
+    of the number -1 and the name "+1": P(X = +1) was an error, E[X] refused)."""
+    from causaldsl import FiniteType
+    from causaldsl.lang.fmt import format_source
+
+    text = ("type Sign = {-1, +1}\nmodel m {\n  X : Sign ~ [0.25, 0.75]\n"
+            "  Y : Sign ~ table(X) { -1: [1, 0], +1: [0.5, 0.5] }\n"
+            "  Z : {0, 1} := if X == +1 then 1 else 0\n}\n")
+    prog = parse(text)
+    assert prog.types["Sign"].values == (-1, 1) and prog.types["Sign"] == FiniteType([-1, 1])
+    m = prog["m"]
+    assert m.query("P(X = +1)") == m.query("P(X = 1)") == pytest.approx(0.75)
+    assert m.query("E[X]") == pytest.approx(0.5)  # -0.25 + 0.75
+    assert m.query("E[Y]") == pytest.approx(-0.25 + 0.75 * 0.0)  # Y = -1 w.p. 0.625, +1 0.375
+    assert m.query("E[Z]") == pytest.approx(0.75)
+    assert "type Sign = {-1, 1}" in format_source(text)
+    with pytest.raises(SourceError, match="value 1 is listed twice"):
+        parse("type T = {1, +1}\n")
