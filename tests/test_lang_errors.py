@@ -270,3 +270,39 @@ def test_a_label_with_a_plus_sign_is_a_number_like_any_integer_label():
     assert "type Sign = {-1, 1}" in format_source(text)
     with pytest.raises(SourceError, match="value 1 is listed twice"):
         parse("type T = {1, +1}\n")
+
+
+# -- the bytes of a file -----------------------------------------------------------------------
+
+SMALL = "type YN = {no, yes}\nmodel m {\n  A : YN ~ [0.25, 0.75]\n}\nquery P(A = yes)\n"
+
+
+def test_a_byte_order_mark_is_no_part_of_the_source(tmp_path, capsys):
+    f = tmp_path / "bom.causal"
+    f.write_bytes(b"\xef\xbb\xbf" + SMALL.replace("\n", "\r\n").encode())  # as Notepad saves
+    assert main(["check", str(f)]) == 0  # was: unexpected character '\ufeff' at 1:1
+    assert main(["run", str(f), "--json"]) == 0
+    assert '"value": 0.75' in capsys.readouterr().out
+    assert parse("\ufeff" + SMALL)["m"].query("P(A = yes)") == pytest.approx(0.75)
+    from causaldsl.lang.fmt import format_source
+
+    assert main(["fmt", str(f)]) == 0  # the canonical form has none
+    assert f.read_bytes() == format_source(SMALL).encode()
+
+
+def test_a_file_that_is_not_utf8_is_an_error_at_its_byte(tmp_path, capsys):
+    bad = tmp_path / "latin1.causal"
+    bad.write_bytes(SMALL.replace("model m {", "model m {  # café").encode("latin-1"))
+    message = f"{bad}:2:17: error: the file is not UTF-8 text (byte 0xe9 here); save it as UTF-8"
+    for command in (["check"], ["run"], ["fmt", "--check"]):
+        assert main([*command, str(bad)]) == 1
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+    before = bad.read_bytes()
+    assert main(["fmt", str(bad)]) == 1 and bad.read_bytes() == before  # nothing changed
+    importer = tmp_path / "main.causal"
+    importer.write_text('import "latin1.causal"\nquery P(A = yes) in m\n')
+    assert main(["check", str(importer)]) == 1
+    assert "latin1.causal:2:17: error: the file is not UTF-8 text" in capsys.readouterr().err
+    with pytest.raises(SourceError, match="not UTF-8 text"):
+        __import__("causaldsl").load(bad)

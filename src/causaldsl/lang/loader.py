@@ -26,8 +26,35 @@ _TERMINALS = {"NAME": "a name", "NUMBER": "a number", "SIGNED_INT": "an integer"
               "EQUAL": "'='", "TILDE": "'~'", "__ANON_0": "':='", "$END": "end of file"}
 
 
+BOM = "\ufeff"
+
+
+def without_bom(text: str) -> str:
+    """The text without a leading byte order mark (some editors write one): it is no part of
+    the source."""
+    return text[1:] if text.startswith(BOM) else text
+
+
+def read_source(path: Path, shown: str | None = None) -> str:
+    """The text of a .causal file: UTF-8, a byte order mark allowed and dropped. Bytes that are
+    not UTF-8 are a SourceError at their line and column (``shown``: the path to name)."""
+    data = path.read_bytes()
+    try:  # newlines as read_text has them: \r\n and \r are \n
+        return without_bom(data.decode("utf-8")).replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as e:
+        start = data.rfind(b"\n", 0, e.start) + 1
+        line = data.count(b"\n", 0, e.start) + 1
+        col = len(data[start:e.start].decode("utf-8", errors="replace")) + 1
+        text = data.decode("utf-8", errors="replace")
+        raise SourceError([Diagnostic(
+            shown if shown is not None else str(path), Span(line, col),
+            f"the file is not UTF-8 text (byte 0x{data[e.start]:02x} here); save it as UTF-8",
+            source_line(text, line))]) from None
+
+
 def parse_module(text: str, file: str = "<string>") -> Module:
     """Parse .causal text into its syntax tree; a syntax error is a located SourceError."""
+    text = without_bom(text)
     try:
         tree = parser("causal.lark", "start").parse(text)
     except lark.exceptions.UnexpectedInput as e:
@@ -107,7 +134,7 @@ class Loader:
         if p in self.loading:
             chain = " → ".join(x.name for x in [*self.loading[self.loading.index(p):], p])
             raise CausalError(f"import cycle: {chain}")
-        text = p.read_text(encoding="utf-8")
+        text = read_source(p, str(path))
         self.loading.append(p)
         try:
             prog = self.elaborate(text, str(path))
@@ -121,6 +148,7 @@ class Loader:
         return self.load(base / path)
 
     def elaborate(self, text: str, file: str) -> Program:
+        text = without_bom(text)
         return Elaborator(file, text, self).run(parse_module(text, file))
 
 
