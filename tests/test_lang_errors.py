@@ -306,3 +306,49 @@ def test_a_file_that_is_not_utf8_is_an_error_at_its_byte(tmp_path, capsys):
     assert "latin1.causal:2:17: error: the file is not UTF-8 text" in capsys.readouterr().err
     with pytest.raises(SourceError, match="not UTF-8 text"):
         __import__("causaldsl").load(bad)
+
+
+# -- syntax errors name what they expected, readably and in full -------------------------------
+
+@pytest.mark.parametrize("text,where,expected", [
+    ("graph g { A -> B }\nidentify P(B | do(A)) in g by cxmb\n", "2:31",
+     "expected a method (backdoor, adjustment, frontdoor, comb, id)"),            # was METHOD
+    ("model m {\n  - A : Bool ~ [0.5, 0.5]\n}\n", "2:3",
+     "expected 'exogenous', 'latent', '}', a name"),                              # was ROLE
+    ("type YN = {no, yes}\nbox f : YN -> YN\ndiagram d = f f\n", "3:15",
+     "expected ';', '>>', '@', '⊗', end of file, a new statement (type, model, graph, …)"),
+    ("model m {\n  Y : Real ~ Normal(1 2)\n}\n", "2:23",
+     "expected ')', ',', an operator"),  # was cut at 8 of 14 names, half of them impossible
+    ("model m {\n  Y : Real := if 1 > 2 then 1 else 2\n  Z : Real := (Y", "3:17",
+     "expected '(', ')', an operator"),
+])
+def test_syntax_errors_name_what_they_expected_readably(text, where, expected):
+    import re
+
+    with pytest.raises(SourceError) as e:
+        parse(text)
+    first = str(e.value).splitlines()[0]
+    assert first.startswith(f"<string>:{where}: error: ") and first.endswith(expected), first
+    assert not re.search(r"\b[A-Z][A-Z_]+\b|__ANON", first), first  # no terminal's name
+
+
+def test_expected_names_are_readable_for_every_terminal():
+    import re
+
+    from causaldsl.grammars import parser
+    from causaldsl.lang.loader import expected_names
+
+    for t in parser("causal.lark", "start").terminals:
+        shown = ", ".join(expected_names([t.name]))
+        assert not re.search(r"\b[A-Z][A-Z_]+\b|__", shown), (t.name, shown)
+
+
+def test_query_syntax_errors_list_only_what_can_come_next():
+    from causaldsl import QuerySyntaxError
+    from causaldsl.query import parse_query
+
+    for text, expected in (("P(C) + 2 * ", "expected 'E', '(', 'P'"),
+                           ("P(C | do(S = yes)", "expected ',', ')'")):
+        with pytest.raises(QuerySyntaxError) as e:
+            parse_query(text)
+        assert str(e.value).splitlines()[0].endswith(expected), str(e.value)

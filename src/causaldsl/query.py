@@ -6,6 +6,7 @@ against a model by :func:`check_query` before any backend sees it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -200,8 +201,10 @@ def parse_query(text: str) -> Query:
         token = getattr(e, "token", None)
         if token is not None and getattr(token, "type", None) == "$END":
             col = len(text.rstrip()) + 1
-        expected = sorted(getattr(e, "expected", None) or getattr(e, "allowed", None) or [])
-        shown = ", ".join(dict.fromkeys(_pretty_terminal(x) for x in expected[:8]))
+        expected = getattr(e, "expected", None) or getattr(e, "allowed", None) or []
+        with contextlib.suppress(Exception):  # what can come next (see lang.loader)
+            expected = e.interactive_parser.accepts() or expected
+        shown = ", ".join(dict.fromkeys(_pretty_terminal(x) for x in sorted(expected)))
         got = text[col - 1: col + 9] if col else ""
         caret = f"\n  {text}\n  {' ' * max(col - 1, 0)}^"
         what = f"unexpected {got!r}" if got.strip() else "unexpected end of query"

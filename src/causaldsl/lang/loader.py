@@ -3,6 +3,7 @@ relative to the importing file, each once, and an import cycle is an error."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,15 @@ KEYWORDS = {"type", "model", "graph", "observed", "box", "diagram", "query", "id
 _TERMINALS = {"NAME": "a name", "NUMBER": "a number", "SIGNED_INT": "an integer", "INT": "an integer",
               "STRING": 'a "quoted" path', "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('",
               "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COLON": "':'", "COMMA": "','",
-              "EQUAL": "'='", "TILDE": "'~'", "__ANON_0": "':='", "$END": "end of file"}
+              "EQUAL": "'='", "TILDE": "'~'", "$END": "end of file", "SIGNED_REAL": "a number",
+              "ESCAPED_STRING": 'a "quoted" value', "METHOD": "a method (backdoor, adjustment, "
+              "frontdoor, comb, id)"}
+
+#: What an expected-token list shows as one entry when it holds several of these.
+_OPERATORS = {"'+'", "'-'", "'*'", "'/'", "'^'", "'=='", "'!='", "'<'", "'<='", "'>'", "'>='",
+              "'and'", "'or'"}
+_STATEMENTS = ("type", "model", "graph", "observed", "box", "diagram", "query", "identify",
+               "import")
 
 
 BOM = "\ufeff"
@@ -102,22 +111,55 @@ def _syntax_diagnostic(e: Any, text: str, file: str) -> Diagnostic:
         ch = text[e.pos_in_stream] if getattr(e, "pos_in_stream", None) is not None and \
             e.pos_in_stream < len(text) else ""
         what = f"unexpected character {ch!r}"
-    expected = sorted(getattr(e, "expected", None) or getattr(e, "allowed", None) or [])
-    names = sorted({_TERMINALS.get(x.split("__")[-1], _literal(x)) for x in expected})
-    msg = what + (f"; expected {', '.join(names[:8])}" if names else "")
+    expected = getattr(e, "expected", None) or getattr(e, "allowed", None) or []
+    # what the parser can take here, where it can say (LALR's own list has the lookaheads of
+    # merged states: tokens that cannot come next); a lexer error keeps the list above
+    with contextlib.suppress(Exception):
+        expected = e.interactive_parser.accepts() or expected
+    names = expected_names(expected)
+    msg = what + (f"; expected {', '.join(names)}" if names else "")
     if token is not None and str(token) in KEYWORDS and "a name" in names:
         msg += f" ({str(token)!r} is a keyword and cannot be a name)"
     return Diagnostic(file, Span(line, col), msg, source_line(text, line))
 
 
-def _literal(terminal: str) -> str:
+def expected_names(terminals: Any) -> list[str]:
+    """What a syntax error says it expected, all of it and readable: quoted tokens and words,
+    never a terminal's name (``ROLE``, ``__ANON_1``); many operators are "an operator", and
+    every statement keyword "a new statement"."""
+    names = {n for x in terminals for n in _readable(str(x))}
+    tail = []
+    if len(names & _OPERATORS) >= 4:
+        names -= _OPERATORS
+        tail.append("an operator")
+    if {f"'{k}'" for k in _STATEMENTS} <= names:
+        names -= {f"'{k}'" for k in _STATEMENTS}
+        tail.append(f"a new statement ({', '.join(_STATEMENTS[:3])}, …)")
+    return sorted(names) + tail
+
+
+def _readable(terminal: str) -> tuple[str, ...]:
+    """A terminal of the grammar as a syntax error names it: its text quoted, each of the
+    texts it matches when it is a choice of texts (``'latent'``, ``'exogenous'``), or words."""
+    short = terminal if terminal.startswith("__") else terminal.rsplit("__", 1)[-1]
+    if short in _TERMINALS:
+        return (_TERMINALS[short],)
     from ..grammars import parser as p
 
     for t in p("causal.lark", "start").terminals:
-        if t.name == terminal:
-            pat = t.pattern
-            return f"'{pat.value}'" if pat.type == "str" else terminal
-    return terminal
+        if t.name != terminal:
+            continue
+        pat = t.pattern
+        if pat.type == "str":
+            return (f"'{pat.value}'",)
+        choice = re.fullmatch(r"\(\?:(.*)\)", pat.value)
+        alternatives = choice.group(1).split("|") if choice else []
+        if alternatives and all(_PLAIN.fullmatch(a) for a in alternatives):
+            return tuple("'" + re.sub(r"\\(.)", r"\1", a) + "'" for a in alternatives)
+    return (short.lower().replace("_", " "),)
+
+
+_PLAIN = re.compile(r"(?:\\.|[^\\.^$*+?{}\[\]()|])+")  # a regex that is only a text
 
 
 class Loader:
