@@ -137,6 +137,17 @@ def test_well_typed_expressions_still_load():
      "Y := … gives a value of YN = {no, yes}, but Y : Real is a number"),
     ("Y : {a, b} := if R > 0 then X else X", "5:17", "Y := … can give no, which is not a value "
                                                      "of {a, b}"),
+    # the distribution's name is checked against the type before its parameters
+    ("Y : YN ~ Normal(if X then 1 else 0, 1)", "5:12", "Normal is a continuous distribution, but "
+     "Y has the finite type YN; use Bernoulli, Categorical or Uniform()"),
+    ("Y : YN ~ Normal(R, 1)", "5:12", "Normal is a continuous distribution, but Y has the finite "
+                                      "type YN; use Bernoulli, Categorical or Uniform()"),
+    ("Y : YN ~ Uniform(0, 1)", "5:12", "Uniform is a continuous distribution, but Y has the "
+                                       "finite type YN"),
+    ("Y : Real ~ Bernoulli(0.5)", "5:14", "Bernoulli is not a continuous distribution"),
+    # a table's value is shown as written
+    ("Y : {0, 1} := X == yes", "5:17", "Y := … gives false at X = no, which is not a value of "
+                                       "{0, 1}"),
 ])
 def test_sampling_mechanisms_are_type_checked_at_load(tmp_path, capsys, line, where, message):
     check_fails(tmp_path, capsys, YN_MODEL.format(line=line), where, message)

@@ -19,11 +19,12 @@ from ..ir import Box, Diagram, Node
 from ..mechanism import TOLERANCE, ExprMechanism, Table
 from ..model import CausalModel, Role, Variable, did_you_mean
 from ..query import Prob, check_answerable, check_query, parse_query
-from ..types import Bool, FiniteType, Opaque, Real, RealType, Type
+from ..types import Bool, FiniteType, Opaque, Real, RealType, Type, show_label
 from . import ast as A
 from .diagnostics import Diagnostic, SourceError, Span, source_line
 from .expr import (
     CONTINUOUS,
+    DISCRETE,
     FUNCTIONS,
     ExprError,
     Kind,
@@ -315,15 +316,9 @@ class Elaborator:
         text = shown(m).split(" ", 1)[1]
         discrete = isinstance(t, FiniteType) and all(isinstance(pt, FiniteType) for pt in ptypes)
         if isinstance(m, A.DistCall):
-            if (m.name in CONTINUOUS and not isinstance(t, FiniteType)) or not discrete:
-                if isinstance(t, FiniteType) and m.name not in ("Bernoulli", "Categorical"):
-                    self.error(m.span, f"{m.name} is a continuous distribution, but {it.name} "
-                                       f"has the finite type {t}")
-                    return None, None
-                check_calls(m, not isinstance(t, FiniteType))
-                self.check_dist(m, it, t, types)
-                return tuple(parents), ExprMechanism("sample", m, text)
             self.check_dist(m, it, t, types)
+            if not discrete:  # sampled: a continuous type, or a continuous parent
+                return tuple(parents), ExprMechanism("sample", m, text)
             return tuple(parents), self.discrete_dist(m, it, t, parents, ptypes, env)  # type: ignore[arg-type]
         if not discrete:
             for leaf in _results(expr):  # a label it gives must be a value of its type
@@ -350,10 +345,18 @@ class Elaborator:
 
     def check_dist(self, m: A.DistCall, it: A.ModelItem, t: Type, types: dict[str, Type]
                    ) -> None:
-        """A distribution's parameters, checked before anything evaluates them (the sampling
-        backend would meet them only when a query runs): as many as the variable's type needs,
-        and numbers. Raises a located ExprError."""
+        """A distribution, checked before anything evaluates it (the sampling backend would
+        meet it only when a query runs): one for the variable's type, with as many parameters
+        as it and the type need, each a number. Raises a located ExprError."""
         args = m.args
+        if isinstance(t, FiniteType) and (m.name not in DISCRETE or
+                                          (m.name == "Uniform" and m.args)):
+            raise ExprError(f"{m.name} is a continuous distribution, but {it.name} has the "
+                            f"finite type {t}; use Bernoulli, Categorical or Uniform()"
+                            if m.name in CONTINUOUS else f"{m.name} is not a distribution over "
+                            "a finite type; use Bernoulli, Categorical or Uniform()", m.span)
+        if not isinstance(t, FiniteType):
+            check_calls(m, True)  # a continuous distribution, with its number of parameters
         if isinstance(t, FiniteType) and m.name == "Bernoulli" and (t.size != 2 or
                                                                      len(m.args) != 1):
             raise ExprError(f"Bernoulli(p) takes one probability and needs a type with two "
@@ -471,7 +474,8 @@ class Elaborator:
             if v not in t:
                 at = ", ".join(f"{p} = {pt.values[i]}" for p, pt, i in
                                zip(parents, ptypes, idx, strict=True))
-                raise ExprError(f"{it.name} := … gives {v!r}{' at ' + at if at else ''}, which "
+                shown = show_label(v) if isinstance(v, bool | int) else repr(v)
+                raise ExprError(f"{it.name} := … gives {shown}{' at ' + at if at else ''}, which "
                                 f"is not a value of {t!r}", getattr(expr, "span", it.span))
             arr[(*idx, t.index(v))] = 1.0
         return Table(arr, len(parents))
