@@ -337,7 +337,6 @@ class Elaborator:
                     self.error(leaf.span, f"{it.name} := … can give {leaf.name}, which is not a "
                                           f"value of {t!r}")
                     return None, None
-            check_calls(expr)
             self.check_result(infer(expr, {n: kind_of(types[n]) for n in types}), expr, it, t)
             return tuple(parents), ExprMechanism("assign", expr, text)
         infer(expr, {n: kind_of(types[n]) for n in types})  # before NumPy meets a bad mix
