@@ -342,7 +342,7 @@ def test_variable_given_twice(model):
 
 @pytest.mark.parametrize("text,column,message", [
     ("P(C = )", 7, "unexpected ')'; expected a quoted value, a variable name, a number"),
-    ("P(C || S)", 6, "unexpected '| S)'; expected a variable name"),
+    ("P(C || S)", 6, "unexpected '| S)'; expected 'do', a variable name"),
     ("Q(C)", 1, "unexpected 'Q(C)'"),
     ("", 1, "unexpected end of query"),
     ("P(C = yes) + 1", 15, "unexpected end of query; expected '*'"),

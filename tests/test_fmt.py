@@ -176,7 +176,7 @@ QUERY_MODEL = "model m {\n  X : Bool ~ [0.5, 0.5]\n  Y : {0, 1} ~ [0.25, 0.75]\n
 
 
 def test_queries_round_trip_exactly():
-    for q in ["-(2 * P(X = true))", "-(2 * P(X = true) - P(X = false))", "1 * P(X)",
+    for q in ["-(2 * P(X = true))", "-(2 * P(X = true) - P(X = false))", "1 * P(X = true)",
               "-(-P(X = true))", "0.1234567891 * P(X = true)", "1e-20 * P(X = true) - E[Y]",
               "0.1 * E[Y] - 123456789.123 * P(Y = 1 | X = true)", "-P(X = true) + 2 * E[Y]"]:
         text = f"{QUERY_MODEL}query {q}\n"

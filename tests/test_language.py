@@ -406,7 +406,7 @@ def test_a_file_that_is_not_utf8_is_named_where_it_is_imported(tmp_path, capsys)
                  str(tmp_path / "odd.causal")]) == 1
     err = capsys.readouterr().err
     assert err.count(f"{tmp_path / 'latin.causal'}:2:6: error: the file is not UTF-8 text "
-                     "(byte 0xe9)") == 2
+                     "(byte 0xe9 here)") == 2
     assert "cannot import 'a\\x00b': embedded null byte" in err
     assert "cannot import 'nope.causal': no such file" in err and "Traceback" not in err
     assert main(["fmt", str(tmp_path / "latin.causal")]) == 1

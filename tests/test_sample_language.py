@@ -165,20 +165,7 @@ model e {
     assert "7:29: error: R := … can give the label high, but R : Real is a number" in text
 
 
-def test_label_choices_that_cannot_be_sampled_say_why():
-    cases = {
-        "H : YesNo := if Y > 0 then S else G":
-            "line 8: if … then … else chooses between a value of YesNo = {no, yes} and a "
-            "value of Grade = {low, high}",
-        "H : YesNo := if Y > 0 then yes else 1":
-            "line 8: if … then … else chooses between a label and a number",
-        "H : Real ~ Normal(if S == high then 1 else 0, 1)":
-            "line 8: == compares a value of YesNo = {no, yes} with high, which is not one of "
-            "its values",
-        "H : Real := if Y > 0 then S else 1": "chooses between a label and a number",
-    }
-    for line, message in cases.items():
-        m = model_of(f"""
+LABEL_CASE = """
 type Grade = {{low, high}}
 type YesNo = {{no, yes}}
 model e {{
@@ -186,9 +173,47 @@ model e {{
   S : YesNo ~ [0.5, 0.5]
   G : Grade := if Y > 1 then high else low
   {line}
-}}""")
+}}"""
+
+
+def test_label_choices_that_cannot_be_sampled_are_found_by_check():
+    """Found at load time, located (they once surfaced only when a query ran)."""
+    cases = {
+        "H : YesNo := if Y > 0 then S else G":
+            "8:16: error: if … then … else chooses between a value of YesNo = {no, yes} and a "
+            "value of Grade = {low, high}",
+        "H : YesNo := if Y > 0 then yes else 1":
+            "8:16: error: if … then … else chooses between a label and a number",
+        "H : Real := if Y > 0 then S else 1":
+            "8:15: error: if … then … else chooses between a label and a number",
+        "H : Real ~ Normal(if S == high then 1 else 0, 1)":
+            "8:24: error: == compares a value of YesNo = {no, yes} with high, which is not one "
+            "of its values",
+    }
+    for line, message in cases.items():
+        with pytest.raises(SourceError, match=re.escape(message)):
+            causaldsl.parse(LABEL_CASE.format(line=line))
+
+
+def test_label_choices_in_a_model_built_in_python_fail_when_sampled():
+    """A model built in Python skips the file checks; sampling still says what is wrong."""
+    base = model_of(LABEL_CASE.format(line="H : Real ~ Normal(0, 1)"))
+    cases = {
+        "H : Real ~ Normal(if S == high then 1 else 0, 1)":
+            "line 8: == compares a value of YesNo = {no, yes} with high, which is not one of "
+            "its values",
+        "H : Real := if Y > 0 then S else 1":
+            "line 8: if … then … else chooses between a label and a number",
+    }
+    for line, message in cases.items():
+        (md,) = [s for s in parse_module(LABEL_CASE.format(line=line)).statements
+                 if isinstance(s, ModelDef)]
+        mech = md.items[-1].mechanism
+        kind, expr = ("assign", mech.expr) if isinstance(mech, Functional) else ("sample", mech)
+        h = Variable("H", base.variables["H"].type, base.variables["H"].role, ("Y", "S"),
+                     ExprMechanism(kind, expr, line))
         with pytest.raises(MechanismError, match=re.escape(message)):
-            m.query("P(H)" if "YesNo :=" in line else "E[H]", samples=100)
+            base.replace([h]).query("E[H]", samples=100)
 
 
 def test_a_label_outside_the_type_at_run_time_is_a_mechanism_error():

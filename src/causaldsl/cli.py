@@ -227,7 +227,8 @@ def _fmt(args: argparse.Namespace) -> int:
     for f in args.files:
         path = Path(f)
         try:
-            text = read_source(path, f)
+            raw = path.read_text(encoding="utf-8", errors="replace")
+            text = read_source(path, f)  # not UTF-8: an error at its line and column
             new = format_source(text, f)
         except FileNotFoundError:
             print(f"{f}: no such file", file=sys.stderr)
@@ -241,7 +242,7 @@ def _fmt(args: argparse.Namespace) -> int:
             print(e, file=sys.stderr)
             status = EXIT_INPUT
             continue
-        if new == text:
+        if new == raw:
             continue
         if args.check:
             print(f"{f}: not in canonical form (causal fmt {f} rewrites it)")

@@ -89,9 +89,9 @@ class Distribution(Drawable):
             raise QueryError("an expectation needs exactly one variable")
         nums = self.types[0].numeric()
         if nums is None:
-            raise QueryError(f"E[{self.variables[0]}] needs numeric values, but "
-                             f"{self.variables[0]} : {self.types[0]!r} has labels that are not "
-                             "numbers")
+            from .query import not_numeric_error
+
+            raise not_numeric_error(self.variables[0], self.types[0])
         out = self.probs @ np.asarray(nums)
         return float(out) if out.ndim == 0 else out
 

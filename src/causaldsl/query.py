@@ -6,6 +6,7 @@ against a model by :func:`check_query` before any backend sees it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import lark
 from .errors import LatentQueryError, QueryError, QuerySyntaxError, UnknownVariableError
 from .grammars import parser
 from .model import CausalModel, Role, did_you_mean
-from .types import Label, OpaqueType, RealType, show_label
+from .types import FiniteType, Label, OpaqueType, RealType, show_label
 
 
 @dataclass(frozen=True)
@@ -238,8 +239,10 @@ def parse_query(text: str) -> Query:
         token = getattr(e, "token", None)
         if token is not None and getattr(token, "type", None) == "$END":
             col = len(text.rstrip()) + 1
-        expected = sorted(getattr(e, "expected", None) or getattr(e, "allowed", None) or [])
-        shown = ", ".join(dict.fromkeys(_pretty_terminal(x) for x in expected[:8]))
+        expected = getattr(e, "expected", None) or getattr(e, "allowed", None) or []
+        with contextlib.suppress(Exception):  # what can come next (see lang.loader)
+            expected = e.interactive_parser.accepts() or expected
+        shown = ", ".join(dict.fromkeys(_pretty_terminal(x) for x in sorted(expected)))
         got = text[col - 1: col + 9] if col else ""
         caret = f"\n  {text}\n  {' ' * max(col - 1, 0)}^"
         what = f"unexpected {got!r}" if got.strip() else "unexpected end of query"
@@ -280,6 +283,66 @@ def check_query(model: CausalModel, q: Prob, untyped_labels: bool = False) -> No
                 check_value(model, q, e.var, e.value)
     if not q.outcomes:
         raise QueryError(f"{q}: a query needs at least one outcome variable")
+
+
+def check_answerable(model: CausalModel, q: Query) -> None:
+    """Raise what answering ``q`` on ``model`` would raise before computing anything, term by
+    term in the order the backends meet it: :func:`check_query`, a continuous variable asked
+    for its probability or left without a value, the expectation of labels that are not
+    numbers, a term of a sum that is a table. ``causal check`` calls it, so it rejects what
+    ``causal run`` does, with the same message (the backends build theirs with the functions
+    below)."""
+    for _, term in q.terms if isinstance(q, Linear) else ((1.0, q),):
+        prob = term.prob if isinstance(term, Expect) else term
+        check_query(model, prob)
+        if isinstance(term, Prob):
+            for e in prob.outcomes:
+                if isinstance(model.variables[e.var].type, RealType):
+                    raise density_error(prob, e.term)
+        for e in (*prob.interventions, *prob.evidence):
+            if e.value is None and isinstance(model.variables[e.var].type, RealType):
+                raise open_continuous_error(term, e.var)
+        if isinstance(term, Expect):
+            (ev,) = prob.outcomes
+            t = model.variables[ev.var].type
+            if isinstance(t, FiniteType) and t.numeric() is None:
+                raise not_numeric_error(ev.term, t)
+        if isinstance(q, Linear) and is_table(term):
+            raise table_term_error(q, term, "a table of expectations" if isinstance(term, Expect)
+                                   else "a distribution")
+
+
+def is_table(term: Prob | Expect) -> bool:
+    """Whether a query's answer is a table rather than a number: a variable left without a
+    value (the variable of an expectation aside)."""
+    prob = term.prob if isinstance(term, Expect) else term
+    given = (*prob.interventions, *prob.evidence)
+    return any(e.value is None for e in (given if isinstance(term, Expect) else
+                                         (*prob.outcomes, *given)))
+
+
+def not_numeric_error(term: str, t: Any) -> QueryError:
+    """``E[term]`` of a finite type whose labels are not numbers."""
+    return QueryError(f"E[{term}] needs numeric values, but {term} : {t!r} has labels that are "
+                      "not numbers")
+
+
+def table_term_error(q: Any, term: Any, kind: str) -> QueryError:
+    """A term of the sum ``q`` that is a table (``kind``: a distribution, a table of
+    expectations)."""
+    return QueryError(f"{q}: every term of a sum must be a number, but {term} is {kind}; give "
+                      "each variable a value")
+
+
+def density_error(q: Any, term: str) -> QueryError:
+    """``P(term)`` of a continuous variable."""
+    return QueryError(f"{q}: {term} is continuous, so P({term} = …) is zero and P({term}) is a "
+                      f"density; ask for E[{term} | …] instead")
+
+
+def open_continuous_error(q: Any, var: str) -> QueryError:
+    """A continuous variable given or intervened on without a value (a table over it)."""
+    return QueryError(f"{q}: {var} is continuous; give it a value")
 
 
 def _check_variable(model: CausalModel, q: Prob, var: str, kind: str) -> None:

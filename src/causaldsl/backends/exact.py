@@ -26,7 +26,18 @@ from ..errors import MechanismError, QueryError, ZeroProbabilityError
 from ..ir import Diagram
 from ..mechanism import TOLERANCE, Table
 from ..model import CausalModel, finite
-from ..query import Event, Expect, Linear, Prob, batch_columns, bind, check_query, parse_query
+from ..query import (
+    Event,
+    Expect,
+    Linear,
+    Prob,
+    batch_columns,
+    bind,
+    check_query,
+    not_numeric_error,
+    parse_query,
+    table_term_error,
+)
 from ..surgery import cut
 from ..types import FiniteType
 from . import kept_on
@@ -429,8 +440,7 @@ class ExactEngine:
         for c, term in q.terms:
             val = self.evaluate(term) if isinstance(term, Prob) else self._expect(term)
             if isinstance(val, Distribution | Expectations):
-                raise QueryError(f"{q}: every term of a sum must be a number, but {term} is "
-                                 f"{table_kind(val)}; give each variable a value")
+                raise table_term_error(q, term, table_kind(val))
             total = total + c * val
         return total
 
@@ -465,8 +475,7 @@ class ExactEngine:
                                  f"value) for {', '.join(dist.given)}")
             nums = dist.types[0].numeric()
             if nums is None:
-                raise QueryError(f"E[{ev.var}] needs numeric values, but {ev.var} : "
-                                 f"{dist.types[0]!r} has labels that are not numbers")
+                raise not_numeric_error(ev.var, dist.types[0])
             return Batch(np.asarray(dist.probs) @ np.asarray(nums), (), (), title=str(q))
         if not isinstance(q, Prob):
             raise QueryError("query_batch takes one query, P(...) or E[...], not a sum")

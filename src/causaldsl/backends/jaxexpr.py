@@ -72,10 +72,13 @@ def to_index(value: Any, t: FiniteType, owner: str) -> Any:
     """The position in ``t`` of an expression's result (a label, a choice between labels, a
     bool or a number)."""
     if isinstance(value, Cat):
-        if value.type != t:
+        if value.type == t:
+            return value.index
+        if any(v not in t for v in value.type.values):
             raise MechanismError(f"{owner}: a value of {value.type!r} cannot be a value of "
                                  f"{t!r}")
-        return value.index
+        # every label of its type is one of t's (as the exact tables map them, by label)
+        return jnp.asarray([t.index(v) for v in value.type.values])[value.index]
     if isinstance(value, Lab | Choice):
         return _resolve(value, t, owner)
     nums = t.numeric()
@@ -93,7 +96,7 @@ def evaluate(e: Any, env: Mapping[str, Any]) -> Any:
         return env[e.name] if e.name in env else Lab(e.name)
     if isinstance(e, Unary):
         v = evaluate(e.arg, env)
-        return jnp.logical_not(v) if e.op == "not" else -jnp.asarray(v)
+        return jnp.logical_not(v) if e.op == "not" else -_num(v)
     if isinstance(e, IfElse):
         c = evaluate(e.cond, env)
         a, b = evaluate(e.then, env), evaluate(e.other, env)
@@ -165,9 +168,11 @@ def _resolve(value: Lab | Choice, t: FiniteType, owner: str) -> Any:
 
 
 def _num(v: Any) -> Any:
+    """A number: true and false count as 1 and 0 (as NumPy's evaluation has them)."""
     if isinstance(v, Labels):
         raise MechanismError("a label is not a number here")
-    return v
+    arr = jnp.asarray(v)
+    return arr.astype(float) if arr.dtype == bool else v
 
 
 def _equal(a: Any, b: Any, where: str) -> Any:

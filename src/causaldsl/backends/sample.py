@@ -49,7 +49,11 @@ from ..query import (
     batch_columns,
     bind,
     check_query,
+    density_error,
+    not_numeric_error,
+    open_continuous_error,
     parse_query,
+    table_term_error,
 )
 from ..types import FiniteType
 from . import kept_on
@@ -125,8 +129,7 @@ class SamplingEngine:
             sub = opts.shifted(i)
             val = self.prob(term, sub) if isinstance(term, Prob) else self.expect(term, sub)
             if not isinstance(val, Estimate):
-                raise QueryError(f"{q}: every term of a sum must be a number, but {term} is "
-                                 f"{table_kind(val)}; give each variable a value")
+                raise table_term_error(q, term, table_kind(val))
             terms.append((c, val))
         return combine(terms)
 
@@ -161,7 +164,7 @@ class SamplingEngine:
         free = [e for e in (*prob.interventions, *prob.evidence) if e.value is None]
         if free:  # one expectation per value of the open variables
             cells, given, types = self._each(prob, free, opts,
-                                             lambda sub, o: self.expect(Expect(sub), o))
+                                             lambda sub, o: self.expect(Expect(sub), o), q)
             shape = tuple(t.size for t in types)
             return SampledExpectations(
                 ev.var, np.reshape([float(c) for c in cells], shape), given, types, str(q),
@@ -174,15 +177,17 @@ class SamplingEngine:
         est, se, route, meta = self._estimate(prob, [ev.var], readout, opts)
         return Estimate(float(est[0]), float(se[0]), route, **meta)
 
-    def _each(self, q: Prob, free: Sequence[Event], opts: Options, answer: Any
+    def _each(self, q: Prob, free: Sequence[Event], opts: Options, answer: Any,
+              shown: Expect | None = None
               ) -> tuple[list[Any], tuple[str, ...], tuple[FiniteType, ...]]:
         """``answer(q with values, options)`` for each value of the open finite variables
-        ``free`` (each with its own seed), with the answer's axes and their types."""
+        ``free`` (each with its own seed), with the answer's axes and their types (``shown``:
+        the query to name in a message, when it is not ``q``)."""
         types = []
         for e in free:
             t = self.model[e.var].type
             if not isinstance(t, FiniteType):
-                raise QueryError(f"{q}: {e.var} is continuous; give it a value")
+                raise open_continuous_error(shown or q, e.var)
             types.append(t)
         out = []
         for i, labels in enumerate(np.ndindex(*(t.size for t in types))):
@@ -492,8 +497,7 @@ def cells_readout(model: CausalModel, q: Prob) -> tuple[tuple[FiniteType, ...], 
     for e in q.outcomes:
         t = model[e.var].type
         if not isinstance(t, FiniteType):
-            raise QueryError(f"{q}: {e.var} is continuous, so P({e.var} = …) is zero and "
-                             f"P({e.var}) is a density; ask for E[{e.var} | …] instead")
+            raise density_error(q, e.var)
         types.append(t)
     sizes = tuple(t.size for t in types)
 
@@ -510,8 +514,7 @@ def mean_readout(model: CausalModel, var: str) -> Readout:
     """Each sample's value of a numeric variable, as a row of one."""
     t = model[var].type
     if isinstance(t, FiniteType) and t.numeric() is None:
-        raise QueryError(f"E[{var}] needs numeric values, but {var} : {t!r} has labels "
-                         "that are not numbers")
+        raise not_numeric_error(var, t)
     labels = jnp.asarray(t.numeric()) if isinstance(t, FiniteType) else None
 
     def value(vals: Mapping[str, Any]) -> Any:

@@ -5,6 +5,7 @@ Every node carries the Span of its first token, so elaboration can point at the 
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 import lark
@@ -319,10 +320,15 @@ def _span(x: Any) -> Span:
 
 
 def _label(tok: Any) -> str | int | bool:
+    """A label as written: a name, true/false, or an integer (``-1``, ``+1`` and ``1`` are
+    numbers, so ``{-1, +1}`` is a numeric type like ``{0, 1}``)."""
     s = str(tok)
     if s in ("true", "false"):
         return s == "true"
-    return int(s) if s.lstrip("-").isdigit() else s
+    return int(s) if _INT.fullmatch(s) else s
+
+
+_INT = re.compile(r"[+-]?\d+")
 
 
 @lark.v_args(meta=True)

@@ -18,11 +18,22 @@ from ..errors import CausalError, UnknownVariableError
 from ..ir import Box, Diagram, Node
 from ..mechanism import TOLERANCE, ExprMechanism, Table
 from ..model import CausalModel, Role, Variable, did_you_mean
-from ..query import Expect, Linear, Prob, check_query, parse_query
-from ..types import Bool, FiniteType, Opaque, Real, RealType, Type
+from ..query import Prob, check_answerable, check_query, parse_query
+from ..types import Bool, FiniteType, Opaque, Real, RealType, Type, show_label
 from . import ast as A
 from .diagnostics import Diagnostic, SourceError, Span, source_line
-from .expr import CONTINUOUS, FUNCTIONS, ExprError, check_calls, evaluate, free_names
+from .expr import (
+    CONTINUOUS,
+    DISCRETE,
+    FUNCTIONS,
+    ExprError,
+    Kind,
+    check_calls,
+    evaluate,
+    free_names,
+    infer,
+    kind_of,
+)
 
 
 @dataclass(frozen=True)
@@ -85,13 +96,10 @@ class Program:
         if target not in self.graphs:
             return self.models[target].query(query, **options), None
         if not self.observations.get(target):
-            raise CausalError(f"{target} is a graph without mechanisms and without observed "
-                              f"data; add `observed P(...) in {target} = [...]` to answer "
-                              "queries")
+            raise no_data_error(target)
         q = parse_query(query) if isinstance(query, str) else query
         if not isinstance(q, Prob):
-            raise CausalError(f"{q}: only P(...) queries can be answered from observed data "
-                              "so far")
+            raise only_prob_error(q)
         ident = identify(self.models[target], q)
         return self.on_observations(target, ident), ident.method
 
@@ -120,6 +128,17 @@ def origin_of(file: str) -> str:
         return str(Path(file).resolve())
     except (OSError, ValueError):
         return file
+
+
+def no_data_error(target: str) -> CausalError:
+    """A query of a graph that has no observed data to answer it from."""
+    return CausalError(f"{target} is a graph without mechanisms and without observed data; add "
+                       f"`observed P(...) in {target} = [...]` to answer queries")
+
+
+def only_prob_error(q: Any) -> CausalError:
+    """A query of a graph that is not one probability."""
+    return CausalError(f"{q}: only P(...) queries can be answered from observed data so far")
 
 
 BUILTIN_TYPES: dict[str, Type] = {"Bool": Bool, "Real": Real}
@@ -165,6 +184,10 @@ class Elaborator:
                 self.statement(st)
             except CausalError as e:  # an error the IR found that we did not foresee
                 self.error(st.span, str(e))
+        for st, target in self.prog.statements:  # data may be given after the query
+            if (isinstance(st, A.QueryStmt) and target in self.prog.graphs
+                    and not self.prog.observations.get(target)):
+                self.error(st.span, str(no_data_error(target)))
         if self.diags:
             raise SourceError(sorted(self.diags, key=lambda d: (d.file != self.file, d.file,
                                                                 d.span.line, d.span.column)))
@@ -336,6 +359,8 @@ class Elaborator:
         scope, env = self.expression_scope(md, it, expr, types)
         if scope is None:
             return None, None
+        for a in m.args if isinstance(m, A.DistCall) else (expr,):
+            check_calls(a)  # every call known and of the right arity, before any evaluation
         parents = scope
         ptypes = [types[p] for p in parents]
         from .fmt import mechanism as shown  # canonical text: no comments, no ':='
@@ -343,13 +368,9 @@ class Elaborator:
         text = shown(m).split(" ", 1)[1]
         discrete = isinstance(t, FiniteType) and all(isinstance(pt, FiniteType) for pt in ptypes)
         if isinstance(m, A.DistCall):
-            if (m.name in CONTINUOUS and not isinstance(t, FiniteType)) or not discrete:
-                if isinstance(t, FiniteType) and m.name not in ("Bernoulli", "Categorical"):
-                    self.error(m.span, f"{m.name} is a continuous distribution, but {it.name} "
-                                       f"has the finite type {t}")
-                    return None, None
-                return self.sampled(tuple(parents), ExprMechanism("sample", m, text),
-                                    not isinstance(t, FiniteType))
+            self.check_dist(m, it, t, types)
+            if not discrete:  # sampled: a continuous type, or a continuous parent
+                return tuple(parents), ExprMechanism("sample", m, text)
             return tuple(parents), self.discrete_dist(m, it, t, parents, ptypes, env)  # type: ignore[arg-type]
         if not discrete:
             for leaf in _results(expr):  # a label it gives must be a value of its type
@@ -368,19 +389,64 @@ class Elaborator:
                     self.error(leaf.span, f"{it.name} := … can give {leaf.name}, which is not a "
                                           f"value of {t!r}")
                     return None, None
-            return self.sampled(tuple(parents), ExprMechanism("assign", expr, text), True)
+            self.check_result(infer(expr, {n: kind_of(types[n]) for n in types}), expr, it, t)
+            return tuple(parents), ExprMechanism("assign", expr, text)
+        infer(expr, {n: kind_of(types[n]) for n in types})  # before NumPy meets a bad mix
         return tuple(parents), self.function_table(expr, it, t, parents, ptypes, env)  # type: ignore[arg-type]
 
-    def sampled(self, parents: tuple[str, ...], mech: ExprMechanism, continuous: bool
-                ) -> tuple[tuple[str, ...] | None, ExprMechanism | None]:
-        """A mechanism for the sampling backend, its calls checked now rather than when a
-        query first runs it."""
-        try:
-            check_calls(mech.expr, continuous)
-        except ExprError as e:
-            self.error(e.span, str(e))
-            return None, None
-        return parents, mech
+    def check_dist(self, m: A.DistCall, it: A.ModelItem, t: Type, types: dict[str, Type]
+                   ) -> None:
+        """A distribution, checked before anything evaluates it (the sampling backend would
+        meet it only when a query runs): one for the variable's type, with as many parameters
+        as it and the type need, each a number. Raises a located ExprError."""
+        args = m.args
+        if isinstance(t, FiniteType) and (m.name not in DISCRETE or
+                                          (m.name == "Uniform" and m.args)):
+            raise ExprError(f"{m.name} is a continuous distribution, but {it.name} has the "
+                            f"finite type {t}; use Bernoulli, Categorical or Uniform()"
+                            if m.name in CONTINUOUS else f"{m.name} is not a distribution over "
+                            "a finite type; use Bernoulli, Categorical or Uniform()", m.span)
+        if not isinstance(t, FiniteType):
+            check_calls(m, True)  # a continuous distribution, with its number of parameters
+        if isinstance(t, FiniteType) and m.name == "Bernoulli" and (t.size != 2 or
+                                                                     len(m.args) != 1):
+            raise ExprError(f"Bernoulli(p) takes one probability and needs a type with two "
+                            f"values; {it.name} has type {t!r}", m.span)
+        if isinstance(t, FiniteType) and m.name == "Categorical":
+            args = _categorical_items(m)
+            if len(args) != t.size:
+                raise ExprError(f"Categorical needs {t.size} probabilities for {it.name} : "
+                                f"{t!r}, got {len(args)}", m.span)
+        scope = {n: kind_of(types[n]) for n in types}
+        for a in args:
+            k = infer(a, scope)
+            if k.what in ("value", "names"):
+                raise ExprError(f"a parameter of {m.name} is a number, not {k}", a.span)
+
+    def check_result(self, k: Kind, expr: Any, it: A.ModelItem, t: Type) -> None:
+        """What a sampled ``:=`` gives (of kind ``k``) must be a value of its variable's type:
+        the finite case is checked value by value when it becomes a table."""
+        if k.what == "any" or (isinstance(t, FiniteType) and kind_of(t).what == "any"):
+            return
+        span = getattr(expr, "span", it.span)
+        if not isinstance(t, FiniteType):
+            if k.what in ("value", "names"):
+                raise ExprError(f"{it.name} := … gives {k}, but {it.name} : {t} is a number",
+                                span)
+            return
+        want = kind_of(t)
+        if want.what == "value":
+            if k.what in ("value", "names"):
+                assert want.type is not None
+                given = k.type.values if k.type is not None else sorted(k.names)
+                for v in given:
+                    if v not in want.type:
+                        raise ExprError(f"{it.name} := … can give {v}, which is not a value of "
+                                        f"{t!r}", span)
+                return
+        elif k.what == want.what:  # {0, 1} is not Bool, as the exact tables say
+            return
+        raise ExprError(f"{it.name} := … gives {k}, which is not a value of {t!r}", span)
 
     def expression_scope(self, md: A.ModelDef, it: A.ModelItem, expr: Any,
                          types: dict[str, Type]) -> tuple[list[str] | None, dict[str, Any]]:
@@ -430,8 +496,7 @@ class Elaborator:
             p = np.broadcast_to(np.asarray(evaluate(m.args[0], g), dtype=float), shape)
             probs = np.stack([1 - p, p], axis=-1)
         elif m.name == "Categorical":
-            items = m.args[0].items if len(m.args) == 1 and isinstance(m.args[0], A.ListLit) \
-                else m.args
+            items = _categorical_items(m)
             if len(items) != t.size:
                 raise ExprError(f"Categorical needs {t.size} probabilities for {it.name} : "
                                 f"{t!r}, got {len(items)}", m.span)
@@ -460,7 +525,8 @@ class Elaborator:
             if v not in t:
                 at = ", ".join(f"{p} = {pt.values[i]}" for p, pt, i in
                                zip(parents, ptypes, idx, strict=True))
-                raise ExprError(f"{it.name} := … gives {v!r}{' at ' + at if at else ''}, which "
+                shown = show_label(v) if isinstance(v, bool | int) else repr(v)
+                raise ExprError(f"{it.name} := … gives {shown}{' at ' + at if at else ''}, which "
                                 f"is not a value of {t!r}", getattr(expr, "span", it.span))
             arr[(*idx, t.index(v))] = 1.0
         return Table(arr, len(parents))
@@ -616,22 +682,45 @@ class Elaborator:
         path = base / ob.csv
         model = self.prog.models[ob.target[0]]
         types = [model.variables[n].type for n in names]
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
-        if not rows:
+        rows: list[tuple[int, dict[str, str]]] = []  # (line, row)
+        with path.open(newline="", encoding="utf-8-sig") as f:  # a spreadsheet's BOM is no name
+            reader = csv.reader(f)
+            try:
+                header = next(reader, None)
+                for row in reader:
+                    if not any(x.strip() for x in row):
+                        continue  # a blank line
+                    if len(row) != len(header or ()):
+                        raise ValueError(f"line {reader.line_num} has {len(row)} value"
+                                         f"{'' if len(row) == 1 else 's'}, but the header "
+                                         f"names {len(header or ())} columns "
+                                         f"({', '.join(header or ())})")
+                    rows.append((reader.line_num, dict(zip(header or (), row, strict=True))))
+            except csv.Error as e:
+                raise ValueError(f"line {reader.line_num}: {e}") from None
+        if header is None or not rows:
             raise ValueError("the file has no rows")
-        missing = [n for n in names if n not in rows[0]]
+        missing = [n for n in names if n not in header]
         if missing:
-            raise ValueError(f"no column {missing[0]!r}; its columns are {', '.join(rows[0])}")
-        weight = next((c for c in ("P", "p", "prob", "probability") if c in rows[0]), None)
+            raise ValueError(f"no column {missing[0]!r}; its columns are {', '.join(header)}")
+        weight = next((c for c in ("P", "p", "prob", "probability") if c in header), None)
         ftypes = [t for t in types if isinstance(t, FiniteType)]
         counts = np.zeros([t.size for t in ftypes])
-        for i, r in enumerate(rows, start=2):
+        for i, r in rows:
             try:
                 idx = tuple(t.index(r[n].strip()) for t, n in zip(ftypes, names, strict=True))
             except CausalError as e:
                 raise ValueError(f"line {i}: {e}") from None
-            counts[idx] += float(r[weight]) if weight else 1.0
+            if weight is None:
+                counts[idx] += 1.0
+                continue
+            try:
+                w = float(r[weight])
+            except ValueError:
+                w = math.nan
+            if not math.isfinite(w):
+                raise ValueError(f"line {i}: {weight} is {r[weight]!r}, not a number")
+            counts[idx] += w
         return counts.ravel() / (1.0 if weight else counts.sum())
 
     # -- diagrams ------------------------------------------------------------------------
@@ -734,20 +823,22 @@ class Elaborator:
                                 "`query P(...) in NAME`")
             return
         model = self.prog.models[name]
-        q = st.prob if isinstance(st, A.IdentifyStmt) else st.query
-        probs = [q] if isinstance(q, Prob) else [q.prob] if isinstance(q, Expect) else [
-            t if isinstance(t, Prob) else t.prob for _, t in q.terms] if isinstance(q, Linear) \
-            else []
         if isinstance(st, A.IdentifyStmt) and st.prob.is_counterfactual:
             self.error(st.span, f"{st.prob}: identifying a counterfactual from observations "
                                 "(ID*/IDC*) is not supported yet; ask it with `query` of a model")
             return
-        for p in probs:
-            try:
-                check_query(model, p, untyped_labels=isinstance(st, A.IdentifyStmt))
-            except CausalError as e:
-                self.error(self._name_span(st.span, e), str(e))
-                return
+        try:  # what `causal run` would refuse before computing, with its message
+            if isinstance(st, A.IdentifyStmt):
+                check_query(model, st.prob, untyped_labels=True)
+            elif name in self.prog.graphs:  # identified, then evaluated on observed data
+                if not isinstance(st.query, Prob):
+                    raise only_prob_error(st.query)
+                check_query(model, st.query)
+            else:
+                check_answerable(model, st.query)
+        except CausalError as e:
+            self.error(self._name_span(st.span, e), str(e))
+            return
         self.prog.statements.append((st, name))
 
 
@@ -771,6 +862,13 @@ def _results(e: Any) -> list[Any]:
     if isinstance(e, A.IfElse):
         return [*_results(e.then), *_results(e.other)]
     return [e]
+
+
+def _categorical_items(m: A.DistCall) -> tuple[Any, ...]:
+    """The probabilities of ``Categorical([p1, …])`` or ``Categorical(p1, …)``."""
+    if len(m.args) == 1 and isinstance(m.args[0], A.ListLit):
+        return tuple(m.args[0].items)
+    return tuple(m.args)
 
 
 def _label_array(t: FiniteType) -> np.ndarray:

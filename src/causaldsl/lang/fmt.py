@@ -10,14 +10,16 @@ from typing import Any
 from ..query import show_number
 from ..types import show_label
 from . import ast as A
-from .loader import parse_module
+from .loader import parse_module, without_bom
 
 INDENT = "  "
 WIDTH = 100
 
 
 def format_source(text: str, file: str = "<string>") -> str:
-    """The canonical form of a source text (raises SourceError where it does not parse)."""
+    """The canonical form of a source text (raises SourceError where it does not parse); a
+    byte order mark is dropped."""
+    text = without_bom(text)
     module = parse_module(text, file)
     comments = _comments(text)
     return _Printer(comments, text).module(module)

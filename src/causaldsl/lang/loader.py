@@ -3,6 +3,7 @@ relative to the importing file, each once, and an import cycle is an error."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,46 @@ KEYWORDS = {"type", "model", "graph", "observed", "box", "diagram", "query", "id
 _TERMINALS = {"NAME": "a name", "NUMBER": "a number", "SIGNED_INT": "an integer", "INT": "an integer",
               "STRING": 'a "quoted" path', "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('",
               "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COLON": "':'", "COMMA": "','",
-              "EQUAL": "'='", "TILDE": "'~'", "__ANON_0": "':='", "$END": "end of file"}
+              "EQUAL": "'='", "TILDE": "'~'", "$END": "end of file", "SIGNED_REAL": "a number",
+              "ESCAPED_STRING": 'a "quoted" value', "METHOD": "a method (backdoor, adjustment, "
+              "frontdoor, comb, id)"}
+
+#: What an expected-token list shows as one entry when it holds several of these.
+_OPERATORS = {"'+'", "'-'", "'*'", "'/'", "'^'", "'=='", "'!='", "'<'", "'<='", "'>'", "'>='",
+              "'and'", "'or'"}
+_STATEMENTS = ("type", "model", "graph", "observed", "box", "diagram", "query", "identify",
+               "import")
+
+
+BOM = "\ufeff"
+
+
+def without_bom(text: str) -> str:
+    """The text without a leading byte order mark (some editors write one): it is no part of
+    the source."""
+    return text[1:] if text.startswith(BOM) else text
+
+
+def read_source(path: Path, shown: str | None = None) -> str:
+    """The text of a .causal file: UTF-8, a byte order mark allowed and dropped. Bytes that are
+    not UTF-8 are a SourceError at their line and column (``shown``: the path to name)."""
+    data = path.read_bytes()
+    try:  # newlines as read_text has them: \r\n and \r are \n
+        return without_bom(data.decode("utf-8")).replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as e:
+        start = data.rfind(b"\n", 0, e.start) + 1
+        line = data.count(b"\n", 0, e.start) + 1
+        col = len(data[start:e.start].decode("utf-8", errors="replace")) + 1
+        text = data.decode("utf-8", errors="replace")
+        raise SourceError([Diagnostic(
+            shown if shown is not None else str(path), Span(line, col),
+            f"the file is not UTF-8 text (byte 0x{data[e.start]:02x} here); save it as UTF-8",
+            source_line(text, line))]) from None
 
 
 def parse_module(text: str, file: str = "<string>") -> Module:
     """Parse .causal text into its syntax tree; a syntax error is a located SourceError."""
+    text = without_bom(text)
     try:
         tree = parser("causal.lark", "start").parse(text)
     except lark.exceptions.UnexpectedInput as e:
@@ -85,36 +121,55 @@ def _syntax_diagnostic(e: Any, text: str, file: str) -> Diagnostic:
         ch = text[e.pos_in_stream] if getattr(e, "pos_in_stream", None) is not None and \
             e.pos_in_stream < len(text) else ""
         what = f"unexpected character {ch!r}"
-    expected = sorted(getattr(e, "expected", None) or getattr(e, "allowed", None) or [])
-    names = sorted({_TERMINALS.get(x.split("__")[-1], _literal(x)) for x in expected})
-    msg = what + (f"; expected {', '.join(names[:8])}" if names else "")
+    expected = getattr(e, "expected", None) or getattr(e, "allowed", None) or []
+    # what the parser can take here, where it can say (LALR's own list has the lookaheads of
+    # merged states: tokens that cannot come next); a lexer error keeps the list above
+    with contextlib.suppress(Exception):
+        expected = e.interactive_parser.accepts() or expected
+    names = expected_names(expected)
+    msg = what + (f"; expected {', '.join(names)}" if names else "")
     if token is not None and str(token) in KEYWORDS and "a name" in names:
         msg += f" ({str(token)!r} is a keyword and cannot be a name)"
     return Diagnostic(file, Span(line, col), msg, source_line(text, line))
 
 
-def _literal(terminal: str) -> str:
+def expected_names(terminals: Any) -> list[str]:
+    """What a syntax error says it expected, all of it and readable: quoted tokens and words,
+    never a terminal's name (``ROLE``, ``__ANON_1``); many operators are "an operator", and
+    every statement keyword "a new statement"."""
+    names = {n for x in terminals for n in _readable(str(x))}
+    tail = []
+    if len(names & _OPERATORS) >= 4:
+        names -= _OPERATORS
+        tail.append("an operator")
+    if {f"'{k}'" for k in _STATEMENTS} <= names:
+        names -= {f"'{k}'" for k in _STATEMENTS}
+        tail.append(f"a new statement ({', '.join(_STATEMENTS[:3])}, …)")
+    return sorted(names) + tail
+
+
+def _readable(terminal: str) -> tuple[str, ...]:
+    """A terminal of the grammar as a syntax error names it: its text quoted, each of the
+    texts it matches when it is a choice of texts (``'latent'``, ``'exogenous'``), or words."""
+    short = terminal if terminal.startswith("__") else terminal.rsplit("__", 1)[-1]
+    if short in _TERMINALS:
+        return (_TERMINALS[short],)
     from ..grammars import parser as p
 
     for t in p("causal.lark", "start").terminals:
-        if t.name == terminal:
-            pat = t.pattern
-            return f"'{pat.value}'" if pat.type == "str" else terminal
-    return terminal
+        if t.name != terminal:
+            continue
+        pat = t.pattern
+        if pat.type == "str":
+            return (f"'{pat.value}'",)
+        choice = re.fullmatch(r"\(\?:(.*)\)", pat.value)
+        alternatives = choice.group(1).split("|") if choice else []
+        if alternatives and all(_PLAIN.fullmatch(a) for a in alternatives):
+            return tuple("'" + re.sub(r"\\(.)", r"\1", a) + "'" for a in alternatives)
+    return (short.lower().replace("_", " "),)
 
 
-def read_source(path: Path, file: str) -> str:
-    """A .causal file's text; one that is not UTF-8 is a SourceError located at the first bad
-    byte of the file (an imported file's, not the importer's)."""
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise SourceError([Diagnostic(file, Span(line, column),
-                                      f"the file is not UTF-8 text (byte 0x{data[e.start]:02x}); "
-                                      "save it as UTF-8")]) from None
+_PLAIN = re.compile(r"(?:\\.|[^\\.^$*+?{}\[\]()|])+")  # a regex that is only a text
 
 
 class Loader:
@@ -145,6 +200,7 @@ class Loader:
         return self.load(base / path)
 
     def elaborate(self, text: str, file: str) -> Program:
+        text = without_bom(text)
         return Elaborator(file, text, self).run(parse_module(text, file))
 
 
