@@ -253,6 +253,16 @@ def test_a_query_of_a_graph_without_data_is_found_by_check(tmp_path, capsys):
     parse(GRAPH + "identify P(C | do(S)) in m\n")
 
 
+def test_a_query_of_a_graph_that_is_not_identifiable_is_found_by_check(tmp_path, capsys):
+    """The bow X -> Y, X <-> Y: P(Y | do(X)) has a hedge, so run refuses it; check did not."""
+    bow = ("type YN = {no, yes}\ngraph bow {\n  X : YN\n  Y : YN\n  X -> Y\n  X <-> Y\n}\n"
+           "observed P(X, Y) in bow = [0.1, 0.2, 0.3, 0.4]\n")
+    check_fails(tmp_path, capsys, bow + "query P(Y | do(X = yes))\n", "9:1",
+                "P(Y | do(X)) is not identifiable: the graph has a hedge for it")
+    parse(bow + "identify P(Y | do(X)) in bow\n")  # identify says so as its answer
+    parse(bow.replace("  X <-> Y\n", "") + "query P(Y | do(X = yes))\n")  # no hidden cause
+
+
 def test_well_formed_queries_still_check(tmp_path, capsys):
     f = tmp_path / "ok.causal"
     f.write_text(FINITE + "query E[N | do(S)]\nquery E[N | S = yes] - E[N]\n"

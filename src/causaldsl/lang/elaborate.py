@@ -834,6 +834,9 @@ class Elaborator:
                 if not isinstance(st.query, Prob):
                     raise only_prob_error(st.query)
                 check_query(model, st.query)
+                from ..identify import identify  # only here: files without graph queries
+
+                identify(model, st.query)  # not identifiable: the error run gives
             else:
                 check_answerable(model, st.query)
         except CausalError as e:
