@@ -528,14 +528,16 @@ def test_sample_counts_are_checked_and_memory_is_not_exhausted(monkeypatch):
             lin.query("E[Y | do(X = 1)]", method="forward", samples=bad)
     with pytest.raises(QueryError, match="chains must be an integer from 1"):
         lin.query("E[Y[X = 1] | X = 0.5]", method="nuts", chains=0)
-    # 10^6 samples of the 4 variables take 8 * 10^6 * (4 + 2) bytes = 45.8 MiB: refused with
-    # 10 MiB free, before anything is drawn (the OS would otherwise kill the process)
+    # 10^7 samples of the 4 variables take 8 * 10^7 * (4 + 2) bytes = 0.45 GiB (above the
+    # 256 MiB under which free memory is not looked up): refused with 10 MiB free, before
+    # anything is drawn (the OS would otherwise kill the process)
     monkeypatch.setattr(sample, "_available_memory", lambda: 10 * 2**20)
-    with pytest.raises(QueryError, match=r"1,000,000 samples of 4 variables need about 0\.0 GiB, "
+    with pytest.raises(QueryError, match=r"10,000,000 samples of 4 variables need about 0\.4 GiB, "
                                          r"more than the 0\.0 GiB free; ask for fewer"):
-        lin.query("E[Y | do(X = 1)]", method="forward", samples=10**6)
+        lin.query("E[Y | do(X = 1)]", method="forward", samples=10**7)
     with pytest.raises(QueryError, match="ask for fewer samples"):
-        lin.query_batch("E[Y | do(X)]", {"X": [0, 1]}, method="forward", samples=10**6)
+        lin.query_batch("E[Y | do(X)]", {"X": [0, 1]}, method="forward", samples=10**7)
+    lin.query("E[Y | do(X = 1)]", method="forward", samples=10**6)  # 46 MiB: not looked up
     monkeypatch.undo()
     assert lin.query("E[Y | do(X = 1)]", method="forward", samples=1000) is not None
     # XLA running out of memory while it runs is a QueryError too
