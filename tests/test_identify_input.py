@@ -246,3 +246,16 @@ def test_observed_data_that_lacks_a_variable_of_the_formula(tmp_path, capsys):
     prog = parse(f.read_text())
     got, method = prog.answer("P(C | do(S = s1))", "g")
     assert method == "frontdoor" and got.allclose(m.query("P(C | do(S = s1))"), atol=1e-9)
+
+
+def test_a_summed_variable_that_the_query_names_is_primed():
+    """S -> T -> C, S <-> C: under do(S, T), C depends on T alone (and on its hidden cause with
+    S), so P(C | do(S), do(T)) = P(C | do(T)) = Σ_s' P(s') P(c|s',t), the back-door sum over S.
+    The sum's variable was printed s, the name of the intervened S."""
+    from causaldsl.identify import identify
+
+    g = parse("graph g {\n  S -> T -> C\n  S <-> C\n}\n").models["g"]
+    ident = identify(g, "P(C | do(S), do(T))")
+    assert str(ident) == "P(C | do(S, T)) = Σ_s' P(s') P(c|s',t)"
+    assert ident.latex() == "\\sum_{s'} P(s') P(c \\mid s', t)"
+    assert str(ident.estimand) == "Σ_s P(s) P(c|s,t)"  # the estimand alone knows no query

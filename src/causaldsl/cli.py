@@ -352,7 +352,7 @@ def _identify(prog: Any, target: str, st: Any, where: str, as_json: bool,
         return EXIT_INPUT
     if as_json:
         out: dict[str, Any] = {"identify": st.text, "model": target, "identifiable": True,
-                               "method": ident.method, "estimand": str(ident.bound),
+                               "method": ident.method, "estimand": ident.formula(),
                                "latex": ident.latex()}
         if value is not None:
             out["answer"] = _jsonable(st.text, target, value)
@@ -360,7 +360,7 @@ def _identify(prog: Any, target: str, st: Any, where: str, as_json: bool,
             out["note"] = note
         print(json.dumps(out))
     else:
-        formula = ident.latex() if latex else str(ident.bound)
+        formula = ident.formula(latex)
         body = f"identify {st.text}  [{target}]\n= {formula}    (by {ident.method})\n"
         if value is not None:
             body += _show("on the observed distribution:", target, value, None)

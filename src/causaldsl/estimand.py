@@ -52,14 +52,22 @@ class Estimand(ABC):
         return e
 
     def __str__(self) -> str:
-        return _Printer(self, latex=False).show(self)
+        return self.show()
 
     def __repr__(self) -> str:
         return f"Estimand({self})"
 
-    def latex(self) -> str:
+    def show(self, reserved: Iterable[str] = ()) -> str:
+        """The formula as text, its summed variables primed apart from its free ones and from
+        ``reserved`` (a query's variables: ``Σ_s' P(s') …`` when S is intervened on)."""
+        return _Printer(self, latex=False).show(self, scope=self._scope(reserved))
+
+    def latex(self, reserved: Iterable[str] = ()) -> str:
         """LaTeX source, e.g. ``\\sum_{t} P(t \\mid s) \\sum_{s'} P(s') P(c \\mid s', t)``."""
-        return _Printer(self, latex=True).show(self)
+        return _Printer(self, latex=True).show(self, scope=self._scope(reserved))
+
+    def _scope(self, reserved: Iterable[str]) -> frozenset[str]:
+        return self.free | {k for t in self.terms() for k, _ in t.fixed} | frozenset(reserved)
 
     def to_sympy(self, sizes: Mapping[str, int] | None = None) -> Any:
         """A sympy expression: ``P(c, Given(s, t))`` terms, ``Sum`` over value indices

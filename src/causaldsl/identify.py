@@ -393,7 +393,14 @@ class Identification:
     graph: ADMG | None = field(default=None, repr=False, compare=False)
 
     def __str__(self) -> str:
-        return f"{_plain(self.query)} = {self.bound}"
+        return f"{_plain(self.query)} = {self.formula()}"
+
+    def formula(self, latex: bool = False) -> str:
+        """The bound estimand as text (or LaTeX), a summed variable that the query names
+        primed (``Σ_s' P(s') P(c|s',t)`` for P(C | do(S), do(T)), not ``Σ_s``)."""
+        names = {e.var for e in (*self.query.outcomes, *self.query.interventions,
+                                 *self.query.evidence)}
+        return self.bound.latex(names) if latex else self.bound.show(names)
 
     @property
     def bound(self) -> Estimand:
@@ -403,7 +410,7 @@ class Identification:
         return self.estimand.bind(values).simplify() if values else self.estimand
 
     def latex(self) -> str:
-        return self.bound.latex()
+        return self.formula(latex=True)
 
     def evaluate(self, source: Any, **kw: Any) -> Distribution | float:
         """The estimand's value on an observational distribution: a CausalModel (its observed

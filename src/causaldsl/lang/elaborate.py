@@ -113,7 +113,7 @@ class Program:
         missing = [v for v in model.observed if v in need and v not in obs.variables]
         if missing:
             raise CausalError(
-                f"{q} = {ident.bound} needs {', '.join(missing)}, which the observed data "
+                f"{q} = {ident.formula()} needs {', '.join(missing)}, which the observed data "
                 f"P({', '.join(obs.variables)}) in {target} does not include; observe "
                 f"P({', '.join(v for v in model.observed if v in need | set(obs.variables))})")
         types = {v: model.variables[v].type for v in obs.variables}
