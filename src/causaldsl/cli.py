@@ -227,7 +227,6 @@ def _fmt(args: argparse.Namespace) -> int:
     for f in args.files:
         path = Path(f)
         try:
-            raw = path.read_text(encoding="utf-8", errors="replace")
             text = read_source(path, f)  # not UTF-8: an error at its line and column
             new = format_source(text, f)
         except FileNotFoundError:
@@ -242,7 +241,7 @@ def _fmt(args: argparse.Namespace) -> int:
             print(e, file=sys.stderr)
             status = EXIT_INPUT
             continue
-        if new == raw:
+        if new == text:
             continue
         if args.check:
             print(f"{f}: not in canonical form (causal fmt {f} rewrites it)")

@@ -38,6 +38,17 @@ def show_set(xs: Iterable[str]) -> str:
     return "{" + ", ".join(sorted(xs)) + "}"
 
 
+def hidden_cause_name(a: str, b: str, taken: set[str]) -> str:
+    """A name ``U_A_B`` for the hidden common cause of ``A ↔ B``, apart from every name in
+    ``taken`` (``U_A_B_1``, … when it is taken), which it joins."""
+    base = u = f"U_{a}_{b}"
+    k = 1
+    while u in taken:
+        u, k = f"{base}_{k}", k + 1
+    taken.add(u)
+    return u
+
+
 @dataclass(frozen=True, eq=False)
 class ADMG(Drawable):
     """An acyclic directed mixed graph: ``ADMG(nodes, directed, bidirected)``.

@@ -20,7 +20,7 @@ from itertools import product
 import numpy as np
 
 from .errors import CausalError, NotIdentifiable, QueryError
-from .graph import ADMG
+from .graph import ADMG, hidden_cause_name
 from .mechanism import Table
 from .model import CausalModel, Role, Variable
 from .types import FiniteType
@@ -87,12 +87,8 @@ def _latent_names(g: ADMG) -> dict[frozenset[str], str]:
     taken = set(g.nodes)
     out: dict[frozenset[str], str] = {}
     for e in sorted(g.bidirected, key=g.sort):
-        base = u = f"U_{'_'.join(g.sort(e))}"
-        k = 1
-        while u in taken:
-            u, k = f"{base}_{k}", k + 1
-        taken.add(u)
-        out[e] = u
+        a, b = g.sort(e)
+        out[e] = hidden_cause_name(a, b, taken)
     return out
 
 

@@ -21,13 +21,7 @@ SEEDS = 2**32
 
 def check_seed(seed: Any) -> int:
     """``seed`` as an int, or a QueryError saying what a seed must be."""
-    try:
-        value = operator.index(seed)  # an int or NumPy integer, not a float or a string
-    except TypeError:
-        raise QueryError(f"the seed must be an integer, not {seed!r}") from None
-    if isinstance(seed, bool) or not 0 <= value < SEEDS:
-        raise QueryError(f"the seed must be an integer from 0 to {SEEDS - 1}, got {seed!r}")
-    return value
+    return check_count("the seed", seed, 0, SEEDS - 1)
 
 
 #: The most samples (or NUTS draws, warm-up steps, chains) one query may ask for: the largest
@@ -35,14 +29,15 @@ def check_seed(seed: Any) -> int:
 MOST = 2**31 - 1
 
 
-def check_count(name: str, value: Any, least: int) -> int:
-    """``value`` as an int from ``least`` to :data:`MOST`, or a QueryError naming ``name``."""
+def check_count(name: str, value: Any, least: int, most: int = MOST) -> int:
+    """``value`` as an int (or a NumPy integer; not a float, a string or a bool) from ``least``
+    to ``most``, or a QueryError naming ``name``."""
     try:
         n = operator.index(value)
     except TypeError:
         raise QueryError(f"{name} must be an integer, not {value!r}") from None
-    if isinstance(value, bool) or not least <= n <= MOST:
-        raise QueryError(f"{name} must be an integer from {least} to {MOST}, got {value!r}")
+    if isinstance(value, bool) or not least <= n <= most:
+        raise QueryError(f"{name} must be an integer from {least} to {most}, got {value!r}")
     return n
 
 

@@ -81,7 +81,7 @@ class Options:
     progress: bool = False
 
     def __post_init__(self) -> None:
-        check_seed(self.seed)
+        object.__setattr__(self, "seed", check_seed(self.seed))  # a NumPy integer as an int
         if self.method is not None and self.method not in METHODS:
             raise QueryError(f"unknown sampling method {self.method!r}; the methods are "
                              f"{', '.join(METHODS)}")
@@ -110,8 +110,7 @@ class SamplingEngine:
               chains: int = 2, progress: bool = False, **values: Any) -> Any:
         """Answer ``P(...)``, ``E[...]`` or a linear combination; see the module doc.
         ``samples`` counts weighted samples, or NUTS draws per chain after ``warmup``."""
-        opts = Options(method, 0 if seed is None else check_seed(seed), samples, warmup, chains,
-                       progress)
+        opts = Options(method, 0 if seed is None else seed, samples, warmup, chains, progress)
         with _memory_guard(opts):
             return self._query(text, opts, values)
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..builder import to_table
 from ..errors import CausalError, UnknownVariableError
+from ..graph import hidden_cause_name
 from ..ir import Box, Diagram, Node
 from ..mechanism import TOLERANCE, ExprMechanism, Table
 from ..model import CausalModel, Role, Variable, did_you_mean
@@ -363,12 +364,13 @@ class Elaborator:
             check_calls(a)  # every call known and of the right arity, before any evaluation
         parents = scope
         ptypes = [types[p] for p in parents]
+        kinds = {p: kind_of(types[p]) for p in parents}  # any other name in it is a label
         from .fmt import mechanism as shown  # canonical text: no comments, no ':='
 
         text = shown(m).split(" ", 1)[1]
         discrete = isinstance(t, FiniteType) and all(isinstance(pt, FiniteType) for pt in ptypes)
         if isinstance(m, A.DistCall):
-            self.check_dist(m, it, t, types)
+            self.check_dist(m, it, t, kinds)
             if not discrete:  # sampled: a continuous type, or a continuous parent
                 return tuple(parents), ExprMechanism("sample", m, text)
             return tuple(parents), self.discrete_dist(m, it, t, parents, ptypes, env)  # type: ignore[arg-type]
@@ -389,16 +391,17 @@ class Elaborator:
                     self.error(leaf.span, f"{it.name} := … can give {leaf.name}, which is not a "
                                           f"value of {t!r}")
                     return None, None
-            self.check_result(infer(expr, {n: kind_of(types[n]) for n in types}), expr, it, t)
+            self.check_result(infer(expr, kinds), expr, it, t)
             return tuple(parents), ExprMechanism("assign", expr, text)
-        infer(expr, {n: kind_of(types[n]) for n in types})  # before NumPy meets a bad mix
+        infer(expr, kinds)  # before NumPy meets a bad mix
         return tuple(parents), self.function_table(expr, it, t, parents, ptypes, env)  # type: ignore[arg-type]
 
-    def check_dist(self, m: A.DistCall, it: A.ModelItem, t: Type, types: dict[str, Type]
+    def check_dist(self, m: A.DistCall, it: A.ModelItem, t: Type, kinds: dict[str, Kind]
                    ) -> None:
         """A distribution, checked before anything evaluates it (the sampling backend would
         meet it only when a query runs): one for the variable's type, with as many parameters
-        as it and the type need, each a number. Raises a located ExprError."""
+        as it and the type need, each a number (``kinds``: those of the variables it reads).
+        Raises a located ExprError."""
         args = m.args
         if isinstance(t, FiniteType) and (m.name not in DISCRETE or
                                           (m.name == "Uniform" and m.args)):
@@ -417,9 +420,8 @@ class Elaborator:
             if len(args) != t.size:
                 raise ExprError(f"Categorical needs {t.size} probabilities for {it.name} : "
                                 f"{t!r}, got {len(args)}", m.span)
-        scope = {n: kind_of(types[n]) for n in types}
         for a in args:
-            k = infer(a, scope)
+            k = infer(a, kinds)
             if k.what in ("value", "names"):
                 raise ExprError(f"a parameter of {m.name} is a number, not {k}", a.span)
 
@@ -602,10 +604,7 @@ class Elaborator:
         taken = set(types)
         latent: list[str] = []
         for a, b, span in hidden:
-            u, k = f"U_{a}_{b}", 1
-            while u in taken:
-                u, k = f"U_{a}_{b}_{k}", k + 1
-            taken.add(u)
+            u = hidden_cause_name(a, b, taken)
             latent.append(u)
             types[u], roles[u], spans[u], parents[u] = Opaque, Role.LATENT, span, []
             parents[a].append(u)

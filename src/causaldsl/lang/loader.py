@@ -46,11 +46,13 @@ def without_bom(text: str) -> str:
 
 
 def read_source(path: Path, shown: str | None = None) -> str:
-    """The text of a .causal file: UTF-8, a byte order mark allowed and dropped. Bytes that are
-    not UTF-8 are a SourceError at their line and column (``shown``: the path to name)."""
+    """The text of a .causal file as ``read_text`` has it (UTF-8, \\r\\n and \\r read as \\n;
+    a byte order mark is kept: parsing and formatting drop it, and ``causal fmt --check``
+    sees it). Bytes that are not UTF-8 are a SourceError at their line and column (``shown``:
+    the path to name)."""
     data = path.read_bytes()
-    try:  # newlines as read_text has them: \r\n and \r are \n
-        return without_bom(data.decode("utf-8")).replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as e:
         start = data.rfind(b"\n", 0, e.start) + 1
         line = data.count(b"\n", 0, e.start) + 1
