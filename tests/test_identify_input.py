@@ -23,6 +23,7 @@ from causaldsl.identify import identify
 from causaldsl.lang.loader import parse
 
 from .test_identify import TOL, G, model_for
+from .test_language import located
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,16 +86,6 @@ def test_a_pair_joined_twice_has_one_hidden_cause():
 
 
 # -- malformed graphs: a clear error at file:line:col -----------------------------------------
-
-def located(tmp_path, capsys, text: str, line: int, col: int, message: str) -> None:
-    f = tmp_path / "bad.causal"
-    f.write_text(text)
-    assert main(["check", str(f)]) == 1
-    err = capsys.readouterr().err
-    assert f"{f}:{line}:{col}: error:" in err, err
-    assert message in err, err
-    assert "Traceback" not in err
-
 
 def test_a_bidirected_self_loop_is_a_located_error(tmp_path, capsys):
     located(tmp_path, capsys, "graph g {\n  A -> B\n  A <-> A\n}\n", 3, 9,
