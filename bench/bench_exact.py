@@ -544,7 +544,7 @@ class QueryResult:
 def run_ours_query(model: Any, r: QueryResult, s: Settings) -> dict[str, Any]:
     """Time one query in causaldsl: call 1, call 2, then warm calls; then new value settings."""
     from causaldsl.backends.exact import engine_for
-    from causaldsl.query import parse_query
+    from causaldsl.syntax.query import parse_query
 
     answers: dict[str, Any] = {}
     try:
@@ -951,7 +951,7 @@ def main() -> int:
     startup = {"jax_import": time.perf_counter() - t}
     # one-time costs of the process (grammar load, XLA backend start), kept out of the tables
     from causaldsl import FiniteType, Table, Variable
-    from causaldsl.model import CausalModel
+    from causaldsl.model.causal_model import CausalModel
 
     yn = FiniteType("YN", ["no", "yes"])
     tiny = CausalModel.from_variables(

@@ -15,9 +15,9 @@ import time
 import networkx as nx
 import numpy as np
 
-from causaldsl.errors import NotIdentifiable
-from causaldsl.graph import ADMG
-from causaldsl.identify import id_algorithm
+from causaldsl.analysis.identify import id_algorithm
+from causaldsl.core.errors import NotIdentifiable
+from causaldsl.model.graph import ADMG
 
 
 def random_admg(n: int, rng: np.random.Generator) -> ADMG:

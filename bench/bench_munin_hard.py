@@ -44,7 +44,7 @@ def main() -> None:
 
     from causaldsl.backends.exact import engine_for
     from causaldsl.interop.pgmpy import from_pgmpy
-    from causaldsl.query import parse_query
+    from causaldsl.syntax.query import parse_query
 
     bn = get_example_model("munin")
     model = from_pgmpy(bn, "munin")

@@ -28,10 +28,10 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=15)
     args = ap.parse_args()
     example = str(ROOT / "examples" / "smoking.causal")
-    causal = [sys.executable, "-m", "causaldsl.cli", "check", example]
+    causal = [sys.executable, "-m", "causaldsl.app.cli", "check", example]
     bare = [sys.executable, "-c", "pass"]
     jax_free = [sys.executable, "-c",
-                f"import sys, causaldsl.cli as c; c.main(['check', {example!r}]); "
+                f"import sys, causaldsl.app.cli as c; c.main(['check', {example!r}]); "
                 "assert 'jax' not in sys.modules"]
     timed(causal)  # warm the file cache and the .pyc files
     timed(jax_free)

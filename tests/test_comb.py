@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from causaldsl import CausalModel, FiniteType, Role, Table, Variable
-from causaldsl.comb import comb_kernels, comb_shape, compose
-from causaldsl.errors import PositivityError, QueryError
-from causaldsl.graph import ADMG
-from causaldsl.identify import identify
+from causaldsl.analysis.comb import comb_kernels, comb_shape, compose
+from causaldsl.analysis.identify import identify
+from causaldsl.core.errors import PositivityError, QueryError
+from causaldsl.model.graph import ADMG
 from examples.smoking import smoking_model
 
 PAPER = np.array([0.5, 0.1, 0.01, 0.02, 0.1, 0.05, 0.02, 0.2]).reshape(2, 2, 2)  # S, T, C

@@ -21,7 +21,7 @@ from causaldsl import (
     ZeroProbabilityError,
     parse_query,
 )
-from causaldsl.counterfactual.worlds import multiworld
+from causaldsl.rewrite.worlds import multiworld
 
 # -- hand-checked ---------------------------------------------------------------------------------
 
@@ -196,7 +196,7 @@ def scms(draw):
 def term(v, w):
     if not w:
         return v
-    shown = (f"{a} = {term(*x) if isinstance(x, tuple) else causaldsl.types.show_label(x)}"
+    shown = (f"{a} = {term(*x) if isinstance(x, tuple) else causaldsl.core.types.show_label(x)}"
              for a, x in w.items())
     return f"{v}[{', '.join(shown)}]"
 
@@ -205,9 +205,9 @@ def term(v, w):
 @given(scms())
 def test_counterfactuals_equal_enumeration_over_the_noise(case):
     model, outcomes, evidence, do = case
-    conds = [f"do({', '.join(f'{v} = {causaldsl.types.show_label(x)}' for v, x in do.items())})"
+    conds = [f"do({', '.join(f'{v} = {causaldsl.core.types.show_label(x)}' for v, x in do.items())})"
              ] if do else []
-    conds += [f"{term(v, w)} = {causaldsl.types.show_label(x)}" for v, w, x in evidence]
+    conds += [f"{term(v, w)} = {causaldsl.core.types.show_label(x)}" for v, w, x in evidence]
     text = f"P({', '.join(term(v, w) for v, w in outcomes)}{' | ' + ', '.join(conds) if conds else ''})"
     want = brute(model, outcomes, evidence, do)
     if want is None:
@@ -450,7 +450,7 @@ SCM = """model m {
 
 
 def test_a_world_naming_an_unknown_variable_is_located(tmp_path):
-    from causaldsl.lang.diagnostics import SourceError
+    from causaldsl.syntax.diagnostics import SourceError
 
     f = tmp_path / "bad.causal"
     f.write_text(SCM + "query P(Y[X = true] = true | X = false)\n"
@@ -464,7 +464,7 @@ def test_a_world_naming_an_unknown_variable_is_located(tmp_path):
 
 
 def test_counterfactual_statements_run_and_format(tmp_path, capsys):
-    from causaldsl.cli import main
+    from causaldsl.app.cli import main
     from causaldsl.lang.fmt import format_source
 
     text = SCM + "query P(Y[X=true]=true|X=false)\nquery E[Y[X = true]] - E[Y]\n"
@@ -481,7 +481,7 @@ def test_counterfactual_statements_run_and_format(tmp_path, capsys):
 
 
 def test_identify_refuses_counterfactuals(tmp_path):
-    from causaldsl.lang.diagnostics import SourceError
+    from causaldsl.syntax.diagnostics import SourceError
 
     f = tmp_path / "id.causal"
     f.write_text(SCM + "identify P(Y[X = true]) in m\n")
@@ -507,7 +507,7 @@ def test_checking_and_rewriting_do_not_import_jax():
 def test_the_repl_answers_counterfactuals():
     import io
 
-    from causaldsl.repl import Session
+    from causaldsl.app.repl import Session
 
     out, err = io.StringIO(), io.StringIO()
     s = Session(out, err)

@@ -17,13 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from causaldsl import Diagram, FiniteType, cut, do, load
-from causaldsl.cli import main
-from causaldsl.distribution import Batch, Distribution
+from causaldsl.app.cli import main
+from causaldsl.app.repl import Session
+from causaldsl.core.errors import DrawError
 from causaldsl.draw import Picture, draw, seeing_and_doing, surgery_picture
 from causaldsl.draw.gallery import stale
-from causaldsl.errors import DrawError
-from causaldsl.graph import ADMG
-from causaldsl.repl import Session
+from causaldsl.model.distribution import Batch, Distribution
+from causaldsl.model.graph import ADMG
 from tests.test_properties import random_models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,7 +81,7 @@ def test_dot_is_the_same_bytes_in_a_fresh_process():
     smoking = str(ROOT / "examples" / "smoking.causal")
     here = draw(load(smoking)["smoking"], do={"S": "yes"}).source
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    out = subprocess.run([sys.executable, "-m", "causaldsl.cli", "draw", smoking, "--do", "S=yes",
+    out = subprocess.run([sys.executable, "-m", "causaldsl.app.cli", "draw", smoking, "--do", "S=yes",
                           "-o", "-"], capture_output=True, text=True, env=env, check=True).stdout
     assert out == here
 
@@ -257,7 +257,7 @@ def test_without_graphviz_dot_still_works_and_the_error_says_how_to_install(monk
 
 def test_missing_graphviz_from_the_command_line_is_a_message_not_a_traceback(tmp_path):
     env = {**os.environ, "PATH": str(tmp_path)}  # no dot on it
-    proc = subprocess.run([sys.executable, "-m", "causaldsl.cli", "draw",
+    proc = subprocess.run([sys.executable, "-m", "causaldsl.app.cli", "draw",
                            str(ROOT / "examples" / "smoking.causal"), "-o", "x.pdf"],
                           capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 1

@@ -38,7 +38,7 @@ from causaldsl import (
     parse_query,
     program,
 )
-from causaldsl.model import CausalModel, Variable
+from causaldsl.model.causal_model import CausalModel, Variable
 
 YesNo = FiniteType("YesNo", ["no", "yes"])
 Level = FiniteType("Level", ["lo", "mid", "hi"])

@@ -17,7 +17,7 @@ from causaldsl import (
     ZeroProbabilityError,
 )
 from causaldsl.backends.exact import engine_for
-from causaldsl.query import parse_query
+from causaldsl.syntax.query import parse_query
 from examples.smoking import smoking_model
 
 B = FiniteType("B", ["0", "1"])

@@ -7,10 +7,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from causaldsl.cli import main
+from causaldsl.app.cli import main
 from causaldsl.lang.fmt import format_source
 from causaldsl.lang.loader import parse
-from causaldsl.query import Event, Linear, Prob, parse_query
+from causaldsl.syntax.query import Event, Linear, Prob, parse_query
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.causal"))

@@ -30,12 +30,9 @@ from causaldsl import (
     Variable,
     parse_query,
 )
-from causaldsl.backends.estimand_eval import JointSource, evaluate
-from causaldsl.errors import NotIdentifiable, PositivityError
-from causaldsl.estimand import ONE, P, Product, Quotient, Sum
-from causaldsl.graph import ADMG
-from causaldsl.hedge import hedge_witnesses
-from causaldsl.identify import (
+from causaldsl.analysis.estimand import ONE, P, Product, Quotient, Sum
+from causaldsl.analysis.hedge import hedge_witnesses
+from causaldsl.analysis.identify import (
     Identification,
     adjustment_admissible,
     backdoor_admissible,
@@ -51,6 +48,9 @@ from causaldsl.identify import (
     is_identifiable,
     optimal_adjustment_set,
 )
+from causaldsl.backends.estimand_eval import JointSource, evaluate
+from causaldsl.core.errors import NotIdentifiable, PositivityError
+from causaldsl.model.graph import ADMG
 
 TOL = 1e-9
 
@@ -691,7 +691,7 @@ def test_error_messages():
 def test_identification_does_not_import_jax():
     code = (
         "import sys\n"
-        "import causaldsl.graph, causaldsl.estimand, causaldsl.identify\n"
+        "import causaldsl.model.graph, causaldsl.analysis.estimand, causaldsl.analysis.identify\n"
         "from examples.smoking import smoking_model\n"
         "m = smoking_model()\n"
         "r = m.identify('P(C | do(S))')\n"

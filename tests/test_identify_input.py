@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from causaldsl import Bool, CausalModel, Role, Variable
-from causaldsl.cli import main
-from causaldsl.errors import MechanismError, NotIdentifiable, QueryError, UnknownVariableError
-from causaldsl.graph import ADMG
-from causaldsl.hedge import hedge_witnesses
-from causaldsl.identify import identify
+from causaldsl.analysis.hedge import hedge_witnesses
+from causaldsl.analysis.identify import identify
+from causaldsl.app.cli import main
+from causaldsl.core.errors import MechanismError, NotIdentifiable, QueryError, UnknownVariableError
 from causaldsl.lang.loader import parse
+from causaldsl.model.graph import ADMG
 
 from .test_identify import TOL, G, model_for
 from .test_language import located
@@ -161,7 +161,7 @@ def test_identify_prints_the_formula_of_a_continuous_model(tmp_path, capsys):
 def test_identify_on_a_continuous_model_does_not_import_jax(tmp_path):
     f = tmp_path / "lin.causal"
     f.write_text(CONTINUOUS)
-    code = ("import sys\nfrom causaldsl.cli import main\n"
+    code = ("import sys\nfrom causaldsl.app.cli import main\n"
             f"assert main(['identify', {str(f)!r}, 'P(Y | do(X))']) == 0\n"
             "assert 'jax' not in sys.modules, 'identify imported jax'\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True)
@@ -243,7 +243,7 @@ def test_a_summed_variable_that_the_query_names_is_primed():
     """S -> T -> C, S <-> C: under do(S, T), C depends on T alone (and on its hidden cause with
     S), so P(C | do(S), do(T)) = P(C | do(T)) = Σ_s' P(s') P(c|s',t), the back-door sum over S.
     The sum's variable was printed s, the name of the intervened S."""
-    from causaldsl.identify import identify
+    from causaldsl.analysis.identify import identify
 
     g = parse("graph g {\n  S -> T -> C\n  S <-> C\n}\n").models["g"]
     ident = identify(g, "P(C | do(S), do(T))")

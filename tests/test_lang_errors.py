@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from causaldsl.cli import main
-from causaldsl.lang.diagnostics import SourceError
-from causaldsl.lang.expr import ARITY, FUNCTIONS
+from causaldsl.app.cli import main
+from causaldsl.ir.expr import ARITY, FUNCTIONS
 from causaldsl.lang.loader import parse
+from causaldsl.syntax.diagnostics import SourceError
 
 
 def check_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str,
@@ -356,8 +356,8 @@ def test_syntax_errors_name_what_they_expected_readably(text, where, expected):
 def test_expected_names_are_readable_for_every_terminal():
     import re
 
-    from causaldsl.grammars import parser
     from causaldsl.lang.loader import expected_names
+    from causaldsl.syntax.grammars import parser
 
     for t in parser("causal.lark", "start").terminals:
         shown = ", ".join(expected_names([t.name]))
@@ -366,7 +366,7 @@ def test_expected_names_are_readable_for_every_terminal():
 
 def test_query_syntax_errors_list_only_what_can_come_next():
     from causaldsl import QuerySyntaxError
-    from causaldsl.query import parse_query
+    from causaldsl.syntax.query import parse_query
 
     for text, expected in (("P(C) + 2 * ", "expected 'E', '(', 'P'"),
                            ("P(C | do(S = yes)", "expected ',', ')'")):

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from causaldsl import FiniteType, Opaque, Role
-from causaldsl.cli import main
-from causaldsl.lang.diagnostics import SourceError
+from causaldsl.app.cli import main
 from causaldsl.lang.loader import load, parse
+from causaldsl.syntax.diagnostics import SourceError
 from examples.smoking import smoking_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -220,14 +220,14 @@ def test_usage_errors_and_missing_files(tmp_path, capsys):
 
 
 def test_check_does_not_import_jax():
-    code = ("import sys\nfrom causaldsl.cli import main\n"
+    code = ("import sys\nfrom causaldsl.app.cli import main\n"
             f"assert main(['check', {str(ROOT / 'examples' / 'smoking.causal')!r}]) == 0\n"
             "assert 'jax' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_the_command_line_entry_point_runs():
-    out = subprocess.run([sys.executable, "-m", "causaldsl.cli", "--version"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "causaldsl.app.cli", "--version"], capture_output=True,
                          text=True, check=True)
     assert out.stdout.startswith("causal ")
 
@@ -385,7 +385,7 @@ def test_a_file_imported_along_two_paths_is_read_once_and_does_not_clash(tmp_pat
 def test_the_repl_loads_a_file_twice_and_files_that_share_an_import(tmp_path):
     import io
 
-    from causaldsl.repl import Session
+    from causaldsl.app.repl import Session
 
     (tmp_path / "d.causal").write_text("type YN = {no, yes}\n")
     (tmp_path / "b.causal").write_text('import "d.causal"\nmodel mb {\n  A : YN ~ [0.5, 0.5]\n}\n'
@@ -403,7 +403,7 @@ def test_the_repl_loads_a_file_twice_and_files_that_share_an_import(tmp_path):
 def test_a_file_that_is_not_utf8_is_named_where_it_is_imported(tmp_path, capsys):
     import io
 
-    from causaldsl.repl import Session
+    from causaldsl.app.repl import Session
 
     (tmp_path / "latin.causal").write_bytes(b"type Z = {a, b}\n# caf\xe9\n")
     (tmp_path / "main.causal").write_text('import "latin.causal"\n')
@@ -426,7 +426,7 @@ def test_a_file_that_is_not_utf8_is_named_where_it_is_imported(tmp_path, capsys)
 
 
 def test_a_program_without_a_model_says_so_when_asked(tmp_path):
-    from causaldsl.errors import CausalError
+    from causaldsl.core.errors import CausalError
 
     f = tmp_path / "types.causal"
     f.write_text("type YN = {no, yes}\n")

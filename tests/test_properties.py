@@ -31,7 +31,7 @@ from causaldsl import (
     intervene,
 )
 from causaldsl.backends.exact import tensor
-from causaldsl.ir import Box
+from causaldsl.ir.diagram import Box
 
 TOL = 1e-9
 MODEL_SETTINGS = settings(max_examples=25, deadline=None,

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo 
 class Terminal:
     def __init__(self, args, env):
         self.master, slave = os.openpty()
-        self.proc = subprocess.Popen([sys.executable, "-m", "causaldsl.cli", "repl", *args],
+        self.proc = subprocess.Popen([sys.executable, "-m", "causaldsl.app.cli", "repl", *args],
                                      stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,
                                      close_fds=True)
         os.close(slave)
@@ -88,7 +88,7 @@ def test_graph_sessions_identify_and_answer_from_observed_data(tmp_path):
     statements print their formula and value, and bare queries are identified first."""
     import io
 
-    from causaldsl.repl import Session
+    from causaldsl.app.repl import Session
 
     out, err = io.StringIO(), io.StringIO()
     s = Session(out, err)
@@ -105,7 +105,7 @@ def test_graph_sessions_identify_and_answer_from_observed_data(tmp_path):
 
 
 def test_brackets_in_strings_and_comments_do_not_hold_the_prompt(env):
-    from causaldsl.repl import balanced
+    from causaldsl.app.repl import balanced
 
     assert balanced('P(C = "a(")') and balanced('P(C = "a#b")') and balanced('import "x{"')
     assert balanced('P(C = "a\\"(")') and balanced("model m { # {\n}")
@@ -122,8 +122,8 @@ def test_brackets_in_strings_and_comments_do_not_hold_the_prompt(env):
 def test_the_repl_shows_answers_as_causal_run_does(capsys):
     import io
 
-    from causaldsl.cli import main
-    from causaldsl.repl import Session
+    from causaldsl.app.cli import main
+    from causaldsl.app.repl import Session
 
     for name in ("smoking.causal", "frontdoor.causal", "sprinkler.causal"):
         path = str(ROOT / "examples" / name)
@@ -137,7 +137,7 @@ def test_the_repl_shows_answers_as_causal_run_does(capsys):
 def test_drawing_a_query_without_a_model_is_an_error(tmp_path):
     import io
 
-    from causaldsl.repl import Session
+    from causaldsl.app.repl import Session
 
     f = tmp_path / "d.causal"
     f.write_text("box f : I -> Bool\ndiagram d = f\n")

@@ -30,8 +30,8 @@ from causaldsl import (
     ZeroProbabilityError,
 )
 from causaldsl.backends.sample import engine_for
-from causaldsl.distribution import Expectations
-from causaldsl.estimate import (
+from causaldsl.model.distribution import Expectations
+from causaldsl.model.estimate import (
     Estimate,
     SampledBatch,
     SampledDistribution,
@@ -147,8 +147,8 @@ def test_seed_reproduces_and_shapes_compile_once():
 
 
 def test_seeds_are_checked_and_the_last_one_wraps_around(capsys, tmp_path):
+    from causaldsl.app.cli import main
     from causaldsl.backends.sample import Options
-    from causaldsl.cli import main
 
     m = model_of(MIXED)
     for bad in (-1, 2**32, 10**20, 1.5, "1", True):
@@ -262,7 +262,7 @@ def test_expectations_given_each_value_of_an_open_variable():
 
 
 def test_cli_answers_tables_of_expectations_and_sampled_tables(capsys, tmp_path):
-    from causaldsl.cli import main
+    from causaldsl.app.cli import main
 
     src = tmp_path / "m.causal"
     src.write_text(MIXED.replace("model mixed {", "model mixed {\n  N : {0, 1} ~ [0.25, 0.75]"))
@@ -324,7 +324,7 @@ def test_query_batch_by_sampling_refuses_what_it_cannot_do():
 
 
 def test_cli_backends(capsys):
-    from causaldsl.cli import main
+    from causaldsl.app.cli import main
 
     root = Path(__file__).resolve().parents[1]
     assert main(["run", str(root / "examples/linear.causal")]) == 0
@@ -490,7 +490,7 @@ def test_stochastic_mechanisms_are_reparameterised_for_counterfactuals():
 
 
 def test_checking_a_continuous_model_imports_neither_jax_nor_numpyro():
-    code = ("import sys\nfrom causaldsl.cli import main\n"
+    code = ("import sys\nfrom causaldsl.app.cli import main\n"
             "assert main(['check', 'examples/linear.causal']) == 0\n"
             "assert 'jax' not in sys.modules and 'numpyro' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])

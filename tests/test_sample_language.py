@@ -17,11 +17,11 @@ import pytest
 import causaldsl
 from causaldsl import CausalModel, MechanismError, QueryError, Variable
 from causaldsl.backends.jaxexpr import as_value, evaluate, to_index
+from causaldsl.core.types import FiniteType
+from causaldsl.ir.mechanism import ExprMechanism, Table
 from causaldsl.lang.ast import Functional, ModelDef
-from causaldsl.lang.diagnostics import SourceError
 from causaldsl.lang.loader import parse_module
-from causaldsl.mechanism import ExprMechanism, Table
-from causaldsl.types import FiniteType
+from causaldsl.syntax.diagnostics import SourceError
 
 
 def model_of(text: str) -> CausalModel:
@@ -327,7 +327,7 @@ def test_values_filling_their_closed_bounds_pass():
 
 
 def test_the_cli_reports_a_bounds_breach_without_a_trace(tmp_path: Path, capsys):
-    from causaldsl.cli import main
+    from causaldsl.app.cli import main
 
     f = tmp_path / "b.causal"
     f.write_text(BOUNDED)

@@ -19,10 +19,10 @@ def test_cli_runs_from_the_wheel(tmp_path):
     assert "causaldsl/grammar/causal.lark" in names and "causaldsl/grammar/query.lark" in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    code = ("import sys, causaldsl, causaldsl.grammars as g\n"
+    code = ("import sys, causaldsl, causaldsl.syntax.grammars as g\n"
             f"assert causaldsl.__file__.startswith({str(site)!r}), causaldsl.__file__\n"
             f"assert str(g.grammar_path('causal.lark')).startswith({str(site)!r})\n"
-            "from causaldsl.cli import main\n"
+            "from causaldsl.app.cli import main\n"
             f"sys.exit(main(['run', {str(ROOT / 'examples' / 'smoking.causal')!r}]))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                          text=True, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin",

@@ -8,9 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .builder import ModelBuilder, model
-from .distribution import Batch, Distribution, Expectations
-from .errors import (
+from causaldsl.core.errors import (
     CausalError,
     CausalTypeError,
     CompositionError,
@@ -25,29 +23,31 @@ from .errors import (
     UnknownVariableError,
     ZeroProbabilityError,
 )
-from .ir import Box, Diagram, Node, program
-from .mechanism import Table
-from .model import CausalModel, Role, Variable
-from .query import parse_query
-from .surgery import cut, do, intervene
-from .types import Bool, FiniteType, I, Opaque, Real, RealType
+from causaldsl.core.types import Bool, FiniteType, I, Opaque, Real, RealType
+from causaldsl.ir.diagram import Box, Diagram, Node, program
+from causaldsl.ir.mechanism import Table
+from causaldsl.model.builder import ModelBuilder, model
+from causaldsl.model.causal_model import CausalModel, Role, Variable
+from causaldsl.model.distribution import Batch, Distribution, Expectations
+from causaldsl.model.surgery import cut, do, intervene
+from causaldsl.syntax.query import parse_query
 
 if TYPE_CHECKING:
-    from .lang.elaborate import Program
+    from causaldsl.lang.elaborate import Program
 
 __version__ = "0.1.0"
 
 
 def load(path: str | Path) -> Program:
     """Read a .causal file (and what it imports) into IR values; see docs/language.md."""
-    from .lang.loader import load as _load
+    from causaldsl.lang.loader import load as _load
 
     return _load(path)
 
 
 def parse(text: str) -> Program:
     """Read .causal source text into IR values (models, graphs, diagrams, queries)."""
-    from .lang.loader import parse as _parse
+    from causaldsl.lang.loader import parse as _parse
 
     return _parse(text)
 

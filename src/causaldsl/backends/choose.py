@@ -7,11 +7,11 @@ import operator
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import QueryError
-from ..mechanism import ExprMechanism
-from ..model import CausalModel
-from ..types import RealType
-from . import kept_on
+from causaldsl.backends import kept_on
+from causaldsl.core.errors import QueryError
+from causaldsl.core.types import RealType
+from causaldsl.ir.mechanism import ExprMechanism
+from causaldsl.model.causal_model import CausalModel
 
 BACKENDS = ("exact", "sample")
 
@@ -53,10 +53,10 @@ def answer(model: CausalModel, text: Any, backend: str | None, options: Mapping[
     """Answer ``text`` on ``model`` by ``backend`` (None: the default for the model)."""
     backend, options = _route(model, backend, options)
     if backend == "exact":
-        from .exact import engine_for
+        from causaldsl.backends.exact import engine_for
 
         return engine_for(model).query(text, **values)
-    from .sample import engine_for as sampler
+    from causaldsl.backends.sample import engine_for as sampler
 
     return sampler(model).query(text, **options, **values)
 
@@ -66,14 +66,14 @@ def answer_batch(model: CausalModel, text: Any, values: Any, tables: Any, backen
     """``query_batch`` by ``backend`` (None: the default for the model)."""
     backend, options = _route(model, backend, options)
     if backend == "exact":
-        from .exact import engine_for
+        from causaldsl.backends.exact import engine_for
 
         return engine_for(model).query_batch(text, values, tables)
     if tables:
         raise QueryError("batches over tables are answered exactly, on finite models; the "
                          "sampling backend batches over values only")
-    from .sample import Options
-    from .sample import engine_for as sampler
+    from causaldsl.backends.sample import Options
+    from causaldsl.backends.sample import engine_for as sampler
 
     return sampler(model).query_batch(text, values, Options(**options))
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ZeroProbabilityError
-from ..lang.ast import Binary, Call, DistCall, Num, Unary, Var
-from ..mechanism import ExprMechanism
-from ..model import CausalModel
-from ..types import RealType
+from causaldsl.core.errors import ZeroProbabilityError
+from causaldsl.core.types import RealType
+from causaldsl.ir.mechanism import ExprMechanism
+from causaldsl.lang.ast import Binary, Call, DistCall, Num, Unary, Var
+from causaldsl.model.causal_model import CausalModel
 
 #: Each variable as ``mean + loadings @ eps`` over independent standard normals ``eps``.
 Affine = tuple[float, dict[int, float]]

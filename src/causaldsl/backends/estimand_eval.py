@@ -8,7 +8,7 @@ The observational distribution is a *source* of marginals over observed variable
   with one axis per variable).
 
 Every ``P(A | B)`` becomes ``P(A, B) / P(B)``; where ``P(B)`` is zero the estimand is undefined
-and :class:`~causaldsl.errors.PositivityError` names the values (never a NaN). Sums and
+and :class:`~causaldsl.core.errors.PositivityError` names the values (never a NaN). Sums and
 products are contracted with opt_einsum over named axes: on NumPy for one evaluation, or on
 JAX inside one jitted (and, for a stack of tables, vmapped) function: :class:`CompiledQuery`.
 """
@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import opt_einsum
 
-from ..distribution import Batch, Distribution, do_axis
-from ..errors import PositivityError, QueryError
-from ..estimand import P, Product, Quotient, Sum
-from ..types import FiniteType, show_label
+from causaldsl.analysis.estimand import P, Product, Quotient, Sum
+from causaldsl.core.errors import PositivityError, QueryError
+from causaldsl.core.types import FiniteType, show_label
+from causaldsl.model.distribution import Batch, Distribution, do_axis
 
 if TYPE_CHECKING:
-    from ..estimand import Estimand
-    from ..identify import Identification
-    from ..model import CausalModel
+    from causaldsl.analysis.estimand import Estimand
+    from causaldsl.analysis.identify import Identification
+    from causaldsl.model.causal_model import CausalModel
 
 Factor = tuple[tuple[str, ...], np.ndarray]
 
@@ -38,7 +38,7 @@ class ModelSource:
     """Observed marginals of a causal model, each computed by the exact backend."""
 
     def __init__(self, model: CausalModel):
-        from ..model import finite
+        from causaldsl.model.causal_model import finite
 
         self.model = model
         self.types: dict[str, FiniteType] = {
@@ -49,8 +49,8 @@ class ModelSource:
         key = frozenset(names)
         hit = self._cache.get(key)
         if hit is None:
-            from ..query import Event, Prob
-            from .exact import engine_for
+            from causaldsl.backends.exact import engine_for
+            from causaldsl.syntax.query import Event, Prob
 
             order = tuple(v for v in self.model.observed if v in key)
             if not order:
@@ -110,7 +110,7 @@ Source = ModelSource | JointSource
 
 
 def as_source(source: Any, names: Sequence[str] | None = None, types: Any = None) -> Source:
-    from ..model import CausalModel
+    from causaldsl.model.causal_model import CausalModel
 
     if isinstance(source, (ModelSource, JointSource)):
         return source
@@ -265,7 +265,7 @@ class CompiledEstimand:
         import jax
         import jax.numpy as jnp
 
-        from . import exact  # noqa: F401  (float64 on, as everywhere in the exact backend)
+        from causaldsl.backends import exact  # noqa: F401  (float64 on, as everywhere in the exact backend)
 
         _check_axes(estimand, axes)
         self.estimand = estimand

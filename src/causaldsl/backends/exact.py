@@ -20,13 +20,17 @@ import jax.numpy as jnp
 import numpy as np
 import opt_einsum
 
-from ..dag import linked_classes
-from ..distribution import Batch, Distribution, Expectations, do_axis, table_kind
-from ..errors import MechanismError, QueryError, ZeroProbabilityError
-from ..ir import Diagram
-from ..mechanism import TOLERANCE, Table
-from ..model import CausalModel, finite
-from ..query import (
+from causaldsl.backends import kept_on
+from causaldsl.backends.plan import Plan, plan
+from causaldsl.core.dag import linked_classes
+from causaldsl.core.errors import MechanismError, QueryError, ZeroProbabilityError
+from causaldsl.core.types import FiniteType
+from causaldsl.ir.diagram import Diagram
+from causaldsl.ir.mechanism import TOLERANCE, Table
+from causaldsl.model.causal_model import CausalModel, finite
+from causaldsl.model.distribution import Batch, Distribution, Expectations, do_axis, table_kind
+from causaldsl.model.surgery import cut
+from causaldsl.syntax.query import (
     Event,
     Expect,
     Linear,
@@ -38,10 +42,6 @@ from ..query import (
     parse_query,
     table_term_error,
 )
-from ..surgery import cut
-from ..types import FiniteType
-from . import kept_on
-from .plan import Plan, plan
 
 jax.config.update("jax_enable_x64", True)
 
@@ -374,7 +374,7 @@ class ExactEngine:
         asked of the multi-world model (``counterfactual.worlds``)."""
         hit = self._worlds.get(prob)
         if hit is None:
-            from ..counterfactual.worlds import multiworld_for
+            from causaldsl.rewrite.worlds import multiworld_for
 
             check_query(self.model, prob)
             mw = multiworld_for(self.model, prob)
@@ -480,7 +480,7 @@ class ExactEngine:
         if not isinstance(q, Prob):
             raise QueryError("query_batch takes one query, P(...) or E[...], not a sum")
         if q.is_counterfactual:
-            from ..counterfactual.worlds import multiworld_for
+            from causaldsl.rewrite.worlds import multiworld_for
 
             check_query(self.model, q)
             mw = multiworld_for(self.model, q)

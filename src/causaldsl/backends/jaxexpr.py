@@ -18,10 +18,10 @@ from typing import Any
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
-from ..errors import MechanismError
-from ..lang.ast import Binary, BoolLit, Call, DistCall, IfElse, ListLit, Num, Unary, Var
-from ..lang.expr import CONTINUOUS, arithmetic, functions
-from ..types import FiniteType, Type
+from causaldsl.core.errors import MechanismError
+from causaldsl.core.types import FiniteType, Type
+from causaldsl.ir.expr import CONTINUOUS, arithmetic, functions
+from causaldsl.lang.ast import Binary, BoolLit, Call, DistCall, IfElse, ListLit, Num, Unary, Var
 
 FUNCTIONS = functions(jnp)
 OPERATORS: dict[str, Callable[[Any, Any], Any]] = {

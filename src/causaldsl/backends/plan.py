@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import opt_einsum
 
-from ..errors import QueryError
+from causaldsl.core.errors import QueryError
 
 #: The largest intermediate tensor (in entries) a plan may create: 2^28 float64 = 2 GiB.
 MAX_INTERMEDIATE = 2**28

@@ -27,13 +27,13 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro.distributions import constraints
 
-from ..dag import topological_order
-from ..errors import MechanismError, QueryError
-from ..lang.ast import Binary, Num, Unary, Var
-from ..mechanism import ExprMechanism, Table
-from ..model import CausalModel, Variable
-from ..types import FiniteType, RealType
-from .jaxexpr import Labels, as_value, distribution, evaluate, to_index
+from causaldsl.backends.jaxexpr import Labels, as_value, distribution, evaluate, to_index
+from causaldsl.core.dag import topological_order
+from causaldsl.core.errors import MechanismError, QueryError
+from causaldsl.core.types import FiniteType, RealType
+from causaldsl.ir.mechanism import ExprMechanism, Table
+from causaldsl.lang.ast import Binary, Num, Unary, Var
+from causaldsl.model.causal_model import CausalModel, Variable
 
 
 @dataclass(frozen=True)
@@ -359,7 +359,7 @@ def _constant(e: Any) -> float | None:
 
 
 def _mentions(e: Any, name: str) -> bool:
-    from ..lang.expr import free_names
+    from causaldsl.ir.expr import free_names
 
     return any(n == name for n, _ in free_names(e))
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..lang.ast import Binary, Call, DistCall, Num, Var
-from ..lang.diagnostics import NOWHERE
-from ..lang.fmt import expr as show
-from ..mechanism import ExprMechanism
-from ..model import CausalModel, Role, Variable
-from ..types import Real, RealType
+from causaldsl.core.types import Real, RealType
+from causaldsl.ir.mechanism import ExprMechanism
+from causaldsl.lang.ast import Binary, Call, DistCall, Num, Var
+from causaldsl.lang.fmt import expr as show
+from causaldsl.model.causal_model import CausalModel, Role, Variable
+from causaldsl.syntax.diagnostics import NOWHERE
 
 #: family → (standard noise as a call, index of location, index of scale, does exp follow)
 FAMILIES: dict[str, tuple[DistCall, int, int, bool]] = {

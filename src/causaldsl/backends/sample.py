@@ -29,19 +29,25 @@ from numpyro.handlers import seed as seed_handler
 from numpyro.handlers import trace
 from numpyro.primitives import Messenger
 
-from ..distribution import do_axis, table_kind
-from ..errors import QueryError, ZeroProbabilityError
-from ..estimate import (
+from causaldsl.backends import kept_on
+from causaldsl.backends.choose import SEEDS, check_count, check_seed
+from causaldsl.backends.closed import condition, gaussian
+from causaldsl.backends.program import ABDUCTED, Program, indices, is_flag
+from causaldsl.backends.reparam import reparameterise
+from causaldsl.core.errors import QueryError, ZeroProbabilityError
+from causaldsl.core.types import FiniteType
+from causaldsl.ir.mechanism import ExprMechanism
+from causaldsl.lang.ast import DistCall
+from causaldsl.model.causal_model import CausalModel
+from causaldsl.model.distribution import do_axis, table_kind
+from causaldsl.model.estimate import (
     Estimate,
     SampledBatch,
     SampledDistribution,
     SampledExpectations,
     combine,
 )
-from ..lang.ast import DistCall
-from ..mechanism import ExprMechanism
-from ..model import CausalModel
-from ..query import (
+from causaldsl.syntax.query import (
     Event,
     Expect,
     Linear,
@@ -55,12 +61,6 @@ from ..query import (
     parse_query,
     table_term_error,
 )
-from ..types import FiniteType
-from . import kept_on
-from .choose import SEEDS, check_count, check_seed
-from .closed import condition, gaussian
-from .program import ABDUCTED, Program, indices, is_flag
-from .reparam import reparameterise
 
 jax.config.update("jax_enable_x64", True)  # float64, as in the exact backend
 
@@ -222,7 +222,7 @@ class SamplingEngine:
     def _worlds(self, q: Prob) -> tuple[SamplingEngine, Prob, list[str]]:
         """A counterfactual as a query on the multi-world model (noise shared between worlds),
         with stochastic continuous mechanisms first reparameterised over explicit noise."""
-        from ..counterfactual.worlds import multiworld_for
+        from causaldsl.rewrite.worlds import multiworld_for
 
         check_query(self.model, q)
         if self._reparam is None:

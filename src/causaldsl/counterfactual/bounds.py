@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import QueryError
-from ..model import CausalModel, finite
-from ..query import Event, Prob
-from ..types import Label
+from causaldsl.core.errors import QueryError
+from causaldsl.core.types import Label
+from causaldsl.model.causal_model import CausalModel, finite
+from causaldsl.syntax.query import Event, Prob
 
 QUANTITIES = ("PN", "PS", "PNS")
 #: Y's response types (Y[X = x'], Y[X = x]) as indices; (0, 1) is "helped": y' without, y with.
@@ -118,8 +118,8 @@ def bounds_from(model: CausalModel, quantity: str, treatment: str, outcome: str,
                 outcome_value: Label | None = None, experimental: bool = True) -> Bounds:
     """Sharp bounds from a model's own P(X, Y) and, with ``experimental``, P(Y | do(X)): what
     its tables determine when the quantity itself is not determined."""
-    from ..backends.exact import engine_for
-    from .quantities import _levels, _other
+    from causaldsl.backends.exact import engine_for
+    from causaldsl.counterfactual.quantities import _levels, _other
 
     q = _quantity(quantity)
     tx = finite(model[treatment].type, f"treatment {treatment}")

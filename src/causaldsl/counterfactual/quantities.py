@@ -8,13 +8,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..distribution import Distribution
-from ..errors import NotDeterminedError, QueryError
-from ..model import CausalModel, finite
-from ..query import Event, Expect, Linear, Prob, show_value
-from ..types import FiniteType, Label
-from .responses import RESPONSE_MARK
-from .worlds import deterministic
+from causaldsl.core.errors import NotDeterminedError, QueryError
+from causaldsl.core.types import FiniteType, Label
+from causaldsl.model.causal_model import CausalModel, finite
+from causaldsl.model.distribution import Distribution
+from causaldsl.rewrite.responses import RESPONSE_MARK
+from causaldsl.rewrite.worlds import deterministic
+from causaldsl.syntax.query import Event, Expect, Linear, Prob, show_value
 
 EXPLICIT = "the model's structural equations and the distribution of its exogenous noise"
 INDEPENDENT = ("independent noise: each table has noise of its own, independent of all other "
@@ -151,7 +151,7 @@ def _probability(name: str, model: CausalModel, treatment: str, outcome: str,
 def _answer(model: CausalModel, name: str, q: Prob | Linear, formula: str | None,
             assumption: str, treatment: str = "", outcome: str = "") -> Answer:
     explicit = all(deterministic(v.mechanism) for v in model.variables.values() if v.parents)
-    from ..backends.exact import engine_for
+    from causaldsl.backends.exact import engine_for
 
     try:
         value = engine_for(model).query(q)

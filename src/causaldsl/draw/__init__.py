@@ -10,17 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..distribution import Batch, Distribution
-from ..errors import DrawError
-from ..graph import ADMG
-from ..ir import Box, Diagram
-from ..model import CausalModel
-from .chart import batch_chart, comparison_chart, distribution_chart, seeing_and_doing
-from .diagram import diagram_picture
-from .dot import escape
-from .graph import graph_picture
-from .render import FORMATS, Picture, format_of
-from .surgery import cut_wires, surgery_picture
+from causaldsl.core.errors import DrawError
+from causaldsl.draw.chart import batch_chart, comparison_chart, distribution_chart, seeing_and_doing
+from causaldsl.draw.diagram import diagram_picture
+from causaldsl.draw.dot import escape
+from causaldsl.draw.graph import graph_picture
+from causaldsl.draw.render import FORMATS, Picture, format_of
+from causaldsl.draw.surgery import cut_wires, surgery_picture
+from causaldsl.ir.diagram import Box, Diagram
+from causaldsl.model.causal_model import CausalModel
+from causaldsl.model.distribution import Batch, Distribution
+from causaldsl.model.graph import ADMG
 
 
 def draw(x: Any, *, do: Mapping[str, Any] | None = None, cut: Sequence[str] = (),

@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from ..distribution import Batch, Distribution
-from ..errors import DrawError
-from ..model import CausalModel
-from ..query import Prob
-from ..types import FiniteType, show_label
-from .dot import escape
-from .render import Picture
+from causaldsl.core.errors import DrawError
+from causaldsl.core.types import FiniteType, show_label
+from causaldsl.draw.dot import escape
+from causaldsl.draw.render import Picture
+from causaldsl.model.causal_model import CausalModel
+from causaldsl.model.distribution import Batch, Distribution
+from causaldsl.syntax.query import Prob
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f")
 MAX_BARS = 60
@@ -59,7 +59,7 @@ def comparison_chart(results: Mapping[str, Any], title: str = "") -> Picture:
 def seeing_and_doing(model: CausalModel, query: str | Prob) -> Picture:
     """``P(Y | do(X = x), Z)`` beside ``P(Y | X = x, Z)``: what intervening changes, over every
     value of the outcome."""
-    from ..query import Event, parse_query
+    from causaldsl.syntax.query import Event, parse_query
 
     q = parse_query(query) if isinstance(query, str) else query
     if not isinstance(q, Prob) or not q.interventions:

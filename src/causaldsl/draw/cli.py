@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import CausalError, DrawError
-from ..model import did_you_mean
-from . import draw
-from .render import Picture
+from causaldsl.core.errors import CausalError, DrawError
+from causaldsl.draw import draw
+from causaldsl.draw.render import Picture
+from causaldsl.model.causal_model import did_you_mean
 
 
 def parse_assignments(text: str) -> dict[str, str]:

@@ -7,12 +7,12 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..errors import DrawError
-from ..ir import Diagram
-from ..model import CausalModel, Role
-from ..types import OpaqueType, Type
-from .dot import Dot, Html, escape
-from .render import Picture
+from causaldsl.core.errors import DrawError
+from causaldsl.core.types import OpaqueType, Type
+from causaldsl.draw.dot import Dot, Html, escape
+from causaldsl.draw.render import Picture
+from causaldsl.ir.diagram import Diagram
+from causaldsl.model.causal_model import CausalModel, Role
 
 FONT = "Helvetica"
 INK = "#333333"

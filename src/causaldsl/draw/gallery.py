@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import CausalError
-from .chart import seeing_and_doing
-from .cli import picture_of
-from .render import Picture
+from causaldsl.core.errors import CausalError
+from causaldsl.draw.chart import seeing_and_doing
+from causaldsl.draw.cli import picture_of
+from causaldsl.draw.render import Picture
 
 HEADER = """# Gallery
 
@@ -49,9 +49,9 @@ class Entry:
 
 def entries(path: Path) -> Iterator[Entry]:
     """The pictures of one example file, each drawn by the command its caption quotes."""
-    from ..backends.choose import is_finite
-    from ..lang.loader import load
-    from ..query import Prob, show_value
+    from causaldsl.backends.choose import is_finite
+    from causaldsl.lang.loader import load
+    from causaldsl.syntax.query import Prob, show_value
 
     prog = load(path)
     stem, rel = path.stem, f"examples/{path.name}"

@@ -3,12 +3,12 @@ projected away into dashed, curved bidirected edges."""
 
 from __future__ import annotations
 
-from ..errors import DrawError
-from ..graph import ADMG
-from ..model import CausalModel, Role
-from .diagram import FILL, INK, LATENT_INK, new_graph
-from .dot import Dot
-from .render import Picture
+from causaldsl.core.errors import DrawError
+from causaldsl.draw.diagram import FILL, INK, LATENT_INK, new_graph
+from causaldsl.draw.dot import Dot
+from causaldsl.draw.render import Picture
+from causaldsl.model.causal_model import CausalModel, Role
+from causaldsl.model.graph import ADMG
 
 BIDIRECTED = "#1f77b4"
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from ..errors import CausalError, DrawError
-from .dot import Dot
+from causaldsl.core.errors import CausalError, DrawError
+from causaldsl.draw.dot import Dot
 
 FORMATS = ("svg", "png", "pdf", "dot")
 _EXTENSIONS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}

@@ -8,13 +8,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..errors import CausalError, DrawError
-from ..model import CausalModel, Role
-from ..surgery import cut as cut_model
-from ..surgery import do as do_model
-from ..types import show_label
-from .diagram import NEW, add_diagram, model_style, new_graph
-from .render import Picture
+from causaldsl.core.errors import CausalError, DrawError
+from causaldsl.core.types import show_label
+from causaldsl.draw.diagram import NEW, add_diagram, model_style, new_graph
+from causaldsl.draw.render import Picture
+from causaldsl.model.causal_model import CausalModel, Role
+from causaldsl.model.surgery import cut as cut_model
+from causaldsl.model.surgery import do as do_model
 
 COMB_F = "#e3d7ef"
 COMB_G = "#c7e9c0"
@@ -81,7 +81,7 @@ def surgery_picture(model: CausalModel, do: Mapping[str, Any] | None = None,
 def _comb(model: CausalModel, names: Sequence[str]) -> tuple[tuple[set[str], set[str]], str] | None:
     """The comb's regions (g's boxes, f's boxes) when comb disintegration applies to the
     intervened variables and their final observed effects; None otherwise."""
-    from ..comb import comb_shape
+    from causaldsl.analysis.comb import comb_shape
 
     if any(model.roles.get(v) is not Role.OBSERVED for v in names):
         return None

@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MechanismError, TableError
-from ..mechanism import Table
-from ..model import CausalModel, Role, Variable
-from ..types import FiniteType
+from causaldsl.core.errors import MechanismError, TableError
+from causaldsl.core.types import FiniteType
+from causaldsl.ir.mechanism import Table
+from causaldsl.model.causal_model import CausalModel, Role, Variable
 
 
 def from_pgmpy(network: Any, name: str | None = None) -> CausalModel:

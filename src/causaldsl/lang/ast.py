@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 import lark
 from lark.visitors import merge_transformers
 
-from ..query import Prob, _ToQuery, number
-from .diagnostics import NOWHERE, Span
+from causaldsl.syntax.diagnostics import NOWHERE, Span
+from causaldsl.syntax.query import Prob, _ToQuery, number
 
 
 class _Record:

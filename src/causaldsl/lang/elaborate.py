@@ -13,17 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ..builder import to_table
-from ..errors import CausalError, UnknownVariableError
-from ..graph import hidden_cause_name
-from ..ir import Box, Diagram, Node
-from ..mechanism import TOLERANCE, ExprMechanism, Table
-from ..model import CausalModel, Role, Variable, did_you_mean
-from ..query import Prob, check_answerable, check_query, parse_query
-from ..types import Bool, FiniteType, Opaque, Real, RealType, Type, show_label
-from . import ast as A
-from .diagnostics import Diagnostic, SourceError, Span, source_line
-from .expr import (
+from causaldsl.core.errors import CausalError, UnknownVariableError
+from causaldsl.core.types import Bool, FiniteType, Opaque, Real, RealType, Type, show_label
+from causaldsl.ir.diagram import Box, Diagram, Node
+from causaldsl.ir.expr import (
     CONTINUOUS,
     DISCRETE,
     FUNCTIONS,
@@ -35,6 +28,13 @@ from .expr import (
     infer,
     kind_of,
 )
+from causaldsl.ir.mechanism import TOLERANCE, ExprMechanism, Table
+from causaldsl.lang import ast as A
+from causaldsl.model.builder import to_table
+from causaldsl.model.causal_model import CausalModel, Role, Variable, did_you_mean
+from causaldsl.model.graph import hidden_cause_name
+from causaldsl.syntax.diagnostics import Diagnostic, SourceError, Span, source_line
+from causaldsl.syntax.query import Prob, check_answerable, check_query, parse_query
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Program:
         """A query's answer on ``target`` (default: the last model), and how it was found: a
         model answers by its mechanisms (method None); a graph, by identification evaluated on
         its last ``observed`` distribution (the rule's name)."""
-        from ..identify import identify
+        from causaldsl.analysis.identify import identify
 
         target = self.target(target or None)
         if target not in self.graphs:
@@ -365,7 +365,7 @@ class Elaborator:
         parents = scope
         ptypes = [types[p] for p in parents]
         kinds = {p: kind_of(types[p]) for p in parents}  # any other name in it is a label
-        from .fmt import mechanism as shown  # canonical text: no comments, no ':='
+        from causaldsl.lang.fmt import mechanism as shown  # canonical text: no comments, no ':='
 
         text = shown(m).split(" ", 1)[1]
         discrete = isinstance(t, FiniteType) and all(isinstance(pt, FiniteType) for pt in ptypes)
@@ -833,7 +833,7 @@ class Elaborator:
                 if not isinstance(st.query, Prob):
                     raise only_prob_error(st.query)
                 check_query(model, st.query)
-                from ..identify import identify  # only here: files without graph queries
+                from causaldsl.analysis.identify import identify  # only here: files without graph queries
 
                 identify(model, st.query)  # not identifiable: the error run gives
             else:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..query import show_number
-from ..types import show_label
-from . import ast as A
-from .loader import parse_module, without_bom
+from causaldsl.core.types import show_label
+from causaldsl.lang import ast as A
+from causaldsl.lang.loader import parse_module, without_bom
+from causaldsl.syntax.query import show_number
 
 INDENT = "  "
 WIDTH = 100

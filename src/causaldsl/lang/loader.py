@@ -10,12 +10,12 @@ from typing import Any
 
 import lark
 
-from ..errors import CausalError
-from ..grammars import parser
-from ..query import NumberOverflow
-from .ast import Module, transformer
-from .diagnostics import Diagnostic, SourceError, Span, source_line
-from .elaborate import Elaborator, Program
+from causaldsl.core.errors import CausalError
+from causaldsl.lang.ast import Module, transformer
+from causaldsl.lang.elaborate import Elaborator, Program
+from causaldsl.syntax.diagnostics import Diagnostic, SourceError, Span, source_line
+from causaldsl.syntax.grammars import parser
+from causaldsl.syntax.query import NumberOverflow
 
 KEYWORDS = {"type", "model", "graph", "observed", "box", "diagram", "query", "identify",
             "import", "latent", "exogenous", "table", "if", "then", "else", "and", "or", "not",
@@ -156,7 +156,7 @@ def _readable(terminal: str) -> tuple[str, ...]:
     short = terminal if terminal.startswith("__") else terminal.rsplit("__", 1)[-1]
     if short in _TERMINALS:
         return (_TERMINALS[short],)
-    from ..grammars import parser as p
+    from causaldsl.syntax.grammars import parser as p
 
     for t in p("causal.lark", "start").terminals:
         if t.name != terminal:

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from .drawable import Drawable
-from .errors import QueryError
-from .types import FiniteType, Label, show_label
+from causaldsl.core.drawable import Drawable
+from causaldsl.core.errors import QueryError
+from causaldsl.core.types import FiniteType, Label, show_label
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,7 +89,7 @@ class Distribution(Drawable):
             raise QueryError("an expectation needs exactly one variable")
         nums = self.types[0].numeric()
         if nums is None:
-            from .query import not_numeric_error
+            from causaldsl.syntax.query import not_numeric_error
 
             raise not_numeric_error(self.variables[0], self.types[0])
         out = self.probs @ np.asarray(nums)

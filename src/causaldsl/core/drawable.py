@@ -9,16 +9,16 @@ class Drawable:
     ``_repr_mimebundle_``, which Jupyter prefers, with both from one drawing."""
 
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
-        from .draw import repr_mimebundle
+        from causaldsl.draw import repr_mimebundle
 
         return repr_mimebundle(self)
 
     def _repr_svg_(self) -> str | None:
-        from .draw import repr_svg
+        from causaldsl.draw import repr_svg
 
         return repr_svg(self)
 
     def _repr_html_(self) -> str | None:
-        from .draw import repr_html
+        from causaldsl.draw import repr_html
 
         return repr_html(self)

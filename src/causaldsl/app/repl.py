@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import CausalError
+from causaldsl.core.errors import CausalError
 
 HELP = """\
 Type definitions as in a .causal file (multi-line blocks continue until braces balance),
@@ -43,7 +43,7 @@ class Session:
         self.program: Any = None
         self.current: str | None = None
         self.out, self.err = out, err
-        from .lang.loader import Loader
+        from causaldsl.lang.loader import Loader
 
         self.loader = Loader()  # keeps imported files, so each is read once per :load
 
@@ -108,7 +108,7 @@ class Session:
 
     def define(self, text: str) -> bool:
         """Add a definition to the session; False (after printing why) when it is refused."""
-        from .lang.diagnostics import SourceError
+        from causaldsl.syntax.diagnostics import SourceError
 
         chunk = text if text.endswith("\n") else text + "\n"
         source = "".join(self.chunks) + chunk
@@ -131,7 +131,7 @@ class Session:
         return True
 
     def ask(self, text: str) -> None:
-        from .query import parse_query
+        from causaldsl.syntax.query import parse_query
 
         if self.program is None or not self.program.models:
             print("error: define or :load a model first", file=self.err)
@@ -146,15 +146,15 @@ class Session:
 
     def answer(self, st: Any, target: str, text: str) -> None:
         """Answer a query (or a query or identify statement) as ``causal run`` would."""
-        from .lang import ast as A
+        from causaldsl.lang import ast as A
 
         if isinstance(st, A.IdentifyStmt):
-            from .cli import _identify
+            from causaldsl.app.cli import _identify
 
             with contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.err):
                 _identify(self.program, target, st, "", False)
             return
-        from .cli import _show
+        from causaldsl.app.cli import _show
 
         q = st.query if isinstance(st, A.QueryStmt) else st
         try:
@@ -166,7 +166,7 @@ class Session:
 
     def draw(self, arg: str) -> None:
         """``:draw``: write a picture of a model (or of a query's answer) and say where."""
-        from .draw.cli import repl_draw
+        from causaldsl.draw.cli import repl_draw
 
         if self.program is None or not (self.program.models or self.program.diagrams):
             print("error: define or :load a model first", file=self.err)
@@ -194,7 +194,7 @@ class Session:
             return
         if name in p.diagrams:
             d = p.diagrams[name]
-            from .types import product_str
+            from causaldsl.core.types import product_str
 
             print(f"{name} : {product_str(d.dom)} → {product_str(d.cod)}", file=self.out)
             return

@@ -10,12 +10,12 @@ import math
 
 import numpy as np
 
-from ..errors import QueryError
-from ..ir import _fresh_names
-from ..mechanism import Table
-from ..model import CausalModel, Role, Variable, finite
-from ..types import FiniteType, show_label
-from .worlds import deterministic
+from causaldsl.core.errors import QueryError
+from causaldsl.core.types import FiniteType, show_label
+from causaldsl.ir.diagram import _fresh_names
+from causaldsl.ir.mechanism import Table
+from causaldsl.model.causal_model import CausalModel, Role, Variable, finite
+from causaldsl.rewrite.worlds import deterministic
 
 RESPONSE_MARK = "_response_functions"
 

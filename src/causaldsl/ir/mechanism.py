@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import MechanismError, TableError
-from .types import FiniteType, RealType, Type, product_str, show_label
+from causaldsl.core.errors import MechanismError, TableError
+from causaldsl.core.types import FiniteType, RealType, Type, product_str, show_label
 
 #: How far a row may sum from one before it is an error.
 TOLERANCE = 1e-6
@@ -106,8 +106,8 @@ def point_mechanism(typ: Type, value: Any, owner: str) -> Table | ExprMechanism:
                              "finite types")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TableError(f"{owner} is continuous, so it can only be set to a number, not {value!r}")
-    from .lang.ast import Num
-    from .lang.diagnostics import NOWHERE
+    from causaldsl.lang.ast import Num
+    from causaldsl.syntax.diagnostics import NOWHERE
 
     return ExprMechanism("assign", Num(float(value), NOWHERE), f"{float(value):g}")
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from ..types import FiniteType, RealType
-from .ast import Binary as Bin
-from .ast import BoolLit, Call, DistCall, IfElse, ListLit, Num, Unary, Var, _Record
-from .diagnostics import Span
+from causaldsl.core.types import FiniteType, RealType
+from causaldsl.lang.ast import Binary as Bin
+from causaldsl.lang.ast import BoolLit, Call, DistCall, IfElse, ListLit, Num, Unary, Var, _Record
+from causaldsl.syntax.diagnostics import Span
 
 
 def functions(xp: Any) -> dict[str, Callable[..., Any]]:

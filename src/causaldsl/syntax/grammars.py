@@ -12,7 +12,7 @@ import lark
 
 def grammar_path(name: str) -> Path:
     """The path of a grammar file, shipped in the wheel or read from the source tree."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the causaldsl package
     for candidate in (here / "grammar" / name, here.parents[1] / "grammar" / name):
         if candidate.is_file():
             return candidate

@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .errors import CausalTypeError
+from causaldsl.core.errors import CausalTypeError
 
 Label = str | int | bool
 

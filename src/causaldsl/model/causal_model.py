@@ -10,20 +10,20 @@ from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .dag import topological_order
-from .drawable import Drawable
-from .errors import CycleError, DuplicateVariableError, MechanismError, UnknownVariableError
-from .ir import Box, Diagram, Node
-from .mechanism import ExprMechanism, Table
-from .types import FiniteType, Type
+from causaldsl.core.dag import topological_order
+from causaldsl.core.drawable import Drawable
+from causaldsl.core.errors import CycleError, DuplicateVariableError, MechanismError, UnknownVariableError
+from causaldsl.core.types import FiniteType, Type
+from causaldsl.ir.diagram import Box, Diagram, Node
+from causaldsl.ir.mechanism import ExprMechanism, Table
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from .distribution import Batch, Distribution
-    from .graph import ADMG
-    from .identify import Identification
-    from .query import Query
+    from causaldsl.analysis.identify import Identification
+    from causaldsl.model.distribution import Batch, Distribution
+    from causaldsl.model.graph import ADMG
+    from causaldsl.syntax.query import Query
 
 
 class Role(StrEnum):
@@ -215,12 +215,12 @@ class CausalModel(Drawable):
 
     # -- rewrites and queries (thin forwards to their modules) -----------------------------
     def do(self, values: Mapping[str, Any] | None = None, **kw: Any) -> CausalModel:
-        from .surgery import do
+        from causaldsl.model.surgery import do
 
         return do(self, values, **kw)
 
     def cut(self, *names: str) -> CausalModel:
-        from .surgery import cut
+        from causaldsl.model.surgery import cut
 
         return cut(self, *names)
 
@@ -228,13 +228,13 @@ class CausalModel(Drawable):
         """The canonical response-function model: each stochastic table with parents becomes a
         function of them and new exogenous noise, rows answering independently (an assumption
         that counterfactuals such as PN then rest on; docs/counterfactuals.md)."""
-        from .counterfactual.responses import with_response_functions
+        from causaldsl.rewrite.responses import with_response_functions
 
         return with_response_functions(self)
 
     def intervene(self, name: str, table: Any, given: Sequence[str] | str | None = None
                   ) -> CausalModel:
-        from .surgery import intervene
+        from causaldsl.model.surgery import intervene
 
         return intervene(self, name, table, given)
 
@@ -248,7 +248,7 @@ class CausalModel(Drawable):
         ``backend`` ("exact" or "sample") forces a route; ``method``, ``seed``, ``samples`` and
         ``progress`` (a progress bar for MCMC) control sampling.
         """
-        from .backends.choose import answer
+        from causaldsl.backends.choose import answer
 
         return answer(self, text, backend, {"method": method, "seed": seed, "samples": samples,
                                             "progress": progress}, values)
@@ -257,13 +257,13 @@ class CausalModel(Drawable):
         """Identify ``P(Y | do(X), Z)`` from observational data on this model's graph view:
         the estimand (or NotIdentifiable naming the hedge). ``method``: None, "backdoor",
         "frontdoor" or "id"."""
-        from .identify import identify
+        from causaldsl.analysis.identify import identify
 
         return identify(self, text, method)
 
     def admg(self) -> ADMG:
         """The graph view: observed variables, with latent variables projected out."""
-        from .graph import ADMG
+        from causaldsl.model.graph import ADMG
 
         return ADMG.from_model(self)
 
@@ -273,7 +273,7 @@ class CausalModel(Drawable):
         """Answer one query for many value settings (``values``: a dict of columns or a list of
         dicts) and/or, exactly, many table sets (``tables``) in one compiled call. Models with
         continuous variables are sampled, one setting per seed from ``seed`` on."""
-        from .backends.choose import answer_batch
+        from causaldsl.backends.choose import answer_batch
 
         return answer_batch(self, text, values, tables, backend,
                             {"method": method, "seed": seed, "samples": samples})

@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from ..backends import kept_on
-from ..errors import NotDeterminedError
-from ..mechanism import ExprMechanism, Table, point_mechanism
-from ..model import CausalModel, Variable
-from ..query import Event, Prob, show_value
-from ..surgery import cut
-from ..types import FiniteType, Label, Type
+from causaldsl.backends import kept_on
+from causaldsl.core.errors import NotDeterminedError
+from causaldsl.core.types import FiniteType, Label, Type
+from causaldsl.ir.mechanism import ExprMechanism, Table, point_mechanism
+from causaldsl.model.causal_model import CausalModel, Variable
+from causaldsl.model.surgery import cut
+from causaldsl.syntax.query import Event, Prob, show_value
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ class _Rewrite:
         name = self.names[ref] = self.name(ref)
         mech = v.mechanism
         if isinstance(mech, ExprMechanism) and parents != v.parents:  # reads names
-            from ..lang.expr import rename
+            from causaldsl.ir.expr import rename
 
             mech = ExprMechanism(mech.kind, rename(mech.expr, dict(zip(v.parents, parents,
                                                                        strict=True))), mech.text)
@@ -188,8 +188,8 @@ def _copy_mechanism(typ: Type, of: str) -> Table | ExprMechanism:
     otherwise (as :func:`point_mechanism` sets a point)."""
     if isinstance(typ, FiniteType):
         return Table(np.eye(typ.size), 1)
-    from ..lang.ast import Var
-    from ..lang.diagnostics import NOWHERE
+    from causaldsl.lang.ast import Var
+    from causaldsl.syntax.diagnostics import NOWHERE
 
     return ExprMechanism("assign", Var(of, NOWHERE), of)
 

@@ -14,10 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CausalTypeError, DuplicateVariableError, TableError, UnknownVariableError, count
-from .mechanism import Table
-from .model import CausalModel, Role, Variable, did_you_mean
-from .types import FiniteType, Label, OpaqueType, RealType, Type, show_label
+from causaldsl.core.errors import (
+    CausalTypeError,
+    DuplicateVariableError,
+    TableError,
+    UnknownVariableError,
+    count,
+)
+from causaldsl.core.types import FiniteType, Label, OpaqueType, RealType, Type, show_label
+from causaldsl.ir.mechanism import Table
+from causaldsl.model.causal_model import CausalModel, Role, Variable, did_you_mean
 
 
 class ModelBuilder:
@@ -130,5 +136,5 @@ def _row(raw: Any, typ: FiniteType, owner: str) -> np.ndarray:
     return row
 
 
-#: Notebook spelling: ``m = causaldsl.model("smoking")``.
+#: Notebook spelling: ``m = causaldsl.model.causal_model("smoking")``.
 model = ModelBuilder

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .drawable import Drawable
-from .errors import CausalTypeError, CompositionError, count
-from .mechanism import ExprMechanism, Table
-from .types import Type, product_str
+from causaldsl.core.drawable import Drawable
+from causaldsl.core.errors import CausalTypeError, CompositionError, count
+from causaldsl.core.types import Type, product_str
+from causaldsl.ir.mechanism import ExprMechanism, Table
 
 Mechanism = Table | ExprMechanism
 

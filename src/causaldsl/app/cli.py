@@ -1,0 +1,428 @@
+"""The ``causal`` command: check, run and query .causal files.
+
+Exit codes: 0 ok; 1 errors in the input (located, never a traceback); 2 usage; 3 an internal
+error (a bug in causaldsl: the message says how to report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from causaldsl import __version__
+from causaldsl.core.errors import CausalError
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+EPILOG = """exit codes: 0 ok, 1 errors in the input, 2 usage, 3 internal error
+examples:
+  causal check examples/smoking.causal
+  causal run examples/smoking.causal
+  causal query examples/smoking.causal "P(C | do(S = yes))"
+  causal fmt --check examples/*.causal
+  causal draw examples/smoking.causal --do "S=yes" -o surgery.png
+  causal repl examples/smoking.causal
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="causal", epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                description="causaldsl: causal inference by string diagram surgery.")
+    p.add_argument("--version", action="version", version=f"causal {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    c = sub.add_parser("check", help="parse and type-check files; print every error",
+                       epilog="example: causal check examples/smoking.causal",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("files", nargs="+", metavar="FILE")
+    r = sub.add_parser("run", help="answer every query statement of the files",
+                       epilog="example: causal run examples/smoking.causal --json")
+    r.add_argument("files", nargs="+", metavar="FILE")
+    r.add_argument("--json", action="store_true", help="print answers as JSON lines")
+    _sampling_flags(r)
+    q = sub.add_parser("query", help="answer one query against a file's model",
+                       epilog='example: causal query examples/smoking.causal "P(C | do(S = yes))"')
+    q.add_argument("file", metavar="FILE")
+    q.add_argument("query", metavar="QUERY")
+    q.add_argument("--in", dest="target", metavar="MODEL", help="the model to ask (default: last)")
+    q.add_argument("--json", action="store_true", help="print the answer as JSON")
+    _sampling_flags(q)
+    i = sub.add_parser("identify", help="the formula for an effect over observed variables, or "
+                       "why there is none", epilog='example: causal identify '
+                       'examples/frontdoor.causal "P(C | do(S))" --method frontdoor')
+    i.add_argument("file", metavar="FILE")
+    i.add_argument("query", metavar="QUERY")
+    i.add_argument("--in", dest="target", metavar="MODEL", help="the model or graph (default: last)")
+    i.add_argument("--method", choices=["backdoor", "adjustment", "frontdoor", "comb", "id"],
+                   help="the rule to use (default: back-door, front-door, then the ID algorithm)")
+    i.add_argument("--latex", action="store_true", help="print the formula as LaTeX")
+    i.add_argument("--json", action="store_true", help="print the answer as JSON")
+    d = sub.add_parser("draw", help="draw a model, graph or diagram (svg, png, pdf or dot)",
+                       epilog='examples: causal draw examples/smoking.causal -o smoking.png\n'
+                       '          causal draw examples/smoking.causal --do "S=yes" -o surgery.svg',
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    d.add_argument("file", metavar="FILE")
+    d.add_argument("name", nargs="?", metavar="NAME",
+                   help="the model, graph, diagram or box to draw (default: the last model)")
+    d.add_argument("-o", "--output", metavar="OUT", help="the file to write; its extension "
+                   "(.svg .png .pdf .dot) picks the format; - writes DOT to standard output "
+                   "(default: NAME.svg)")
+    d.add_argument("--do", metavar='"S=yes"', help="draw the surgery before and after "
+                   "setting variables (comma-separated NAME=VALUE)")
+    d.add_argument("--cut", metavar="S", help="draw the surgery before and after cutting "
+                   "variables (comma-separated) into inputs")
+    d.add_argument("--graph", action="store_true",
+                   help="draw the causal graph, not the string diagram (the default for graphs)")
+    d.add_argument("--latent", action="store_true",
+                   help="in a causal graph, draw latent variables instead of projecting them")
+    d.add_argument("--lr", action="store_true", help="lay out left to right, not top to bottom")
+    rp = sub.add_parser("repl", help="an interactive session (history, tab completion)",
+                        epilog="example: causal repl examples/smoking.causal")
+    rp.add_argument("file", nargs="?", metavar="FILE", help="a .causal file to load first")
+    f = sub.add_parser("fmt", help="rewrite files in the canonical form (comments kept)",
+                       epilog="example: causal fmt --check examples/*.causal")
+    f.add_argument("files", nargs="+", metavar="FILE")
+    f.add_argument("--check", action="store_true",
+                   help="change nothing; exit 1 if a file is not in canonical form")
+    return p
+
+
+def _sampling_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=["exact", "sample"],
+                   help="force a route (default: exact for finite models, else sampling)")
+    p.add_argument("--method", choices=["closed", "forward", "importance", "nuts"],
+                   help="the sampling method (default: a closed form, else chosen per query)")
+    p.add_argument("--seed", type=_seed, help="random seed for sampling, 0 to 2**32 - 1 "
+                   "(default 0)")
+    p.add_argument("--samples", type=int, help="samples (NUTS: draws per chain)")
+    p.add_argument("--progress", action="store_true", default=None,
+                   help="show a progress bar while MCMC (NUTS) runs")
+
+
+def _seed(text: str) -> int:
+    """A --seed: an integer that JAX takes as a seed (argparse says so where it is not)."""
+    from causaldsl.backends.choose import check_seed
+
+    try:
+        return check_seed(int(text))
+    except (ValueError, CausalError) as e:
+        raise argparse.ArgumentTypeError(str(e) if isinstance(e, CausalError) else
+                                         f"the seed must be an integer, not {text!r}") from None
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """The query options the command line gave: backend, method, seed, samples, progress."""
+    return {k: getattr(args, k) for k in ("backend", "method", "seed", "samples", "progress")
+            if getattr(args, k, None) is not None}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``causal``."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse: --help/--version exit 0, usage errors exit 2
+        return int(e.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return {"check": _check, "run": _run, "query": _query, "fmt": _fmt,
+                "repl": _repl, "identify": _identify_cmd, "draw": _draw}[args.command](args)
+    except KeyboardInterrupt:  # pragma: no cover
+        return 130
+    except Exception:  # a bug, not bad input
+        print("causal: internal error (a bug in causaldsl, not in your input). Please report it "
+              "with the file and command that caused it, and this trace:", file=sys.stderr)
+        traceback.print_exc()
+        return EXIT_INTERNAL
+
+
+def _load(path: str) -> Any:
+    from causaldsl.lang.loader import load
+
+    try:
+        return load(path)
+    except FileNotFoundError:
+        raise CausalError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CausalError(f"{path}: is a folder, not a .causal file") from None
+
+
+def _load_target(args: argparse.Namespace) -> tuple[Any, str]:
+    """The file's program and the model to ask: ``--in``, else the last one defined."""
+    prog = _load(args.file)
+    return prog, prog.target(args.target)
+
+
+def _programs(files: Sequence[str], status: list[int]) -> Any:
+    """Each file that loads, with its program; errors are printed and set ``status[0]``."""
+    for f in files:
+        try:
+            yield f, _load(f)
+        except CausalError as e:
+            print(e, file=sys.stderr)
+            status[0] = EXIT_INPUT
+
+
+def _check(args: argparse.Namespace) -> int:
+    status = [EXIT_OK]
+    for f, prog in _programs(args.files, status):
+        print(f"{f}: ok ({_summary(prog)})")
+    return status[0]
+
+
+def _identify_cmd(args: argparse.Namespace) -> int:
+    from types import SimpleNamespace
+
+    from causaldsl.syntax.query import Prob, parse_query
+
+    try:
+        prog, target = _load_target(args)
+        q = parse_query(args.query)
+        if not isinstance(q, Prob):
+            raise CausalError(f"identify takes one P(...) query, not {q}")
+    except CausalError as e:
+        print(e, file=sys.stderr)
+        return EXIT_INPUT
+    st = SimpleNamespace(prob=q, text=args.query, method=args.method)
+    return _identify(prog, target, st, f"{args.file}: ", args.json, latex=args.latex)
+
+
+def _draw(args: argparse.Namespace) -> int:
+    from causaldsl.draw.cli import draw_command
+
+    try:
+        prog = _load(args.file)
+        out = draw_command(prog, args.file, args.name, args.output, args.do, args.cut,
+                           graph=args.graph, latent=args.latent, lr=args.lr)
+    except CausalError as e:
+        print(e, file=sys.stderr)
+        return EXIT_INPUT
+    if out is not None:
+        print(f"wrote {out}")
+    return EXIT_OK
+
+
+def _repl(args: argparse.Namespace) -> int:
+    from causaldsl.app.repl import run
+
+    return run(args.file)
+
+
+def _fmt(args: argparse.Namespace) -> int:
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from causaldsl.lang.fmt import format_source
+    from causaldsl.lang.loader import read_source
+
+    status = EXIT_OK
+    for f in args.files:
+        path = Path(f)
+        try:
+            text = read_source(path, f)  # not UTF-8: an error at its line and column
+            new = format_source(text, f)
+        except FileNotFoundError:
+            print(f"{f}: no such file", file=sys.stderr)
+            status = EXIT_INPUT
+            continue
+        except OSError as e:
+            print(f"{f}: cannot read: {e}", file=sys.stderr)
+            status = EXIT_INPUT
+            continue
+        except CausalError as e:
+            print(e, file=sys.stderr)
+            status = EXIT_INPUT
+            continue
+        if new == text:
+            continue
+        if args.check:
+            print(f"{f}: not in canonical form (causal fmt {f} rewrites it)")
+            status = EXIT_INPUT
+            continue
+        real = path.resolve()  # through a symbolic link to the file it names, kept a link
+        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(new)
+            shutil.copymode(real, tmp)  # the file keeps its permissions (mkstemp makes 0600)
+            os.replace(tmp, real)  # atomic: the file is either old or new, never half
+        except OSError as e:
+            Path(tmp).unlink(missing_ok=True)
+            print(f"{f}: cannot write: {e}", file=sys.stderr)
+            status = EXIT_INPUT
+            continue
+        print(f"{f}: formatted")
+    return status
+
+
+def _summary(prog: Any) -> str:
+    parts = []
+    for one, many, n in (("model", "models", len(prog.models) - len(prog.graphs)),
+                         ("graph", "graphs", len(prog.graphs)),
+                         ("diagram", "diagrams", len(prog.diagrams)),
+                         ("query", "queries", len(prog.statements))):
+        if n:
+            parts.append(f"{n} {one if n == 1 else many}")
+    return ", ".join(parts) or "empty"
+
+
+def _run(args: argparse.Namespace) -> int:
+    status = [EXIT_OK]
+    for f, prog in _programs(args.files, status):
+        for st, target in prog.statements:
+            status[0] = max(status[0], _answer(prog, target, st, f, args.json,
+                                               options=_options(args)))
+    return status[0]
+
+
+def _query(args: argparse.Namespace) -> int:
+    from causaldsl.syntax.query import parse_query
+
+    try:
+        prog, target = _load_target(args)
+        q = parse_query(args.query)
+    except CausalError as e:
+        print(e, file=sys.stderr)
+        return EXIT_INPUT
+    return _answer(prog, target, q, args.file, args.json, text=args.query, options=_options(args))
+
+
+def _answer(prog: Any, target: str, st: Any, file: str, as_json: bool, text: str = "",
+            options: dict[str, Any] | None = None) -> int:
+    from causaldsl.lang import ast as A
+
+    where = f"{file}:{st.span.line}:{st.span.column}: " if hasattr(st, "span") else f"{file}: "
+    if isinstance(st, A.IdentifyStmt):
+        return _identify(prog, target, st, where, as_json)
+    q = st.query if isinstance(st, A.QueryStmt) else st
+    label = st.text if isinstance(st, A.QueryStmt) else text
+    try:
+        result, method = prog.answer(q, target, **(options or {}))
+    except CausalError as e:
+        print(f"{where}error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    if as_json:
+        out = _jsonable(label, target, result)
+        if method:
+            out["identified_by"] = method
+        print(json.dumps(out))
+    else:
+        print(_show(label, target, result, method))
+    return EXIT_OK
+
+
+def _identify(prog: Any, target: str, st: Any, where: str, as_json: bool,
+              latex: bool = False) -> int:
+    from causaldsl.analysis.identify import identify
+    from causaldsl.core.errors import NotIdentifiable
+
+    model = prog.models[target]
+    method = st.method
+    try:
+        ident = identify(model, st.prob, method)
+    except NotIdentifiable as e:
+        if as_json:
+            print(json.dumps({"identify": st.text, "model": target, "identifiable": False,
+                              "why": str(e)}))
+        else:
+            print(f"identify {st.text}  [{target}]\nnot identifiable: {e}\n")
+        return EXIT_OK
+    except CausalError as e:
+        print(f"{where}error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    value = None
+    note = None if target in prog.observations or target in prog.graphs else \
+        _no_exact_value(model)
+    try:
+        if target in prog.observations:
+            value = prog.on_observations(target, ident)
+        elif target not in prog.graphs and note is None:
+            value = ident.evaluate(model)
+    except CausalError as e:
+        print(f"{where}error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    if as_json:
+        out: dict[str, Any] = {"identify": st.text, "model": target, "identifiable": True,
+                               "method": ident.method, "estimand": ident.formula(),
+                               "latex": ident.latex()}
+        if value is not None:
+            out["answer"] = _jsonable(st.text, target, value)
+        if note is not None:
+            out["note"] = note
+        print(json.dumps(out))
+    else:
+        formula = ident.formula(latex)
+        body = f"identify {st.text}  [{target}]\n= {formula}    (by {ident.method})\n"
+        if value is not None:
+            body += _show("on the observed distribution:", target, value, None)
+        if note is not None:
+            body += f"{note}\n"
+        print(body)
+    return EXIT_OK
+
+
+def _no_exact_value(model: Any) -> str | None:
+    """Why the identified formula is not evaluated on ``model`` (None when it is): the formula
+    depends only on the graph, but its exact value needs every variable finite. Evaluating by
+    sampling would load JAX, which ``identify`` does not."""
+    from causaldsl.core.types import FiniteType
+
+    cont = [n for n, v in model.variables.items() if not isinstance(v.type, FiniteType)]
+    if not cont:
+        return None
+    shown = ", ".join(cont[:-1]) + f" and {cont[-1]}" if len(cont) > 1 else cont[0]
+    return (f"no value: {shown} {'are' if len(cont) > 1 else 'is'} continuous in model "
+            f"{model.name}, and the formula is evaluated exactly only over finite types (a sum "
+            "over a continuous variable reads as an integral, P as a density); `causal query` "
+            "answers the query on the model by sampling")
+
+
+def _show(label: str, target: str, result: Any, method: str | None = None) -> str:
+    from causaldsl.model.distribution import Distribution, Expectations
+
+    how = f"  (identified by {method}, evaluated on the observed data)" if method else ""
+    if isinstance(result, Distribution | Expectations):
+        how += f"  ({result.route})" if hasattr(result, "route") else ""
+        body = str(result).split("\n", 1)[1]
+        return f"{label}  [{target}]{how}\n{body}\n"
+    shown = str(result) if hasattr(result, "se") else f"{result:.6g}"  # an Estimate says how
+    return f"{label}  [{target}]{how}\n= {shown}\n"
+
+
+def _jsonable(label: str, target: str, result: Any) -> dict[str, Any]:
+    from causaldsl.core.types import show_label
+    from causaldsl.model.distribution import Distribution, Expectations
+
+    out: dict[str, Any] = {"query": label, "model": target}
+    if isinstance(result, Distribution | Expectations):
+        key = "p" if isinstance(result, Distribution) else "E"
+        out["axes"] = list(result.axes if isinstance(result, Distribution) else result.given)
+        out["table"] = [{"values": [show_label(x) for x in (k if isinstance(k, tuple) else (k,))],
+                         key: p} for k, p in result.items()]
+        if hasattr(result, "se"):  # per cell, in the order of the table
+            import numpy as np
+
+            for row, s in zip(out["table"], np.asarray(result.se).reshape(-1).tolist(),
+                              strict=True):
+                row["se"] = s
+    else:
+        out["value"] = float(result)
+    if hasattr(result, "se") and "table" not in out:
+        out["se"] = result.se
+    if hasattr(result, "route"):  # answers by sampling or closed form say how good and how
+        out["route"] = result.route
+    if hasattr(result, "details"):
+        out.update({k: v for k, v in result.details.items() if k != "note"})
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

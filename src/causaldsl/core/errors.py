@@ -1,0 +1,97 @@
+"""The errors causaldsl raises: one class per kind of fault, each with a message a user can act on."""
+
+from __future__ import annotations
+
+
+def count(n: int, noun: str) -> str:
+    """``1 wire``, ``2 wires``: numbers in messages read as English."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+class CausalError(Exception):
+    """Base of every error that bad input (not a bug) can cause."""
+
+
+class CausalTypeError(CausalError):
+    """A value, wire or table does not have the type it must have."""
+
+
+class CompositionError(CausalTypeError):
+    """Two diagrams were composed along wires of different types or counts."""
+
+
+class TableError(CausalError):
+    """A conditional probability table is negative, does not sum to one, or has the wrong shape."""
+
+
+class CycleError(CausalError):
+    """The variables of a model depend on each other in a cycle."""
+
+    def __init__(self, message: str, cycle: list[str]):
+        super().__init__(message)
+        self.cycle = cycle
+
+
+class UnknownVariableError(CausalError):
+    """A name that no variable of the model has."""
+
+
+class DuplicateVariableError(CausalError):
+    """The same variable was defined twice."""
+
+
+class LatentQueryError(CausalError):
+    """A query mentions a latent or exogenous variable, which cannot be observed."""
+
+
+class QueryError(CausalError):
+    """A query is malformed or asks for something the model cannot answer."""
+
+
+class QuerySyntaxError(QueryError):
+    """A query string does not parse; carries the column where it went wrong."""
+
+    def __init__(self, message: str, text: str, column: int):
+        super().__init__(message)
+        self.text = text
+        self.column = column
+
+
+class ZeroProbabilityError(QueryError):
+    """The evidence of a conditional query has probability zero, so the query is undefined."""
+
+
+class NotDeterminedError(QueryError):
+    """A counterfactual the model does not determine: a mechanism without explicit noise is read
+    in two worlds, so how its noise is shared between them is not part of the model."""
+
+
+class MechanismError(CausalError):
+    """A variable has no mechanism where one is needed, or a mechanism of the wrong kind."""
+
+
+class NotIdentifiable(CausalError):
+    """A causal effect cannot be computed from observational data in this graph.
+
+    ``f`` and ``f_prime`` are the two c-forests of the hedge (empty when a named rule such as
+    the back-door criterion was asked for and does not apply); ``roots`` is their root set.
+    """
+
+    def __init__(self, message: str, f: frozenset[str] = frozenset(),
+                 f_prime: frozenset[str] = frozenset(), roots: frozenset[str] = frozenset()):
+        super().__init__(message)
+        self.f = f
+        self.f_prime = f_prime
+        self.roots = roots
+
+    @property
+    def hedge(self) -> tuple[frozenset[str], frozenset[str]]:
+        return (self.f, self.f_prime)
+
+
+class PositivityError(ZeroProbabilityError):
+    """An estimand divides by an observational probability that is zero."""
+
+
+class DrawError(CausalError):
+    """A picture cannot be made or written: a missing graphviz program, an unknown format."""

@@ -1,0 +1,142 @@
+"""Answers that are estimates: a number or a table with its Monte Carlo standard error, and the
+route that produced it (closed form, forward sampling, importance sampling, NUTS)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from causaldsl.core.types import show_label
+from causaldsl.model.distribution import Batch, Distribution, Expectations, _table
+
+
+class Estimate(float):
+    """A float with its standard error ``se`` (0 when exact), its ``route``, and diagnostics
+    (``samples``, ``ess``, ``rhat``, ``sd``). Prints as ``value ± se  (route, …)``."""
+
+    se: float
+    route: str
+    details: dict[str, Any]
+
+    def __new__(cls, value: float, se: float = 0.0, route: str = "", **details: Any) -> Estimate:
+        out = super().__new__(cls, value)
+        out.se, out.route = float(se), route
+        out.details = {k: v for k, v in details.items() if v is not None}
+        return out
+
+    @property
+    def value(self) -> float:
+        return float(self)
+
+    def note(self) -> str:
+        """The route and diagnostics, e.g. ``importance sampling, 10000 samples, ESS 4210``."""
+        bits = [self.route] if self.route else []
+        d = self.details
+        if "samples" in d:
+            bits.append(f"{d['samples']} samples")
+        if "ess" in d:
+            bits.append(f"ESS {d['ess']:.0f}")
+        if "rhat" in d:
+            bits.append(f"r-hat {d['rhat']:.3f}")
+        if d.get("devices", 1) > 1:
+            bits.append(f"on {d['devices']} devices")
+        if "note" in d:
+            bits.append(d["note"])
+        return ", ".join(bits)
+
+    def __str__(self) -> str:
+        pm = f" ± {self.se:.2g}" if self.se else ""
+        return f"{float(self):.6g}{pm}  ({self.note()})"
+
+    __repr__ = __str__
+
+
+def combine(terms: list[tuple[float, Estimate]]) -> Estimate:
+    """``Σ c_i e_i`` of independent estimates: the standard errors add in quadrature."""
+    value = sum(c * float(e) for c, e in terms)
+    se = float(np.sqrt(sum((c * e.se) ** 2 for c, e in terms)))
+    routes = list(dict.fromkeys(e.route for _, e in terms))
+    return Estimate(value, se, " + ".join(routes))
+
+
+@dataclass(frozen=True, eq=False)
+class SampledDistribution(Distribution):
+    """A Distribution estimated by sampling: ``se`` has the shape of ``probs``."""
+
+    se: np.ndarray = field(default_factory=lambda: np.zeros(()))
+    route: str = ""
+
+    def estimate(self, key: Any) -> Estimate:
+        """One cell as an Estimate with its standard error: ``d.estimate("yes")``."""
+        idx = self._index(key)
+        return Estimate(float(self.probs[idx]), float(np.asarray(self.se)[idx]), self.route)
+
+    def __str__(self) -> str:
+        head = [*self.given, *self.variables]
+        se = np.broadcast_to(np.asarray(self.se), self.probs.shape)
+        rows = []
+        for (lab, p), s in zip(self.items(), se.reshape(-1), strict=True):
+            labels = [show_label(x) for x in (lab if isinstance(lab, tuple) else (lab,))]
+            rows.append([*labels, f"{p:.4g}", f"± {s:.2g}"])
+        title = f"{self.heading}  ({self.route})"
+        return title + "\n" + _table([*head, "P", "se"], rows, sep_after=len(self.given))
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True, eq=False)
+class SampledExpectations(Expectations):
+    """Expectations estimated by sampling: ``se`` has the shape of ``values``; a cell is an
+    :class:`Estimate`."""
+
+    se: np.ndarray = field(default_factory=lambda: np.zeros(()))
+    route: str = ""
+
+    def __getitem__(self, key: Any) -> Any:
+        idx = self._index(key)
+        if len(idx) == len(self.given):
+            return Estimate(float(self.values[idx]), float(np.asarray(self.se)[idx]), self.route)
+        return dataclasses.replace(self, values=self.values[idx], se=np.asarray(self.se)[idx],
+                                   given=self.given[len(idx):],
+                                   given_types=self.given_types[len(idx):])
+
+    def __str__(self) -> str:
+        se = np.broadcast_to(np.asarray(self.se), self.values.shape).reshape(-1)
+        rows = [[show_label(x) for x in (lab if isinstance(lab, tuple) else (lab,))]
+                + [f"{v:.6g}", f"± {s:.2g}"] for (lab, v), s in zip(self.items(), se, strict=True)]
+        return (f"{self.heading}  ({self.route})\n"
+                + _table([*self.given, "E", "se"], rows, sep_after=len(self.given)))
+
+
+@dataclass(frozen=True, eq=False)
+class SampledBatch(Batch):
+    """A Batch estimated by sampling: ``se`` has the shape of ``probs``; a row is a
+    SampledDistribution, or an Estimate when the query is a number."""
+
+    se: np.ndarray = field(default_factory=lambda: np.zeros(()))
+    route: str = ""
+    settings: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+
+    def __getitem__(self, i: int) -> Any:
+        row, se = self.probs[i], np.asarray(self.se)[i]
+        if not self.variables and not self.given:
+            return Estimate(float(row), float(se), self.route)
+        return SampledDistribution(self.variables, self.types, row, self.given, self.given_types,
+                                   self.title, se=se, route=self.route)
+
+    def __str__(self) -> str:
+        """One line per setting: its values, then the answer (a number ± se, or a shape)."""
+        head = [*self.settings, "value" if not self.variables and not self.given else "answer"]
+        rows = []
+        for i in range(len(self)):
+            cells = [show_label(col[i]) for col in self.settings.values()]
+            if not self.variables and not self.given:
+                rows.append([*cells, f"{self.probs[i]:.6g} ± {self.se[i]:.2g}"])
+            else:
+                rows.append([*cells, f"table of shape {self.probs.shape[1:]}"])
+        return f"{self.title}  ({self.route})\n" + _table(head, rows, sep_after=len(self.settings))

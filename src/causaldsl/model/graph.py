@@ -1,0 +1,382 @@
+"""The graph view of a causal model: an acyclic directed mixed graph (ADMG).
+
+Nodes are the observed variables. A directed edge ``A → B`` means A is a direct cause of B
+relative to the observed variables; a bidirected edge ``A ↔ B`` means A and B share a hidden
+common cause. A model's ADMG is its *latent projection* (Verma & Pearl): ``A → B`` when the
+model has a directed path from A to B whose intermediate variables are all hidden (latent or
+exogenous), and ``A ↔ B`` when some hidden variable reaches both A and B along directed paths
+through hidden variables only. An ADMG can also be built from its edges directly.
+
+ADMGs are immutable values. Every analysis the identification algorithms need is here:
+ancestors, descendants, c-components (districts), induced subgraphs, the mutilated graphs
+``G_{\\bar X}`` and ``G_{\\underline X}``, and d-separation (m-separation). No JAX.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from causaldsl.core.dag import linked_classes, topological_order
+from causaldsl.core.drawable import Drawable
+from causaldsl.core.errors import CycleError, UnknownVariableError
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from causaldsl.model.causal_model import CausalModel
+
+
+def _names(xs: Iterable[str] | str) -> frozenset[str]:
+    return frozenset((xs,) if isinstance(xs, str) else xs)
+
+
+def show_set(xs: Iterable[str]) -> str:
+    """``{A, B}`` in a stable order."""
+    return "{" + ", ".join(sorted(xs)) + "}"
+
+
+def hidden_cause_name(a: str, b: str, taken: set[str]) -> str:
+    """A name ``U_A_B`` for the hidden common cause of ``A ↔ B``, apart from every name in
+    ``taken`` (``U_A_B_1``, … when it is taken), which it joins."""
+    base = u = f"U_{a}_{b}"
+    k = 1
+    while u in taken:
+        u, k = f"{base}_{k}", k + 1
+    taken.add(u)
+    return u
+
+
+@dataclass(frozen=True, eq=False)
+class ADMG(Drawable):
+    """An acyclic directed mixed graph: ``ADMG(nodes, directed, bidirected)``.
+
+    ``directed`` holds pairs ``(a, b)`` for ``a → b``; ``bidirected`` holds pairs for ``a ↔ b``
+    (either order). Node order is kept: it breaks ties in the topological order, so answers
+    print deterministically. Raises :class:`CycleError` naming a directed cycle.
+    """
+
+    nodes: tuple[str, ...]
+    directed: frozenset[tuple[str, str]]
+    bidirected: frozenset[frozenset[str]]
+    name: str = "graph"
+
+    def __init__(self, nodes: Iterable[str], directed: Iterable[tuple[str, str]] = (),
+                 bidirected: Iterable[tuple[str, str] | frozenset[str]] = (),
+                 name: str = "graph"):
+        ns = tuple(dict.fromkeys(nodes))
+        known = set(ns)
+        d: set[tuple[str, str]] = set()
+        for a, b in directed:
+            for v in (a, b):
+                if v not in known:
+                    raise UnknownVariableError(f"edge {a} → {b} of {name}: {v!r} is not a node")
+            if a == b:
+                raise CycleError(f"{name} has a cycle: {a} → {a}", [a])
+            d.add((a, b))
+        bi: set[frozenset[str]] = set()
+        for e in bidirected:
+            pair = tuple(e)
+            if len(pair) != 2 or pair[0] == pair[1]:
+                shown = " ↔ ".join(map(str, pair)) or "no node"
+                raise UnknownVariableError(f"a bidirected edge of {name} needs two distinct "
+                                           f"nodes, got {shown}: it is a hidden common cause "
+                                           "of two different nodes")
+            for v in pair:
+                if v not in known:
+                    raise UnknownVariableError(f"edge {pair[0]} ↔ {pair[1]} of {name}: {v!r} "
+                                               "is not a node")
+            bi.add(frozenset(pair))
+        object.__setattr__(self, "nodes", ns)
+        object.__setattr__(self, "directed", frozenset(d))
+        object.__setattr__(self, "bidirected", frozenset(bi))
+        object.__setattr__(self, "name", name)
+        _ = self.order  # raises CycleError
+
+    # -- construction from a model --------------------------------------------------------
+    @staticmethod
+    def from_model(model: CausalModel) -> ADMG:
+        """The latent projection of a model onto its observed variables."""
+        from causaldsl.model.causal_model import Role
+
+        parents = {v.name: v.parents for v in model.variables.values()}
+        observed = [v for v, r in model.roles.items() if r is Role.OBSERVED]
+        return ADMG.latent_projection(parents, observed, name=model.name)
+
+    @staticmethod
+    def latent_projection(parents: Mapping[str, Sequence[str]], observed: Iterable[str],
+                          name: str = "graph") -> ADMG:
+        """Project a DAG (given by each node's parents) onto ``observed`` (Verma–Pearl)."""
+        obs = list(dict.fromkeys(observed))
+        obs_set = set(obs)
+        directed: set[tuple[str, str]] = set()
+        hidden_sources: dict[str, set[str]] = {}
+        for v in obs:
+            # walk up from v through hidden variables only
+            seen: set[str] = set()
+            stack = list(parents[v])
+            while stack:
+                u = stack.pop()
+                if u in seen:
+                    continue
+                seen.add(u)
+                if u in obs_set:
+                    directed.add((u, v))
+                else:
+                    stack.extend(parents[u])
+            hidden_sources[v] = {u for u in seen if u not in obs_set}
+        bidirected: set[frozenset[str]] = set()
+        by_hidden: dict[str, list[str]] = {}
+        for v in obs:
+            for h in hidden_sources[v]:
+                by_hidden.setdefault(h, []).append(v)
+        for vs in by_hidden.values():
+            for i, a in enumerate(vs):
+                for b in vs[i + 1:]:
+                    bidirected.add(frozenset((a, b)))
+        return ADMG(obs, directed, bidirected, name=name)
+
+    # -- basic structure -----------------------------------------------------------------
+    @cached_property
+    def parent_map(self) -> Mapping[str, tuple[str, ...]]:
+        return self._adjacency(self.directed)
+
+    @cached_property
+    def child_map(self) -> Mapping[str, tuple[str, ...]]:
+        return self._adjacency((b, a) for a, b in self.directed)
+
+    def _adjacency(self, into: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+        """For each node, the sources of the edges ``(source, node)`` given, in node order."""
+        pos = {n: i for i, n in enumerate(self.nodes)}
+        out: dict[str, list[str]] = {n: [] for n in self.nodes}
+        for a, b in into:
+            out[b].append(a)
+        return {n: tuple(sorted(ps, key=pos.__getitem__)) for n, ps in out.items()}
+
+    @cached_property
+    def spouse_map(self) -> Mapping[str, frozenset[str]]:
+        out: dict[str, set[str]] = {n: set() for n in self.nodes}
+        for e in self.bidirected:
+            a, b = tuple(e)
+            out[a].add(b)
+            out[b].add(a)
+        return {n: frozenset(s) for n, s in out.items()}
+
+    @cached_property
+    def order(self) -> tuple[str, ...]:
+        """A topological order (ties broken by node order). Raises CycleError on a cycle."""
+        order, cycle = topological_order(self.parent_map)
+        if cycle:
+            pos = {n: i for i, n in enumerate(self.nodes)}
+            k = min(range(len(cycle)), key=lambda i: pos[cycle[i]])
+            cycle = cycle[k:] + cycle[:k]
+            raise CycleError(f"{self.name} has a cycle: {' → '.join([*cycle, cycle[0]])}", cycle)
+        return tuple(order)
+
+    def __contains__(self, v: object) -> bool:
+        return v in self.parent_map
+
+    def parents(self, v: str) -> tuple[str, ...]:
+        return self.parent_map[v]
+
+    def children(self, v: str) -> tuple[str, ...]:
+        return self.child_map[v]
+
+    def check(self, names: Iterable[str], what: str = "query") -> None:
+        """Raise UnknownVariableError for a name that is not a node."""
+        import difflib
+
+        for n in names:
+            if n not in self.parent_map:
+                close = difflib.get_close_matches(n, list(self.nodes), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise UnknownVariableError(f"{what}: {n!r} is not an observed variable of "
+                                           f"{self.name}{hint}")
+
+    def ancestors(self, vs: Iterable[str] | str, cut: Iterable[str] = ()) -> frozenset[str]:
+        """The given nodes and every node with a directed path into them; with ``cut``, the
+        ancestors in ``G_{\\bar cut}`` (edges into ``cut`` removed), without building it."""
+        return self._reach(_names(vs), self.parent_map, frozenset(cut))
+
+    def descendants(self, vs: Iterable[str] | str) -> frozenset[str]:
+        """The given nodes and every node they reach by a directed path."""
+        return self._reach(_names(vs), self.child_map)
+
+    @staticmethod
+    def _reach(start: frozenset[str], step: Mapping[str, Sequence[str]],
+               stop: frozenset[str] = frozenset()) -> frozenset[str]:
+        seen = set(start)
+        stack = [n for n in start if n not in stop]
+        while stack:
+            for u in step[stack.pop()]:
+                if u not in seen:
+                    seen.add(u)
+                    if u not in stop:
+                        stack.append(u)
+        return frozenset(seen)
+
+    def descendants_avoiding(self, vs: Iterable[str] | str) -> frozenset[str]:
+        """Every node outside the given ones that a directed path from them reaches without
+        passing through them again."""
+        start = _names(vs)
+        seen: set[str] = set()
+        stack = list(start)
+        while stack:
+            for u in self.child_map[stack.pop()]:
+                if u not in seen and u not in start:
+                    seen.add(u)
+                    stack.append(u)
+        return frozenset(seen)
+
+    def sort(self, vs: Iterable[str]) -> tuple[str, ...]:
+        """Nodes in topological order."""
+        s = set(vs)
+        return tuple(n for n in self.order if n in s)
+
+    # -- derived graphs ------------------------------------------------------------------
+    def _derived(self, nodes: tuple[str, ...], directed: frozenset[tuple[str, str]],
+                 bidirected: frozenset[frozenset[str]]) -> ADMG:
+        """A graph made from this one by dropping nodes or edges: already valid and acyclic,
+        so it skips the checks, and this graph's order restricted to it stays topological."""
+        g = object.__new__(ADMG)
+        object.__setattr__(g, "nodes", nodes)
+        object.__setattr__(g, "directed", directed)
+        object.__setattr__(g, "bidirected", bidirected)
+        object.__setattr__(g, "name", self.name)
+        keep = set(nodes)
+        g.__dict__["order"] = tuple(n for n in self.order if n in keep)
+        return g
+
+    def subgraph(self, vs: Iterable[str]) -> ADMG:
+        """The induced subgraph ``G[vs]``."""
+        keep = set(vs) & set(self.nodes)
+        g = self._derived(tuple(n for n in self.nodes if n in keep),
+                          frozenset((a, b) for a, b in self.directed
+                                    if a in keep and b in keep),
+                          frozenset(e for e in self.bidirected if e <= keep))
+        # the parent lists restricted to keep are the subgraph's, already in node order
+        g.__dict__["parent_map"] = {n: tuple(p for p in ps if p in keep)
+                                    for n, ps in self.parent_map.items() if n in keep}
+        return g
+
+    def without_incoming(self, xs: Iterable[str]) -> ADMG:
+        """``G_{\\bar X}``: every edge into X removed (directed and bidirected)."""
+        x = _names(xs)
+        return self._derived(self.nodes, frozenset((a, b) for a, b in self.directed
+                                                   if b not in x),
+                             frozenset(e for e in self.bidirected if not e & x))
+
+    def without_outgoing(self, xs: Iterable[str]) -> ADMG:
+        """``G_{\\underline X}``: every directed edge out of X removed."""
+        x = _names(xs)
+        return self._derived(self.nodes, frozenset((a, b) for a, b in self.directed
+                                                   if a not in x), self.bidirected)
+
+    def without_edges(self, directed: Iterable[tuple[str, str]]) -> ADMG:
+        """The graph with the given directed edges removed."""
+        drop = set(directed)
+        return self._derived(self.nodes, frozenset(e for e in self.directed if e not in drop),
+                             self.bidirected)
+
+    # -- c-components ----------------------------------------------------------------------
+    @cached_property
+    def districts(self) -> tuple[frozenset[str], ...]:
+        """The c-components: classes of nodes connected by bidirected paths, in topological
+        order of each class's first node."""
+        links = [(a, b) for a, b in self.bidirected]
+        return tuple(frozenset(c) for c in linked_classes(self.order, links))
+
+    @property
+    def c_components(self) -> tuple[frozenset[str], ...]:
+        return self.districts
+
+    def district_of(self, v: str) -> frozenset[str]:
+        return next(d for d in self.districts if v in d)
+
+    def district_around(self, start: Iterable[str], keep: Callable[[str], bool]
+                        ) -> frozenset[str]:
+        """The nodes joined to ``start`` by bidirected paths through nodes that ``keep``
+        accepts: a district of the subgraph they span, found without building it."""
+        seen = set(start)
+        stack = list(seen)
+        while stack:
+            for u in self.spouse_map[stack.pop()]:
+                if u not in seen and keep(u):
+                    seen.add(u)
+                    stack.append(u)
+        return frozenset(seen)
+
+    # -- separation --------------------------------------------------------------------------
+    def to_networkx(self) -> nx.DiGraph:
+        """A DAG with one explicit hidden node ``('↔', a, b)`` per bidirected edge."""
+        return self._dag.copy()
+
+    @cached_property
+    def _dag(self) -> nx.DiGraph:
+        """``to_networkx()`` built once, for the separation queries (which do not change it)."""
+        import networkx as nx
+
+        g = nx.DiGraph()
+        g.add_nodes_from(self.nodes)
+        g.add_edges_from(self.directed)
+        for e in self.bidirected:
+            a, b = sorted(e)
+            h = ("↔", a, b)
+            g.add_edge(h, a)
+            g.add_edge(h, b)
+        return g
+
+    def d_separated(self, xs: Iterable[str] | str, ys: Iterable[str] | str,
+                    zs: Iterable[str] | str = ()) -> bool:
+        """Whether X and Y are d-separated (m-separated) given Z."""
+        import networkx as nx
+
+        x, y, z = _names(xs), _names(ys), _names(zs)
+        self.check(x | y | z, "d-separation")
+        x, y = x - z, y - z
+        if not x or not y:
+            return True
+        if x & y:
+            return False
+        return bool(nx.is_d_separator(self._dag, set(x), set(y), set(z)))
+
+    def minimal_separator(self, xs: Iterable[str], ys: Iterable[str], allowed: Iterable[str]
+                          ) -> frozenset[str] | None:
+        """A minimal set of ``allowed`` nodes that m-separates X from Y, or None (polynomial:
+        van der Zander, Liśkiewicz & Textor, as networkx implements it)."""
+        import networkx as nx
+
+        z = nx.find_minimal_d_separator(self._dag, set(xs), set(ys),
+                                        restricted=set(allowed))
+        return None if z is None else frozenset(z)
+
+    # -- values ------------------------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, ADMG) and set(self.nodes) == set(other.nodes)
+                and self.directed == other.directed and self.bidirected == other.bidirected)
+
+    def __hash__(self) -> int:
+        return hash((frozenset(self.nodes), self.directed, self.bidirected))
+
+    def sorted_edges(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """The directed and the bidirected edges in topological order of their ends (a
+        bidirected edge's ends in that order too): how they are printed and drawn."""
+        pos = {n: i for i, n in enumerate(self.order)}
+        d = sorted(self.directed, key=lambda e: (pos[e[0]], pos[e[1]]))
+        ends = (sorted(e, key=pos.__getitem__) for e in self.bidirected)
+        b = sorted(((u, v) for u, v in ends), key=lambda e: (pos[e[0]], pos[e[1]]))
+        return d, b
+
+    def edges_text(self) -> list[str]:
+        d, b = self.sorted_edges()
+        return [f"{x} → {y}" for x, y in d] + [f"{x} ↔ {y}" for x, y in b]
+
+    def __str__(self) -> str:
+        edges = self.edges_text()
+        lone = [n for n in self.order if not any(n in e for e in self.directed)
+                and not self.spouse_map[n]]
+        return f"{self.name}: " + "; ".join([*edges, *lone])
+
+    __repr__ = __str__

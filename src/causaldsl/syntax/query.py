@@ -1,0 +1,469 @@
+"""Queries: their syntax tree (``P(...)``, ``E[...]`` and linear combinations) and parser.
+
+The grammar is ``grammar/query.lark``; the transformer below builds the tree. A query is checked
+against a model by :func:`check_query` before any backend sees it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import lark
+
+from causaldsl.core.errors import LatentQueryError, QueryError, QuerySyntaxError, UnknownVariableError
+from causaldsl.core.types import FiniteType, Label, OpaqueType, RealType, show_label
+from causaldsl.model.causal_model import CausalModel, Role, did_you_mean
+from causaldsl.syntax.grammars import parser
+
+
+@dataclass(frozen=True)
+class Event:
+    """``X = x``, or ``X`` alone (every value at once). With a ``world`` it is a potential
+    outcome: ``Y[X = yes] = no`` reads Y in the world where X is set to yes. A world setting's
+    value is a label, or another potential outcome (``M = M[X = no]``, a nested counterfactual)."""
+
+    var: str
+    value: Label | None = None
+    world: tuple[tuple[str, Label | Event], ...] = ()
+
+    @property
+    def term(self) -> str:
+        """The variable as written, with its world: ``Y``, ``Y[X = yes]``."""
+        if not self.world:
+            return self.var
+        inner = ", ".join(f"{v} = {x.term if isinstance(x, Event) else show_value(x)}"
+                          for v, x in self.world)
+        return f"{self.var}[{inner}]"
+
+    def __str__(self) -> str:
+        if self.value is None:
+            return self.term
+        return f"{self.term} = {show_value(self.value)}"
+
+
+def show_value(v: Label) -> str:
+    """A label as a query writes it: bare when it is a name or a number, quoted otherwise.
+    A float is written short (``0.5``, ``1``) when that reads back as the same number, else
+    exactly (``1.0000004``): two different values never print alike, since a term's text names
+    its world."""
+    if isinstance(v, float):
+        short = f"{v:g}"
+        return short if float(short) == v else repr(v)
+    return show_label(v) if isinstance(v, bool | int) or str(v).isidentifier() else f'"{v}"'
+
+
+@dataclass(frozen=True)
+class Prob:
+    """``P(outcomes | do(interventions), evidence)``."""
+
+    outcomes: tuple[Event, ...]
+    interventions: tuple[Event, ...] = ()
+    evidence: tuple[Event, ...] = ()
+
+    def __str__(self) -> str:
+        conds = []
+        if self.interventions:
+            conds.append(f"do({', '.join(map(str, self.interventions))})")
+        conds += [str(e) for e in self.evidence]
+        given = f" | {', '.join(conds)}" if conds else ""
+        return f"P({', '.join(map(str, self.outcomes))}{given})"
+
+    @property
+    def shape_key(self) -> tuple[object, ...]:
+        """What a compiled query depends on: the variables and which of them carry a value."""
+        def k(es: Sequence[Event]) -> tuple[tuple[str, bool], ...]:
+            return tuple((e.term, e.value is not None) for e in es)
+
+        return (k(self.outcomes), k(self.interventions), k(self.evidence))
+
+    @property
+    def is_counterfactual(self) -> bool:
+        """Whether some outcome or evidence is a potential outcome ``Y[X = x]``."""
+        return any(e.world for e in (*self.outcomes, *self.evidence))
+
+
+@dataclass(frozen=True)
+class Expect:
+    """``E[var | do(...), evidence]`` over a variable with numeric values."""
+
+    prob: Prob
+
+    def __str__(self) -> str:
+        s = str(self.prob)
+        return "E[" + s[2:-1] + "]"
+
+
+@dataclass(frozen=True)
+class Linear:
+    """A linear combination ``Σ c_i q_i`` of probabilities and expectations."""
+
+    terms: tuple[tuple[float, Prob | Expect], ...]
+
+    def __str__(self) -> str:
+        """Text that parses back to the same terms: coefficients exact, a leading negative one
+        as ``-(2 * P(...))`` (``-2 * P(...)`` is no query), and a lone term with coefficient 1
+        as ``1 * P(...)`` (a bare ``P(...)`` is no sum: it may be a table, not a number)."""
+        out = ""
+        for i, (c, q) in enumerate(self.terms):
+            mag = abs(c)
+            lone = len(self.terms) == 1 and c == 1
+            term = str(q) if mag == 1 and not lone else f"{show_number(mag)} * {q}"
+            if i:
+                out += f" {'-' if c < 0 else '+'} {term}"
+            elif c < 0:
+                out += f"-{term}" if mag == 1 else f"-({term})"
+            else:
+                out += term
+        return out
+
+
+def show_number(x: float) -> str:
+    """A number as the languages write it, exactly (it reads back as the same float): ``2``,
+    ``0.1``, ``0.12345678912``, ``1e-20``."""
+    s = repr(float(x))
+    return s[:-2] if s.endswith(".0") else s
+
+
+Query = Prob | Expect | Linear
+
+
+class NumberOverflow(Exception):
+    """Raised while a parse tree is transformed: a number too large for a float (it would read
+    as inf). The parsers turn it into a located syntax error."""
+
+    def __init__(self, token: Any, message: str):
+        super().__init__(message)
+        self.token = token
+        self.message = message
+
+
+def number(token: Any) -> float:
+    """The value of a number token; one too large for a float is an error, not inf."""
+    value = float(str(token))
+    if math.isinf(value) and getattr(token, "type", None) != "INF":
+        raise NumberOverflow(token, f"the number {token} is too large (it overflows a float)")
+    return value
+
+
+class _World(list[object]):
+    """The settings of a world while parsing (a list, told apart from a value by its class)."""
+
+
+class _ToQuery(lark.Transformer):
+    def name_value(self, items):  # type: ignore[no-untyped-def]
+        s = str(items[0])
+        return {"true": True, "false": False}.get(s, s)
+
+    def int_value(self, items):  # type: ignore[no-untyped-def]
+        return int(items[0])
+
+    def float_value(self, items):  # type: ignore[no-untyped-def]
+        return number(items[0])
+
+    def string_value(self, items):  # type: ignore[no-untyped-def]
+        return str(items[0])[1:-1]
+
+    def event(self, items):  # type: ignore[no-untyped-def]
+        world = items[1] if len(items) > 1 and isinstance(items[1], _World) else ()
+        rest = items[2:] if world else items[1:]
+        return Event(str(items[0]), rest[0] if rest else None, tuple(world))
+
+    def world(self, items):  # type: ignore[no-untyped-def]
+        return _World(items)
+
+    def set_value(self, items):  # type: ignore[no-untyped-def]
+        return (str(items[0]), items[1])
+
+    def set_potential(self, items):  # type: ignore[no-untyped-def]
+        return (str(items[0]), Event(str(items[1]), None, tuple(items[2])))
+
+    def events(self, items):  # type: ignore[no-untyped-def]
+        return tuple(items)
+
+    def intervention(self, items):  # type: ignore[no-untyped-def]
+        return ("do", tuple(items))
+
+    def conditions(self, items):  # type: ignore[no-untyped-def]
+        do: list[Event] = []
+        ev: list[Event] = []
+        for it in items:
+            if isinstance(it, tuple):
+                do.extend(it[1])
+            else:
+                ev.append(it)
+        return (tuple(do), tuple(ev))
+
+    def prob(self, items):  # type: ignore[no-untyped-def]
+        do, ev = items[1] if len(items) > 1 else ((), ())
+        return Prob(items[0], do, ev)
+
+    def expect(self, items):  # type: ignore[no-untyped-def]
+        world = tuple(items.pop(1)) if len(items) > 1 and isinstance(items[1], _World) else ()
+        do, ev = items[1] if len(items) > 1 else ((), ())
+        return Expect(Prob((Event(str(items[0]), None, world),), do, ev))
+
+    @staticmethod
+    def _lin(q):  # type: ignore[no-untyped-def]
+        return q.terms if isinstance(q, Linear) else ((1.0, q),)
+
+    def add(self, items):  # type: ignore[no-untyped-def]
+        return Linear(self._lin(items[0]) + self._lin(items[1]))
+
+    def sub(self, items):  # type: ignore[no-untyped-def]
+        return Linear(self._lin(items[0]) + tuple((-c, q) for c, q in self._lin(items[1])))
+
+    def scale(self, items):  # type: ignore[no-untyped-def]
+        c = number(items[0])
+        terms = tuple((c * k, q) for k, q in self._lin(items[1]))
+        if any(math.isinf(k) for k, _ in terms):
+            raise NumberOverflow(items[0], f"the coefficient {items[0]} times a coefficient "
+                                 "inside the parentheses is too large (it overflows a float)")
+        return Linear(terms)
+
+    def neg(self, items):  # type: ignore[no-untyped-def]
+        return Linear(tuple((-k, q) for k, q in self._lin(items[0])))
+
+
+@lru_cache(maxsize=4096)
+def parse_query(text: str) -> Query:
+    """Parse a query string; a syntax error names the column and what was expected."""
+    try:
+        tree = parser("query.lark", positions=False).parse(text)
+    except lark.exceptions.UnexpectedInput as e:
+        col = getattr(e, "column", 0) or 0
+        token = getattr(e, "token", None)
+        if token is not None and getattr(token, "type", None) == "$END":
+            col = len(text.rstrip()) + 1
+        expected = getattr(e, "expected", None) or getattr(e, "allowed", None) or []
+        with contextlib.suppress(Exception):  # what can come next (see lang.loader)
+            expected = e.interactive_parser.accepts() or expected
+        shown = ", ".join(dict.fromkeys(_pretty_terminal(x) for x in sorted(expected)))
+        got = text[col - 1: col + 9] if col else ""
+        caret = f"\n  {text}\n  {' ' * max(col - 1, 0)}^"
+        what = f"unexpected {got!r}" if got.strip() else "unexpected end of query"
+        raise QuerySyntaxError(f"query:1:{col}: {what}" + (f"; expected {shown}" if shown else "")
+                               + caret, text, col) from None
+    try:
+        result: Query = _ToQuery().transform(tree)
+    except lark.exceptions.VisitError as e:
+        if not isinstance(e.orig_exc, NumberOverflow):
+            raise
+        col = e.orig_exc.token.column or 1
+        raise QuerySyntaxError(f"query:1:{col}: {e.orig_exc.message}\n  {text}\n"
+                               f"  {' ' * (col - 1)}^", text, col) from None
+    return result
+
+
+def check_query(model: CausalModel, q: Prob, untyped_labels: bool = False) -> None:
+    """Raise a clear error for an unknown, latent or repeated variable, or a bad value.
+
+    ``untyped_labels``: a graph node without a type takes any label (identification only
+    writes it into the formula); else such a value is an error, as the node has no values."""
+    seen: dict[str, str] = {}
+    for kind, events in (("outcome", q.outcomes), ("intervention", q.interventions),
+                         ("evidence", q.evidence)):
+        for e in events:
+            _check_variable(model, q, e.var, kind)
+            if e.world:
+                if kind == "intervention":
+                    raise QueryError(f"{q}: do({e.term}) intervenes on a potential outcome; "
+                                     f"write do({e.var} = …), or put the setting in a world")
+                _check_world(model, q, e)
+            if e.term in seen:
+                raise QueryError(f"{q}: {e.term} is given twice" if seen[e.term] == kind else
+                                 f"{q}: {e.term} appears both as {seen[e.term]} and as {kind}")
+            seen[e.term] = kind
+            if e.value is not None and not (
+                    untyped_labels and isinstance(model.variables[e.var].type, OpaqueType)):
+                check_value(model, q, e.var, e.value)
+    if not q.outcomes:
+        raise QueryError(f"{q}: a query needs at least one outcome variable")
+
+
+def check_answerable(model: CausalModel, q: Query) -> None:
+    """Raise what answering ``q`` on ``model`` would raise before computing anything, term by
+    term in the order the backends meet it: :func:`check_query`, a continuous variable asked
+    for its probability or left without a value, the expectation of labels that are not
+    numbers, a term of a sum that is a table. ``causal check`` calls it, so it rejects what
+    ``causal run`` does, with the same message (the backends build theirs with the functions
+    below)."""
+    for _, term in q.terms if isinstance(q, Linear) else ((1.0, q),):
+        prob = term.prob if isinstance(term, Expect) else term
+        check_query(model, prob)
+        if isinstance(term, Prob):
+            for e in prob.outcomes:
+                if isinstance(model.variables[e.var].type, RealType):
+                    raise density_error(prob, e.term)
+        for e in (*prob.interventions, *prob.evidence):
+            if e.value is None and isinstance(model.variables[e.var].type, RealType):
+                raise open_continuous_error(term, e.var)
+        if isinstance(term, Expect):
+            (ev,) = prob.outcomes
+            t = model.variables[ev.var].type
+            if isinstance(t, FiniteType) and t.numeric() is None:
+                raise not_numeric_error(ev.term, t)
+        if isinstance(q, Linear) and is_table(term):
+            raise table_term_error(q, term, "a table of expectations" if isinstance(term, Expect)
+                                   else "a distribution")
+
+
+def is_table(term: Prob | Expect) -> bool:
+    """Whether a query's answer is a table rather than a number: a variable left without a
+    value (the variable of an expectation aside)."""
+    prob = term.prob if isinstance(term, Expect) else term
+    given = (*prob.interventions, *prob.evidence)
+    return any(e.value is None for e in (given if isinstance(term, Expect) else
+                                         (*prob.outcomes, *given)))
+
+
+def not_numeric_error(term: str, t: Any) -> QueryError:
+    """``E[term]`` of a finite type whose labels are not numbers."""
+    return QueryError(f"E[{term}] needs numeric values, but {term} : {t!r} has labels that are "
+                      "not numbers")
+
+
+def table_term_error(q: Any, term: Any, kind: str) -> QueryError:
+    """A term of the sum ``q`` that is a table (``kind``: a distribution, a table of
+    expectations)."""
+    return QueryError(f"{q}: every term of a sum must be a number, but {term} is {kind}; give "
+                      "each variable a value")
+
+
+def density_error(q: Any, term: str) -> QueryError:
+    """``P(term)`` of a continuous variable."""
+    return QueryError(f"{q}: {term} is continuous, so P({term} = …) is zero and P({term}) is a "
+                      f"density; ask for E[{term} | …] instead")
+
+
+def open_continuous_error(q: Any, var: str) -> QueryError:
+    """A continuous variable given or intervened on without a value (a table over it)."""
+    return QueryError(f"{q}: {var} is continuous; give it a value")
+
+
+def _check_variable(model: CausalModel, q: Prob, var: str, kind: str) -> None:
+    if var not in model.variables:
+        raise UnknownVariableError(f"{q}: {var!r} is not a variable of model "
+                                   f"{model.name}{did_you_mean(var, model.variables)}")
+    role = model.roles[var]
+    if var in model.inputs and kind != "intervention":
+        raise QueryError(f"{q}: {var} is an input of model {model.name} (it was cut); "
+                         f"set it with do({var} = …), or ask for the whole channel "
+                         f"with do({var})")
+    if role is not Role.OBSERVED:
+        raise LatentQueryError(f"{q}: {var} is {role} in model {model.name}; a query "
+                               "can only mention observed variables")
+
+
+def check_value(model: CausalModel, q: Prob, var: str, value: Label) -> None:
+    """Raise a QueryError unless ``value`` is a value of ``var``'s type."""
+    t = model.variables[var].type
+    if isinstance(t, RealType):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise QueryError(f"{q}: {var} is continuous, so its value must be a number, not "
+                             f"{value!r}")
+        try:
+            float(value)
+        except OverflowError:  # an integer beyond the floats
+            raise QueryError(f"{q}: {var} = {value} is too large (it overflows a float)") from None
+        if not t.low <= value <= t.high:
+            raise QueryError(f"{q}: {var} = {value:g} is outside the bounds of {var} : {t}")
+        return
+    if isinstance(t, OpaqueType):
+        raise QueryError(f"{q}: {var} = {show_label(value)} needs the values of {var}, which has "
+                         f"no type in {model.name}; declare one, e.g. `{var} : YesNo`")
+    if t.size is None:
+        raise QueryError(f"{q}: {var} has type {t}; exact queries need finite types")
+    if value not in t:
+        raise QueryError(f"{q}: {value!r} is not a value of {var} : {t}; its "
+                         f"values are {t.listing}")
+
+
+def _check_world(model: CausalModel, q: Prob, e: Event) -> None:
+    """The settings of a potential outcome's world: known observed variables, each set once,
+    to a value of its type or to a potential outcome of the same type."""
+    set_here: set[str] = set()
+    for var, value in e.world:
+        _check_variable(model, q, var, "intervention")
+        if var in set_here:
+            raise QueryError(f"{q}: {e.term} sets {var} twice")
+        set_here.add(var)
+        if isinstance(value, Event):
+            _check_variable(model, q, value.var, "outcome")
+            _check_world(model, q, value)
+            want, got = model.variables[var].type, model.variables[value.var].type
+            if want != got:
+                raise QueryError(f"{q}: {e.term} sets {var} : {want} to {value.term} : {got}; "
+                                 "the types differ")
+        else:
+            check_value(model, q, var, value)
+
+
+def _pretty_terminal(name: str) -> str:
+    return {"NAME": "a variable name", "LPAR": "'('", "RPAR": "')'", "VBAR": "'|'",
+            "COMMA": "','", "EQUAL": "'='", "LSQB": "'['", "RSQB": "']'", "PLUS": "'+'",
+            "MINUS": "'-'", "STAR": "'*'", "SIGNED_INT": "a number", "SIGNED_REAL": "a number",
+            "NUMBER": "a number", "ESCAPED_STRING": "a quoted value", "P": "'P'", "E": "'E'", "DO": "'do'",
+            "$END": "end of query"}.get(name, name)
+
+
+def bind(q: Prob | Expect | Linear, values: Mapping[str, Any]) -> Prob | Expect | Linear:
+    """Give values to the open interventions and evidence of a query."""
+    used: set[str] = set()
+
+    def fill(p: Prob) -> Prob:
+        def ev(es: tuple[Event, ...]) -> tuple[Event, ...]:
+            out = []
+            for e in es:
+                if e.term in values:
+                    if e.value is not None:
+                        raise QueryError(f"{p}: {e.term} already has a value in the query text")
+                    used.add(e.term)
+                    out.append(Event(e.var, values[e.term], e.world))
+                else:
+                    out.append(e)
+            return tuple(out)
+
+        return Prob(p.outcomes, ev(p.interventions), ev(p.evidence))
+
+    if isinstance(q, Prob):
+        out: Prob | Expect | Linear = fill(q)
+    elif isinstance(q, Expect):
+        out = Expect(fill(q.prob))
+    else:
+        out = Linear(tuple((c, fill(t) if isinstance(t, Prob) else Expect(fill(t.prob)))
+                           for c, t in q.terms))
+    unused = sorted(set(values) - used)
+    if unused:
+        raise QueryError(f"{q}: {', '.join(unused)} is not an open intervention or evidence of "
+                         "the query; write it after '|' without a value, e.g. "
+                         f"P(... | {unused[0]})")
+    return out
+
+
+def batch_columns(values: Any) -> dict[str, list[Any]]:
+    """Batched values as columns: from a dict of equal-length lists, or a list of dicts."""
+    if values is None:
+        return {}
+    if isinstance(values, Mapping):
+        cols = {k: list(v) for k, v in values.items()}
+    else:
+        rows = [dict(r) for r in values]
+        if not rows:
+            return {}
+        names = list(rows[0])
+        for i, r in enumerate(rows):
+            if set(r) != set(names):
+                raise QueryError(f"batched setting {i} gives {sorted(r)}, but setting 0 gives "
+                                 f"{sorted(names)}")
+        cols = {k: [r[k] for r in rows] for k in names}
+    lens = {len(v) for v in cols.values()}
+    if len(lens) > 1:
+        raise QueryError(f"batched values have different lengths: {sorted(lens)}")
+    if lens == {0}:
+        return {}
+    return cols
