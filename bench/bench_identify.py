@@ -15,7 +15,7 @@ import time
 import networkx as nx
 import numpy as np
 
-from causaldsl.analysis.identify import id_algorithm
+from causaldsl.analysis.id_algorithm import id_algorithm
 from causaldsl.core.errors import NotIdentifiable
 from causaldsl.model.graph import ADMG
 

@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from causaldsl import CausalModel, FiniteType, Role, Table, Variable
-from causaldsl.analysis.comb import comb_kernels, comb_shape, compose
+from causaldsl.analysis.comb import comb_shape
 from causaldsl.analysis.identify import identify
+from causaldsl.backends.comb import comb_kernels, compose
 from causaldsl.core.errors import PositivityError, QueryError
 from causaldsl.model.graph import ADMG
 from examples.smoking import smoking_model

@@ -30,10 +30,7 @@ from causaldsl import (
     Variable,
     parse_query,
 )
-from causaldsl.analysis.estimand import ONE, P, Product, Quotient, Sum
-from causaldsl.analysis.hedge import hedge_witnesses
-from causaldsl.analysis.identify import (
-    Identification,
+from causaldsl.analysis.adjustment import (
     adjustment_admissible,
     backdoor_admissible,
     backdoor_estimand,
@@ -42,12 +39,12 @@ from causaldsl.analysis.identify import (
     find_backdoor_set,
     find_frontdoor_set,
     frontdoor_admissible,
-    id_algorithm,
-    idc_algorithm,
-    identify,
-    is_identifiable,
     optimal_adjustment_set,
 )
+from causaldsl.analysis.estimand import ONE, P, Product, Quotient, Sum
+from causaldsl.analysis.hedge import hedge_witnesses
+from causaldsl.analysis.id_algorithm import id_algorithm, idc_algorithm, is_identifiable
+from causaldsl.analysis.identify import Identification, identify
 from causaldsl.backends.estimand_eval import JointSource, evaluate
 from causaldsl.core.errors import NotIdentifiable, PositivityError
 from causaldsl.model.graph import ADMG

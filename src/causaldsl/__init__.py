@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from causaldsl.app.hooks import install as _install_hooks
 from causaldsl.core.errors import (
     CausalError,
     CausalTypeError,
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from causaldsl.lang.elaborate import Program
 
 __version__ = "0.1.0"
+
+_install_hooks()
 
 
 def load(path: str | Path) -> Program:

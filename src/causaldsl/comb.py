@@ -1,3 +1,7 @@
-"""The public path of causaldsl.analysis.comb (documented); the module lives in its layer."""
+"""The public path of comb disintegration (documented): the comb's shape on a graph
+(causaldsl.analysis.comb) and its kernels from data (causaldsl.backends.comb)."""
 
-from causaldsl.analysis.comb import *  # noqa: F403
+from causaldsl.analysis.comb import Comb, comb_shape
+from causaldsl.backends.comb import comb_kernels, compose
+
+__all__ = ["Comb", "comb_kernels", "comb_shape", "compose"]

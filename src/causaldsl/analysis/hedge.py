@@ -37,7 +37,7 @@ def hedge_witnesses(g: ADMG, y: Iterable[str] | str, x: Iterable[str] | str
     CausalError when the construction does not separate this query (never a pair that was not
     checked).
     """
-    from causaldsl.analysis.identify import id_algorithm
+    from causaldsl.analysis.id_algorithm import id_algorithm
 
     ys = frozenset((y,) if isinstance(y, str) else y)
     xs = frozenset((x,) if isinstance(x, str) else x)

@@ -7,8 +7,8 @@ import operator
 from collections.abc import Mapping
 from typing import Any
 
-from causaldsl.backends import kept_on
 from causaldsl.core.errors import QueryError
+from causaldsl.core.memo import cached_on
 from causaldsl.core.types import RealType
 from causaldsl.ir.mechanism import ExprMechanism
 from causaldsl.model.causal_model import CausalModel
@@ -82,7 +82,7 @@ def _route(model: CausalModel, backend: str | None, options: Mapping[str, Any]
            ) -> tuple[str, dict[str, Any]]:
     """The backend that answers (checked), and the sampling options that were given."""
     if backend is None:
-        backend = "exact" if kept_on(model, "_is_finite", is_finite) else "sample"
+        backend = "exact" if cached_on(model, "_is_finite", is_finite) else "sample"
     given = {k: v for k, v in options.items() if v is not None}
     if "seed" in given:
         check_seed(given["seed"])

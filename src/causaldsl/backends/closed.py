@@ -13,8 +13,8 @@ import numpy as np
 from causaldsl.core.errors import ZeroProbabilityError
 from causaldsl.core.types import RealType
 from causaldsl.ir.mechanism import ExprMechanism
-from causaldsl.lang.ast import Binary, Call, DistCall, Num, Unary, Var
 from causaldsl.model.causal_model import CausalModel
+from causaldsl.syntax.tree import Binary, Call, DistCall, Num, Unary, Var
 
 #: Each variable as ``mean + loadings @ eps`` over independent standard normals ``eps``.
 Affine = tuple[float, dict[int, float]]

@@ -20,14 +20,15 @@ import jax.numpy as jnp
 import numpy as np
 import opt_einsum
 
-from causaldsl.backends import kept_on
 from causaldsl.backends.plan import Plan, plan
 from causaldsl.core.dag import linked_classes
 from causaldsl.core.errors import MechanismError, QueryError, ZeroProbabilityError
+from causaldsl.core.memo import cached_on
 from causaldsl.core.types import FiniteType
 from causaldsl.ir.diagram import Diagram
 from causaldsl.ir.mechanism import TOLERANCE, Table
 from causaldsl.model.causal_model import CausalModel, finite
+from causaldsl.model.checks import check_query
 from causaldsl.model.distribution import Batch, Distribution, Expectations, do_axis, table_kind
 from causaldsl.model.surgery import cut
 from causaldsl.syntax.query import (
@@ -37,7 +38,6 @@ from causaldsl.syntax.query import (
     Prob,
     batch_columns,
     bind,
-    check_query,
     not_numeric_error,
     parse_query,
     table_term_error,
@@ -583,4 +583,4 @@ def _first_value(model: CausalModel, var: str) -> Any:
 
 def engine_for(model: CausalModel) -> ExactEngine:
     """The exact engine of a model, kept on the model: models are immutable, so this is safe."""
-    return kept_on(model, "_exact_engine", ExactEngine)
+    return cached_on(model, "_exact_engine", ExactEngine)

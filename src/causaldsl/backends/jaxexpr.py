@@ -21,7 +21,7 @@ import numpyro.distributions as dist
 from causaldsl.core.errors import MechanismError
 from causaldsl.core.types import FiniteType, Type
 from causaldsl.ir.expr import CONTINUOUS, arithmetic, functions
-from causaldsl.lang.ast import Binary, BoolLit, Call, DistCall, IfElse, ListLit, Num, Unary, Var
+from causaldsl.syntax.tree import Binary, BoolLit, Call, DistCall, IfElse, ListLit, Num, Unary, Var
 
 FUNCTIONS = functions(jnp)
 OPERATORS: dict[str, Callable[[Any, Any], Any]] = {

@@ -32,8 +32,8 @@ from causaldsl.core.dag import topological_order
 from causaldsl.core.errors import MechanismError, QueryError
 from causaldsl.core.types import FiniteType, RealType
 from causaldsl.ir.mechanism import ExprMechanism, Table
-from causaldsl.lang.ast import Binary, Num, Unary, Var
 from causaldsl.model.causal_model import CausalModel, Variable
+from causaldsl.syntax.tree import Binary, Num, Unary, Var
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from typing import Any
 
 from causaldsl.core.types import Real, RealType
 from causaldsl.ir.mechanism import ExprMechanism
-from causaldsl.lang.ast import Binary, Call, DistCall, Num, Var
-from causaldsl.lang.fmt import expr as show
 from causaldsl.model.causal_model import CausalModel, Role, Variable
 from causaldsl.syntax.diagnostics import NOWHERE
+from causaldsl.syntax.printer import expr as show
+from causaldsl.syntax.tree import Binary, Call, DistCall, Num, Var
 
 #: family → (standard noise as a call, index of location, index of scale, does exp follow)
 FAMILIES: dict[str, tuple[DistCall, int, int, bool]] = {

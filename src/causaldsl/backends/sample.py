@@ -29,16 +29,16 @@ from numpyro.handlers import seed as seed_handler
 from numpyro.handlers import trace
 from numpyro.primitives import Messenger
 
-from causaldsl.backends import kept_on
 from causaldsl.backends.choose import SEEDS, check_count, check_seed
 from causaldsl.backends.closed import condition, gaussian
 from causaldsl.backends.program import ABDUCTED, Program, indices, is_flag
 from causaldsl.backends.reparam import reparameterise
 from causaldsl.core.errors import QueryError, ZeroProbabilityError
+from causaldsl.core.memo import cached_on
 from causaldsl.core.types import FiniteType
 from causaldsl.ir.mechanism import ExprMechanism
-from causaldsl.lang.ast import DistCall
 from causaldsl.model.causal_model import CausalModel
+from causaldsl.model.checks import check_query
 from causaldsl.model.distribution import do_axis, table_kind
 from causaldsl.model.estimate import (
     Estimate,
@@ -54,13 +54,13 @@ from causaldsl.syntax.query import (
     Prob,
     batch_columns,
     bind,
-    check_query,
     density_error,
     not_numeric_error,
     open_continuous_error,
     parse_query,
     table_term_error,
 )
+from causaldsl.syntax.tree import DistCall
 
 jax.config.update("jax_enable_x64", True)  # float64, as in the exact backend
 
@@ -751,4 +751,4 @@ def _noted(result: Any, notes: list[str], title: str) -> Any:
 
 def engine_for(model: CausalModel) -> SamplingEngine:
     """The sampling engine of a model, kept on the model (models are immutable)."""
-    return kept_on(model, "_sample_engine", SamplingEngine)
+    return cached_on(model, "_sample_engine", SamplingEngine)

@@ -1,7 +1,10 @@
-"""Notebook pictures: Jupyter shows models, diagrams, graphs and results drawn (causaldsl.draw,
-imported on first use, so plain use never loads it)."""
+"""Notebook pictures: Jupyter shows models, diagrams, graphs and results drawn. The drawing is
+done by the picture hook (``causaldsl.draw``, installed by the package and imported on first use,
+so plain use never loads it)."""
 
 from __future__ import annotations
+
+from causaldsl.core import hooks
 
 
 class Drawable:
@@ -9,16 +12,10 @@ class Drawable:
     ``_repr_mimebundle_``, which Jupyter prefers, with both from one drawing."""
 
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
-        from causaldsl.draw import repr_mimebundle
-
-        return repr_mimebundle(self)
+        return hooks.picture(self, "mimebundle")
 
     def _repr_svg_(self) -> str | None:
-        from causaldsl.draw import repr_svg
-
-        return repr_svg(self)
+        return hooks.picture(self, "svg")
 
     def _repr_html_(self) -> str | None:
-        from causaldsl.draw import repr_html
-
-        return repr_html(self)
+        return hooks.picture(self, "html")

@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 
 from causaldsl.core.types import FiniteType, RealType
-from causaldsl.lang.ast import Binary as Bin
-from causaldsl.lang.ast import BoolLit, Call, DistCall, IfElse, ListLit, Num, Unary, Var, _Record
 from causaldsl.syntax.diagnostics import Span
+from causaldsl.syntax.tree import Binary as Bin
+from causaldsl.syntax.tree import BoolLit, Call, DistCall, IfElse, ListLit, Num, Unary, Var
+from causaldsl.syntax.tree import Record as _Record
 
 
 def functions(xp: Any) -> dict[str, Callable[..., Any]]:

@@ -6,124 +6,43 @@ Every node carries the Span of its first token, so elaboration can point at the 
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 import lark
 from lark.visitors import merge_transformers
 
 from causaldsl.syntax.diagnostics import NOWHERE, Span
 from causaldsl.syntax.query import Prob, _ToQuery, number
-
-
-class _Record:
-    """An immutable syntax node: fields from the class annotations, equality and hashing by
-    value. (Like a frozen dataclass, without generating code per class: start-up matters.)"""
-
-    _fields: ClassVar[tuple[str, ...]] = ()
-    _defaults: ClassVar[dict[str, Any]] = {}
-
-    def __init_subclass__(cls) -> None:
-        ann = cls.__dict__.get("__annotations__", {})  # noqa: RUF063 - own fields only, no import
-        cls._fields = tuple(ann)
-        cls._defaults = {k: cls.__dict__[k] for k in ann if k in cls.__dict__}
-
-    def __init__(self, *args: Any, **kw: Any):
-        fields = self._fields
-        if len(args) > len(fields):
-            raise TypeError(f"{type(self).__name__} takes {len(fields)} fields")
-        values = dict(zip(fields, args, strict=False))
-        for k, v in kw.items():
-            if k not in fields or k in values:
-                raise TypeError(f"{type(self).__name__}: unexpected or repeated field {k!r}")
-            values[k] = v
-        for k in fields:
-            if k not in values:
-                if k not in self._defaults:
-                    raise TypeError(f"{type(self).__name__}: missing field {k!r}")
-                values[k] = self._defaults[k]
-        object.__setattr__(self, "_values", tuple(values[k] for k in fields))
-        self.__dict__.update(values)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._values == self._values  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self._values))  # type: ignore[attr-defined]
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in zip(self._fields, self._values,  # type: ignore[attr-defined]
-                                                       strict=True))
-        return f"{type(self).__name__}({inner})"
-
+from causaldsl.syntax.tree import (
+    Binary,
+    BoolLit,
+    Call,
+    DistCall,
+    IfElse,
+    ListLit,
+    Num,
+    Record,
+    Unary,
+    Var,
+)
 
 # -- expressions --------------------------------------------------------------------------------
 
 
-class Num(_Record):
-    value: float
-    span: Span
-
-
-class BoolLit(_Record):
-    value: bool
-    span: Span
-
-
-class Var(_Record):
-    name: str
-    span: Span
-
-
-class Call(_Record):
-    func: str
-    args: tuple[Any, ...]
-    span: Span
-
-
-class ListLit(_Record):
-    items: tuple[Any, ...]
-    span: Span
-
-
-class Unary(_Record):
-    op: str  # "-" or "not"
-    arg: Any
-    span: Span
-
-
-class Binary(_Record):
-    op: str  # + - * / ^ and or == != < <= > >=
-    left: Any
-    right: Any
-    span: Span
-
-
-class IfElse(_Record):
-    cond: Any
-    then: Any
-    other: Any
-    span: Span
-
-
-Expr = Num | BoolLit | Var | Call | ListLit | Unary | Binary | IfElse
-
 # -- types --------------------------------------------------------------------------------------
 
 
-class TypeName(_Record):
+class TypeName(Record):
     name: str
     span: Span
 
 
-class TypeEnum(_Record):
+class TypeEnum(Record):
     labels: tuple[str | int, ...]
     span: Span
 
 
-class TypeReal(_Record):
+class TypeReal(Record):
     low: float
     high: float
     span: Span
@@ -134,12 +53,12 @@ TypeExpr = TypeName | TypeEnum | TypeReal
 # -- statements ---------------------------------------------------------------------------------
 
 
-class Import(_Record):
+class Import(Record):
     path: str
     span: Span
 
 
-class TypeDef(_Record):
+class TypeDef(Record):
     name: str
     type: TypeExpr
     span: Span
@@ -157,30 +76,24 @@ class Numbers(tuple[float, ...]):
         return out
 
 
-class InlineTable(_Record):
+class InlineTable(Record):
     numbers: tuple[float, ...]
     span: Span
 
 
-class Row(_Record):
+class Row(Record):
     key: tuple[str | int, ...]
     numbers: tuple[float, ...]
     span: Span
 
 
-class CondTable(_Record):
+class CondTable(Record):
     parents: tuple[tuple[str, Span], ...]
     rows: tuple[Row, ...]
     span: Span
 
 
-class DistCall(_Record):
-    name: str
-    args: tuple[Any, ...]
-    span: Span
-
-
-class Functional(_Record):
+class Functional(Record):
     expr: Any
     span: Span
 
@@ -188,7 +101,7 @@ class Functional(_Record):
 Mechanism = InlineTable | CondTable | DistCall | Functional
 
 
-class ModelItem(_Record):
+class ModelItem(Record):
     role: str | None
     name: str
     type: TypeExpr
@@ -196,37 +109,37 @@ class ModelItem(_Record):
     span: Span
 
 
-class ModelDef(_Record):
+class ModelDef(Record):
     name: str
     items: tuple[ModelItem, ...]
     span: Span
 
 
-class NodeDecl(_Record):
+class NodeDecl(Record):
     role: str | None
     name: str
     type: TypeExpr
     span: Span
 
 
-class Chain(_Record):
+class Chain(Record):
     names: tuple[tuple[str, Span], ...]
     span: Span
 
 
-class Bidirected(_Record):
+class Bidirected(Record):
     a: tuple[str, Span]
     b: tuple[str, Span]
     span: Span
 
 
-class GraphDef(_Record):
+class GraphDef(Record):
     name: str
     items: tuple[NodeDecl | Chain | Bidirected, ...]
     span: Span
 
 
-class Observed(_Record):
+class Observed(Record):
     variables: tuple[tuple[str, Span], ...]
     target: tuple[str, Span]
     numbers: tuple[float, ...] | None
@@ -234,45 +147,45 @@ class Observed(_Record):
     span: Span
 
 
-class BoxDef(_Record):
+class BoxDef(Record):
     name: str
     dom: tuple[TypeExpr, ...]
     cod: tuple[TypeExpr, ...]
     span: Span
 
 
-class DRef(_Record):
+class DRef(Record):
     name: str
     span: Span
 
 
-class DGen(_Record):
+class DGen(Record):
     kind: str  # id, copy, discard, swap
     types: tuple[TypeExpr, ...]
     n: int
     span: Span
 
 
-class DSeq(_Record):
+class DSeq(Record):
     left: Any
     right: Any
     span: Span
 
 
-class DTensor(_Record):
+class DTensor(Record):
     left: Any
     right: Any
     span: Span
 
 
-class Bind(_Record):
+class Bind(Record):
     targets: tuple[str, ...]
     box: str
     args: tuple[str, ...]
     span: Span
 
 
-class DiagramDef(_Record):
+class DiagramDef(Record):
     name: str
     expr: Any | None  # algebraic form
     params: tuple[tuple[str, TypeExpr], ...] = ()
@@ -282,14 +195,14 @@ class DiagramDef(_Record):
     span: Span = NOWHERE
 
 
-class QueryStmt(_Record):
+class QueryStmt(Record):
     query: Any
     text: str
     target: tuple[str, Span] | None
     span: Span
 
 
-class IdentifyStmt(_Record):
+class IdentifyStmt(Record):
     prob: Prob
     text: str
     target: tuple[str, Span]
@@ -301,7 +214,7 @@ Statement = (Import | TypeDef | ModelDef | GraphDef | Observed | BoxDef | Diagra
              | IdentifyStmt)
 
 
-class Module(_Record):
+class Module(Record):
     """A parsed file: its statements in order."""
 
     statements: tuple[Statement, ...]

@@ -28,13 +28,13 @@ from causaldsl.ir.expr import (
     infer,
     kind_of,
 )
-from causaldsl.ir.mechanism import TOLERANCE, ExprMechanism, Table
+from causaldsl.ir.mechanism import TOLERANCE, ExprMechanism, Table, to_table
 from causaldsl.lang import ast as A
-from causaldsl.model.builder import to_table
 from causaldsl.model.causal_model import CausalModel, Role, Variable, did_you_mean
+from causaldsl.model.checks import check_answerable, check_query
 from causaldsl.model.graph import hidden_cause_name
 from causaldsl.syntax.diagnostics import Diagnostic, SourceError, Span, source_line
-from causaldsl.syntax.query import Prob, check_answerable, check_query, parse_query
+from causaldsl.syntax.query import Prob, parse_query
 
 
 @dataclass(frozen=True)
@@ -727,7 +727,7 @@ class Elaborator:
         if not self.define(dd.name, dd.span, "diagram"):
             return
         try:
-            d = self.dexpr(dd.expr) if dd.expr is not None else self.program_form(dd)
+            d = self.diagram_expr(dd.expr) if dd.expr is not None else self.program_form(dd)
         except ExprError as e:
             self.error(e.span, str(e))
             return
@@ -737,7 +737,7 @@ class Elaborator:
         if d is not None:
             self.prog.diagrams[dd.name] = d
 
-    def dexpr(self, e: Any) -> Diagram:
+    def diagram_expr(self, e: Any) -> Diagram:
         if isinstance(e, A.DRef):
             if e.name in self.prog.boxes:
                 return self.prog.boxes[e.name].diagram
@@ -758,7 +758,7 @@ class Elaborator:
                 return Diagram.discard(*ts)
             return Diagram.swap(ts[0], ts[1])
         if isinstance(e, A.DSeq | A.DTensor):
-            left, right = self.dexpr(e.left), self.dexpr(e.right)
+            left, right = self.diagram_expr(e.left), self.diagram_expr(e.right)
             try:
                 return left >> right if isinstance(e, A.DSeq) else left @ right
             except CausalError as err:

@@ -10,6 +10,7 @@ from typing import Any
 from causaldsl.core.types import show_label
 from causaldsl.lang import ast as A
 from causaldsl.lang.loader import parse_module, without_bom
+from causaldsl.syntax.printer import expr
 from causaldsl.syntax.query import show_number
 
 INDENT = "  "
@@ -154,7 +155,7 @@ class _Printer:
                     + self.trailing(sp.line, sp.last_line)]
         if isinstance(st, A.DiagramDef):
             if st.expr is not None:
-                return [f"diagram {st.name} = {dexpr(st.expr)}"
+                return [f"diagram {st.name} = {diagram_expr(st.expr)}"
                         + self.trailing(sp.line, sp.last_line)]
             params = ", ".join(f"{n} : {typ(t)}" for n, t in st.params)
             out = [f"diagram {st.name}({params}) -> {product(st.cod)} {{"
@@ -275,39 +276,7 @@ def mechanism(m: Any) -> str:
     return f":= {expr(m.expr)}"
 
 
-_PREC = {"if": 0, "or": 1, "and": 2, "not": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4,
-         ">=": 4, "+": 5, "-": 5, "*": 6, "/": 6, "neg": 7, "^": 8, "atom": 9}
-
-
-def expr(e: Any, parent: int = 0, right: bool = False) -> str:
-    """Print an expression with only the parentheses its meaning needs."""
-    if isinstance(e, A.Num):
-        return num(e.value)
-    if isinstance(e, A.BoolLit):
-        return "true" if e.value else "false"
-    if isinstance(e, A.Var):
-        return e.name
-    if isinstance(e, A.Call):
-        return f"{e.func}({', '.join(expr(a) for a in e.args)})"
-    if isinstance(e, A.ListLit):
-        return "[" + ", ".join(expr(a) for a in e.items) + "]"
-    if isinstance(e, A.IfElse):
-        s, p = f"if {expr(e.cond)} then {expr(e.then)} else {expr(e.other)}", _PREC["if"]
-    elif isinstance(e, A.Unary):
-        p = _PREC["not" if e.op == "not" else "neg"]
-        s = f"not {expr(e.arg, p)}" if e.op == "not" else f"-{expr(e.arg, p)}"
-    else:
-        p = _PREC[e.op]
-        if e.op == "^":  # right-associative
-            s = f"{expr(e.left, p + 1)} ^ {expr(e.right, p)}"
-        elif p == 4:  # comparisons do not chain
-            s = f"{expr(e.left, p + 1)} {e.op} {expr(e.right, p + 1)}"
-        else:
-            s = f"{expr(e.left, p)} {e.op} {expr(e.right, p + 1)}"
-    return f"({s})" if p < parent else s
-
-
-def dexpr(e: Any, parent: int = 0) -> str:
+def diagram_expr(e: Any, parent: int = 0) -> str:
     if isinstance(e, A.DRef):
         return e.name
     if isinstance(e, A.DGen):
@@ -317,8 +286,8 @@ def dexpr(e: Any, parent: int = 0) -> str:
             return f"swap({typ(e.types[0])}, {typ(e.types[1])})"
         return f"{e.kind}({product(e.types)})"
     if isinstance(e, A.DSeq):
-        s, p = f"{dexpr(e.left, 1)} ; {dexpr(e.right, 2)}", 1
+        s, p = f"{diagram_expr(e.left, 1)} ; {diagram_expr(e.right, 2)}", 1
     else:
-        s, p = f"{dexpr(e.left, 2)} ⊗ {dexpr(e.right, 3)}", 2
+        s, p = f"{diagram_expr(e.left, 2)} ⊗ {diagram_expr(e.right, 3)}", 2
     return f"({s})" if p < parent else s
 

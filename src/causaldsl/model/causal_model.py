@@ -10,20 +10,28 @@ from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from causaldsl.core import hooks
 from causaldsl.core.dag import topological_order
 from causaldsl.core.drawable import Drawable
-from causaldsl.core.errors import CycleError, DuplicateVariableError, MechanismError, UnknownVariableError
+from causaldsl.core.errors import (
+    CausalError,
+    CausalTypeError,
+    CycleError,
+    DuplicateVariableError,
+    MechanismError,
+    TableError,
+    UnknownVariableError,
+)
 from causaldsl.core.types import FiniteType, Type
 from causaldsl.ir.diagram import Box, Diagram, Node
-from causaldsl.ir.mechanism import ExprMechanism, Table
+from causaldsl.ir.mechanism import ExprMechanism, Table, point_mechanism, to_table
+from causaldsl.model.graph import ADMG
+from causaldsl.syntax.query import Query
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from causaldsl.analysis.identify import Identification
     from causaldsl.model.distribution import Batch, Distribution
-    from causaldsl.model.graph import ADMG
-    from causaldsl.syntax.query import Query
 
 
 class Role(StrEnum):
@@ -215,28 +223,47 @@ class CausalModel(Drawable):
 
     # -- rewrites and queries (thin forwards to their modules) -----------------------------
     def do(self, values: Mapping[str, Any] | None = None, **kw: Any) -> CausalModel:
-        from causaldsl.model.surgery import do
-
-        return do(self, values, **kw)
+        """Point intervention: set each named variable to a value, cutting it from its causes
+        (its box becomes a point state; its parents are discarded)."""
+        values = {**(values or {}), **kw}
+        if not values:
+            raise CausalError("do() needs at least one variable and value, e.g. do(m, S='yes')")
+        new = []
+        for name, label in values.items():
+            v = self[name]
+            try:
+                table = point_mechanism(v.type, label, f"variable {name}")
+            except (CausalTypeError, TableError) as e:
+                raise CausalTypeError(f"do({name} = {label}): {e}") from None
+            new.append(Variable(name, v.type, v.role, (), table))
+        return self.replace(new)
 
     def cut(self, *names: str) -> CausalModel:
-        from causaldsl.model.surgery import cut
-
-        return cut(self, *names)
+        """Make each named variable an input of the diagram: the channel ``names → rest``
+        (Jacobs, Kissinger & Zanasi)."""
+        if not names:
+            raise CausalError("cut() needs at least one variable")
+        new = []
+        for name in names:
+            v = self[name]
+            new.append(Variable(name, v.type, v.role, (), None, is_input=True))
+        return self.replace(new)
 
     def with_response_functions(self) -> CausalModel:
         """The canonical response-function model: each stochastic table with parents becomes a
         function of them and new exogenous noise, rows answering independently (an assumption
         that counterfactuals such as PN then rest on; docs/counterfactuals.md)."""
-        from causaldsl.rewrite.responses import with_response_functions
-
-        return with_response_functions(self)
+        return hooks.response_functions(self)
 
     def intervene(self, name: str, table: Any, given: Sequence[str] | str | None = None
                   ) -> CausalModel:
-        from causaldsl.model.surgery import intervene
-
-        return intervene(self, name, table, given)
+        """Soft intervention: replace a variable's mechanism (and, optionally, its parents)."""
+        v = self[name]
+        parents = v.parents if given is None else ((given,) if isinstance(given, str)
+                                                   else tuple(given))
+        ptypes = [self[p].type for p in parents]
+        return self.replace([Variable(name, v.type, v.role, parents,
+                                      to_table(table, name, v.type, parents, ptypes))])
 
     def query(self, text: str | Query, backend: str | None = None, *, method: str | None = None,
               seed: int | None = None, samples: int | None = None, progress: bool | None = None,
@@ -248,24 +275,19 @@ class CausalModel(Drawable):
         ``backend`` ("exact" or "sample") forces a route; ``method``, ``seed``, ``samples`` and
         ``progress`` (a progress bar for MCMC) control sampling.
         """
-        from causaldsl.backends.choose import answer
-
-        return answer(self, text, backend, {"method": method, "seed": seed, "samples": samples,
+        return hooks.answer(self, text, backend, {"method": method, "seed": seed, "samples": samples,
                                             "progress": progress}, values)
 
-    def identify(self, text: str, method: str | None = None) -> Identification:
+    def identify(self, text: str, method: str | None = None) -> Any:
         """Identify ``P(Y | do(X), Z)`` from observational data on this model's graph view:
         the estimand (or NotIdentifiable naming the hedge). ``method``: None, "backdoor",
         "frontdoor" or "id"."""
-        from causaldsl.analysis.identify import identify
-
-        return identify(self, text, method)
+        return hooks.identify(self, text, method)
 
     def admg(self) -> ADMG:
         """The graph view: observed variables, with latent variables projected out."""
-        from causaldsl.model.graph import ADMG
-
-        return ADMG.from_model(self)
+        parents = {v.name: v.parents for v in self.variables.values()}
+        return ADMG.latent_projection(parents, self.observed, name=self.name)
 
     def query_batch(self, text: str, values: Any = None, tables: Mapping[str, Any] | None = None,
                     backend: str | None = None, *, method: str | None = None,
@@ -273,9 +295,7 @@ class CausalModel(Drawable):
         """Answer one query for many value settings (``values``: a dict of columns or a list of
         dicts) and/or, exactly, many table sets (``tables``) in one compiled call. Models with
         continuous variables are sampled, one setting per seed from ``seed`` on."""
-        from causaldsl.backends.choose import answer_batch
-
-        return answer_batch(self, text, values, tables, backend,
+        return hooks.answer_batch(self, text, values, tables, backend,
                             {"method": method, "seed": seed, "samples": samples})
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from causaldsl.core.dag import linked_classes, topological_order
 from causaldsl.core.drawable import Drawable
@@ -26,10 +26,9 @@ from causaldsl.core.errors import CycleError, UnknownVariableError
 if TYPE_CHECKING:
     import networkx as nx
 
-    from causaldsl.model.causal_model import CausalModel
 
-
-def _names(xs: Iterable[str] | str) -> frozenset[str]:
+def as_names(xs: Iterable[str] | str) -> frozenset[str]:
+    """A set of names from one name or many."""
     return frozenset((xs,) if isinstance(xs, str) else xs)
 
 
@@ -97,13 +96,11 @@ class ADMG(Drawable):
 
     # -- construction from a model --------------------------------------------------------
     @staticmethod
-    def from_model(model: CausalModel) -> ADMG:
-        """The latent projection of a model onto its observed variables."""
-        from causaldsl.model.causal_model import Role
-
-        parents = {v.name: v.parents for v in model.variables.values()}
-        observed = [v for v, r in model.roles.items() if r is Role.OBSERVED]
-        return ADMG.latent_projection(parents, observed, name=model.name)
+    def from_model(model: Any) -> ADMG:
+        """The latent projection of a model onto its observed variables: ``model.admg()``
+        (the model layer builds it; a graph knows nothing of models)."""
+        graph: ADMG = model.admg()
+        return graph
 
     @staticmethod
     def latent_projection(parents: Mapping[str, Sequence[str]], observed: Iterable[str],
@@ -198,11 +195,11 @@ class ADMG(Drawable):
     def ancestors(self, vs: Iterable[str] | str, cut: Iterable[str] = ()) -> frozenset[str]:
         """The given nodes and every node with a directed path into them; with ``cut``, the
         ancestors in ``G_{\\bar cut}`` (edges into ``cut`` removed), without building it."""
-        return self._reach(_names(vs), self.parent_map, frozenset(cut))
+        return self._reach(as_names(vs), self.parent_map, frozenset(cut))
 
     def descendants(self, vs: Iterable[str] | str) -> frozenset[str]:
         """The given nodes and every node they reach by a directed path."""
-        return self._reach(_names(vs), self.child_map)
+        return self._reach(as_names(vs), self.child_map)
 
     @staticmethod
     def _reach(start: frozenset[str], step: Mapping[str, Sequence[str]],
@@ -220,7 +217,7 @@ class ADMG(Drawable):
     def descendants_avoiding(self, vs: Iterable[str] | str) -> frozenset[str]:
         """Every node outside the given ones that a directed path from them reaches without
         passing through them again."""
-        start = _names(vs)
+        start = as_names(vs)
         seen: set[str] = set()
         stack = list(start)
         while stack:
@@ -263,14 +260,14 @@ class ADMG(Drawable):
 
     def without_incoming(self, xs: Iterable[str]) -> ADMG:
         """``G_{\\bar X}``: every edge into X removed (directed and bidirected)."""
-        x = _names(xs)
+        x = as_names(xs)
         return self._derived(self.nodes, frozenset((a, b) for a, b in self.directed
                                                    if b not in x),
                              frozenset(e for e in self.bidirected if not e & x))
 
     def without_outgoing(self, xs: Iterable[str]) -> ADMG:
         """``G_{\\underline X}``: every directed edge out of X removed."""
-        x = _names(xs)
+        x = as_names(xs)
         return self._derived(self.nodes, frozenset((a, b) for a, b in self.directed
                                                    if a not in x), self.bidirected)
 
@@ -333,7 +330,7 @@ class ADMG(Drawable):
         """Whether X and Y are d-separated (m-separated) given Z."""
         import networkx as nx
 
-        x, y, z = _names(xs), _names(ys), _names(zs)
+        x, y, z = as_names(xs), as_names(ys), as_names(zs)
         self.check(x | y | z, "d-separation")
         x, y = x - z, y - z
         if not x or not y:

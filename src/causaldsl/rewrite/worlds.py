@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from causaldsl.backends import kept_on
 from causaldsl.core.errors import NotDeterminedError
+from causaldsl.core.memo import cached_on
 from causaldsl.core.types import FiniteType, Label, Type
 from causaldsl.ir.mechanism import ExprMechanism, Table, point_mechanism
 from causaldsl.model.causal_model import CausalModel, Variable
@@ -188,8 +188,8 @@ def _copy_mechanism(typ: Type, of: str) -> Table | ExprMechanism:
     otherwise (as :func:`point_mechanism` sets a point)."""
     if isinstance(typ, FiniteType):
         return Table(np.eye(typ.size), 1)
-    from causaldsl.lang.ast import Var
     from causaldsl.syntax.diagnostics import NOWHERE
+    from causaldsl.syntax.tree import Var
 
     return ExprMechanism("assign", Var(of, NOWHERE), of)
 
@@ -261,7 +261,7 @@ def deterministic(mechanism: Any) -> bool:
 def multiworld_for(model: CausalModel, prob: Prob) -> MultiWorld:
     """:func:`multiworld`, kept on the model per query shape, so its compiled queries are
     reused: outcome and evidence values do not change the multi-world model."""
-    cache: dict[Prob, MultiWorld] = kept_on(model, "_multiworlds", lambda _: {})
+    cache: dict[Prob, MultiWorld] = cached_on(model, "_multiworlds", lambda _: {})
 
     def bare(es: tuple[Event, ...]) -> tuple[Event, ...]:
         return tuple(Event(e.var, None, e.world) for e in es)

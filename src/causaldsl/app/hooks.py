@@ -1,0 +1,62 @@
+"""The functions behind the hooks of ``causaldsl.core.hooks``, installed by the package on import.
+Each imports its engine when first called, so importing causaldsl loads no JAX."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from causaldsl.core import hooks
+
+
+def _answer(*args: Any) -> Any:
+    from causaldsl.backends.choose import answer
+
+    return answer(*args)
+
+
+def _answer_batch(*args: Any) -> Any:
+    from causaldsl.backends.choose import answer_batch
+
+    return answer_batch(*args)
+
+
+def _identify(model: Any, text: Any, method: str | None) -> Any:
+    from causaldsl.analysis.identify import identify
+
+    return identify(model, text, method)
+
+
+def _response_functions(model: Any) -> Any:
+    from causaldsl.rewrite.responses import with_response_functions
+
+    return with_response_functions(model)
+
+
+def _evaluate_estimand(identification: Any, source: Any, **kw: Any) -> Any:
+    from causaldsl.backends.estimand_eval import evaluate_query
+
+    return evaluate_query(identification, source, **kw)
+
+
+def _compile_estimand(identification: Any, names: Any, types: Any) -> Any:
+    from causaldsl.backends.estimand_eval import CompiledQuery
+
+    return CompiledQuery(identification, names, types)
+
+
+def _picture(obj: Any, kind: str) -> Any:
+    from causaldsl import draw
+
+    return {"svg": draw.repr_svg, "html": draw.repr_html,
+            "mimebundle": draw.repr_mimebundle}[kind](obj)
+
+
+def install() -> None:
+    """Fill every hook; called once by ``causaldsl/__init__``."""
+    hooks.answer.install(_answer)
+    hooks.answer_batch.install(_answer_batch)
+    hooks.identify.install(_identify)
+    hooks.response_functions.install(_response_functions)
+    hooks.evaluate_estimand.install(_evaluate_estimand)
+    hooks.compile_estimand.install(_compile_estimand)
+    hooks.picture.install(_picture)
