@@ -17,6 +17,7 @@ import pytest
 from causaldsl import Bool, CausalModel, Role, Variable
 from causaldsl.analysis.hedge import hedge_witnesses
 from causaldsl.analysis.identify import identify
+from causaldsl.app.answer import answer
 from causaldsl.app.cli import main
 from causaldsl.core.errors import MechanismError, NotIdentifiable, QueryError, UnknownVariableError
 from causaldsl.lang.loader import parse
@@ -235,7 +236,7 @@ def test_observed_data_that_lacks_a_variable_of_the_formula(tmp_path, capsys):
     f.write_text(typed + f"observed P(S, T, C) in g = [{flat('P(S, T, C)')}]\n"
                  "query P(C | do(S = s1)) in g\n")
     prog = parse(f.read_text())
-    got, method = prog.answer("P(C | do(S = s1))", "g")
+    got, method = answer(prog, "P(C | do(S = s1))", "g")
     assert method == "frontdoor" and got.allclose(m.query("P(C | do(S = s1))"), atol=1e-9)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from causaldsl.app.answer import answer
 from causaldsl.app.cli import main
 from causaldsl.ir.expr import ARITY, FUNCTIONS
 from causaldsl.lang.loader import parse
@@ -238,7 +239,7 @@ def test_check_rejects_what_run_rejects_with_the_same_message(tmp_path, capsys, 
         model += "observed P(S, C) in m = [0.25, 0.25, 0.25, 0.25]\n"
     options = {"samples": 50} if model is CONTINUOUS else {}
     with pytest.raises(CausalError) as answered:  # what run met when it answered the query
-        parse(model).answer(query, "m", **options)
+        answer(parse(model), query, "m", **options)
     where = f"{model.count(chr(10)) + 1}:1"
     check_fails(tmp_path, capsys, model + f"query {query}\n", where, str(answered.value))
 
@@ -356,7 +357,7 @@ def test_syntax_errors_name_what_they_expected_readably(text, where, expected):
 def test_expected_names_are_readable_for_every_terminal():
     import re
 
-    from causaldsl.lang.loader import expected_names
+    from causaldsl.lang.parse import expected_names
     from causaldsl.syntax.grammars import parser
 
     for t in parser("causal.lark", "start").terminals:

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from causaldsl import FiniteType, Opaque, Role
+from causaldsl.app.answer import answer
 from causaldsl.app.cli import main
 from causaldsl.lang.loader import load, parse
 from causaldsl.syntax.diagnostics import SourceError
@@ -371,7 +372,7 @@ def test_a_file_imported_along_two_paths_is_read_once_and_does_not_clash(tmp_pat
     assert list(prog.types) == ["YN"] and set(prog.models) == {"g", "mb", "mc"}
     assert prog.models["mb"].variables["A"].type is prog.models["mc"].variables["B"].type
     assert len(prog.observations["g"]) == 1  # not once per path
-    assert prog.answer(prog.statements[0][0].query, "mb")[0] == pytest.approx(0.5)
+    assert answer(prog, prog.statements[0][0].query, "mb")[0] == pytest.approx(0.5)
     # distinct definitions of one name in two files still clash
     (tmp_path / "e.causal").write_text("type YN = {no, yes}\n")
     (tmp_path / "clash.causal").write_text('import "d.causal"\nimport "e.causal"\n')
@@ -431,14 +432,14 @@ def test_a_program_without_a_model_says_so_when_asked(tmp_path):
     f = tmp_path / "types.causal"
     f.write_text("type YN = {no, yes}\n")
     prog = load(f)
-    for ask in (lambda: prog.answer("P(A)"), lambda: prog.model, lambda: prog.target()):
+    for ask in (lambda: answer(prog, "P(A)"), lambda: prog.model, lambda: prog.target()):
         with pytest.raises(CausalError, match=f"no model in {f}"):
             ask()
     prog = parse("model coin {\n  A : Bool ~ [0.5, 0.5]\n}\n")
     with pytest.raises(CausalError, match="no model or graph named 'cion' in <string>; did you "
                                           "mean 'coin'"):
-        prog.answer("P(A)", "cion")
-    assert prog.target() == "coin" and prog.answer("P(A = true)") == (0.5, None)
+        answer(prog, "P(A)", "cion")
+    assert prog.target() == "coin" and answer(prog, "P(A = true)") == (0.5, None)
 
 
 def test_every_syntax_error_is_reported():

@@ -20,7 +20,7 @@ from causaldsl.backends.jaxexpr import as_value, evaluate, to_index
 from causaldsl.core.types import FiniteType
 from causaldsl.ir.mechanism import ExprMechanism, Table
 from causaldsl.lang.ast import Functional, ModelDef
-from causaldsl.lang.loader import parse_module
+from causaldsl.lang.parse import parse_module
 from causaldsl.syntax.diagnostics import SourceError
 
 

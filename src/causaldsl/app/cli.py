@@ -7,16 +7,16 @@ error (a bug in causaldsl: the message says how to report it).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import traceback
 from collections.abc import Sequence
 from typing import Any
 
 from causaldsl import __version__
+from causaldsl.app.answer import EXIT_INPUT, EXIT_OK, answer_statement, identify_statement
 from causaldsl.core.errors import CausalError
 
-EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_USAGE, EXIT_INTERNAL = 2, 3
 
 EPILOG = """exit codes: 0 ok, 1 errors in the input, 2 usage, 3 internal error
 examples:
@@ -105,7 +105,7 @@ def _sampling_flags(p: argparse.ArgumentParser) -> None:
 
 def _seed(text: str) -> int:
     """A --seed: an integer that JAX takes as a seed (argparse says so where it is not)."""
-    from causaldsl.backends.choose import check_seed
+    from causaldsl.core.checks import check_seed
 
     try:
         return check_seed(int(text))
@@ -190,7 +190,7 @@ def _identify_cmd(args: argparse.Namespace) -> int:
         print(e, file=sys.stderr)
         return EXIT_INPUT
     st = SimpleNamespace(prob=q, text=args.query, method=args.method)
-    return _identify(prog, target, st, f"{args.file}: ", args.json, latex=args.latex)
+    return identify_statement(prog, target, st, f"{args.file}: ", args.json, latex=args.latex)
 
 
 def _draw(args: argparse.Namespace) -> int:
@@ -221,7 +221,7 @@ def _fmt(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from causaldsl.lang.fmt import format_source
-    from causaldsl.lang.loader import read_source
+    from causaldsl.lang.parse import read_source
 
     status = EXIT_OK
     for f in args.files:
@@ -278,7 +278,7 @@ def _run(args: argparse.Namespace) -> int:
     status = [EXIT_OK]
     for f, prog in _programs(args.files, status):
         for st, target in prog.statements:
-            status[0] = max(status[0], _answer(prog, target, st, f, args.json,
+            status[0] = max(status[0], answer_statement(prog, target, st, f, args.json,
                                                options=_options(args)))
     return status[0]
 
@@ -292,136 +292,7 @@ def _query(args: argparse.Namespace) -> int:
     except CausalError as e:
         print(e, file=sys.stderr)
         return EXIT_INPUT
-    return _answer(prog, target, q, args.file, args.json, text=args.query, options=_options(args))
-
-
-def _answer(prog: Any, target: str, st: Any, file: str, as_json: bool, text: str = "",
-            options: dict[str, Any] | None = None) -> int:
-    from causaldsl.lang import ast as A
-
-    where = f"{file}:{st.span.line}:{st.span.column}: " if hasattr(st, "span") else f"{file}: "
-    if isinstance(st, A.IdentifyStmt):
-        return _identify(prog, target, st, where, as_json)
-    q = st.query if isinstance(st, A.QueryStmt) else st
-    label = st.text if isinstance(st, A.QueryStmt) else text
-    try:
-        result, method = prog.answer(q, target, **(options or {}))
-    except CausalError as e:
-        print(f"{where}error: {e}", file=sys.stderr)
-        return EXIT_INPUT
-    if as_json:
-        out = _jsonable(label, target, result)
-        if method:
-            out["identified_by"] = method
-        print(json.dumps(out))
-    else:
-        print(_show(label, target, result, method))
-    return EXIT_OK
-
-
-def _identify(prog: Any, target: str, st: Any, where: str, as_json: bool,
-              latex: bool = False) -> int:
-    from causaldsl.analysis.identify import identify
-    from causaldsl.core.errors import NotIdentifiable
-
-    model = prog.models[target]
-    method = st.method
-    try:
-        ident = identify(model, st.prob, method)
-    except NotIdentifiable as e:
-        if as_json:
-            print(json.dumps({"identify": st.text, "model": target, "identifiable": False,
-                              "why": str(e)}))
-        else:
-            print(f"identify {st.text}  [{target}]\nnot identifiable: {e}\n")
-        return EXIT_OK
-    except CausalError as e:
-        print(f"{where}error: {e}", file=sys.stderr)
-        return EXIT_INPUT
-    value = None
-    note = None if target in prog.observations or target in prog.graphs else \
-        _no_exact_value(model)
-    try:
-        if target in prog.observations:
-            value = prog.on_observations(target, ident)
-        elif target not in prog.graphs and note is None:
-            value = ident.evaluate(model)
-    except CausalError as e:
-        print(f"{where}error: {e}", file=sys.stderr)
-        return EXIT_INPUT
-    if as_json:
-        out: dict[str, Any] = {"identify": st.text, "model": target, "identifiable": True,
-                               "method": ident.method, "estimand": ident.formula(),
-                               "latex": ident.latex()}
-        if value is not None:
-            out["answer"] = _jsonable(st.text, target, value)
-        if note is not None:
-            out["note"] = note
-        print(json.dumps(out))
-    else:
-        formula = ident.formula(latex)
-        body = f"identify {st.text}  [{target}]\n= {formula}    (by {ident.method})\n"
-        if value is not None:
-            body += _show("on the observed distribution:", target, value, None)
-        if note is not None:
-            body += f"{note}\n"
-        print(body)
-    return EXIT_OK
-
-
-def _no_exact_value(model: Any) -> str | None:
-    """Why the identified formula is not evaluated on ``model`` (None when it is): the formula
-    depends only on the graph, but its exact value needs every variable finite. Evaluating by
-    sampling would load JAX, which ``identify`` does not."""
-    from causaldsl.core.types import FiniteType
-
-    cont = [n for n, v in model.variables.items() if not isinstance(v.type, FiniteType)]
-    if not cont:
-        return None
-    shown = ", ".join(cont[:-1]) + f" and {cont[-1]}" if len(cont) > 1 else cont[0]
-    return (f"no value: {shown} {'are' if len(cont) > 1 else 'is'} continuous in model "
-            f"{model.name}, and the formula is evaluated exactly only over finite types (a sum "
-            "over a continuous variable reads as an integral, P as a density); `causal query` "
-            "answers the query on the model by sampling")
-
-
-def _show(label: str, target: str, result: Any, method: str | None = None) -> str:
-    from causaldsl.model.distribution import Distribution, Expectations
-
-    how = f"  (identified by {method}, evaluated on the observed data)" if method else ""
-    if isinstance(result, Distribution | Expectations):
-        how += f"  ({result.route})" if hasattr(result, "route") else ""
-        body = str(result).split("\n", 1)[1]
-        return f"{label}  [{target}]{how}\n{body}\n"
-    shown = str(result) if hasattr(result, "se") else f"{result:.6g}"  # an Estimate says how
-    return f"{label}  [{target}]{how}\n= {shown}\n"
-
-
-def _jsonable(label: str, target: str, result: Any) -> dict[str, Any]:
-    from causaldsl.core.types import show_label
-    from causaldsl.model.distribution import Distribution, Expectations
-
-    out: dict[str, Any] = {"query": label, "model": target}
-    if isinstance(result, Distribution | Expectations):
-        key = "p" if isinstance(result, Distribution) else "E"
-        out["axes"] = list(result.axes if isinstance(result, Distribution) else result.given)
-        out["table"] = [{"values": [show_label(x) for x in (k if isinstance(k, tuple) else (k,))],
-                         key: p} for k, p in result.items()]
-        if hasattr(result, "se"):  # per cell, in the order of the table
-            import numpy as np
-
-            for row, s in zip(out["table"], np.asarray(result.se).reshape(-1).tolist(),
-                              strict=True):
-                row["se"] = s
-    else:
-        out["value"] = float(result)
-    if hasattr(result, "se") and "table" not in out:
-        out["se"] = result.se
-    if hasattr(result, "route"):  # answers by sampling or closed form say how good and how
-        out["route"] = result.route
-    if hasattr(result, "details"):
-        out.update({k: v for k, v in result.details.items() if k != "note"})
-    return out
+    return answer_statement(prog, target, q, args.file, args.json, text=args.query, options=_options(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from causaldsl.app.answer import answer, identify_statement, show
 from causaldsl.core.errors import CausalError
 
 HELP = """\
@@ -149,30 +150,34 @@ class Session:
         from causaldsl.lang import ast as A
 
         if isinstance(st, A.IdentifyStmt):
-            from causaldsl.app.cli import _identify
-
             with contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.err):
-                _identify(self.program, target, st, "", False)
+                identify_statement(self.program, target, st, "", False)
             return
-        from causaldsl.app.cli import _show
 
         q = st.query if isinstance(st, A.QueryStmt) else st
         try:
-            result, method = self.program.answer(q, target)
+            result, method = answer(self.program, q, target)
         except CausalError as e:
             print(f"error: {e}", file=self.err)
             return
-        print(_show(text, target, result, method), file=self.out)
+        print(show(text, target, result, method), file=self.out)
 
     def draw(self, arg: str) -> None:
         """``:draw``: write a picture of a model (or of a query's answer) and say where."""
-        from causaldsl.draw.cli import repl_draw
+        from causaldsl.draw.cli import repl_draw, save_chart
 
         if self.program is None or not (self.program.models or self.program.diagrams):
             print("error: define or :load a model first", file=self.err)
             return
+        text = arg.strip()
         try:
-            path = repl_draw(self.program, self.current, arg)
+            if text.startswith(("P(", "E[")):  # a query's answer, drawn as a chart
+                query, _, output = text.rpartition(" -o ") if " -o " in text else (text, "", "")
+                target = self.program.target(self.current)
+                result, _ = answer(self.program, query.strip(), target)
+                path = save_chart(result, f"{query.strip()}  [{target}]", output)
+            else:
+                path = repl_draw(self.program, self.current, arg)
         except CausalError as e:
             print(f"error: {e}", file=self.err)
             return

@@ -3,10 +3,10 @@ variables, or the one the caller names. Imports no backend until it is needed.""
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Mapping
 from typing import Any
 
+from causaldsl.core.checks import check_seed
 from causaldsl.core.errors import QueryError
 from causaldsl.core.memo import cached_on
 from causaldsl.core.types import RealType
@@ -14,31 +14,6 @@ from causaldsl.ir.mechanism import ExprMechanism
 from causaldsl.model.causal_model import CausalModel
 
 BACKENDS = ("exact", "sample")
-
-#: Seeds are 0 ≤ seed < SEEDS: the 32 bits of a JAX random key's seed.
-SEEDS = 2**32
-
-
-def check_seed(seed: Any) -> int:
-    """``seed`` as an int, or a QueryError saying what a seed must be."""
-    return check_count("the seed", seed, 0, SEEDS - 1)
-
-
-#: The most samples (or NUTS draws, warm-up steps, chains) one query may ask for: the largest
-#: array dimension XLA indexes with 32-bit integers.
-MOST = 2**31 - 1
-
-
-def check_count(name: str, value: Any, least: int, most: int = MOST) -> int:
-    """``value`` as an int (or a NumPy integer; not a float, a string or a bool) from ``least``
-    to ``most``, or a QueryError naming ``name``."""
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise QueryError(f"{name} must be an integer, not {value!r}") from None
-    if isinstance(value, bool) or not least <= n <= most:
-        raise QueryError(f"{name} must be an integer from {least} to {most}, got {value!r}")
-    return n
 
 
 def is_finite(model: CausalModel) -> bool:

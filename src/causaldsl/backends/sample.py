@@ -29,10 +29,10 @@ from numpyro.handlers import seed as seed_handler
 from numpyro.handlers import trace
 from numpyro.primitives import Messenger
 
-from causaldsl.backends.choose import SEEDS, check_count, check_seed
 from causaldsl.backends.closed import condition, gaussian
 from causaldsl.backends.program import ABDUCTED, Program, indices, is_flag
 from causaldsl.backends.reparam import reparameterise
+from causaldsl.core.checks import SEEDS, check_count, check_seed
 from causaldsl.core.errors import QueryError, ZeroProbabilityError
 from causaldsl.core.memo import cached_on
 from causaldsl.core.types import FiniteType

@@ -91,17 +91,11 @@ _OPTIONS = {"--do": "do", "--cut": "cut", "-o": "output", "--output": "output"}
 
 
 def repl_draw(prog: Any, current: str | None, arg: str) -> Path:
-    """The REPL's ``:draw``: a model/graph/diagram, or ``P(...)`` drawn as a chart."""
+    """The REPL's ``:draw`` of a model, graph or diagram (the REPL draws a query's answer
+    itself, with :func:`save_chart`: pictures take results, they compute none)."""
     import shlex
 
     text = arg.strip()
-    if text.startswith(("P(", "E[")):
-        query, _, output = text.rpartition(" -o ") if " -o " in text else (text, "", "")
-        target = prog.target(current)
-        result, _ = prog.answer(query.strip(), target)
-        path = Path(output.strip() or "answer.svg").resolve()
-        draw(result, title=f"{query.strip()}  [{target}]").save(path)
-        return path
     try:
         words = shlex.split(text)
     except ValueError as e:
@@ -125,4 +119,11 @@ def repl_draw(prog: Any, current: str | None, arg: str) -> Path:
     picture, name = picture_of(prog, "<repl>", name or current, **opts)
     path = Path(output or f"{name}.svg").resolve()
     picture.save(path)
+    return path
+
+
+def save_chart(result: Any, title: str, output: str) -> Path:
+    """Draw an answer as a chart to ``output`` (default answer.svg); the path written."""
+    path = Path(output.strip() or "answer.svg").resolve()
+    draw(result, title=title).save(path)
     return path

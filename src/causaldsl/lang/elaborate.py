@@ -34,7 +34,7 @@ from causaldsl.model.causal_model import CausalModel, Role, Variable, did_you_me
 from causaldsl.model.checks import check_answerable, check_query
 from causaldsl.model.graph import hidden_cause_name
 from causaldsl.syntax.diagnostics import Diagnostic, SourceError, Span, source_line
-from causaldsl.syntax.query import Prob, parse_query
+from causaldsl.syntax.query import Prob
 
 
 @dataclass(frozen=True)
@@ -85,40 +85,6 @@ class Program:
             if name in table:
                 return table[name]
         raise KeyError(name)
-
-    def answer(self, query: Any, target: str | None = None, **options: Any
-               ) -> tuple[Any, str | None]:
-        """A query's answer on ``target`` (default: the last model), and how it was found: a
-        model answers by its mechanisms (method None); a graph, by identification evaluated on
-        its last ``observed`` distribution (the rule's name)."""
-        from causaldsl.analysis.identify import identify
-
-        target = self.target(target or None)
-        if target not in self.graphs:
-            return self.models[target].query(query, **options), None
-        if not self.observations.get(target):
-            raise no_data_error(target)
-        q = parse_query(query) if isinstance(query, str) else query
-        if not isinstance(q, Prob):
-            raise only_prob_error(q)
-        ident = identify(self.models[target], q)
-        return self.on_observations(target, ident), ident.method
-
-    def on_observations(self, target: str, ident: Any) -> Any:
-        """An identified query evaluated on the last ``observed`` distribution of ``target``."""
-        obs = self.observations[target][-1]
-        model = self.models[target]
-        q = ident.query
-        need = {n for t in ident.bound.terms() for n in (*t.vars, *t.given)} | {
-            e.var for e in (*q.outcomes, *q.interventions, *q.evidence)}
-        missing = [v for v in model.observed if v in need and v not in obs.variables]
-        if missing:
-            raise CausalError(
-                f"{q} = {ident.formula()} needs {', '.join(missing)}, which the observed data "
-                f"P({', '.join(obs.variables)}) in {target} does not include; observe "
-                f"P({', '.join(v for v in model.observed if v in need | set(obs.variables))})")
-        types = {v: model.variables[v].type for v in obs.variables}
-        return ident.evaluate(obs.probs, names=obs.variables, types=types)
 
 
 def origin_of(file: str) -> str:

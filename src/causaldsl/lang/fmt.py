@@ -9,7 +9,7 @@ from typing import Any
 
 from causaldsl.core.types import show_label
 from causaldsl.lang import ast as A
-from causaldsl.lang.loader import parse_module, without_bom
+from causaldsl.lang.parse import parse_module, without_bom
 from causaldsl.syntax.printer import expr
 from causaldsl.syntax.query import show_number
 

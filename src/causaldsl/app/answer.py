@@ -1,0 +1,189 @@
+"""Answering a program's statements, shared by ``causal run``, ``causal query``, the REPL and
+``:draw``: a model answers by its mechanisms; a graph, by identification evaluated on its
+observed data. And how answers are shown, as text or JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from causaldsl.core.errors import CausalError
+
+if TYPE_CHECKING:
+    from causaldsl.lang.elaborate import Program
+
+EXIT_OK, EXIT_INPUT = 0, 1
+
+
+def answer(program: Program, query: Any, target: str | None = None, **options: Any
+           ) -> tuple[Any, str | None]:
+    """A query's answer on ``target`` (default: the last model), and how it was found: a
+    model answers by its mechanisms (method None); a graph, by identification evaluated on
+    its last ``observed`` distribution (the rule's name)."""
+    from causaldsl.analysis.identify import identify
+    from causaldsl.lang.elaborate import no_data_error, only_prob_error
+    from causaldsl.syntax.query import Prob, parse_query
+
+    target = program.target(target or None)
+    if target not in program.graphs:
+        return program.models[target].query(query, **options), None
+    if not program.observations.get(target):
+        raise no_data_error(target)
+    q = parse_query(query) if isinstance(query, str) else query
+    if not isinstance(q, Prob):
+        raise only_prob_error(q)
+    ident = identify(program.models[target], q)
+    return on_observations(program, target, ident), ident.method
+
+
+def on_observations(program: Program, target: str, ident: Any) -> Any:
+    """An identified query evaluated on the last ``observed`` distribution of ``target``."""
+    obs = program.observations[target][-1]
+    model = program.models[target]
+    q = ident.query
+    need = {n for t in ident.bound.terms() for n in (*t.vars, *t.given)} | {
+        e.var for e in (*q.outcomes, *q.interventions, *q.evidence)}
+    missing = [v for v in model.observed if v in need and v not in obs.variables]
+    if missing:
+        raise CausalError(
+            f"{q} = {ident.formula()} needs {', '.join(missing)}, which the observed data "
+            f"P({', '.join(obs.variables)}) in {target} does not include; observe "
+            f"P({', '.join(v for v in model.observed if v in need | set(obs.variables))})")
+    types = {v: model.variables[v].type for v in obs.variables}
+    return ident.evaluate(obs.probs, names=obs.variables, types=types)
+
+
+def answer_statement(prog: Any, target: str, st: Any, file: str, as_json: bool, text: str = "",
+                     options: dict[str, Any] | None = None) -> int:
+    """Answer a query or identify statement (or a parsed query) and print it as text or a JSON
+    line; errors go to stderr, located. The exit status: EXIT_OK or EXIT_INPUT."""
+    from causaldsl.lang import ast as A
+
+    where = f"{file}:{st.span.line}:{st.span.column}: " if hasattr(st, "span") else f"{file}: "
+    if isinstance(st, A.IdentifyStmt):
+        return identify_statement(prog, target, st, where, as_json)
+    q = st.query if isinstance(st, A.QueryStmt) else st
+    label = st.text if isinstance(st, A.QueryStmt) else text
+    try:
+        result, method = answer(prog, q, target, **(options or {}))
+    except CausalError as e:
+        print(f"{where}error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    if as_json:
+        out = jsonable(label, target, result)
+        if method:
+            out["identified_by"] = method
+        print(json.dumps(out))
+    else:
+        print(show(label, target, result, method))
+    return EXIT_OK
+
+
+def identify_statement(prog: Any, target: str, st: Any, where: str, as_json: bool,
+                       latex: bool = False) -> int:
+    """Print an identify statement's formula (its value where the data or model give one), or
+    why the query is not identifiable."""
+    from causaldsl.analysis.identify import identify
+    from causaldsl.core.errors import NotIdentifiable
+
+    model = prog.models[target]
+    method = st.method
+    try:
+        ident = identify(model, st.prob, method)
+    except NotIdentifiable as e:
+        if as_json:
+            print(json.dumps({"identify": st.text, "model": target, "identifiable": False,
+                              "why": str(e)}))
+        else:
+            print(f"identify {st.text}  [{target}]\nnot identifiable: {e}\n")
+        return EXIT_OK
+    except CausalError as e:
+        print(f"{where}error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    value = None
+    note = None if target in prog.observations or target in prog.graphs else \
+        _no_exact_value(model)
+    try:
+        if target in prog.observations:
+            value = on_observations(prog, target, ident)
+        elif target not in prog.graphs and note is None:
+            value = ident.evaluate(model)
+    except CausalError as e:
+        print(f"{where}error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    if as_json:
+        out: dict[str, Any] = {"identify": st.text, "model": target, "identifiable": True,
+                               "method": ident.method, "estimand": ident.formula(),
+                               "latex": ident.latex()}
+        if value is not None:
+            out["answer"] = jsonable(st.text, target, value)
+        if note is not None:
+            out["note"] = note
+        print(json.dumps(out))
+    else:
+        formula = ident.formula(latex)
+        body = f"identify {st.text}  [{target}]\n= {formula}    (by {ident.method})\n"
+        if value is not None:
+            body += show("on the observed distribution:", target, value, None)
+        if note is not None:
+            body += f"{note}\n"
+        print(body)
+    return EXIT_OK
+
+
+def _no_exact_value(model: Any) -> str | None:
+    """Why the identified formula is not evaluated on ``model`` (None when it is): the formula
+    depends only on the graph, but its exact value needs every variable finite. Evaluating by
+    sampling would load JAX, which ``identify`` does not."""
+    from causaldsl.core.types import FiniteType
+
+    cont = [n for n, v in model.variables.items() if not isinstance(v.type, FiniteType)]
+    if not cont:
+        return None
+    shown = ", ".join(cont[:-1]) + f" and {cont[-1]}" if len(cont) > 1 else cont[0]
+    return (f"no value: {shown} {'are' if len(cont) > 1 else 'is'} continuous in model "
+            f"{model.name}, and the formula is evaluated exactly only over finite types (a sum "
+            "over a continuous variable reads as an integral, P as a density); `causal query` "
+            "answers the query on the model by sampling")
+
+
+def show(label: str, target: str, result: Any, method: str | None = None) -> str:
+    """An answer as ``causal run`` prints it."""
+    from causaldsl.model.distribution import Distribution, Expectations
+
+    how = f"  (identified by {method}, evaluated on the observed data)" if method else ""
+    if isinstance(result, Distribution | Expectations):
+        how += f"  ({result.route})" if hasattr(result, "route") else ""
+        body = str(result).split("\n", 1)[1]
+        return f"{label}  [{target}]{how}\n{body}\n"
+    shown = str(result) if hasattr(result, "se") else f"{result:.6g}"  # an Estimate says how
+    return f"{label}  [{target}]{how}\n= {shown}\n"
+
+
+def jsonable(label: str, target: str, result: Any) -> dict[str, Any]:
+    """An answer as the JSON object ``--json`` prints."""
+    from causaldsl.core.types import show_label
+    from causaldsl.model.distribution import Distribution, Expectations
+
+    out: dict[str, Any] = {"query": label, "model": target}
+    if isinstance(result, Distribution | Expectations):
+        key = "p" if isinstance(result, Distribution) else "E"
+        out["axes"] = list(result.axes if isinstance(result, Distribution) else result.given)
+        out["table"] = [{"values": [show_label(x) for x in (k if isinstance(k, tuple) else (k,))],
+                         key: p} for k, p in result.items()]
+        if hasattr(result, "se"):  # per cell, in the order of the table
+            import numpy as np
+
+            for row, s in zip(out["table"], np.asarray(result.se).reshape(-1).tolist(),
+                              strict=True):
+                row["se"] = s
+    else:
+        out["value"] = float(result)
+    if hasattr(result, "se") and "table" not in out:
+        out["se"] = result.se
+    if hasattr(result, "route"):  # answers by sampling or closed form say how good and how
+        out["route"] = result.route
+    if hasattr(result, "details"):
+        out.update({k: v for k, v in result.details.items() if k != "note"})
+    return out

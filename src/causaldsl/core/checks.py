@@ -1,0 +1,34 @@
+"""Checks of the counts and seeds a user passes (sample counts, warm-up, chains, seeds): a
+clear QueryError naming the argument instead of an overflow deep inside an engine."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from causaldsl.core.errors import QueryError
+
+#: Seeds are 0 ≤ seed < SEEDS: the 32 bits of a JAX random key's seed.
+SEEDS = 2**32
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int, or a QueryError saying what a seed must be."""
+    return check_count("the seed", seed, 0, SEEDS - 1)
+
+
+#: The most samples (or NUTS draws, warm-up steps, chains) one query may ask for: the largest
+#: array dimension XLA indexes with 32-bit integers.
+MAX_COUNT = 2**31 - 1
+
+
+def check_count(name: str, value: Any, least: int, most: int = MAX_COUNT) -> int:
+    """``value`` as an int (or a NumPy integer; not a float, a string or a bool) from ``least``
+    to ``most``, or a QueryError naming ``name``."""
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise QueryError(f"{name} must be an integer, not {value!r}") from None
+    if isinstance(value, bool) or not least <= n <= most:
+        raise QueryError(f"{name} must be an integer from {least} to {most}, got {value!r}")
+    return n
