@@ -18,7 +18,7 @@ from causaldsl.lang.loader import load, parse
 from causaldsl.syntax.diagnostics import SourceError
 from examples.smoking import smoking_model
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.causal"))
 
 

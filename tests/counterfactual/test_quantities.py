@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 import causaldsl
 from causaldsl import Bool, ModelBuilder, NotDeterminedError, QueryError
 from causaldsl import counterfactual as cf
-
-from .test_counterfactual import tables_only
+from tests.counterfactual.test_counterfactual import tables_only
 
 
 def mediation(pc, px, pm, py):

@@ -501,7 +501,7 @@ def test_checking_and_rewriting_do_not_import_jax():
             "multiworld(m, causaldsl.parse_query('P(D[A = false] | D = true)'))\n"
             "assert 'jax' not in sys.modules and 'scipy' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True,
-                   cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+                   cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]))
 
 
 def test_the_repl_answers_counterfactuals():

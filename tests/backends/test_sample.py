@@ -326,7 +326,7 @@ def test_query_batch_by_sampling_refuses_what_it_cannot_do():
 def test_cli_backends(capsys):
     from causaldsl.app.cli import main
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     assert main(["run", str(root / "examples/linear.causal")]) == 0
     out = capsys.readouterr().out
     assert "closed form" in out and "= 0.6" in out
@@ -416,7 +416,7 @@ def test_the_sample_plate_is_sharded_over_devices():
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
            "JAX_PLATFORMS": "cpu"}
     out = subprocess.run([sys.executable, "-c", SHARDED], env=env, capture_output=True,
-                         text=True, cwd=Path(__file__).resolve().parents[1])
+                         text=True, cwd=Path(__file__).resolve().parents[2])
     assert out.returncode == 0, out.stderr
     assert "on 4 devices" in out.stdout
 
@@ -493,7 +493,7 @@ def test_checking_a_continuous_model_imports_neither_jax_nor_numpyro():
     code = ("import sys\nfrom causaldsl.app.cli import main\n"
             "assert main(['check', 'examples/linear.causal']) == 0\n"
             "assert 'jax' not in sys.modules and 'numpyro' not in sys.modules\n")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
 
 
 @pytest.mark.slow

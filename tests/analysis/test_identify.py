@@ -695,7 +695,7 @@ def test_identification_does_not_import_jax():
         "str(r); r.estimand.latex(); r.estimand.to_sympy()\n"
         "assert 'jax' not in sys.modules, 'identification imported jax'\n"
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
 
 

@@ -12,7 +12,7 @@ from causaldsl.lang.fmt import format_source
 from causaldsl.lang.loader import parse
 from causaldsl.syntax.query import Event, Linear, Prob, parse_query
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.causal"))
 
 

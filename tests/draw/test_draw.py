@@ -24,9 +24,9 @@ from causaldsl.draw import Picture, draw, seeing_and_doing, surgery_picture
 from causaldsl.draw.gallery import stale
 from causaldsl.model.distribution import Batch, Distribution
 from causaldsl.model.graph import ADMG
-from tests.test_properties import random_models
+from tests.backends.test_properties import random_models
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.causal"))
 HAVE_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="graphviz's dot is not installed")

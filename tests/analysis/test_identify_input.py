@@ -22,11 +22,10 @@ from causaldsl.app.cli import main
 from causaldsl.core.errors import MechanismError, NotIdentifiable, QueryError, UnknownVariableError
 from causaldsl.lang.loader import parse
 from causaldsl.model.graph import ADMG
+from tests.analysis.test_identify import TOL, G, model_for
+from tests.lang.test_language import located
 
-from .test_identify import TOL, G, model_for
-from .test_language import located
-
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def agrees_with_surgery(graph_model, truth: ADMG, query: str, seeds: range = range(3)) -> None:

@@ -20,5 +20,5 @@ assert "jax" in sys.modules
 def test_building_and_parsing_do_not_import_jax():
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", CODE], check=True, cwd=root)
