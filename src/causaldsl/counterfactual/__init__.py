@@ -1,6 +1,7 @@
-"""Counterfactuals: the multi-world rewrite (``worlds``), named quantities (``quantities``),
-the canonical response-function model (``responses``) and sharp bounds for quantities a model's
-tables do not determine (``bounds``). See docs/counterfactuals.md."""
+"""Counterfactuals: named quantities (``quantities``) and sharp bounds for quantities a model's
+tables do not determine (``bounds``), with the rewrites they rest on re-exported from the
+rewrite layer (``causaldsl.rewrite``: the multi-world model, response functions). See
+docs/counterfactuals.md."""
 
 from causaldsl.counterfactual.bounds import Bounds, bounds, bounds_from, tian_pearl
 from causaldsl.counterfactual.quantities import Answer, cde, ett, nde, nie, pn, pns, ps
