@@ -504,87 +504,83 @@ class Elaborator:
         if not self.define(gd.name, gd.span, "graph"):
             return
         self.targets.append(gd.name)
-        types: dict[str, Type] = {}
-        roles: dict[str, Role] = {}
-        spans: dict[str, Span] = {}
-        parents: dict[str, list[str]] = {}
-        # the variables in order of first mention: a user's node by name, a bidirected edge's
-        # latent by its index in ``hidden`` (named once every node of the graph is known)
-        slots: list[str | int] = []
-        hidden: list[tuple[str, str, Span]] = []
-        pairs: set[frozenset[str]] = set()
-        causes: dict[str, list[tuple[str, Span]]] = {}  # each node's causes, and where written
+        parts = _GraphParts()
         ok = True
-
-        def node(name: str, span: Span) -> None:
-            if name not in types:
-                types[name], roles[name], spans[name], parents[name] = Opaque, Role.OBSERVED, span, []
-                slots.append(name)
-
         for it in gd.items:
             if isinstance(it, A.NodeDecl):
-                if it.name in spans and types[it.name] is not Opaque:
-                    self.error(it.span, f"node {it.name} is declared twice in graph {gd.name}")
-                    ok = False
-                    continue
-                t = self.type_(it.type)
-                node(it.name, it.span)
-                types[it.name] = t if t is not None else Opaque
-                roles[it.name] = Role(it.role) if it.role else Role.OBSERVED
+                ok = self.node_decl(gd, it, parts) and ok
             elif isinstance(it, A.Chain):
-                for (a, sa), (b, sb) in itertools.pairwise(it.names):
-                    node(a, sa)
-                    node(b, sb)
-                    if a == b:
-                        self.error(sb, f"{a} -> {a} is a cycle of length one")
-                        ok = False
-                    elif a not in parents[b]:
-                        parents[b].append(a)
-                        causes.setdefault(b, []).append((f"{a} -> {b} makes {a} a cause of it", sb))
+                ok = self.chain(it, parts) and ok
             elif isinstance(it, A.Bidirected):
-                (a, sa), (b, sb) = it.a, it.b
-                node(a, sa)
-                node(b, sb)
-                if a == b:
-                    self.error(sb, f"{a} <-> {a} joins {a} to itself: a bidirected edge is a "
-                                   "hidden common cause of two different nodes (a hidden cause "
-                                   f"of {a} alone needs no edge)")
-                    ok = False
-                elif frozenset((a, b)) not in pairs:  # one hidden common cause per pair
-                    pairs.add(frozenset((a, b)))
-                    slots.append(len(hidden))
-                    hidden.append((a, b, it.span))
-                    causes.setdefault(a, []).append((f"{a} <-> {b} gives it a hidden cause", sa))
-                    causes.setdefault(b, []).append((f"{a} <-> {b} gives it a hidden cause", sb))
-        for n, r in roles.items():  # a role may be declared after the edges that break it
-            if r is Role.EXOGENOUS and n in causes:
-                edge, span = causes[n][0]
-                self.error(span, f"exogenous node {n} cannot have causes, but {edge}: "
-                                 f"exogenous noise has none; declare {n} latent if it is a "
-                                 "hidden variable with causes")
-                ok = False
+                ok = self.bidirected(it, parts) and ok
+        ok = self.check_exogenous_nodes(parts) and ok
         if not ok:
             return
-        # each A <-> B becomes a latent U_A_B parent of both, named apart from every node the
-        # user wrote, wherever in the block that node appears
-        taken = set(types)
-        latent: list[str] = []
-        for a, b, span in hidden:
-            u = hidden_cause_name(a, b, taken)
-            latent.append(u)
-            types[u], roles[u], spans[u], parents[u] = Opaque, Role.LATENT, span, []
-            parents[a].append(u)
-            parents[b].append(u)
-        order = [s if isinstance(s, str) else latent[s] for s in slots]
-        variables = [Variable(n, types[n], roles[n], tuple(parents[n]), None) for n in order]
         try:
-            model = CausalModel.from_variables(variables, gd.name)
+            model = CausalModel.from_variables(parts.variables(), gd.name)
         except CausalError as e:
             cycle = getattr(e, "cycle", None)
-            self.error(spans[cycle[0]] if cycle else gd.span, str(e))
+            self.error(parts.spans[cycle[0]] if cycle else gd.span, str(e))
             return
         self.prog.models[gd.name] = model
         self.prog.graphs.add(gd.name)
+
+    def node_decl(self, gd: A.GraphDef, it: A.NodeDecl, parts: _GraphParts) -> bool:
+        """A node declared with its type and role; False after an error."""
+        if it.name in parts.spans and parts.types[it.name] is not Opaque:
+            self.error(it.span, f"node {it.name} is declared twice in graph {gd.name}")
+            return False
+        t = self.type_(it.type)
+        parts.node(it.name, it.span)
+        parts.types[it.name] = t if t is not None else Opaque
+        parts.roles[it.name] = Role(it.role) if it.role else Role.OBSERVED
+        return True
+
+    def chain(self, it: A.Chain, parts: _GraphParts) -> bool:
+        """The edges of ``A -> B -> …``; False after an error (each edge is still read)."""
+        ok = True
+        for (a, span_a), (b, span_b) in itertools.pairwise(it.names):
+            parts.node(a, span_a)
+            parts.node(b, span_b)
+            if a == b:
+                self.error(span_b, f"{a} -> {a} is a cycle of length one")
+                ok = False
+            elif a not in parts.parents[b]:
+                parts.parents[b].append(a)
+                parts.causes.setdefault(b, []).append(
+                    (f"{a} -> {b} makes {a} a cause of it", span_b))
+        return ok
+
+    def bidirected(self, it: A.Bidirected, parts: _GraphParts) -> bool:
+        """``A <-> B``: a hidden common cause of A and B, one per pair; False after an error."""
+        (a, span_a), (b, span_b) = it.a, it.b
+        parts.node(a, span_a)
+        parts.node(b, span_b)
+        if a == b:
+            self.error(span_b, f"{a} <-> {a} joins {a} to itself: a bidirected edge is a "
+                               "hidden common cause of two different nodes (a hidden cause "
+                               f"of {a} alone needs no edge)")
+            return False
+        if frozenset((a, b)) not in parts.pairs:
+            parts.pairs.add(frozenset((a, b)))
+            parts.slots.append(len(parts.hidden))
+            parts.hidden.append((a, b, it.span))
+            parts.causes.setdefault(a, []).append((f"{a} <-> {b} gives it a hidden cause", span_a))
+            parts.causes.setdefault(b, []).append((f"{a} <-> {b} gives it a hidden cause", span_b))
+        return True
+
+    def check_exogenous_nodes(self, parts: _GraphParts) -> bool:
+        """No exogenous node has a cause (a role may be declared after the edges that break
+        it); False after an error."""
+        ok = True
+        for name, role in parts.roles.items():
+            if role is Role.EXOGENOUS and name in parts.causes:
+                edge, span = parts.causes[name][0]
+                self.error(span, f"exogenous node {name} cannot have causes, but {edge}: "
+                                 f"exogenous noise has none; declare {name} latent if it is a "
+                                 "hidden variable with causes")
+                ok = False
+        return ok
 
     # -- observations --------------------------------------------------------------------
     def observed(self, ob: A.Observed) -> None:
@@ -823,6 +819,46 @@ class Elaborator:
             if found:
                 return Span(n, found.start() + 1)
         return span
+
+
+@dataclass
+class _GraphParts:
+    """A graph block as read so far: each node's type, role, first span and parents; the
+    variables in order of first mention (``slots``: a user's node by name, a bidirected edge's
+    latent by its index in ``hidden``, named once every node of the graph is known); the pairs
+    joined by a bidirected edge; and each node's causes, with where they were written."""
+
+    types: dict[str, Type] = field(default_factory=dict)
+    roles: dict[str, Role] = field(default_factory=dict)
+    spans: dict[str, Span] = field(default_factory=dict)
+    parents: dict[str, list[str]] = field(default_factory=dict)
+    slots: list[str | int] = field(default_factory=list)
+    hidden: list[tuple[str, str, Span]] = field(default_factory=list)
+    pairs: set[frozenset[str]] = field(default_factory=set)
+    causes: dict[str, list[tuple[str, Span]]] = field(default_factory=dict)
+
+    def node(self, name: str, span: Span) -> None:
+        """A node at its first mention: opaque and observed until declared."""
+        if name not in self.types:
+            self.types[name], self.roles[name] = Opaque, Role.OBSERVED
+            self.spans[name], self.parents[name] = span, []
+            self.slots.append(name)
+
+    def variables(self) -> list[Variable]:
+        """The graph's variables in order, each ``A <-> B`` a latent ``U_A_B`` parent of both,
+        named apart from every node the user wrote, wherever in the block that node appears."""
+        taken = set(self.types)
+        latent: list[str] = []
+        for a, b, span in self.hidden:
+            name = hidden_cause_name(a, b, taken)
+            latent.append(name)
+            self.types[name], self.roles[name] = Opaque, Role.LATENT
+            self.spans[name], self.parents[name] = span, []
+            self.parents[a].append(name)
+            self.parents[b].append(name)
+        order = [s if isinstance(s, str) else latent[s] for s in self.slots]
+        return [Variable(n, self.types[n], self.roles[n], tuple(self.parents[n]), None)
+                for n in order]
 
 
 def _results(e: Any) -> list[Any]:
