@@ -293,47 +293,64 @@ class Elaborator:
     def mechanism(self, md: A.ModelDef, it: A.ModelItem, types: dict[str, Type]
                   ) -> tuple[tuple[str, ...] | None, Any]:
         """Parents and mechanism of one model item; (None, None) after reporting an error."""
-        m, t, owner = it.mechanism, types[it.name], f"variable {it.name}"
+        m = it.mechanism
         if m is None:
             return (), None
         if isinstance(m, A.InlineTable):
-            if not isinstance(t, FiniteType):
-                self.error(m.span, f"{it.name} has type {t}; a table needs a finite type")
-                return None, None
-            table = Table(np.array(m.numbers), 0)
-            table.check((), (t,), owner)
-            return (), table
+            return self.inline_table(m, it, types[it.name])
         if isinstance(m, A.CondTable):
-            parents: list[str] = []
-            for p, span in m.parents:
-                if p not in types:
-                    self.error(span, f"{p!r} is not a variable of model {md.name}"
-                               + did_you_mean(p, types))
-                    return None, None
-                parents.append(p)
-            rows: dict[Any, Any] = {}
-            for row in m.rows:
-                key = row.key[0] if len(row.key) == 1 else row.key
-                if key in rows:
-                    self.error(row.span, f"the table of {it.name} gives the row {key} twice")
-                    return None, None
-                rows[key] = list(row.numbers)
-            ptypes = [types[p] for p in parents]
-            table = to_table(rows, it.name, t, tuple(parents), ptypes)
-            table.check(ptypes, (t,), owner + f" (given {', '.join(parents)})")
-            return tuple(parents), table
-        expr = m.expr if isinstance(m, A.Functional) else m
-        scope, env = self.expression_scope(md, it, expr, types)
-        if scope is None:
+            return self.cond_table(m, md, it, types)
+        return self.expression_mechanism(m, md, it, types)
+
+    def inline_table(self, m: A.InlineTable, it: A.ModelItem, t: Type
+                     ) -> tuple[tuple[str, ...] | None, Any]:
+        """``X : T ~ [p1, …]``: a table without parents."""
+        if not isinstance(t, FiniteType):
+            self.error(m.span, f"{it.name} has type {t}; a table needs a finite type")
             return None, None
-        for a in m.args if isinstance(m, A.DistCall) else (expr,):
-            check_calls(a)  # every call known and of the right arity, before any evaluation
-        parents = scope
+        table = Table(np.array(m.numbers), 0)
+        table.check((), (t,), f"variable {it.name}")
+        return (), table
+
+    def cond_table(self, m: A.CondTable, md: A.ModelDef, it: A.ModelItem,
+                   types: dict[str, Type]) -> tuple[tuple[str, ...] | None, Any]:
+        """A conditional table: a row of probabilities for each value of the parents."""
+        parents: list[str] = []
+        for p, span in m.parents:
+            if p not in types:
+                self.error(span, f"{p!r} is not a variable of model {md.name}"
+                           + did_you_mean(p, types))
+                return None, None
+            parents.append(p)
+        rows: dict[Any, Any] = {}
+        for row in m.rows:
+            key = row.key[0] if len(row.key) == 1 else row.key
+            if key in rows:
+                self.error(row.span, f"the table of {it.name} gives the row {key} twice")
+                return None, None
+            rows[key] = list(row.numbers)
+        t = types[it.name]
+        ptypes = [types[p] for p in parents]
+        table = to_table(rows, it.name, t, tuple(parents), ptypes)
+        table.check(ptypes, (t,), f"variable {it.name} (given {', '.join(parents)})")
+        return tuple(parents), table
+
+    def expression_mechanism(self, m: A.DistCall | A.Functional, md: A.ModelDef, it: A.ModelItem,
+                             types: dict[str, Type]) -> tuple[tuple[str, ...] | None, Any]:
+        """A distribution (``~ D(…)``) or a function (``:= …``) of the parents it reads: a table
+        when the variable and its parents are finite, else a mechanism the sampler runs."""
+        from causaldsl.lang.fmt import mechanism as mechanism_text  # no comments, no ':='
+
+        t = types[it.name]
+        expr = m.expr if isinstance(m, A.Functional) else m
+        parents, env = self.expression_scope(md, it, expr, types)
+        if parents is None:
+            return None, None
+        for arg in m.args if isinstance(m, A.DistCall) else (expr,):
+            check_calls(arg)  # every call known and of the right arity, before any evaluation
         ptypes = [types[p] for p in parents]
         kinds = {p: kind_of(types[p]) for p in parents}  # any other name in it is a label
-        from causaldsl.lang.fmt import mechanism as shown  # canonical text: no comments, no ':='
-
-        text = shown(m).split(" ", 1)[1]
+        text = mechanism_text(m).split(" ", 1)[1]
         discrete = isinstance(t, FiniteType) and all(isinstance(pt, FiniteType) for pt in ptypes)
         if isinstance(m, A.DistCall):
             self.check_dist(m, it, t, kinds)
@@ -341,26 +358,34 @@ class Elaborator:
                 return tuple(parents), ExprMechanism("sample", m, text)
             return tuple(parents), self.discrete_dist(m, it, t, parents, ptypes, env)  # type: ignore[arg-type]
         if not discrete:
-            for leaf in _results(expr):  # a label it gives must be a value of its type
-                nums = t.numeric() if isinstance(t, FiniteType) else None
-                if isinstance(leaf, A.Num) and nums is not None and float(leaf.value) not in nums:
-                    self.error(leaf.span, f"{it.name} := … can give {leaf.value:g}, which is not a "
-                                          f"value of {t!r}")
-                    return None, None
-                if not isinstance(leaf, A.Var) or leaf.name in types:
-                    continue
-                if not isinstance(t, FiniteType):
-                    self.error(leaf.span, f"{it.name} := … can give the label {leaf.name}, but "
-                                          f"{it.name} : {t} is a number")
-                    return None, None
-                if leaf.name not in t:
-                    self.error(leaf.span, f"{it.name} := … can give {leaf.name}, which is not a "
-                                          f"value of {t!r}")
-                    return None, None
+            if not self.check_result_labels(expr, it, t, types):
+                return None, None
             self.check_result(infer(expr, kinds), expr, it, t)
             return tuple(parents), ExprMechanism("assign", expr, text)
         infer(expr, kinds)  # before NumPy meets a bad mix
         return tuple(parents), self.function_table(expr, it, t, parents, ptypes, env)  # type: ignore[arg-type]
+
+    def check_result_labels(self, expr: Any, it: A.ModelItem, t: Type, types: dict[str, Type]
+                            ) -> bool:
+        """Each number or label a sampled ``:=`` can give (a branch of its if/else) must be a
+        value of its variable's type; False after reporting an error."""
+        for leaf in _results(expr):
+            nums = t.numeric() if isinstance(t, FiniteType) else None
+            if isinstance(leaf, A.Num) and nums is not None and float(leaf.value) not in nums:
+                self.error(leaf.span, f"{it.name} := … can give {leaf.value:g}, which is not a "
+                                      f"value of {t!r}")
+                return False
+            if not isinstance(leaf, A.Var) or leaf.name in types:
+                continue
+            if not isinstance(t, FiniteType):
+                self.error(leaf.span, f"{it.name} := … can give the label {leaf.name}, but "
+                                      f"{it.name} : {t} is a number")
+                return False
+            if leaf.name not in t:
+                self.error(leaf.span, f"{it.name} := … can give {leaf.name}, which is not a "
+                                      f"value of {t!r}")
+                return False
+        return True
 
     def check_dist(self, m: A.DistCall, it: A.ModelItem, t: Type, kinds: dict[str, Kind]
                    ) -> None:
@@ -493,8 +518,8 @@ class Elaborator:
             if v not in t:
                 at = ", ".join(f"{p} = {pt.values[i]}" for p, pt, i in
                                zip(parents, ptypes, idx, strict=True))
-                shown = show_label(v) if isinstance(v, bool | int) else repr(v)
-                raise ExprError(f"{it.name} := … gives {shown}{' at ' + at if at else ''}, which "
+                value = show_label(v) if isinstance(v, bool | int) else repr(v)
+                raise ExprError(f"{it.name} := … gives {value}{' at ' + at if at else ''}, which "
                                 f"is not a value of {t!r}", getattr(expr, "span", it.span))
             arr[(*idx, t.index(v))] = 1.0
         return Table(arr, len(parents))
