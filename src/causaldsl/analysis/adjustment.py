@@ -7,15 +7,14 @@ from collections.abc import Iterable
 
 from causaldsl.analysis.estimand import Estimand, P, Product, Sum
 from causaldsl.core.errors import QueryError
-from causaldsl.model.graph import ADMG, show_set
-from causaldsl.model.graph import as_names as _fs
+from causaldsl.model.graph import ADMG, as_names, show_set
 
 
 def backdoor_admissible(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str,
                         z: Iterable[str] | str) -> bool:
     """Pearl's back-door criterion: no member of Z descends from X, and Z blocks every path
     from X to Y that starts with an arrow into X (checked as d-separation in ``G_{\\underline X}``)."""
-    xs, ys, zs = _fs(x), _fs(y), _fs(z)
+    xs, ys, zs = as_names(x), as_names(y), as_names(z)
     g.check(xs | ys | zs, "back-door")
     if zs & (g.descendants(xs) | ys):
         return False
@@ -25,7 +24,7 @@ def backdoor_admissible(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str,
 def find_backdoor_set(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str
                       ) -> frozenset[str] | None:
     """A minimal back-door admissible set, or None when there is none (polynomial time)."""
-    xs, ys = _fs(x), _fs(y)
+    xs, ys = as_names(x), as_names(y)
     g.check(xs | ys, "back-door")
     if xs & ys:
         return None
@@ -36,7 +35,7 @@ def find_backdoor_set(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str
 def backdoor_estimand(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str,
                       z: Iterable[str] | str) -> Estimand:
     """``Σ_z P(y | x, z) P(z)``."""
-    xs, ys, zs = g.sort(_fs(x)), g.sort(_fs(y)), g.sort(_fs(z))
+    xs, ys, zs = g.sort(as_names(x)), g.sort(as_names(y)), g.sort(as_names(z))
     if not zs:
         return P(ys, xs)
     return Sum(zs, Product((P(ys, (*xs, *zs)), P(zs)))).simplify()
@@ -45,14 +44,14 @@ def backdoor_estimand(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str,
 def causal_nodes(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str) -> frozenset[str]:
     """``cn(X, Y)``: the nodes other than X on proper causal paths from X to Y (directed paths
     that meet X only at their start)."""
-    xs, ys = _fs(x), _fs(y)
+    xs, ys = as_names(x), as_names(y)
     down = g.descendants_avoiding(xs)  # reached from X without passing through X again
     return (down & g.ancestors(ys, cut=xs)) - xs
 
 
 def forbidden_nodes(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str) -> frozenset[str]:
     """``forb(X, Y)``: X and every descendant of a causal node; an adjustment set avoids them."""
-    xs = _fs(x)
+    xs = as_names(x)
     return g.descendants(causal_nodes(g, xs, y)) | xs
 
 
@@ -62,7 +61,7 @@ def adjustment_admissible(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | st
     al. 2018): Z avoids ``forb(X, Y)`` and blocks every proper non-causal path from X to Y
     (m-separation in the proper back-door graph). Then ``P(y | do(x)) = Σ_z P(y | x, z) P(z)``.
     """
-    xs, ys, zs = _fs(x), _fs(y), _fs(z)
+    xs, ys, zs = as_names(x), as_names(y), as_names(z)
     g.check(xs | ys | zs, "adjustment")
     if xs & ys or zs & forbidden_nodes(g, xs, ys):
         return False
@@ -82,7 +81,7 @@ def optimal_adjustment_set(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | s
     asymptotic variance. None when no valid adjustment set exists. It is defined (and a
     QueryError says so otherwise) for graphs without hidden common causes and outcomes that
     all descend from the treatment."""
-    xs, ys = _fs(x), _fs(y)
+    xs, ys = as_names(x), as_names(y)
     g.check(xs | ys, "adjustment")
     if xs & ys:
         return None
@@ -111,7 +110,7 @@ def find_adjustment_set(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str
                         ) -> frozenset[str] | None:
     """A minimal set meeting the generalised adjustment criterion, or None (polynomial time:
     a minimal m-separator in the proper back-door graph, avoiding the forbidden nodes)."""
-    xs, ys = _fs(x), _fs(y)
+    xs, ys = as_names(x), as_names(y)
     g.check(xs | ys, "adjustment")
     if xs & ys:
         return None
@@ -123,7 +122,7 @@ def frontdoor_admissible(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str
                          z: Iterable[str] | str) -> bool:
     """Pearl's front-door criterion: (i) Z intercepts every directed path from X to Y;
     (ii) no back-door path from X to Z is open; (iii) X blocks every back-door path from Z to Y."""
-    xs, ys, zs = _fs(x), _fs(y), _fs(z)
+    xs, ys, zs = as_names(x), as_names(y), as_names(z)
     g.check(xs | ys | zs, "front-door")
     if not zs or zs & (xs | ys) or xs & ys:
         return False
@@ -144,7 +143,7 @@ def _unconfounded_with_treatment(g: ADMG, x: frozenset[str], v: str) -> bool:
 def find_frontdoor_set(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str
                        ) -> frozenset[str] | None:
     """A minimal front-door set, or None when there is none (polynomial time)."""
-    xs, ys = _fs(x), _fs(y)
+    xs, ys = as_names(x), as_names(y)
     g.check(xs | ys, "front-door")
     if xs & ys:
         return None
@@ -169,6 +168,6 @@ def find_frontdoor_set(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str
 def frontdoor_estimand(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str,
                        z: Iterable[str] | str) -> Estimand:
     """``Σ_z P(z | x) Σ_x' P(y | x', z) P(x')``."""
-    xs, ys, zs = g.sort(_fs(x)), g.sort(_fs(y)), g.sort(_fs(z))
+    xs, ys, zs = g.sort(as_names(x)), g.sort(as_names(y)), g.sort(as_names(z))
     inner = Sum(xs, Product((P(xs), P(ys, g.sort((*xs, *zs))))))
     return Sum(zs, Product((P(zs, xs), inner))).simplify()

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from causaldsl.analysis.estimand import Estimand, P, Product, Quotient, Sum, conditional, marginal
 from causaldsl.core.errors import NotIdentifiable, QueryError
-from causaldsl.model.graph import ADMG, show_set
-from causaldsl.model.graph import as_names as _fs
+from causaldsl.model.graph import ADMG, as_names, show_set
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class _Dist:
 
 def id_algorithm(g: ADMG, y: Iterable[str] | str, x: Iterable[str] | str = ()) -> Estimand:
     """``P(y | do(x))`` as an estimand (Shpitser & Pearl 2006, Fig. 3), or NotIdentifiable."""
-    ys, xs = _fs(y), _fs(x)
+    ys, xs = as_names(y), as_names(x)
     g.check(ys | xs, "identify")
     _check_disjoint(ys, xs, g)
     query = _query_text(ys, xs)
@@ -138,7 +137,7 @@ def _hedge(g: ADMG, s: frozenset[str], y: frozenset[str], x: frozenset[str], que
 def idc_algorithm(g: ADMG, y: Iterable[str] | str, x: Iterable[str] | str = (),
                   z: Iterable[str] | str = ()) -> Estimand:
     """``P(y | do(x), z)`` as an estimand (Shpitser & Pearl 2006, IDC), or NotIdentifiable."""
-    ys, xs, zs = _fs(y), _fs(x), _fs(z)
+    ys, xs, zs = as_names(y), as_names(x), as_names(z)
     g.check(ys | xs | zs, "identify")
     _check_disjoint(ys, xs, g, zs)
     query = _query_text(ys, xs, zs)

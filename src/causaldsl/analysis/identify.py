@@ -106,10 +106,21 @@ def identify(source: CausalModel | ADMG, query: str | Prob, method: str | None =
     ``"comb"`` or ``"id"``. Raises NotIdentifiable (with the hedge), or QueryError when the named
     rule does not apply.
     """
-    from causaldsl.core.types import OpaqueType
-    from causaldsl.model.causal_model import CausalModel, Role
-    from causaldsl.model.checks import check_value
+    q = _identifiable_query(query)
+    if method is not None and method not in METHODS:
+        raise QueryError(f"unknown identification method {method!r}; use one of "
+                         f"{', '.join(METHODS)}")
+    g = _graph_of(source, q)
+    y, x, z = _vars(q.outcomes), _vars(q.interventions), _vars(q.evidence)
+    g.check([*y, *x, *z], str(q))
+    _check_dups(q)
+    _check_disjoint(frozenset(y), frozenset(x), g, frozenset(z))
+    return _by_rule(g, q, method, y, x, z)
 
+
+def _identifiable_query(query: str | Prob) -> Prob:
+    """The query, parsed: a probability that is no counterfactual and intervenes on no
+    potential outcome."""
     q = parse_query(query) if isinstance(query, str) else query
     if not isinstance(q, Prob):
         raise QueryError(f"identify takes a probability query P(...), got {q}")
@@ -121,69 +132,107 @@ def identify(source: CausalModel | ADMG, query: str | Prob, method: str | None =
         raise QueryError(f"{q}: identifying a counterfactual from observations (ID*/IDC*) is "
                          "not supported yet; ask a model with tables or explicit noise, or see "
                          "causaldsl.counterfactual (ETT, NDE, NIE, and bounds on PN, PS, PNS)")
-    if method is not None and method not in METHODS:
-        raise QueryError(f"unknown identification method {method!r}; use one of "
-                         f"{', '.join(METHODS)}")
-    if isinstance(source, CausalModel):
-        for e in (*q.outcomes, *q.interventions, *q.evidence):
-            if e.var not in source.variables:
-                from causaldsl.model.causal_model import did_you_mean
+    return q
 
-                raise UnknownVariableError(f"{q}: {e.var!r} is not a variable of model "
-                                           f"{source.name}{did_you_mean(e.var, source.variables)}")
-            role = source.roles[e.var]
-            if role is not Role.OBSERVED:
-                raise LatentQueryError(f"{q}: {e.var} is {role} in model {source.name}; only "
-                                       "observed variables can be identified")
-            # a value must be one of the variable's (a node without a type takes any label)
-            if e.value is not None and not isinstance(source.variables[e.var].type,
-                                                      OpaqueType):
-                check_value(source, q, e.var, e.value)
-        g = source.admg()
-    else:
-        g = source
-    y = _vars(q.outcomes)
-    x = _vars(q.interventions)
-    z = _vars(q.evidence)
-    g.check([*y, *x, *z], str(q))
-    _check_dups(q)
-    _check_disjoint(frozenset(y), frozenset(x), g, frozenset(z))
+
+def _graph_of(source: CausalModel | ADMG, q: Prob) -> ADMG:
+    """The graph to identify ``q`` on: a graph itself, or a model's graph view once the query
+    is checked against the model (:func:`_check_on_model`)."""
+    from causaldsl.model.causal_model import CausalModel
+
+    if not isinstance(source, CausalModel):
+        return source
+    _check_on_model(source, q)
+    return source.admg()
+
+
+def _check_on_model(model: CausalModel, q: Prob) -> None:
+    """Every variable of the query is an observed variable of the model, and each value it
+    gives is one of its variable's (a node without a type takes any label)."""
+    from causaldsl.core.types import OpaqueType
+    from causaldsl.model.causal_model import Role, did_you_mean
+    from causaldsl.model.checks import check_value
+
+    for e in (*q.outcomes, *q.interventions, *q.evidence):
+        if e.var not in model.variables:
+            raise UnknownVariableError(f"{q}: {e.var!r} is not a variable of model "
+                                       f"{model.name}{did_you_mean(e.var, model.variables)}")
+        role = model.roles[e.var]
+        if role is not Role.OBSERVED:
+            raise LatentQueryError(f"{q}: {e.var} is {role} in model {model.name}; only "
+                                   "observed variables can be identified")
+        if e.value is not None and not isinstance(model.variables[e.var].type, OpaqueType):
+            check_value(model, q, e.var, e.value)
+
+
+def _by_rule(g: ADMG, q: Prob, method: str | None, y: tuple[str, ...], x: tuple[str, ...],
+             z: tuple[str, ...]) -> Identification:
+    """``q`` identified by the rule ``method`` names; with none, by the back-door or the
+    front-door criterion where one applies, else by ID (IDC with evidence)."""
     if method in ("backdoor", "adjustment", "frontdoor", "comb") and (z or not x):
         raise QueryError(f"{q}: the {method} rule answers P(Y | do(X)) with no evidence; use "
                          "method='id' (IDC) for conditional effects")
     if method == "comb":
         comb = comb_shape(g, x, y)
         return Identification(q, comb.estimand, "comb", frozenset(comb.between), g)
-    if method == "backdoor" or (method is None and x and not z):
-        s = find_backdoor_set(g, x, y)
-        if s is not None:
-            return Identification(q, backdoor_estimand(g, x, y, s), "backdoor", s, g)
-        if method == "backdoor":
-            raise NotIdentifiable(f"{q}: no set of observed variables satisfies the back-door "
-                                  f"criterion for {show_set(x)} → {show_set(y)}: every "
-                                  "candidate leaves a back-door path open (try "
-                                  "method='frontdoor' or 'id')", frozenset(), frozenset(),
-                                  frozenset())
+    either = method is None and bool(x) and not z  # an effect, no evidence: both criteria
+    if method == "backdoor" or either:
+        found = _by_backdoor(g, q, x, y, required=method == "backdoor")
+        if found is not None:
+            return found
     if method == "adjustment":
-        xs, ys = frozenset(x), frozenset(y)
-        s = find_adjustment_set(g, xs, ys) if _no_optimal_set(g, xs, ys) else \
-            optimal_adjustment_set(g, xs, ys)
-        if s is None:
-            raise NotIdentifiable(f"{q}: no set of observed variables satisfies the adjustment "
-                                  f"criterion for {show_set(x)} → {show_set(y)} (try "
-                                  "method='frontdoor' or 'id')", frozenset(), frozenset(),
-                                  frozenset())
-        return Identification(q, backdoor_estimand(g, x, y, s), "adjustment", s, g)
-    if method == "frontdoor" or (method is None and x and not z):
-        s = find_frontdoor_set(g, x, y)
-        if s is not None:
-            return Identification(q, frontdoor_estimand(g, x, y, s), "frontdoor", s, g)
-        if method == "frontdoor":
-            raise NotIdentifiable(f"{q}: no set of observed variables satisfies the front-door "
-                                  f"criterion for {show_set(x)} → {show_set(y)} (try "
-                                  "method='id')", frozenset(), frozenset(), frozenset())
+        return _by_adjustment(g, q, x, y)
+    if method == "frontdoor" or either:
+        found = _by_frontdoor(g, q, x, y, required=method == "frontdoor")
+        if found is not None:
+            return found
     est = idc_algorithm(g, y, x, z) if z else id_algorithm(g, y, x)
     return Identification(q, est, "id", None, g)
+
+
+def _by_backdoor(g: ADMG, q: Prob, x: tuple[str, ...], y: tuple[str, ...], required: bool
+                 ) -> Identification | None:
+    """Adjustment for a minimal back-door set; None without one, unless the rule is
+    ``required`` (NotIdentifiable then)."""
+    s = find_backdoor_set(g, x, y)
+    if s is not None:
+        return Identification(q, backdoor_estimand(g, x, y, s), "backdoor", s, g)
+    if required:
+        raise NotIdentifiable(f"{q}: no set of observed variables satisfies the back-door "
+                              f"criterion for {show_set(x)} → {show_set(y)}: every "
+                              "candidate leaves a back-door path open (try "
+                              "method='frontdoor' or 'id')", frozenset(), frozenset(),
+                              frozenset())
+    return None
+
+
+def _by_adjustment(g: ADMG, q: Prob, x: tuple[str, ...], y: tuple[str, ...]
+                   ) -> Identification:
+    """Adjustment for the optimal set where it is defined, else a minimal set by the
+    generalised adjustment criterion; NotIdentifiable without one."""
+    xs, ys = frozenset(x), frozenset(y)
+    s = find_adjustment_set(g, xs, ys) if _no_optimal_set(g, xs, ys) else \
+        optimal_adjustment_set(g, xs, ys)
+    if s is None:
+        raise NotIdentifiable(f"{q}: no set of observed variables satisfies the adjustment "
+                              f"criterion for {show_set(x)} → {show_set(y)} (try "
+                              "method='frontdoor' or 'id')", frozenset(), frozenset(),
+                              frozenset())
+    return Identification(q, backdoor_estimand(g, x, y, s), "adjustment", s, g)
+
+
+def _by_frontdoor(g: ADMG, q: Prob, x: tuple[str, ...], y: tuple[str, ...], required: bool
+                  ) -> Identification | None:
+    """The front-door formula through a minimal front-door set; None without one, unless the
+    rule is ``required`` (NotIdentifiable then)."""
+    s = find_frontdoor_set(g, x, y)
+    if s is not None:
+        return Identification(q, frontdoor_estimand(g, x, y, s), "frontdoor", s, g)
+    if required:
+        raise NotIdentifiable(f"{q}: no set of observed variables satisfies the front-door "
+                              f"criterion for {show_set(x)} → {show_set(y)} (try "
+                              "method='id')", frozenset(), frozenset(), frozenset())
+    return None
 
 
 def _vars(events: Sequence[Event]) -> tuple[str, ...]:

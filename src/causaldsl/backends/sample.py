@@ -177,16 +177,16 @@ class SamplingEngine:
         return Estimate(float(est[0]), float(se[0]), route, **meta)
 
     def _each(self, q: Prob, free: Sequence[Event], opts: Options, answer: Any,
-              shown: Expect | None = None
+              asked: Expect | None = None
               ) -> tuple[list[Any], tuple[str, ...], tuple[FiniteType, ...]]:
         """``answer(q with values, options)`` for each value of the open finite variables
-        ``free`` (each with its own seed), with the answer's axes and their types (``shown``:
+        ``free`` (each with its own seed), with the answer's axes and their types (``asked``:
         the query to name in a message, when it is not ``q``)."""
         types = []
         for e in free:
             t = self.model[e.var].type
             if not isinstance(t, FiniteType):
-                raise open_continuous_error(shown or q, e.var)
+                raise open_continuous_error(asked or q, e.var)
             types.append(t)
         out = []
         for i, labels in enumerate(np.ndindex(*(t.size for t in types))):
@@ -202,21 +202,21 @@ class SamplingEngine:
         open_outcomes = tuple(Event(e.var) for e in q.outcomes)
         rows, given, types = self._each(q, free, opts, lambda sub, o: self.prob(
             Prob(open_outcomes, sub.interventions, sub.evidence), o))
-        d = rows[-1]
-        assert isinstance(d, SampledDistribution)
+        last = rows[-1]
+        assert isinstance(last, SampledDistribution)
         shape = tuple(t.size for t in types)
-        probs = np.stack([r.probs for r in rows]).reshape(*shape, *d.probs.shape)
+        probs = np.stack([r.probs for r in rows]).reshape(*shape, *last.probs.shape)
         se = np.stack([r.se for r in rows]).reshape(probs.shape)
-        out = SampledDistribution(d.variables, d.types, probs, given, types, str(q),
-                                  se=se, route=d.route)
+        out = SampledDistribution(last.variables, last.types, probs, given, types, str(q),
+                                  se=se, route=last.route)
         if any(e.value is not None for e in q.outcomes):
             sel = tuple(slice(None) for _ in free) + tuple(
                 t.index(e.value) if e.value is not None else slice(None)
-                for t, e in zip(d.types, q.outcomes, strict=True))
+                for t, e in zip(last.types, q.outcomes, strict=True))
             kept = [i for i, e in enumerate(q.outcomes) if e.value is None]
-            return SampledDistribution(tuple(d.variables[i] for i in kept),
-                                       tuple(d.types[i] for i in kept), probs[sel], given,
-                                       types, str(q), se=se[sel], route=d.route)
+            return SampledDistribution(tuple(last.variables[i] for i in kept),
+                                       tuple(last.types[i] for i in kept), probs[sel], given,
+                                       types, str(q), se=se[sel], route=last.route)
         return out
 
     def _worlds(self, q: Prob) -> tuple[SamplingEngine, Prob, list[str]]:
@@ -243,90 +243,69 @@ class SamplingEngine:
 
     def _query_batch(self, text: str | Prob | Expect, values: Any, opts: Options
                      ) -> SampledBatch:
-        q = parse_query(text) if isinstance(text, str) else text
-        if not isinstance(q, Prob | Expect):
-            raise QueryError("query_batch takes one query, P(...) or E[...], not a sum")
-        prob = q.prob if isinstance(q, Expect) else q
-        columns = batch_columns(values)
-        if not columns:
-            raise QueryError("query_batch needs values to batch over")
-        condition = [e.var for e in (*prob.interventions, *prob.evidence)]
-        for v in columns:
-            if v not in condition:
-                raise QueryError(f"batched variable {v} must appear in the query's condition "
-                                 f"(after '|'), e.g. P(... | {v})")
-        n = len(next(iter(columns.values())))
-        subs = [_with_values(prob, {v: col[i] for v, col in columns.items()}) for i in range(n)]
-        for sub in subs:
-            free = [e.var for e in (*sub.interventions, *sub.evidence) if e.value is None]
-            if free:
-                raise QueryError(f"{q}: give {', '.join(free)} a value or batch over it")
+        q, prob, columns, settings = _batch_settings(text, values)
         if prob.is_counterfactual:
-            engine, mq, notes = self._worlds(subs[0])
+            engine, mq, notes = self._worlds(settings[0])
             out = engine.query_batch(Expect(mq) if isinstance(q, Expect) else mq, columns, opts)
             return dataclasses.replace(out, title=str(q), route="; ".join([out.route, *notes]))
-        for sub in subs:
-            check_query(self.model, sub)
+        for setting in settings:
+            check_query(self.model, setting)
         types: tuple[FiniteType, ...] = ()
         if isinstance(q, Expect):
             (ev_var,) = (e.var for e in prob.outcomes)
             readout = mean_readout(self.model, ev_var)
-            if self._closed(subs[0], opts) is not None:  # every setting has the closed form
-                cells = [self._closed(sub, opts) for sub in subs]
-                return SampledBatch(np.array([float(c or 0.0) for c in cells]), (), (),
-                                    title=str(q), se=np.zeros(n), route=ROUTES["closed"],
-                                    settings=columns)
+            closed = self._closed_batch(q, settings, columns, opts)
+            if closed is not None:
+                return closed
         else:
             types, readout = cells_readout(self.model, prob)
         if opts.method in ("nuts", "closed"):
             raise QueryError(f"{q}: query_batch samples by forward or importance sampling; ask "
                              f"each setting with query(..., method={opts.method!r}) instead")
-        reads = [e.var for e in prob.outcomes]
-        program = self._program(subs[0], reads)
-        method = "importance" if prob.evidence else "forward"
-        do = _stacked([indices(self.model, {e.var: e.value for e in sub.interventions})
-                       for sub in subs])
-        ev = _stacked([indices(self.model, {e.var: e.value for e in sub.evidence})
-                       for sub in subs])
-        m = opts.samples or DEFAULT_SAMPLES
-        _check_memory(program, m)
-        key = ("batch", id(program), m, readout.key, method)
-        fn = self._draws.get(key)
-        if fn is None:
-            one = _estimator(program, m, readout, method != "forward", 1, None)
-            fn = self._draws[key] = jax.jit(_over_settings(one))
-        seeds = np.uint32(opts.seed) + np.arange(n, dtype=np.uint32)
-        est, se, _, seen, ok = jax.device_get(fn(seeds, do, ev))
-        for good in ok.values():
-            if not np.all(good):
-                i = int(np.argmin(good))
-                program.check_flags(f"{q}, setting {i} ({subs[i]})",
-                                    {k: v[i] for k, v in ok.items()},
-                                    rerun=({k: v[i] for k, v in do.items()},
-                                           {k: v[i] for k, v in ev.items()}))
-        if not np.all(seen):
-            i = int(np.argmin(seen))
-            raise ZeroProbabilityError(
-                f"{q}, setting {i} ({subs[i]}): none of the {m} samples is consistent with the "
-                f"evidence: it has probability zero (or below about 1/{m})")
-        est, se = np.array(est, dtype=np.float64), np.array(se, dtype=np.float64)
-        if not np.all(np.isfinite(est)):
-            raise QueryError(f"{q}: the sampled values are not finite numbers (an overflow?); "
-                             "check the mechanisms it depends on")
-        se[se <= 1e-12 * (1 + np.abs(est))] = 0.0
-        notes = [f"{a.noise} abducted exactly from {y}" for y, a in program.abduct.items()]
-        route = ", ".join([f"{ROUTES[method]}, {m} samples per setting", *notes])
-        if isinstance(q, Expect):
-            return SampledBatch(est[:, 0], (), (), title=str(q), se=se[:, 0], route=route,
-                                settings=columns)
-        shape = (n, *(t.size for t in types))
-        est, se = est.reshape(shape), se.reshape(shape)
-        if all(e.value is not None for e in prob.outcomes):
-            at: tuple[Any, ...] = (slice(None), *_cell(types, prob))
-            return SampledBatch(est[at], (), (), title=str(q), se=se[at], route=route,
-                                settings=columns)
-        return SampledBatch(est, tuple(e.var for e in prob.outcomes), types, title=str(q), se=se,
-                            route=route, settings=columns)
+        est, se, route = self._sample_batch(q, settings, readout, opts)
+        return _batch_result(q, types, est, se, route, columns)
+
+    def _closed_batch(self, q: Expect, settings: list[Prob], columns: dict[str, Any],
+                      opts: Options) -> SampledBatch | None:
+        """An expectation's batch by the linear-Gaussian closed form, when the first setting
+        has one (then every setting has)."""
+        if self._closed(settings[0], opts) is None:
+            return None
+        cells = [self._closed(setting, opts) for setting in settings]
+        return SampledBatch(np.array([float(c or 0.0) for c in cells]), (), (), title=str(q),
+                            se=np.zeros(len(settings)), route=ROUTES["closed"], settings=columns)
+
+    def _sample_batch(self, q: Prob | Expect, settings: list[Prob], readout: Readout,
+                      opts: Options) -> tuple[np.ndarray, np.ndarray, str]:
+        """The mean of ``readout`` for each setting, its standard error, and the route: one
+        call of the compiled sampler, forward or importance sampling."""
+        first = settings[0]
+        program = self._program(first, [e.var for e in first.outcomes])
+        method = "importance" if first.evidence else "forward"
+        do = _stacked([indices(self.model, {e.var: e.value for e in setting.interventions})
+                       for setting in settings])
+        ev = _stacked([indices(self.model, {e.var: e.value for e in setting.evidence})
+                       for setting in settings])
+        samples = opts.samples or DEFAULT_SAMPLES
+        _check_memory(program, samples)
+        sampler = self._batch_sampler(program, samples, readout, method)
+        seeds = np.uint32(opts.seed) + np.arange(len(settings), dtype=np.uint32)
+        est, se, _, seen, ok = jax.device_get(sampler(seeds, do, ev))
+        _check_batch_flags(program, q, settings, ok, do, ev)
+        est, se = _checked_estimate(q, est, se, seen, samples, settings)
+        route = ", ".join([f"{ROUTES[method]}, {samples} samples per setting",
+                           *_abduction_notes(program)])
+        return est, se, route
+
+    def _batch_sampler(self, program: Program, samples: int, readout: Readout,
+                       method: str) -> Any:
+        """The compiled sampler of a batch (seeds, do, ev → an estimate per setting), cached."""
+        key = ("batch", id(program), samples, readout.key, method)
+        sampler = self._draws.get(key)
+        if sampler is None:
+            one = _estimator(program, samples, readout, method != "forward", 1, None)
+            sampler = self._draws[key] = jax.jit(_over_settings(one))
+        return sampler
 
     # -- routes ----------------------------------------------------------------------------
     def _closed(self, q: Prob, opts: Options) -> Estimate | None:
@@ -347,9 +326,10 @@ class SamplingEngine:
         mean, var = condition(joint, target, ev)
         return Estimate(mean, 0.0, ROUTES["closed"], sd=math.sqrt(var))
 
-    def _estimate(self, q: Prob, reads: list[str], f: Any, opts: Options
+    def _estimate(self, q: Prob, reads: list[str], readout: Readout, opts: Options
                   ) -> tuple[np.ndarray, np.ndarray, str, dict[str, Any]]:
-        """Mean of ``f`` (one row per sample) under the query's distribution, with its error."""
+        """Mean of ``readout`` (one row per sample) under the query's distribution, with its
+        error."""
         do = indices(self.model, {e.var: e.value for e in q.interventions})
         ev = indices(self.model, {e.var: e.value for e in q.evidence})
         program = self._program(q, reads)
@@ -360,7 +340,7 @@ class SamplingEngine:
                       and not any(map(program.is_indicator, ev)) else "importance")
         if method == "forward" and ev:
             method = "importance"
-        notes = [f"{a.noise} abducted exactly from {y}" for y, a in program.abduct.items()]
+        notes = _abduction_notes(program)
         if method == "nuts" and ev and not cont:
             method = "importance"
             notes.append("no continuous latent left for NUTS: the evidence determines them" if
@@ -368,9 +348,9 @@ class SamplingEngine:
                          "weighted instead")
         note = ", ".join(notes) or None
         if method == "nuts":
-            est, se, meta = self._nuts(q, program, reads, f, do, ev, opts)
+            est, se, meta = self._nuts(q, program, reads, readout, do, ev, opts)
         else:
-            est, se, meta = self._weighted(q, program, reads, f, do, ev, opts, method)
+            est, se, meta = self._weighted(q, program, reads, readout, do, ev, opts, method)
         return est, se, ROUTES[method], {**meta, "note": note}
 
     def _program(self, q: Prob, reads: list[str], enumerate: bool = False) -> Program:
@@ -382,21 +362,22 @@ class SamplingEngine:
             self._programs[key] = prog
         return prog
 
-    def _weighted(self, q: Prob, program: Program, reads: list[str], f: Any, do: Any, ev: Any,
-                  opts: Options, method: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    def _weighted(self, q: Prob, program: Program, reads: list[str], readout: Readout, do: Any,
+                  ev: Any, opts: Options, method: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """Forward or importance sampling; the estimate is reduced inside the compiled sampler,
         so only the answer leaves the device."""
         n = opts.samples or DEFAULT_SAMPLES
         _check_memory(program, n)
         devices = jax.devices()
         chunk = -(-n // len(devices))
-        key = (id(program), chunk, len(devices), f.key, method)
+        key = (id(program), chunk, len(devices), readout.key, method)
         sampler = self._draws.get(key)
         if sampler is None:  # on one device the first call runs eagerly, the second compiles
             spread_over = (NamedSharding(Mesh(np.array(devices), ("d",)), PartitionSpec("d"))
                            if len(devices) > 1 else None)  # one chunk of the plate per device
             sampler = self._draws[key] = _Packed(_estimator(
-                program, chunk, f, method != "forward", len(devices), spread_over), spread_over)
+                program, chunk, readout, method != "forward", len(devices), spread_over),
+                spread_over)
             fn = sampler.eager if len(devices) == 1 else sampler.compiled
         else:
             fn = sampler.compiled
@@ -404,23 +385,15 @@ class SamplingEngine:
         spread = len(out.sharding.device_set)  # the devices the compiled sampler ran on
         est, se, ess, seen, ok = sampler.unpack(np.asarray(out))  # one transfer to the host
         program.check_flags(str(q), ok, rerun=(do, ev))
-        m = chunk * len(devices)
-        if not seen:
-            raise ZeroProbabilityError(
-                f"{q}: none of the {m} samples is consistent with the evidence: it has "
-                f"probability zero (or below about 1/{m}), so the conditional is undefined")
-        est, se = np.array(est, dtype=np.float64), np.array(se, dtype=np.float64)
-        if not np.all(np.isfinite(est)):
-            raise QueryError(f"{q}: the sampled values are not finite numbers (an overflow?); "
-                             "check the mechanisms it depends on")
-        se[se <= 1e-12 * (1 + np.abs(est))] = 0.0  # rounding, not Monte Carlo error
-        meta: dict[str, Any] = {"samples": m, "devices": spread}
+        samples = chunk * len(devices)
+        est, se = _checked_estimate(q, est, se, seen, samples)
+        meta: dict[str, Any] = {"samples": samples, "devices": spread}
         if method != "forward":
             meta["ess"] = float(ess)
         return est, se, meta
 
-    def _nuts(self, q: Prob, program: Program, reads: list[str], f: Any, do: Any, ev: Any,
-              opts: Options) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    def _nuts(self, q: Prob, program: Program, reads: list[str], readout: Readout, do: Any,
+              ev: Any, opts: Options) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
         from numpyro.infer import MCMC, NUTS
 
@@ -462,7 +435,7 @@ class SamplingEngine:
         program.check_flags(str(q), {k: v for k, v in got.items() if is_flag(k)}, got)
         vals = {r: got[r if r in got else f"{r}{ABDUCTED}"].reshape(opts.chains, draws)
                 for r in reads}
-        values = np.asarray(f(vals), dtype=np.float64)         # (chains, draws, m)
+        values = np.asarray(readout(vals), dtype=np.float64)   # (chains, draws, m)
         ess = np.asarray(effective_sample_size(values))
         rhat = np.asarray(split_gelman_rubin(values)) if opts.chains > 1 else np.ones(1)
         est = values.mean(axis=(0, 1))
@@ -618,11 +591,11 @@ class _Packed:
                 bool(out[2 * k + 1]), ok)
 
 
-def _estimator(program: Program, chunk: int, f: Readout, weighted: bool, chunks: int,
+def _estimator(program: Program, chunk: int, readout: Readout, weighted: bool, chunks: int,
                spread_over: NamedSharding | None) -> Any:
-    """seed → the (weighted) mean of ``f`` over ``chunks`` chunks of samples, its standard error,
-    the ESS, whether any sample has positive weight, and whether each distribution's parameters
-    were valid. The chunks are laid out by ``spread_over`` (one per device) when given."""
+    """seed → the (weighted) mean of ``readout`` over ``chunks`` chunks of samples, its standard
+    error, the ESS, whether any sample has positive weight, and whether each distribution's
+    parameters were valid. The chunks are laid out by ``spread_over`` (one per device) when given."""
     draw = jax.vmap(_drawer(program, chunk), in_axes=(0, 0, None, None))
     rows = _normal_sites(program)
 
@@ -635,7 +608,7 @@ def _estimator(program: Program, chunk: int, f: Readout, weighted: bool, chunks:
         eps = _standard_normals(normals, (chunks, rows, chunk), seed, spread_over)
         vals, logw, ok = draw(keys, eps, do, ev)
         ok = {k: jnp.all(v) for k, v in ok.items()}
-        x = jnp.asarray(f({k: v.reshape(-1) for k, v in vals.items()}), dtype=float)
+        x = jnp.asarray(readout({k: v.reshape(-1) for k, v in vals.items()}), dtype=float)
         logw = logw.reshape(-1)
         n = x.shape[0]
         if not weighted:
@@ -722,6 +695,91 @@ def _drawer(program: Program, n: int) -> Any:
         return {r: tr[r]["value"] for r in program.reads}, logw, ok
 
     return draw
+
+
+def _batch_settings(text: str | Prob | Expect, values: Any
+                    ) -> tuple[Prob | Expect, Prob, dict[str, Any], list[Prob]]:
+    """A batch's query, its probability, its columns of values (variable → values) and the
+    query of each setting, refused unless the columns are of its condition and every setting
+    gives each variable of the condition a value."""
+    q = parse_query(text) if isinstance(text, str) else text
+    if not isinstance(q, Prob | Expect):
+        raise QueryError("query_batch takes one query, P(...) or E[...], not a sum")
+    prob = q.prob if isinstance(q, Expect) else q
+    columns = batch_columns(values)
+    if not columns:
+        raise QueryError("query_batch needs values to batch over")
+    condition = [e.var for e in (*prob.interventions, *prob.evidence)]
+    for v in columns:
+        if v not in condition:
+            raise QueryError(f"batched variable {v} must appear in the query's condition "
+                             f"(after '|'), e.g. P(... | {v})")
+    n = len(next(iter(columns.values())))
+    settings = [_with_values(prob, {v: col[i] for v, col in columns.items()}) for i in range(n)]
+    for setting in settings:
+        free = [e.var for e in (*setting.interventions, *setting.evidence) if e.value is None]
+        if free:
+            raise QueryError(f"{q}: give {', '.join(free)} a value or batch over it")
+    return q, prob, columns, settings
+
+
+def _check_batch_flags(program: Program, q: Prob | Expect, settings: list[Prob],
+                       flags: Mapping[str, Any], do: Mapping[str, Any],
+                       ev: Mapping[str, Any]) -> None:
+    """Raise the MechanismError of the first setting where a flag of the program (one value
+    per setting) is False."""
+    for held in flags.values():
+        if not np.all(held):
+            i = int(np.argmin(held))
+            program.check_flags(f"{q}, setting {i} ({settings[i]})",
+                                {k: v[i] for k, v in flags.items()},
+                                rerun=({k: v[i] for k, v in do.items()},
+                                       {k: v[i] for k, v in ev.items()}))
+
+
+def _checked_estimate(q: Prob | Expect, est: Any, se: Any, seen: Any, samples: int,
+                      settings: Sequence[Prob] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A sampled estimate and its standard error as float64 arrays, with a standard error that
+    is only rounding set to 0; refused when no sample is consistent with the evidence (``seen``:
+    whether one is, one flag per setting of a batch when ``settings`` are given) or a value is
+    not finite."""
+    if not np.all(seen):
+        if settings is None:
+            where, undefined = str(q), ", so the conditional is undefined"
+        else:
+            i = int(np.argmin(seen))
+            where, undefined = f"{q}, setting {i} ({settings[i]})", ""
+        raise ZeroProbabilityError(
+            f"{where}: none of the {samples} samples is consistent with the evidence: it has "
+            f"probability zero (or below about 1/{samples}){undefined}")
+    est, se = np.array(est, dtype=np.float64), np.array(se, dtype=np.float64)
+    if not np.all(np.isfinite(est)):
+        raise QueryError(f"{q}: the sampled values are not finite numbers (an overflow?); "
+                         "check the mechanisms it depends on")
+    se[se <= 1e-12 * (1 + np.abs(est))] = 0.0  # rounding, not Monte Carlo error
+    return est, se
+
+
+def _abduction_notes(program: Program) -> list[str]:
+    """What the route says of the noise the program abducts exactly."""
+    return [f"{a.noise} abducted exactly from {y}" for y, a in program.abduct.items()]
+
+
+def _batch_result(q: Prob | Expect, types: tuple[FiniteType, ...], est: np.ndarray,
+                  se: np.ndarray, route: str, columns: dict[str, Any]) -> SampledBatch:
+    """A batch's answer from its estimates (a row per setting): expectations, probabilities
+    of the outcomes' values, or a table over the outcomes for each setting."""
+    if isinstance(q, Expect):
+        return SampledBatch(est[:, 0], (), (), title=str(q), se=se[:, 0], route=route,
+                            settings=columns)
+    shape = (est.shape[0], *(t.size for t in types))
+    est, se = est.reshape(shape), se.reshape(shape)
+    if all(e.value is not None for e in q.outcomes):
+        at: tuple[Any, ...] = (slice(None), *_cell(types, q))
+        return SampledBatch(est[at], (), (), title=str(q), se=se[at], route=route,
+                            settings=columns)
+    return SampledBatch(est, tuple(e.var for e in q.outcomes), types, title=str(q), se=se,
+                        route=route, settings=columns)
 
 
 def _with_values(q: Prob, values: Mapping[str, Any]) -> Prob:

@@ -293,47 +293,64 @@ class Elaborator:
     def mechanism(self, md: A.ModelDef, it: A.ModelItem, types: dict[str, Type]
                   ) -> tuple[tuple[str, ...] | None, Any]:
         """Parents and mechanism of one model item; (None, None) after reporting an error."""
-        m, t, owner = it.mechanism, types[it.name], f"variable {it.name}"
+        m = it.mechanism
         if m is None:
             return (), None
         if isinstance(m, A.InlineTable):
-            if not isinstance(t, FiniteType):
-                self.error(m.span, f"{it.name} has type {t}; a table needs a finite type")
-                return None, None
-            table = Table(np.array(m.numbers), 0)
-            table.check((), (t,), owner)
-            return (), table
+            return self.inline_table(m, it, types[it.name])
         if isinstance(m, A.CondTable):
-            parents: list[str] = []
-            for p, span in m.parents:
-                if p not in types:
-                    self.error(span, f"{p!r} is not a variable of model {md.name}"
-                               + did_you_mean(p, types))
-                    return None, None
-                parents.append(p)
-            rows: dict[Any, Any] = {}
-            for row in m.rows:
-                key = row.key[0] if len(row.key) == 1 else row.key
-                if key in rows:
-                    self.error(row.span, f"the table of {it.name} gives the row {key} twice")
-                    return None, None
-                rows[key] = list(row.numbers)
-            ptypes = [types[p] for p in parents]
-            table = to_table(rows, it.name, t, tuple(parents), ptypes)
-            table.check(ptypes, (t,), owner + f" (given {', '.join(parents)})")
-            return tuple(parents), table
-        expr = m.expr if isinstance(m, A.Functional) else m
-        scope, env = self.expression_scope(md, it, expr, types)
-        if scope is None:
+            return self.cond_table(m, md, it, types)
+        return self.expression_mechanism(m, md, it, types)
+
+    def inline_table(self, m: A.InlineTable, it: A.ModelItem, t: Type
+                     ) -> tuple[tuple[str, ...] | None, Any]:
+        """``X : T ~ [p1, …]``: a table without parents."""
+        if not isinstance(t, FiniteType):
+            self.error(m.span, f"{it.name} has type {t}; a table needs a finite type")
             return None, None
-        for a in m.args if isinstance(m, A.DistCall) else (expr,):
-            check_calls(a)  # every call known and of the right arity, before any evaluation
-        parents = scope
+        table = Table(np.array(m.numbers), 0)
+        table.check((), (t,), f"variable {it.name}")
+        return (), table
+
+    def cond_table(self, m: A.CondTable, md: A.ModelDef, it: A.ModelItem,
+                   types: dict[str, Type]) -> tuple[tuple[str, ...] | None, Any]:
+        """A conditional table: a row of probabilities for each value of the parents."""
+        parents: list[str] = []
+        for p, span in m.parents:
+            if p not in types:
+                self.error(span, f"{p!r} is not a variable of model {md.name}"
+                           + did_you_mean(p, types))
+                return None, None
+            parents.append(p)
+        rows: dict[Any, Any] = {}
+        for row in m.rows:
+            key = row.key[0] if len(row.key) == 1 else row.key
+            if key in rows:
+                self.error(row.span, f"the table of {it.name} gives the row {key} twice")
+                return None, None
+            rows[key] = list(row.numbers)
+        t = types[it.name]
+        ptypes = [types[p] for p in parents]
+        table = to_table(rows, it.name, t, tuple(parents), ptypes)
+        table.check(ptypes, (t,), f"variable {it.name} (given {', '.join(parents)})")
+        return tuple(parents), table
+
+    def expression_mechanism(self, m: A.DistCall | A.Functional, md: A.ModelDef, it: A.ModelItem,
+                             types: dict[str, Type]) -> tuple[tuple[str, ...] | None, Any]:
+        """A distribution (``~ D(…)``) or a function (``:= …``) of the parents it reads: a table
+        when the variable and its parents are finite, else a mechanism the sampler runs."""
+        from causaldsl.lang.fmt import mechanism as mechanism_text  # no comments, no ':='
+
+        t = types[it.name]
+        expr = m.expr if isinstance(m, A.Functional) else m
+        parents, env = self.expression_scope(md, it, expr, types)
+        if parents is None:
+            return None, None
+        for arg in m.args if isinstance(m, A.DistCall) else (expr,):
+            check_calls(arg)  # every call known and of the right arity, before any evaluation
         ptypes = [types[p] for p in parents]
         kinds = {p: kind_of(types[p]) for p in parents}  # any other name in it is a label
-        from causaldsl.lang.fmt import mechanism as shown  # canonical text: no comments, no ':='
-
-        text = shown(m).split(" ", 1)[1]
+        text = mechanism_text(m).split(" ", 1)[1]
         discrete = isinstance(t, FiniteType) and all(isinstance(pt, FiniteType) for pt in ptypes)
         if isinstance(m, A.DistCall):
             self.check_dist(m, it, t, kinds)
@@ -341,26 +358,34 @@ class Elaborator:
                 return tuple(parents), ExprMechanism("sample", m, text)
             return tuple(parents), self.discrete_dist(m, it, t, parents, ptypes, env)  # type: ignore[arg-type]
         if not discrete:
-            for leaf in _results(expr):  # a label it gives must be a value of its type
-                nums = t.numeric() if isinstance(t, FiniteType) else None
-                if isinstance(leaf, A.Num) and nums is not None and float(leaf.value) not in nums:
-                    self.error(leaf.span, f"{it.name} := … can give {leaf.value:g}, which is not a "
-                                          f"value of {t!r}")
-                    return None, None
-                if not isinstance(leaf, A.Var) or leaf.name in types:
-                    continue
-                if not isinstance(t, FiniteType):
-                    self.error(leaf.span, f"{it.name} := … can give the label {leaf.name}, but "
-                                          f"{it.name} : {t} is a number")
-                    return None, None
-                if leaf.name not in t:
-                    self.error(leaf.span, f"{it.name} := … can give {leaf.name}, which is not a "
-                                          f"value of {t!r}")
-                    return None, None
+            if not self.check_result_labels(expr, it, t, types):
+                return None, None
             self.check_result(infer(expr, kinds), expr, it, t)
             return tuple(parents), ExprMechanism("assign", expr, text)
         infer(expr, kinds)  # before NumPy meets a bad mix
         return tuple(parents), self.function_table(expr, it, t, parents, ptypes, env)  # type: ignore[arg-type]
+
+    def check_result_labels(self, expr: Any, it: A.ModelItem, t: Type, types: dict[str, Type]
+                            ) -> bool:
+        """Each number or label a sampled ``:=`` can give (a branch of its if/else) must be a
+        value of its variable's type; False after reporting an error."""
+        for leaf in _results(expr):
+            nums = t.numeric() if isinstance(t, FiniteType) else None
+            if isinstance(leaf, A.Num) and nums is not None and float(leaf.value) not in nums:
+                self.error(leaf.span, f"{it.name} := … can give {leaf.value:g}, which is not a "
+                                      f"value of {t!r}")
+                return False
+            if not isinstance(leaf, A.Var) or leaf.name in types:
+                continue
+            if not isinstance(t, FiniteType):
+                self.error(leaf.span, f"{it.name} := … can give the label {leaf.name}, but "
+                                      f"{it.name} : {t} is a number")
+                return False
+            if leaf.name not in t:
+                self.error(leaf.span, f"{it.name} := … can give {leaf.name}, which is not a "
+                                      f"value of {t!r}")
+                return False
+        return True
 
     def check_dist(self, m: A.DistCall, it: A.ModelItem, t: Type, kinds: dict[str, Kind]
                    ) -> None:
@@ -493,8 +518,8 @@ class Elaborator:
             if v not in t:
                 at = ", ".join(f"{p} = {pt.values[i]}" for p, pt, i in
                                zip(parents, ptypes, idx, strict=True))
-                shown = show_label(v) if isinstance(v, bool | int) else repr(v)
-                raise ExprError(f"{it.name} := … gives {shown}{' at ' + at if at else ''}, which "
+                value = show_label(v) if isinstance(v, bool | int) else repr(v)
+                raise ExprError(f"{it.name} := … gives {value}{' at ' + at if at else ''}, which "
                                 f"is not a value of {t!r}", getattr(expr, "span", it.span))
             arr[(*idx, t.index(v))] = 1.0
         return Table(arr, len(parents))
@@ -504,87 +529,83 @@ class Elaborator:
         if not self.define(gd.name, gd.span, "graph"):
             return
         self.targets.append(gd.name)
-        types: dict[str, Type] = {}
-        roles: dict[str, Role] = {}
-        spans: dict[str, Span] = {}
-        parents: dict[str, list[str]] = {}
-        # the variables in order of first mention: a user's node by name, a bidirected edge's
-        # latent by its index in ``hidden`` (named once every node of the graph is known)
-        slots: list[str | int] = []
-        hidden: list[tuple[str, str, Span]] = []
-        pairs: set[frozenset[str]] = set()
-        causes: dict[str, list[tuple[str, Span]]] = {}  # each node's causes, and where written
+        parts = _GraphParts()
         ok = True
-
-        def node(name: str, span: Span) -> None:
-            if name not in types:
-                types[name], roles[name], spans[name], parents[name] = Opaque, Role.OBSERVED, span, []
-                slots.append(name)
-
         for it in gd.items:
             if isinstance(it, A.NodeDecl):
-                if it.name in spans and types[it.name] is not Opaque:
-                    self.error(it.span, f"node {it.name} is declared twice in graph {gd.name}")
-                    ok = False
-                    continue
-                t = self.type_(it.type)
-                node(it.name, it.span)
-                types[it.name] = t if t is not None else Opaque
-                roles[it.name] = Role(it.role) if it.role else Role.OBSERVED
+                ok = self.node_decl(gd, it, parts) and ok
             elif isinstance(it, A.Chain):
-                for (a, sa), (b, sb) in itertools.pairwise(it.names):
-                    node(a, sa)
-                    node(b, sb)
-                    if a == b:
-                        self.error(sb, f"{a} -> {a} is a cycle of length one")
-                        ok = False
-                    elif a not in parents[b]:
-                        parents[b].append(a)
-                        causes.setdefault(b, []).append((f"{a} -> {b} makes {a} a cause of it", sb))
+                ok = self.chain(it, parts) and ok
             elif isinstance(it, A.Bidirected):
-                (a, sa), (b, sb) = it.a, it.b
-                node(a, sa)
-                node(b, sb)
-                if a == b:
-                    self.error(sb, f"{a} <-> {a} joins {a} to itself: a bidirected edge is a "
-                                   "hidden common cause of two different nodes (a hidden cause "
-                                   f"of {a} alone needs no edge)")
-                    ok = False
-                elif frozenset((a, b)) not in pairs:  # one hidden common cause per pair
-                    pairs.add(frozenset((a, b)))
-                    slots.append(len(hidden))
-                    hidden.append((a, b, it.span))
-                    causes.setdefault(a, []).append((f"{a} <-> {b} gives it a hidden cause", sa))
-                    causes.setdefault(b, []).append((f"{a} <-> {b} gives it a hidden cause", sb))
-        for n, r in roles.items():  # a role may be declared after the edges that break it
-            if r is Role.EXOGENOUS and n in causes:
-                edge, span = causes[n][0]
-                self.error(span, f"exogenous node {n} cannot have causes, but {edge}: "
-                                 f"exogenous noise has none; declare {n} latent if it is a "
-                                 "hidden variable with causes")
-                ok = False
+                ok = self.bidirected(it, parts) and ok
+        ok = self.check_exogenous_nodes(parts) and ok
         if not ok:
             return
-        # each A <-> B becomes a latent U_A_B parent of both, named apart from every node the
-        # user wrote, wherever in the block that node appears
-        taken = set(types)
-        latent: list[str] = []
-        for a, b, span in hidden:
-            u = hidden_cause_name(a, b, taken)
-            latent.append(u)
-            types[u], roles[u], spans[u], parents[u] = Opaque, Role.LATENT, span, []
-            parents[a].append(u)
-            parents[b].append(u)
-        order = [s if isinstance(s, str) else latent[s] for s in slots]
-        variables = [Variable(n, types[n], roles[n], tuple(parents[n]), None) for n in order]
         try:
-            model = CausalModel.from_variables(variables, gd.name)
+            model = CausalModel.from_variables(parts.variables(), gd.name)
         except CausalError as e:
             cycle = getattr(e, "cycle", None)
-            self.error(spans[cycle[0]] if cycle else gd.span, str(e))
+            self.error(parts.spans[cycle[0]] if cycle else gd.span, str(e))
             return
         self.prog.models[gd.name] = model
         self.prog.graphs.add(gd.name)
+
+    def node_decl(self, gd: A.GraphDef, it: A.NodeDecl, parts: _GraphParts) -> bool:
+        """A node declared with its type and role; False after an error."""
+        if it.name in parts.spans and parts.types[it.name] is not Opaque:
+            self.error(it.span, f"node {it.name} is declared twice in graph {gd.name}")
+            return False
+        t = self.type_(it.type)
+        parts.node(it.name, it.span)
+        parts.types[it.name] = t if t is not None else Opaque
+        parts.roles[it.name] = Role(it.role) if it.role else Role.OBSERVED
+        return True
+
+    def chain(self, it: A.Chain, parts: _GraphParts) -> bool:
+        """The edges of ``A -> B -> …``; False after an error (each edge is still read)."""
+        ok = True
+        for (a, span_a), (b, span_b) in itertools.pairwise(it.names):
+            parts.node(a, span_a)
+            parts.node(b, span_b)
+            if a == b:
+                self.error(span_b, f"{a} -> {a} is a cycle of length one")
+                ok = False
+            elif a not in parts.parents[b]:
+                parts.parents[b].append(a)
+                parts.causes.setdefault(b, []).append(
+                    (f"{a} -> {b} makes {a} a cause of it", span_b))
+        return ok
+
+    def bidirected(self, it: A.Bidirected, parts: _GraphParts) -> bool:
+        """``A <-> B``: a hidden common cause of A and B, one per pair; False after an error."""
+        (a, span_a), (b, span_b) = it.a, it.b
+        parts.node(a, span_a)
+        parts.node(b, span_b)
+        if a == b:
+            self.error(span_b, f"{a} <-> {a} joins {a} to itself: a bidirected edge is a "
+                               "hidden common cause of two different nodes (a hidden cause "
+                               f"of {a} alone needs no edge)")
+            return False
+        if frozenset((a, b)) not in parts.pairs:
+            parts.pairs.add(frozenset((a, b)))
+            parts.slots.append(len(parts.hidden))
+            parts.hidden.append((a, b, it.span))
+            parts.causes.setdefault(a, []).append((f"{a} <-> {b} gives it a hidden cause", span_a))
+            parts.causes.setdefault(b, []).append((f"{a} <-> {b} gives it a hidden cause", span_b))
+        return True
+
+    def check_exogenous_nodes(self, parts: _GraphParts) -> bool:
+        """No exogenous node has a cause (a role may be declared after the edges that break
+        it); False after an error."""
+        ok = True
+        for name, role in parts.roles.items():
+            if role is Role.EXOGENOUS and name in parts.causes:
+                edge, span = parts.causes[name][0]
+                self.error(span, f"exogenous node {name} cannot have causes, but {edge}: "
+                                 f"exogenous noise has none; declare {name} latent if it is a "
+                                 "hidden variable with causes")
+                ok = False
+        return ok
 
     # -- observations --------------------------------------------------------------------
     def observed(self, ob: A.Observed) -> None:
@@ -823,6 +844,46 @@ class Elaborator:
             if found:
                 return Span(n, found.start() + 1)
         return span
+
+
+@dataclass
+class _GraphParts:
+    """A graph block as read so far: each node's type, role, first span and parents; the
+    variables in order of first mention (``slots``: a user's node by name, a bidirected edge's
+    latent by its index in ``hidden``, named once every node of the graph is known); the pairs
+    joined by a bidirected edge; and each node's causes, with where they were written."""
+
+    types: dict[str, Type] = field(default_factory=dict)
+    roles: dict[str, Role] = field(default_factory=dict)
+    spans: dict[str, Span] = field(default_factory=dict)
+    parents: dict[str, list[str]] = field(default_factory=dict)
+    slots: list[str | int] = field(default_factory=list)
+    hidden: list[tuple[str, str, Span]] = field(default_factory=list)
+    pairs: set[frozenset[str]] = field(default_factory=set)
+    causes: dict[str, list[tuple[str, Span]]] = field(default_factory=dict)
+
+    def node(self, name: str, span: Span) -> None:
+        """A node at its first mention: opaque and observed until declared."""
+        if name not in self.types:
+            self.types[name], self.roles[name] = Opaque, Role.OBSERVED
+            self.spans[name], self.parents[name] = span, []
+            self.slots.append(name)
+
+    def variables(self) -> list[Variable]:
+        """The graph's variables in order, each ``A <-> B`` a latent ``U_A_B`` parent of both,
+        named apart from every node the user wrote, wherever in the block that node appears."""
+        taken = set(self.types)
+        latent: list[str] = []
+        for a, b, span in self.hidden:
+            name = hidden_cause_name(a, b, taken)
+            latent.append(name)
+            self.types[name], self.roles[name] = Opaque, Role.LATENT
+            self.spans[name], self.parents[name] = span, []
+            self.parents[a].append(name)
+            self.parents[b].append(name)
+        order = [s if isinstance(s, str) else latent[s] for s in self.slots]
+        return [Variable(n, self.types[n], self.roles[n], tuple(self.parents[n]), None)
+                for n in order]
 
 
 def _results(e: Any) -> list[Any]:
