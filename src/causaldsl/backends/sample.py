@@ -138,11 +138,11 @@ class SamplingEngine:
             engine, mq, notes = self._worlds(q)
             return _noted(engine.prob(mq, opts), notes, str(q))
         check_query(self.model, q)
-        types, readout = cells_readout(self.model, q)
+        types, statistic = indicator_statistic(self.model, q)
         free = [e for e in (*q.interventions, *q.evidence) if e.value is None]
         if free:
             return self._table(q, free, opts)
-        est, se, route, meta = self._estimate(q, [e.var for e in q.outcomes], readout, opts)
+        est, se, route, meta = self._estimate(q, [e.var for e in q.outcomes], statistic, opts)
         shape = tuple(t.size for t in types)
         probs, ses = est.reshape(shape), se.reshape(shape)
         if all(e.value is not None for e in q.outcomes):
@@ -169,11 +169,11 @@ class SamplingEngine:
                 ev.var, np.reshape([float(c) for c in cells], shape), given, types, str(q),
                 se=np.reshape([c.se for c in cells], shape),
                 route="; ".join(dict.fromkeys(c.route for c in cells)))
-        readout = mean_readout(self.model, ev.var)
+        statistic = value_statistic(self.model, ev.var)
         closed = self._closed(prob, opts)
         if closed is not None:
             return closed
-        est, se, route, meta = self._estimate(prob, [ev.var], readout, opts)
+        est, se, route, meta = self._estimate(prob, [ev.var], statistic, opts)
         return Estimate(float(est[0]), float(se[0]), route, **meta)
 
     def _each(self, q: Prob, free: Sequence[Event], opts: Options, answer: Any,
@@ -253,16 +253,16 @@ class SamplingEngine:
         types: tuple[FiniteType, ...] = ()
         if isinstance(q, Expect):
             (ev_var,) = (e.var for e in prob.outcomes)
-            readout = mean_readout(self.model, ev_var)
+            statistic = value_statistic(self.model, ev_var)
             closed = self._closed_batch(q, settings, columns, opts)
             if closed is not None:
                 return closed
         else:
-            types, readout = cells_readout(self.model, prob)
+            types, statistic = indicator_statistic(self.model, prob)
         if opts.method in ("nuts", "closed"):
             raise QueryError(f"{q}: query_batch samples by forward or importance sampling; ask "
                              f"each setting with query(..., method={opts.method!r}) instead")
-        est, se, route = self._sample_batch(q, settings, readout, opts)
+        est, se, route = self._sample_batch(q, settings, statistic, opts)
         return _batch_result(q, types, est, se, route, columns)
 
     def _closed_batch(self, q: Expect, settings: list[Prob], columns: dict[str, Any],
@@ -275,9 +275,9 @@ class SamplingEngine:
         return SampledBatch(np.array([float(c or 0.0) for c in cells]), (), (), title=str(q),
                             se=np.zeros(len(settings)), route=ROUTES["closed"], settings=columns)
 
-    def _sample_batch(self, q: Prob | Expect, settings: list[Prob], readout: Readout,
+    def _sample_batch(self, q: Prob | Expect, settings: list[Prob], statistic: SampleStatistic,
                       opts: Options) -> tuple[np.ndarray, np.ndarray, str]:
-        """The mean of ``readout`` for each setting, its standard error, and the route: one
+        """The mean of ``statistic`` for each setting, its standard error, and the route: one
         call of the compiled sampler, forward or importance sampling."""
         first = settings[0]
         program = self._program(first, [e.var for e in first.outcomes])
@@ -288,7 +288,7 @@ class SamplingEngine:
                        for setting in settings])
         samples = opts.samples or DEFAULT_SAMPLES
         _check_memory(program, samples)
-        sampler = self._batch_sampler(program, samples, readout, method)
+        sampler = self._batch_sampler(program, samples, statistic, method)
         seeds = np.uint32(opts.seed) + np.arange(len(settings), dtype=np.uint32)
         est, se, _, seen, ok = jax.device_get(sampler(seeds, do, ev))
         _check_batch_flags(program, q, settings, ok, do, ev)
@@ -297,13 +297,13 @@ class SamplingEngine:
                            *_abduction_notes(program)])
         return est, se, route
 
-    def _batch_sampler(self, program: Program, samples: int, readout: Readout,
+    def _batch_sampler(self, program: Program, samples: int, statistic: SampleStatistic,
                        method: str) -> Any:
         """The compiled sampler of a batch (seeds, do, ev → an estimate per setting), cached."""
-        key = ("batch", id(program), samples, readout.key, method)
+        key = ("batch", id(program), samples, statistic.key, method)
         sampler = self._draws.get(key)
         if sampler is None:
-            one = _estimator(program, samples, readout, method != "forward", 1, None)
+            one = _estimator(program, samples, statistic, method != "forward", 1, None)
             sampler = self._draws[key] = jax.jit(_over_settings(one))
         return sampler
 
@@ -326,9 +326,9 @@ class SamplingEngine:
         mean, var = condition(joint, target, ev)
         return Estimate(mean, 0.0, ROUTES["closed"], sd=math.sqrt(var))
 
-    def _estimate(self, q: Prob, reads: list[str], readout: Readout, opts: Options
+    def _estimate(self, q: Prob, reads: list[str], statistic: SampleStatistic, opts: Options
                   ) -> tuple[np.ndarray, np.ndarray, str, dict[str, Any]]:
-        """Mean of ``readout`` (one row per sample) under the query's distribution, with its
+        """Mean of ``statistic`` (one row per sample) under the query's distribution, with its
         error."""
         do = indices(self.model, {e.var: e.value for e in q.interventions})
         ev = indices(self.model, {e.var: e.value for e in q.evidence})
@@ -348,9 +348,9 @@ class SamplingEngine:
                          "weighted instead")
         note = ", ".join(notes) or None
         if method == "nuts":
-            est, se, meta = self._nuts(q, program, reads, readout, do, ev, opts)
+            est, se, meta = self._nuts(q, program, reads, statistic, do, ev, opts)
         else:
-            est, se, meta = self._weighted(q, program, reads, readout, do, ev, opts, method)
+            est, se, meta = self._weighted(q, program, reads, statistic, do, ev, opts, method)
         return est, se, ROUTES[method], {**meta, "note": note}
 
     def _program(self, q: Prob, reads: list[str], enumerate: bool = False) -> Program:
@@ -362,7 +362,7 @@ class SamplingEngine:
             self._programs[key] = prog
         return prog
 
-    def _weighted(self, q: Prob, program: Program, reads: list[str], readout: Readout, do: Any,
+    def _weighted(self, q: Prob, program: Program, reads: list[str], statistic: SampleStatistic, do: Any,
                   ev: Any, opts: Options, method: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """Forward or importance sampling; the estimate is reduced inside the compiled sampler,
         so only the answer leaves the device."""
@@ -370,13 +370,13 @@ class SamplingEngine:
         _check_memory(program, n)
         devices = jax.devices()
         chunk = -(-n // len(devices))
-        key = (id(program), chunk, len(devices), readout.key, method)
+        key = (id(program), chunk, len(devices), statistic.key, method)
         sampler = self._draws.get(key)
         if sampler is None:  # on one device the first call runs eagerly, the second compiles
             spread_over = (NamedSharding(Mesh(np.array(devices), ("d",)), PartitionSpec("d"))
                            if len(devices) > 1 else None)  # one chunk of the plate per device
             sampler = self._draws[key] = _Packed(_estimator(
-                program, chunk, readout, method != "forward", len(devices), spread_over),
+                program, chunk, statistic, method != "forward", len(devices), spread_over),
                 spread_over)
             fn = sampler.eager if len(devices) == 1 else sampler.compiled
         else:
@@ -392,7 +392,7 @@ class SamplingEngine:
             meta["ess"] = float(ess)
         return est, se, meta
 
-    def _nuts(self, q: Prob, program: Program, reads: list[str], readout: Readout, do: Any,
+    def _nuts(self, q: Prob, program: Program, reads: list[str], statistic: SampleStatistic, do: Any,
               ev: Any, opts: Options) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
         from numpyro.infer import MCMC, NUTS
@@ -435,7 +435,7 @@ class SamplingEngine:
         program.check_flags(str(q), {k: v for k, v in got.items() if is_flag(k)}, got)
         vals = {r: got[r if r in got else f"{r}{ABDUCTED}"].reshape(opts.chains, draws)
                 for r in reads}
-        values = np.asarray(readout(vals), dtype=np.float64)   # (chains, draws, m)
+        values = np.asarray(statistic(vals), dtype=np.float64)   # (chains, draws, m)
         ess = np.asarray(effective_sample_size(values))
         rhat = np.asarray(split_gelman_rubin(values)) if opts.chains > 1 else np.ones(1)
         est = values.mean(axis=(0, 1))
@@ -453,8 +453,9 @@ DEFAULT_NUTS_SAMPLES = 1_000
 
 
 @dataclass(frozen=True)
-class Readout:
-    """What a query reads from each sample (``fn``: values → rows), and a cache ``key``."""
+class SampleStatistic:
+    """The statistic a query averages over samples (``fn``: sampled values → rows: an indicator
+    row per joint cell for P, the value for E), and a cache ``key``."""
 
     key: tuple[Any, ...]
     fn: Any
@@ -463,7 +464,7 @@ class Readout:
         return self.fn(vals)
 
 
-def cells_readout(model: CausalModel, q: Prob) -> tuple[tuple[FiniteType, ...], Readout]:
+def indicator_statistic(model: CausalModel, q: Prob) -> tuple[tuple[FiniteType, ...], SampleStatistic]:
     """The outcomes' types, and each sample as a one-hot row over their joint cells."""
     types = []
     for e in q.outcomes:
@@ -479,10 +480,10 @@ def cells_readout(model: CausalModel, q: Prob) -> tuple[tuple[FiniteType, ...], 
             code = code * k + vals[e.var]
         return jax.nn.one_hot(code, math.prod(sizes))
 
-    return tuple(types), Readout(("cells", tuple(e.var for e in q.outcomes), sizes), cells)
+    return tuple(types), SampleStatistic(("cells", tuple(e.var for e in q.outcomes), sizes), cells)
 
 
-def mean_readout(model: CausalModel, var: str) -> Readout:
+def value_statistic(model: CausalModel, var: str) -> SampleStatistic:
     """Each sample's value of a numeric variable, as a row of one."""
     t = model[var].type
     if isinstance(t, FiniteType) and t.numeric() is None:
@@ -493,7 +494,7 @@ def mean_readout(model: CausalModel, var: str) -> Readout:
         x = vals[var]
         return (labels[x] if labels is not None else jnp.asarray(x, dtype=float))[..., None]
 
-    return Readout(("mean", var), value)
+    return SampleStatistic(("mean", var), value)
 
 
 def _cell(types: Sequence[FiniteType], q: Prob) -> tuple[int, ...]:
@@ -591,9 +592,9 @@ class _Packed:
                 bool(out[2 * k + 1]), ok)
 
 
-def _estimator(program: Program, chunk: int, readout: Readout, weighted: bool, chunks: int,
+def _estimator(program: Program, chunk: int, statistic: SampleStatistic, weighted: bool, chunks: int,
                spread_over: NamedSharding | None) -> Any:
-    """seed → the (weighted) mean of ``readout`` over ``chunks`` chunks of samples, its standard
+    """seed → the (weighted) mean of ``statistic`` over ``chunks`` chunks of samples, its standard
     error, the ESS, whether any sample has positive weight, and whether each distribution's
     parameters were valid. The chunks are laid out by ``spread_over`` (one per device) when given."""
     draw = jax.vmap(_drawer(program, chunk), in_axes=(0, 0, None, None))
@@ -608,7 +609,7 @@ def _estimator(program: Program, chunk: int, readout: Readout, weighted: bool, c
         eps = _standard_normals(normals, (chunks, rows, chunk), seed, spread_over)
         vals, logw, ok = draw(keys, eps, do, ev)
         ok = {k: jnp.all(v) for k, v in ok.items()}
-        x = jnp.asarray(readout({k: v.reshape(-1) for k, v in vals.items()}), dtype=float)
+        x = jnp.asarray(statistic({k: v.reshape(-1) for k, v in vals.items()}), dtype=float)
         logw = logw.reshape(-1)
         n = x.shape[0]
         if not weighted:
