@@ -1,19 +1,25 @@
 """The exact semantics: a functor from diagrams to tensors, and compiled exact queries.
 
-A node's table is a tensor with one axis per wire; a diagram is one einsum over wire indices
-whose order opt_einsum plans and ``jax.jit`` compiles. A query keeps only the ancestors of what
-it reads, cuts the intervened variables (surgery), and never builds the full joint. Compiled
-functions are cached per query *shape* (which variables, which carry values), so new values,
-new evidence or new tables reuse them, and ``vmap`` batches many of each in one call.
+There is one interpretation, and both uses go through it. A node's tensor is its box's table
+with one axis per wire (:func:`node_factor`). A set of such tensors is contracted as one einsum
+over wire indices: opt_einsum plans its order (:func:`plan_factors`), and :func:`stage` runs
+every step whose operands are all known ahead of time, on the host, returning the rest as a
+function of the operands given later. :func:`tensor` contracts every node of a diagram, with
+everything known. A compiled query contracts the nodes of the model's diagram that the query
+reads (the intervened variables cut, only ancestors of what it reads kept, so never the full
+joint) with one-hot operands for the given values; what is left after staging is run by NumPy
+on the first call and ``jax.jit`` later. Compiled queries are cached per query *shape* (which
+variables, which carry values), so new values, new evidence or new tables reuse them, and
+``vmap`` batches many of each in one call.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -25,7 +31,7 @@ from causaldsl.core.dag import linked_classes
 from causaldsl.core.errors import MechanismError, QueryError, ZeroProbabilityError
 from causaldsl.core.memo import cached_on
 from causaldsl.core.types import FiniteType
-from causaldsl.ir.diagram import Diagram
+from causaldsl.ir.diagram import Diagram, Node
 from causaldsl.ir.mechanism import TOLERANCE, Table
 from causaldsl.model.causal_model import CausalModel, finite
 from causaldsl.model.checks import check_query
@@ -46,6 +52,111 @@ from causaldsl.syntax.query import (
 jax.config.update("jax_enable_x64", True)
 
 
+# -- one tensor per node, one contraction for many ---------------------------------------------
+
+class Factor(NamedTuple):
+    """An operand of a contraction: a tensor with one named axis per wire. ``array`` is None
+    for an operand that is given only when the contraction runs (a one-hot of a value, or a
+    table that a batch replaces)."""
+
+    wires: tuple[Hashable, ...]
+    shape: tuple[int, ...]
+    array: np.ndarray | None = None
+
+
+def node_factor(node: Node, model: str | None = None) -> Factor:
+    """A node's tensor: its box's table, one axis per wire (the node's inputs, then its
+    outputs). ``model`` names the model whose variable the node defines, for the error when
+    it has no table (without it the node is any diagram's box)."""
+    mech = node.box.mechanism
+    if not isinstance(mech, Table):
+        raise _no_table(node.box.name, mech, model)
+    return Factor((*node.inputs, *node.outputs), mech.shape, mech.array)
+
+
+def _no_table(name: str, mech: Any, model: str | None) -> MechanismError:
+    if model is None:
+        return MechanismError(f"box {name} has no table, so it has no exact meaning")
+    if mech is None:
+        return MechanismError(f"variable {name} of model {model} has no table; exact answers "
+                              "need every variable the query depends on to have one")
+    return MechanismError(f"variable {name} of model {model} has the mechanism {mech}, which "
+                          "has no table; exact answers need finite types and tables (continuous "
+                          "models are for the sampling backend)")
+
+
+def ones_factor(wire: Hashable, size: int) -> Factor:
+    """A wire that no other operand reads, left open: constant along its axis."""
+    return Factor((wire,), (size,), np.ones(size))
+
+
+def plan_factors(factors: Sequence[Factor], output: Sequence[Hashable],
+                 limit: int | None = None) -> Plan:
+    """The contraction order of ``factors`` down to the ``output`` wires (``plan.plan``)."""
+    return plan([(f.wires, f.shape) for f in factors], output, limit)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A planned contraction, partially evaluated: the ``hoisted`` steps whose operands were
+    all known are done; ``run(args, einsum)`` does the rest, given the operands that were not
+    known (in order), with ``einsum`` (``jax.numpy.einsum`` unless told otherwise)."""
+
+    run: Callable[..., Any]
+    hoisted: int
+
+
+def stage(p: Plan, operands: Sequence[np.ndarray | None]) -> Staged:
+    """Partially evaluate a plan: run now, on the host, every step whose operands are all
+    known (``operands`` entries that are not None); keep the rest for ``run``."""
+    known: list[Any] = []
+    live: list[tuple[bool, int]] = []  # per operand left: (known?, position in known or slots)
+    n_args = 0
+    for a in operands:
+        if a is None:
+            live.append((False, n_args))
+            n_args += 1
+        else:
+            known.append(a)
+            live.append((True, len(known) - 1))
+    later: list[tuple[str, tuple[tuple[bool, int], ...], int]] = []
+    n_slots = n_args
+    hoisted = 0
+    for positions, eq in p.steps:
+        ins = tuple(live.pop(i) for i in positions)
+        if all(is_known for is_known, _ in ins):  # on the host: no compilation per step
+            known.append(opt_einsum.contract(eq, *(np.asarray(known[k]) for _, k in ins)))
+            live.append((True, len(known) - 1))
+            hoisted += 1
+        else:
+            later.append((eq, ins, n_slots))
+            live.append((False, n_slots))
+            n_slots += 1
+    (result,) = live
+    used = {k for _, ins, _ in later for is_known, k in ins if is_known}
+    if result[0]:
+        used.add(result[1])
+    kept = {k: known[k] for k in used}  # drop intermediates consumed ahead of time
+
+    def run(args: Sequence[Any], einsum: Callable[..., Any] = jnp.einsum) -> Any:
+        slots: list[Any] = [*args, *([None] * (n_slots - n_args))]
+        for eq, ins, out in later:
+            slots[out] = einsum(eq, *(kept[k] if is_known else slots[k] for is_known, k in ins))
+        is_known, k = result
+        return kept[k] if is_known else slots[k]
+
+    return Staged(run, hoisted)
+
+
+def contract(factors: Sequence[Factor], output: Sequence[Hashable],
+             limit: int | None = None) -> np.ndarray:
+    """Contract factors whose arrays are all known, on the host, down to ``output``."""
+    if not factors:
+        return np.ones(())
+    staged = stage(plan_factors(factors, output, limit), [f.array for f in factors])
+    return np.asarray(staged.run([], _numpy_einsum))
+
+
 # -- the functor on arbitrary diagrams ----------------------------------------------------------
 
 def tensor(diagram: Diagram) -> np.ndarray:
@@ -53,33 +164,27 @@ def tensor(diagram: Diagram) -> np.ndarray:
 
     Every box needs a table. Copies become diagonals, discards sums, swaps permutations.
     """
-    ops: list[tuple[Sequence[Any], Sequence[int]]] = []
-    arrays: list[np.ndarray] = []
+    return contract(*diagram_factors(diagram))
+
+
+def diagram_factors(diagram: Diagram) -> tuple[list[Factor], list[Hashable]]:
+    """A diagram as a contraction: each node's tensor, a constant along each input that no node
+    reads, and a delta that ties each output wire already seen (an input, or a copy) to a fresh
+    axis; and the output axes, the inputs then the outputs."""
     sizes = {w: finite(t, f"wire {w}").size for w, t in diagram.wire_types.items()}
-    for node in diagram.nodes:
-        if not isinstance(node.box.mechanism, Table):
-            raise MechanismError(f"box {node.box.name} has no table, so it has no exact meaning")
-        ops.append(((*node.inputs, *node.outputs), node.box.mechanism.shape))
-        arrays.append(node.box.mechanism.array)
-    out_index: list[Any] = list(diagram.inputs)
-    used = {w for n in diagram.nodes for w in n.inputs}
-    for w in diagram.inputs:
-        if w not in used:  # an input nobody reads: constant along its axis
-            ops.append(((w,), (sizes[w],)))
-            arrays.append(np.ones(sizes[w]))
+    factors = [node_factor(node) for node in diagram.nodes]
+    output: list[Hashable] = list(diagram.inputs)
+    read = {w for n in diagram.nodes for w in n.inputs}
+    factors += [ones_factor(w, sizes[w]) for w in diagram.inputs if w not in read]
     seen: set[str] = set(diagram.inputs)
     for k, w in enumerate(diagram.outputs):
         if w in seen:  # a copy (or identity): tie a fresh output axis to the wire by a delta
-            ops.append(((w, ("out", k)), (sizes[w], sizes[w])))
-            arrays.append(np.eye(sizes[w]))
-            out_index.append(("out", k))
+            factors.append(Factor((w, ("out", k)), (sizes[w], sizes[w]), np.eye(sizes[w])))
+            output.append(("out", k))
         else:
-            out_index.append(w)
+            output.append(w)
             seen.add(w)
-    if not ops:
-        return np.ones(())
-    p = plan(ops, out_index)
-    return np.asarray(jnp.einsum(p.equation, *arrays, optimize=list(p.path)))
+    return factors, output
 
 
 # -- compiled queries ----------------------------------------------------------------------------
@@ -155,49 +260,6 @@ class CompiledQuery:
                          zip(self.value_vars, self.value_types, strict=True)], dtype=np.int32)
 
 
-def _stage(p: Plan, fixed: Sequence[Any | None]
-           ) -> tuple[Callable[..., Any], int]:
-    """Partially evaluate a plan: run now every step whose operands are all known (``fixed``
-    entries that are not None); return the rest as a function of the unknown operands."""
-    consts: list[Any] = []
-    entries: list[tuple[str, int]] = []
-    n_var = 0
-    for a in fixed:
-        if a is None:
-            entries.append(("v", n_var))
-            n_var += 1
-        else:
-            consts.append(a)
-            entries.append(("c", len(consts) - 1))
-    ops: list[tuple[str, tuple[tuple[str, int], ...], int]] = []
-    n_slots = n_var
-    hoisted = 0
-    for inds, eq in p.steps:
-        ins = tuple(entries.pop(i) for i in inds)
-        if all(kind == "c" for kind, _ in ins):  # on the host: no compilation per step
-            consts.append(opt_einsum.contract(eq, *(np.asarray(consts[k]) for _, k in ins)))
-            entries.append(("c", len(consts) - 1))
-            hoisted += 1
-        else:
-            ops.append((eq, ins, n_slots))
-            entries.append(("v", n_slots))
-            n_slots += 1
-    (result,) = entries
-    used = {k for _, ins, _ in ops for kind, k in ins if kind == "c"}
-    if result[0] == "c":
-        used.add(result[1])
-    kept = {k: consts[k] for k in used}  # drop intermediates consumed ahead of time
-
-    def run(args: Sequence[Any], einsum: Callable[..., Any] = jnp.einsum) -> Any:
-        slots: list[Any] = [*args, *([None] * (n_slots - n_var))]
-        for eq, ins, out in ops:
-            slots[out] = einsum(eq, *(kept[k] if kind == "c" else slots[k] for kind, k in ins))
-        kind, k = result
-        return kept[k] if kind == "c" else slots[k]
-
-    return run, hoisted
-
-
 class ExactEngine:
     """Exact queries on one model: tables on the device, compiled functions per query shape."""
 
@@ -210,19 +272,16 @@ class ExactEngine:
         self._worlds: dict[Prob, tuple[ExactEngine, Prob]] = {}  # counterfactual → multi-world
 
     # -- compile -----------------------------------------------------------------------
+    @functools.cached_property
+    def _producers(self) -> dict[str, Node]:
+        return self.model.diagram.producers()
+
     def table(self, var: str) -> np.ndarray:
         """A variable's table (host memory; jit moves it to the device when it is an argument)."""
-        mech = self.model.variables[var].mechanism
-        if mech is None:
-            raise MechanismError(
-                f"variable {var} of model {self.model.name} has no table; exact answers "
-                "need every variable the query depends on to have one")
-        if not isinstance(mech, Table):
-            raise MechanismError(
-                f"variable {var} of model {self.model.name} has the mechanism {mech}, which has "
-                "no table; exact answers need finite types and tables (continuous models are "
-                "for the sampling backend)")
-        return mech.array
+        node = self._producers.get(var)
+        if node is None:  # an input of the diagram
+            raise _no_table(var, None, self.model.name)
+        return node_factor(node, self.model.name).array  # type: ignore[return-value]
 
     def compile(self, prob: Prob) -> CompiledQuery:
         """Plan and jit one query shape (cached): prune, cut, plan, hoist, compile."""
@@ -242,11 +301,13 @@ class ExactEngine:
             raise QueryError(f"{prob}: the answer depends on {names}, an input of model {m.name} "
                              f"(it was cut); set it with do({open_inputs[0]} = …), or ask for the "
                              f"whole channel with do({open_inputs[0]})")
-        table_vars = tuple(v for v in mutilated.variables if v in keep
-                           and not mutilated.variables[v].is_input)
-        for v in table_vars:
-            finite(m.variables[v].type, f"variable {v}")
-            self.table(v)  # raises early for a missing table
+        tables = {}  # the tensor of each kept node of the cut model's diagram
+        for node in mutilated.diagram.nodes:
+            (v,) = node.outputs
+            if v in keep:
+                finite(node.box.cod[0], f"variable {v}")
+                tables[v] = node_factor(node, m.name)
+        table_vars = tuple(tables)
         valued = [e for e in (*prob.interventions, *prob.evidence) if e.value is not None]
         value_vars = tuple(e.var for e in valued)
         value_types = tuple(finite(m.variables[v].type, v) for v in value_vars)
@@ -254,24 +315,19 @@ class ExactEngine:
         free_ev = tuple(e.var for e in prob.evidence if e.value is None)
         outcomes = tuple(e.var for e in prob.outcomes)
         if prob.evidence and value_vars:
-            table_vars = self._relevant(mutilated, table_vars, set(value_vars),
-                                        {*free_do, *free_ev, *outcomes})
-            keep = {u for v in table_vars for u in (*mutilated.variables[v].parents, v)}
-        ops: list[tuple[Sequence[Any], Sequence[int]]] = []
-        for v in table_vars:
-            var = mutilated.variables[v]
-            ops.append(((*var.parents, v), m.variables[v].mechanism.shape))  # type: ignore[union-attr]
-        for v, t in zip(value_vars, value_types, strict=True):
-            ops.append(((v,), (t.size,)))
-        ones = [v for v in free_do if v not in keep]  # do(X) with X irrelevant: constant axis
-        for v in ones:
-            ops.append(((v,), (finite(m.variables[v].type, v).size,)))
+            table_vars = self._relevant(tables, set(value_vars), {*free_do, *free_ev, *outcomes})
+            keep = {u for v in table_vars for u in tables[v].wires}  # type: ignore[misc]
+        table_factors = [tables[v] for v in table_vars]
+        values = [Factor((v,), (t.size,)) for v, t in zip(value_vars, value_types, strict=True)]
+        # do(X) with X irrelevant: constant axis
+        ones = [ones_factor(v, finite(m.variables[v].type, v).size) for v in free_do
+                if v not in keep]
         out_index = [*free_do, *free_ev, *outcomes]
-        p = plan(ops, out_index)
+        p = plan_factors([*table_factors, *values, *ones], out_index)
         n_out = len(outcomes)
         normalise = bool(prob.evidence)
         sizes = tuple(t.size for t in value_types)
-        ones_arrays = [np.ones(finite(m.variables[v].type, v).size) for v in ones]
+        ones_arrays = [f.array for f in ones]
 
         def onehots(idx: Any, xp: Any = jnp) -> list[Any]:
             return [(xp.arange(n) == idx[j]).astype(xp.float64) for j, n in enumerate(sizes)]
@@ -283,9 +339,10 @@ class ExactEngine:
             z = joint.sum(axis=axes, keepdims=True)
             return joint / xp.where(z > 0, z, 1.0), z
 
-        every, _ = _stage(p, [*([None] * (len(table_vars) + len(sizes))), *ones_arrays])
-        host_tables = [self.table(v) for v in table_vars]
-        known, hoisted = _stage(p, [*host_tables, *([None] * len(sizes)), *ones_arrays])
+        every = stage(p, [*([None] * (len(table_vars) + len(sizes))), *ones_arrays]).run
+        staged = stage(p, [*(f.array for f in table_factors), *([None] * len(sizes)),
+                           *ones_arrays])
+        known, hoisted = staged.run, staged.hoisted
 
         def core(tabs: Sequence[jax.Array], idx: jax.Array) -> tuple[jax.Array, jax.Array]:
             return finish(every([*tabs, *onehots(idx)]))
@@ -294,7 +351,7 @@ class ExactEngine:
             return finish(known(onehots(idx)))
 
         def host_core(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            joint = known(onehots(idx, np), _host_einsum)
+            joint = known(onehots(idx, np), _numpy_einsum)
             return finish(np.asarray(joint), np)
 
         def finish_host(joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -306,15 +363,12 @@ class ExactEngine:
             dims = {v: finite(m.variables[v].type, v).size for v in kout}
             if math.prod(dims.values()) > SHAPE_TABLE_LIMIT:
                 return None
-            kops = ops[: len(table_vars)]
             extra = [v for v in (*value_vars, *free_do) if v not in keep]  # constant axes
-            kops = [*kops, *(((v,), (dims[v],)) for v in extra)]
+            kfactors = [*table_factors, *(ones_factor(v, dims[v]) for v in extra)]
             try:
-                kp = plan(kops, kout, limit=SHAPE_TABLE_LIMIT)
+                return np.ascontiguousarray(contract(kfactors, kout, limit=SHAPE_TABLE_LIMIT))
             except QueryError:
                 return None
-            run, _ = _stage(kp, [*host_tables, *(np.ones(dims[v]) for v in extra)])
-            return np.ascontiguousarray(run([], _host_einsum))
 
         cq = CompiledQuery(prob, table_vars, value_vars, value_types, free_do, free_ev,
                            outcomes, p, normalise, core, fast_core, host_core, hoisted,
@@ -322,16 +376,17 @@ class ExactEngine:
         self._compiled[key] = cq
         return cq
 
-    def _relevant(self, mutilated: CausalModel, table_vars: tuple[str, ...], fixed: set[str],
-                  needed: set[str]) -> tuple[str, ...]:
+    def _relevant(self, tables: dict[str, Factor], fixed: set[str], needed: set[str]
+                  ) -> tuple[str, ...]:
         """Drop the tables that, once the given values are fixed, share no variable (directly or
         through other tables) with what the answer reads: their product is a constant that the
         normalisation cancels. Only strictly positive tables are dropped, so evidence of
         probability zero is still detected."""
-        owner: dict[str, str] = {}  # a variable's first table; later ones link to it
+        owner: dict[Hashable, str] = {}  # a variable's first table; later ones link to it
         links = []
+        table_vars = tuple(tables)
         for v in table_vars:
-            for u in (*mutilated.variables[v].parents, v):
+            for u in tables[v].wires:
                 if u not in fixed:
                     links.append((v, owner.setdefault(u, v)))
         wanted = {owner[u] for u in needed if u in owner}
@@ -564,12 +619,12 @@ class ExactEngine:
         return Batch(joint[(slice(None), *idx)], names, vtypes, given, gtypes, str(q))
 
 
-def _host_einsum(eq: str, *ops: Any) -> np.ndarray:
-    return np.einsum(_ascii(eq), *ops, optimize=len(ops) > 1)
+def _numpy_einsum(eq: str, *ops: Any) -> np.ndarray:
+    return np.einsum(_numpy_letters(eq), *ops, optimize=len(ops) > 1)
 
 
 @functools.lru_cache(maxsize=65536)
-def _ascii(eq: str) -> str:
+def _numpy_letters(eq: str) -> str:
     """NumPy's einsum knows only 52 letters; one pairwise step never needs more."""
     letters = {c: opt_einsum.get_symbol(i) for i, c in enumerate(dict.fromkeys(
         ch for ch in eq if ch not in ",->"))}
