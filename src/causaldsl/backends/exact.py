@@ -460,11 +460,11 @@ class ExactEngine:
         def numpy_model_tables(idx: np.ndarray) -> tuple[Any, Any]:
             return finish(np.asarray(model_tables.run(onehots(idx, np), _numpy_einsum)), np)
 
-        return Contraction(jax_given_tables=jax_given_tables, jax=jax_model_tables,
-                           numpy=numpy_model_tables,
-                           normalise_numpy=lambda joint: finish(joint, np),
-                           every_value_table=self._every_value_table(tables, axes, keep),
-                           ), model_tables.hoisted
+        contraction = Contraction(jax_given_tables=jax_given_tables, jax=jax_model_tables,
+                                  numpy=numpy_model_tables,
+                                  normalise_numpy=lambda joint: finish(joint, np),
+                                  every_value_table=self._every_value_table(tables, axes, keep))
+        return contraction, model_tables.hoisted
 
     def _every_value_table(self, tables: list[Factor], axes: QueryAxes, keep: set[str]
                            ) -> Callable[[], np.ndarray | None]:
