@@ -1,19 +1,25 @@
 """The exact semantics: a functor from diagrams to tensors, and compiled exact queries.
 
-A node's table is a tensor with one axis per wire; a diagram is one einsum over wire indices
-whose order opt_einsum plans and ``jax.jit`` compiles. A query keeps only the ancestors of what
-it reads, cuts the intervened variables (surgery), and never builds the full joint. Compiled
-functions are cached per query *shape* (which variables, which carry values), so new values,
-new evidence or new tables reuse them, and ``vmap`` batches many of each in one call.
+There is one interpretation, and both uses go through it. A node's tensor is its box's table
+with one axis per wire (:func:`node_factor`). A set of such tensors is contracted as one einsum
+over wire indices: opt_einsum plans its order (:func:`plan_factors`), and :func:`stage` runs
+every step whose operands are all known ahead of time, on the host, returning the rest as a
+function of the operands given later. :func:`tensor` contracts every node of a diagram, with
+everything known. A compiled query contracts the nodes of the model's diagram that the query
+reads (the intervened variables cut, only ancestors of what it reads kept, so never the full
+joint) with one-hot operands for the given values; what is left after staging is run by NumPy
+on the first call and ``jax.jit`` later. Compiled queries are cached per query *shape* (which
+variables, which carry values), so new values, new evidence or new tables reuse them, and
+``vmap`` batches many of each in one call.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -25,7 +31,7 @@ from causaldsl.core.dag import linked_classes
 from causaldsl.core.errors import MechanismError, QueryError, ZeroProbabilityError
 from causaldsl.core.memo import cached_on
 from causaldsl.core.types import FiniteType
-from causaldsl.ir.diagram import Diagram
+from causaldsl.ir.diagram import Diagram, Node
 from causaldsl.ir.mechanism import TOLERANCE, Table
 from causaldsl.model.causal_model import CausalModel, finite
 from causaldsl.model.checks import check_query
@@ -46,6 +52,111 @@ from causaldsl.syntax.query import (
 jax.config.update("jax_enable_x64", True)
 
 
+# -- one tensor per node, one contraction for many ---------------------------------------------
+
+class Factor(NamedTuple):
+    """An operand of a contraction: a tensor with one named axis per wire. ``array`` is None
+    for an operand that is given only when the contraction runs (a one-hot of a value, or a
+    table that a batch replaces)."""
+
+    wires: tuple[Hashable, ...]
+    shape: tuple[int, ...]
+    array: np.ndarray | None = None
+
+
+def node_factor(node: Node, model: str | None = None) -> Factor:
+    """A node's tensor: its box's table, one axis per wire (the node's inputs, then its
+    outputs). ``model`` names the model whose variable the node defines, for the error when
+    it has no table (without it the node is any diagram's box)."""
+    mech = node.box.mechanism
+    if not isinstance(mech, Table):
+        raise _no_table(node.box.name, mech, model)
+    return Factor((*node.inputs, *node.outputs), mech.shape, mech.array)
+
+
+def _no_table(name: str, mech: Any, model: str | None) -> MechanismError:
+    if model is None:
+        return MechanismError(f"box {name} has no table, so it has no exact meaning")
+    if mech is None:
+        return MechanismError(f"variable {name} of model {model} has no table; exact answers "
+                              "need every variable the query depends on to have one")
+    return MechanismError(f"variable {name} of model {model} has the mechanism {mech}, which "
+                          "has no table; exact answers need finite types and tables (continuous "
+                          "models are for the sampling backend)")
+
+
+def ones_factor(wire: Hashable, size: int) -> Factor:
+    """A wire that no other operand reads, left open: constant along its axis."""
+    return Factor((wire,), (size,), np.ones(size))
+
+
+def plan_factors(factors: Sequence[Factor], output: Sequence[Hashable],
+                 limit: int | None = None) -> Plan:
+    """The contraction order of ``factors`` down to the ``output`` wires (``plan.plan``)."""
+    return plan([(f.wires, f.shape) for f in factors], output, limit)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A planned contraction, partially evaluated: the ``hoisted`` steps whose operands were
+    all known are done; ``run(args, einsum)`` does the rest, given the operands that were not
+    known (in order), with ``einsum`` (``jax.numpy.einsum`` unless told otherwise)."""
+
+    run: Callable[..., Any]
+    hoisted: int
+
+
+def stage(p: Plan, operands: Sequence[np.ndarray | None]) -> Staged:
+    """Partially evaluate a plan: run now, on the host, every step whose operands are all
+    known (``operands`` entries that are not None); keep the rest for ``run``."""
+    known: list[Any] = []
+    live: list[tuple[bool, int]] = []  # per operand left: (known?, position in known or slots)
+    n_args = 0
+    for a in operands:
+        if a is None:
+            live.append((False, n_args))
+            n_args += 1
+        else:
+            known.append(a)
+            live.append((True, len(known) - 1))
+    later: list[tuple[str, tuple[tuple[bool, int], ...], int]] = []
+    n_slots = n_args
+    hoisted = 0
+    for positions, eq in p.steps:
+        ins = tuple(live.pop(i) for i in positions)
+        if all(is_known for is_known, _ in ins):  # on the host: no compilation per step
+            known.append(opt_einsum.contract(eq, *(np.asarray(known[k]) for _, k in ins)))
+            live.append((True, len(known) - 1))
+            hoisted += 1
+        else:
+            later.append((eq, ins, n_slots))
+            live.append((False, n_slots))
+            n_slots += 1
+    (result,) = live
+    used = {k for _, ins, _ in later for is_known, k in ins if is_known}
+    if result[0]:
+        used.add(result[1])
+    kept = {k: known[k] for k in used}  # drop intermediates consumed ahead of time
+
+    def run(args: Sequence[Any], einsum: Callable[..., Any] = jnp.einsum) -> Any:
+        slots: list[Any] = [*args, *([None] * (n_slots - n_args))]
+        for eq, ins, out in later:
+            slots[out] = einsum(eq, *(kept[k] if is_known else slots[k] for is_known, k in ins))
+        is_known, k = result
+        return kept[k] if is_known else slots[k]
+
+    return Staged(run, hoisted)
+
+
+def contract(factors: Sequence[Factor], output: Sequence[Hashable],
+             limit: int | None = None) -> np.ndarray:
+    """Contract factors whose arrays are all known, on the host, down to ``output``."""
+    if not factors:
+        return np.ones(())
+    staged = stage(plan_factors(factors, output, limit), [f.array for f in factors])
+    return np.asarray(staged.run([], _numpy_einsum))
+
+
 # -- the functor on arbitrary diagrams ----------------------------------------------------------
 
 def tensor(diagram: Diagram) -> np.ndarray:
@@ -53,149 +164,153 @@ def tensor(diagram: Diagram) -> np.ndarray:
 
     Every box needs a table. Copies become diagonals, discards sums, swaps permutations.
     """
-    ops: list[tuple[Sequence[Any], Sequence[int]]] = []
-    arrays: list[np.ndarray] = []
+    return contract(*diagram_factors(diagram))
+
+
+def diagram_factors(diagram: Diagram) -> tuple[list[Factor], list[Hashable]]:
+    """A diagram as a contraction: each node's tensor, a constant along each input that no node
+    reads, and a delta that ties each output wire already seen (an input, or a copy) to a fresh
+    axis; and the output axes, the inputs then the outputs."""
     sizes = {w: finite(t, f"wire {w}").size for w, t in diagram.wire_types.items()}
-    for node in diagram.nodes:
-        if not isinstance(node.box.mechanism, Table):
-            raise MechanismError(f"box {node.box.name} has no table, so it has no exact meaning")
-        ops.append(((*node.inputs, *node.outputs), node.box.mechanism.shape))
-        arrays.append(node.box.mechanism.array)
-    out_index: list[Any] = list(diagram.inputs)
-    used = {w for n in diagram.nodes for w in n.inputs}
-    for w in diagram.inputs:
-        if w not in used:  # an input nobody reads: constant along its axis
-            ops.append(((w,), (sizes[w],)))
-            arrays.append(np.ones(sizes[w]))
+    factors = [node_factor(node) for node in diagram.nodes]
+    output: list[Hashable] = list(diagram.inputs)
+    read = {w for n in diagram.nodes for w in n.inputs}
+    factors += [ones_factor(w, sizes[w]) for w in diagram.inputs if w not in read]
     seen: set[str] = set(diagram.inputs)
     for k, w in enumerate(diagram.outputs):
         if w in seen:  # a copy (or identity): tie a fresh output axis to the wire by a delta
-            ops.append(((w, ("out", k)), (sizes[w], sizes[w])))
-            arrays.append(np.eye(sizes[w]))
-            out_index.append(("out", k))
+            factors.append(Factor((w, ("out", k)), (sizes[w], sizes[w]), np.eye(sizes[w])))
+            output.append(("out", k))
         else:
-            out_index.append(w)
+            output.append(w)
             seen.add(w)
-    if not ops:
-        return np.ones(())
-    p = plan(ops, out_index)
-    return np.asarray(jnp.einsum(p.equation, *arrays, optimize=list(p.path)))
+    return factors, output
 
 
 # -- compiled queries ----------------------------------------------------------------------------
 
-#: Tiered evaluation of a query shape. The first evaluation runs the staged plan in NumPy, so a
-#: question asked once is not kept waiting for XLA. From the second on, the shape's whole answer
-#: table (every value of every given variable at once) is computed once when it has at most
-#: SHAPE_TABLE_LIMIT entries, and later evaluations are lookups; larger shapes are jitted.
-HOT = 2
+#: Tiered evaluation of a query shape. Evaluations before the STEADY_TIER_CALL-th run the staged
+#: plan in NumPy, so a question asked once is not kept waiting for XLA. From that one on, the
+#: shape's whole answer table (every value of every given variable at once) is computed once when
+#: it has at most SHAPE_TABLE_LIMIT entries, and later evaluations are lookups; larger shapes are
+#: jitted.
+STEADY_TIER_CALL = 2
 SHAPE_TABLE_LIMIT = 2**20
 
 
-@dataclass(eq=False)
-class CompiledQuery:
-    """One query shape, planned and staged.
+@dataclass(frozen=True)
+class QueryAxes:
+    """What a compiled query takes and returns: it takes the indices of the values of
+    ``value_vars`` (the valued interventions, then the valued evidence), and its result has one
+    axis per free intervention, free evidence and outcome, in that order."""
 
-    ``fast(idx)`` takes the indices of the given values (interventions, then evidence) with the
-    model's tables baked in and every sub-contraction that reads only tables done ahead of time;
-    ``core(tables, idx)`` takes the tables as arguments, for batches over parameter sets.
-    Both return the joint over (free do, free evidence, outcomes), normalised where there is
-    evidence, and the normaliser. ``fast`` runs in NumPy the first time and jitted afterwards.
-    """
-
-    prob: Prob
-    table_vars: tuple[str, ...]        # whose tables are operands, in order
-    value_vars: tuple[str, ...]        # valued interventions and evidence
+    value_vars: tuple[str, ...]
     value_types: tuple[FiniteType, ...]
     free_do: tuple[str, ...]
     free_evidence: tuple[str, ...]
     outcomes: tuple[str, ...]
-    plan: Plan
-    normalise: bool
-    core: Callable[..., Any]
-    fast_core: Callable[..., Any]
-    host_core: Callable[..., Any]
-    hoisted: int                       # contraction steps done ahead of time
-    build_table: Callable[[], np.ndarray | None]
-    finish_host: Callable[..., Any]
-    calls: int = 0
-    jitted: Callable[..., Any] | None = None
-    shape_table: np.ndarray | None = None   # normalised answers for every setting of the values
-    shape_z: np.ndarray | None = None       # and their normalisers (evidence probabilities)
-    tried_table: bool = False
 
-    def fast(self, idx: np.ndarray) -> tuple[Any, Any]:
+    @property
+    def result(self) -> tuple[str, ...]:
+        return (*self.free_do, *self.free_evidence, *self.outcomes)
+
+
+@dataclass(frozen=True)
+class Contraction:
+    """A query shape's staged contraction, in the forms its tiers and batches call. Each returns
+    the result (axes ``QueryAxes.result``), normalised where there is evidence, and the
+    normaliser: the evidence's probability, or 1."""
+
+    #: ``(tables, idx)``, JAX: the tables are arguments and nothing that reads one is done ahead
+    #: of time; batches over tables vmap it
+    jax_given_tables: Callable[..., Any]
+    #: ``(idx)``, JAX: the model's tables baked in and table-only steps done ahead of time;
+    #: jitted for single queries, vmapped for batches of values
+    jax: Callable[..., Any]
+    #: ``(idx)``: the same on the host with NumPy, for the first evaluation of a shape
+    numpy: Callable[..., Any]
+    #: ``(joint)``: normalise, on the host, a joint with the result's axes last
+    normalise_numpy: Callable[..., Any]
+    #: the same contraction with every given variable left open, axes (values, result); None
+    #: when it has more than SHAPE_TABLE_LIMIT entries or needs a larger intermediate
+    every_value_table: Callable[[], np.ndarray | None]
+
+
+@dataclass(eq=False, kw_only=True)
+class CompiledQuery:
+    """One query shape, planned and staged.
+
+    ``evaluate(idx)`` takes the indices of the given values (interventions, then evidence) and
+    returns the result over (free do, free evidence, outcomes), normalised where there is
+    evidence, and the normaliser. It runs NumPy the first time, and afterwards looks the answer
+    up in the shape's answer table or, for shapes too large for one, calls the jitted
+    ``contraction.jax``.
+    """
+
+    prob: Prob
+    table_vars: tuple[str, ...]        # whose tables are operands, in order
+    axes: QueryAxes
+    plan: Plan
+    hoisted: int                       # contraction steps done ahead of time
+    normalise: bool                    # there is evidence: divide by its probability
+    contraction: Contraction
+    evaluations: int = 0               # counted until the shape reaches its steady tier
+    jitted: Callable[..., Any] | None = None
+    shape_table: np.ndarray | None = None        # normalised answers for every setting of the values
+    shape_normalisers: np.ndarray | None = None  # and their normalisers (evidence probabilities)
+    shape_table_tried: bool = False
+
+    def evaluate(self, idx: np.ndarray) -> tuple[Any, Any]:
         """The answer for one setting of the values, through the cheapest tier."""
         if self.shape_table is not None:
             at = tuple(idx)
-            return self.shape_table[at], self.shape_z[at]  # type: ignore[index]
+            return self.shape_table[at], self.shape_normalisers[at]  # type: ignore[index]
         if self.jitted is not None:
             return self.jitted(idx)
-        self.calls += 1
-        if self.calls < HOT:
-            return self.host_core(idx)
-        if self.ensure_table() is not None:
-            return self.fast(idx)
-        self.jitted = jax.jit(self.fast_core)
+        self.evaluations += 1
+        if self.evaluations < STEADY_TIER_CALL:
+            return self.contraction.numpy(idx)
+        if self.try_shape_table() is not None:
+            return self.evaluate(idx)
+        self.jitted = jax.jit(self.contraction.jax)
         return self.jitted(idx)
 
-    def ensure_table(self) -> np.ndarray | None:
-        """The shape's answer table over (values, free do, free evidence, outcomes), if small."""
-        if not self.tried_table:
-            self.tried_table = True
-            joint = self.build_table()
+    def try_shape_table(self) -> np.ndarray | None:
+        """The shape's answer table over (values, free do, free evidence, outcomes), computed
+        on first use; None when it is too large."""
+        if not self.shape_table_tried:
+            self.shape_table_tried = True
+            joint = self.contraction.every_value_table()
             if joint is not None:
-                p, z = self.finish_host(joint)  # z already has the value axes when normalised
-                self.shape_z = z if self.normalise else np.ones(p.shape[: len(self.value_vars)])
+                p, z = self.contraction.normalise_numpy(joint)  # z has the value axes too
+                self.shape_normalisers = (z if self.normalise else
+                                          np.ones(p.shape[: len(self.axes.value_vars)]))
                 self.shape_table = p
         return self.shape_table
 
     def indices(self, values: Mapping[str, Any]) -> np.ndarray:
-        return np.array([t.index(values[v]) for v, t in
-                         zip(self.value_vars, self.value_types, strict=True)], dtype=np.int32)
+        return np.array([t.index(values[v]) for v, t in zip(
+            self.axes.value_vars, self.axes.value_types, strict=True)], dtype=np.int32)
 
 
-def _stage(p: Plan, fixed: Sequence[Any | None]
-           ) -> tuple[Callable[..., Any], int]:
-    """Partially evaluate a plan: run now every step whose operands are all known (``fixed``
-    entries that are not None); return the rest as a function of the unknown operands."""
-    consts: list[Any] = []
-    entries: list[tuple[str, int]] = []
-    n_var = 0
-    for a in fixed:
-        if a is None:
-            entries.append(("v", n_var))
-            n_var += 1
-        else:
-            consts.append(a)
-            entries.append(("c", len(consts) - 1))
-    ops: list[tuple[str, tuple[tuple[str, int], ...], int]] = []
-    n_slots = n_var
-    hoisted = 0
-    for inds, eq in p.steps:
-        ins = tuple(entries.pop(i) for i in inds)
-        if all(kind == "c" for kind, _ in ins):  # on the host: no compilation per step
-            consts.append(opt_einsum.contract(eq, *(np.asarray(consts[k]) for _, k in ins)))
-            entries.append(("c", len(consts) - 1))
-            hoisted += 1
-        else:
-            ops.append((eq, ins, n_slots))
-            entries.append(("v", n_slots))
-            n_slots += 1
-    (result,) = entries
-    used = {k for _, ins, _ in ops for kind, k in ins if kind == "c"}
-    if result[0] == "c":
-        used.add(result[1])
-    kept = {k: consts[k] for k in used}  # drop intermediates consumed ahead of time
+class Prepared(NamedTuple):
+    """An exact query made ready on its first evaluation: its compiled shape, the indices of
+    its values, and what turns the compiled result into the answer."""
 
-    def run(args: Sequence[Any], einsum: Callable[..., Any] = jnp.einsum) -> Any:
-        slots: list[Any] = [*args, *([None] * (n_slots - n_var))]
-        for eq, ins, out in ops:
-            slots[out] = einsum(eq, *(kept[k] if kind == "c" else slots[k] for kind, k in ins))
-        kind, k = result
-        return kept[k] if kind == "c" else slots[k]
+    compiled: CompiledQuery
+    indices: np.ndarray
+    read: Callable[[np.ndarray], Distribution | float]
 
-    return run, hoisted
+
+class AnswerLayout(NamedTuple):
+    """How a compiled result becomes the answer: ``pick`` indexes it to the valued outcomes;
+    the outcomes left open are ``variables``, the free interventions and evidence ``given``."""
+
+    pick: tuple[Any, ...]
+    variables: tuple[str, ...]
+    types: tuple[FiniteType, ...]
+    given: tuple[str, ...]
+    given_types: tuple[FiniteType, ...]
 
 
 class ExactEngine:
@@ -204,74 +319,128 @@ class ExactEngine:
     def __init__(self, model: CausalModel):
         self.model = model
         self._compiled: dict[Any, CompiledQuery] = {}
-        self._batched: dict[Any, Callable[..., Any]] = {}
-        self._positivity: dict[str, bool] = {}
-        self._ready: dict[Prob, tuple[CompiledQuery, np.ndarray, Callable[[np.ndarray], Any]]] = {}
-        self._worlds: dict[Prob, tuple[ExactEngine, Prob]] = {}  # counterfactual → multi-world
+        self._batch_functions: dict[Any, Callable[..., Any]] = {}
+        self._strictly_positive: dict[str, bool] = {}
+        self._prepared: dict[Prob, Prepared] = {}
+        self._multiworld: dict[Prob, tuple[ExactEngine, Prob]] = {}  # counterfactual → its query
 
     # -- compile -----------------------------------------------------------------------
+    @functools.cached_property
+    def _producers(self) -> dict[str, Node]:
+        return self.model.diagram.producers()
+
     def table(self, var: str) -> np.ndarray:
         """A variable's table (host memory; jit moves it to the device when it is an argument)."""
-        mech = self.model.variables[var].mechanism
-        if mech is None:
-            raise MechanismError(
-                f"variable {var} of model {self.model.name} has no table; exact answers "
-                "need every variable the query depends on to have one")
-        if not isinstance(mech, Table):
-            raise MechanismError(
-                f"variable {var} of model {self.model.name} has the mechanism {mech}, which has "
-                "no table; exact answers need finite types and tables (continuous models are "
-                "for the sampling backend)")
-        return mech.array
+        node = self._producers.get(var)
+        if node is None:  # an input of the diagram
+            raise _no_table(var, None, self.model.name)
+        return node_factor(node, self.model.name).array  # type: ignore[return-value]
+
+    def _size(self, var: str) -> int:
+        return finite(self.model.variables[var].type, var).size
 
     def compile(self, prob: Prob) -> CompiledQuery:
-        """Plan and jit one query shape (cached): prune, cut, plan, hoist, compile."""
+        """Plan and stage one query shape (cached): cut, prune, plan, hoist."""
         key = prob.shape_key
         hit = self._compiled.get(key)
         if hit is not None:
             return hit
         check_query(self.model, prob)
+        mutilated, keep = self._cut_and_prune(prob)
+        tables = self._table_factors(mutilated, keep)
+        axes = self._axes(prob)
+        if prob.evidence and axes.value_vars:
+            tables = self._drop_constant_groups(tables, set(axes.value_vars), set(axes.result))
+            keep = {w for f in tables.values() for w in f.wires}  # type: ignore[misc]
+        cq = self._stage_query(prob, tables, keep, axes)
+        self._compiled[key] = cq
+        return cq
+
+    def _cut_and_prune(self, prob: Prob) -> tuple[CausalModel, set[str]]:
+        """Cut the intervened variables, and keep the ancestors of the outcomes and evidence in
+        the cut model (the walk stops at the cuts); refuse to read an input of the model."""
         m = self.model
         do_vars = [e.var for e in prob.interventions]
         mutilated = cut(m, *do_vars) if do_vars else m
-        reads = [e.var for e in prob.outcomes] + [e.var for e in prob.evidence]
-        keep = mutilated.ancestors(reads)
+        keep = mutilated.ancestors([e.var for e in (*prob.outcomes, *prob.evidence)])
         open_inputs = [v for v in m.inputs if v in keep and v not in do_vars]
         if open_inputs:
             names = ", ".join(open_inputs)
             raise QueryError(f"{prob}: the answer depends on {names}, an input of model {m.name} "
                              f"(it was cut); set it with do({open_inputs[0]} = …), or ask for the "
                              f"whole channel with do({open_inputs[0]})")
-        table_vars = tuple(v for v in mutilated.variables if v in keep
-                           and not mutilated.variables[v].is_input)
-        for v in table_vars:
-            finite(m.variables[v].type, f"variable {v}")
-            self.table(v)  # raises early for a missing table
-        valued = [e for e in (*prob.interventions, *prob.evidence) if e.value is not None]
-        value_vars = tuple(e.var for e in valued)
-        value_types = tuple(finite(m.variables[v].type, v) for v in value_vars)
-        free_do = tuple(e.var for e in prob.interventions if e.value is None)
-        free_ev = tuple(e.var for e in prob.evidence if e.value is None)
-        outcomes = tuple(e.var for e in prob.outcomes)
-        if prob.evidence and value_vars:
-            table_vars = self._relevant(mutilated, table_vars, set(value_vars),
-                                        {*free_do, *free_ev, *outcomes})
-            keep = {u for v in table_vars for u in (*mutilated.variables[v].parents, v)}
-        ops: list[tuple[Sequence[Any], Sequence[int]]] = []
-        for v in table_vars:
-            var = mutilated.variables[v]
-            ops.append(((*var.parents, v), m.variables[v].mechanism.shape))  # type: ignore[union-attr]
-        for v, t in zip(value_vars, value_types, strict=True):
-            ops.append(((v,), (t.size,)))
-        ones = [v for v in free_do if v not in keep]  # do(X) with X irrelevant: constant axis
-        for v in ones:
-            ops.append(((v,), (finite(m.variables[v].type, v).size,)))
-        out_index = [*free_do, *free_ev, *outcomes]
-        p = plan(ops, out_index)
-        n_out = len(outcomes)
+        return mutilated, keep
+
+    def _table_factors(self, mutilated: CausalModel, keep: set[str]) -> dict[str, Factor]:
+        """The tensor of each kept node of the cut model's diagram, by the variable it defines."""
+        tables = {}
+        for node in mutilated.diagram.nodes:
+            (v,) = node.outputs
+            if v in keep:
+                finite(node.box.cod[0], f"variable {v}")
+                tables[v] = node_factor(node, self.model.name)
+        return tables
+
+    def _axes(self, prob: Prob) -> QueryAxes:
+        variables = self.model.variables
+        value_vars = tuple(e.var for e in (*prob.interventions, *prob.evidence)
+                           if e.value is not None)
+        return QueryAxes(value_vars=value_vars,
+                         value_types=tuple(finite(variables[v].type, v) for v in value_vars),
+                         free_do=tuple(e.var for e in prob.interventions if e.value is None),
+                         free_evidence=tuple(e.var for e in prob.evidence if e.value is None),
+                         outcomes=tuple(e.var for e in prob.outcomes))
+
+    def _drop_constant_groups(self, tables: dict[str, Factor], fixed: set[str],
+                              needed: set[str]) -> dict[str, Factor]:
+        """Drop the tables that, once the given values are fixed, share no variable (directly or
+        through other tables) with what the answer reads: their product is a constant that the
+        normalisation cancels. Only strictly positive tables are dropped, so evidence of
+        probability zero is still detected."""
+        owner: dict[Hashable, str] = {}  # a variable's first table; later ones link to it
+        links = []
+        for v, f in tables.items():
+            for u in f.wires:
+                if u not in fixed:
+                    links.append((v, owner.setdefault(u, v)))
+        wanted = {owner[u] for u in needed if u in owner}
+        drop = set()
+        for group in linked_classes(tuple(tables), links):
+            if not wanted & set(group) and all(self._positive(v, tables[v]) for v in group):
+                drop.update(group)
+        return {v: f for v, f in tables.items() if v not in drop}
+
+    def _positive(self, var: str, table: Factor) -> bool:
+        hit = self._strictly_positive.get(var)
+        if hit is None:
+            hit = bool(np.all(table.array > 0))  # type: ignore[operator]
+            self._strictly_positive[var] = hit
+        return hit
+
+    def _stage_query(self, prob: Prob, tables: dict[str, Factor], keep: set[str],
+                     axes: QueryAxes) -> CompiledQuery:
+        """Plan the contraction of the kept tables with a one-hot of each given value, down to
+        the result's axes, and stage it."""
+        table_factors = list(tables.values())
+        values = [Factor((v,), (t.size,)) for v, t in zip(axes.value_vars, axes.value_types,
+                                                           strict=True)]
+        # do(X) that nothing kept reads: the result is constant along X's axis
+        ones = [ones_factor(v, self._size(v)) for v in axes.free_do if v not in keep]
+        p = plan_factors([*table_factors, *values, *ones], axes.result)
         normalise = bool(prob.evidence)
-        sizes = tuple(t.size for t in value_types)
-        ones_arrays = [np.ones(finite(m.variables[v].type, v).size) for v in ones]
+        contraction, hoisted = self._contraction(p, table_factors, ones, axes, normalise, keep)
+        return CompiledQuery(prob=prob, table_vars=tuple(tables), axes=axes, plan=p,
+                             hoisted=hoisted, normalise=normalise, contraction=contraction)
+
+    def _contraction(self, p: Plan, tables: list[Factor], ones: list[Factor], axes: QueryAxes,
+                     normalise: bool, keep: set[str]) -> tuple[Contraction, int]:
+        """The plan staged twice: with the tables as arguments, and with the model's tables
+        known (so steps that read only tables are done now: how many is returned too)."""
+        sizes = tuple(t.size for t in axes.value_types)
+        ones_arrays = [f.array for f in ones]
+        given_tables = stage(p, [*([None] * (len(tables) + len(sizes))), *ones_arrays])
+        model_tables = stage(p, [*(f.array for f in tables), *([None] * len(sizes)), *ones_arrays])
+        n_out = len(axes.outcomes)
 
         def onehots(idx: Any, xp: Any = jnp) -> list[Any]:
             return [(xp.arange(n) == idx[j]).astype(xp.float64) for j, n in enumerate(sizes)]
@@ -279,113 +448,85 @@ class ExactEngine:
         def finish(joint: Any, xp: Any = jnp) -> tuple[Any, Any]:
             if not normalise:
                 return joint, xp.ones(())
-            axes = tuple(range(joint.ndim - n_out, joint.ndim))
-            z = joint.sum(axis=axes, keepdims=True)
+            z = joint.sum(axis=tuple(range(joint.ndim - n_out, joint.ndim)), keepdims=True)
             return joint / xp.where(z > 0, z, 1.0), z
 
-        every, _ = _stage(p, [*([None] * (len(table_vars) + len(sizes))), *ones_arrays])
-        host_tables = [self.table(v) for v in table_vars]
-        known, hoisted = _stage(p, [*host_tables, *([None] * len(sizes)), *ones_arrays])
+        def jax_given_tables(tabs: Sequence[jax.Array], idx: jax.Array) -> tuple[Any, Any]:
+            return finish(given_tables.run([*tabs, *onehots(idx)]))
 
-        def core(tabs: Sequence[jax.Array], idx: jax.Array) -> tuple[jax.Array, jax.Array]:
-            return finish(every([*tabs, *onehots(idx)]))
+        def jax_model_tables(idx: jax.Array) -> tuple[Any, Any]:
+            return finish(model_tables.run(onehots(idx)))
 
-        def fast_core(idx: jax.Array) -> tuple[jax.Array, jax.Array]:
-            return finish(known(onehots(idx)))
+        def numpy_model_tables(idx: np.ndarray) -> tuple[Any, Any]:
+            return finish(np.asarray(model_tables.run(onehots(idx, np), _numpy_einsum)), np)
 
-        def host_core(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            joint = known(onehots(idx, np), _host_einsum)
-            return finish(np.asarray(joint), np)
+        contraction = Contraction(jax_given_tables=jax_given_tables, jax=jax_model_tables,
+                                  numpy=numpy_model_tables,
+                                  normalise_numpy=lambda joint: finish(joint, np),
+                                  every_value_table=self._every_value_table(tables, axes, keep))
+        return contraction, model_tables.hoisted
 
-        def finish_host(joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return finish(joint, np)
+    def _every_value_table(self, tables: list[Factor], axes: QueryAxes, keep: set[str]
+                           ) -> Callable[[], np.ndarray | None]:
+        """What computes the shape's answer table: the same contraction with every given
+        variable left open, so one table holds the (unnormalised) answer for every setting."""
 
-        def build_table() -> np.ndarray | None:
-            # the same contraction with every given variable left open: one table of answers
-            kout = [*value_vars, *free_do, *free_ev, *outcomes]
-            dims = {v: finite(m.variables[v].type, v).size for v in kout}
-            if math.prod(dims.values()) > SHAPE_TABLE_LIMIT:
+        def build() -> np.ndarray | None:
+            output = [*axes.value_vars, *axes.result]
+            sizes = {v: self._size(v) for v in output}
+            if math.prod(sizes.values()) > SHAPE_TABLE_LIMIT:
                 return None
-            kops = ops[: len(table_vars)]
-            extra = [v for v in (*value_vars, *free_do) if v not in keep]  # constant axes
-            kops = [*kops, *(((v,), (dims[v],)) for v in extra)]
+            unread = [v for v in (*axes.value_vars, *axes.free_do) if v not in keep]
+            factors = [*tables, *(ones_factor(v, sizes[v]) for v in unread)]
             try:
-                kp = plan(kops, kout, limit=SHAPE_TABLE_LIMIT)
+                return np.ascontiguousarray(contract(factors, output, limit=SHAPE_TABLE_LIMIT))
             except QueryError:
                 return None
-            run, _ = _stage(kp, [*host_tables, *(np.ones(dims[v]) for v in extra)])
-            return np.ascontiguousarray(run([], _host_einsum))
 
-        cq = CompiledQuery(prob, table_vars, value_vars, value_types, free_do, free_ev,
-                           outcomes, p, normalise, core, fast_core, host_core, hoisted,
-                           build_table, finish_host)
-        self._compiled[key] = cq
-        return cq
-
-    def _relevant(self, mutilated: CausalModel, table_vars: tuple[str, ...], fixed: set[str],
-                  needed: set[str]) -> tuple[str, ...]:
-        """Drop the tables that, once the given values are fixed, share no variable (directly or
-        through other tables) with what the answer reads: their product is a constant that the
-        normalisation cancels. Only strictly positive tables are dropped, so evidence of
-        probability zero is still detected."""
-        owner: dict[str, str] = {}  # a variable's first table; later ones link to it
-        links = []
-        for v in table_vars:
-            for u in (*mutilated.variables[v].parents, v):
-                if u not in fixed:
-                    links.append((v, owner.setdefault(u, v)))
-        wanted = {owner[u] for u in needed if u in owner}
-        drop = set()
-        for vs in linked_classes(table_vars, links):
-            if not wanted & set(vs) and all(self._positive(v) for v in vs):
-                drop.update(vs)
-        return tuple(v for v in table_vars if v not in drop)
-
-    def _positive(self, var: str) -> bool:
-        hit = self._positivity.get(var)
-        if hit is None:
-            hit = bool(np.all(self.table(var) > 0))
-            self._positivity[var] = hit
-        return hit
+        return build
 
     # -- evaluate ----------------------------------------------------------------------
     def evaluate(self, prob: Prob) -> Distribution | float:
         """Answer one probability query exactly."""
         if prob.is_counterfactual:
             return self._counterfactual(prob)
-        ready = self._ready.get(prob)
-        if ready is None:
-            check_query(self.model, prob)  # values too: the compiled shape may be shared
-            cq = self.compile(prob)
-            values = {e.var: e.value for e in (*prob.interventions, *prob.evidence)
-                      if e.value is not None}
-            ready = (cq, cq.indices(values), self._shaper(prob, cq))
-            self._ready[prob] = ready
-        cq, idx, shape = ready
-        joint, z = cq.fast(idx)
+        prepared = self._prepared.get(prob)
+        if prepared is None:
+            prepared = self._prepare(prob)
+        cq, idx, read = prepared
+        joint, z = cq.evaluate(idx)
         if cq.normalise:
             z = np.asarray(z)
             if not z.min() > 0:
-                self._check_positive(prob, cq, z)
-        return shape(np.asarray(joint))
+                self._refuse_zero_evidence(prob, cq, z)
+        return read(np.asarray(joint))
+
+    def _prepare(self, prob: Prob) -> Prepared:
+        check_query(self.model, prob)  # values too: the compiled shape may be shared
+        cq = self.compile(prob)
+        values = {e.var: e.value for e in (*prob.interventions, *prob.evidence)
+                  if e.value is not None}
+        prepared = Prepared(cq, cq.indices(values), self._answer_reader(prob, cq))
+        self._prepared[prob] = prepared
+        return prepared
 
     def _counterfactual(self, prob: Prob) -> Distribution | float:
         """Abduction, action and prediction as one conditioned contraction: the same question
         asked of the multi-world model (``counterfactual.worlds``)."""
-        hit = self._worlds.get(prob)
+        hit = self._multiworld.get(prob)
         if hit is None:
             from causaldsl.rewrite.worlds import multiworld_for
 
             check_query(self.model, prob)
             mw = multiworld_for(self.model, prob)
             hit = (engine_for(mw.model), mw.query)
-            self._worlds[prob] = hit
+            self._multiworld[prob] = hit
         return hit[0].evaluate(hit[1])
 
-    def _check_positive(self, prob: Prob, cq: CompiledQuery, z: np.ndarray) -> None:
+    def _refuse_zero_evidence(self, prob: Prob, cq: CompiledQuery, z: np.ndarray) -> None:
         """Raise ZeroProbabilityError for evidence of probability zero (``z`` has a zero)."""
         where = ""
-        free = (*cq.free_do, *cq.free_evidence)
+        free = (*cq.axes.free_do, *cq.axes.free_evidence)
         if free:
             idx = np.argwhere(z.reshape(z.shape[: len(free)]) <= 0)[0]
             types = [finite(self.model.variables[v].type, v) for v in free]
@@ -394,11 +535,11 @@ class ExactEngine:
         raise ZeroProbabilityError(f"{prob}: the evidence has probability zero{where}, so the "
                                    "conditional is undefined")
 
-    def _layout(self, prob: Prob, cq: CompiledQuery) -> tuple[Any, ...]:
+    def _answer_layout(self, prob: Prob, cq: CompiledQuery) -> AnswerLayout:
         """How the compiled array becomes the answer: the index that picks valued outcomes, and
         the labelled axes (outcomes left open; given: free do, free evidence)."""
         m = self.model
-        given = (*cq.free_do, *cq.free_evidence)
+        given = (*cq.axes.free_do, *cq.axes.free_evidence)
         index: list[Any] = [slice(None)] * len(given)
         variables = []
         for e in prob.outcomes:
@@ -408,19 +549,19 @@ class ExactEngine:
                 variables.append(e.var)
             else:
                 index.append(t.index(e.value))
-        gtypes = tuple(finite(m.variables[v].type, v) for v in given)
-        vtypes = tuple(finite(m.variables[v].type, v) for v in variables)
-        given_named = tuple(map(do_axis, cq.free_do)) + cq.free_evidence
-        return tuple(index), tuple(variables), vtypes, given_named, gtypes
+        return AnswerLayout(pick=tuple(index), variables=tuple(variables),
+                            types=tuple(finite(m.variables[v].type, v) for v in variables),
+                            given=tuple(map(do_axis, cq.axes.free_do)) + cq.axes.free_evidence,
+                            given_types=tuple(finite(m.variables[v].type, v) for v in given))
 
-    def _shaper(self, prob: Prob, cq: CompiledQuery
-                ) -> Callable[[np.ndarray], Distribution | float]:
+    def _answer_reader(self, prob: Prob, cq: CompiledQuery
+                       ) -> Callable[[np.ndarray], Distribution | float]:
         """What turns the compiled function's array into the answer: a float or a table."""
-        idx, names, vtypes, given, gtypes = self._layout(prob, cq)
+        pick, names, types, given, given_types = self._answer_layout(prob, cq)
         if not names and not given:
-            return lambda joint: float(joint[idx])
+            return lambda joint: float(joint[pick])
         title = str(prob)
-        return lambda joint: Distribution(names, vtypes, joint[idx], given, gtypes, title)
+        return lambda joint: Distribution(names, types, joint[pick], given, given_types, title)
 
     def query(self, text: str | Prob | Expect | Linear, **values: Any
               ) -> Distribution | float | Any:
@@ -465,33 +606,61 @@ class ExactEngine:
         each row). ``tables``: stacked tables ``{var: array of shape (n, *table shape)}``.
         """
         q = parse_query(text) if isinstance(text, str) else text
-        if isinstance(q, Expect):  # the batch of P(Y | ...), averaged over Y's numeric labels
-            (ev,) = q.prob.outcomes
-            if ev.value is not None:
-                raise QueryError(f"{q}: the variable of an expectation cannot have a value")
-            dist = self.query_batch(q.prob, values, tables)
-            if dist.given:
-                raise QueryError(f"{q}: a batch of expectations needs a value (or a batched "
-                                 f"value) for {', '.join(dist.given)}")
-            nums = dist.types[0].numeric()
-            if nums is None:
-                raise not_numeric_error(ev.var, dist.types[0])
-            return Batch(np.asarray(dist.probs) @ np.asarray(nums), (), (), title=str(q))
+        if isinstance(q, Expect):
+            return self._expectation_batch(q, values, tables)
         if not isinstance(q, Prob):
             raise QueryError("query_batch takes one query, P(...) or E[...], not a sum")
         if q.is_counterfactual:
-            from causaldsl.rewrite.worlds import multiworld_for
-
-            check_query(self.model, q)
-            mw = multiworld_for(self.model, q)
-            for v in tables or {}:
-                self.model[v]
-            copied = {c: arr for v, arr in (tables or {}).items() for c in mw.copies(v)}
-            return engine_for(mw.model).query_batch(mw.query, values, copied)
+            return self._counterfactual_batch(q, values, tables)
         columns = batch_columns(values)
+        stacks = dict(tables or {})
+        n = self._batch_size(columns, stacks)
+        shaped = self._with_placeholders(q, set(columns))
+        cq = self.compile(shaped)
+        idx = self._batch_indices(q, cq, columns, n)
+        for v, stack in stacks.items():
+            self._check_table_stack(v, stack, n)
+        joint, z = self._run_batch(shaped, cq, stacks, idx)
+        if cq.normalise and not np.all(np.asarray(z) > 0):
+            bad = int(np.argwhere(np.asarray(z).reshape(n, -1) <= 0)[0][0])
+            setting = {v: c[bad] for v, c in columns.items()} if columns else "tables"
+            raise ZeroProbabilityError(f"{text}: the evidence of setting {bad} ({setting}) has "
+                                       "probability zero")
+        layout = self._answer_layout(q, cq)
+        return Batch(np.asarray(joint)[(slice(None), *layout.pick)], layout.variables,
+                     layout.types, layout.given, layout.given_types, str(q))
+
+    def _expectation_batch(self, q: Expect, values: Any, tables: Mapping[str, Any] | None
+                           ) -> Batch:
+        """The batch of P(Y | ...), averaged over Y's numeric labels."""
+        (ev,) = q.prob.outcomes
+        if ev.value is not None:
+            raise QueryError(f"{q}: the variable of an expectation cannot have a value")
+        dist = self.query_batch(q.prob, values, tables)
+        if dist.given:
+            raise QueryError(f"{q}: a batch of expectations needs a value (or a batched "
+                             f"value) for {', '.join(dist.given)}")
+        nums = dist.types[0].numeric()
+        if nums is None:
+            raise not_numeric_error(ev.var, dist.types[0])
+        return Batch(np.asarray(dist.probs) @ np.asarray(nums), (), (), title=str(q))
+
+    def _counterfactual_batch(self, q: Prob, values: Any, tables: Mapping[str, Any] | None
+                              ) -> Batch:
+        """The batch asked of the multi-world model, each table given to every copy of it."""
+        from causaldsl.rewrite.worlds import multiworld_for
+
+        check_query(self.model, q)
+        mw = multiworld_for(self.model, q)
+        for v in tables or {}:
+            self.model[v]
+        copied = {c: arr for v, arr in (tables or {}).items() for c in mw.copies(v)}
+        return engine_for(mw.model).query_batch(mw.query, values, copied)
+
+    def _batch_size(self, columns: Mapping[str, list[Any]], stacks: Mapping[str, Any]) -> int:
+        """The number of settings, which the value columns and table stacks must agree on."""
         n = len(next(iter(columns.values()))) if columns else None
-        tables = dict(tables or {})
-        for v, arr in tables.items():
+        for v, arr in stacks.items():
             self.model[v]
             k = np.shape(arr)[0]
             if n is not None and k != n:
@@ -499,84 +668,86 @@ class ExactEngine:
             n = k
         if n is None:
             raise QueryError("query_batch needs values or tables to batch over")
-        batched = set(columns)
+        return n
 
-        def fill(es: tuple[Event, ...]) -> tuple[Event, ...]:
-            return tuple(Event(e.var, e.value if e.value is not None or e.var not in batched
-                               else _first_value(self.model, e.var)) for e in es)
-
+    def _with_placeholders(self, q: Prob, batched: set[str]) -> Prob:
+        """The query's shape for a batch: each batched variable given a placeholder value."""
         for v in batched:
             if v not in {e.var for e in (*q.interventions, *q.evidence)}:
                 raise QueryError(f"batched variable {v} must appear in the query's condition "
                                  f"(after '|'), e.g. P(... | {v})")
-        shaped = Prob(q.outcomes, fill(q.interventions), fill(q.evidence))
-        cq = self.compile(shaped)
+
+        def fill(es: tuple[Event, ...]) -> tuple[Event, ...]:
+            return tuple(Event(e.var, e.value if e.value is not None or e.var not in batched
+                               else _placeholder_value(self.model, e.var)) for e in es)
+
+        return Prob(q.outcomes, fill(q.interventions), fill(q.evidence))
+
+    def _batch_indices(self, q: Prob, cq: CompiledQuery, columns: Mapping[str, list[Any]],
+                       n: int) -> np.ndarray:
+        """The value indices of every setting, ``(n, len(value_vars))``: batched columns, and
+        the query's own values repeated."""
         fixed = {e.var: e.value for e in (*q.interventions, *q.evidence)
                  if e.value is not None}
-        cols = []
-        for v, t in zip(cq.value_vars, cq.value_types, strict=True):
-            if v in batched:
-                cols.append(t.indices(columns[v]))
-            else:
-                cols.append(np.full(n, t.index(fixed[v]), dtype=np.int32))
-        idx = np.stack(cols, axis=1) if cols else np.zeros((n, 0), dtype=np.int32)
+        cols = [t.indices(columns[v]) if v in columns else
+                np.full(n, t.index(fixed[v]), dtype=np.int32)
+                for v, t in zip(cq.axes.value_vars, cq.axes.value_types, strict=True)]
+        return np.stack(cols, axis=1) if cols else np.zeros((n, 0), dtype=np.int32)
 
-        for v, arr in tables.items():
-            var = self.model.variables[v]
-            ptypes = [self.model.variables[p].type for p in var.parents]
-            stack = np.asarray(arr, dtype=np.float64)
-            shape = (n, *self.table(v).shape)
-            good = (stack.shape == shape and bool(np.all(np.isfinite(stack))) and
-                    bool(np.all(stack >= 0)) and
-                    bool(np.all(np.abs(stack.sum(axis=-1) - 1.0) <= TOLERANCE)))
-            if not good:  # find the first bad set and let Table.check say what is wrong
-                for i in range(len(stack)):
-                    Table(stack[i], len(ptypes)).check(ptypes, (var.type,),
-                                                       f"variable {v} (set {i})")
-                raise QueryError(f"tables for {v} have shape {stack.shape}, not {shape}")
-        if tables:
-            tax = tuple(0 if v in tables else None for v in cq.table_vars)
-            key: Any = (shaped.shape_key, tax)
-            fn = self._batched.get(key)
-            if fn is None:
-                fn = jax.jit(jax.vmap(cq.core, in_axes=(tax, 0)))
-                self._batched[key] = fn
-            args = tuple(jnp.asarray(tables[v]) if v in tables else self.table(v)
+    def _check_table_stack(self, v: str, arr: Any, n: int) -> None:
+        """Refuse a stack of tables for ``v`` that is not ``n`` stochastic tables of its shape."""
+        var = self.model.variables[v]
+        ptypes = [self.model.variables[p].type for p in var.parents]
+        stack = np.asarray(arr, dtype=np.float64)
+        shape = (n, *self.table(v).shape)
+        good = (stack.shape == shape and bool(np.all(np.isfinite(stack))) and
+                bool(np.all(stack >= 0)) and
+                bool(np.all(np.abs(stack.sum(axis=-1) - 1.0) <= TOLERANCE)))
+        if not good:  # find the first bad set and let Table.check say what is wrong
+            for i in range(len(stack)):
+                Table(stack[i], len(ptypes)).check(ptypes, (var.type,), f"variable {v} (set {i})")
+            raise QueryError(f"tables for {v} have shape {stack.shape}, not {shape}")
+
+    def _run_batch(self, shaped: Prob, cq: CompiledQuery, stacks: Mapping[str, Any],
+                   idx: np.ndarray) -> tuple[Any, Any]:
+        """Every setting at once: vmapped over the stacked tables; else one lookup in the
+        shape's answer table; else vmapped over the values."""
+        if stacks:
+            table_axes = tuple(0 if v in stacks else None for v in cq.table_vars)
+            fn = self._batch_function((shaped.shape_key, table_axes), lambda: jax.jit(
+                jax.vmap(cq.contraction.jax_given_tables, in_axes=(table_axes, 0))))
+            args = tuple(jnp.asarray(stacks[v]) if v in stacks else self.table(v)
                          for v in cq.table_vars)
-            joint, z = fn(args, idx)
-        elif cq.ensure_table() is not None:  # a lookup per setting
+            return fn(args, idx)
+        if cq.try_shape_table() is not None:
             at = tuple(idx.T)
-            joint, z = cq.shape_table[at], cq.shape_z[at]  # type: ignore[index]
-        else:
-            key = (shaped.shape_key, "values")
-            fn = self._batched.get(key)
-            if fn is None:
-                fn = jax.jit(jax.vmap(cq.fast_core))
-                self._batched[key] = fn
-            joint, z = fn(idx)
-        joint = np.asarray(joint)
-        if cq.normalise and not np.all(np.asarray(z) > 0):
-            bad = int(np.argwhere(np.asarray(z).reshape(n, -1) <= 0)[0][0])
-            setting = {v: c[bad] for v, c in columns.items()} if columns else "tables"
-            raise ZeroProbabilityError(f"{text}: the evidence of setting {bad} ({setting}) has "
-                                       "probability zero")
-        idx, names, vtypes, given, gtypes = self._layout(q, cq)
-        return Batch(joint[(slice(None), *idx)], names, vtypes, given, gtypes, str(q))
+            return cq.shape_table[at], cq.shape_normalisers[at]  # type: ignore[index]
+        fn = self._batch_function((shaped.shape_key, "values"),
+                                  lambda: jax.jit(jax.vmap(cq.contraction.jax)))
+        return fn(idx)
+
+    def _batch_function(self, key: Any, make: Callable[[], Callable[..., Any]]
+                        ) -> Callable[..., Any]:
+        fn = self._batch_functions.get(key)
+        if fn is None:
+            fn = self._batch_functions[key] = make()
+        return fn
 
 
-def _host_einsum(eq: str, *ops: Any) -> np.ndarray:
-    return np.einsum(_ascii(eq), *ops, optimize=len(ops) > 1)
+def _numpy_einsum(eq: str, *ops: Any) -> np.ndarray:
+    return np.einsum(_numpy_letters(eq), *ops, optimize=len(ops) > 1)
 
 
 @functools.lru_cache(maxsize=65536)
-def _ascii(eq: str) -> str:
+def _numpy_letters(eq: str) -> str:
     """NumPy's einsum knows only 52 letters; one pairwise step never needs more."""
     letters = {c: opt_einsum.get_symbol(i) for i, c in enumerate(dict.fromkeys(
         ch for ch in eq if ch not in ",->"))}
     return "".join(letters.get(ch, ch) for ch in eq)
 
 
-def _first_value(model: CausalModel, var: str) -> Any:
+def _placeholder_value(model: CausalModel, var: str) -> Any:
+    """A value of ``var`` that stands for the batched ones while the shape is compiled."""
     t = model[var].type
     return t.values[0] if isinstance(t, FiniteType) else None
 
