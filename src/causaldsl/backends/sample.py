@@ -375,7 +375,7 @@ class SamplingEngine:
         if sampler is None:  # on one device the first call runs eagerly, the second compiles
             spread_over = (NamedSharding(Mesh(np.array(devices), ("d",)), PartitionSpec("d"))
                            if len(devices) > 1 else None)  # one chunk of the plate per device
-            sampler = self._draws[key] = _Packed(_estimator(
+            sampler = self._draws[key] = _OneTransferSampler(_estimator(
                 program, chunk, statistic, method != "forward", len(devices), spread_over),
                 spread_over)
             fn = sampler.eager if len(devices) == 1 else sampler.compiled
@@ -561,7 +561,7 @@ def _over_settings(one: Any) -> Any:
     return run
 
 
-class _Packed:
+class _OneTransferSampler:
     """A sampler from :func:`_estimator` with its outputs packed into one float64 vector, so
     that they come to the host in one transfer (fetching each array apart costs tens of
     microseconds, a flag per distribution included), and ``unpack`` for it on the host. The
