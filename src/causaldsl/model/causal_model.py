@@ -221,7 +221,7 @@ class CausalModel(Drawable):
 
     __repr__ = __str__
 
-    # -- rewrites and queries (thin forwards to their modules) -----------------------------
+    # -- rewrites (surgery, here) and queries (through core.hooks, to the layers above) ----
     def do(self, values: Mapping[str, Any] | None = None, **kw: Any) -> CausalModel:
         """Point intervention: set each named variable to a value, cutting it from its causes
         (its box becomes a point state; its parents are discarded)."""
@@ -275,8 +275,8 @@ class CausalModel(Drawable):
         ``backend`` ("exact" or "sample") forces a route; ``method``, ``seed``, ``samples`` and
         ``progress`` (a progress bar for MCMC) control sampling.
         """
-        return hooks.answer(self, text, backend, {"method": method, "seed": seed, "samples": samples,
-                                            "progress": progress}, values)
+        options = {"method": method, "seed": seed, "samples": samples, "progress": progress}
+        return hooks.answer(self, text, backend, options, values)
 
     def identify(self, text: str, method: str | None = None) -> Any:
         """Identify ``P(Y | do(X), Z)`` from observational data on this model's graph view:
@@ -295,8 +295,8 @@ class CausalModel(Drawable):
         """Answer one query for many value settings (``values``: a dict of columns or a list of
         dicts) and/or, exactly, many table sets (``tables``) in one compiled call. Models with
         continuous variables are sampled, one setting per seed from ``seed`` on."""
-        return hooks.answer_batch(self, text, values, tables, backend,
-                            {"method": method, "seed": seed, "samples": samples})
+        options = {"method": method, "seed": seed, "samples": samples}
+        return hooks.answer_batch(self, text, values, tables, backend, options)
 
 
 def did_you_mean(name: str, options: Iterable[str]) -> str:
