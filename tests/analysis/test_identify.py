@@ -202,7 +202,7 @@ FIG_3_9 = {
 def test_pearl_fig_3_8_identifiable(fig: str):
     g = FIG_3_8[fig]
     assert is_identifiable(g, "Y", "X")
-    assert _y0_verdict(g, ["Y"], ["X"], []) in (True, None)   # None: y0 crashed, no verdict
+    assert _y0_verdict(g, ["Y"], ["X"], []) is True   # y0 gives a verdict on every figure
     check_numerically(g, "P(Y | do(X))", range(2))
     check_numerically(g, "P(Y | do(X))", range(1), method=None)
 
@@ -210,7 +210,7 @@ def test_pearl_fig_3_8_identifiable(fig: str):
 @pytest.mark.parametrize("fig", sorted(FIG_3_9))
 def test_pearl_fig_3_9_not_identifiable(fig: str):
     g = FIG_3_9[fig]
-    assert _y0_verdict(g, ["Y"], ["X"], []) in (False, None)
+    assert _y0_verdict(g, ["Y"], ["X"], []) is False
     with pytest.raises(NotIdentifiable, match="not identifiable") as e:
         id_algorithm(g, "Y", "X")
     f, f2 = e.value.hedge
@@ -508,12 +508,38 @@ def test_master_identified_estimand_equals_surgery(setup: tuple[ADMG, str, int],
     try:
         ident = identify(m, q, method)
     except NotIdentifiable:
+        # a refusal must be right, or an identify that refused everything would pass: prove it
+        # with two models that agree on P(V) and differ on the query (the hedge's witnesses),
+        # else by y0's verdict (a crash of y0 is no verdict: counted, and rejected as a case)
         event("not identifiable")
+        _check_refusal(g, q)
         return
     event(f"identified by {ident.method}")
     got = np.asarray(ident.evaluate(m))
     want = np.asarray(m.query(q))
     assert np.allclose(got, want, atol=TOL, rtol=0), f"{g}\n{ident}\n{got}\n{want}"
+
+
+def _check_refusal(g: ADMG, q: str) -> None:
+    from causaldsl import parse_query
+    from causaldsl.analysis.hedge import hedge_witnesses
+    from causaldsl.core.errors import CausalError
+
+    p = parse_query(q)
+    y, x, z = ([e.var for e in es] for es in (p.outcomes, p.interventions, p.evidence))
+    if not z:
+        try:
+            m1, m2 = hedge_witnesses(g, y, x)  # checked inside: equal P(V), different query
+        except CausalError:
+            event("refusal: the parity construction does not separate it; asked y0")
+        else:
+            assert m1.admg() == m2.admg() == g
+            event("refusal proved by hedge witnesses")
+            return
+    verdict = _y0_verdict(g, y, x, z)
+    assume(verdict is not None)
+    assert verdict is False, f"{g}: {q} refused, but y0 identifies it"
+    event("refusal confirmed by y0")
 
 
 def _y0_verdict(g: ADMG, y: list[str], x: list[str], z: list[str]) -> bool | None:
