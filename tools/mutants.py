@@ -38,6 +38,8 @@ class Mutant:
 
 
 MUTANTS = [
+    Mutant("none (the control: every test must pass)", "backends/sample.py", "", "\n",
+           [*SAMPLING, *EXACT, *IDENTIFY]),
     Mutant("sampling: every estimate biased by +0.03", "backends/sample.py",
            "    return est, se\n", "    return est + 0.03, se\n", SAMPLING),
     Mutant("sampling: standard errors × 20", "backends/sample.py",
@@ -69,6 +71,7 @@ def run(m: Mutant) -> tuple[int, int, float]:
     """Failed and total tests with the mutant applied, and the seconds it took."""
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(ROOT / "src", Path(tmp) / "src")
+        shutil.copytree(ROOT / "grammar", Path(tmp) / "grammar")  # found beside src/
         path = Path(tmp) / "src" / "causaldsl" / m.file
         text = path.read_text()
         if m.old:
@@ -99,8 +102,11 @@ def main() -> None:
         if args.only and args.only not in m.name:
             continue
         failed, ran, took = run(m)
-        total += 1
-        caught += failed > 0
+        if not m.old and m.new == "\n":  # the control
+            assert failed == 0 and ran > 0, f"the tests fail on the unmutated copy ({failed})"
+        else:
+            total += 1
+            caught += failed > 0
         rows.append(f"| {m.name} | {ran} ({', '.join(m.tests)}; {took:.0f} s) | {failed} | "
                     f"{'yes' if failed else 'NO'} |")
         print(rows[-1], flush=True)

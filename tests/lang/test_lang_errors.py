@@ -374,3 +374,24 @@ def test_query_syntax_errors_list_only_what_can_come_next():
         with pytest.raises(QuerySyntaxError) as e:
             parse_query(text)
         assert str(e.value).splitlines()[0].endswith(expected), str(e.value)
+
+
+def test_a_table_too_large_to_make_is_refused_before_it_is_allocated(tmp_path: Path):
+    """``Y := X`` over a type of 20,000 labels needs a 20,000 × 20,000 table (3.0 GiB of
+    float64): refused at load with its size and the limit, under a 1 GiB address-space cap that
+    the allocation would break (issue 17, item 4)."""
+    import subprocess
+    import sys
+
+    labels = ", ".join(f"v{i}" for i in range(20_000))
+    src = tmp_path / "big.causal"
+    src.write_text(f"type Big = {{{labels}}}\nmodel m {{\n  X : Big := v0\n  Y : Big := X\n}}\n")
+    code = ("import resource, sys\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+            "from causaldsl.app.cli import main\n"
+            f"sys.exit(main(['check', {str(src)!r}]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert ("4:3: error: Y := … needs a table of 20,000 × 20,000 = 400,000,000 entries (3.0 GiB), "
+            "above the limit of 268,435,456 entries (2.0 GiB)") in done.stderr
+    assert "Traceback" not in done.stderr

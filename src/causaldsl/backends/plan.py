@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 import opt_einsum
 
+from causaldsl.core.checks import MAX_ENTRIES
 from causaldsl.core.errors import QueryError
 
 #: The largest intermediate tensor (in entries) a plan may create: 2^28 float64 = 2 GiB.
-MAX_INTERMEDIATE = 2**28
+MAX_INTERMEDIATE = MAX_ENTRIES
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@ clear QueryError naming the argument instead of an overflow deep inside an engin
 
 from __future__ import annotations
 
+import math
 import operator
+from collections.abc import Sequence
 from typing import Any
 
 from causaldsl.core.errors import QueryError
@@ -32,3 +34,27 @@ def check_count(name: str, value: Any, least: int, most: int = MAX_COUNT) -> int
     if isinstance(value, bool) or not least <= n <= most:
         raise QueryError(f"{name} must be an integer from {least} to {most}, got {value!r}")
     return n
+
+
+#: The most entries one table may have, at load or as a plan's intermediate: 2^28 float64 =
+#: 2 GiB. Sizes are checked against it before anything is allocated.
+MAX_ENTRIES = 2**28
+
+
+def entries_error(what: str, sizes: Sequence[int]) -> str | None:
+    """Why a table with axes of these ``sizes`` may not be made (None when it may): its size
+    and the limit, in entries and bytes of float64."""
+    n = math.prod(sizes)
+    if n <= MAX_ENTRIES:
+        return None
+    shape = " × ".join(f"{s:,}" for s in sizes)
+    return (f"{what} needs a table of {shape} = {n:,} entries ({_bytes(8 * n)}), above the "
+            f"limit of {MAX_ENTRIES:,} entries ({_bytes(8 * MAX_ENTRIES)})")
+
+
+def _bytes(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    raise AssertionError

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from causaldsl.core.checks import entries_error
 from causaldsl.core.errors import CausalError, UnknownVariableError
 from causaldsl.core.types import Bool, FiniteType, Opaque, Real, RealType, Type, show_label
 from causaldsl.ir.diagram import Box, Diagram, Node
@@ -507,6 +508,9 @@ class Elaborator:
     def function_table(self, expr: Any, it: A.ModelItem, t: FiniteType, parents: list[str],
                        ptypes: list[FiniteType], env: dict[str, Any]) -> Table:
         shape = tuple(pt.size for pt in ptypes)
+        too_big = entries_error(f"{it.name} := …", (*shape, t.size))
+        if too_big:  # before the grid or the table is made
+            raise ExprError(f"{too_big}; give it fewer values or parents", it.span)
         out = np.broadcast_to(np.asarray(evaluate(expr, self.grid(parents, ptypes, env)),
                                          dtype=object), shape)
         arr = np.zeros((*shape, t.size))
