@@ -218,12 +218,9 @@ def _repl(args: argparse.Namespace) -> int:
 
 
 def _fmt(args: argparse.Namespace) -> int:
-    import os
-    import shutil
-    import tempfile
     from pathlib import Path
 
-    from causaldsl.lang.files import read_regular, why
+    from causaldsl.lang.files import read_regular, rewrite, why
     from causaldsl.lang.fmt import format_source
     from causaldsl.lang.parse import decode_source
 
@@ -252,16 +249,16 @@ def _fmt(args: argparse.Namespace) -> int:
             print(f"{f}: not in canonical form (causal fmt {f} rewrites it)")
             status = EXIT_INPUT
             continue
-        real = path.resolve()  # through a symbolic link to the file it names, kept a link
-        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(new)
-            shutil.copymode(real, tmp)  # the file keeps its permissions (mkstemp makes 0600)
-            os.replace(tmp, real)  # atomic: the file is either old or new, never half
+            # keeps a symbolic link, the mode, the owner and hard links; refuses a read-only
+            # file and one that changed since it was read
+            rewrite(path, before, new, f)
+        except CausalError as e:
+            print(e, file=sys.stderr)
+            status = EXIT_INPUT
+            continue
         except OSError as e:
-            Path(tmp).unlink(missing_ok=True)
-            print(f"{f}: cannot write: {e}", file=sys.stderr)
+            print(f"{f}: cannot write: {why(e)}", file=sys.stderr)
             status = EXIT_INPUT
             continue
         print(f"{f}: formatted")
