@@ -5,7 +5,6 @@ names the path, and the command line exits 1 with no traceback (issue 17, items 
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -24,8 +23,13 @@ needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here
 needs_dev = pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
 
 
-def _limit_memory() -> None:  # a regression reads /dev/zero: let it fail, not swap
-    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+# The command under a 4 GiB address-space cap: a regression that reads /dev/zero fails fast
+# rather than swapping (set in the child: preexec_fn would fork a process that runs JAX threads).
+CAPPED = ("import resource, sys\n"
+          "if hasattr(resource, 'RLIMIT_AS'):\n"
+          "    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))\n"
+          "from causaldsl.app.cli import main\n"
+          "sys.exit(main(sys.argv[1:]))\n")
 
 
 def causal(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -33,9 +37,8 @@ def causal(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     the suite."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"),
                                                       os.environ.get("PYTHONPATH", "")]))
-    return subprocess.run([sys.executable, "-m", "causaldsl.app.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60,
-                          preexec_fn=_limit_memory if sys.platform != "win32" else None)
+    return subprocess.run([sys.executable, "-c", CAPPED, *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=60)
 
 
 def refused(out: subprocess.CompletedProcess[str], *parts: str) -> str:
