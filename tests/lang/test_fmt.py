@@ -1,9 +1,12 @@
-"""`causal fmt`: canonical, idempotent, meaning-preserving, comment-keeping, atomic."""
+"""`causal fmt`: canonical, idempotent, meaning-preserving, comment-keeping, atomic; it keeps a
+file's mode, owner and hard links, and never loses an edit saved while it runs."""
 
 import itertools
+import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -81,6 +84,134 @@ def test_fmt_keeps_the_mode_and_writes_through_a_symbolic_link(tmp_path, capsys)
     other.chmod(0o664)
     assert main(["fmt", str(other)]) == 0
     assert other.stat().st_mode & 0o777 == 0o664
+
+
+MESSY = "model m { A : Bool ~ [0.5,0.5] }\n"
+TIDY = "model m {\n  A : Bool ~ [0.5, 0.5]\n}\n"
+
+
+def fmt_fails(capsys, path, message):
+    """``causal fmt`` exits 1 with ``message`` and no traceback."""
+    assert main(["fmt", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and "internal error" not in err, err
+    return err
+
+
+# issue 17, item 6: a read-only folder, edits saved meanwhile, read-only files, hard links, owners
+
+
+def test_fmt_in_a_folder_where_no_file_can_be_made_is_an_error(tmp_path, capsys, monkeypatch):
+    import tempfile
+
+    f = tmp_path / "m.causal"
+    f.write_text(MESSY)
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path))
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)  # as a read-only folder answers
+    fmt_fails(capsys, f, f"{f}: cannot write: permission denied (a temporary file cannot be "
+                         f"made in {tmp_path})")
+    assert f.read_text() == MESSY
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root writes into a read-only folder")
+def test_fmt_in_a_read_only_folder_is_an_error(tmp_path, capsys):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    f = folder / "m.causal"
+    f.write_text(MESSY)
+    folder.chmod(0o555)
+    try:
+        fmt_fails(capsys, f, f"{f}: cannot write: permission denied")
+        assert f.read_text() == MESSY
+    finally:
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("links", [1, 2])
+def test_fmt_refuses_when_the_file_changed_while_it_was_formatted(tmp_path, capsys, monkeypatch,
+                                                                  links):
+    import causaldsl.lang.fmt
+
+    f = tmp_path / "m.causal"
+    f.write_text(MESSY)
+    if links == 2:  # the file is written in place: the check is made there too
+        os.link(f, tmp_path / "other.causal")
+    edited = "# an edit saved meanwhile\n" + MESSY
+    real = causaldsl.lang.fmt.format_source
+
+    def slow_format(text, file="<string>"):
+        out = real(text, file)
+        f.write_text(edited)  # the editor saves while fmt works
+        return out
+
+    monkeypatch.setattr(causaldsl.lang.fmt, "format_source", slow_format)
+    fmt_fails(capsys, f, f"{f}: the file changed while it was being formatted; not rewritten")
+    assert f.read_text() == edited
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["m.causal"] + (["other.causal"] if links == 2 else []))  # no temporary left
+
+
+@pytest.mark.parametrize("mode", [0o444, 0o400, 0o555], ids=oct)
+def test_fmt_refuses_a_read_only_file(tmp_path, capsys, mode):
+    f = tmp_path / "m.causal"
+    f.write_text(MESSY)
+    f.chmod(mode)
+    fmt_fails(capsys, f, f"{f}: the file is read-only; not rewritten")
+    assert f.read_text() == MESSY and f.stat().st_mode & 0o777 == mode
+    f.chmod(0o644)
+    assert main(["fmt", "--check", str(f)]) == 1  # --check reads it all the same
+    f.chmod(mode)
+    assert main(["fmt", "--check", str(f)]) == 1
+    capsys.readouterr()
+
+
+def test_fmt_keeps_hard_links(tmp_path, capsys):
+    f = tmp_path / "m.causal"
+    f.write_text(MESSY)
+    f.chmod(0o640)
+    other = tmp_path / "elsewhere.causal"
+    os.link(f, other)
+    inode = f.stat().st_ino
+    assert main(["fmt", str(f)]) == 0
+    assert f.stat().st_ino == inode and f.stat().st_nlink == 2
+    assert f.read_text() == TIDY and other.read_text() == TIDY
+    assert f.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere.causal", "m.causal"]
+
+
+def test_fmt_keeps_the_owner_and_group(tmp_path, capsys):
+    f = tmp_path / "m.causal"
+    f.write_text(MESSY)
+    before = f.stat()
+    assert main(["fmt", str(f)]) == 0
+    after = f.stat()
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid)
+    assert f.read_text() == TIDY
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="only root can give a file to another user")
+def test_fmt_as_root_keeps_another_users_file_theirs(tmp_path, capsys):
+    f = tmp_path / "m.causal"
+    f.write_text(MESSY)
+    os.chown(f, 4321, 4322)
+    assert main(["fmt", str(f)]) == 0
+    assert (f.stat().st_uid, f.stat().st_gid) == (4321, 4322) and f.read_text() == TIDY
+
+
+def test_fmt_writes_in_place_where_it_could_not_keep_the_owner(tmp_path, capsys, monkeypatch):
+    from causaldsl.lang import files
+
+    f = tmp_path / "m.causal"
+    f.write_text(MESSY)
+    inode = f.stat().st_ino
+    monkeypatch.setattr(files, "_can_own", lambda st: False)  # another user's file we may write
+    assert main(["fmt", str(f)]) == 0
+    assert f.stat().st_ino == inode and f.read_text() == TIDY
 
 
 def test_fmt_refuses_a_file_that_does_not_parse(tmp_path, capsys):

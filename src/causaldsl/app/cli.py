@@ -143,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load(path: str) -> Any:
+    from causaldsl.lang.files import why
     from causaldsl.lang.loader import load
 
     try:
@@ -151,6 +152,8 @@ def _load(path: str) -> Any:
         raise CausalError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise CausalError(f"{path}: is a folder, not a .causal file") from None
+    except OSError as e:  # a FIFO, a device, a loop of symbolic links, no permission
+        raise CausalError(f"{path}: cannot read: {why(e)}") from None
 
 
 def _load_target(args: argparse.Namespace) -> tuple[Any, str]:
@@ -215,26 +218,25 @@ def _repl(args: argparse.Namespace) -> int:
 
 
 def _fmt(args: argparse.Namespace) -> int:
-    import os
-    import shutil
-    import tempfile
     from pathlib import Path
 
+    from causaldsl.lang.files import read_regular, rewrite, why
     from causaldsl.lang.fmt import format_source
-    from causaldsl.lang.parse import read_source
+    from causaldsl.lang.parse import decode_source
 
     status = EXIT_OK
     for f in args.files:
         path = Path(f)
         try:
-            text = read_source(path, f)  # not UTF-8: an error at its line and column
+            before = read_regular(path)  # a regular file only: a FIFO or a device is refused
+            text = decode_source(before, f)  # not UTF-8: an error at its line and column
             new = format_source(text, f)
         except FileNotFoundError:
             print(f"{f}: no such file", file=sys.stderr)
             status = EXIT_INPUT
             continue
         except OSError as e:
-            print(f"{f}: cannot read: {e}", file=sys.stderr)
+            print(f"{f}: cannot read: {why(e)}", file=sys.stderr)
             status = EXIT_INPUT
             continue
         except CausalError as e:
@@ -247,16 +249,16 @@ def _fmt(args: argparse.Namespace) -> int:
             print(f"{f}: not in canonical form (causal fmt {f} rewrites it)")
             status = EXIT_INPUT
             continue
-        real = path.resolve()  # through a symbolic link to the file it names, kept a link
-        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(new)
-            shutil.copymode(real, tmp)  # the file keeps its permissions (mkstemp makes 0600)
-            os.replace(tmp, real)  # atomic: the file is either old or new, never half
+            # keeps a symbolic link, the mode, the owner and hard links; refuses a read-only
+            # file and one that changed since it was read
+            rewrite(path, before, new, f)
+        except CausalError as e:
+            print(e, file=sys.stderr)
+            status = EXIT_INPUT
+            continue
         except OSError as e:
-            Path(tmp).unlink(missing_ok=True)
-            print(f"{f}: cannot write: {e}", file=sys.stderr)
+            print(f"{f}: cannot write: {why(e)}", file=sys.stderr)
             status = EXIT_INPUT
             continue
         print(f"{f}: formatted")

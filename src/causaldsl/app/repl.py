@@ -93,10 +93,17 @@ class Session:
         if not path:
             print("error: :load needs a file", file=self.err)
             return
-        full = Path(path).expanduser().resolve()
-        if not full.is_file():
-            why = "it is a folder, not a .causal file" if full.is_dir() else "no such file"
-            print(f"error: cannot read {path}: {why}", file=self.err)
+        from causaldsl.lang.files import open_regular, resolve, why
+
+        try:
+            full = resolve(Path(path).expanduser())
+            with open_regular(full):  # a FIFO, a device, a folder: refused here
+                pass
+        except IsADirectoryError:
+            print(f"error: cannot read {path}: it is a folder, not a .causal file", file=self.err)
+            return
+        except OSError as e:
+            print(f"error: cannot read {path}: {why(e)}", file=self.err)
             return
         kept = self.loader.loaded
         self.loader.loaded = {}  # read it and what it imports afresh, each file once

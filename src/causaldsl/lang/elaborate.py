@@ -31,6 +31,7 @@ from causaldsl.ir.expr import (
 )
 from causaldsl.ir.mechanism import TOLERANCE, ExprMechanism, Table, to_table
 from causaldsl.lang import ast as A
+from causaldsl.lang.files import open_regular_text, why
 from causaldsl.model.causal_model import CausalModel, Role, Variable, did_you_mean
 from causaldsl.model.checks import check_answerable, check_query
 from causaldsl.model.graph import hidden_cause_name
@@ -94,7 +95,7 @@ def origin_of(file: str) -> str:
         return file
     try:
         return str(Path(file).resolve())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: a loop of symbolic links
         return file
 
 
@@ -200,7 +201,10 @@ class Elaborator:
         except IsADirectoryError:
             self.error(st.span, f"cannot import {st.path!r}: it is a folder, not a .causal file")
             return
-        except (OSError, ValueError, CausalError) as e:  # ValueError: a NUL in the path
+        except OSError as e:  # a FIFO, a device, a loop of links, no permission
+            self.error(st.span, f"cannot import {st.path!r}: {why(e)}")
+            return
+        except (ValueError, CausalError) as e:  # ValueError: a NUL in the path
             self.error(st.span, f"cannot import {st.path!r}: {e}")
             return
         for kind in ("types", "models", "boxes", "diagrams"):
@@ -645,7 +649,10 @@ class Elaborator:
         else:
             try:
                 probs = self.read_csv(ob, names)
-            except (OSError, ValueError, CausalError) as e:
+            except OSError as e:  # no such file, a folder, a FIFO, a device, ...
+                self.error(ob.span, f"cannot read {ob.csv!r}: {why(e)}")
+                return
+            except (ValueError, CausalError) as e:
                 self.error(ob.span, f"cannot read {ob.csv!r}: {e}")
                 return
         if probs.size != need:
@@ -673,7 +680,8 @@ class Elaborator:
         model = self.prog.models[ob.target[0]]
         types = [model.variables[n].type for n in names]
         rows: list[tuple[int, dict[str, str]]] = []  # (line, row)
-        with path.open(newline="", encoding="utf-8-sig") as f:  # a spreadsheet's BOM is no name
+        # only a regular file (/dev/zero would never end); a spreadsheet's BOM is no name
+        with open_regular_text(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
             try:
                 header = next(reader, None)

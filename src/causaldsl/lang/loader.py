@@ -7,6 +7,7 @@ from pathlib import Path
 
 from causaldsl.core.errors import CausalError
 from causaldsl.lang.elaborate import Elaborator, Program
+from causaldsl.lang.files import resolve
 from causaldsl.lang.parse import parse_module, read_source, without_bom
 
 
@@ -18,7 +19,7 @@ class Loader:
         self.loading: list[Path] = []
 
     def load(self, path: str | Path) -> Program:
-        p = Path(path).resolve()
+        p = resolve(path)  # a loop of symbolic links: an OSError
         if p in self.loaded:
             return self.loaded[p]
         if p in self.loading:

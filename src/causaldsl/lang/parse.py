@@ -11,6 +11,7 @@ from typing import Any
 import lark
 
 from causaldsl.lang.ast import Module, transformer
+from causaldsl.lang.files import read_regular
 from causaldsl.syntax.diagnostics import Diagnostic, SourceError, Span, source_line
 from causaldsl.syntax.grammars import parser
 from causaldsl.syntax.query import NumberOverflow
@@ -50,9 +51,14 @@ def without_bom(text: str) -> str:
 def read_source(path: Path, shown: str | None = None) -> str:
     """The text of a .causal file as ``read_text`` has it (UTF-8, \\r\\n and \\r read as \\n;
     a byte order mark is kept: parsing and formatting drop it, and ``causal fmt --check``
-    sees it). Bytes that are not UTF-8 are a SourceError at their line and column (``shown``:
+    sees it). Only a regular file is read (``files.read_regular``: a FIFO or a device is an
+    OSError). Bytes that are not UTF-8 are a SourceError at their line and column (``shown``:
     the path to name)."""
-    data = path.read_bytes()
+    return decode_source(read_regular(path), shown if shown is not None else str(path))
+
+
+def decode_source(data: bytes, shown: str) -> str:
+    """A .causal file's bytes as text (see ``read_source``)."""
     try:
         return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as e:
@@ -61,7 +67,7 @@ def read_source(path: Path, shown: str | None = None) -> str:
         col = len(data[start:e.start].decode("utf-8", errors="replace")) + 1
         text = data.decode("utf-8", errors="replace")
         raise SourceError([Diagnostic(
-            shown if shown is not None else str(path), Span(line, col),
+            shown, Span(line, col),
             f"the file is not UTF-8 text (byte 0x{data[e.start]:02x} here); save it as UTF-8",
             source_line(text, line))]) from None
 
