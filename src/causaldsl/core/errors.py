@@ -8,6 +8,15 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
+def shown(value: object) -> str:
+    """A value as a message names what was given: ``None``, or its type and (short) repr, e.g.
+    ``int 5``, ``list ['a', 'b']``."""
+    if value is None:
+        return "None"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
 class CausalError(Exception):
     """Base of every error that bad input (not a bug) can cause."""
 
