@@ -41,7 +41,7 @@ from causaldsl.core.errors import (
     shown,
 )
 from causaldsl.model.graph import ADMG, is_networkx_graph, show_set
-from causaldsl.syntax.query import Event, Prob, parse_query
+from causaldsl.syntax.query import Event, Expect, Linear, Prob, parse_query
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -134,7 +134,9 @@ def _identifiable_query(query: str | Prob) -> Prob:
     potential outcome."""
     q = parse_query(query) if isinstance(query, str) else query
     if not isinstance(q, Prob):
-        raise QueryError(f"identify takes a probability query P(...), got {q}")
+        raise QueryError(f"identify takes a probability query, a string such as "
+                         f"\"P(Y | do(X))\" or a parsed P(...), got "
+                         f"{q if isinstance(q, Expect | Linear) else shown(q)}")
     for e in q.interventions:
         if e.world:
             raise QueryError(f"{q}: do({e.term}) intervenes on a potential outcome; write "

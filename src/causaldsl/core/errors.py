@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno as _errno
+
 
 def count(n: int, noun: str) -> str:
     """``1 wire``, ``2 wires``: numbers in messages read as English."""
@@ -104,3 +106,36 @@ class PositivityError(ZeroProbabilityError):
 
 class DrawError(CausalError):
     """A picture cannot be made or written: a missing graphviz program, an unknown format."""
+
+
+class SourceFileError(CausalError, OSError):
+    """A file cannot be read (``causaldsl.load``): missing, a folder, or unreadable. Also an
+    ``OSError``, so code that catches that catches it; ``filename`` is the path."""
+
+    def __init__(self, message: str, filename: str | None = None, code: int | None = None):
+        super().__init__(message)
+        self.filename = filename
+        self.errno = code
+        self.strerror = message
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.filename, self.errno))
+
+
+class MissingFileError(SourceFileError, FileNotFoundError):
+    """The file does not exist; also a ``FileNotFoundError``."""
+
+    def __init__(self, message: str, filename: str | None = None,
+                 code: int | None = _errno.ENOENT):
+        super().__init__(message, filename, code)
+
+
+class FolderError(SourceFileError, IsADirectoryError):
+    """The path is a folder, not a file; also an ``IsADirectoryError``."""
+
+    def __init__(self, message: str, filename: str | None = None,
+                 code: int | None = _errno.EISDIR):
+        super().__init__(message, filename, code)
