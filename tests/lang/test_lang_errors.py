@@ -374,3 +374,46 @@ def test_query_syntax_errors_list_only_what_can_come_next():
         with pytest.raises(QuerySyntaxError) as e:
             parse_query(text)
         assert str(e.value).splitlines()[0].endswith(expected), str(e.value)
+
+
+# -- integers beyond what Python reads or a float holds (issue 17) -----------------------------
+
+BIG = "1" * 4400  # more digits than Python's int() reads (4300)
+
+
+@pytest.mark.parametrize("text,where", [
+    (f"type T = {{0, {BIG}}}\nmodel m {{ X : T ~ [0.5, 0.5] }}\nquery P(X)\n", "1:14"),
+    (f"type T = {{0, -{BIG}}}\n", "1:14"),
+    (f"model m {{\n  X : {{a, {BIG}}} ~ [0.5, 0.5]\n}}\n", "2:11"),
+    (f"type T = {{0, 1}}\nmodel m {{ X : T ~ [0.5, 0.5] }}\nquery P(X = {BIG})\n", "3:13"),
+    (f"diagram d = copy(Bool, {BIG})\n", "1:24"),
+])
+def test_an_integer_longer_than_python_reads_is_a_located_error(tmp_path, capsys, text, where):
+    err = check_fails(tmp_path, capsys, text, where, "the integer 11111111…1111 has 4400 "
+                                                     "digits, more than the 4300 an integer "
+                                                     "may have")
+    assert "ValueError" not in err
+
+
+def test_an_integer_of_4300_digits_is_still_a_label():
+    label = "1" * 4300
+    prog = parse(f"type T = {{0, {label}}}\nmodel m {{\n  X : T ~ [0.25, 0.75]\n}}\n")
+    assert prog["m"].query(f"P(X = {label})") == pytest.approx(0.75)
+
+
+ZEROS = "1" + "0" * 400  # an integer label beyond the floats (1e400)
+
+
+@pytest.mark.parametrize("text,where", [
+    (f"type T = {{0, {ZEROS}}}\nmodel m {{\n  X : T ~ [0.5, 0.5]\n}}\nquery E[X]\n", "5:1"),
+    (f"type T = {{0, {ZEROS}}}\nmodel m {{\n  X : T ~ [0.5, 0.5]\n  Y : Bool := X > 1\n}}\n",
+     "4:12"),
+])
+def test_an_integer_label_beyond_the_floats_is_no_number(tmp_path, capsys, text, where):
+    check_fails(tmp_path, capsys, text, where, "the value 10000000…0000 (401 digits) of T is "
+                                               "too large for a number (beyond ±1.8e+308)")
+
+
+def test_an_integer_label_beyond_the_floats_is_still_a_label():
+    prog = parse(f"type T = {{0, {ZEROS}}}\nmodel m {{\n  X : T ~ [0.25, 0.75]\n}}\n")
+    assert prog["m"].query(f"P(X = {ZEROS})") == pytest.approx(0.75)

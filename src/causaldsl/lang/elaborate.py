@@ -905,7 +905,7 @@ def _label_array(t: FiniteType) -> np.ndarray:
     if all(isinstance(v, bool) for v in vals):
         return np.array(vals, dtype=bool)
     if all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
-        return np.array(vals, dtype=float)
+        return np.array(t.numeric(), dtype=float)  # a label beyond the floats: CausalTypeError
     return np.array(vals, dtype=object)
 
 
