@@ -655,10 +655,11 @@ class Elaborator:
             return
         total = float(probs.sum())
         if abs(total - 1) > TOLERANCE:
-            self.error(ob.span, f"observed probabilities sum to {total:.6g}, not 1 (off by "
+            shown = f"{total:.6g}" if f"{total:.6g}" != "1" else f"{total:.12g}"
+            self.error(ob.span, f"observed probabilities sum to {shown}, not 1 (off by "
                                 f"{total - 1:+.3g})")
             return
-        obs = Observation(target, tuple(names), probs.reshape(sizes))
+        obs = Observation(target, tuple(names), (probs / total).reshape(sizes))  # renormalised
         self.prog.observations.setdefault(target, []).append(obs)
 
     def read_csv(self, ob: A.Observed, names: list[str]) -> np.ndarray:
