@@ -184,10 +184,40 @@ CSV_GRAPH = ('type YN = {no, yes}\ngraph g {\n  S : YN\n  T : YN\n  S -> T\n}\n'
     ("S,T\n", "cannot read 'data.csv': the file has no rows"),
     ("", "cannot read 'data.csv': the file has no rows"),
     ("S,U\nyes,no\n", "cannot read 'data.csv': no column 'T'; its columns are S, U"),
+    # issue 17: float() reads 0.1_25 as 0.125; a column named twice was read as its last copy
+    ("S,T,P\nno,no,0.1_25\nno,yes,0.375\nyes,no,0.25\nyes,yes,0.25\n",
+     "cannot read 'data.csv': line 2: P is '0.1_25', not a number"),
+    ("S,T,P\nno,no,1_0\n", "cannot read 'data.csv': line 2: P is '1_0', not a number"),
+    ("S,T,P\nno,no,infinity\n", "cannot read 'data.csv': line 2: P is 'infinity', not a number"),
+    ("S,T,S\nyes,no,no\n", "cannot read 'data.csv': line 1: the header names column 'S' twice"),
+    ("S,T,P,P\nno,no,0.5,0.5\n",
+     "cannot read 'data.csv': line 1: the header names column 'P' twice"),
 ])
 def test_a_bad_csv_row_is_named_by_its_line(tmp_path, capsys, data, message):
     (tmp_path / "data.csv").write_text(data, encoding="utf-8")
     check_fails(tmp_path, capsys, CSV_GRAPH, "7:1", message)
+
+
+def test_a_csv_that_is_not_utf8_is_named_by_its_line(tmp_path, capsys):
+    """A latin-1 file: the line and column of the first byte that is not UTF-8 (was a byte
+    position in the decoder's buffer)."""
+    rows = "".join("yes,no\n" for _ in range(5000)) + "yes,caf\xe9\n"
+    (tmp_path / "data.csv").write_bytes(("S,T\n" + rows).encode("latin-1"))
+    check_fails(tmp_path, capsys, CSV_GRAPH, "7:1", "cannot read 'data.csv': line 5002, column "
+                                                   "8: the byte 0xe9 is not UTF-8; save the "
+                                                   "file as UTF-8")
+
+
+def test_csv_numbers_that_are_decimals_still_read(tmp_path):
+    import numpy as np
+
+    from causaldsl.lang.loader import load
+
+    (tmp_path / "data.csv").write_text("S,T,P\nno,no, 0.125\nno,yes,+.375\nyes,no,2.5e-1\n"
+                                       "yes,yes,25E-2\n")
+    (tmp_path / "g.causal").write_text(CSV_GRAPH)
+    (obs,) = load(tmp_path / "g.causal").observations["g"]
+    np.testing.assert_allclose(obs.probs, [[0.125, 0.375], [0.25, 0.25]])
 
 
 def test_a_csv_with_blank_lines_or_a_byte_order_mark_reads(tmp_path):

@@ -674,6 +674,7 @@ class Elaborator:
             reader = csv.reader(f)
             try:
                 header = next(reader, None)
+                _no_column_twice(header or [])
                 for row in reader:
                     if not any(x.strip() for x in row):
                         continue  # a blank line
@@ -685,6 +686,8 @@ class Elaborator:
                     rows.append((reader.line_num, dict(zip(header or (), row, strict=True))))
             except csv.Error as e:
                 raise ValueError(f"line {reader.line_num}: {e}") from None
+            except UnicodeDecodeError:
+                raise ValueError(_not_utf8(path)) from None
         if header is None or not rows:
             raise ValueError("the file has no rows")
         missing = [n for n in names if n not in header]
@@ -701,8 +704,8 @@ class Elaborator:
             if weight is None:
                 counts[idx] += 1.0
                 continue
-            try:
-                w = float(r[weight])
+            try:  # a decimal number: float() alone would read 0.1_25 as 0.125
+                w = float(r[weight]) if _DECIMAL.fullmatch(r[weight].strip()) else math.nan
             except ValueError:
                 w = math.nan
             if not math.isfinite(w):
@@ -899,6 +902,31 @@ def _categorical_items(m: A.DistCall) -> tuple[Any, ...]:
     if len(m.args) == 1 and isinstance(m.args[0], A.ListLit):
         return tuple(m.args[0].items)
     return tuple(m.args)
+
+
+#: A number in a CSV file: digits with an optional sign, point and exponent (no ``_``, inf, nan).
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _no_column_twice(header: list[str]) -> None:
+    """A ValueError naming a column the header of a CSV file names twice."""
+    seen: set[str] = set()
+    for c in header:
+        if c in seen:
+            raise ValueError(f"line 1: the header names column {c!r} twice")
+        seen.add(c)
+
+
+def _not_utf8(path: Path) -> str:
+    """Where a file stops being UTF-8: its first line that does not decode, and the column."""
+    with path.open("rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                return (f"line {n}, column {e.start + 1}: the byte {raw[e.start]:#04x} is not "
+                        "UTF-8; save the file as UTF-8")
+    return "it is not UTF-8; save the file as UTF-8"
 
 
 def _label_array(t: FiniteType) -> np.ndarray:
