@@ -447,3 +447,51 @@ def test_an_integer_label_beyond_the_floats_is_no_number(tmp_path, capsys, text,
 def test_an_integer_label_beyond_the_floats_is_still_a_label():
     prog = parse(f"type T = {{0, {ZEROS}}}\nmodel m {{\n  X : T ~ [0.25, 0.75]\n}}\n")
     assert prog["m"].query(f"P(X = {ZEROS})") == pytest.approx(0.75)
+
+
+# -- an imported file that is no .causal file is not quoted (issue 17) --------------------------
+
+SECRET = "hunter2:x:0:0:hunter2:/home:/bin/bash\nsecond line\n"
+
+
+@pytest.mark.parametrize("name", ["secret.txt", "secret.causal"])
+def test_an_imported_file_that_does_not_parse_is_located_but_not_quoted(tmp_path, capsys, name):
+    (tmp_path / name).write_text(SECRET)
+    f = tmp_path / "bad.causal"
+    f.write_text(f'import "{name}"\nmodel m {{\n  X : {{a, b}} ~ [0.5, 0.5]\n}}\n')
+    for command in ("check", "run"):
+        assert main([command, str(f)]) == 1
+        err = capsys.readouterr().err
+        assert f"{tmp_path / name}:1:1: error: an imported file that does not parse as .causal; " \
+               f"its text is not shown (causal check {tmp_path / name} shows it)" in err, err
+        assert "hunter2" not in err and "second" not in err and "Traceback" not in err
+
+
+def test_an_imported_file_with_several_syntax_errors_is_counted_not_quoted(tmp_path):
+    (tmp_path / "two.causal").write_text("model a {\n  X : ~\n}\nmodel b {\n  Y : ~\n}\n")
+    with pytest.raises(SourceError) as e:
+        parse_file(tmp_path, 'import "two.causal"\n')
+    assert "does not parse as .causal (2 syntax errors)" in str(e.value)
+    assert "X : ~" not in str(e.value)
+
+
+def test_an_imported_file_that_parses_is_still_quoted(tmp_path):
+    (tmp_path / "sums.causal").write_text("model m {\n  X : {a, b} ~ [0.5, 0.6]\n}\n")
+    with pytest.raises(SourceError) as e:
+        parse_file(tmp_path, 'import "sums.causal"\n')
+    assert "sums.causal:2:16: error: the table of variable X sums to 1.1" in str(e.value)
+    assert " 2 |   X : {a, b} ~ [0.5, 0.6]" in str(e.value)
+
+
+def test_a_file_checked_by_name_is_still_quoted(tmp_path, capsys):
+    f = tmp_path / "secret.txt"
+    f.write_text(SECRET)
+    assert main(["check", str(f)]) == 1
+    assert " 1 | hunter2:x:0:0" in capsys.readouterr().err  # the user named it: no leak
+
+
+def parse_file(tmp_path: Path, text: str):
+    from causaldsl.lang.loader import load
+
+    (tmp_path / "main.causal").write_text(text)
+    return load(tmp_path / "main.causal")

@@ -191,7 +191,7 @@ class Elaborator:
         try:
             other = self.loader.load_import(self.file, st.path)
         except SourceError as e:
-            self.diags.extend(e.diagnostics)
+            self.diags.extend(e.diagnostics if e.parsed else [_unquoted(e.diagnostics)])
             return
         except FileNotFoundError:
             self.error(st.span, f"cannot import {st.path!r}: no such file")
@@ -906,6 +906,17 @@ def _categorical_items(m: A.DistCall) -> tuple[Any, ...]:
 
 #: A number in a CSV file: digits with an optional sign, point and exponent (no ``_``, inf, nan).
 _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _unquoted(syntax_errors: list[Diagnostic]) -> Diagnostic:
+    """The syntax errors of an imported file that does not parse as .causal, told without a
+    word of its text (it may be any file: ``import "/etc/passwd"``): where the first one is,
+    and how many there are."""
+    first, n = syntax_errors[0], len(syntax_errors)
+    more = f" ({n} syntax errors)" if n > 1 else ""
+    return Diagnostic(first.file, first.span, f"an imported file that does not parse as "
+                      f".causal{more}; its text is not shown (causal check {first.file} shows "
+                      "it)")
 
 
 def _no_column_twice(header: list[str]) -> None:
