@@ -606,6 +606,13 @@ def test_wrong_arguments_of_a_model_are_clear_errors(model, call, error, message
         call(model)
 
 
+@pytest.mark.parametrize("text, given", [(None, "None"), (5, "int 5"), (b"P(C)", "bytes b'P\\(C\\)'")])
+def test_parse_query_of_something_that_is_no_string(text, given):
+    with pytest.raises(QueryError, match=r'parse_query takes a query string such as "P\(Y \| '
+                                         rf'do\(X = x\)\)", got {given}$'):
+        parse_query(text)
+
+
 def test_query_batch_takes_an_iterator_of_settings(model):
     batch = model.query_batch("P(C = yes | S)", iter([{"S": "no"}, {"S": "yes"}]))
     want = [model.query("P(C = yes | S = no)"), model.query("P(C = yes | S = yes)")]

@@ -17,6 +17,7 @@ from typing import Any
 import lark
 
 from causaldsl.core.errors import QueryError, QuerySyntaxError
+from causaldsl.core.errors import shown as shown_value
 from causaldsl.core.types import Label, show_label
 from causaldsl.syntax.grammars import parser
 
@@ -246,6 +247,9 @@ class _ToQuery(lark.Transformer):
 @lru_cache(maxsize=4096)
 def parse_query(text: str) -> Query:
     """Parse a query string; a syntax error names the column and what was expected."""
+    if not isinstance(text, str):
+        raise QueryError(f"parse_query takes a query string such as \"P(Y | do(X = x))\", got "
+                         f"{shown_value(text)}")
     try:
         tree = parser("query.lark", positions=False).parse(text)
     except lark.exceptions.UnexpectedInput as e:
