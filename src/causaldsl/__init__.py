@@ -5,6 +5,7 @@ Importing the package does not import JAX; the exact backend loads it on the fir
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,15 +16,19 @@ from causaldsl.core.errors import (
     CompositionError,
     CycleError,
     DuplicateVariableError,
+    FolderError,
     LatentQueryError,
     MechanismError,
+    MissingFileError,
     NotDeterminedError,
     QueryError,
     QuerySyntaxError,
+    SourceFileError,
     TableError,
     UnknownVariableError,
     ZeroProbabilityError,
 )
+from causaldsl.core.errors import shown as _shown
 from causaldsl.core.types import Bool, FiniteType, I, Opaque, Real, RealType
 from causaldsl.ir.diagram import Box, Diagram, Node, program
 from causaldsl.ir.mechanism import Table
@@ -42,25 +47,51 @@ _install_hooks()
 
 
 def load(path: str | Path) -> Program:
-    """Read a .causal file (and what it imports) into IR values; see docs/language.md."""
+    """Read a .causal file (and what it imports) into IR values; see docs/language.md.
+
+    A path that is not a str or path object is a CausalTypeError; a missing file a
+    MissingFileError (also a FileNotFoundError), a folder a FolderError (also an
+    IsADirectoryError), another unreadable file a SourceFileError (also an OSError), each
+    naming the path."""
     from causaldsl.lang.loader import load as _load
 
-    return _load(path)
+    if not isinstance(path, str | os.PathLike):
+        raise CausalTypeError(f"load takes the path of a .causal file (a str or a Path), got "
+                              f"{_shown(path)}; to read source text use causaldsl.parse(text)")
+    name = os.fsdecode(os.fspath(path))
+    try:
+        return _load(path)
+    except FileNotFoundError:
+        raise MissingFileError(f"{name}: no such file", name) from None
+    except IsADirectoryError:
+        raise FolderError(f"{name}: is a folder, not a .causal file", name) from None
+    except CausalError:
+        raise
+    except OSError as e:
+        raise SourceFileError(f"{name}: cannot read: {e.strerror or e}", name, e.errno) from None
+    except ValueError as e:  # a NUL in the path
+        raise SourceFileError(f"{name!r}: not a usable path: {e}", name) from None
 
 
 def parse(text: str) -> Program:
-    """Read .causal source text into IR values (models, graphs, diagrams, queries)."""
+    """Read .causal source text into IR values (models, graphs, diagrams, queries); text that
+    is not a str is a CausalTypeError."""
     from causaldsl.lang.loader import parse as _parse
 
+    if not isinstance(text, str):
+        hint = ("; decode it first, text.decode('utf-8')" if isinstance(text, bytes | bytearray)
+                else "; to read a file use causaldsl.load(path)")
+        raise CausalTypeError(f"parse takes .causal source text (a str), got {_shown(text)}"
+                              + hint)
     return _parse(text)
 
 
 __all__ = [
     "Batch", "Bool", "Box", "CausalError", "CausalModel", "CausalTypeError", "CompositionError",
     "CycleError", "Diagram", "Distribution", "DuplicateVariableError", "Expectations",
-    "FiniteType", "I", "LatentQueryError", "MechanismError", "ModelBuilder", "Node",
-    "NotDeterminedError", "Opaque",
-    "QueryError", "QuerySyntaxError", "Real", "RealType", "Role", "Table", "TableError",
+    "FiniteType", "FolderError", "I", "LatentQueryError", "MechanismError", "MissingFileError",
+    "ModelBuilder", "Node", "NotDeterminedError", "Opaque", "QueryError", "QuerySyntaxError",
+    "Real", "RealType", "Role", "SourceFileError", "Table", "TableError",
     "UnknownVariableError", "Variable", "ZeroProbabilityError", "__version__", "cut", "do",
     "intervene", "load", "model", "parse", "parse_query", "program",
 ]

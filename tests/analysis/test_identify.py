@@ -709,6 +709,59 @@ def test_error_messages():
         G("X>Y Y>X")
 
 
+
+# -- networkx graphs and other sources (issue 17) -------------------------------------------------
+
+def test_a_networkx_digraph_identifies_as_the_same_graph_built_natively():
+    """The three-edge confounder: back-door over Z, the same estimand and the same numbers as
+    the ADMG built from its edges (a DiGraph used to lose its edges silently)."""
+    import networkx as nx
+
+    edges = [("Z", "X"), ("Z", "Y"), ("X", "Y")]
+    native = identify(ADMG(["Z", "X", "Y"], edges), "P(Y | do(X))")
+    for source in (nx.DiGraph(edges), ADMG(nx.DiGraph(edges))):
+        r = identify(source, "P(Y | do(X))")
+        assert r.method == "backdoor" and r.adjustment == frozenset({"Z"})
+        assert str(r) == str(native) == "P(Y | do(X)) = Σ_z P(y|x,z) P(z)"
+    m = model_for(ADMG(["Z", "X", "Y"], edges), 0)
+    r = identify(nx.DiGraph(edges), "P(Y | do(X))")
+    assert np.allclose(np.asarray(r.evaluate(m)), np.asarray(m.query("P(Y | do(X))")),
+                       atol=TOL, rtol=0)
+
+
+def test_a_networkx_digraph_with_a_latent_node_is_identified_through_its_projection():
+    import networkx as nx
+
+    d = nx.DiGraph([("H", "S"), ("H", "C"), ("S", "T"), ("T", "C")])
+    d.nodes["H"]["role"] = "latent"
+    r = identify(d, "P(C | do(S))")
+    assert r.method == "frontdoor" and r.adjustment == frozenset({"T"})
+    with pytest.raises(NotIdentifiable):
+        identify(nx.DiGraph([("X", "Y")]), "P(Y | do(X))", "frontdoor")
+
+
+@pytest.mark.parametrize("source, match", [
+    (None, r"identify takes a CausalModel, an ADMG or a networkx DiGraph .*, got None"),
+    ("S -> T", "got str 'S -> T'"),
+    ({"S": ["T"]}, r"got dict \{'S': \['T'\]\}"),
+])
+def test_identify_on_something_else_says_what_it_takes(source, match):
+    from causaldsl import CausalTypeError
+
+    with pytest.raises(CausalTypeError, match=match):
+        identify(source, "P(T | do(S))")
+
+
+def test_identify_on_an_unreadable_networkx_graph_is_a_clear_error():
+    import networkx as nx
+
+    from causaldsl import CausalTypeError
+
+    with pytest.raises(CausalTypeError, match="got a MultiDiGraph"):
+        identify(nx.MultiDiGraph([("X", "Y")]), "P(Y | do(X))")
+    with pytest.raises(CycleError, match="X → Y → X"):
+        identify(nx.DiGraph([("X", "Y"), ("Y", "X")]), "P(Y | do(X))")
+
 # -- start-up ---------------------------------------------------------------------------------
 
 def test_identification_does_not_import_jax():

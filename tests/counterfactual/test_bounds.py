@@ -105,6 +105,16 @@ def test_bad_data():
         cf.bounds("ETT", [[0.25, 0.25], [0.25, 0.25]])
 
 
+def test_data_within_the_tolerance_is_renormalised():
+    """Like a table, data summing to one within 1e-6 is divided by its sum (issue 17)."""
+    obs = [[0.25, 0.25], [0.25, 0.25 + 4e-7]]
+    exp = [[0.5, 0.5 + 4e-7], [0.3, 0.7]]
+    got = cf.bounds("PNS", obs, exp)
+    want = cf.bounds("PNS", np.array(obs) / np.sum(obs),
+                     np.array(exp) / np.sum(exp, axis=1, keepdims=True))
+    assert (got.low, got.high) == (want.low, want.high)
+
+
 def test_bounds_from_a_model_of_tables():
     b = ModelBuilder("tables")
     b.observed("X", Bool, [0.6, 0.4])

@@ -184,10 +184,40 @@ CSV_GRAPH = ('type YN = {no, yes}\ngraph g {\n  S : YN\n  T : YN\n  S -> T\n}\n'
     ("S,T\n", "cannot read 'data.csv': the file has no rows"),
     ("", "cannot read 'data.csv': the file has no rows"),
     ("S,U\nyes,no\n", "cannot read 'data.csv': no column 'T'; its columns are S, U"),
+    # issue 17: float() reads 0.1_25 as 0.125; a column named twice was read as its last copy
+    ("S,T,P\nno,no,0.1_25\nno,yes,0.375\nyes,no,0.25\nyes,yes,0.25\n",
+     "cannot read 'data.csv': line 2: P is '0.1_25', not a number"),
+    ("S,T,P\nno,no,1_0\n", "cannot read 'data.csv': line 2: P is '1_0', not a number"),
+    ("S,T,P\nno,no,infinity\n", "cannot read 'data.csv': line 2: P is 'infinity', not a number"),
+    ("S,T,S\nyes,no,no\n", "cannot read 'data.csv': line 1: the header names column 'S' twice"),
+    ("S,T,P,P\nno,no,0.5,0.5\n",
+     "cannot read 'data.csv': line 1: the header names column 'P' twice"),
 ])
 def test_a_bad_csv_row_is_named_by_its_line(tmp_path, capsys, data, message):
     (tmp_path / "data.csv").write_text(data, encoding="utf-8")
     check_fails(tmp_path, capsys, CSV_GRAPH, "7:1", message)
+
+
+def test_a_csv_that_is_not_utf8_is_named_by_its_line(tmp_path, capsys):
+    """A latin-1 file: the line and column of the first byte that is not UTF-8 (was a byte
+    position in the decoder's buffer)."""
+    rows = "".join("yes,no\n" for _ in range(5000)) + "yes,caf\xe9\n"
+    (tmp_path / "data.csv").write_bytes(("S,T\n" + rows).encode("latin-1"))
+    check_fails(tmp_path, capsys, CSV_GRAPH, "7:1", "cannot read 'data.csv': line 5002, column "
+                                                   "8: the byte 0xe9 is not UTF-8; save the "
+                                                   "file as UTF-8")
+
+
+def test_csv_numbers_that_are_decimals_still_read(tmp_path):
+    import numpy as np
+
+    from causaldsl.lang.loader import load
+
+    (tmp_path / "data.csv").write_text("S,T,P\nno,no, 0.125\nno,yes,+.375\nyes,no,2.5e-1\n"
+                                       "yes,yes,25E-2\n")
+    (tmp_path / "g.causal").write_text(CSV_GRAPH)
+    (obs,) = load(tmp_path / "g.causal").observations["g"]
+    np.testing.assert_allclose(obs.probs, [[0.125, 0.375], [0.25, 0.25]])
 
 
 def test_a_csv_with_blank_lines_or_a_byte_order_mark_reads(tmp_path):
@@ -395,3 +425,94 @@ def test_a_table_too_large_to_make_is_refused_before_it_is_allocated(tmp_path: P
     assert ("4:3: error: Y := … needs a table of 20,000 × 20,000 = 400,000,000 entries (3.0 GiB), "
             "above the limit of 268,435,456 entries (2.0 GiB)") in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# -- integers beyond what Python reads or a float holds (issue 17) -----------------------------
+
+BIG = "1" * 4400  # more digits than Python's int() reads (4300)
+
+
+@pytest.mark.parametrize("text,where", [
+    (f"type T = {{0, {BIG}}}\nmodel m {{ X : T ~ [0.5, 0.5] }}\nquery P(X)\n", "1:14"),
+    (f"type T = {{0, -{BIG}}}\n", "1:14"),
+    (f"model m {{\n  X : {{a, {BIG}}} ~ [0.5, 0.5]\n}}\n", "2:11"),
+    (f"type T = {{0, 1}}\nmodel m {{ X : T ~ [0.5, 0.5] }}\nquery P(X = {BIG})\n", "3:13"),
+    (f"diagram d = copy(Bool, {BIG})\n", "1:24"),
+])
+def test_an_integer_longer_than_python_reads_is_a_located_error(tmp_path, capsys, text, where):
+    err = check_fails(tmp_path, capsys, text, where, "the integer 11111111…1111 has 4400 "
+                                                     "digits, more than the 4300 an integer "
+                                                     "may have")
+    assert "ValueError" not in err
+
+
+def test_an_integer_of_4300_digits_is_still_a_label():
+    label = "1" * 4300
+    prog = parse(f"type T = {{0, {label}}}\nmodel m {{\n  X : T ~ [0.25, 0.75]\n}}\n")
+    assert prog["m"].query(f"P(X = {label})") == pytest.approx(0.75)
+
+
+ZEROS = "1" + "0" * 400  # an integer label beyond the floats (1e400)
+
+
+@pytest.mark.parametrize("text,where", [
+    (f"type T = {{0, {ZEROS}}}\nmodel m {{\n  X : T ~ [0.5, 0.5]\n}}\nquery E[X]\n", "5:1"),
+    (f"type T = {{0, {ZEROS}}}\nmodel m {{\n  X : T ~ [0.5, 0.5]\n  Y : Bool := X > 1\n}}\n",
+     "4:12"),
+])
+def test_an_integer_label_beyond_the_floats_is_no_number(tmp_path, capsys, text, where):
+    check_fails(tmp_path, capsys, text, where, "the value 10000000…0000 (401 digits) of T is "
+                                               "too large for a number (beyond ±1.8e+308)")
+
+
+def test_an_integer_label_beyond_the_floats_is_still_a_label():
+    prog = parse(f"type T = {{0, {ZEROS}}}\nmodel m {{\n  X : T ~ [0.25, 0.75]\n}}\n")
+    assert prog["m"].query(f"P(X = {ZEROS})") == pytest.approx(0.75)
+
+
+# -- an imported file that is no .causal file is not quoted (issue 17) --------------------------
+
+SECRET = "hunter2:x:0:0:hunter2:/home:/bin/bash\nsecond line\n"
+
+
+@pytest.mark.parametrize("name", ["secret.txt", "secret.causal"])
+def test_an_imported_file_that_does_not_parse_is_located_but_not_quoted(tmp_path, capsys, name):
+    (tmp_path / name).write_text(SECRET)
+    f = tmp_path / "bad.causal"
+    f.write_text(f'import "{name}"\nmodel m {{\n  X : {{a, b}} ~ [0.5, 0.5]\n}}\n')
+    for command in ("check", "run"):
+        assert main([command, str(f)]) == 1
+        err = capsys.readouterr().err
+        assert f"{tmp_path / name}:1:1: error: an imported file that does not parse as .causal; " \
+               f"its text is not shown (causal check {tmp_path / name} shows it)" in err, err
+        assert "hunter2" not in err and "second" not in err and "Traceback" not in err
+
+
+def test_an_imported_file_with_several_syntax_errors_is_counted_not_quoted(tmp_path):
+    (tmp_path / "two.causal").write_text("model a {\n  X : ~\n}\nmodel b {\n  Y : ~\n}\n")
+    with pytest.raises(SourceError) as e:
+        parse_file(tmp_path, 'import "two.causal"\n')
+    assert "does not parse as .causal (2 syntax errors)" in str(e.value)
+    assert "X : ~" not in str(e.value)
+
+
+def test_an_imported_file_that_parses_is_still_quoted(tmp_path):
+    (tmp_path / "sums.causal").write_text("model m {\n  X : {a, b} ~ [0.5, 0.6]\n}\n")
+    with pytest.raises(SourceError) as e:
+        parse_file(tmp_path, 'import "sums.causal"\n')
+    assert "sums.causal:2:16: error: the table of variable X sums to 1.1" in str(e.value)
+    assert " 2 |   X : {a, b} ~ [0.5, 0.6]" in str(e.value)
+
+
+def test_a_file_checked_by_name_is_still_quoted(tmp_path, capsys):
+    f = tmp_path / "secret.txt"
+    f.write_text(SECRET)
+    assert main(["check", str(f)]) == 1
+    assert " 1 | hunter2:x:0:0" in capsys.readouterr().err  # the user named it: no leak
+
+
+def parse_file(tmp_path: Path, text: str):
+    from causaldsl.lang.loader import load
+
+    (tmp_path / "main.causal").write_text(text)
+    return load(tmp_path / "main.causal")

@@ -358,6 +358,17 @@ def test_import_brings_definitions_and_cycles_are_errors(tmp_path):
         load(tmp_path / "a.causal")
 
 
+def test_observed_probabilities_within_the_tolerance_are_renormalised():
+    """Observed data, like a table, may sum to one within 1e-6; it is divided by its sum."""
+    prog = parse("type YN = {no, yes}\ngraph g {\n  X : YN\n  Y : YN\n  X -> Y\n}\n"
+                 "observed P(X, Y) in g = [0.1, 0.2, 0.3, 0.4000001]\n")
+    (obs,) = prog.observations["g"]
+    assert abs(obs.probs.sum() - 1.0) < 1e-15
+    assert obs.probs[1, 1] == pytest.approx(0.4000001 / 1.0000001, abs=1e-15)
+    with pytest.raises(SourceError, match=r"observed probabilities sum to 1.000002, not 1"):
+        parse("graph g {\n  A : Bool\n}\nobserved P(A) in g = [0.5, 0.500002]\n")
+
+
 def test_a_file_imported_along_two_paths_is_read_once_and_does_not_clash(tmp_path):
     (tmp_path / "d.causal").write_text(
         "type YN = {no, yes}\ngraph g {\n  X : YN\n  Y : YN\n  X -> Y\n}\n"

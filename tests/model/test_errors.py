@@ -553,6 +553,95 @@ def test_query_that_leaves_an_input_open(model):
         cut(model, "S").query("P(C)")
 
 
+# -- wrong argument types at the public API (issue 17) -----------------------------------------
+# Each is the project's error saying what was expected and what was given, never a raw
+# TypeError or AttributeError from deep inside.
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda m: m.query(None), QueryError, re.escape(
+        'query takes a query: a string such as "P(Y | do(X = x))" or a parsed query '
+        "(causaldsl.parse_query), got None")),
+    (lambda m: m.query(5), QueryError, "query takes a query: .*, got int 5"),
+    (lambda m: m.query(["P(C)"]), QueryError, r"got list \['P\(C\)'\]"),
+    (lambda m: m.query_batch(None, {"S": ["yes"]}), QueryError,
+     "query_batch takes a query: .*, got None"),
+    (lambda m: m.identify(None), QueryError, "identify takes a query: .*, got None"),
+    (lambda m: m.query_batch("P(C | S)", 5), QueryError,
+     r'query_batch\'s values are a dict of columns, \{"S": \["no", "yes"\]\}, or a list of '
+     "dicts, one per setting.*; got int 5"),
+    (lambda m: m.query_batch("P(C | S)", {"S": "yes"}), QueryError,
+     "the column of S is str 'yes', not a list of values"),
+    (lambda m: m.query_batch("P(C | S)", {5: ["yes"]}), QueryError,
+     "a key is int 5, not a variable name"),
+    (lambda m: m.query_batch("P(C | S)", ["yes"]), QueryError,
+     "a setting is str 'yes', not a dict"),
+    (lambda m: m.query_batch("P(C | do(S = yes))", tables=5), QueryError,
+     "query_batch's tables are a dict from a variable's name to its stacked tables, "
+     r'\{"T": array\}, got int 5'),
+    (lambda m: m.query_batch("P(C | do(S = yes))", tables={0: np.eye(2)}), QueryError,
+     "keyed by variable names, got int 0"),
+    (lambda m: m.do(5), CausalTypeError,
+     r'do\(\) takes variables and their values, do\(\{"S": "yes"\}\) or do\(S="yes"\), got '
+     "int 5"),
+    (lambda m: m.do({5: "yes"}), CausalTypeError,
+     r"a variable that do\(\) sets must be a name \(a str\), got int 5"),
+    (lambda m: m.cut(None), CausalTypeError,
+     r'cut\(\) takes the names of the variables to cut, e.g. cut\("S", "T"\), got None'),
+    (lambda m: m.cut(["S"]), CausalTypeError, r"got list \['S'\]"),
+    (lambda m: m.intervene(None, [0.5, 0.5]), CausalTypeError,
+     r"the variable of intervene\(\) must be a name \(a str\), got None"),
+    (lambda m: m.intervene("T", [0.5, 0.5], given=5), CausalTypeError,
+     r'given \(the new parents of T\) is a name or a list of names, e.g. "X" or \["X", "Z"\], '
+     "got int 5"),
+    (lambda m: m.intervene("T", [0.5, 0.5], given=["S", 1]), CausalTypeError,
+     r"which holds int 1"),
+    (lambda m: do(None, S="yes"), CausalTypeError,
+     r"do\(\) takes a CausalModel first, e.g. do\(model, …\), got None"),
+    (lambda m: cut("S"), CausalTypeError, r"cut\(\) takes a CausalModel first.*got str 'S'"),
+    (lambda m: m[5], UnknownVariableError, "5 is not a variable of model smoking"),
+    (lambda m: m[["S"]], UnknownVariableError, r"\['S'\] is not a variable of model smoking"),
+])
+def test_wrong_arguments_of_a_model_are_clear_errors(model, call, error, message):
+    with pytest.raises(error, match=message):
+        call(model)
+
+
+@pytest.mark.parametrize("text, given", [(None, "None"), (5, "int 5"), (b"P(C)", "bytes b'P\\(C\\)'")])
+def test_parse_query_of_something_that_is_no_string(text, given):
+    with pytest.raises(QueryError, match=r'parse_query takes a query string such as "P\(Y \| '
+                                         rf'do\(X = x\)\)", got {given}$'):
+        parse_query(text)
+
+
+def test_query_batch_takes_an_iterator_of_settings(model):
+    batch = model.query_batch("P(C = yes | S)", iter([{"S": "no"}, {"S": "yes"}]))
+    want = [model.query("P(C = yes | S = no)"), model.query("P(C = yes | S = yes)")]
+    assert np.allclose(np.asarray(batch), want)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda b: ModelBuilder(5), r"the name of a model must be a name \(a str\), got int 5"),
+    (lambda b: b.observed("W", YesNo, np.eye(2), given=5),
+     r'given \(the parents of W\) is a name or a list of names, e.g. "X" or \["X", "Z"\], got '
+     "int 5"),
+    (lambda b: b.observed("W", YesNo, np.eye(2), given=("S", None)), "which holds None"),
+    (lambda b: b.observed("W", None), r"the type of variable W is a FiniteType, Real, or a list "
+                                      r'of labels such as \["no", "yes"\], got None'),
+    (lambda b: b.observed("W", 2), "got int 2"),
+    (lambda b: b.observed("W", "ab"), "got str 'ab'"),  # not the type {a, b}
+    (lambda b: b.variable("W", YesNo, role="hidden"),
+     "the role of variable W is 'observed', 'latent' or 'exogenous', got str 'hidden'"),
+    (lambda b: b.type("W", None), r"the values of type W are a list of labels such as "
+                                  r'\["no", "yes"\], got None'),
+    (lambda b: b.type(None, ["a"]), r"the name of a type must be a name \(a str\), got None"),
+])
+def test_wrong_arguments_of_the_builder_are_clear_errors(call, message):
+    b = smoking_builder()
+    with pytest.raises(CausalTypeError, match=message):
+        call(b)
+    assert "W" not in b._specs  # nothing was declared
+
+
 # -- pgmpy -------------------------------------------------------------------------------------
 
 def test_pgmpy_parent_states_in_another_order_are_reordered():

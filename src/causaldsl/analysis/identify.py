@@ -32,11 +32,20 @@ from causaldsl.analysis.comb import comb_shape
 from causaldsl.analysis.estimand import Estimand
 from causaldsl.analysis.id_algorithm import _check_disjoint, id_algorithm, idc_algorithm
 from causaldsl.core import hooks
-from causaldsl.core.errors import LatentQueryError, NotIdentifiable, QueryError, UnknownVariableError
-from causaldsl.model.graph import ADMG, show_set
-from causaldsl.syntax.query import Event, Prob, parse_query
+from causaldsl.core.errors import (
+    CausalTypeError,
+    LatentQueryError,
+    NotIdentifiable,
+    QueryError,
+    UnknownVariableError,
+    shown,
+)
+from causaldsl.model.graph import ADMG, is_networkx_graph, show_set
+from causaldsl.syntax.query import Event, Expect, Linear, Prob, parse_query
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from causaldsl.model.causal_model import CausalModel
     from causaldsl.model.distribution import Distribution
 
@@ -96,9 +105,11 @@ def _plain(q: Prob) -> str:
     return str(q)
 
 
-def identify(source: CausalModel | ADMG, query: str | Prob, method: str | None = None
-             ) -> Identification:
-    """Identify ``P(Y | do(X), Z)`` on a model (through its graph view) or a graph.
+def identify(source: CausalModel | ADMG | nx.DiGraph, query: str | Prob,
+             method: str | None = None) -> Identification:
+    """Identify ``P(Y | do(X), Z)`` on a model (through its graph view) or a graph: an ADMG,
+    or a networkx DiGraph read as ``ADMG(digraph)`` reads it (its edges directed, its nodes
+    with role "latent" or "exogenous" projected out).
 
     ``method``: None (back-door or front-door where they apply, else ID/IDC), ``"backdoor"``
     (a minimal back-door set), ``"adjustment"`` (the optimal adjustment set where it is
@@ -123,7 +134,9 @@ def _identifiable_query(query: str | Prob) -> Prob:
     potential outcome."""
     q = parse_query(query) if isinstance(query, str) else query
     if not isinstance(q, Prob):
-        raise QueryError(f"identify takes a probability query P(...), got {q}")
+        raise QueryError(f"identify takes a probability query, a string such as "
+                         f"\"P(Y | do(X))\" or a parsed P(...), got "
+                         f"{q if isinstance(q, Expect | Linear) else shown(q)}")
     for e in q.interventions:
         if e.world:
             raise QueryError(f"{q}: do({e.term}) intervenes on a potential outcome; write "
@@ -135,13 +148,18 @@ def _identifiable_query(query: str | Prob) -> Prob:
     return q
 
 
-def _graph_of(source: CausalModel | ADMG, q: Prob) -> ADMG:
+def _graph_of(source: CausalModel | ADMG | nx.DiGraph, q: Prob) -> ADMG:
     """The graph to identify ``q`` on: a graph itself, or a model's graph view once the query
     is checked against the model (:func:`_check_on_model`)."""
     from causaldsl.model.causal_model import CausalModel
 
-    if not isinstance(source, CausalModel):
+    if isinstance(source, ADMG):
         return source
+    if is_networkx_graph(source):
+        return ADMG(source)  # its edges directed, its latent nodes projected out
+    if not isinstance(source, CausalModel):
+        raise CausalTypeError(f"identify takes a CausalModel, an ADMG or a networkx DiGraph "
+                              f"(docs/identification.md), got {shown(source)}")
     _check_on_model(source, q)
     return source.admg()
 

@@ -10,14 +10,23 @@ from typing import Any
 
 import numpy as np
 
-from causaldsl.core.errors import ZeroProbabilityError
+from causaldsl.core.errors import QueryError, ZeroProbabilityError
 from causaldsl.core.types import RealType
 from causaldsl.ir.mechanism import ExprMechanism
 from causaldsl.model.causal_model import CausalModel
+from causaldsl.syntax.printer import expr as expr_text
 from causaldsl.syntax.tree import Binary, Call, DistCall, Num, Unary, Var
 
 #: Each variable as ``mean + loadings @ eps`` over independent standard normals ``eps``.
 Affine = tuple[float, dict[int, float]]
+
+#: What a number beyond the floats is told: the largest float, about 1.8e308.
+RANGE = f"the floating-point range (±{np.finfo(np.float64).max:.2g})"
+
+
+class NotANumber(Exception):
+    """An expression of a mechanism whose value is no float (an overflow, a division by zero,
+    a complex power); :func:`gaussian` names the variable in a QueryError."""
 
 
 def gaussian(model: CausalModel, fixed: Mapping[str, float], names: Sequence[str]
@@ -38,50 +47,78 @@ def gaussian(model: CausalModel, fixed: Mapping[str, float], names: Sequence[str
             return None
         if v.type.low > -math.inf or v.type.high < math.inf:
             return None  # a bounded Real is not Gaussian; sampling checks its bounds
-        if m.kind == "assign":
-            got = _affine(m.expr, out)
-        elif isinstance(m.expr, DistCall) and m.expr.name == "Normal" and len(m.expr.args) == 2:
-            mean, scale = _affine(m.expr.args[0], out), _affine(m.expr.args[1], out)
-            if mean is None or scale is None or scale[1] or scale[0] <= 0:
-                return None
-            got = (mean[0], {**mean[1], column: scale[0]})
-            column += 1
-        else:
-            return None
+        try:
+            got, column = _mechanism(m, out, column)
+        except NotANumber as e:
+            raise QueryError(f"variable {name} {m}: {e}") from None
         if got is None:
             return None
+        if not _finite(got):
+            raise QueryError(f"variable {name} {m}: a number in it leaves {RANGE}; rescale "
+                             "the model")
         out[name] = got
     return out
 
 
+def _mechanism(m: ExprMechanism, env: Mapping[str, Affine], column: int
+               ) -> tuple[Affine | None, int]:
+    """One mechanism as an affine map (None if it is not linear-Gaussian), and the next free
+    noise column."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if m.kind == "assign":
+            return _affine(m.expr, env), column
+        if isinstance(m.expr, DistCall) and m.expr.name == "Normal" and len(m.expr.args) == 2:
+            mean, scale = _affine(m.expr.args[0], env), _affine(m.expr.args[1], env)
+            if mean is None or scale is None or scale[1] or not scale[0] > 0:
+                return None, column
+            return (mean[0], {**mean[1], column: scale[0]}), column + 1
+    return None, column
+
+
+def _finite(a: Affine) -> bool:
+    return math.isfinite(a[0]) and all(map(math.isfinite, a[1].values()))
+
+
 def condition(joint: Mapping[str, Affine], target: str, evidence: Mapping[str, float]
               ) -> tuple[float, float]:
-    """Mean and variance of ``target`` given ``evidence``, by Gaussian conditioning."""
+    """Mean and standard deviation of ``target`` given ``evidence``, by Gaussian conditioning.
+
+    The loadings are divided by a power of two near the largest (exactly, in floating point)
+    and the deviation multiplied back, so a variance beyond the floats (a deviation of 1e200)
+    is no overflow; a mean or a deviation beyond them is a QueryError."""
     cols = sorted({k for _, load in joint.values() for k in load})
     pos = {k: i for i, k in enumerate(cols)}
-
-    def row(name: str) -> np.ndarray:
-        r = np.zeros(len(cols))
-        for k, c in joint[name][1].items():
-            r[pos[k]] = c
-        return r
-
-    t = row(target)
-    mean, var = joint[target][0], float(t @ t)
-    if not evidence:
-        return mean, var
     names = list(evidence)
-    L = np.array([row(n) for n in names]).reshape(len(names), len(cols))
-    resid = np.array([evidence[n] - joint[n][0] for n in names])
-    cov = L @ L.T
-    sol, *_ = np.linalg.lstsq(cov, resid, rcond=None)
-    if not np.allclose(cov @ sol, resid, atol=1e-9 * (1 + np.abs(resid).max())):
-        shown = ", ".join(f"{n} = {evidence[n]:g}" for n in names)
-        raise ZeroProbabilityError(f"the evidence {shown} is impossible in this model (the "
-                                   "variables are tied by a deterministic relation it breaks)")
-    pinv = np.linalg.pinv(cov)
-    cross = L @ t
-    return mean + float(cross @ pinv @ resid), max(var - float(cross @ pinv @ cross), 0.0)
+    rows = np.zeros((1 + len(names), len(cols)))
+    for i, n in enumerate((target, *names)):
+        for k, c in joint[n][1].items():
+            rows[i, pos[k]] = c
+    largest = float(np.max(np.abs(rows))) if rows.size else 0.0
+    scale = math.ldexp(1.0, math.frexp(largest)[1]) if largest > 0 else 1.0
+    rows /= scale
+    t, L = rows[0], rows[1:]
+    mean, var = joint[target][0], float(t @ t)
+    if names:
+        resid = np.array([evidence[n] - joint[n][0] for n in names]) / scale
+        cov = L @ L.T
+        sol, *_ = np.linalg.lstsq(cov, resid, rcond=None)
+        if not np.allclose(cov @ sol, resid, atol=1e-9 * (1 / scale + np.abs(resid).max())):
+            shown = ", ".join(f"{n} = {evidence[n]:g}" for n in names)
+            raise ZeroProbabilityError(f"the evidence {shown} is impossible in this model (the "
+                                       "variables are tied by a deterministic relation it "
+                                       "breaks)")
+        pinv = np.linalg.pinv(cov)
+        cross = L @ t
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean += scale * float(cross @ pinv @ resid)
+        var -= float(cross @ pinv @ cross)
+    with np.errstate(over="ignore", invalid="ignore"):
+        sd = scale * math.sqrt(max(var, 0.0))
+    if not (math.isfinite(mean) and math.isfinite(sd)):
+        given = f" given {', '.join(names)}" if names else ""
+        raise QueryError(f"the distribution of {target}{given} leaves {RANGE} (mean {mean:g}, "
+                         f"standard deviation {sd:g}); rescale the model")
+    return mean, sd
 
 
 def _affine(e: Any, env: Mapping[str, Affine]) -> Affine | None:
@@ -112,8 +149,21 @@ def _affine(e: Any, env: Mapping[str, Affine]) -> Affine | None:
         if e.op == "/" and not b[1] and b[0] != 0:
             return _scale(a, 1.0 / b[0])
         if e.op == "^" and not a[1] and not b[1]:
-            return a[0] ** b[0], {}
+            return _power(a[0], b[0], e), {}
     return None
+
+
+def _power(a: float, b: float, e: Binary) -> float:
+    """``a ^ b`` as a float, or NotANumber saying why there is none."""
+    try:
+        got = a ** b
+    except OverflowError:
+        raise NotANumber(f"{expr_text(e)} is beyond {RANGE}; rescale the model") from None
+    except ZeroDivisionError:
+        raise NotANumber(f"{expr_text(e)} divides by zero") from None
+    if isinstance(got, complex):
+        raise NotANumber(f"{expr_text(e)} is not a real number") from None
+    return got
 
 
 def _scale(a: Affine, k: float) -> Affine:

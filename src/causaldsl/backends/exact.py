@@ -32,7 +32,7 @@ from causaldsl.core.errors import MechanismError, QueryError, ZeroProbabilityErr
 from causaldsl.core.memo import cached_on
 from causaldsl.core.types import FiniteType
 from causaldsl.ir.diagram import Diagram, Node
-from causaldsl.ir.mechanism import TOLERANCE, Table
+from causaldsl.ir.mechanism import TOLERANCE, Table, renormalised
 from causaldsl.model.causal_model import CausalModel, finite
 from causaldsl.model.checks import check_query
 from causaldsl.model.distribution import Batch, Distribution, Expectations, do_axis, table_kind
@@ -619,7 +619,7 @@ class ExactEngine:
         cq = self.compile(shaped)
         idx = self._batch_indices(q, cq, columns, n)
         for v, stack in stacks.items():
-            self._check_table_stack(v, stack, n)
+            stacks[v] = self._check_table_stack(v, stack, n)
         joint, z = self._run_batch(shaped, cq, stacks, idx)
         if cq.normalise and not np.all(np.asarray(z) > 0):
             bad = int(np.argwhere(np.asarray(z).reshape(n, -1) <= 0)[0][0])
@@ -694,8 +694,9 @@ class ExactEngine:
                 for v, t in zip(cq.axes.value_vars, cq.axes.value_types, strict=True)]
         return np.stack(cols, axis=1) if cols else np.zeros((n, 0), dtype=np.int32)
 
-    def _check_table_stack(self, v: str, arr: Any, n: int) -> None:
-        """Refuse a stack of tables for ``v`` that is not ``n`` stochastic tables of its shape."""
+    def _check_table_stack(self, v: str, arr: Any, n: int) -> np.ndarray:
+        """Refuse a stack of tables for ``v`` that is not ``n`` stochastic tables of its shape;
+        return it with its rows renormalised (each sums to one within TOLERANCE)."""
         var = self.model.variables[v]
         ptypes = [self.model.variables[p].type for p in var.parents]
         stack = np.asarray(arr, dtype=np.float64)
@@ -707,6 +708,7 @@ class ExactEngine:
             for i in range(len(stack)):
                 Table(stack[i], len(ptypes)).check(ptypes, (var.type,), f"variable {v} (set {i})")
             raise QueryError(f"tables for {v} have shape {stack.shape}, not {shape}")
+        return renormalised(stack, 1 + len(ptypes))
 
     def _run_batch(self, shaped: Prob, cq: CompiledQuery, stacks: Mapping[str, Any],
                    idx: np.ndarray) -> tuple[Any, Any]:

@@ -323,8 +323,8 @@ class SamplingEngine:
                 raise QueryError(f"{q}: no closed form: a mechanism it depends on is not "
                                  "linear-Gaussian (Normal with affine mean, or := affine)")
             return None
-        mean, var = condition(joint, target, ev)
-        return Estimate(mean, 0.0, ROUTES["closed"], sd=math.sqrt(var))
+        mean, sd = condition(joint, target, ev)
+        return Estimate(mean, 0.0, ROUTES["closed"], sd=sd)
 
     def _estimate(self, q: Prob, reads: list[str], statistic: SampleStatistic, opts: Options
                   ) -> tuple[np.ndarray, np.ndarray, str, dict[str, Any]]:

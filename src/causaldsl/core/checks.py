@@ -1,14 +1,15 @@
-"""Checks of the counts and seeds a user passes (sample counts, warm-up, chains, seeds): a
-clear QueryError naming the argument instead of an overflow deep inside an engine."""
+"""Checks of what a user passes at the public API: counts and seeds (a clear QueryError naming
+the argument instead of an overflow deep inside an engine), and names (a CausalTypeError saying
+what was expected and what was given instead of a TypeError from deep inside)."""
 
 from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from causaldsl.core.errors import QueryError
+from causaldsl.core.errors import CausalTypeError, QueryError, shown
 
 #: Seeds are 0 ≤ seed < SEEDS: the 32 bits of a JAX random key's seed.
 SEEDS = 2**32
@@ -58,3 +59,25 @@ def _bytes(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
         n /= 1024  # type: ignore[assignment]
     raise AssertionError
+
+
+def check_name(what: str, value: Any) -> str:
+    """``value`` if it is a name (a str), else a CausalTypeError: ``what`` must be a name…"""
+    if not isinstance(value, str):
+        raise CausalTypeError(f"{what} must be a name (a str), got {shown(value)}")
+    return value
+
+
+def check_names(what: str, value: Any) -> tuple[str, ...]:
+    """One name or an iterable of names as a tuple, else a CausalTypeError saying so."""
+    if isinstance(value, str):
+        return (value,)
+    if value is None or isinstance(value, bytes) or not isinstance(value, Iterable):
+        raise CausalTypeError(f"{what} is a name or a list of names, e.g. \"X\" or [\"X\", "
+                              f"\"Z\"], got {shown(value)}")
+    names = tuple(value)
+    for n in names:
+        if not isinstance(n, str):
+            raise CausalTypeError(f"{what} is a name or a list of names (str), got "
+                                  f"{shown(value)}, which holds {shown(n)}")
+    return names

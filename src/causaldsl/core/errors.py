@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import errno as _errno
+
 
 def count(n: int, noun: str) -> str:
     """``1 wire``, ``2 wires``: numbers in messages read as English."""
     return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def shown(value: object) -> str:
+    """A value as a message names what was given: ``None``, or its type and (short) repr, e.g.
+    ``int 5``, ``list ['a', 'b']``."""
+    if value is None:
+        return "None"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
 
 
 class CausalError(Exception):
@@ -95,3 +106,36 @@ class PositivityError(ZeroProbabilityError):
 
 class DrawError(CausalError):
     """A picture cannot be made or written: a missing graphviz program, an unknown format."""
+
+
+class SourceFileError(CausalError, OSError):
+    """A file cannot be read (``causaldsl.load``): missing, a folder, or unreadable. Also an
+    ``OSError``, so code that catches that catches it; ``filename`` is the path."""
+
+    def __init__(self, message: str, filename: str | None = None, code: int | None = None):
+        super().__init__(message)
+        self.filename = filename
+        self.errno = code
+        self.strerror = message
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.filename, self.errno))
+
+
+class MissingFileError(SourceFileError, FileNotFoundError):
+    """The file does not exist; also a ``FileNotFoundError``."""
+
+    def __init__(self, message: str, filename: str | None = None,
+                 code: int | None = _errno.ENOENT):
+        super().__init__(message, filename, code)
+
+
+class FolderError(SourceFileError, IsADirectoryError):
+    """The path is a folder, not a file; also an ``IsADirectoryError``."""
+
+    def __init__(self, message: str, filename: str | None = None,
+                 code: int | None = _errno.EISDIR):
+        super().__init__(message, filename, code)

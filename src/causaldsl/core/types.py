@@ -98,11 +98,20 @@ class FiniteType:
         return iter(self.values)
 
     def numeric(self) -> tuple[float, ...] | None:
-        """The labels as numbers (for expectations), or None where a label is not a number."""
+        """The labels as numbers (for expectations), or None where a label is not a number; an
+        integer label beyond the floats is a CausalTypeError."""
         out = []
         for v in self.values:
             if isinstance(v, (bool, int)):
-                out.append(float(v))
+                try:
+                    out.append(float(v))
+                except OverflowError:  # an integer label beyond the floats
+                    digits = str(abs(v))
+                    shown = f"{digits[:8]}…{digits[-4:]} ({len(digits)} digits)"
+                    raise CausalTypeError(
+                        f"the value {'-' if v < 0 else ''}{shown} of {self.name or 'a type'} "
+                        f"is too large for a number (beyond ±{np.finfo(np.float64).max:.2g}); "
+                        "expectations and arithmetic read its values as numbers") from None
             elif v in ("false", "true"):
                 out.append(1.0 if v == "true" else 0.0)
             else:

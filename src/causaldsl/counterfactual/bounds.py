@@ -172,4 +172,4 @@ def _square(data: Any, what: str, joint: bool) -> np.ndarray:
     if not np.allclose(sums, 1.0, atol=1e-6):
         raise QueryError(f"{what} must sum to one{' ' if joint else ' in each row '}"
                          f"(it sums to {np.round(sums, 6).tolist()})")
-    return arr
+    return arr / (sums if joint else sums[:, None])  # renormalised, as tables are

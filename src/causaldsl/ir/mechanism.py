@@ -17,7 +17,8 @@ import numpy as np
 from causaldsl.core.errors import CausalTypeError, MechanismError, TableError, count
 from causaldsl.core.types import FiniteType, RealType, Type, product_str, show_label
 
-#: How far a row may sum from one before it is an error.
+#: How far a row may sum from one before it is an error. A row within it is divided by its sum
+#: (renormalised) when the table is made, so every table's rows sum to one up to rounding.
 TOLERANCE = 1e-6
 
 
@@ -29,7 +30,7 @@ class Table:
     n_inputs: int
 
     def __init__(self, array: np.ndarray | Sequence, n_inputs: int):
-        arr = np.array(array, dtype=np.float64)
+        arr = renormalised(np.array(array, dtype=np.float64), int(n_inputs))
         arr.setflags(write=False)
         object.__setattr__(self, "array", arr)
         object.__setattr__(self, "n_inputs", int(n_inputs))
@@ -73,8 +74,23 @@ class Table:
             row = tuple(int(i) for i in np.argwhere(off > TOLERANCE)[0]) if dom else ()
             total = float(np.asarray(sums)[row]) if dom else float(sums)
             what = "the table" if not dom else "row " + _row_name(row, dom)
-            raise TableError(f"{what} of {owner} sums to {total:.6g}, not 1 (off by "
+            shown = f"{total:.6g}" if f"{total:.6g}" != "1" else f"{total:.12g}"
+            raise TableError(f"{what} of {owner} sums to {shown}, not 1 (off by "
                              f"{total - 1:+.3g})")
+
+
+def renormalised(arr: np.ndarray, n_inputs: int) -> np.ndarray:
+    """``arr`` (rows over its first ``n_inputs`` axes) with each row whose sum is within
+    TOLERANCE of one, but not one, divided by its sum; other rows as they are (Table.check
+    refuses those that are off)."""
+    if n_inputs < 0 or arr.ndim <= n_inputs or arr.size == 0:
+        return arr
+    sums = arr.reshape(*arr.shape[:n_inputs], -1).sum(axis=-1)
+    near = (np.abs(sums - 1.0) <= TOLERANCE) & (sums != 1.0)
+    if not np.any(near):
+        return arr
+    by = np.where(near, sums, 1.0)
+    return arr / by.reshape(*by.shape, *(1,) * (arr.ndim - n_inputs))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import lark
 from lark.visitors import merge_transformers
 
 from causaldsl.syntax.diagnostics import NOWHERE, Span
-from causaldsl.syntax.query import Prob, _ToQuery, number
+from causaldsl.syntax.query import Prob, _ToQuery, integer, number
 from causaldsl.syntax.tree import (
     Binary,
     BoolLit,
@@ -238,7 +238,7 @@ def _label(tok: Any) -> str | int | bool:
     s = str(tok)
     if s in ("true", "false"):
         return s == "true"
-    return int(s) if _INT.fullmatch(s) else s
+    return integer(tok) if _INT.fullmatch(s) else s
 
 
 _INT = re.compile(r"[+-]?\d+")
@@ -401,7 +401,7 @@ class _ToAst(lark.Transformer):
         return DGen("id", tuple(items[0]), 1, self._sp(meta, items))
 
     def dcopy(self, meta, items):  # type: ignore[no-untyped-def]
-        n = int(str(items[1])) if len(items) > 1 and items[1] is not None else 2
+        n = integer(items[1]) if len(items) > 1 and items[1] is not None else 2
         return DGen("copy", (items[0],), n, self._sp(meta, items))
 
     def ddiscard(self, meta, items):  # type: ignore[no-untyped-def]

@@ -193,7 +193,7 @@ class Elaborator:
         try:
             other = self.loader.load_import(self.file, st.path)
         except SourceError as e:
-            self.diags.extend(e.diagnostics)
+            self.diags.extend(e.diagnostics if e.parsed else [_unquoted(e.diagnostics)])
             return
         except FileNotFoundError:
             self.error(st.span, f"cannot import {st.path!r}: no such file")
@@ -666,10 +666,11 @@ class Elaborator:
             return
         total = float(probs.sum())
         if abs(total - 1) > TOLERANCE:
-            self.error(ob.span, f"observed probabilities sum to {total:.6g}, not 1 (off by "
+            shown = f"{total:.6g}" if f"{total:.6g}" != "1" else f"{total:.12g}"
+            self.error(ob.span, f"observed probabilities sum to {shown}, not 1 (off by "
                                 f"{total - 1:+.3g})")
             return
-        obs = Observation(target, tuple(names), probs.reshape(sizes))
+        obs = Observation(target, tuple(names), (probs / total).reshape(sizes))  # renormalised
         self.prog.observations.setdefault(target, []).append(obs)
 
     def read_csv(self, ob: A.Observed, names: list[str]) -> np.ndarray:
@@ -685,6 +686,7 @@ class Elaborator:
             reader = csv.reader(f)
             try:
                 header = next(reader, None)
+                _no_column_twice(header or [])
                 for row in reader:
                     if not any(x.strip() for x in row):
                         continue  # a blank line
@@ -696,6 +698,8 @@ class Elaborator:
                     rows.append((reader.line_num, dict(zip(header or (), row, strict=True))))
             except csv.Error as e:
                 raise ValueError(f"line {reader.line_num}: {e}") from None
+            except UnicodeDecodeError:
+                raise ValueError(_not_utf8(path)) from None
         if header is None or not rows:
             raise ValueError("the file has no rows")
         missing = [n for n in names if n not in header]
@@ -712,8 +716,8 @@ class Elaborator:
             if weight is None:
                 counts[idx] += 1.0
                 continue
-            try:
-                w = float(r[weight])
+            try:  # a decimal number: float() alone would read 0.1_25 as 0.125
+                w = float(r[weight]) if _DECIMAL.fullmatch(r[weight].strip()) else math.nan
             except ValueError:
                 w = math.nan
             if not math.isfinite(w):
@@ -912,12 +916,48 @@ def _categorical_items(m: A.DistCall) -> tuple[Any, ...]:
     return tuple(m.args)
 
 
+#: A number in a CSV file: digits with an optional sign, point and exponent (no ``_``, inf, nan).
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _unquoted(syntax_errors: list[Diagnostic]) -> Diagnostic:
+    """The syntax errors of an imported file that does not parse as .causal, told without a
+    word of its text (it may be any file: ``import "/etc/passwd"``): where the first one is,
+    and how many there are."""
+    first, n = syntax_errors[0], len(syntax_errors)
+    more = f" ({n} syntax errors)" if n > 1 else ""
+    return Diagnostic(first.file, first.span, f"an imported file that does not parse as "
+                      f".causal{more}; its text is not shown (causal check {first.file} shows "
+                      "it)")
+
+
+def _no_column_twice(header: list[str]) -> None:
+    """A ValueError naming a column the header of a CSV file names twice."""
+    seen: set[str] = set()
+    for c in header:
+        if c in seen:
+            raise ValueError(f"line 1: the header names column {c!r} twice")
+        seen.add(c)
+
+
+def _not_utf8(path: Path) -> str:
+    """Where a file stops being UTF-8: its first line that does not decode, and the column."""
+    with path.open("rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                return (f"line {n}, column {e.start + 1}: the byte {raw[e.start]:#04x} is not "
+                        "UTF-8; save the file as UTF-8")
+    return "it is not UTF-8; save the file as UTF-8"
+
+
 def _label_array(t: FiniteType) -> np.ndarray:
     vals = t.values
     if all(isinstance(v, bool) for v in vals):
         return np.array(vals, dtype=bool)
     if all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
-        return np.array(vals, dtype=float)
+        return np.array(t.numeric(), dtype=float)  # a label beyond the floats: CausalTypeError
     return np.array(vals, dtype=object)
 
 

@@ -79,7 +79,7 @@ def parse_module(text: str, file: str = "<string>") -> Module:
         tree = parser("causal.lark", "start").parse(text)
     except lark.exceptions.UnexpectedInput as e:
         first = _syntax_diagnostic(e, text, file)
-        raise SourceError(_all_syntax_errors(text, file) or [first]) from None
+        raise SourceError(_all_syntax_errors(text, file) or [first], parsed=False) from None
     try:
         module: Module = transformer(text).transform(tree)
     except lark.exceptions.VisitError as e:
@@ -88,7 +88,7 @@ def parse_module(text: str, file: str = "<string>") -> Module:
         tok = e.orig_exc.token
         line = tok.line or 1
         raise SourceError([Diagnostic(file, Span(line, tok.column or 1), e.orig_exc.message,
-                                      source_line(text, line))]) from None
+                                      source_line(text, line))], parsed=False) from None
     return module
 
 

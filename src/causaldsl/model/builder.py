@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from causaldsl.core.checks import check_name, check_names
 from causaldsl.core.errors import (
     CausalTypeError,
     DuplicateVariableError,
     UnknownVariableError,
+    shown,
 )
 from causaldsl.core.types import FiniteType, Label, OpaqueType, RealType, Type
 from causaldsl.ir.mechanism import to_table
@@ -25,12 +27,13 @@ class ModelBuilder:
     """Collects variable declarations; :meth:`build` validates them into a :class:`CausalModel`."""
 
     def __init__(self, name: str = "model"):
-        self.name = name
+        self.name = check_name("the name of a model", name)
         self._specs: dict[str, tuple[Type, Role, tuple[str, ...], Any]] = {}
 
     def type(self, name: str, values: Iterable[Label]) -> FiniteType:
         """Declare a finite type, e.g. ``m.type("YesNo", ["no", "yes"])``."""
-        return FiniteType(name, list(values))
+        return FiniteType(check_name("the name of a type", name),
+                          _labels(values, f"the values of type {name} are"))
 
     def variable(self, name: str, type: Type | Iterable[Label], table: Any = None, *,
                  given: Sequence[str] | str = (), role: Role | str = Role.OBSERVED) -> str:
@@ -40,9 +43,15 @@ class ModelBuilder:
         if name in self._specs:
             raise DuplicateVariableError(f"variable {name} is defined twice in model {self.name}")
         if not isinstance(type, (FiniteType, RealType, OpaqueType)):
-            type = FiniteType(list(type))
-        parents = (given,) if isinstance(given, str) else tuple(given)
-        self._specs[name] = (type, Role(role), parents, table)
+            type = FiniteType(_labels(type, f"the type of variable {name} is a FiniteType, "
+                                            "Real, or"))
+        parents = check_names(f"given (the parents of {name})", given)
+        try:
+            role = Role(role)
+        except ValueError:
+            raise CausalTypeError(f"the role of variable {name} is 'observed', 'latent' or "
+                                  f"'exogenous', got {shown(role)}") from None
+        self._specs[name] = (type, role, parents, table)
         return name
 
     def observed(self, name: str, type: Type | Iterable[Label], table: Any = None, *,
@@ -71,6 +80,16 @@ class ModelBuilder:
             table = None if raw is None else to_table(raw, name, typ, parents, ptypes)
             variables.append(Variable(name, typ, role, parents, table))
         return CausalModel.from_variables(variables, self.name)
+
+
+def _labels(values: Any, taken: str) -> list[Label]:
+    """The labels of a finite type given as a list (a FiniteType checks each one), or a
+    CausalTypeError: ``taken`` (what it is, e.g. "the values of type T are") and what was
+    given."""
+    if values is None or isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise CausalTypeError(f"{taken} a list of labels such as [\"no\", \"yes\"], got "
+                              f"{shown(values)}")
+    return list(values)
 
 
 #: Notebook spelling: ``m = causaldsl.model.causal_model("smoking")``.

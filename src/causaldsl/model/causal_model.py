@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from causaldsl.core import hooks
+from causaldsl.core.checks import check_name, check_names
 from causaldsl.core.dag import topological_order
 from causaldsl.core.drawable import Drawable
 from causaldsl.core.errors import (
@@ -19,14 +20,16 @@ from causaldsl.core.errors import (
     CycleError,
     DuplicateVariableError,
     MechanismError,
+    QueryError,
     TableError,
     UnknownVariableError,
+    shown,
 )
 from causaldsl.core.types import FiniteType, Type
 from causaldsl.ir.diagram import Box, Diagram, Node
 from causaldsl.ir.mechanism import ExprMechanism, Table, point_mechanism, to_table
 from causaldsl.model.graph import ADMG
-from causaldsl.syntax.query import Query
+from causaldsl.syntax.query import Expect, Linear, Prob, Query
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -163,7 +166,7 @@ class CausalModel(Drawable):
     def __getitem__(self, name: str) -> Variable:
         try:
             return self.variables[name]
-        except KeyError:
+        except (KeyError, TypeError):  # TypeError: an unhashable name
             raise UnknownVariableError(f"{name!r} is not a variable of model {self.name}"
                                        f"{did_you_mean(name, self.variables)}") from None
 
@@ -225,7 +228,12 @@ class CausalModel(Drawable):
     def do(self, values: Mapping[str, Any] | None = None, **kw: Any) -> CausalModel:
         """Point intervention: set each named variable to a value, cutting it from its causes
         (its box becomes a point state; its parents are discarded)."""
+        if values is not None and not isinstance(values, Mapping):
+            raise CausalTypeError("do() takes variables and their values, do({\"S\": \"yes\"}) "
+                                  f"or do(S=\"yes\"), got {shown(values)}")
         values = {**(values or {}), **kw}
+        for name in values:
+            check_name("a variable that do() sets", name)
         if not values:
             raise CausalError("do() needs at least one variable and value, e.g. do(m, S='yes')")
         new = []
@@ -243,6 +251,10 @@ class CausalModel(Drawable):
         (Jacobs, Kissinger & Zanasi)."""
         if not names:
             raise CausalError("cut() needs at least one variable")
+        for name in names:
+            if not isinstance(name, str):
+                raise CausalTypeError("cut() takes the names of the variables to cut, e.g. "
+                                      f"cut(\"S\", \"T\"), got {shown(name)}")
         new = []
         for name in names:
             v = self[name]
@@ -258,9 +270,9 @@ class CausalModel(Drawable):
     def intervene(self, name: str, table: Any, given: Sequence[str] | str | None = None
                   ) -> CausalModel:
         """Soft intervention: replace a variable's mechanism (and, optionally, its parents)."""
-        v = self[name]
-        parents = v.parents if given is None else ((given,) if isinstance(given, str)
-                                                   else tuple(given))
+        v = self[check_name("the variable of intervene()", name)]
+        parents = v.parents if given is None else check_names(
+            f"given (the new parents of {name})", given)
         ptypes = [self[p].type for p in parents]
         return self.replace([Variable(name, v.type, v.role, parents,
                                       to_table(table, name, v.type, parents, ptypes))])
@@ -275,6 +287,7 @@ class CausalModel(Drawable):
         ``backend`` ("exact" or "sample") forces a route; ``method``, ``seed``, ``samples`` and
         ``progress`` (a progress bar for MCMC) control sampling.
         """
+        check_query("query", text)
         options = {"method": method, "seed": seed, "samples": samples, "progress": progress}
         return hooks.answer(self, text, backend, options, values)
 
@@ -282,6 +295,7 @@ class CausalModel(Drawable):
         """Identify ``P(Y | do(X), Z)`` from observational data on this model's graph view:
         the estimand (or NotIdentifiable naming the hedge). ``method``: None, "backdoor",
         "frontdoor" or "id"."""
+        check_query("identify", text)
         return hooks.identify(self, text, method)
 
     def admg(self) -> ADMG:
@@ -295,11 +309,52 @@ class CausalModel(Drawable):
         """Answer one query for many value settings (``values``: a dict of columns or a list of
         dicts) and/or, exactly, many table sets (``tables``) in one compiled call. Models with
         continuous variables are sampled, one setting per seed from ``seed`` on."""
+        check_query("query_batch", text)
+        values, tables = _batch_arguments(values, tables)
         options = {"method": method, "seed": seed, "samples": samples}
         return hooks.answer_batch(self, text, values, tables, backend, options)
 
 
+def check_query(what: str, text: Any) -> None:
+    """A QueryError unless ``text`` is a query: a string, or one parse_query made."""
+    if not isinstance(text, str | Prob | Expect | Linear):
+        raise QueryError(f"{what} takes a query: a string such as \"P(Y | do(X = x))\" or a "
+                         f"parsed query (causaldsl.parse_query), got {shown(text)}")
+
+
+def _batch_arguments(values: Any, tables: Any) -> tuple[Any, Any]:
+    """``query_batch``'s settings (a dict of columns or a list of dicts; an iterator read into
+    a list) and stacked tables (a dict), or a QueryError saying what they are."""
+    taken = ("query_batch's values are a dict of columns, {\"S\": [\"no\", \"yes\"]}, or a list "
+             "of dicts, one per setting, [{\"S\": \"no\"}, {\"S\": \"yes\"}]")
+    if isinstance(values, Mapping):
+        for k, col in values.items():
+            if not isinstance(k, str):
+                raise QueryError(f"{taken}; a key is {shown(k)}, not a variable name")
+            if isinstance(col, str | bytes) or not isinstance(col, Iterable):
+                raise QueryError(f"{taken}; the column of {k} is {shown(col)}, not a list of "
+                                 "values")
+    elif values is not None:
+        if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+            raise QueryError(f"{taken}; got {shown(values)}")
+        values = list(values)
+        for row in values:
+            if not isinstance(row, Mapping):
+                raise QueryError(f"{taken}; a setting is {shown(row)}, not a dict")
+    if tables is not None:
+        if not isinstance(tables, Mapping):
+            raise QueryError("query_batch's tables are a dict from a variable's name to its "
+                             f"stacked tables, {{\"T\": array}}, got {shown(tables)}")
+        for k in tables:
+            if not isinstance(k, str):
+                raise QueryError(f"query_batch's tables are keyed by variable names, got "
+                                 f"{shown(k)}")
+    return values, tables
+
+
 def did_you_mean(name: str, options: Iterable[str]) -> str:
+    if not isinstance(name, str):
+        return ""
     close = difflib.get_close_matches(name, list(options), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 

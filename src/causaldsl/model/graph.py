@@ -14,6 +14,7 @@ ancestors, descendants, c-components (districts), induced subgraphs, the mutilat
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from causaldsl.core.dag import linked_classes, topological_order
 from causaldsl.core.drawable import Drawable
-from causaldsl.core.errors import CycleError, UnknownVariableError
+from causaldsl.core.errors import CausalTypeError, CycleError, UnknownVariableError, shown
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -55,6 +56,19 @@ class ADMG(Drawable):
     ``directed`` holds pairs ``(a, b)`` for ``a → b``; ``bidirected`` holds pairs for ``a ↔ b``
     (either order). Node order is kept: it breaks ties in the topological order, so answers
     print deterministically. Raises :class:`CycleError` naming a directed cycle.
+
+    A networkx graph is read by one convention (docs/identification.md):
+
+    - ``ADMG(nx_digraph)``: every edge ``a → b`` of the DiGraph is a directed edge, and a node
+      whose ``role`` attribute is ``"latent"`` or ``"exogenous"`` is hidden and projected out
+      (a hidden common cause of A and B gives ``A ↔ B``), the way ``model.graph()`` marks
+      roles; ``bidirected=`` may add bidirected edges, as pairs or as an ``nx.Graph``.
+      ``ADMG(g.to_networkx()) == g`` and ``ADMG(model.graph()) == model.admg()``.
+    - ``directed`` may be an ``nx.DiGraph`` and ``bidirected`` an ``nx.Graph``: their edges.
+
+    A MultiGraph or MultiDiGraph, an undirected graph as the directed part, a cycle, a node
+    that is no name (str) and anything that is not a graph or pairs of names are refused with
+    a CausalError (CycleError, CausalTypeError) saying what was given and what is taken.
     """
 
     nodes: tuple[str, ...]
@@ -62,13 +76,18 @@ class ADMG(Drawable):
     bidirected: frozenset[frozenset[str]]
     name: str = "graph"
 
-    def __init__(self, nodes: Iterable[str], directed: Iterable[tuple[str, str]] = (),
-                 bidirected: Iterable[tuple[str, str] | frozenset[str]] = (),
-                 name: str = "graph"):
-        ns = tuple(dict.fromkeys(nodes))
+    def __init__(self, nodes: Iterable[str] | nx.DiGraph, directed: Iterable[tuple[str, str]]
+                 | nx.DiGraph = (), bidirected: Iterable[tuple[str, str] | frozenset[str]]
+                 | nx.Graph = (), name: str = "graph"):
+        if not isinstance(name, str):
+            raise CausalTypeError(f"the name of a graph is a str, got {shown(name)}")
+        if is_networkx_graph(nodes):
+            nodes, directed, projected, name = _from_networkx(nodes, directed, name)
+            bidirected = [*projected, *_edge_pairs(bidirected, "bidirected", name)]
+        ns = tuple(dict.fromkeys(_node_names(nodes, name)))
         known = set(ns)
         d: set[tuple[str, str]] = set()
-        for a, b in directed:
+        for a, b in _edge_pairs(directed, "directed", name):
             for v in (a, b):
                 if v not in known:
                     raise UnknownVariableError(f"edge {a} → {b} of {name}: {v!r} is not a node")
@@ -76,12 +95,12 @@ class ADMG(Drawable):
                 raise CycleError(f"{name} has a cycle: {a} → {a}", [a])
             d.add((a, b))
         bi: set[frozenset[str]] = set()
-        for e in bidirected:
+        for e in _edge_pairs(bidirected, "bidirected", name):
             pair = tuple(e)
             if len(pair) != 2 or pair[0] == pair[1]:
-                shown = " ↔ ".join(map(str, pair)) or "no node"
+                ends = " ↔ ".join(map(str, pair)) or "no node"
                 raise UnknownVariableError(f"a bidirected edge of {name} needs two distinct "
-                                           f"nodes, got {shown}: it is a hidden common cause "
+                                           f"nodes, got {ends}: it is a hidden common cause "
                                            "of two different nodes")
             for v in pair:
                 if v not in known:
@@ -107,32 +126,7 @@ class ADMG(Drawable):
                           name: str = "graph") -> ADMG:
         """Project a DAG (given by each node's parents) onto ``observed`` (Verma–Pearl)."""
         obs = list(dict.fromkeys(observed))
-        obs_set = set(obs)
-        directed: set[tuple[str, str]] = set()
-        hidden_sources: dict[str, set[str]] = {}
-        for v in obs:
-            # walk up from v through hidden variables only
-            seen: set[str] = set()
-            stack = list(parents[v])
-            while stack:
-                u = stack.pop()
-                if u in seen:
-                    continue
-                seen.add(u)
-                if u in obs_set:
-                    directed.add((u, v))
-                else:
-                    stack.extend(parents[u])
-            hidden_sources[v] = {u for u in seen if u not in obs_set}
-        bidirected: set[frozenset[str]] = set()
-        by_hidden: dict[str, list[str]] = {}
-        for v in obs:
-            for h in hidden_sources[v]:
-                by_hidden.setdefault(h, []).append(v)
-        for vs in by_hidden.values():
-            for i, a in enumerate(vs):
-                for b in vs[i + 1:]:
-                    bidirected.add(frozenset((a, b)))
+        directed, bidirected = _projected_edges(parents, obs)
         return ADMG(obs, directed, bidirected, name=name)
 
     # -- basic structure -----------------------------------------------------------------
@@ -307,7 +301,9 @@ class ADMG(Drawable):
 
     # -- separation --------------------------------------------------------------------------
     def to_networkx(self) -> nx.DiGraph:
-        """A DAG with one explicit hidden node ``('↔', a, b)`` per bidirected edge."""
+        """A DAG with one explicit hidden node ``('↔', a, b)`` per bidirected edge, whose
+        ``role`` attribute is ``"latent"`` (``"observed"`` on the graph's nodes): ``ADMG``
+        reads it back as this graph."""
         return self._dag.copy()
 
     @cached_property
@@ -315,12 +311,13 @@ class ADMG(Drawable):
         """``to_networkx()`` built once, for the separation queries (which do not change it)."""
         import networkx as nx
 
-        g = nx.DiGraph()
-        g.add_nodes_from(self.nodes)
+        g = nx.DiGraph(name=self.name)
+        g.add_nodes_from(self.nodes, role="observed")
         g.add_edges_from(self.directed)
         for e in self.bidirected:
             a, b = sorted(e)
             h = ("↔", a, b)
+            g.add_node(h, role="latent")
             g.add_edge(h, a)
             g.add_edge(h, b)
         return g
@@ -377,3 +374,139 @@ class ADMG(Drawable):
         return f"{self.name}: " + "; ".join([*edges, *lone])
 
     __repr__ = __str__
+
+
+#: The roles a node of a networkx graph may carry (``model.graph()`` writes them): hidden nodes
+#: ("latent", "exogenous") are projected out.
+NX_ROLES = ("observed", "latent", "exogenous")
+
+
+def is_networkx_graph(x: object) -> bool:
+    """Whether ``x`` is a networkx graph (of any kind), without importing networkx: a program
+    that has not imported it holds none."""
+    nx = sys.modules.get("networkx")
+    return nx is not None and isinstance(x, nx.Graph)
+
+
+def _node_names(nodes: object, name: str) -> list[str]:
+    """The nodes given to ``ADMG``: names (str), or a CausalTypeError saying what is taken."""
+    taken = ("names (str), e.g. [\"X\", \"Y\"], or a networkx DiGraph (docs/identification.md)")
+    if nodes is None or isinstance(nodes, bytes) or not isinstance(nodes, Iterable):
+        raise CausalTypeError(f"the nodes of {name} are {taken}; got {shown(nodes)}")
+    out = list(nodes)
+    for n in out:
+        if not isinstance(n, str):
+            raise CausalTypeError(f"a node of {name} is {shown(n)}; nodes are {taken}")
+    return out
+
+
+def _edge_pairs(edges: object, kind: str, name: str) -> list[tuple[str, str] | frozenset[str]]:
+    """The ``kind`` ("directed" or "bidirected") edges given to ``ADMG``: pairs of names, or a
+    networkx graph's edges; a CausalTypeError says what is taken."""
+    taken = (f"{kind} edges of {name} are pairs of node names, e.g. [(\"X\", \"Y\")], or a "
+             f"networkx {'DiGraph' if kind == 'directed' else 'Graph'} of them")
+    if is_networkx_graph(edges):
+        import networkx as nx
+
+        if isinstance(edges, nx.MultiGraph):  # MultiDiGraph too
+            raise CausalTypeError(f"the {taken}; got a {type(edges).__name__}, whose parallel "
+                                  "edges an ADMG cannot hold: convert it with nx.DiGraph(g) "
+                                  "or nx.Graph(g)")
+        if kind == "directed" and not edges.is_directed():  # type: ignore[attr-defined]
+            raise CausalTypeError(f"the {taken}; got an undirected {type(edges).__name__}, "
+                                  "whose edges have no direction")
+        return list(edges.edges())  # type: ignore[attr-defined]
+    if edges is None or isinstance(edges, str | bytes) or not isinstance(edges, Iterable):
+        raise CausalTypeError(f"the {taken}; got {shown(edges)}")
+    out: list[tuple[str, str] | frozenset[str]] = []
+    for e in edges:
+        shapes = (tuple, list) if kind == "directed" else (tuple, list, set, frozenset)
+        if not isinstance(e, shapes) or (kind == "directed" and len(e) != 2):
+            raise CausalTypeError(f"the {taken}; got an edge {shown(e)}")
+        for v in e:
+            if not isinstance(v, str):
+                raise CausalTypeError(f"the {taken}; got an edge {shown(e)}, whose end "
+                                      f"{shown(v)} is no name")
+        out.append(frozenset(e) if isinstance(e, set | frozenset) else (e[0], e[1]) if
+                   len(e) == 2 else frozenset(e))  # a wrong count: the caller says so
+    return out
+
+
+def _from_networkx(g: nx.DiGraph, directed: object, name: str
+                   ) -> tuple[list[str], list[tuple[str, str]], list[frozenset[str]], str]:
+    """A networkx DiGraph read as an ADMG: its edges are directed edges, and its nodes whose
+    ``role`` attribute is "latent" or "exogenous" are hidden and projected out (a hidden
+    common cause of A and B becomes ``A ↔ B``). The nodes, the directed and the bidirected
+    edges, and the graph's name (networkx's, unless ``name`` is given)."""
+    import networkx as nx
+
+    if isinstance(g, nx.MultiGraph) or not g.is_directed():
+        what = ("an undirected graph has no edge directions: build an nx.DiGraph of the "
+                "directed edges") if not g.is_directed() else \
+            "an ADMG cannot hold its parallel edges: convert it with nx.DiGraph(g)"
+        raise CausalTypeError(
+            f"ADMG takes a networkx DiGraph (each edge a → b directed; nodes with role "
+            f"'latent' or 'exogenous' hidden), got a {type(g).__name__}: {what}, and give "
+            "bidirected edges as bidirected=[(\"A\", \"B\")] or as an nx.Graph")
+    if _edge_pairs(directed, "directed", name):
+        raise CausalTypeError(f"ADMG(DiGraph) takes the directed edges of {name} from the "
+                              "DiGraph; pass them there, not also as directed=")
+    if name == "graph" and isinstance(g.graph.get("name"), str) and g.graph["name"]:
+        name = g.graph["name"]
+    if not nx.is_directed_acyclic_graph(g):
+        cycle = [u for u, _ in nx.find_cycle(g)]
+        raise CycleError(f"{name} has a cycle: {' → '.join(map(str, [*cycle, cycle[0]]))} (every "
+                         "edge of a networkx DiGraph is directed: give a bidirected edge A ↔ B "
+                         "as bidirected=[(\"A\", \"B\")], or as a node with role='latent' and "
+                         "edges into A and B)", [str(c) for c in cycle])
+    observed = []
+    for n, data in g.nodes(data=True):
+        role = data.get("role", "observed")
+        if role not in NX_ROLES:
+            raise CausalTypeError(f"node {n!r} of the networkx graph has role {role!r}; a role "
+                                  "is 'observed' (the default), or 'latent' or 'exogenous' "
+                                  "(hidden: projected out)")
+        if role == "observed":
+            if not isinstance(n, str):
+                raise CausalTypeError(
+                    f"node {shown(n)} of the networkx graph is no name: the observed nodes of "
+                    "an ADMG are names (str); relabel them (nx.relabel_nodes(g, str)) or give "
+                    "the node role='latent'")
+            observed.append(n)
+    parents = {n: list(g.predecessors(n)) for n in g}
+    d, b = _projected_edges(parents, observed)
+    return observed, list(d), list(b), name
+
+
+def _projected_edges(parents: Mapping[Any, Sequence[Any]], observed: Sequence[str]
+                     ) -> tuple[set[tuple[str, str]], set[frozenset[str]]]:
+    """The edges of the latent projection of a DAG (each node's parents) onto ``observed``:
+    ``A → B`` for a directed path from A to B through hidden nodes only, ``A ↔ B`` for a hidden
+    node that reaches both along such paths."""
+    obs_set = set(observed)
+    directed: set[tuple[str, str]] = set()
+    hidden_sources: dict[str, set[Any]] = {}
+    for v in observed:
+        # walk up from v through hidden variables only
+        seen: set[Any] = set()
+        stack = list(parents[v])
+        while stack:
+            u = stack.pop()
+            if u in seen:
+                continue
+            seen.add(u)
+            if u in obs_set:
+                directed.add((u, v))
+            else:
+                stack.extend(parents[u])
+        hidden_sources[v] = {u for u in seen if u not in obs_set}
+    bidirected: set[frozenset[str]] = set()
+    by_hidden: dict[Any, list[str]] = {}
+    for v in observed:
+        for h in hidden_sources[v]:
+            by_hidden.setdefault(h, []).append(v)
+    for vs in by_hidden.values():
+        for i, a in enumerate(vs):
+            for b in vs[i + 1:]:
+                bidirected.add(frozenset((a, b)))
+    return directed, bidirected

@@ -14,20 +14,29 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from causaldsl.core.errors import CausalTypeError, shown
 from causaldsl.model.causal_model import CausalModel
 
 
 def do(model: CausalModel, values: Mapping[str, Any] | None = None, **kw: Any) -> CausalModel:
     """Point intervention: set each named variable to a value, cutting it from its causes."""
-    return model.do(values, **kw)
+    return _model(model, "do").do(values, **kw)
 
 
 def cut(model: CausalModel, *names: str) -> CausalModel:
     """Make each named variable an input of the diagram: the channel ``names → rest``."""
-    return model.cut(*names)
+    return _model(model, "cut").cut(*names)
 
 
 def intervene(model: CausalModel, name: str, table: Any,
               given: Sequence[str] | str | None = None) -> CausalModel:
     """Soft intervention: replace a variable's mechanism (and, optionally, its parents)."""
-    return model.intervene(name, table, given)
+    return _model(model, "intervene").intervene(name, table, given)
+
+
+def _model(model: Any, what: str) -> CausalModel:
+    """``model``, or a CausalTypeError: the rewrite ``what`` takes a model first."""
+    if not isinstance(model, CausalModel):
+        raise CausalTypeError(f"{what}() takes a CausalModel first, e.g. {what}(model, …), got "
+                              f"{shown(model)}")
+    return model

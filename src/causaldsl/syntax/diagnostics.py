@@ -45,10 +45,13 @@ class Diagnostic:
 
 
 class SourceError(CausalError):
-    """One or more located errors in a .causal source; ``str`` lists them all."""
+    """One or more located errors in a .causal source; ``str`` lists them all. ``parsed`` is
+    False for syntax errors: the text does not parse as .causal (and may be no .causal file
+    at all, so an importer does not quote it)."""
 
-    def __init__(self, diagnostics: list[Diagnostic]):
+    def __init__(self, diagnostics: list[Diagnostic], parsed: bool = True):
         self.diagnostics = diagnostics
+        self.parsed = parsed
         count = len(diagnostics)
         tail = f"\n{count} errors" if count > 1 else ""
         super().__init__("\n".join(str(d) for d in diagnostics) + tail)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,6 +17,7 @@ from typing import Any
 import lark
 
 from causaldsl.core.errors import QueryError, QuerySyntaxError
+from causaldsl.core.errors import shown as shown_value
 from causaldsl.core.types import Label, show_label
 from causaldsl.syntax.grammars import parser
 
@@ -141,6 +143,20 @@ class NumberOverflow(Exception):
         self.message = message
 
 
+def integer(token: Any) -> int:
+    """The value of an integer token; one longer than Python reads (4300 digits, unless
+    ``sys.set_int_max_str_digits`` says otherwise) is an error at the token."""
+    text = str(token)
+    try:
+        return int(text)
+    except ValueError:
+        digits = text.lstrip("+-")
+        shown = f"{digits[:8]}…{digits[-4:]}" if len(digits) > 16 else digits
+        raise NumberOverflow(token, f"the integer {shown} has {len(digits)} digits, more than "
+                                    f"the {sys.get_int_max_str_digits()} an integer may have"
+                             ) from None
+
+
 def number(token: Any) -> float:
     """The value of a number token; one too large for a float is an error, not inf."""
     value = float(str(token))
@@ -159,7 +175,7 @@ class _ToQuery(lark.Transformer):
         return {"true": True, "false": False}.get(s, s)
 
     def int_value(self, items):  # type: ignore[no-untyped-def]
-        return int(items[0])
+        return integer(items[0])
 
     def float_value(self, items):  # type: ignore[no-untyped-def]
         return number(items[0])
@@ -231,6 +247,9 @@ class _ToQuery(lark.Transformer):
 @lru_cache(maxsize=4096)
 def parse_query(text: str) -> Query:
     """Parse a query string; a syntax error names the column and what was expected."""
+    if not isinstance(text, str):
+        raise QueryError(f"parse_query takes a query string such as \"P(Y | do(X = x))\", got "
+                         f"{shown_value(text)}")
     try:
         tree = parser("query.lark", positions=False).parse(text)
     except lark.exceptions.UnexpectedInput as e:

@@ -1,0 +1,130 @@
+"""ADMG built from what users hand it: names and pairs, or a networkx graph read by one
+documented convention (its edges directed, its nodes with role "latent" or "exogenous"
+projected out, bidirected edges as ``bidirected=``). Anything else is a CausalError saying what
+was given and what is taken, never a graph that silently lost its edges."""
+
+from __future__ import annotations
+
+import networkx as nx
+import pytest
+
+from causaldsl import Bool, CausalModel, CausalTypeError, Role, Variable
+from causaldsl.core.errors import CausalError, CycleError, UnknownVariableError
+from causaldsl.model.graph import ADMG, is_networkx_graph
+
+
+def test_a_networkx_digraph_keeps_its_edges():
+    g = ADMG(nx.DiGraph([("Z", "X"), ("Z", "Y"), ("X", "Y")]))
+    assert g == ADMG(["Z", "X", "Y"], [("Z", "X"), ("Z", "Y"), ("X", "Y")])
+    assert g.nodes == ("Z", "X", "Y") and not g.bidirected
+    assert str(g) == "graph: Z → X; Z → Y; X → Y"
+
+
+def test_a_digraph_without_edges_keeps_its_nodes_and_name():
+    d = nx.DiGraph(name="lonely")
+    d.add_nodes_from(["A", "B"])
+    g = ADMG(d)
+    assert g.nodes == ("A", "B") and not g.directed and g.name == "lonely"
+    assert ADMG(d, name="mine").name == "mine"
+
+
+def test_bidirected_edges_beside_a_digraph_as_pairs_or_an_nx_graph():
+    want = ADMG(["S", "T", "C"], [("S", "T"), ("T", "C")], [("S", "C")])
+    d = nx.DiGraph([("S", "T"), ("T", "C")])
+    assert ADMG(d, bidirected=[("C", "S")]) == want
+    assert ADMG(d, bidirected=nx.Graph([("S", "C")])) == want
+    assert ADMG(["S", "T", "C"], d, nx.Graph([("S", "C")])) == want  # edges of both graphs
+
+
+def test_latent_nodes_of_a_digraph_are_projected_out():
+    """A node with role "latent" (or "exogenous") is a hidden variable: its children share a
+    bidirected edge, and a path through it is a directed edge (latent projection)."""
+    d = nx.DiGraph([("H", "S"), ("H", "C"), ("S", "M"), ("M", "T"), ("T", "C")])
+    d.nodes["H"]["role"] = "latent"
+    d.nodes["M"]["role"] = "exogenous"
+    assert ADMG(d) == ADMG(["S", "T", "C"], [("S", "T"), ("T", "C")], [("S", "C")])
+
+
+def test_the_bidirected_convention_round_trips():
+    """to_networkx() writes each A ↔ B as a hidden node with role "latent", which ADMG reads
+    back; model.graph() marks roles the same way, so it reads as the model's graph view."""
+    bow = ADMG(["X", "M", "Y"], [("X", "M"), ("M", "Y"), ("X", "Y")], [("X", "Y"), ("M", "Y")],
+               name="bow")
+    back = ADMG(bow.to_networkx())
+    assert back == bow and back.name == "bow" and back.nodes == bow.nodes
+    yes = Bool
+    m = CausalModel.from_variables([
+        Variable("H", yes, Role.LATENT), Variable("S", yes, parents=("H",)),
+        Variable("T", yes, parents=("S",)), Variable("C", yes, parents=("T", "H"))], "smoking")
+    assert ADMG(m.graph()) == m.admg() and ADMG(m.graph()).name == "smoking"
+
+
+@pytest.mark.parametrize("graph, match", [
+    (nx.MultiDiGraph([("A", "B"), ("A", "B")]), "got a MultiDiGraph: an ADMG cannot hold its "
+                                                 r"parallel edges: convert it with nx\.DiGraph"),
+    (nx.Graph([("A", "B")]), "got a Graph: an undirected graph has no edge directions"),
+    (nx.MultiGraph([("A", "B")]), "got a MultiGraph"),
+])
+def test_other_networkx_graphs_are_refused(graph, match):
+    with pytest.raises(CausalTypeError, match=match):
+        ADMG(graph)
+
+
+def test_a_cyclic_digraph_is_a_cycle_error_with_the_convention():
+    with pytest.raises(CycleError, match=r"has a cycle: A → B → A \(every edge of a networkx "
+                                         r"DiGraph is directed: give a bidirected edge") as e:
+        ADMG(nx.DiGraph([("A", "B"), ("B", "A")]))
+    assert e.value.cycle == ["A", "B"]
+    hidden = nx.DiGraph([("H1", "H2"), ("H2", "H1"), ("H1", "A")])  # a cycle among hidden nodes
+    hidden.nodes["H1"]["role"] = hidden.nodes["H2"]["role"] = "latent"
+    with pytest.raises(CycleError, match="H1 → H2 → H1"):
+        ADMG(hidden)
+
+
+def test_a_digraph_with_unreadable_nodes_or_roles_is_refused():
+    with pytest.raises(CausalTypeError, match=r"node int 1 of the networkx graph is no name: "
+                                              r"the observed nodes of an ADMG are names \(str\)"):
+        ADMG(nx.DiGraph([(1, 2)]))
+    d = nx.DiGraph([("H", "A")])
+    d.nodes["H"]["role"] = "hidden"
+    with pytest.raises(CausalTypeError, match="node 'H' of the networkx graph has role 'hidden'; "
+                                              "a role is 'observed'"):
+        ADMG(d)
+    with pytest.raises(CausalTypeError, match="takes the directed edges of graph from the "
+                                              "DiGraph; pass them there, not also as directed="):
+        ADMG(nx.DiGraph([("A", "B")]), [("A", "B")])
+
+
+@pytest.mark.parametrize("args, match", [
+    ((None,), r"the nodes of graph are names \(str\), .* or a networkx DiGraph .*; got None"),
+    ((5,), "got int 5"),
+    (([1, 2],), "a node of graph is int 1"),
+    ((["A", "B"], "AB"), "the directed edges of graph are pairs of node names.*; got str 'AB'"),
+    ((["A", "B"], None), "directed edges .*; got None"),
+    ((["A", "B"], [("A",)]), r"got an edge tuple \('A',\)"),
+    ((["A", "B"], [("A", "B", "C")]), "got an edge tuple"),
+    ((["A", "B"], [frozenset("AB")]), "got an edge frozenset"),  # no direction
+    ((["A", "B"], [("A", 2)]), "whose end int 2 is no name"),
+    ((["A", "B"], nx.Graph([("A", "B")])), "got an undirected Graph, whose edges have no "
+                                           "direction"),
+    ((["A", "B"], [], "AB"), "the bidirected edges of graph are pairs .*; got str 'AB'"),
+    ((["A", "B"], [], [["A", ["B"]]]), r"whose end list \['B'\] is no name"),
+])
+def test_wrong_arguments_are_clear_errors(args, match):
+    with pytest.raises(CausalTypeError, match=match):
+        ADMG(*args)
+
+
+def test_wrong_arguments_keep_their_older_errors():
+    with pytest.raises(UnknownVariableError, match="two distinct nodes, got A ↔ A"):
+        ADMG("AB", [("A", "B")], [("A", "A")])
+    with pytest.raises(UnknownVariableError, match="'Q' is not a node"):
+        ADMG("AB", [("A", "Q")])
+    with pytest.raises(CausalTypeError, match="the name of a graph is a str, got int 3"):
+        ADMG("AB", name=3)  # type: ignore[arg-type]
+    assert issubclass(CausalTypeError, CausalError)
+
+
+def test_is_networkx_graph():
+    assert is_networkx_graph(nx.DiGraph()) and is_networkx_graph(nx.MultiGraph())
+    assert not is_networkx_graph(ADMG("AB")) and not is_networkx_graph([("A", "B")])
