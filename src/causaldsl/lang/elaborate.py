@@ -35,6 +35,7 @@ from causaldsl.model.checks import check_answerable, check_query
 from causaldsl.model.graph import hidden_cause_name
 from causaldsl.syntax.diagnostics import Diagnostic, SourceError, Span, source_line
 from causaldsl.syntax.query import Prob
+from causaldsl.syntax.tree import fold, walk
 
 
 @dataclass(frozen=True)
@@ -725,6 +726,12 @@ class Elaborator:
             self.prog.diagrams[dd.name] = d
 
     def diagram_expr(self, e: Any) -> Diagram:
+        """The diagram of an algebraic expression (``a ; b ⊗ c``); a chain of any length is
+        composed with ``fold``, not recursion."""
+        return fold(e, self._diagram_node, kids=_diagram_kids)
+
+    def _diagram_node(self, e: Any, parts: list[Diagram]) -> Diagram:
+        """The diagram of one node of a diagram expression, given its parts' diagrams."""
         if isinstance(e, A.DRef):
             if e.name in self.prog.boxes:
                 return self.prog.boxes[e.name].diagram
@@ -745,7 +752,7 @@ class Elaborator:
                 return Diagram.discard(*ts)
             return Diagram.swap(ts[0], ts[1])
         if isinstance(e, A.DSeq | A.DTensor):
-            left, right = self.diagram_expr(e.left), self.diagram_expr(e.right)
+            left, right = parts
             try:
                 return left >> right if isinstance(e, A.DSeq) else left @ right
             except CausalError as err:
@@ -846,6 +853,10 @@ class Elaborator:
         return span
 
 
+def _diagram_kids(e: Any) -> tuple[Any, ...]:
+    return (e.left, e.right) if isinstance(e, A.DSeq | A.DTensor) else ()
+
+
 @dataclass
 class _GraphParts:
     """A graph block as read so far: each node's type, role, first span and parents; the
@@ -887,10 +898,10 @@ class _GraphParts:
 
 
 def _results(e: Any) -> list[Any]:
-    """The expressions whose value an expression can take: the branches of its if/else."""
-    if isinstance(e, A.IfElse):
-        return [*_results(e.then), *_results(e.other)]
-    return [e]
+    """The expressions whose value an expression can take: the branches of its if/else, in
+    order (an ``if … else if …`` chain may be long: walked, not recursed)."""
+    return [x for x in walk(e, lambda x: (x.then, x.other) if isinstance(x, A.IfElse) else ())
+            if not isinstance(x, A.IfElse)]
 
 
 def _categorical_items(m: A.DistCall) -> tuple[Any, ...]:
