@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 import lark
+from lark.visitors import Transformer_NonRecursive
 
 from causaldsl.core.errors import QueryError, QuerySyntaxError
 from causaldsl.core.types import Label, show_label
@@ -153,7 +154,10 @@ class _World(list[object]):
     """The settings of a world while parsing (a list, told apart from a value by its class)."""
 
 
-class _ToQuery(lark.Transformer):
+class _ToQuery(Transformer_NonRecursive):
+    """Builds a query's tree; with a stack, not recursion (a sum of a thousand terms parses to
+    a tree as deep)."""
+
     def name_value(self, items):  # type: ignore[no-untyped-def]
         s = str(items[0])
         return {"true": True, "false": False}.get(s, s)
