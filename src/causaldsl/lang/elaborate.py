@@ -15,7 +15,7 @@ import numpy as np
 
 from causaldsl.core.errors import CausalError, UnknownVariableError
 from causaldsl.core.types import Bool, FiniteType, Opaque, Real, RealType, Type, show_label
-from causaldsl.ir.diagram import Box, Diagram, Node
+from causaldsl.ir.diagram import Box, Chain, Diagram, Node
 from causaldsl.ir.expr import (
     CONTINUOUS,
     DISCRETE,
@@ -726,12 +726,30 @@ class Elaborator:
             self.prog.diagrams[dd.name] = d
 
     def diagram_expr(self, e: Any) -> Diagram:
-        """The diagram of an algebraic expression (``a ; b ⊗ c``); a chain of any length is
-        composed with ``fold``, not recursion."""
-        return fold(e, self._diagram_node, kids=_diagram_kids)
+        """The diagram of an algebraic expression (``a ; b ⊗ c``). A chain ``a ; b ; c …`` (or
+        ``a ⊗ b ⊗ …``) is one node of the walk whose parts are composed one by one as they are
+        known (each step checked, and an error reported, where ``>>`` would), in time linear in
+        its length; the walk itself uses a stack of its own, not recursion."""
+        chains: dict[int, Chain] = {}
 
-    def _diagram_node(self, e: Any, parts: list[Diagram]) -> Diagram:
-        """The diagram of one node of a diagram expression, given its parts' diagrams."""
+        def after(x: Any, i: int, d: Diagram) -> None:
+            if i == 0:
+                chains[id(x)] = Chain(d, tensor=isinstance(x, A.DTensor))
+                return
+            try:
+                chains[id(x)].add(d)
+            except CausalError as err:
+                raise ExprError(str(err), x.span) from None
+
+        def leave(x: Any, parts: list[Diagram]) -> Diagram:
+            if isinstance(x, A.DSeq | A.DTensor):
+                return chains.pop(id(x)).diagram()
+            return self._diagram_atom(x)
+
+        return fold(e, leave, kids=_diagram_kids, after=after)
+
+    def _diagram_atom(self, e: Any) -> Diagram:
+        """The diagram of a name or a generator (id, copy, discard, swap)."""
         if isinstance(e, A.DRef):
             if e.name in self.prog.boxes:
                 return self.prog.boxes[e.name].diagram
@@ -751,12 +769,6 @@ class Elaborator:
             if e.kind == "discard":
                 return Diagram.discard(*ts)
             return Diagram.swap(ts[0], ts[1])
-        if isinstance(e, A.DSeq | A.DTensor):
-            left, right = parts
-            try:
-                return left >> right if isinstance(e, A.DSeq) else left @ right
-            except CausalError as err:
-                raise ExprError(str(err), e.span) from None
         raise ExprError("not a diagram", getattr(e, "span", Span(1, 1)))
 
     def program_form(self, dd: A.DiagramDef) -> Diagram | None:
@@ -854,7 +866,15 @@ class Elaborator:
 
 
 def _diagram_kids(e: Any) -> tuple[Any, ...]:
-    return (e.left, e.right) if isinstance(e, A.DSeq | A.DTensor) else ()
+    """The parts of a diagram expression: of a chain ``a ; b ; c`` (left-nested ``;`` nodes,
+    likewise ``⊗``), every part from the left, so the chain is composed in one go."""
+    if not isinstance(e, A.DSeq | A.DTensor):
+        return ()
+    kind, rights = type(e), []
+    while type(e) is kind:
+        rights.append(e.right)
+        e = e.left
+    return (e, *reversed(rights))
 
 
 @dataclass
