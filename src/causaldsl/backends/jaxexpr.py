@@ -36,6 +36,7 @@ from causaldsl.syntax.tree import (
     Var,
     children,
     fold,
+    walk,
 )
 
 FUNCTIONS = functions(jnp)
@@ -207,10 +208,13 @@ def _num(v: Any) -> Any:
 
 
 def _equal(a: Any, b: Any, where: str) -> Any:
-    if isinstance(b, Choice) and not isinstance(a, Choice):
+    if isinstance(a, Choice) and isinstance(b, Choice):  # as positions among their names
+        names = FiniteType(sorted({x.name for c in (a, b) for x in walk(c, _branches)
+                                   if isinstance(x, Lab)}))
+        return _resolve(a, names, where) == _resolve(b, names, where)
+    if isinstance(b, Choice):
         a, b = b, a
-    if isinstance(a, Choice):  # compared branch by branch (b is no Choice below a's leaves,
-        # or is walked the same way from there: two folds deep at most)
+    if isinstance(a, Choice):  # compared branch by branch (b is no Choice)
         return fold(a, lambda x, vs: jnp.where(x.cond, vs[0], vs[1]) if isinstance(x, Choice)
                     else _equal(x, b, where), kids=_branches)
     if isinstance(a, Lab) and isinstance(b, Cat):
