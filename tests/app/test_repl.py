@@ -145,3 +145,28 @@ def test_drawing_a_query_without_a_model_is_an_error(tmp_path):
     s.load(str(f))
     s.draw("P(X)")
     assert "error: no model in <repl>" in s.err.getvalue()
+
+
+def test_long_definitions_and_queries_are_answered_not_an_internal_error(tmp_path, within):
+    """Issue 17: a 2000-term sum, a 1000-term difference of queries and a :load of a file at the
+    end of a 1500-file import chain said "internal error: RecursionError"."""
+    import io
+
+    from causaldsl.app.repl import Session
+
+    for i in range(1500):
+        head = f'import "f{i + 1}.causal"\n' if i + 1 < 1500 else ""
+        (tmp_path / f"f{i}.causal").write_text(f"{head}type T{i} = {{a, b}}\n", encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    s = Session(out, err)
+    with within(120):
+        s.handle("model r {\n  X : {0, 2000} := " + " + ".join(["1"] * 2000) + "\n}")
+        s.handle("P(X = 2000)")
+        s.handle(" - ".join(["P(X = 2000)"] * 1000))
+        s.handle(f":load {tmp_path / 'f0.causal'}")
+        s.handle(":type T1499")
+    assert err.getvalue() == ""
+    text = out.getvalue()
+    assert "P(X = 2000)  [r]\n= 1\n" in text
+    assert "= -998\n" in text  # 1 - 999
+    assert "T1499 = {a, b}" in text

@@ -210,3 +210,51 @@ def test_integer_and_boolean_types_differ():
 def test_box_prints_its_signature():
     assert str(Box("h", (), (YesNo,))) == "h : I → YesNo"
     assert str(Box("c", (YesNo, Tri), (YesNo,))) == "c : YesNo ⊗ {a, b, c} → YesNo"
+
+
+# -- chains of compositions: one pass, the same diagram as the binary operators ----------------
+
+def test_a_chain_is_the_diagram_the_operators_give_wire_names_and_all():
+    import itertools
+
+    from causaldsl.ir.diagram import Chain
+
+    a = Box("a", (YesNo,), (YesNo,))
+    b = Box("b", (YesNo, YesNo), (YesNo,))
+    c = Box("c", (), (YesNo,))
+    x1 = Box("x_1", (YesNo,), (YesNo, YesNo))
+    parts = [a, Diagram.copy(YesNo) >> b, x1 >> b, Diagram.id(YesNo), (a @ c) >> b, a >> x1 >> b]
+    for first, *rest in itertools.permutations(parts, 4):
+        by_ops = first.diagram if isinstance(first, Box) else first
+        chain = Chain(first)
+        for p in rest:
+            by_ops = by_ops >> p
+            chain.add(p)
+        assert str(chain.diagram()) == str(by_ops)  # the same nodes and wire names
+    for first, *rest in itertools.permutations([a, c, x1, b, Diagram.swap(YesNo, Tri)], 4):
+        by_ops = first.diagram if isinstance(first, Box) else first
+        chain = Chain(first, tensor=True)
+        for p in rest:
+            by_ops = by_ops @ p
+            chain.add(p)
+        assert str(chain.diagram()) == str(by_ops)
+    assert str(a.diagram.then(a, x1, b)) == str(a >> a >> x1 >> b)
+
+
+def test_a_long_chain_is_composed_in_linear_time_with_the_operators_errors():
+    import time
+
+    from causaldsl.ir.diagram import Chain
+
+    a = Box("a", (YesNo,), (YesNo,))
+    start = time.perf_counter()
+    d = a.diagram.then(*[a] * 20000)
+    assert len(d.nodes) == 20001 and d.dom == d.cod == (YesNo,)
+    assert time.perf_counter() - start < 20  # quadratic (checked per step) took minutes
+    chain = Chain(a)
+    chain.add(a)
+    with pytest.raises(CompositionError) as err:
+        chain.add(Box("g", (Tri,), (YesNo,)))
+    with pytest.raises(CompositionError) as by_ops:
+        a >> a >> Box("g", (Tri,), (YesNo,))
+    assert str(err.value) == str(by_ops.value)

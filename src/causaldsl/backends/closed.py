@@ -15,7 +15,7 @@ from causaldsl.core.types import RealType
 from causaldsl.ir.mechanism import ExprMechanism
 from causaldsl.model.causal_model import CausalModel
 from causaldsl.syntax.printer import expr as expr_text
-from causaldsl.syntax.tree import Binary, Call, DistCall, Num, Unary, Var
+from causaldsl.syntax.tree import Binary, Call, DistCall, Num, Unary, Var, fold
 
 #: Each variable as ``mean + loadings @ eps`` over independent standard normals ``eps``.
 Affine = tuple[float, dict[int, float]]
@@ -122,34 +122,53 @@ def condition(joint: Mapping[str, Affine], target: str, evidence: Mapping[str, f
 
 
 def _affine(e: Any, env: Mapping[str, Affine]) -> Affine | None:
-    """``e`` as an affine map of the noise columns, or None if it is not affine."""
-    if isinstance(e, Num):
-        return float(e.value), {}
-    if isinstance(e, Var):
-        return env.get(e.name)
+    """``e`` as an affine map of the noise columns, or None if it is not affine (walked with
+    ``fold``: a generated sum is a tree as deep as it is long)."""
+
+    def leave(x: Any, vs: list[Affine | None]) -> Affine | None:
+        if isinstance(x, Num):
+            return float(x.value), {}
+        if isinstance(x, Var):
+            return env.get(x.name)
+        if isinstance(x, Unary) and x.op == "-":
+            return None if vs[0] is None else _scale(vs[0], -1.0)
+        if isinstance(x, Call) and x.func == "sqrt" and len(x.args) == 1:
+            a = vs[0]
+            return (float(np.sqrt(a[0])), {}) if a is not None and not a[1] and a[0] >= 0 else None
+        if isinstance(x, Binary):
+            return _affine_binary(x, *vs)
+        return None
+
+    return fold(e, leave, kids=_affine_kids)
+
+
+def _affine_kids(e: Any) -> tuple[Any, ...]:
+    """The subexpressions whose affine form decides ``e``'s (none where ``e`` is not affine)."""
     if isinstance(e, Unary) and e.op == "-":
-        a = _affine(e.arg, env)
-        return None if a is None else _scale(a, -1.0)
+        return (e.arg,)
     if isinstance(e, Call) and e.func == "sqrt" and len(e.args) == 1:
-        a = _affine(e.args[0], env)
-        return (float(np.sqrt(a[0])), {}) if a is not None and not a[1] and a[0] >= 0 else None
-    if isinstance(e, Binary):
-        a, b = _affine(e.left, env), _affine(e.right, env)
-        if a is None or b is None:
-            return None
-        if e.op in ("+", "-"):
-            sign = 1.0 if e.op == "+" else -1.0
-            load = dict(a[1])
-            for k, c in b[1].items():
-                load[k] = load.get(k, 0.0) + sign * c
-            return a[0] + sign * b[0], load
-        if e.op == "*" and (not a[1] or not b[1]):
-            const, other = (a, b) if not a[1] else (b, a)
-            return _scale(other, const[0])
-        if e.op == "/" and not b[1] and b[0] != 0:
-            return _scale(a, 1.0 / b[0])
-        if e.op == "^" and not a[1] and not b[1]:
-            return _power(a[0], b[0], e), {}
+        return (e.args[0],)
+    return (e.left, e.right) if isinstance(e, Binary) else ()
+
+
+def _affine_binary(e: Binary, a: Affine | None, b: Affine | None) -> Affine | None:
+    """``a op b`` (``e``'s operator) as an affine map, or None."""
+    op = e.op
+    if a is None or b is None:
+        return None
+    if op in ("+", "-"):
+        sign = 1.0 if op == "+" else -1.0
+        load = dict(a[1])
+        for k, c in b[1].items():
+            load[k] = load.get(k, 0.0) + sign * c
+        return a[0] + sign * b[0], load
+    if op == "*" and (not a[1] or not b[1]):
+        const, other = (a, b) if not a[1] else (b, a)
+        return _scale(other, const[0])
+    if op == "/" and not b[1] and b[0] != 0:
+        return _scale(a, 1.0 / b[0])
+    if op == "^" and not a[1] and not b[1]:
+        return _power(a[0], b[0], e), {}
     return None
 
 

@@ -7,6 +7,9 @@ only be compared with a label name or another value of its type. A label name wr
 expression is a :class:`Lab`; ``if … then … else`` between label names is a :class:`Cat` when a
 branch has a type, and a :class:`Choice` (resolved by :func:`to_index` against the type it is
 assigned to, or by ``==``) when every branch is a bare label name.
+
+Trees are walked with ``syntax.tree.fold``, not recursion: a generated sum, or an ``if … else
+if …`` chain, is as deep as it is long.
 """
 
 from __future__ import annotations
@@ -21,7 +24,20 @@ import numpyro.distributions as dist
 from causaldsl.core.errors import MechanismError
 from causaldsl.core.types import FiniteType, Type
 from causaldsl.ir.expr import CONTINUOUS, arithmetic, functions
-from causaldsl.syntax.tree import Binary, BoolLit, Call, DistCall, IfElse, ListLit, Num, Unary, Var
+from causaldsl.syntax.tree import (
+    Binary,
+    BoolLit,
+    Call,
+    DistCall,
+    IfElse,
+    ListLit,
+    Num,
+    Unary,
+    Var,
+    children,
+    fold,
+    walk,
+)
 
 FUNCTIONS = functions(jnp)
 OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
@@ -90,28 +106,35 @@ def to_index(value: Any, t: FiniteType, owner: str) -> Any:
 
 def evaluate(e: Any, env: Mapping[str, Any]) -> Any:
     """Evaluate an expression with JAX; ``env`` maps names to values (see :func:`as_value`)."""
-    if isinstance(e, Num | BoolLit):
-        return e.value
-    if isinstance(e, Var):
-        return env[e.name] if e.name in env else Lab(e.name)
-    if isinstance(e, Unary):
-        v = evaluate(e.arg, env)
-        return jnp.logical_not(v) if e.op == "not" else -_num(v)
-    if isinstance(e, IfElse):
-        c = evaluate(e.cond, env)
-        a, b = evaluate(e.then, env), evaluate(e.other, env)
-        if isinstance(a, Labels) or isinstance(b, Labels):
-            return _choose(c, a, b, e)
-        return jnp.where(c, a, b)
-    if isinstance(e, Binary):
-        a, b = evaluate(e.left, env), evaluate(e.right, env)
-        if e.op in ("==", "!="):
-            eq = _equal(a, b, f"line {e.span.line}: {e.op}")
-            return eq if e.op == "==" else jnp.logical_not(eq)
-        return OPERATORS[e.op](_num(a), _num(b))
-    if isinstance(e, Call):
-        return FUNCTIONS[e.func](*(_num(evaluate(a, env)) for a in e.args))
-    raise MechanismError(f"line {getattr(e, 'span', None)}: not an expression: {e!r}")
+
+    def leave(x: Any, vs: list[Any]) -> Any:
+        if isinstance(x, Num | BoolLit):
+            return x.value
+        if isinstance(x, Var):
+            return env[x.name] if x.name in env else Lab(x.name)
+        if isinstance(x, Unary):
+            return jnp.logical_not(vs[0]) if x.op == "not" else -_num(vs[0])
+        if isinstance(x, IfElse):
+            c, a, b = vs
+            if isinstance(a, Labels) or isinstance(b, Labels):
+                return _choose(c, a, b, x)
+            return jnp.where(c, a, b)
+        if isinstance(x, Binary):
+            a, b = vs
+            if x.op in ("==", "!="):
+                eq = _equal(a, b, f"line {x.span.line}: {x.op}")
+                return eq if x.op == "==" else jnp.logical_not(eq)
+            return OPERATORS[x.op](_num(a), _num(b))
+        if isinstance(x, Call):
+            return FUNCTIONS[x.func](*(_num(v) for v in vs))
+        raise MechanismError(f"line {getattr(x, 'span', None)}: not an expression: {x!r}")
+
+    return fold(e, leave, kids=_kids)
+
+
+def _kids(e: Any) -> tuple[Any, ...]:
+    """The subexpressions :func:`evaluate` walks (a list or a distribution is no value)."""
+    return () if isinstance(e, ListLit | DistCall) else children(e)
 
 
 def distribution(call: DistCall, env: Mapping[str, Any], t: Type, owner: str) -> Any:
@@ -160,11 +183,20 @@ def _choose(c: Any, a: Any, b: Any, e: IfElse) -> Cat | Choice:
 
 def _resolve(value: Lab | Choice, t: FiniteType, owner: str) -> Any:
     """The positions in ``t`` of a label name, or of a choice between label names."""
-    if isinstance(value, Lab):
-        if value.name not in t:
-            raise MechanismError(f"{owner}: {value.name} is not a value of {t!r}")
-        return jnp.asarray(t.index(value.name))
-    return jnp.where(value.cond, _resolve(value.then, t, owner), _resolve(value.other, t, owner))
+
+    def leave(x: Any, vs: list[Any]) -> Any:
+        if isinstance(x, Lab):
+            if x.name not in t:
+                raise MechanismError(f"{owner}: {x.name} is not a value of {t!r}")
+            return jnp.asarray(t.index(x.name))
+        return jnp.where(x.cond, vs[0], vs[1])
+
+    return fold(value, leave, kids=_branches)
+
+
+def _branches(x: Any) -> tuple[Any, ...]:
+    """The two branches of a Choice (a chain of them is as deep as it is long)."""
+    return (x.then, x.other) if isinstance(x, Choice) else ()
 
 
 def _num(v: Any) -> Any:
@@ -176,10 +208,15 @@ def _num(v: Any) -> Any:
 
 
 def _equal(a: Any, b: Any, where: str) -> Any:
-    if isinstance(b, Choice) and not isinstance(a, Choice):
+    if isinstance(a, Choice) and isinstance(b, Choice):  # as positions among their names
+        names = FiniteType(sorted({x.name for c in (a, b) for x in walk(c, _branches)
+                                   if isinstance(x, Lab)}))
+        return _resolve(a, names, where) == _resolve(b, names, where)
+    if isinstance(b, Choice):
         a, b = b, a
-    if isinstance(a, Choice):  # compared branch by branch
-        return jnp.where(a.cond, _equal(a.then, b, where), _equal(a.other, b, where))
+    if isinstance(a, Choice):  # compared branch by branch (b is no Choice)
+        return fold(a, lambda x, vs: jnp.where(x.cond, vs[0], vs[1]) if isinstance(x, Choice)
+                    else _equal(x, b, where), kids=_branches)
     if isinstance(a, Lab) and isinstance(b, Cat):
         a, b = b, a
     if isinstance(a, Cat):

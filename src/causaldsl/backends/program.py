@@ -33,7 +33,7 @@ from causaldsl.core.errors import MechanismError, QueryError
 from causaldsl.core.types import FiniteType, RealType
 from causaldsl.ir.mechanism import ExprMechanism, Table
 from causaldsl.model.causal_model import CausalModel, Variable
-from causaldsl.syntax.tree import Binary, Num, Unary, Var
+from causaldsl.syntax.tree import Binary, Num, Unary, Var, fold
 
 
 @dataclass(frozen=True)
@@ -318,50 +318,78 @@ def params_ok(d: Any) -> Any:
 
 
 def affine_coefficient(e: Any, name: str) -> float | None:
-    """The constant ``c`` when ``e`` is ``f + c * name`` with ``name`` nowhere in ``f``."""
-    if isinstance(e, Var):
-        return 1.0 if e.name == name else None
-    if not _mentions(e, name):
-        return None
-    if isinstance(e, Unary) and e.op == "-":
-        c = affine_coefficient(e.arg, name)
-        return None if c is None else -c
-    if isinstance(e, Binary):
-        left, right = _mentions(e.left, name), _mentions(e.right, name)
+    """The constant ``c`` when ``e`` is ``f + c * name`` with ``name`` nowhere in ``f``.
+
+    Walked down the one path that holds ``name`` with a loop, not recursion (a generated sum is
+    a tree as deep as it is long); the steps are then applied from the bottom up."""
+    mentions = _mentioning(e, name)
+    steps: list[tuple[str, float]] = []  # from the top down: ("neg", 0), ("*", k), ("/", k)
+    while not isinstance(e, Var):
+        if id(e) not in mentions:
+            return None
+        if isinstance(e, Unary) and e.op == "-":
+            steps.append(("neg", 0.0))
+            e = e.arg
+            continue
+        if not isinstance(e, Binary):
+            return None
+        left, right = id(e.left) in mentions, id(e.right) in mentions
         if left and right:
             return None
-        inner = e.left if left else e.right
-        c = affine_coefficient(inner, name)
-        if c is None:
+        inner, other = (e.left, e.right) if left else (e.right, e.left)
+        if e.op == "-" and not left:
+            steps.append(("neg", 0.0))
+        elif e.op in ("*", "/"):
+            k = _constant(other)
+            if k is None or (e.op == "/" and not left):
+                return None
+            steps.append((e.op, k))
+        elif e.op != "+" and e.op != "-":
             return None
-        if e.op == "+":
-            return c
-        if e.op == "-":
-            return c if left else -c
-        other = e.right if left else e.left
-        k = _constant(other)
-        if k is None:
-            return None
-        if e.op == "*":
-            return c * k or None
-        if e.op == "/" and left:
-            return c / k if k else None
-    return None
+        e = inner
+    if e.name != name:
+        return None
+    c = 1.0
+    for op, k in reversed(steps):
+        if op == "neg":
+            c = -c
+        elif op == "*":
+            c = c * k
+            if not c:
+                return None
+        else:
+            if not k:
+                return None
+            c = c / k
+    return c
 
 
 def _constant(e: Any) -> float | None:
-    if isinstance(e, Num):
-        return float(e.value)
-    if isinstance(e, Unary) and e.op == "-":
-        k = _constant(e.arg)
-        return None if k is None else -k
-    return None
+    """The value of a number with minus signs before it, or None."""
+    negations = 0
+    while isinstance(e, Unary) and e.op == "-":
+        negations += 1
+        e = e.arg
+    if not isinstance(e, Num):
+        return None
+    k = float(e.value)
+    for _ in range(negations):
+        k = -k
+    return k
 
 
-def _mentions(e: Any, name: str) -> bool:
-    from causaldsl.ir.expr import free_names
+def _mentioning(e: Any, name: str) -> set[int]:
+    """The ids of the nodes of ``e`` below which the variable ``name`` is read."""
+    out: set[int] = set()
 
-    return any(n == name for n, _ in free_names(e))
+    def leave(x: Any, below: list[bool]) -> bool:
+        hit = (isinstance(x, Var) and x.name == name) or any(below)
+        if hit:
+            out.add(id(x))
+        return hit
+
+    fold(e, leave)
+    return out
 
 
 def indices(model: CausalModel, values: Mapping[str, Any]) -> dict[str, Any]:

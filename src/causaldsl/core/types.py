@@ -85,6 +85,8 @@ class FiniteType:
         return True
 
     def __eq__(self, other: object) -> bool:
+        if self is other:  # the common case (a diagram checks every wire's type), and cheap
+            return True
         return isinstance(other, FiniteType) and tuple(map(_key, self.values)) == tuple(
             map(_key, other.values))
 

@@ -200,10 +200,11 @@ class Diagram(Drawable):
                        self.outputs + tuple(rename[w] for w in other.outputs))
 
     def then(self, *others: Diagram | Box) -> Diagram:
-        out = self
+        """``self >> others[0] >> others[1] …``, the same diagram, in time linear in its size."""
+        chain = Chain(self)
         for o in others:
-            out = out >> o
-        return out
+            chain.add(o)
+        return chain.diagram()
 
     # -- structure ---------------------------------------------------------------------
     def producers(self) -> dict[str, Node]:
@@ -310,6 +311,68 @@ def program(*input_types: Type) -> Callable[[Callable[..., Any]], Diagram]:
                        tuple(o.name for o in outs))
 
     return build
+
+
+class Chain:
+    """``d0 ; d1 ; d2 …`` (or ``d0 ⊗ d1 ⊗ …`` with ``tensor``) built one step at a time: each
+    step is checked as ``>>`` (``@``) checks it and names wires as it does, so the result is
+    the diagram the binary operators give, but the whole is checked once at the end, not at
+    every step (a chain of thousands of boxes takes time linear in its length)."""
+
+    def __init__(self, first: Diagram | Box, tensor: bool = False):
+        d = as_diagram(first)
+        self.tensor = tensor
+        self.inputs, self.input_types = list(d.inputs), list(d.input_types)
+        self.nodes = list(d.nodes)
+        self.outputs = tuple(d.outputs)
+        self.types: dict[str, Type] = dict(d.wire_types)  # every wire so far: the names taken
+        self.tried: dict[str, int] = {}  # a name → the k below which name_k are all taken
+
+    def add(self, other: Diagram | Box) -> None:
+        other = as_diagram(other)
+        if self.tensor:
+            rename = self._fresh(list(other.wire_types), other)
+            self.inputs += [rename[w] for w in other.inputs]
+            self.input_types += other.input_types
+            self.outputs += tuple(rename[w] for w in other.outputs)
+        else:
+            cod = tuple(self.types[w] for w in self.outputs)
+            if len(self.outputs) != len(other.inputs):
+                raise CompositionError(
+                    f"cannot compose {product_str(cod)} with {product_str(other.dom)}: the first "
+                    f"has {count(len(self.outputs), 'output wire')}, the second "
+                    f"{count(len(other.inputs), 'input')}")
+            for i, (a, b) in enumerate(zip(cod, other.dom, strict=True)):
+                if a != b:
+                    raise CompositionError(
+                        f"cannot compose: output wire {i + 1} ({self.outputs[i]!r}) has type {a}, "
+                        f"but input wire {i + 1} ({other.inputs[i]!r}) of the next diagram "
+                        f"expects {b}")
+            rename = dict(zip(other.inputs, self.outputs, strict=True))
+            rename.update(self._fresh([w for w in other.wire_types if w not in rename], other))
+            self.outputs = tuple(rename[w] for w in other.outputs)
+        self.nodes.extend(_rename_node(n, rename) for n in other.nodes)
+
+    def _fresh(self, names: list[str], other: Diagram) -> dict[str, str]:
+        """New names for ``other``'s wires, as :func:`_fresh_names` gives them, without
+        copying the names taken or trying again the suffixes known to be taken."""
+        out: dict[str, str] = {}
+        for w in names:
+            new = w
+            if new in self.types:
+                k = self.tried.get(w, 1)
+                new = f"{w}_{k}"
+                while new in self.types:
+                    k += 1
+                    new = f"{w}_{k}"
+                self.tried[w] = k + 1
+            self.types[new] = other.wire_types[w]
+            out[w] = new
+        return out
+
+    def diagram(self) -> Diagram:
+        return Diagram(tuple(self.inputs), tuple(self.input_types), tuple(self.nodes),
+                       self.outputs)
 
 
 # -- helpers -----------------------------------------------------------------------------------

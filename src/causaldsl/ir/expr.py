@@ -1,6 +1,7 @@
 """Expressions of the language, evaluated without Python's eval: over NumPy arrays, so one
 evaluation covers every combination of parent values at once (a discrete ``:=`` becomes a
-table), with a fixed set of functions."""
+table), with a fixed set of functions. Every walk over a tree goes through ``syntax.tree.fold``
+or ``walk``, never Python recursion: a generated sum of thousands of terms is a deep tree."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import numpy as np
 from causaldsl.core.types import FiniteType, RealType
 from causaldsl.syntax.diagnostics import Span
 from causaldsl.syntax.tree import Binary as Bin
-from causaldsl.syntax.tree import BoolLit, Call, DistCall, IfElse, ListLit, Num, Unary, Var
+from causaldsl.syntax.tree import BoolLit, Call, DistCall, IfElse, ListLit, Num, Unary, Var, fold, walk
 from causaldsl.syntax.tree import Record as _Record
+from causaldsl.syntax.tree import children as _children
 
 
 def functions(xp: Any) -> dict[str, Callable[..., Any]]:
@@ -59,22 +61,23 @@ def free_names(e: Any) -> list[tuple[str, Span]]:
     """Variable names an expression reads, in order of first appearance."""
     out: list[tuple[str, Span]] = []
     seen: set[str] = set()
-
-    def walk(x: Any) -> None:
+    for x in walk(e):
         if isinstance(x, Var) and x.name not in seen:
             seen.add(x.name)
             out.append((x.name, x.span))
-        for c in _children(x):
-            walk(c)
-
-    walk(e)
     return out
 
 
 def check_calls(e: Any, continuous: bool = True) -> None:
     """Raise ExprError at the first call of an unknown function or with the wrong number of
     arguments, or of a distribution with an unknown name (``continuous``: of a continuous one,
-    or with the wrong number of arguments)."""
+    or with the wrong number of arguments). A distribution's arguments are plain expressions."""
+    for i, x in enumerate(walk(e)):
+        _check_call(x, continuous if i == 0 else True)
+
+
+def _check_call(e: Any, continuous: bool) -> None:
+    """The checks of :func:`check_calls` on one node."""
     if isinstance(e, Call) and e.func not in FUNCTIONS:
         raise ExprError(f"unknown function {e.func!r}; the functions are "
                         f"{', '.join(sorted(FUNCTIONS))}", e.span)
@@ -90,8 +93,6 @@ def check_calls(e: Any, continuous: bool = True) -> None:
         if len(e.args) != CONTINUOUS[e.name]:
             raise ExprError(f"{e.name} takes {_count(CONTINUOUS[e.name])}, got "
                             f"{len(e.args)}", e.span)
-    for x in _children(e):
-        check_calls(x)  # a distribution's arguments are plain expressions
 
 
 def _count(n: int) -> str:
@@ -139,41 +140,55 @@ def infer(e: Any, scope: Mapping[str, Kind]) -> Kind:
     is a label name); raise ExprError, located, where it mixes kinds: a label in arithmetic, a
     number as a condition, an if/else between a label and a number or between two types, a
     comparison of a value with a label its type lacks. The one check both evaluators rely on."""
-    if isinstance(e, Num):
-        return NUMBER
-    if isinstance(e, BoolLit):
-        return BOOL
-    if isinstance(e, Var):
-        return scope.get(e.name, Kind("names", names=frozenset((e.name,))))
-    if isinstance(e, ListLit):
-        raise ExprError("a list [...] can only be the probabilities of Categorical", e.span)
-    if isinstance(e, Unary):
-        k = infer(e.arg, scope)
-        if e.op == "not":
-            _need_bool(k, e.arg.span)
+
+    def enter(x: Any) -> None:
+        if isinstance(x, ListLit):
+            raise ExprError("a list [...] can only be the probabilities of Categorical", x.span)
+
+    def after(x: Any, i: int, k: Kind) -> None:  # checked as soon as known, left to right
+        if isinstance(x, IfElse) and i == 0:
+            _need_bool(k, x.cond.span)
+        elif isinstance(x, Call):
+            _need_number(k, x.args[i].span)
+
+    def leave(x: Any, ks: list[Kind]) -> Kind:
+        if isinstance(x, Num):
+            return NUMBER
+        if isinstance(x, BoolLit):
             return BOOL
-        _need_number(k, e.arg.span)
-        return NUMBER
-    if isinstance(e, IfElse):
-        _need_bool(infer(e.cond, scope), e.cond.span)
-        return _join(infer(e.then, scope), infer(e.other, scope), e.span)
-    if isinstance(e, Bin):
-        a, b = infer(e.left, scope), infer(e.right, scope)
-        if e.op in ("and", "or"):
-            _need_bool(a, e.left.span)
-            _need_bool(b, e.right.span)
-        elif e.op in ("==", "!="):
-            _comparable(a, b, e)
-        else:
-            _need_number(a, e.left.span)
-            _need_number(b, e.right.span)
-            return NUMBER if e.op in "+-*/^" else BOOL
-        return BOOL
-    if isinstance(e, Call):
-        for x in e.args:
-            _need_number(infer(x, scope), x.span)
-        return NUMBER
-    raise ExprError("this is not an expression", getattr(e, "span", Span(1, 1)))
+        if isinstance(x, Var):
+            return scope.get(x.name, Kind("names", names=frozenset((x.name,))))
+        if isinstance(x, Unary):
+            if x.op == "not":
+                _need_bool(ks[0], x.arg.span)
+                return BOOL
+            _need_number(ks[0], x.arg.span)
+            return NUMBER
+        if isinstance(x, IfElse):
+            return _join(ks[1], ks[2], x.span)
+        if isinstance(x, Bin):
+            a, b = ks
+            if x.op in ("and", "or"):
+                _need_bool(a, x.left.span)
+                _need_bool(b, x.right.span)
+            elif x.op in ("==", "!="):
+                _comparable(a, b, x)
+            else:
+                _need_number(a, x.left.span)
+                _need_number(b, x.right.span)
+                return NUMBER if x.op in "+-*/^" else BOOL
+            return BOOL
+        if isinstance(x, Call):
+            return NUMBER
+        raise ExprError("this is not an expression", getattr(x, "span", Span(1, 1)))
+
+    kind: Kind = fold(e, leave, kids=_expression_children, enter=enter, after=after)
+    return kind
+
+
+def _expression_children(e: Any) -> tuple[Any, ...]:
+    """The subexpressions that have a kind (a distribution's arguments are not walked here)."""
+    return () if isinstance(e, DistCall) else _children(e)
 
 
 def _labels(k: Kind) -> bool:
@@ -232,73 +247,78 @@ def _comparable(a: Kind, b: Kind, e: Bin) -> None:
                                     "not one of its values", e.span)
 
 
-def _children(e: Any) -> tuple[Any, ...]:
-    if isinstance(e, Call | DistCall):
-        return tuple(e.args)
-    if isinstance(e, ListLit):
-        return tuple(e.items)
-    if isinstance(e, Unary):
-        return (e.arg,)
-    if isinstance(e, Bin):
-        return (e.left, e.right)
-    if isinstance(e, IfElse):
-        return (e.cond, e.then, e.other)
-    return ()
-
-
 def rename(e: Any, names: Mapping[str, str]) -> Any:
     """The expression with variables renamed (``names``: old → new); the rest is kept."""
-    if isinstance(e, Var):
-        return Var(names.get(e.name, e.name), e.span)
-    if isinstance(e, tuple):
-        return tuple(rename(x, names) for x in e)
-    if isinstance(e, _Record):
-        return type(e)(*(rename(x, names) for x in e._values))  # type: ignore[attr-defined]
-    return e
+
+    def kids(x: Any) -> tuple[Any, ...]:
+        if isinstance(x, Var):
+            return ()
+        if isinstance(x, _Record):
+            return x._values  # type: ignore[attr-defined]
+        return tuple(x) if isinstance(x, tuple) else ()
+
+    def leave(x: Any, values: list[Any]) -> Any:
+        if isinstance(x, Var):
+            return Var(names.get(x.name, x.name), x.span)
+        if isinstance(x, _Record):
+            return type(x)(*values)
+        return tuple(values) if isinstance(x, tuple) else x
+
+    return fold(e, leave, kids=kids)
 
 
 def evaluate(e: Any, env: Mapping[str, Any]) -> Any:
     """Evaluate over arrays: ``env`` maps each name to an array (or a label constant)."""
-    if isinstance(e, Num):
-        return e.value
-    if isinstance(e, BoolLit):
-        return e.value
-    if isinstance(e, Var):
-        if e.name not in env:
-            raise ExprError(f"unknown name {e.name!r}", e.span)
-        return env[e.name]
-    if isinstance(e, ListLit):
-        return [evaluate(x, env) for x in e.items]
-    if isinstance(e, Unary):
-        v = evaluate(e.arg, env)
-        return np.logical_not(_bool(v, e.span)) if e.op == "not" else -_num(v, e.span)
-    if isinstance(e, IfElse):
-        c = _bool(evaluate(e.cond, env), e.cond.span)
-        try:
-            return np.where(c, evaluate(e.then, env), evaluate(e.other, env))
-        except TypeError:  # NumPy's DTypePromotionError: a label and a number (see infer)
-            raise ExprError("if … then … else chooses between a label and a number; both "
-                            "branches must be labels of one type, or both numbers",
-                            e.span) from None
-    if isinstance(e, Bin):
-        a, b = evaluate(e.left, env), evaluate(e.right, env)
-        op = e.op
-        if op in ("and", "or"):
-            fa, fb = _bool(a, e.left.span), _bool(b, e.right.span)
-            return np.logical_and(fa, fb) if op == "and" else np.logical_or(fa, fb)
-        if op in ("==", "!="):
-            eq = np.equal(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
-            return eq if op == "==" else np.logical_not(eq)
-        x, y = _num(a, e.left.span), _num(b, e.right.span)
-        with np.errstate(all="ignore"):
-            return ARITHMETIC[op](x, y)
-    if isinstance(e, Call):
-        check_calls(e)
-        fn = FUNCTIONS[e.func]
-        args = [_num(evaluate(a, env), a.span) for a in e.args]
-        with np.errstate(all="ignore"):
-            return fn(*args)
-    raise ExprError("this is not an expression", getattr(e, "span", Span(1, 1)))
+
+    def enter(x: Any) -> None:
+        if isinstance(x, Call):
+            check_calls(x)
+
+    def after(x: Any, i: int, v: Any) -> None:  # checked as soon as known, left to right
+        if isinstance(x, IfElse) and i == 0:
+            _bool(v, x.cond.span)
+        elif isinstance(x, Call):
+            _num(v, x.args[i].span)
+
+    def leave(x: Any, vs: list[Any]) -> Any:
+        if isinstance(x, Num | BoolLit):
+            return x.value
+        if isinstance(x, Var):
+            if x.name not in env:
+                raise ExprError(f"unknown name {x.name!r}", x.span)
+            return env[x.name]
+        if isinstance(x, ListLit):
+            return vs
+        if isinstance(x, Unary):
+            v = vs[0]
+            return np.logical_not(_bool(v, x.span)) if x.op == "not" else -_num(v, x.span)
+        if isinstance(x, IfElse):
+            c = _bool(vs[0], x.cond.span)
+            try:
+                return np.where(c, vs[1], vs[2])
+            except TypeError:  # NumPy's DTypePromotionError: a label and a number (see infer)
+                raise ExprError("if … then … else chooses between a label and a number; both "
+                                "branches must be labels of one type, or both numbers",
+                                x.span) from None
+        if isinstance(x, Bin):
+            a, b = vs
+            op = x.op
+            if op in ("and", "or"):
+                fa, fb = _bool(a, x.left.span), _bool(b, x.right.span)
+                return np.logical_and(fa, fb) if op == "and" else np.logical_or(fa, fb)
+            if op in ("==", "!="):
+                eq = np.equal(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+                return eq if op == "==" else np.logical_not(eq)
+            xa, xb = _num(a, x.left.span), _num(b, x.right.span)
+            with np.errstate(all="ignore"):
+                return ARITHMETIC[op](xa, xb)
+        if isinstance(x, Call):
+            args = [_num(v, a.span) for v, a in zip(vs, x.args, strict=True)]
+            with np.errstate(all="ignore"):
+                return FUNCTIONS[x.func](*args)
+        raise ExprError("this is not an expression", getattr(x, "span", Span(1, 1)))
+
+    return fold(e, leave, kids=_expression_children, enter=enter, after=after)
 
 
 def _num(v: Any, span: Span) -> Any:

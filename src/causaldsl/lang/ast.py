@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 import lark
-from lark.visitors import merge_transformers
+from lark.visitors import Transformer_NonRecursive, merge_transformers
 
 from causaldsl.syntax.diagnostics import NOWHERE, Span
 from causaldsl.syntax.query import Prob, _ToQuery, integer, number
@@ -245,8 +245,10 @@ _INT = re.compile(r"[+-]?\d+")
 
 
 @lark.v_args(meta=True)
-class _ToAst(lark.Transformer):
-    """Builds the AST. ``text`` is the source, for the text of each query statement."""
+class _ToAst(Transformer_NonRecursive):
+    """Builds the AST. ``text`` is the source, for the text of each query statement. It walks
+    the parse tree with a stack, not recursion: a sum of thousands of terms parses to a tree
+    as deep."""
 
     def __init__(self, text: str):
         super().__init__()

@@ -16,7 +16,7 @@ import numpy as np
 from causaldsl.core.checks import entries_error
 from causaldsl.core.errors import CausalError, UnknownVariableError
 from causaldsl.core.types import Bool, FiniteType, Opaque, Real, RealType, Type, show_label
-from causaldsl.ir.diagram import Box, Diagram, Node
+from causaldsl.ir.diagram import Box, Chain, Diagram, Node
 from causaldsl.ir.expr import (
     CONTINUOUS,
     DISCRETE,
@@ -37,6 +37,7 @@ from causaldsl.model.checks import check_answerable, check_query
 from causaldsl.model.graph import hidden_cause_name
 from causaldsl.syntax.diagnostics import Diagnostic, SourceError, Span, source_line
 from causaldsl.syntax.query import Prob
+from causaldsl.syntax.tree import fold, walk
 
 
 @dataclass(frozen=True)
@@ -741,6 +742,30 @@ class Elaborator:
             self.prog.diagrams[dd.name] = d
 
     def diagram_expr(self, e: Any) -> Diagram:
+        """The diagram of an algebraic expression (``a ; b ⊗ c``). A chain ``a ; b ; c …`` (or
+        ``a ⊗ b ⊗ …``) is one node of the walk whose parts are composed one by one as they are
+        known (each step checked, and an error reported, where ``>>`` would), in time linear in
+        its length; the walk itself uses a stack of its own, not recursion."""
+        chains: dict[int, Chain] = {}
+
+        def after(x: Any, i: int, d: Diagram) -> None:
+            if i == 0:
+                chains[id(x)] = Chain(d, tensor=isinstance(x, A.DTensor))
+                return
+            try:
+                chains[id(x)].add(d)
+            except CausalError as err:
+                raise ExprError(str(err), x.span) from None
+
+        def leave(x: Any, parts: list[Diagram]) -> Diagram:
+            if isinstance(x, A.DSeq | A.DTensor):
+                return chains.pop(id(x)).diagram()
+            return self._diagram_atom(x)
+
+        return fold(e, leave, kids=_diagram_kids, after=after)
+
+    def _diagram_atom(self, e: Any) -> Diagram:
+        """The diagram of a name or a generator (id, copy, discard, swap)."""
         if isinstance(e, A.DRef):
             if e.name in self.prog.boxes:
                 return self.prog.boxes[e.name].diagram
@@ -760,12 +785,6 @@ class Elaborator:
             if e.kind == "discard":
                 return Diagram.discard(*ts)
             return Diagram.swap(ts[0], ts[1])
-        if isinstance(e, A.DSeq | A.DTensor):
-            left, right = self.diagram_expr(e.left), self.diagram_expr(e.right)
-            try:
-                return left >> right if isinstance(e, A.DSeq) else left @ right
-            except CausalError as err:
-                raise ExprError(str(err), e.span) from None
         raise ExprError("not a diagram", getattr(e, "span", Span(1, 1)))
 
     def program_form(self, dd: A.DiagramDef) -> Diagram | None:
@@ -862,6 +881,18 @@ class Elaborator:
         return span
 
 
+def _diagram_kids(e: Any) -> tuple[Any, ...]:
+    """The parts of a diagram expression: of a chain ``a ; b ; c`` (left-nested ``;`` nodes,
+    likewise ``⊗``), every part from the left, so the chain is composed in one go."""
+    if not isinstance(e, A.DSeq | A.DTensor):
+        return ()
+    kind, rights = type(e), []
+    while type(e) is kind:
+        rights.append(e.right)
+        e = e.left
+    return (e, *reversed(rights))
+
+
 @dataclass
 class _GraphParts:
     """A graph block as read so far: each node's type, role, first span and parents; the
@@ -903,10 +934,10 @@ class _GraphParts:
 
 
 def _results(e: Any) -> list[Any]:
-    """The expressions whose value an expression can take: the branches of its if/else."""
-    if isinstance(e, A.IfElse):
-        return [*_results(e.then), *_results(e.other)]
-    return [e]
+    """The expressions whose value an expression can take: the branches of its if/else, in
+    order (an ``if … else if …`` chain may be long: walked, not recursed)."""
+    return [x for x in walk(e, lambda x: (x.then, x.other) if isinstance(x, A.IfElse) else ())
+            if not isinstance(x, A.IfElse)]
 
 
 def _categorical_items(m: A.DistCall) -> tuple[Any, ...]:

@@ -277,17 +277,31 @@ def mechanism(m: Any) -> str:
 
 
 def diagram_expr(e: Any, parent: int = 0) -> str:
+    """A diagram expression with the parentheses it needs (``;`` binds looser than ``⊗``, both
+    to the left); written from a stack, not by recursion: a chain may be thousands long."""
+    out: list[str] = []
+    todo: list[Any] = [(e, parent)]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        x, outer = item
+        if isinstance(x, A.DSeq | A.DTensor):
+            p = 1 if isinstance(x, A.DSeq) else 2
+            op = " ; " if p == 1 else " ⊗ "
+            parts = [(x.left, p), op, (x.right, p + 1)]
+            todo.extend(reversed(["(", *parts, ")"] if p < outer else parts))
+        else:
+            out.append(_diagram_atom(x))
+    return "".join(out)
+
+
+def _diagram_atom(e: Any) -> str:
     if isinstance(e, A.DRef):
         return e.name
-    if isinstance(e, A.DGen):
-        if e.kind == "copy":
-            return f"copy({typ(e.types[0])}" + (f", {e.n})" if e.n != 2 else ")")
-        if e.kind == "swap":
-            return f"swap({typ(e.types[0])}, {typ(e.types[1])})"
-        return f"{e.kind}({product(e.types)})"
-    if isinstance(e, A.DSeq):
-        s, p = f"{diagram_expr(e.left, 1)} ; {diagram_expr(e.right, 2)}", 1
-    else:
-        s, p = f"{diagram_expr(e.left, 2)} ⊗ {diagram_expr(e.right, 3)}", 2
-    return f"({s})" if p < parent else s
-
+    if e.kind == "copy":
+        return f"copy({typ(e.types[0])}" + (f", {e.n})" if e.n != 2 else ")")
+    if e.kind == "swap":
+        return f"swap({typ(e.types[0])}, {typ(e.types[1])})"
+    return f"{e.kind}({product(e.types)})"

@@ -14,7 +14,7 @@ from causaldsl.lang.ast import Module, transformer
 from causaldsl.lang.files import read_regular
 from causaldsl.syntax.diagnostics import Diagnostic, SourceError, Span, source_line
 from causaldsl.syntax.grammars import parser
-from causaldsl.syntax.query import NumberOverflow
+from causaldsl.syntax.query import TransformError
 
 KEYWORDS = {"type", "model", "graph", "observed", "box", "diagram", "query", "identify",
             "import", "latent", "exogenous", "table", "if", "then", "else", "and", "or", "not",
@@ -83,7 +83,7 @@ def parse_module(text: str, file: str = "<string>") -> Module:
     try:
         module: Module = transformer(text).transform(tree)
     except lark.exceptions.VisitError as e:
-        if not isinstance(e.orig_exc, NumberOverflow):
+        if not isinstance(e.orig_exc, TransformError):  # a number too large, worlds too deep
             raise
         tok = e.orig_exc.token
         line = tok.line or 1

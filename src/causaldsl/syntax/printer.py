@@ -13,28 +13,52 @@ _PREC = {"if": 0, "or": 1, "and": 2, "not": 3, "==": 4, "!=": 4, "<": 4, "<=": 4
 
 
 def expr(e: Any, parent: int = 0, right: bool = False) -> str:
-    """Print an expression with only the parentheses its meaning needs."""
+    """Print an expression with only the parentheses its meaning needs (``parent``: the
+    precedence of the context it stands in). Iterative: a chain of thousands of terms is a
+    tree as deep, and its text is written piece by piece from a stack, not by recursion."""
+    out: list[str] = []
+    todo: list[Any] = [(e, parent)]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        x, outer = item
+        pieces = _pieces(x)
+        if isinstance(pieces, str):
+            out.append(pieces)
+            continue
+        p, parts = pieces
+        if p < outer:
+            parts = ["(", *parts, ")"]
+        todo.extend(reversed(parts))
+    return "".join(out)
+
+
+def _pieces(e: Any) -> str | tuple[int, list[Any]]:
+    """An expression's text when it is an atom; else its precedence and its parts in order:
+    text, and (subexpression, the precedence it stands in)."""
     if isinstance(e, A.Num):
         return num(e.value)
     if isinstance(e, A.BoolLit):
         return "true" if e.value else "false"
     if isinstance(e, A.Var):
         return e.name
-    if isinstance(e, A.Call):
-        return f"{e.func}({', '.join(expr(a) for a in e.args)})"
-    if isinstance(e, A.ListLit):
-        return "[" + ", ".join(expr(a) for a in e.items) + "]"
+    if isinstance(e, A.Call | A.ListLit):
+        head, items, close = (f"{e.func}(", e.args, ")") if isinstance(e, A.Call) else \
+            ("[", e.items, "]")
+        parts: list[Any] = [head]
+        for i, a in enumerate(items):
+            parts += [", " if i else "", (a, 0)]
+        return _PREC["atom"], [*parts, close]
     if isinstance(e, A.IfElse):
-        s, p = f"if {expr(e.cond)} then {expr(e.then)} else {expr(e.other)}", _PREC["if"]
-    elif isinstance(e, A.Unary):
+        return _PREC["if"], ["if ", (e.cond, 0), " then ", (e.then, 0), " else ", (e.other, 0)]
+    if isinstance(e, A.Unary):
         p = _PREC["not" if e.op == "not" else "neg"]
-        s = f"not {expr(e.arg, p)}" if e.op == "not" else f"-{expr(e.arg, p)}"
-    else:
-        p = _PREC[e.op]
-        if e.op == "^":  # right-associative
-            s = f"{expr(e.left, p + 1)} ^ {expr(e.right, p)}"
-        elif p == 4:  # comparisons do not chain
-            s = f"{expr(e.left, p + 1)} {e.op} {expr(e.right, p + 1)}"
-        else:
-            s = f"{expr(e.left, p)} {e.op} {expr(e.right, p + 1)}"
-    return f"({s})" if p < parent else s
+        return p, ["not " if e.op == "not" else "-", (e.arg, p)]
+    p = _PREC[e.op]
+    if e.op == "^":  # right-associative
+        return p, [(e.left, p + 1), " ^ ", (e.right, p)]
+    if p == 4:  # comparisons do not chain
+        return p, [(e.left, p + 1), f" {e.op} ", (e.right, p + 1)]
+    return p, [(e.left, p), f" {e.op} ", (e.right, p + 1)]

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 import lark
+from lark.visitors import Transformer_NonRecursive
 
 from causaldsl.core.errors import QueryError, QuerySyntaxError
 from causaldsl.core.errors import shown as shown_value
@@ -133,9 +134,9 @@ def show_number(x: float) -> str:
 Query = Prob | Expect | Linear
 
 
-class NumberOverflow(Exception):
-    """Raised while a parse tree is transformed: a number too large for a float (it would read
-    as inf). The parsers turn it into a located syntax error."""
+class TransformError(Exception):
+    """Raised while a parse tree is transformed, at a token: the parsers turn it into a
+    syntax error located at the token."""
 
     def __init__(self, token: Any, message: str):
         super().__init__(message)
@@ -157,6 +158,22 @@ def integer(token: Any) -> int:
                              ) from None
 
 
+class NumberOverflow(TransformError):
+    """A number too large for a float (it would read as inf), or an integer with more digits
+    than Python reads."""
+
+
+#: How deep potential outcomes may nest: ``Y[X = M[Z = z]]`` reads Y in a world whose setting
+#: reads M in another, two worlds deep. Deeper is a syntax error at the potential outcome that
+#: goes past it (docs/language.md, "Limits"): every step of answering a counterfactual query
+#: walks its worlds recursively, and nothing real nests more than a few.
+MAX_WORLD_DEPTH = 32
+
+
+class WorldsTooDeep(TransformError):
+    """Potential outcomes nested more than MAX_WORLD_DEPTH worlds deep."""
+
+
 def number(token: Any) -> float:
     """The value of a number token; one too large for a float is an error, not inf."""
     value = float(str(token))
@@ -166,10 +183,31 @@ def number(token: Any) -> float:
 
 
 class _World(list[object]):
-    """The settings of a world while parsing (a list, told apart from a value by its class)."""
+    """The settings of a world while parsing (a list, told apart from a value by its class),
+    and how many worlds deep it reaches (itself and the worlds of potential outcomes in it)."""
+
+    depth: int = 1
 
 
-class _ToQuery(lark.Transformer):
+class _ToQuery(Transformer_NonRecursive):
+    """Builds a query's tree; with a stack, not recursion (a sum of a thousand terms parses to
+    a tree as deep)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._depths: dict[int, int] = {}  # id of a potential outcome → how deep its world is
+
+    def _outcome(self, name: Any, value: Any, world: Any) -> Event:
+        """``name[world] = value`` (``world`` empty: no potential outcome), its worlds' depth
+        checked against MAX_WORLD_DEPTH."""
+        event = Event(str(name), value, tuple(world))
+        if world:
+            if world.depth > MAX_WORLD_DEPTH:
+                raise WorldsTooDeep(name, f"{name}[…] nests worlds {world.depth} deep; potential "
+                                    f"outcomes may nest at most {MAX_WORLD_DEPTH} deep")
+            self._depths[id(event)] = world.depth
+        return event
+
     def name_value(self, items):  # type: ignore[no-untyped-def]
         s = str(items[0])
         return {"true": True, "false": False}.get(s, s)
@@ -186,16 +224,19 @@ class _ToQuery(lark.Transformer):
     def event(self, items):  # type: ignore[no-untyped-def]
         world = items[1] if len(items) > 1 and isinstance(items[1], _World) else ()
         rest = items[2:] if world else items[1:]
-        return Event(str(items[0]), rest[0] if rest else None, tuple(world))
+        return self._outcome(items[0], rest[0] if rest else None, world)
 
     def world(self, items):  # type: ignore[no-untyped-def]
-        return _World(items)
+        world = _World(items)
+        world.depth = 1 + max((self._depths.get(id(v), 0) for _, v in items
+                               if isinstance(v, Event)), default=0)
+        return world
 
     def set_value(self, items):  # type: ignore[no-untyped-def]
         return (str(items[0]), items[1])
 
     def set_potential(self, items):  # type: ignore[no-untyped-def]
-        return (str(items[0]), Event(str(items[1]), None, tuple(items[2])))
+        return (str(items[0]), self._outcome(items[1], None, items[2]))
 
     def events(self, items):  # type: ignore[no-untyped-def]
         return tuple(items)
@@ -218,9 +259,9 @@ class _ToQuery(lark.Transformer):
         return Prob(items[0], do, ev)
 
     def expect(self, items):  # type: ignore[no-untyped-def]
-        world = tuple(items.pop(1)) if len(items) > 1 and isinstance(items[1], _World) else ()
+        world = items.pop(1) if len(items) > 1 and isinstance(items[1], _World) else ()
         do, ev = items[1] if len(items) > 1 else ((), ())
-        return Expect(Prob((Event(str(items[0]), None, world),), do, ev))
+        return Expect(Prob((self._outcome(items[0], None, world),), do, ev))
 
     @staticmethod
     def _lin(q):  # type: ignore[no-untyped-def]
@@ -269,7 +310,7 @@ def parse_query(text: str) -> Query:
     try:
         result: Query = _ToQuery().transform(tree)
     except lark.exceptions.VisitError as e:
-        if not isinstance(e.orig_exc, NumberOverflow):
+        if not isinstance(e.orig_exc, TransformError):
             raise
         col = e.orig_exc.token.column or 1
         raise QuerySyntaxError(f"query:1:{col}: {e.orig_exc.message}\n  {text}\n"

@@ -1,8 +1,13 @@
 """Expression syntax trees: the nodes a `:=` or `~` right-hand side parses to, shared by the
-language, the IR's expression semantics and the backends. Each node carries its Span."""
+language, the IR's expression semantics and the backends. Each node carries its Span.
+
+A tree may be as deep as its source is long (``1 + 1 + … + 1`` is a chain of a thousand
+``Binary`` nodes), so nothing here recurses on the depth of a tree: :func:`fold` walks one with
+a stack of its own, and a Record compares, hashes and prints the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from causaldsl.syntax.diagnostics import Span
@@ -41,15 +46,79 @@ class Record:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._values == self._values  # type: ignore[attr-defined]
+        if self is other:
+            return True
+        pairs: list[tuple[Any, Any]] = [(self, other)]
+        while pairs:  # a stack of pairs still to compare, not recursion: trees can be deep
+            a, b = pairs.pop()
+            if a is b:
+                continue
+            if isinstance(a, Record):
+                if type(b) is not type(a):
+                    return False
+                pairs.extend(zip(a._values, b._values, strict=True))  # type: ignore[attr-defined]
+            elif type(a) is tuple and type(b) is tuple:  # a plain tuple of nodes
+                if len(a) != len(b):
+                    return False
+                pairs.extend(zip(a, b, strict=True))
+            elif isinstance(b, Record) or a != b:
+                return False
+        return True
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, self._values))  # type: ignore[attr-defined]
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            # the nodes below first, deepest first, so that no hash recurses more than a level
+            for node in reversed(list(_records(self))):
+                if "_hash" not in node.__dict__:
+                    node.__dict__["_hash"] = hash((type(node).__name__, node._values))  # type: ignore[attr-defined]
+            cached = self.__dict__["_hash"]
+        return cached
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in zip(self._fields, self._values,  # type: ignore[attr-defined]
-                                                       strict=True))
-        return f"{type(self).__name__}({inner})"
+        out: list[str] = []
+        todo: list[Any] = [_Node(self)]
+        while todo:  # pieces of text, and values still to print
+            x = todo.pop()
+            if isinstance(x, str):
+                out.append(x)
+                continue
+            v = x.value
+            if isinstance(v, Record):
+                pieces: list[Any] = [f"{type(v).__name__}("]
+                for i, (k, y) in enumerate(zip(v._fields, v._values, strict=True)):  # type: ignore[attr-defined]
+                    pieces += [", " if i else "", f"{k}=", _Node(y)]
+                pieces.append(")")
+            elif type(v) is tuple:  # a plain tuple (a subclass prints its own way)
+                pieces = ["("]
+                for i, y in enumerate(v):
+                    pieces += [", " if i else "", _Node(y)]
+                pieces.append(",)" if len(v) == 1 else ")")
+            else:
+                pieces = [repr(v)]
+            todo.extend(reversed(pieces))
+        return "".join(out)
+
+
+class _Node:
+    """A value still to print (told apart from the text already printed)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+def _records(root: Record) -> Iterator[Record]:
+    """The Records in a tree, each before the ones below it (through plain tuples too)."""
+    todo: list[Any] = [root]
+    while todo:
+        x = todo.pop()
+        if isinstance(x, Record):
+            yield x
+            todo.extend(x._values)  # type: ignore[attr-defined]
+        elif type(x) is tuple:
+            todo.extend(x)
 
 
 class Num(Record):
@@ -105,3 +174,67 @@ class DistCall(Record):
     name: str
     args: tuple[Any, ...]
     span: Span
+
+
+# -- walking a tree without recursion ----------------------------------------------------------
+
+
+def children(e: Any) -> tuple[Any, ...]:
+    """The subexpressions of an expression node, in the order they are written."""
+    if isinstance(e, Call | DistCall):
+        return tuple(e.args)
+    if isinstance(e, ListLit):
+        return tuple(e.items)
+    if isinstance(e, Unary):
+        return (e.arg,)
+    if isinstance(e, Binary):
+        return (e.left, e.right)
+    if isinstance(e, IfElse):
+        return (e.cond, e.then, e.other)
+    return ()
+
+
+def fold(root: Any, leave: Callable[[Any, list[Any]], Any], *,
+         kids: Callable[[Any], tuple[Any, ...]] = children,
+         enter: Callable[[Any], None] | None = None,
+         after: Callable[[Any, int, Any], None] | None = None) -> Any:
+    """The value of a tree, computed bottom-up with a stack of its own (any depth):
+    ``leave(node, values)`` gives a node's value from the values of its ``kids`` (in order).
+    ``enter(node)`` is called as a node is reached, before its kids; ``after(node, i, value)``
+    as the value of its kid ``i`` is known, before the next kid is walked, so a check can stop
+    the walk where a recursive walker would."""
+    if enter is not None:
+        enter(root)
+    first = kids(root)
+    if not first:
+        return leave(root, [])
+    stack: list[tuple[Any, tuple[Any, ...], list[Any]]] = [(root, first, [])]
+    while True:
+        node, below, values = stack[-1]
+        if len(values) < len(below):
+            child = below[len(values)]
+            if enter is not None:
+                enter(child)
+            grand = kids(child)
+            if grand:
+                stack.append((child, grand, []))
+                continue
+            value = leave(child, [])
+        else:
+            stack.pop()
+            value = leave(node, values)
+            if not stack:
+                return value
+            node, below, values = stack[-1]
+        if after is not None:
+            after(node, len(values), value)
+        values.append(value)
+
+
+def walk(root: Any, kids: Callable[[Any], tuple[Any, ...]] = children) -> Iterator[Any]:
+    """Every node of a tree, each before its kids and the kids in order (any depth)."""
+    todo = [root]
+    while todo:
+        x = todo.pop()
+        yield x
+        todo.extend(reversed(kids(x)))
