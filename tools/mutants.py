@@ -107,8 +107,9 @@ def main() -> None:
         else:
             total += 1
             caught += failed > 0
+        verdict = "— (all pass)" if m.new == "\n" else "yes" if failed else "NO"
         rows.append(f"| {m.name} | {ran} ({', '.join(m.tests)}; {took:.0f} s) | {failed} | "
-                    f"{'yes' if failed else 'NO'} |")
+                    f"{verdict} |")
         print(rows[-1], flush=True)
     score = f"score: {caught} of {total} mutants caught"
     print(score)
