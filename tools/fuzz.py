@@ -450,6 +450,8 @@ def run_input(data: bytes, limit: float = COMMAND_LIMIT) -> list[dict[str, Any]]
                 problem = str(r["rc"])
             elif r["rc"] == 3:
                 problem = "exit 3"
+            elif "in _on_alarm\n" in r["out"] + r["err"]:
+                problem = "hang"  # the deadline fired in a callback that prints and goes on
             elif "Traceback (most recent call last)" in r["out"] + r["err"]:
                 problem = "traceback"
             elif after != before and (name != "fmt" or r["rc"] != 0):
@@ -583,6 +585,8 @@ def run_all(items: Sequence[dict[str, Any]], jobs: int = 2, limit: float = COMMA
                         w.ready = True
                         w.since = time.monotonic()
                         continue
+                    if any(r["rc"] == "hang" for r in msg["results"]):
+                        w.ready = False  # it exits after a hang: no new task for it
                     finish(w, msg["results"])
             for w in list(workers):
                 if w.task is not None and time.monotonic() - w.since > hard:
