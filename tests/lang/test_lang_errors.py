@@ -516,3 +516,18 @@ def parse_file(tmp_path: Path, text: str):
 
     (tmp_path / "main.causal").write_text(text)
     return load(tmp_path / "main.causal")
+
+
+def test_numbers_are_written_in_ascii_digits(tmp_path: Path, capsys):
+    """``\\d`` matched any script's digits, which Python's float() reads: ``-.০၉`` was a number
+    that ``causal fmt`` rewrote into text its own ``--check`` refused (found by tools/fuzz.py)."""
+    src = tmp_path / "u.causal"
+    src.write_text("graph g { X -> Y }\nidentify P(Y = -.০၉ | do(X = ٣))\n", encoding="utf-8")
+    assert main(["check", str(src)]) == 1
+    assert "2:16: error: unexpected '-'; expected a \"quoted\" value, a name, a number" in \
+        capsys.readouterr().err
+    for text in ("model m { X : Real := ٣ }", "model m { X : Real := 1e٣ }"):
+        src.write_text(text + "\n", encoding="utf-8")
+        assert main(["check", str(src)]) == 1
+        err = capsys.readouterr().err
+        assert "error: unexpected character" in err and "Traceback" not in err

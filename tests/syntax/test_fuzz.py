@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 from causaldsl.app.cli import main
-from causaldsl.syntax import grammars
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,14 +37,10 @@ fuzz = _tool()
 
 #: Known bugs, by a piece of their signature; each has a strict xfail below, so it is not
 #: reported twice, and the suite goes red when it is fixed (the xfail passes) until removed.
-KNOWN = {
-    "RecursionError at causaldsl/lang/parse.py":
-        "BUG: a long or deeply nested expression (a sum of 1000 terms, 1000 negations, powers, "
-        "nested ifs or lists) overflows Python's recursion limit in lang/parse.py: exit 3 and a "
-        "traceback",
-    "RecursionError at causaldsl/syntax/printer.py":
-        "BUG: a list nested ~400 deep (Categorical([[[...]]])) parses, but printing it in an error "
-        "message overflows Python's recursion limit in syntax/printer.py: exit 3 and a traceback",
+KNOWN: dict[str, str] = {
+    # tools/FUZZ.md, finding 1: a comment inside a multi-line statement moves when fmt prints
+    # it, so fmt's output is not yet what fmt --check accepts (no traceback, no file lost)
+    "fmt not idempotent": "BUG: causal fmt moves comments inside multi-line statements",
 }
 
 
@@ -65,15 +60,29 @@ def test_the_generator_reads_the_grammar() -> None:
     assert all(h < 10**9 for h in g.height.values()), "a rule that never ends"
 
 
+@pytest.mark.xfail(strict=True, reason="BUG (tools/fuzz.py, not causaldsl): the generator can emit text "
+                   "outside the language, e.g. 'box exp : m -> I @ Real' (a diagram operator in a "
+                   "box's type); with PYTHONHASHSEED=0 and seed 17 it does, every time")
 def test_generated_text_parses() -> None:
     """Text expanded from the grammar's own rules is in the language (the generator is
     faithful); the examples' own text comes first half the time."""
-    items = fuzz.collect(fuzz.generated(), 200, seed=17)
-    parser = grammars.parser("causal.lark")
-    kinds = {item["kind"] for item in items}
-    assert kinds == {"generated", "generated after an example"}
-    for item in items:
-        parser.parse(item["data"].decode("utf-8"))
+    # in a fresh interpreter with a fixed hash seed: the generator walks sets of alternatives,
+    # whose order follows PYTHONHASHSEED, so the same seed gave other text in another process
+    import os
+    import subprocess
+
+    code = ("import importlib.util, sys\n"
+            "spec = importlib.util.spec_from_file_location('causal_fuzz', 'tools/fuzz.py')\n"
+            "fuzz = importlib.util.module_from_spec(spec); sys.modules['causal_fuzz'] = fuzz\n"
+            "spec.loader.exec_module(fuzz)\n"
+            "from causaldsl.syntax import grammars\n"
+            "items = fuzz.collect(fuzz.generated(), 200, seed=17)\n"
+            "assert {i['kind'] for i in items} == {'generated', 'generated after an example'}\n"
+            "parser = grammars.parser('causal.lark')\n"
+            "for i in items: parser.parse(i['data'].decode('utf-8'))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONHASHSEED": "0"})
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def test_stress_inputs_are_long_or_deep() -> None:
@@ -95,7 +104,6 @@ def test_many_inputs_never_crash() -> None:
     _fuzz(fuzz.inputs(1300, 200, 1000, seed=4))
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN["RecursionError at causaldsl/lang/parse.py"])
 @pytest.mark.parametrize("body", ["X" + " + X" * 1000, "- " * 1000 + "X", " ^ ".join(["X"] * 1000),
                                   "if X > 0 then " * 500 + "1" + " else 0" * 500,
                                   "[" * 1000 + "X" + "]" * 1000],
@@ -109,7 +117,6 @@ def test_deep_expressions_are_errors_or_answers(body: str, tmp_path: Path,
     assert code in (0, 1) and "Traceback" not in out + err
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN["RecursionError at causaldsl/syntax/printer.py"])
 def test_a_deep_list_is_printed_in_its_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "deep.causal"
     f.write_text("type YesNo = {no, yes}\nmodel m {\n  Z : YesNo ~ Categorical(" + "[" * 400 + "0.5, 0.5"

@@ -7,8 +7,8 @@ were made from. Generated from grammar/*.lark by tools/gen_parser_tables.py: do 
 LARK_VERSION = '1.3.1'
 
 DIGESTS = {
-    "causal.lark:start:positions": "752b6a67ff1675426c46cfd485a52f2f04ea249d68c496cb9f663c72ce1f227b",
-    "query.lark:start:no positions": "100379f4955354bf198dc6cb12a6ba0d1dda9b03818ac3ee1595aff0871159ae"
+    "causal.lark:start:positions": "9677860fec5a9f277cae0fa9dacc364b62c7a6c671e537275f3e5a78b38f16b3",
+    "query.lark:start:no positions": "ab8430f085e1868849133a6efeb15c26e9771b987a875e9be875e59c9fbdc1d1"
 }
 
 TABLES = {
@@ -1346,8 +1346,8 @@ TABLES = {
     "3": {
       "name": "query__NUMBER",
       "pattern": {
-        "value": "\\d+(\\.\\d*)?([eE][-+]?\\d+)?|\\.\\d+([eE][-+]?\\d+)?", "flags": [],
-        "raw": "/\\d+(\\.\\d*)?([eE][-+]?\\d+)?|\\.\\d+([eE][-+]?\\d+)?/",
+        "value": "[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?|\\.[0-9]+([eE][-+]?[0-9]+)?", "flags": [],
+        "raw": "/[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?|\\.[0-9]+([eE][-+]?[0-9]+)?/",
         "_width": [1, 18446744073709551616], "__type__": "PatternRE"
       },
       "priority": 0, "__type__": "TerminalDef"
@@ -1355,8 +1355,8 @@ TABLES = {
     "4": {
       "name": "query__SIGNED_REAL",
       "pattern": {
-        "value": "[+-]?(\\d+\\.\\d*|\\.\\d+|\\d+(?=[eE]))([eE][-+]?\\d+)?", "flags": [],
-        "raw": "/[+-]?(\\d+\\.\\d*|\\.\\d+|\\d+(?=[eE]))([eE][-+]?\\d+)?/",
+        "value": "[+-]?([0-9]+\\.[0-9]*|\\.[0-9]+|[0-9]+(?=[eE]))([eE][-+]?[0-9]+)?", "flags": [],
+        "raw": "/[+-]?([0-9]+\\.[0-9]*|\\.[0-9]+|[0-9]+(?=[eE]))([eE][-+]?[0-9]+)?/",
         "_width": [1, 18446744073709551616], "__type__": "PatternRE"
       },
       "priority": 0, "__type__": "TerminalDef"
@@ -1452,8 +1452,8 @@ TABLES = {
     "18": {
       "name": "NUMBER",
       "pattern": {
-        "value": "\\d+(\\.\\d*)?([eE][-+]?\\d+)?|\\.\\d+([eE][-+]?\\d+)?", "flags": [],
-        "raw": "/\\d+(\\.\\d*)?([eE][-+]?\\d+)?|\\.\\d+([eE][-+]?\\d+)?/",
+        "value": "[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?|\\.[0-9]+([eE][-+]?[0-9]+)?", "flags": [],
+        "raw": "/[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?|\\.[0-9]+([eE][-+]?[0-9]+)?/",
         "_width": [1, 18446744073709551616], "__type__": "PatternRE"
       },
       "priority": 0, "__type__": "TerminalDef"
@@ -1461,7 +1461,7 @@ TABLES = {
     "19": {
       "name": "INT",
       "pattern": {
-        "value": "\\d+", "flags": [], "raw": "/\\d+/", "_width": [1, 18446744073709551616],
+        "value": "[0-9]+", "flags": [], "raw": "/[0-9]+/", "_width": [1, 18446744073709551616],
         "__type__": "PatternRE"
       },
       "priority": 0, "__type__": "TerminalDef"
@@ -4683,8 +4683,8 @@ TABLES = {
     "4": {
       "name": "NUMBER",
       "pattern": {
-        "value": "\\d+(\\.\\d*)?([eE][-+]?\\d+)?|\\.\\d+([eE][-+]?\\d+)?", "flags": [],
-        "raw": "/\\d+(\\.\\d*)?([eE][-+]?\\d+)?|\\.\\d+([eE][-+]?\\d+)?/",
+        "value": "[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?|\\.[0-9]+([eE][-+]?[0-9]+)?", "flags": [],
+        "raw": "/[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?|\\.[0-9]+([eE][-+]?[0-9]+)?/",
         "_width": [1, 18446744073709551616], "__type__": "PatternRE"
       },
       "priority": 0, "__type__": "TerminalDef"
@@ -4692,8 +4692,8 @@ TABLES = {
     "5": {
       "name": "SIGNED_REAL",
       "pattern": {
-        "value": "[+-]?(\\d+\\.\\d*|\\.\\d+|\\d+(?=[eE]))([eE][-+]?\\d+)?", "flags": [],
-        "raw": "/[+-]?(\\d+\\.\\d*|\\.\\d+|\\d+(?=[eE]))([eE][-+]?\\d+)?/",
+        "value": "[+-]?([0-9]+\\.[0-9]*|\\.[0-9]+|[0-9]+(?=[eE]))([eE][-+]?[0-9]+)?", "flags": [],
+        "raw": "/[+-]?([0-9]+\\.[0-9]*|\\.[0-9]+|[0-9]+(?=[eE]))([eE][-+]?[0-9]+)?/",
         "_width": [1, 18446744073709551616], "__type__": "PatternRE"
       },
       "priority": 0, "__type__": "TerminalDef"
