@@ -10,7 +10,7 @@ from typing import Any
 from causaldsl.core.types import show_label
 from causaldsl.lang import ast as A
 from causaldsl.lang.parse import parse_module, without_bom
-from causaldsl.syntax.printer import expr
+from causaldsl.syntax.printer import expr, write
 from causaldsl.syntax.query import show_number
 
 INDENT = "  "
@@ -279,22 +279,14 @@ def mechanism(m: Any) -> str:
 def diagram_expr(e: Any, parent: int = 0) -> str:
     """A diagram expression with the parentheses it needs (``;`` binds looser than ``⊗``, both
     to the left); written from a stack, not by recursion: a chain may be thousands long."""
-    out: list[str] = []
-    todo: list[Any] = [(e, parent)]
-    while todo:
-        item = todo.pop()
-        if isinstance(item, str):
-            out.append(item)
-            continue
-        x, outer = item
-        if isinstance(x, A.DSeq | A.DTensor):
-            p = 1 if isinstance(x, A.DSeq) else 2
-            op = " ; " if p == 1 else " ⊗ "
-            parts = [(x.left, p), op, (x.right, p + 1)]
-            todo.extend(reversed(["(", *parts, ")"] if p < outer else parts))
-        else:
-            out.append(_diagram_atom(x))
-    return "".join(out)
+    return write(e, parent, _diagram_pieces)
+
+
+def _diagram_pieces(x: Any) -> str | tuple[int, list[Any]]:
+    if isinstance(x, A.DSeq | A.DTensor):
+        p = 1 if isinstance(x, A.DSeq) else 2
+        return p, [(x.left, p), " ; " if p == 1 else " ⊗ ", (x.right, p + 1)]
+    return _diagram_atom(x)
 
 
 def _diagram_atom(e: Any) -> str:

@@ -3,6 +3,7 @@ needs (``causal fmt`` prints expressions with it; the sampler names reparameteri
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from causaldsl.syntax import tree as A
@@ -16,6 +17,13 @@ def expr(e: Any, parent: int = 0, right: bool = False) -> str:
     """Print an expression with only the parentheses its meaning needs (``parent``: the
     precedence of the context it stands in). Iterative: a chain of thousands of terms is a
     tree as deep, and its text is written piece by piece from a stack, not by recursion."""
+    return write(e, parent, _pieces)
+
+
+def write(e: Any, parent: int, pieces: Callable[[Any], str | tuple[int, list[Any]]]) -> str:
+    """The text of a tree from ``pieces`` (a node's text, or its precedence and its parts:
+    text and (child, the precedence it stands in)), parenthesised where a part binds looser
+    than its context; from a stack, so a tree may be any depth."""
     out: list[str] = []
     todo: list[Any] = [(e, parent)]
     while todo:
@@ -24,14 +32,12 @@ def expr(e: Any, parent: int = 0, right: bool = False) -> str:
             out.append(item)
             continue
         x, outer = item
-        pieces = _pieces(x)
-        if isinstance(pieces, str):
-            out.append(pieces)
+        got = pieces(x)
+        if isinstance(got, str):
+            out.append(got)
             continue
-        p, parts = pieces
-        if p < outer:
-            parts = ["(", *parts, ")"]
-        todo.extend(reversed(parts))
+        p, parts = got
+        todo.extend(reversed(["(", *parts, ")"] if p < outer else parts))
     return "".join(out)
 
 
