@@ -106,20 +106,23 @@ def grammar() -> Grammar:
     rules: dict[str, list[tuple[str, ...]]] = {}
     for rule in parser.rules:
         rules.setdefault(rule.origin.name, []).append(tuple(str(s.name) for s in rule.expansion))
+    for expansions in rules.values():  # lark's order follows the hash seed; draws must not
+        expansions.sort()
     terminals = {t.name: (t.pattern.type, t.pattern.value) for t in parser.terminals}
     return Grammar(rules, terminals)
 
 
 # -- tokens --------------------------------------------------------------------------------------
 
-#: A few names that come back, so that references resolve sometimes (the examples use them).
+#: A few names that come back, so that references resolve sometimes (the examples use them);
+#: not the keywords "I" (the unit) or "do", which lex as themselves and would not be names.
 NAMES = ["X", "Y", "Z", "S", "T", "C", "H", "U", "W", "A", "B", "D", "M", "m", "g", "smoking",
          "frontdoor", "YesNo", "Dose", "yes", "no", "low", "high", "h", "s", "t", "c", "net",
-         "Normal", "Bernoulli", "Categorical", "Uniform", "exp", "min", "clip", "P", "E", "I"]
+         "Normal", "Bernoulli", "Categorical", "Uniform", "exp", "min", "clip", "P", "E"]
 NUMBERS = ["0", "1", "0.5", "0.5", "0.25", "0.75", "0.1", "0.9", "0.2", "0.8", "2", "3", "1e-3",
            "1.0", "0.", ".5", "1e308", "1e309", "4e-324", "0.5000001", "10", "99999999999999999999"]
 POOLS: dict[str, list[str]] = {
-    "NAME": NAMES, "query__NAME": [*NAMES, "do"],
+    "NAME": NAMES, "query__NAME": NAMES,
     "NUMBER": NUMBERS, "query__NUMBER": NUMBERS,
     "INT": ["0", "1", "2", "3", "10"],
     "SIGNED_INT": ["0", "1", "2", "3", "-1", "+1", "10"],
@@ -615,7 +618,7 @@ def signature(r: dict[str, Any]) -> str:
     """What makes two failures the same: the problem and, for a traceback, the exception's type
     and the innermost causaldsl frame (whatever the command); else the problem and command."""
     text = r["out"] + r["err"]
-    if "Traceback (most recent call last)" not in text:
+    if r["problem"] == "hang" or "Traceback (most recent call last)" not in text:
         return f"{r['problem']} in {r['command']}"
     if "maximum recursion depth exceeded" in text:  # bare, or wrapped in lark's VisitError
         text += "\nRecursionError: maximum recursion depth exceeded"

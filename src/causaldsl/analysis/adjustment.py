@@ -127,7 +127,7 @@ def frontdoor_admissible(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str
     if not zs or zs & (xs | ys) or xs & ys:
         return False
     return (_intercepts_directed_paths(g, xs, ys, zs)
-            and all(_unconfounded_with_treatment(g, xs, v) for v in zs)
+            and not zs & _confounded_with_treatment(g, xs)
             and g.without_outgoing(zs).d_separated(zs, ys, xs))
 
 
@@ -136,8 +136,10 @@ def _intercepts_directed_paths(g: ADMG, x: frozenset[str], y: frozenset[str], z:
     return not (cut.descendants(x) - x) & y
 
 
-def _unconfounded_with_treatment(g: ADMG, x: frozenset[str], v: str) -> bool:
-    return g.without_outgoing(x).d_separated(x, {v})
+def _confounded_with_treatment(g: ADMG, x: frozenset[str]) -> frozenset[str]:
+    """The nodes with an open back-door path from X (d-connected to X once X's outgoing edges
+    are cut): condition (ii) of the front-door criterion fails for each."""
+    return g.without_outgoing(x).d_connected(x)
 
 
 def find_frontdoor_set(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str
@@ -147,21 +149,22 @@ def find_frontdoor_set(g: ADMG, x: Iterable[str] | str, y: Iterable[str] | str
     g.check(xs | ys, "front-door")
     if xs & ys:
         return None
-    cand = {v for v in g.nodes if v not in xs | ys and _unconfounded_with_treatment(g, xs, v)}
-    changed = True
-    while changed:  # the largest set meeting (iii): drop members that (iii) rules out
-        changed = False
-        gz = g.without_outgoing(cand)
-        for v in sorted(cand):
-            if not gz.d_separated({v}, ys, xs):
-                cand.discard(v)
-                changed = True
-                break
+    cand = set(g.nodes) - xs - ys - _confounded_with_treatment(g, xs)
+    while cand:  # the largest set meeting (iii): cutting fewer edges opens no path, so every
+        # member that (iii) rules out goes at once, until none does
+        bad = cand & g.without_outgoing(cand).d_connected(ys, xs)
+        if not bad:
+            break
+        cand -= bad
     if not cand or not frontdoor_admissible(g, xs, ys, cand):
         return None
-    for v in g.sort(cand)[::-1]:  # prune to a minimal set
-        if len(cand) > 1 and frontdoor_admissible(g, xs, ys, cand - {v}):
-            cand.discard(v)
+    pruned = True
+    while pruned and len(cand) > 1:  # prune to a minimal set: no member can go
+        pruned = False
+        for v in g.sort(cand)[::-1]:
+            if len(cand) > 1 and frontdoor_admissible(g, xs, ys, cand - {v}):
+                cand.discard(v)
+                pruned = True
     return frozenset(cand)
 
 

@@ -336,6 +336,40 @@ class ADMG(Drawable):
             return False
         return bool(nx.is_d_separator(self._dag, set(x), set(y), set(z)))
 
+    def d_connected(self, xs: Iterable[str] | str, zs: Iterable[str] | str = ()) -> frozenset[str]:
+        """Every node d-connected (m-connected) to X given Z, X's own nodes outside Z included:
+        one pass of the reachability algorithm (Koller & Friedman 2009, Algorithm 3.1), so a
+        search that asks about each node in turn stays linear."""
+        x, z = as_names(xs), as_names(zs)
+        self.check(x | z, "d-separation")
+        dag = self._dag
+        above = set(z)  # Z and its ancestors: where a collider is open
+        stack = list(z)
+        while stack:
+            for p in dag.pred[stack.pop()]:
+                if p not in above:
+                    above.add(p)
+                    stack.append(p)
+        reached: set[Any] = set()
+        seen: set[tuple[Any, bool]] = set()
+        todo = [(v, True) for v in x]  # (node, whether the trail arrives from a child)
+        while todo:
+            v, up = todo.pop()
+            if (v, up) in seen:
+                continue
+            seen.add((v, up))
+            if v not in z:
+                reached.add(v)
+            if up and v not in z:
+                todo.extend((p, True) for p in dag.pred[v])
+                todo.extend((c, False) for c in dag.succ[v])
+            elif not up:
+                if v not in z:
+                    todo.extend((c, False) for c in dag.succ[v])
+                if v in above:
+                    todo.extend((p, True) for p in dag.pred[v])
+        return frozenset(v for v in reached if isinstance(v, str))
+
     def minimal_separator(self, xs: Iterable[str], ys: Iterable[str], allowed: Iterable[str]
                           ) -> frozenset[str] | None:
         """A minimal set of ``allowed`` nodes that m-separates X from Y, or None (polynomial:
