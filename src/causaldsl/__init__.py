@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from causaldsl.app.hooks import install as _install_hooks
 from causaldsl.core.errors import (
@@ -15,7 +15,9 @@ from causaldsl.core.errors import (
     CausalTypeError,
     CompositionError,
     CycleError,
+    DataError,
     DuplicateVariableError,
+    FitError,
     FolderError,
     LatentQueryError,
     MechanismError,
@@ -35,6 +37,7 @@ from causaldsl.ir.mechanism import Table
 from causaldsl.model.builder import ModelBuilder, model
 from causaldsl.model.causal_model import CausalModel, Role, Variable
 from causaldsl.model.distribution import Batch, Distribution, Expectations
+from causaldsl.model.estimate import EffectEstimate, Estimate, SampledDistribution
 from causaldsl.model.surgery import cut, do, intervene
 from causaldsl.syntax.query import parse_query
 
@@ -73,6 +76,18 @@ def load(path: str | Path) -> Program:
         raise SourceFileError(f"{name!r}: not a usable path: {e}", name) from None
 
 
+def estimate(target: Any, query: Any, data: Any, **options: Any) -> EffectEstimate:
+    """A causal question answered from data, with its standard error and interval:
+    ``estimate(graph_or_model, "E[Y | do(X = 1)] - E[Y | do(X = 0)]", data=df,
+    method="aipw")``. ``data``: a DataFrame, a mapping of columns, or a CSV / Parquet / …
+    file. Options: ``method`` (auto, gformula, ipw, aipw), ``adjust``, ``outcome``,
+    ``propensity`` (formulas), ``level``, ``bootstrap``, ``seed``, ``missing`` ("drop" for
+    complete cases). See docs/estimation.md."""
+    from causaldsl.estimation.estimate import estimate as _estimate
+
+    return _estimate(target, query, data, **options)
+
+
 def parse(text: str) -> Program:
     """Read .causal source text into IR values (models, graphs, diagrams, queries); text that
     is not a str is a CausalTypeError."""
@@ -87,11 +102,52 @@ def parse(text: str) -> Program:
 
 
 __all__ = [
-    "Batch", "Bool", "Box", "CausalError", "CausalModel", "CausalTypeError", "CompositionError",
-    "CycleError", "Diagram", "Distribution", "DuplicateVariableError", "Expectations",
-    "FiniteType", "FolderError", "I", "LatentQueryError", "MechanismError", "MissingFileError",
-    "ModelBuilder", "Node", "NotDeterminedError", "Opaque", "QueryError", "QuerySyntaxError",
-    "Real", "RealType", "Role", "SourceFileError", "Table", "TableError",
-    "UnknownVariableError", "Variable", "ZeroProbabilityError", "__version__", "cut", "do",
-    "intervene", "load", "model", "parse", "parse_query", "program",
+    "Batch",
+    "Bool",
+    "Box",
+    "CausalError",
+    "CausalModel",
+    "CausalTypeError",
+    "CompositionError",
+    "CycleError",
+    "DataError",
+    "Diagram",
+    "Distribution",
+    "DuplicateVariableError",
+    "EffectEstimate",
+    "Estimate",
+    "Expectations",
+    "FiniteType",
+    "FitError",
+    "FolderError",
+    "I",
+    "LatentQueryError",
+    "MechanismError",
+    "MissingFileError",
+    "ModelBuilder",
+    "Node",
+    "NotDeterminedError",
+    "Opaque",
+    "QueryError",
+    "QuerySyntaxError",
+    "Real",
+    "RealType",
+    "Role",
+    "SampledDistribution",
+    "SourceFileError",
+    "Table",
+    "TableError",
+    "UnknownVariableError",
+    "Variable",
+    "ZeroProbabilityError",
+    "__version__",
+    "cut",
+    "do",
+    "estimate",
+    "intervene",
+    "load",
+    "model",
+    "parse",
+    "parse_query",
+    "program",
 ]

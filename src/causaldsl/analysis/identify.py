@@ -121,7 +121,7 @@ def identify(source: CausalModel | ADMG | nx.DiGraph, query: str | Prob,
     if method is not None and method not in METHODS:
         raise QueryError(f"unknown identification method {method!r}; use one of "
                          f"{', '.join(METHODS)}")
-    g = _graph_of(source, q)
+    g = graph_of(source, q)
     y, x, z = _vars(q.outcomes), _vars(q.interventions), _vars(q.evidence)
     g.check([*y, *x, *z], str(q))
     _check_dups(q)
@@ -148,7 +148,7 @@ def _identifiable_query(query: str | Prob) -> Prob:
     return q
 
 
-def _graph_of(source: CausalModel | ADMG | nx.DiGraph, q: Prob) -> ADMG:
+def graph_of(source: CausalModel | ADMG | nx.DiGraph, q: Prob) -> ADMG:
     """The graph to identify ``q`` on: a graph itself, or a model's graph view once the query
     is checked against the model (:func:`_check_on_model`)."""
     from causaldsl.model.causal_model import CausalModel

@@ -104,6 +104,16 @@ class PositivityError(ZeroProbabilityError):
     """An estimand divides by an observational probability that is zero."""
 
 
+class DataError(CausalError):
+    """Data that cannot answer: a missing column, a value outside its variable's type,
+    missing values without a policy, a continuous column for a finite variable."""
+
+
+class FitError(CausalError):
+    """A nuisance model cannot be fitted: perfect separation in a logistic model, a design
+    whose columns are collinear, a fit that does not converge."""
+
+
 class DrawError(CausalError):
     """A picture cannot be made or written: a missing graphviz program, an unknown format."""
 

@@ -55,6 +55,93 @@ class Estimate(float):
     __repr__ = __str__
 
 
+class EffectEstimate(Estimate):
+    """An estimate from data: the value, its standard error ``se`` and interval ``ci`` at
+    ``level``, the ``method`` and adjustment set, ``n`` rows, each mean it combines
+    (``means``: text, value, se), and the propensity overlap (``diagnostics``, ``warnings``)."""
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        lo, hi = self.details["ci"]
+        return (float(lo), float(hi))
+
+    @property
+    def level(self) -> float:
+        return float(self.details["level"])
+
+    @property
+    def method(self) -> str:
+        return str(self.details["method"])
+
+    @property
+    def n(self) -> int:
+        return int(self.details["n"])
+
+    @property
+    def adjustment(self) -> tuple[str, ...]:
+        return tuple(self.details.get("adjustment", ()))
+
+    @property
+    def diagnostics(self) -> dict[str, Any]:
+        return dict(self.details.get("diagnostics", {}))
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(self.details.get("warnings", ()))
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``--json`` prints: value, se, ci, level, method, n and the diagnostics."""
+        d = self.details
+        out = {"query": d.get("query"), "value": float(self), "se": self.se,
+               "ci": list(self.ci), "level": self.level, "method": self.method, "n": self.n,
+               "adjustment": list(self.adjustment), "interval": d.get("interval"),
+               "means": [{"term": t, "value": v, "se": s} for t, v, s in d.get("means", ())],
+               "diagnostics": self.diagnostics, "warnings": list(self.warnings)}
+        for k in ("dropped", "bootstrap", "bootstrap_failed", "se_sandwich"):
+            if k in d:
+                out[k] = d[k]
+        return out
+
+    def to_pandas(self) -> Any:
+        """One row: query, value, se, ci_low, ci_high, level, method, n, adjustment."""
+        import pandas as pd
+
+        lo, hi = self.ci
+        return pd.DataFrame([{"query": self.details.get("query"), "value": float(self),
+                              "se": self.se, "ci_low": lo, "ci_high": hi, "level": self.level,
+                              "method": self.method, "n": self.n,
+                              "adjustment": ", ".join(self.adjustment)}])
+
+    def __str__(self) -> str:
+        d = self.details
+        lo, hi = self.ci
+        pct = f"{100 * self.level:g}%"
+        head = f"{d.get('query', '')}\n" if d.get("query") else ""
+        how = d.get("described", self.method)
+        adj = ", ".join(self.adjustment) or "nothing"
+        lines = [f"{head}= {float(self):.6g}   se {self.se:.3g}   {pct} CI [{lo:.6g}, {hi:.6g}]",
+                 f"  by {how}; adjusting for {adj}; n = {self.n}"
+                 + (f" ({d['dropped']} incomplete rows dropped)" if d.get("dropped") else ""),
+                 f"  interval: {d.get('interval', '')}"
+                 + (f", {d['bootstrap']} replicates" if "bootstrap" in d else "")]
+        if len(d.get("means", ())) > 1:
+            lines += [f"  {t} = {v:.6g} (se {s:.3g})" for t, v, s in d["means"]]
+        for arm, diag in self.diagnostics.items():
+            lines.append(f"  overlap, {arm}: P in [{diag['propensity_min']:.3g}, "
+                         f"{diag['propensity_max']:.3g}], ESS {diag['ess']:.0f} of "
+                         f"{diag['rows']} rows, weights above 20: "
+                         f"{100 * diag['weights_above_20']:.1f}%")
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return "<pre>" + html.escape(str(self)) + "</pre>"
+
+
 def combine(terms: list[tuple[float, Estimate]]) -> Estimate:
     """``Σ c_i e_i`` of independent estimates: the standard errors add in quadrature."""
     value = sum(c * float(e) for c, e in terms)

@@ -1,0 +1,229 @@
+"""Data for estimation: a table (a pandas DataFrame, a mapping of columns, or a CSV, Parquet,
+Feather, JSON or Excel file, by extension) read into the columns a question needs, matched to
+variables by name and typed: a declared type is checked against its column; an undeclared
+graph node takes its type from the column (numbers → ``Real``, booleans → ``Bool``, strings →
+a finite type of the labels seen). Missing values are an error unless ``missing="drop"``
+(complete cases). pandas is imported here, lazily, never by ``causal check``."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from causaldsl.core.errors import DataError
+from causaldsl.core.types import Bool, FiniteType, OpaqueType, RealType, Type, show_label
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: File extensions and the pandas reader for each (Parquet and Feather need pyarrow, Excel
+#: openpyxl: pandas says so when they are missing).
+READERS = {".csv": "read_csv", ".tsv": "read_csv", ".txt": "read_csv", ".parquet": "read_parquet",
+           ".pq": "read_parquet", ".feather": "read_feather", ".json": "read_json",
+           ".jsonl": "read_json", ".xlsx": "read_excel", ".xls": "read_excel"}
+MISSING = ("error", "drop")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The columns a question needs, typed: a finite variable as a pandas Categorical whose
+    categories are its type's labels in order, a numeric one as float64; ``n`` complete rows."""
+
+    frame: pd.DataFrame
+    types: Mapping[str, Type]
+    source: str = "data"
+    dropped: int = 0
+    inferred: tuple[str, ...] = field(default=())
+
+    @property
+    def n(self) -> int:
+        return len(self.frame)
+
+    def codes(self, name: str) -> np.ndarray:
+        """A finite column as positions in its type (int32)."""
+        return np.asarray(self.frame[name].cat.codes, dtype=np.int32)
+
+    def values(self, name: str) -> np.ndarray:
+        """A column as numbers (float64): a finite column by its labels read as numbers
+        (``true``/``false`` as 1/0), an error naming it where a label is not a number."""
+        t = self.types[name]
+        if isinstance(t, FiniteType):
+            nums = t.numeric()
+            if nums is None:
+                raise DataError(f"{name} has labels that are not numbers ({t.listing}); an "
+                                f"expectation of {name} needs numbers: ask P({name} = ...) "
+                                "instead")
+            return np.asarray(nums, dtype=np.float64)[self.codes(name)]
+        return np.asarray(self.frame[name], dtype=np.float64)
+
+    def counts(self, names: Sequence[str]) -> np.ndarray:
+        """The joint count table of finite columns (one axis per name, in order)."""
+        types = [self.types[v] for v in names]
+        shape = tuple(t.size for t in types if isinstance(t, FiniteType))
+        if len(shape) != len(names):
+            cont = [v for v, t in zip(names, types, strict=True) if not isinstance(t, FiniteType)]
+            raise DataError(f"counting needs finite variables; {', '.join(cont)} "
+                            f"{'is' if len(cont) == 1 else 'are'} continuous")
+        if not names:
+            return np.asarray(float(self.n))
+        flat = np.ravel_multi_index(tuple(self.codes(v) for v in names), shape)
+        return np.bincount(flat, minlength=math.prod(shape)).reshape(shape).astype(np.float64)
+
+
+def read_table(data: Any) -> tuple[pd.DataFrame, str]:
+    """A DataFrame from what a user hands: a DataFrame, a mapping of columns, or a path."""
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return data, "the DataFrame"
+    if isinstance(data, Mapping):
+        try:
+            return pd.DataFrame(dict(data)), "the columns given"
+        except ValueError as e:
+            raise DataError(f"the columns given do not make a table: {e}") from None
+    if isinstance(data, str | os.PathLike):
+        return _read_file(Path(os.fspath(data))), os.fspath(data)
+    raise DataError(f"data must be a pandas DataFrame, a mapping of columns or the path of a "
+                    f"file ({', '.join(sorted(READERS))}), got {type(data).__name__}")
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DataError(f"{path}: cannot tell the format from the extension "
+                        f"{path.suffix or '(none)'}; data files are "
+                        f"{', '.join(sorted(READERS))}")
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file")
+    kw: dict[str, Any] = {}
+    if path.suffix.lower() == ".tsv":
+        kw["sep"] = "\t"
+    if path.suffix.lower() == ".jsonl":
+        kw["lines"] = True
+    try:
+        return getattr(pd, reader)(path, **kw)
+    except ImportError as e:
+        raise DataError(f"{path}: reading {path.suffix} files needs an optional package: "
+                        f"{e}") from None
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        raise DataError(f"{path}: cannot read it as {path.suffix} data: {e}") from None
+
+
+def load(data: Any, names: Sequence[str], declared: Mapping[str, Type] | None = None, *,
+         missing: str = "error") -> Dataset:
+    """The columns ``names`` of ``data``, typed (see the module's docstring)."""
+    import pandas as pd
+
+    if missing not in MISSING:
+        raise DataError(f"missing={missing!r}: the policies for missing values are "
+                        f"{', '.join(map(repr, MISSING))}")
+    frame, source = read_table(data)
+    declared = declared or {}
+    absent = [v for v in names if v not in frame.columns]
+    if absent:
+        cols = ", ".join(map(str, list(frame.columns)[:20]))
+        raise DataError(f"{source} has no column {', '.join(absent)} (its columns: {cols}); "
+                        "columns are matched to variables by name")
+    cols = frame[list(dict.fromkeys(names))]
+    gaps = cols.isna().sum()
+    dropped = 0
+    if gaps.any():
+        if missing == "error":
+            bad = [f"{v} ({int(k)} of {len(cols)} rows)" for v, k in gaps.items() if k]
+            raise DataError(f"{source}: missing values in {', '.join(bad)}; drop incomplete "
+                            "rows with missing='drop' (--missing drop), or fill them first")
+        keep = ~cols.isna().any(axis=1)
+        dropped = int((~keep).sum())
+        cols = cols[keep]
+    if len(cols) == 0:
+        raise DataError(f"{source} has no {'complete ' if dropped else ''}rows")
+    out: dict[str, Any] = {}
+    types: dict[str, Type] = {}
+    inferred = []
+    for v in cols.columns:
+        t = declared.get(v)
+        if t is None or isinstance(t, OpaqueType):
+            t = _infer(cols[v])
+            inferred.append(v)
+        types[v] = t
+        out[v] = _typed(cols[v], v, t, source)
+    return Dataset(pd.DataFrame(out, index=cols.index).reset_index(drop=True), types, source,
+                   dropped, tuple(inferred))
+
+
+def _infer(col: pd.Series) -> Type:
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(col):
+        return Bool
+    if pd.api.types.is_numeric_dtype(col):
+        return RealType()
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        labels = [str(c) for c in col.cat.categories]
+    else:
+        labels = sorted({str(x) for x in col.unique()})
+    return FiniteType(labels)
+
+
+def _typed(col: pd.Series, name: str, t: Type, source: str) -> Any:
+    import pandas as pd
+
+    if isinstance(t, RealType):
+        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            sample = ", ".join(repr(x) for x in col.unique()[:3])
+            raise DataError(f"{source}: column {name} holds labels ({sample}, …) but {name} is "
+                            f"{'declared ' if t != RealType() else ''}{t}; declare it a finite "
+                            "type, or give numbers")
+        x = col.to_numpy(dtype=np.float64)
+        if not np.isfinite(x).all():
+            raise DataError(f"{source}: column {name} has {int((~np.isfinite(x)).sum())} "
+                            "infinite values")
+        out = x[(x < t.low) | (x > t.high)]
+        if out.size:
+            raise DataError(f"{source}: column {name} has {out.size} values outside {t} "
+                            f"(e.g. {out[0]:g})")
+        return x
+    if not isinstance(t, FiniteType):  # pragma: no cover - only finite, real and opaque exist
+        raise DataError(f"{name} has type {t}, which data cannot fill")
+    codes, uniques = pd.factorize(col, sort=False)
+    where = np.empty(len(uniques), dtype=np.int32)
+    for i, u in enumerate(uniques):
+        where[i] = _label_index(t, u, name, source, int((codes == i).sum()))
+    return pd.Categorical.from_codes(where[codes], categories=list(range(t.size))) \
+        .rename_categories([show_label(x) for x in t.values])
+
+
+def _label_index(t: FiniteType, value: Any, name: str, source: str, rows: int) -> int:
+    """The position of a column's value in a finite type, by label or printed form."""
+    if isinstance(value, float | np.floating):
+        if not float(value).is_integer():
+            raise DataError(f"{source}: column {name} holds continuous values (e.g. {value:g}) "
+                            f"but {name} has the finite type {_shown(t)}; declare it Real "
+                            "or give its labels")
+        value = int(value)
+    if isinstance(value, np.bool_):
+        value = bool(value)
+    if isinstance(value, np.integer):
+        value = int(value)
+    if isinstance(value, bool) and value not in t and str(value).lower() in t:
+        value = str(value).lower()
+    try:
+        return t.index(value)
+    except Exception:
+        raise DataError(f"{source}: column {name} has the value {value!r} in {rows} "
+                        f"row{'s' if rows != 1 else ''}, which is not a value of "
+                        f"{_shown(t)}") from None
+
+
+def _shown(t: FiniteType) -> str:
+    return f"{t.name} {t.listing}" if t.name else t.listing

@@ -1,0 +1,419 @@
+"""``estimate``: a causal question answered from data, with its uncertainty.
+
+The graph picks what may be adjusted for (the optimal back-door set where it is defined, a
+minimal one otherwise, or the user's, checked); the data give the columns; the estimator
+(``gformula``, ``ipw``, ``aipw``) fits its nuisance models and solves its estimating equations
+(:mod:`causaldsl.estimation.estimators`); the standard error is the sandwich, or the spread of
+a bootstrap. See docs/estimation.md."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from causaldsl.analysis.adjustment import (
+    _no_optimal_set,
+    adjustment_admissible,
+    find_adjustment_set,
+    optimal_adjustment_set,
+)
+from causaldsl.analysis.identify import graph_of
+from causaldsl.core.errors import DataError, QueryError
+from causaldsl.core.types import FiniteType, Label, OpaqueType, Type, show_label
+from causaldsl.estimation import design as D
+from causaldsl.estimation.data import Dataset, load
+from causaldsl.estimation.estimators import METHODS, Estimator, Problem, Term
+from causaldsl.estimation.glm import check_design, check_fit, family_for
+from causaldsl.estimation.question import Outcome, Question, read_question
+from causaldsl.model.estimate import EffectEstimate
+from causaldsl.model.graph import ADMG, show_set
+from causaldsl.syntax.query import Prob
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: A numeric treatment with at most this many distinct values may be weighted (IPW, AIPW) as
+#: discrete levels; beyond it only the g-formula's outcome model applies.
+MAX_LEVELS = 20
+#: Propensities below this (or weights above its inverse) are reported as poor overlap.
+OVERLAP = 0.01
+
+DESCRIBED = {"gformula": "g-formula (standardisation over an outcome model)",
+             "ipw": "inverse probability weighting (stabilised)",
+             "aipw": "augmented IPW (doubly robust)"}
+
+
+def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
+             adjust: Iterable[str] | None = None, outcome: str | None = None,
+             propensity: str | None = None, level: float = 0.95, bootstrap: int = 0,
+             seed: int = 0, missing: str = "error", trusted: bool = True,
+             progress: Callable[[int, int], None] | None = None) -> EffectEstimate:
+    """``query`` (a mean, a probability of a value, or a difference of them, under
+    ``do(X = x)``, optionally in a stratum ``W = w`` or among the treated) estimated from
+    ``data`` on the graph of ``target`` (a CausalModel, an ADMG or a networkx DiGraph).
+
+    ``method``: ``auto`` (aipw for a discrete treatment, else gformula), ``gformula``, ``ipw``
+    or ``aipw``. ``adjust``: the adjustment set (default: chosen from the graph). ``outcome`` /
+    ``propensity``: Wilkinson formulas for the nuisance models (default: main effects).
+    ``bootstrap``: replicates for the standard error and a percentile interval (default: the
+    sandwich and a normal interval). ``trusted=False`` for formulas from text (they may not run
+    code)."""
+    if not 0 < level < 1:
+        raise QueryError(f"level={level}: a confidence level is between 0 and 1, e.g. 0.95")
+    if not isinstance(bootstrap, int) or bootstrap < 0 or bootstrap == 1:
+        raise QueryError(f"bootstrap={bootstrap}: the number of replicates is 0 (none) or at "
+                         "least 2")
+    choices = ("auto", *METHODS)
+    if method not in choices:
+        raise QueryError(f"unknown estimation method {method!r}; use one of "
+                         f"{', '.join(choices)}")
+    question = read_question(query)
+    g, declared = _graph(target, question)
+    x = question.treatment
+    ys = question.outcomes
+    z = _adjustment(g, question, adjust)
+    covariates = list(g.sort(z | set(question.strata)))
+    ds = load(data, [x, *ys, *covariates], declared, missing=missing)
+    if method == "auto":
+        method = "aipw" if _discrete(ds, x) else "gformula"
+    problem, names = _problem(method, question, ds, covariates, outcome, propensity, trusted)
+    est = Estimator(problem)
+    fit = est.fit()
+    _check_fits(est, problem, fit, names)
+    coefs = np.array([m.coef for m in question.means])
+    value = float(fit.means @ coefs)
+    se = float(np.sqrt(max(coefs @ fit.mean_cov() @ coefs, 0.0)))
+    from scipy.stats import norm
+
+    zq = float(norm.ppf(0.5 + level / 2))
+    ci = (value - zq * se, value + zq * se)
+    details: dict[str, Any] = {"se_sandwich": se}
+    if bootstrap:
+        reps = est.bootstrap(bootstrap, seed, progress=None if progress is None else
+                             (lambda k: progress(k, bootstrap)))
+        vals = reps @ coefs
+        ok = np.isfinite(vals)
+        if ok.sum() < 2:
+            raise DataError(f"only {int(ok.sum())} of {bootstrap} bootstrap replicates could be "
+                            "fitted; the data are too sparse to resample")
+        se = float(np.std(vals[ok], ddof=1))
+        ci = (float(np.quantile(vals[ok], 0.5 - level / 2)),
+              float(np.quantile(vals[ok], 0.5 + level / 2)))
+        details.update(bootstrap=int(ok.sum()), bootstrap_failed=int((~ok).sum()))
+    diagnostics, warnings = _overlap(problem, fit, ds, x, covariates) \
+        if fit.propensity is not None else ({}, [])
+    return EffectEstimate(
+        value, se, f"{method}, adjusting for {show_set(z)}" if z else f"{method}, no adjustment",
+        query=str(question), method=method, described=DESCRIBED[method], ci=ci, level=level,
+        n=ds.n, dropped=ds.dropped, adjustment=tuple(g.sort(z)), means=_means(question, fit),
+        diagnostics=diagnostics, warnings=tuple(warnings), interval="bootstrap percentile"
+        if bootstrap else "normal, sandwich standard error", **details)
+
+
+# -- the graph ------------------------------------------------------------------------------
+
+
+def _graph(target: Any, q: Question) -> tuple[ADMG, dict[str, Type]]:
+    """The graph, and the types the model declares (a graph's nodes: none)."""
+    from causaldsl.model.causal_model import CausalModel
+
+    prob = Prob(tuple(_events(q)), ())
+    g = graph_of(target, prob)
+    declared: dict[str, Type] = {}
+    if isinstance(target, CausalModel):
+        declared = {v: t.type for v, t in target.variables.items()
+                    if not isinstance(t.type, OpaqueType)}
+    return g, declared
+
+
+def _events(q: Question) -> list[Any]:
+    from causaldsl.syntax.query import Event
+
+    names = [q.treatment, *q.outcomes, *q.strata]
+    return [Event(v) for v in dict.fromkeys(names)]
+
+
+def _adjustment(g: ADMG, q: Question, adjust: Iterable[str] | None) -> frozenset[str]:
+    """The back-door set: the user's (checked), or the optimal set where it is defined and
+    else a minimal one, with the strata the question conditions on."""
+    x, ys, strata = q.treatment, frozenset(q.outcomes), frozenset(q.strata)
+    g.check([x, *ys, *strata], str(q))
+    if x in ys or x in strata:
+        raise QueryError(f"{q}: {x} is both the treatment and an outcome or a stratum")
+    if adjust is not None:
+        z = frozenset([adjust] if isinstance(adjust, str) else adjust)
+        g.check(z, "adjustment")
+        if not adjustment_admissible(g, x, ys, z | strata):
+            raise QueryError(f"{show_set(z | strata)} is not a valid adjustment set for the "
+                             f"effect of {x} on {show_set(ys)} in this graph: it must block "
+                             f"every non-causal path from {x} and contain no descendant of a "
+                             f"node on a causal path (the adjustment criterion)")
+        return z | strata
+    found = None
+    if not _no_optimal_set(g, frozenset({x}), ys):
+        found = optimal_adjustment_set(g, x, ys)
+    if found is None:
+        found = find_adjustment_set(g, x, ys)
+    if found is not None and adjustment_admissible(g, x, ys, found | strata):
+        return found | strata
+    if strata:
+        raise QueryError(f"{q}: no adjustment set for the effect of {x} on {show_set(ys)} "
+                         f"includes the strata {show_set(strata)}; estimate within strata "
+                         f"of variables that {x} does not affect")
+    from causaldsl.analysis.identify import identify
+
+    p = Prob(tuple(_events_of(ys)), (_event(x),))
+    ident = identify(g, p)  # NotIdentifiable, with the hedge, where nothing identifies it
+    raise QueryError(f"{p} has no back-door adjustment set in this graph (it is identified by "
+                     f"{ident.method}: {ident.formula()}); the estimators gformula, ipw and "
+                     "aipw need one")
+
+
+def _events_of(names: Iterable[str]) -> list[Any]:
+    return [_event(v) for v in names]
+
+
+def _event(v: str) -> Any:
+    from causaldsl.syntax.query import Event
+
+    return Event(v)
+
+
+# -- the arrays -----------------------------------------------------------------------------
+
+
+def _discrete(ds: Dataset, x: str) -> bool:
+    return isinstance(ds.types[x], FiniteType) or \
+        len(np.unique(ds.values(x))) <= MAX_LEVELS
+
+
+def _levels(ds: Dataset, x: str, needed: bool) -> tuple[list[Any], np.ndarray | None]:
+    """The treatment's levels (labels, or numbers) and each row's level index; None when the
+    estimator needs no treatment levels (the g-formula for a numeric treatment)."""
+    t = ds.types[x]
+    if isinstance(t, FiniteType):
+        codes = ds.codes(x)
+        present = np.unique(codes)
+        where = np.full(t.size, -1)
+        where[present] = np.arange(len(present))
+        return [t.values[i] for i in present], where[codes]
+    vals = ds.values(x)
+    uniq = np.unique(vals)
+    if not needed:
+        return [], None
+    if len(uniq) > MAX_LEVELS:
+        raise DataError(f"{x} has {len(uniq)} distinct values; weighting (ipw, aipw) and the "
+                        f"effect on the treated need a treatment with at most {MAX_LEVELS} "
+                        "levels: declare it finite, or use method gformula")
+    return [float(u) for u in uniq], np.searchsorted(uniq, vals)
+
+
+def _level_of(levels: list[Any], ds: Dataset, x: str, value: Label) -> int:
+    t = ds.types[x]
+    if isinstance(t, FiniteType):
+        label = t.values[t.index(value)]
+        if label not in levels:
+            raise DataError(f"no row of {ds.source} has {x} = {show_label(label)}: its effect "
+                            "cannot be estimated from these data")
+        return levels.index(label)
+    num = _number(value, x)
+    if num not in levels:
+        raise DataError(f"no row of {ds.source} has {x} = {show_label(value)}; weighting needs "
+                        f"a value the data hold ({', '.join(f'{v:g}' for v in levels)})")
+    return levels.index(num)
+
+
+def _number(value: Label, x: str) -> float:
+    if isinstance(value, bool):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise QueryError(f"{x} is numeric in the data, so its value {value!r} must be a "
+                         "number") from None
+
+
+def _indicator(ds: Dataset, var: str, value: Label) -> np.ndarray:
+    t = ds.types[var]
+    if isinstance(t, FiniteType):
+        return (ds.codes(var) == t.index(value)).astype(np.float64)
+    return (ds.values(var) == _number(value, var)).astype(np.float64)
+
+
+def _outcome_values(ds: Dataset, o: Outcome) -> np.ndarray:
+    if o.var is not None:
+        return ds.values(o.var)
+    out = np.ones(ds.n)
+    for var, value in o.events:
+        out = out * _indicator(ds, var, value)
+    return out
+
+
+def _problem(method: str, q: Question, ds: Dataset, covariates: list[str],
+             outcome: str | None, propensity: str | None, trusted: bool
+             ) -> tuple[Problem, dict[str, list[str]]]:
+    x = q.treatment
+    att = any(m.treated is not None for m in q.means)
+    weighting = method in ("ipw", "aipw")
+    levels, treatment = _levels(ds, x, weighting or att)
+    outcomes = list(dict.fromkeys(m.outcome for m in q.means))
+    fs = [_outcome_values(ds, o) for o in outcomes]
+    families = tuple(family_for(f) for f in fs)
+    frame = ds.frame[[x, *covariates]]
+    names: dict[str, list[str]] = {}
+    design = prop_design = None
+    design_at: list[np.ndarray] = []
+    terms = []
+    values = []  # the treatment settings, by level index for the design's copies
+    for m in q.means:
+        if treatment is not None:
+            lvl = _level_of(levels, ds, x, m.value)
+        else:
+            v = _number(m.value, x)
+            if v not in values:
+                values.append(v)
+            lvl = values.index(v)
+        treated = None if m.treated is None else _level_of(levels, ds, x, m.treated)
+        where = np.ones(ds.n)
+        for var, value in m.where:
+            where = where * _indicator(ds, var, value)
+        if not where.any():
+            raise DataError(f"no row of {ds.source} is in the stratum "
+                            f"{', '.join(f'{v} = {show_label(w)}' for v, w in m.where)} "
+                            f"of {m.text}")
+        terms.append(Term(outcomes.index(m.outcome), lvl, where, treated))
+    if method in ("gformula", "aipw"):
+        cols = [x, *covariates]
+        rhs = D.main_effects(cols) if outcome is None else D.right_side(outcome, q.outcomes)
+        if outcome is not None and not trusted:
+            D.check_safe(rhs, cols, "outcome")
+        dsg = D.Design(rhs, frame, "outcome")
+        design, names["outcome"] = dsg.array, dsg.columns
+        settings = levels if treatment is not None else values
+        design_at = [dsg.at(_set(frame, x, ds, v)) for v in settings]
+        if len(design_at) > 1 and all(np.array_equal(design_at[0], d) for d in design_at[1:]):
+            raise QueryError(f"the outcome model {rhs.strip()!r} does not use the treatment "
+                             f"{x}, so it cannot tell the treatment's settings apart")
+    if weighting:
+        rhs = D.main_effects(covariates) if propensity is None else \
+            D.right_side(propensity, [x])
+        if propensity is not None and not trusted:
+            D.check_safe(rhs, covariates, "propensity")
+        pd_ = D.Design(rhs, frame, "propensity")
+        prop_design, names["propensity"] = pd_.array, pd_.columns
+    prob = Problem(method, tuple(fs), families, design, tuple(design_at), treatment,
+                   max(len(levels), 2), prop_design, tuple(terms))
+    for what in ("outcome", "propensity"):
+        arr = design if what == "outcome" else prop_design
+        if arr is not None:
+            check_design(arr, what, names[what])
+    if weighting and len(levels) < 2:
+        raise DataError(f"every row of {ds.source} has {x} = {show_label(levels[0])}: "
+                        "weighting needs rows at two settings at least")
+    return prob, names
+
+
+def _set(frame: pd.DataFrame, x: str, ds: Dataset, value: Any) -> pd.DataFrame:
+    """The data with every row's treatment set to ``value``."""
+    import pandas as pd
+
+    out = frame.copy()
+    t = ds.types[x]
+    if isinstance(t, FiniteType):
+        cats = out[x].cat.categories
+        out[x] = pd.Categorical.from_codes(np.full(len(out), t.index(value)), categories=cats)
+    else:
+        out[x] = float(value)
+    return out
+
+
+def _check_fits(est: Estimator, p: Problem, fit: Any, names: Mapping[str, Sequence[str]]
+                ) -> None:
+    """The main fits converged and do not separate."""
+    betas = est.nuisances(np.ones(est.n))
+    if p.uses_outcome:
+        assert p.design is not None
+        for j, fam in enumerate(p.families):
+            check_fit(fam, p.design, p.outcomes[j], np.asarray(betas[j]), "outcome")
+    if p.uses_propensity:
+        assert p.prop_design is not None and p.treatment is not None
+        check_fit(p.prop_family, p.prop_design, p.treatment, np.asarray(betas[-1]),
+                  "propensity")
+    if not np.isfinite(fit.means).all():
+        raise DataError("the estimate is not a number: a stratum or a treatment level has no "
+                        "weight in the data")
+
+
+def _means(q: Question, fit: Any) -> tuple[tuple[str, float, float], ...]:
+    cov = fit.mean_cov()
+    return tuple((m.text, float(v), float(np.sqrt(max(cov[i, i], 0.0))))
+                 for i, (m, v) in enumerate(zip(q.means, fit.means, strict=True)))
+
+
+def _overlap(p: Problem, fit: Any, ds: Dataset, x: str, covariates: Sequence[str]
+             ) -> tuple[dict[str, Any], list[str]]:
+    """Propensity overlap: per treatment level used, the range of P(X = x | Z), the rows below
+    OVERLAP, the effective sample size of the weighted arm and the share of weights above
+    1/0.05 = 20; a warning naming the covariates whose ranges differ between arms."""
+    e = fit.propensity
+    assert p.treatment is not None
+    levels = sorted({t.level for t in p.terms} | {t.treated for t in p.terms
+                                                   if t.treated is not None})
+    label = _level_labels(ds, x, p)
+    out: dict[str, Any] = {}
+    warnings = []
+    for lvl in levels:
+        el = e[:, lvl]
+        arm = p.treatment == lvl
+        w = 1.0 / el[arm]
+        low = int((el < OVERLAP).sum())
+        out[f"{x} = {label[lvl]}"] = {
+            "propensity_min": float(el.min()), "propensity_max": float(el.max()),
+            "rows_below_0.01": low, "ess": float(w.sum() ** 2 / (w ** 2).sum()),
+            "rows": int(arm.sum()), "weights_above_20": float((w > 20).mean())}
+        if low:
+            warnings.append(f"poor overlap: {low} of {len(el)} rows have P({x} = {label[lvl]} | "
+                            f"covariates) below {OVERLAP}")
+    if warnings:
+        names = _separating(ds, x, p, covariates, label)
+        if names:
+            warnings.append("the treatment arms differ most in " + "; ".join(names))
+    return out, warnings
+
+
+def _level_labels(ds: Dataset, x: str, p: Problem) -> list[str]:
+    t = ds.types[x]
+    if isinstance(t, FiniteType):
+        present = np.unique(ds.codes(x))
+        return [show_label(t.values[i]) for i in present]
+    return [f"{v:g}" for v in np.unique(ds.values(x))]
+
+
+def _separating(ds: Dataset, x: str, p: Problem, covariates: Sequence[str],
+                label: list[str]) -> list[str]:
+    """Covariates whose values in one arm fall outside the other arm's range, or finite
+    strata where an arm has no row: where overlap fails."""
+    assert p.treatment is not None
+    found = []
+    arms = [p.treatment == i for i in range(len(label))]
+    for c in covariates:
+        t = ds.types[c]
+        if isinstance(t, FiniteType):
+            codes = ds.codes(c)
+            for k, lab in enumerate(t.values):
+                counts = [int((codes[a] == k).sum()) for a in arms]
+                if sum(counts) and min(counts) == 0:
+                    empty = [label[i] for i, n in enumerate(counts) if n == 0]
+                    found.append(f"{c} = {show_label(lab)} (no row with {x} = "
+                                 f"{', '.join(empty)})")
+        else:
+            v = ds.values(c)
+            ranges = [(v[a].min(), v[a].max()) for a in arms if a.any()]
+            lo, hi = max(r[0] for r in ranges), min(r[1] for r in ranges)
+            outside = int(((v < lo) | (v > hi)).sum())
+            if outside > 0.01 * len(v):
+                found.append(f"{c} ({outside} rows outside the range every arm covers, "
+                             f"[{lo:g}, {hi:g}])")
+    return found[:5]

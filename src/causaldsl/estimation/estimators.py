@@ -1,0 +1,242 @@
+"""Back-door estimators as stacked estimating equations (M-estimation), in JAX.
+
+A *term* is one mean ``μ = E[f(Y_x) | population]`` under a back-door set Z: the population is
+everyone, a covariate stratum (``W = w``: a CATE), or those with treatment level x' (``X = x'``:
+the effect on the treated). With the outcome model ``m_x(Z) = E[f(Y) | X = x, Z]`` and the
+propensity ``e_x(Z) = P(X = x | Z)``, each estimator solves ``Σ_i w_i (num_i - den_i μ) = 0``:
+
+- ``gformula``: num = h m_x, den = h (standardisation);
+- ``ipw``: num = a f, den = a with a = 1{X = x} h̃ / e_x (stabilised: the weights are
+  normalised, Hájek's form);
+- ``aipw``: num = h m_x + a (f - m_x), den = h (doubly robust);
+
+where h is the population's indicator and h̃ its density ratio (the stratum's indicator, times
+``e_x'(Z)`` for the effect on the treated). Nuisance fits and means are one traced function
+of the row weights ``w``: ones for the estimate, multinomial counts for each bootstrap
+replicate (vmapped). The sandwich variance differentiates the stacked equations with
+``jax.jacfwd``; it is the influence-function (robust, HC0) variance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from causaldsl.estimation.glm import Family
+
+METHODS = ("gformula", "ipw", "aipw")
+
+
+@dataclass(frozen=True)
+class Term:
+    """``E[f_outcome(Y) | do(X = level)]`` over the rows ``where`` (0/1), and, for the effect on
+    the treated, only those with treatment ``treated``."""
+
+    outcome: int
+    level: int
+    where: np.ndarray
+    treated: int | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What an estimator needs, as arrays: outcome values ``f_j(Y)`` and their families, the
+    outcome model's design (observed, and with X set to each level), the treatment as level
+    indices (-1 for other values), the propensity design, and the terms."""
+
+    method: str
+    outcomes: tuple[np.ndarray, ...]
+    families: tuple[Family, ...]
+    design: np.ndarray | None
+    design_at: tuple[np.ndarray, ...]
+    treatment: np.ndarray | None
+    levels: int
+    prop_design: np.ndarray | None
+    terms: tuple[Term, ...]
+
+    @property
+    def uses_outcome(self) -> bool:
+        return self.method in ("gformula", "aipw")
+
+    @property
+    def uses_propensity(self) -> bool:
+        return self.method in ("ipw", "aipw")
+
+    @property
+    def prop_family(self) -> Family:
+        return Family("logistic") if self.levels == 2 else Family("multinomial", self.levels)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The estimate: the terms' means, the stacked parameters and their sandwich covariance,
+    the propensities (n, levels) where fitted, and bootstrap replicates of the means."""
+
+    means: np.ndarray
+    theta: np.ndarray
+    cov: np.ndarray
+    propensity: np.ndarray | None
+    replicates: np.ndarray | None = None
+
+    def mean_cov(self) -> np.ndarray:
+        t = len(self.means)
+        return self.cov[-t:, -t:]
+
+
+class Estimator:
+    """One problem compiled: ``point(w)`` (jitted), the sandwich, and the bootstrap."""
+
+    def __init__(self, problem: Problem):
+        self.p = problem
+        self.arrays = _device_arrays(problem)
+        self.sizes = self._sizes()
+        self._point = jax.jit(self.point)
+
+    def _sizes(self) -> list[int]:
+        p, sizes = self.p, []
+        if p.uses_outcome:
+            assert p.design is not None
+            sizes += [f.n_params(p.design.shape[1]) for f in p.families]
+        if p.uses_propensity:
+            assert p.prop_design is not None
+            sizes.append(p.prop_family.n_params(p.prop_design.shape[1]))
+        return sizes
+
+    # -- the estimating equations --------------------------------------------------------------
+    def nuisances(self, w: Any) -> list[Any]:
+        """The nuisance fits under row weights ``w``, in the order of ``sizes``."""
+        a, p = self.arrays, self.p
+        out = []
+        if p.uses_outcome:
+            out += [fam.fit(a["design"], a["outcomes"][j], w) for j, fam in enumerate(p.families)]
+        if p.uses_propensity:
+            out.append(p.prop_family.fit(a["prop_design"], a["treatment_fit"], w))
+        return out
+
+    def _split(self, betas: Sequence[Any]) -> tuple[list[Any], Any]:
+        p = self.p
+        outs = list(betas[:len(p.families)]) if p.uses_outcome else []
+        prop = betas[-1] if p.uses_propensity else None
+        return outs, prop
+
+    def propensities(self, gamma: Any) -> Any:
+        e = self.p.prop_family.mean(self.arrays["prop_design"], gamma)
+        return jnp.stack([1 - e, e], axis=1) if self.p.levels == 2 else e
+
+    def parts(self, betas: Sequence[Any]) -> list[tuple[Any, Any]]:
+        """Each term's per-row (num, den)."""
+        a, p = self.arrays, self.p
+        outs, gamma = self._split(betas)
+        e = self.propensities(gamma) if gamma is not None else None
+        res = []
+        for t in p.terms:
+            h = ht = a["where"][id(t)]
+            if t.treated is not None:
+                h = h * (a["treatment"] == t.treated).astype(jnp.float64)
+                ht = ht * e[:, t.treated] if e is not None else h
+            f = a["outcomes"][t.outcome]
+            if p.uses_outcome:
+                m = p.families[t.outcome].mean(a["design_at"][t.level], outs[t.outcome])
+            if p.method == "gformula":
+                res.append((h * m, h))
+                continue
+            assert e is not None
+            ipw = (a["treatment"] == t.level).astype(jnp.float64) * ht / e[:, t.level]
+            if p.method == "ipw":
+                res.append((ipw * f, ipw))
+            else:
+                res.append((h * m + ipw * (f - m), h))
+        return res
+
+    def point(self, w: Any) -> tuple[Any, list[Any]]:
+        """The terms' means and the nuisance fits, under row weights ``w``."""
+        betas = self.nuisances(w)
+        means = jnp.stack([(w * num).sum() / (w * den).sum() for num, den in self.parts(betas)])
+        return means, betas
+
+    def psi(self, theta: Any) -> Any:
+        """The stacked estimating functions, per row: (n, len(theta))."""
+        a, p = self.arrays, self.p
+        betas, i = [], 0
+        for s in self.sizes:
+            betas.append(theta[i:i + s])
+            i += s
+        means = theta[i:]
+        cols = []
+        outs, gamma = self._split(betas)
+        for j, beta in enumerate(outs):
+            cols.append(p.families[j].score(a["design"], a["outcomes"][j], beta))
+        if gamma is not None:
+            cols.append(p.prop_family.score(a["prop_design"], a["treatment_fit"], gamma))
+        cols += [(num - den * means[k])[:, None] for k, (num, den) in enumerate(self.parts(betas))]
+        return jnp.concatenate(cols, axis=1)
+
+    # -- answers ---------------------------------------------------------------------------
+    def fit(self) -> Fit:
+        n = self.n
+        means, betas = self._point(jnp.ones(n))
+        theta = jnp.concatenate([*[jnp.ravel(b) for b in betas], means])
+        cov = jax.jit(self.sandwich)(theta)
+        prop = None
+        if self.p.uses_propensity:
+            prop = np.asarray(self.propensities(betas[-1]))
+        return Fit(np.asarray(means), np.asarray(theta), np.asarray(cov), prop)
+
+    def sandwich(self, theta: Any) -> Any:
+        """``A⁻¹ B A⁻ᵀ / n`` with A the mean Jacobian of the stacked equations and B the mean
+        outer product of their values: the influence-function covariance of ``theta``."""
+        rows = self.psi(theta)
+        bread = jax.jacfwd(lambda th: self.psi(th).mean(axis=0))(theta)
+        inv = jnp.linalg.inv(bread)
+        return inv @ (rows.T @ rows / self.n) @ inv.T / self.n
+
+    def bootstrap(self, replicates: int, seed: int, chunk: int = 16,
+                  progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """The means on ``replicates`` nonparametric bootstrap samples (rows drawn with
+        replacement, as multinomial row weights), in jitted, vmapped chunks: (replicates, T)."""
+        n = self.n
+
+        def one(key: Any) -> Any:
+            idx = jax.random.randint(key, (n,), 0, n)
+            w = jnp.bincount(idx, length=n).astype(jnp.float64)
+            return self.point(w)[0]
+
+        many = jax.jit(jax.vmap(one))
+        keys = jax.random.split(jax.random.PRNGKey(seed), replicates)
+        out = []
+        for start in range(0, replicates, chunk):
+            out.append(np.asarray(many(keys[start:start + chunk])))
+            if progress is not None:
+                progress(min(start + chunk, replicates))
+        return np.concatenate(out, axis=0)
+
+    @property
+    def n(self) -> int:
+        p = self.p
+        if p.outcomes:
+            return len(p.outcomes[0])
+        assert p.treatment is not None  # pragma: no cover
+        return len(p.treatment)  # pragma: no cover
+
+
+def _device_arrays(p: Problem) -> dict[str, Any]:
+    a: dict[str, Any] = {
+        "outcomes": [jnp.asarray(f, dtype=jnp.float64) for f in p.outcomes],
+        "where": {id(t): jnp.asarray(t.where, dtype=jnp.float64) for t in p.terms},
+    }
+    if p.design is not None:
+        a["design"] = jnp.asarray(p.design)
+        a["design_at"] = [jnp.asarray(d) for d in p.design_at]
+    if p.treatment is not None:
+        a["treatment"] = jnp.asarray(p.treatment)
+        # the propensity model's response: the level (0/1 for two levels), rows at other
+        # values excluded by construction (Problem.treatment covers every row with a level)
+        a["treatment_fit"] = jnp.asarray(p.treatment, dtype=jnp.float64) if p.levels == 2 \
+            else jnp.asarray(p.treatment)
+    if p.prop_design is not None:
+        a["prop_design"] = jnp.asarray(p.prop_design)
+    return a
