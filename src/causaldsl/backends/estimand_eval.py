@@ -7,15 +7,21 @@ The observational distribution is a *source* of marginals over observed variable
 - :class:`JointSource`: a joint probability table over the observed variables (a numpy array
   with one axis per variable).
 
-Every ``P(A | B)`` becomes ``P(A, B) / P(B)``; where ``P(B)`` is zero the estimand is undefined
-and :class:`~causaldsl.core.errors.PositivityError` names the values (never a NaN). Sums and
+Every ``P(A | B)`` becomes ``P(A, B) / P(B)``. Where a denominator is zero that cell is
+*undefined*, and positivity follows the textbook rule: inside a product, undefined times an
+exact zero is zero (``P(y | x, z) P(z)`` where ``P(z) = 0``: the stratum contributes nothing),
+and a sum of cells is undefined where one of its cells still is. The estimand is refused,
+with :class:`~causaldsl.core.errors.PositivityError` naming the zero probability and its values,
+exactly where an undefined cell reaches the answer (a term with positive weight divides by
+zero, or the answer's own conditioning has probability zero); it never returns a NaN. Sums and
 products are contracted with opt_einsum over named axes: on NumPy for one evaluation, or on
 JAX inside one jitted (and, for a stack of tables, vmapped) function: :class:`CompiledQuery`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -126,12 +132,15 @@ def as_source(source: Any, names: Sequence[str] | None = None, types: Any = None
 def evaluate(estimand: Estimand, source: Any, axes: Sequence[str], *,
              names: Sequence[str] | None = None, types: Any = None) -> np.ndarray:
     """The estimand as an array with one axis per name in ``axes`` (in that order); every free
-    variable of the estimand must be among them (others broadcast)."""
+    variable of the estimand must be among them (others broadcast). Raises PositivityError
+    where an undefined cell (a zero denominator not cancelled by a zero weight) reaches it."""
     src = as_source(source, names, types)
     _check_axes(estimand, axes)
     ev = _Evaluator(src, np)
-    f_axes, arr = ev.eval(estimand)
-    return np.array(ev.align(f_axes, arr, tuple(axes)))
+    root = ev.eval(estimand)
+    if root.undef is not None:
+        raise ev.diagnose(root)
+    return np.array(ev.align(root.axes, root.value, tuple(axes)))
 
 
 def _check_axes(estimand: Estimand, axes: Sequence[str]) -> None:
@@ -141,21 +150,51 @@ def _check_axes(estimand: Estimand, axes: Sequence[str]) -> None:
                          "answer has no axis for")
 
 
+@dataclass(frozen=True, eq=False)
+class _Val:
+    """A node's value over named axes. ``undef`` marks the cells where it is undefined (a zero
+    denominator that no zero weight has cancelled); there ``value`` holds 0, so no NaN ever
+    flows. ``undef`` is None where every cell is defined (known on NumPy; under jit a mask is
+    carried wherever a quotient lies below). ``parts`` are the records of the operands: the
+    factors of a Sum or Product, (numerator, denominator) of a Quotient."""
+
+    node: Estimand
+    axes: tuple[str, ...]
+    value: Any
+    undef: Any = None
+    parts: tuple[_Val, ...] = ()
+
+
 class _Evaluator:
-    """One fold over an estimand's nodes. On NumPy (``xp = np``) a zero denominator raises
-    PositivityError at once; on JAX, under jit, each check becomes a flag in ``flags``."""
+    """One fold over an estimand's nodes, on NumPy (``xp = np``) or on JAX under jit, carrying
+    a mask of undefined cells beside each value (see :class:`_Val`). The rule, per node:
+
+    - ``P(A | B)``: undefined where ``P(B) = 0``; a Quotient: where its denominator is zero or
+      either operand is undefined;
+    - a Product (also the body of a Sum): a cell is undefined where some factor is undefined
+      and no *defined* factor is exactly zero there (0 × undefined = 0);
+    - a Sum: undefined where some summed cell is undefined.
+
+    A product's mask is computed by contraction, never by building the broadcast: with ``nz``
+    the 0/1 indicator "undefined or nonzero" of each factor and ``pos`` that of "defined and
+    nonzero", Π nz − Π pos is 1 exactly at the undefined product cells, so contracting both
+    with the value's subscripts counts, per output cell, the undefined cells summed into it.
+    The cost is two more contractions of the same shape as the value's (exact: the counts are
+    integers), only where some factor has an undefined cell; on NumPy a table with full
+    support pays just the ``P(B) = 0`` comparisons. Under jit every mask below a quotient is
+    carried (shapes are static), so the compiled function does up to three times the
+    contraction work. Naming the culprit (:meth:`diagnose`) runs only once the answer is known
+    to be undefined."""
 
     def __init__(self, src: Source, xp: Any):
         self.src = src
         self.xp = xp
-        self.flags: list[Any] = []
 
-    def positive(self, den: Any, error: Callable[[np.ndarray], PositivityError]) -> None:
-        if self.xp is np:
-            if np.any(den <= 0):
-                raise error(np.argwhere(den <= 0)[0])
-        else:
-            self.flags.append(self.xp.all(den > 0))
+    def _known(self, mask: Any) -> Any:
+        """``mask``, or None on NumPy where it marks nothing."""
+        if self.xp is np and not np.any(mask):
+            return None
+        return mask
 
     def align(self, f_axes: tuple[str, ...], arr: Any, axes: tuple[str, ...]) -> Any:
         xp = self.xp
@@ -165,37 +204,53 @@ class _Evaluator:
                 arr = xp.broadcast_to(arr[..., None], (*arr.shape, self.src.types[a].size))
         return xp.transpose(arr, [f_axes.index(a) for a in axes])
 
-    def eval(self, e: Estimand) -> Factor:
+    def eval(self, e: Estimand) -> _Val:
         if isinstance(e, P):
             return self.term(e)
         if isinstance(e, Sum):
             body = e.body.factors if isinstance(e.body, Product) else (e.body,)
-            factors = [self.eval(f) for f in body]
-            present = {a for ax, _ in factors for a in ax}
-            out = tuple(dict.fromkeys(a for ax, _ in factors for a in ax if a not in e.over))
-            res = _contract(factors, out)
+            parts = tuple(self.eval(f) for f in body)
+            present = {a for p in parts for a in p.axes}
+            out = tuple(dict.fromkeys(a for p in parts for a in p.axes if a not in e.over))
+            value, undef = self.product(parts, out)
             scale = 1
             for v in e.over:
                 if v not in present:  # a sum over a variable the body does not mention
                     scale *= self.src.types[v].size
-            return (res[0], res[1] * scale) if scale != 1 else res
+            return _Val(e, out, value * scale if scale != 1 else value, undef, parts)
         if isinstance(e, Product):
-            factors = [self.eval(f) for f in e.factors]
-            return _contract(factors, tuple(dict.fromkeys(a for ax, _ in factors for a in ax)))
+            parts = tuple(self.eval(f) for f in e.factors)
+            out = tuple(dict.fromkeys(a for p in parts for a in p.axes))
+            return _Val(e, out, *self.product(parts, out), parts)
         if isinstance(e, Quotient):
-            na, n = self.eval(e.num)
-            da, d = self.eval(e.den)
-            axes = tuple(dict.fromkeys((*na, *da)))
-            n = self.align(na, n, axes)
-            d = self.align(da, d, axes)
-            self.positive(d, lambda bad: PositivityError(
-                f"the estimand divides by {e.den}, which is zero{_where(axes, bad, self.src)}: "
-                "the observational distribution violates positivity there, so the estimand "
-                "is undefined"))
-            return axes, n / d
+            num, den = self.eval(e.num), self.eval(e.den)
+            axes = tuple(dict.fromkeys((*num.axes, *den.axes)))
+            n = self.align(num.axes, num.value, axes)
+            d = self.align(den.axes, den.value, axes)
+            undef = d <= 0  # an undefined denominator holds 0, so this marks it too
+            if num.undef is not None:
+                undef = undef | self.align(num.axes, num.undef, axes)
+            return _Val(e, axes, self.xp.where(undef, 0.0, n / self.xp.where(undef, 1.0, d)),
+                        self._known(undef), (num, den))
         raise TypeError(f"not an estimand: {e!r}")  # pragma: no cover
 
-    def term(self, t: P) -> Factor:
+    def product(self, parts: Sequence[_Val], out: tuple[str, ...]) -> tuple[Any, Any]:
+        """The contraction of ``parts`` onto ``out``, and its mask of undefined cells."""
+        value = _contract([(p.axes, p.value) for p in parts], out)[1]
+        if all(p.undef is None for p in parts):
+            return value, None
+        xp = self.xp
+        nz, pos = [], []
+        for p in parts:
+            nonzero = p.value != 0
+            nz.append((p.axes, xp.where(nonzero if p.undef is None else nonzero | p.undef,
+                                        1.0, 0.0)))
+            pos.append((p.axes, xp.where(nonzero if p.undef is None else nonzero & ~p.undef,
+                                         1.0, 0.0)))
+        undef = _contract(nz, out)[1] - _contract(pos, out)[1] > 0.5
+        return value, self._known(undef)
+
+    def term(self, t: P) -> _Val:
         src = self.src
         names = (*t.vars, *t.given)
         for n in names:
@@ -203,7 +258,7 @@ class _Evaluator:
                 raise QueryError(f"{t}: {n} is not an observed variable of the distribution")
         axes, joint = src.marginal(names)
         vals = t.values
-        # fix values first: only the slices the estimand reads must be positive
+        # fix values first: only the slices the estimand reads matter
         idx: list[Any] = []
         kept: list[str] = []
         for a in axes:
@@ -214,26 +269,81 @@ class _Evaluator:
                 kept.append(a)
         kaxes = tuple(kept)
         if not t.given:
-            return kaxes, joint[tuple(idx)]
+            return _Val(t, kaxes, joint[tuple(idx)])
+        xp = self.xp
         over = tuple(i for i, a in enumerate(axes) if a in t.vars)
-        den = self.xp.broadcast_to(joint.sum(axis=over, keepdims=True), joint.shape)[tuple(idx)]
+        den = xp.broadcast_to(joint.sum(axis=over, keepdims=True), joint.shape)[tuple(idx)]
         joint = joint[tuple(idx)]
+        undef = den <= 0
+        return _Val(t, kaxes, xp.where(undef, 0.0, joint / xp.where(undef, 1.0, den)),
+                    self._known(undef))
 
-        def error(bad: np.ndarray) -> PositivityError:
-            given_axes = [i for i, a in enumerate(kaxes) if a in t.given]
-            fixed_given = [f"{v} = {show_label(vals[v])}" for v in t.given if v in vals]
-            where = ", ".join([*fixed_given, *(
-                f"{kaxes[i]} = {show_label(src.types[kaxes[i]].values[bad[i]])}"
-                for i in given_axes)])
-            return PositivityError(f"the estimand needs {t}, but P({where}) = 0: the "
-                                   "observational distribution violates positivity there, so "
-                                   "the estimand is undefined")
+    # -- naming where it is undefined (NumPy, only once the answer is known to be) --------------
 
-        self.positive(den, error)
-        return kaxes, joint / den
+    def diagnose(self, root: _Val) -> PositivityError:
+        """The error for an answer with undefined cells: the first zero denominator, in
+        evaluation order, whose undefined cells reach the answer (a backward pass: a cell of an
+        operand *reaches* the answer where an answer cell depends on it through factors that
+        are all undefined or nonzero there)."""
+        found = self._culprit(root, np.ones(np.shape(root.value), dtype=bool))
+        if found is not None:
+            return found
+        at = _where(root.axes, np.argwhere(root.undef)[0], self.src)
+        return PositivityError(  # pragma: no cover (an undefined answer has a culprit)
+            f"the estimand {root.node} is undefined{at}: the observational distribution "
+            "violates positivity there")
+
+    def _culprit(self, v: _Val, reach: np.ndarray) -> PositivityError | None:
+        if v.undef is None or not reach.any():
+            return None
+        if isinstance(v.node, P):
+            bad = np.argwhere(v.undef & reach)
+            return self._term_error(v, bad[0]) if len(bad) else None
+        ones = [(p.axes, np.ones(np.shape(p.value))) for p in v.parts]
+        if isinstance(v.node, Quotient):
+            for p, one in zip(v.parts, ones, strict=True):
+                found = self._culprit(p, _contract([(v.axes, reach * 1.0), one], p.axes)[1] > 0)
+                if found is not None:
+                    return found
+            den = v.parts[1]  # neither operand's undefined cells reach: its own zeros do
+            own = self.align(den.axes, den.value, v.axes) <= 0
+            if den.undef is not None:
+                own &= ~self.align(den.axes, den.undef, v.axes)
+            bad = np.argwhere(own & reach)
+            if not len(bad):
+                return None
+            at = [bad[0][v.axes.index(a)] for a in den.axes]  # where, on the denominator's axes
+            return PositivityError(
+                f"the estimand divides by {v.node.den}, which is zero"
+                f"{_where(den.axes, at, self.src)}: the observational distribution violates "
+                "positivity there, so the estimand is undefined")
+        # a Sum or a Product: an operand's cell reaches where the others are undefined or nonzero
+        nz = [(p.axes, np.where(p.value != 0 if p.undef is None else (p.value != 0) | p.undef,
+                                1.0, 0.0)) for p in v.parts]
+        for i, p in enumerate(v.parts):
+            if p.undef is None:
+                continue
+            operands = [(v.axes, reach * 1.0), ones[i], *nz[:i], *nz[i + 1:]]
+            found = self._culprit(p, _contract(operands, p.axes)[1] > 0)
+            if found is not None:
+                return found
+        return None
+
+    def _term_error(self, v: _Val, bad: np.ndarray) -> PositivityError:
+        t = v.node
+        assert isinstance(t, P)
+        vals = t.values
+        given_axes = [i for i, a in enumerate(v.axes) if a in t.given]
+        fixed_given = [f"{g} = {show_label(vals[g])}" for g in t.given if g in vals]
+        where = ", ".join([*fixed_given, *(
+            f"{v.axes[i]} = {show_label(self.src.types[v.axes[i]].values[bad[i]])}"
+            for i in given_axes)])
+        return PositivityError(f"the estimand needs {t}, but P({where}) = 0: the "
+                               "observational distribution violates positivity there, so "
+                               "the estimand is undefined")
 
 
-def _contract(factors: Sequence[Factor], out: tuple[str, ...]) -> Factor:
+def _contract(factors: Sequence[tuple[tuple[str, ...], Any]], out: tuple[str, ...]) -> Factor:
     if not factors:
         return (), np.ones(())
     sym: dict[str, str] = {}
@@ -277,9 +387,9 @@ class CompiledEstimand:
 
         def fn(joint: Any) -> tuple[Any, Any]:
             ev = _Evaluator(_TracedJoint(joint, self.names, self.types), jnp)
-            f_axes, arr = ev.eval(estimand)
-            ok = jnp.all(jnp.stack(ev.flags)) if ev.flags else jnp.bool_(True)
-            return ev.align(f_axes, jnp.asarray(arr), self.axes), ok
+            root = ev.eval(estimand)
+            ok = jnp.bool_(True) if root.undef is None else ~jnp.any(root.undef)
+            return ev.align(root.axes, jnp.asarray(root.value), self.axes), ok
 
         self._one = jax.jit(fn)
         self._many = jax.jit(jax.vmap(fn))
@@ -288,7 +398,7 @@ class CompiledEstimand:
         src = JointSource(joint, self.names, self.types)
         arr, ok = self._one(src.array)
         if not bool(ok):
-            evaluate(self.estimand, src, self.axes)  # raises, naming where
+            return evaluate(self.estimand, src, self.axes)  # raises, naming where
         return np.asarray(arr)
 
     def batch(self, joints: Any) -> np.ndarray:
@@ -303,14 +413,14 @@ class CompiledEstimand:
         if bad.size:
             JointSource(arr[bad[0]], self.names, self.types)  # raises, with the sum
         out, ok = self._many(arr)
-        ok = np.asarray(ok)
-        if not ok.all():
-            i = int(np.flatnonzero(~ok)[0])
+        out, ok = np.array(out), np.asarray(ok)
+        for i in np.flatnonzero(~ok):  # undefined: the NumPy path names where (and raises)
             try:
-                evaluate(self.estimand, JointSource(arr[i], self.names, self.types), self.axes)
+                out[i] = evaluate(self.estimand, JointSource(arr[i], self.names, self.types),
+                                  self.axes)
             except PositivityError as e:
                 raise PositivityError(f"joint table {i} of the batch: {e}") from None
-        return np.asarray(out)
+        return out
 
 
 class _TracedJoint(JointSource):
