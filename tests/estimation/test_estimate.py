@@ -117,7 +117,8 @@ def test_bad_input_gets_its_own_message():
         causaldsl.estimate(G, ATE, sep, method="ipw")
     fd = ADMG(["X", "M", "Y"], [("X", "M"), ("M", "Y")], [("X", "Y")])
     with pytest.raises(QueryError, match=r"no back-door adjustment set.*frontdoor"):
-        causaldsl.estimate(fd, ATE, pd.DataFrame({"X": [0, 1], "M": [0, 1], "Y": [0.0, 1.0]}))
+        causaldsl.estimate(fd, ATE, pd.DataFrame({"X": [0, 1], "M": [0, 1], "Y": [0.0, 1.0]}),
+                           method="aipw")
 
 
 def test_a_formula_from_text_cannot_run_code():

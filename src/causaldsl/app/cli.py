@@ -25,6 +25,8 @@ examples:
   causal query examples/smoking.causal "P(C | do(S = yes))"
   causal fmt --check examples/*.causal
   causal draw examples/smoking.causal --do "S=yes" -o surgery.png
+  causal estimate examples/spector.causal "E[GRADE | do(PSI = 1)] - E[GRADE | do(PSI = 0)]" \
+      --data examples/spector.csv
   causal repl examples/smoking.causal
 """
 
@@ -61,6 +63,35 @@ def _parser() -> argparse.ArgumentParser:
                    help="the rule to use (default: back-door, front-door, then the ID algorithm)")
     i.add_argument("--latex", action="store_true", help="print the formula as LaTeX")
     i.add_argument("--json", action="store_true", help="print the answer as JSON")
+    e = sub.add_parser("estimate", help="estimate an effect from data, with its standard error "
+                       "and confidence interval",
+                       epilog='example: causal estimate examples/spector.causal '
+                       '"E[GRADE | do(PSI = 1)] - E[GRADE | do(PSI = 0)]" --data '
+                       'examples/spector.csv')
+    e.add_argument("file", metavar="FILE")
+    e.add_argument("query", metavar="QUERY")
+    e.add_argument("--in", dest="target", metavar="NAME", help="the graph or model (default: last)")
+    e.add_argument("--data", required=True, metavar="PATH",
+                   help="the data: .csv .tsv .parquet .feather .json .jsonl .xlsx (columns are "
+                   "matched to variables by name)")
+    e.add_argument("--method", choices=["auto", "gformula", "ipw", "aipw"], default="auto",
+                   help="the estimator (default auto: aipw for a discrete treatment, else "
+                   "gformula)")
+    e.add_argument("--adjust", metavar="A,B", help="the adjustment set (default: chosen from "
+                   "the graph; checked)")
+    e.add_argument("--outcome", metavar="FORMULA", help='the outcome model, e.g. "C(X) * age + '
+                   'I(age**2)" (default: main effects)')
+    e.add_argument("--propensity", metavar="FORMULA", help="the propensity model (default: main "
+                   "effects)")
+    e.add_argument("--level", type=float, default=0.95, help="the confidence level (0.95)")
+    e.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                   help="N bootstrap replicates for the se and a percentile interval (default: "
+                   "the sandwich se and a normal interval)")
+    e.add_argument("--seed", type=_seed, default=0, help="the bootstrap's seed (default 0)")
+    e.add_argument("--missing", choices=["error", "drop"], default="error",
+                   help="rows with missing values: an error (default), or dropped")
+    e.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    e.add_argument("--progress", action="store_true", help="show the bootstrap's progress")
     d = sub.add_parser("draw", help="draw a model, graph or diagram (svg, png, pdf or dot)",
                        epilog='examples: causal draw examples/smoking.causal -o smoking.png\n'
                        '          causal draw examples/smoking.causal --do "S=yes" -o surgery.svg',
@@ -132,9 +163,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return {"check": _check, "run": _run, "query": _query, "fmt": _fmt,
-                "repl": _repl, "identify": _identify_cmd, "draw": _draw}[args.command](args)
+                "repl": _repl, "identify": _identify_cmd, "draw": _draw,
+                "estimate": _estimate_cmd}[args.command](args)
     except KeyboardInterrupt:  # pragma: no cover
         return 130
+    except BrokenPipeError:  # the reader went away (`causal ... | head`): stop quietly
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except Exception:  # a bug, not bad input
         print("causal: internal error (a bug in causaldsl, not in your input). Please report it "
               "with the file and command that caused it, and this trace:", file=sys.stderr)
@@ -194,6 +232,34 @@ def _identify_cmd(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     st = SimpleNamespace(prob=q, text=args.query, method=args.method)
     return identify_statement(prog, target, st, f"{args.file}: ", args.json, latex=args.latex)
+
+
+def _estimate_cmd(args: argparse.Namespace) -> int:
+    import json
+
+    from causaldsl.estimation.estimate import estimate
+
+    def bar(done: int, total: int) -> None:
+        print(f"\rbootstrap {done}/{total}", end="" if done < total else "\n", file=sys.stderr,
+              flush=True)
+
+    try:
+        prog, target = _load_target(args)
+        adjust = None if args.adjust is None else \
+            [a.strip() for a in args.adjust.split(",") if a.strip()]
+        result = estimate(prog.models[target], args.query, args.data, method=args.method,
+                          adjust=adjust, outcome=args.outcome, propensity=args.propensity,
+                          level=args.level, bootstrap=args.bootstrap, seed=args.seed,
+                          missing=args.missing, trusted=False,
+                          progress=bar if args.progress else None)
+    except CausalError as e:
+        print(f"{args.file}: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    if args.json:
+        print(json.dumps({"model": target, **result.to_dict()}))
+    else:
+        print(f"{result}\n  [{target}]")
+    return EXIT_OK
 
 
 def _draw(args: argparse.Namespace) -> int:

@@ -393,6 +393,7 @@ class CompiledEstimand:
 
         self._one = jax.jit(fn)
         self._many = jax.jit(jax.vmap(fn))
+        self._jac = jax.jit(jax.jacrev(lambda joint: fn(joint)[0]))
 
     def __call__(self, joint: Any) -> np.ndarray:
         src = JointSource(joint, self.names, self.types)
@@ -421,6 +422,20 @@ class CompiledEstimand:
             except PositivityError as e:
                 raise PositivityError(f"joint table {i} of the batch: {e}") from None
         return out
+
+
+    def jacobian(self, joint: Any) -> np.ndarray:
+        """The derivative of the answer with respect to each cell of the joint table (shape:
+        the answer's, then the table's): the delta method's gradient. Where the answer is
+        undefined, the PositivityError that ``__call__`` raises."""
+        self(joint)
+        return np.asarray(self._jac(np.asarray(joint, dtype=np.float64)))
+
+    def defined_batch(self, joints: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The answer on each table and whether it is defined there (no error: an undefined
+        answer is a False flag, its value meaningless), e.g. for bootstrap replicates."""
+        out, ok = self._many(np.asarray(joints, dtype=np.float64))
+        return np.asarray(out), np.asarray(ok)
 
 
 class _TracedJoint(JointSource):

@@ -62,6 +62,30 @@ class Dataset:
             return np.asarray(nums, dtype=np.float64)[self.codes(name)]
         return np.asarray(self.frame[name], dtype=np.float64)
 
+    def discrete(self, limit: int = 20) -> Dataset:
+        """This data with each numeric column whose type was inferred (not declared) and that
+        holds at most ``limit`` distinct integers read as a finite type of those integers:
+        how counting estimators see a 0/1 column of a CSV file."""
+        import pandas as pd
+
+        frame, types = self.frame, dict(self.types)
+        for v in self.inferred:
+            if not isinstance(types[v], RealType):
+                continue
+            x = self.frame[v].to_numpy()
+            uniq = np.unique(x)
+            if len(uniq) > limit or not np.all(uniq == np.round(uniq)):
+                continue
+            labels = [int(u) for u in uniq]
+            if frame is self.frame:
+                frame = frame.copy()
+            frame[v] = pd.Categorical.from_codes(np.searchsorted(uniq, x),
+                                                 categories=[str(u) for u in labels])
+            types[v] = FiniteType(labels)
+        if frame is self.frame:
+            return self
+        return Dataset(frame, types, self.source, self.dropped, self.inferred)
+
     def counts(self, names: Sequence[str]) -> np.ndarray:
         """The joint count table of finite columns (one axis per name, in order)."""
         types = [self.types[v] for v in names]

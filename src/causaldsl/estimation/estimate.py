@@ -23,6 +23,7 @@ from causaldsl.analysis.identify import graph_of
 from causaldsl.core.errors import DataError, QueryError
 from causaldsl.core.types import FiniteType, Label, OpaqueType, Type, show_label
 from causaldsl.estimation import design as D
+from causaldsl.estimation import plugin
 from causaldsl.estimation.data import Dataset, load
 from causaldsl.estimation.estimators import METHODS, Estimator, Problem, Term
 from causaldsl.estimation.glm import check_design, check_fit, family_for
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 #: A numeric treatment with at most this many distinct values may be weighted (IPW, AIPW) as
 #: discrete levels; beyond it only the g-formula's outcome model applies.
 MAX_LEVELS = 20
+#: ``auto`` picks the plug-in when every variable is finite and the data hold at least this
+#: many rows per cell of the joint table (on average); else a model-based estimator.
+PER_CELL = 10
 #: Propensities below this (or weights above its inverse) are reported as poor overlap.
 OVERLAP = 0.01
 
@@ -54,9 +58,12 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
     ``do(X = x)``, optionally in a stratum ``W = w`` or among the treated) estimated from
     ``data`` on the graph of ``target`` (a CausalModel, an ADMG or a networkx DiGraph).
 
-    ``method``: ``auto`` (aipw for a discrete treatment, else gformula), ``gformula``, ``ipw``
-    or ``aipw``. ``adjust``: the adjustment set (default: chosen from the graph). ``outcome`` /
-    ``propensity``: Wilkinson formulas for the nuisance models (default: main effects).
+    ``method``: ``auto``, ``plugin`` (the identified formula on frequencies: finite variables;
+    any identification rule), ``gformula``, ``ipw`` or ``aipw`` (a back-door set). ``auto``
+    takes the plug-in where every variable is finite and the data have PER_CELL rows per cell
+    of the joint table, or where no back-door set exists; else aipw for a discrete treatment,
+    gformula for a continuous one. ``adjust``: the adjustment set (default: chosen from the
+    graph). ``outcome`` / ``propensity``: Wilkinson formulas for the nuisance models (default: main effects).
     ``bootstrap``: replicates for the standard error and a percentile interval (default: the
     sandwich and a normal interval). ``trusted=False`` for formulas from text (they may not run
     code)."""
@@ -65,7 +72,7 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
     if not isinstance(bootstrap, int) or bootstrap < 0 or bootstrap == 1:
         raise QueryError(f"bootstrap={bootstrap}: the number of replicates is 0 (none) or at "
                          "least 2")
-    choices = ("auto", *METHODS)
+    choices = ("auto", "plugin", *METHODS)
     if method not in choices:
         raise QueryError(f"unknown estimation method {method!r}; use one of "
                          f"{', '.join(choices)}")
@@ -73,10 +80,18 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
     g, declared = _graph(target, question)
     x = question.treatment
     ys = question.outcomes
+    att = any(m.treated is not None for m in question.means)
+    if method == "plugin" or (method == "auto" and adjust is None and not att
+                              and _no_backdoor(g, question)):
+        return _plugin(g, question, data, declared, level, bootstrap, seed, missing, progress)
     z = _adjustment(g, question, adjust)
     covariates = list(g.sort(z | set(question.strata)))
     ds = load(data, [x, *ys, *covariates], declared, missing=missing)
     if method == "auto":
+        size = plugin.cells(ds.discrete(), [x, *ys, *covariates])
+        if not att and adjust is None and size is not None and size * PER_CELL <= ds.n:
+            return _plugin(g, question, data, declared, level, bootstrap, seed, missing,
+                           progress)
         method = "aipw" if _discrete(ds, x) else "gformula"
     problem, names = _problem(method, question, ds, covariates, outcome, propensity, trusted)
     est = Estimator(problem)
@@ -102,6 +117,7 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
         ci = (float(np.quantile(vals[ok], 0.5 - level / 2)),
               float(np.quantile(vals[ok], 0.5 + level / 2)))
         details.update(bootstrap=int(ok.sum()), bootstrap_failed=int((~ok).sum()))
+    details["models"] = _models(problem, fit, names, question)
     diagnostics, warnings = _overlap(problem, fit, ds, x, covariates) \
         if fit.propensity is not None else ({}, [])
     return EffectEstimate(
@@ -110,6 +126,27 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
         n=ds.n, dropped=ds.dropped, adjustment=tuple(g.sort(z)), means=_means(question, fit),
         diagnostics=diagnostics, warnings=tuple(warnings), interval="bootstrap percentile"
         if bootstrap else "normal, sandwich standard error", **details)
+
+
+def _plugin(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type], level: float,
+            bootstrap: int, seed: int, missing: str,
+            progress: Callable[[int, int], None] | None) -> EffectEstimate:
+    value, se, ci, details = plugin.run(g, q, data, declared, level=level, bootstrap=bootstrap,
+                                        seed=seed, missing=missing, progress=progress)
+    formulas = "; ".join(f"{p} = {f} (by {how})" for p, how, f in details["estimands"])
+    return EffectEstimate(
+        value, se, "plugin", query=str(q), method="plugin",
+        described=f"plug-in of the identified formula on the data's frequencies: {formulas}",
+        ci=ci, level=level, adjustment=(), interval="bootstrap percentile" if bootstrap else
+        "normal, delta-method standard error", **details)
+
+
+def _no_backdoor(g: ADMG, q: Question) -> bool:
+    try:
+        _adjustment(g, q, None)
+    except QueryError:
+        return True
+    return False
 
 
 # -- the graph ------------------------------------------------------------------------------
@@ -344,6 +381,29 @@ def _check_fits(est: Estimator, p: Problem, fit: Any, names: Mapping[str, Sequen
     if not np.isfinite(fit.means).all():
         raise DataError("the estimate is not a number: a stratum or a treatment level has no "
                         "weight in the data")
+
+
+def _models(p: Problem, fit: Any, names: Mapping[str, Sequence[str]], q: Question
+            ) -> dict[str, dict[str, tuple[float, float]]]:
+    """The nuisance models' coefficients with their sandwich standard errors, by column."""
+    se = np.sqrt(np.clip(np.diag(fit.cov), 0, None))
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    i = 0
+    outcomes = list(dict.fromkeys(m.outcome for m in q.means))
+    blocks: list[tuple[str, list[str]]] = []
+    if p.uses_outcome:
+        blocks += [(f"outcome {o} ({fam.name})", list(names["outcome"]))
+                   for o, fam in zip(outcomes, p.families, strict=True)]
+    if p.uses_propensity:
+        cols = list(names["propensity"])
+        k = p.prop_family.k
+        label = f"propensity ({p.prop_family.name})"
+        blocks.append((label, cols if k == 2 else
+                       [f"{c} [level {j}]" for c in cols for j in range(1, k)]))
+    for label, cols in blocks:
+        out[label] = {c: (float(fit.theta[i + j]), float(se[i + j])) for j, c in enumerate(cols)}
+        i += len(cols)
+    return out
 
 
 def _means(q: Question, fit: Any) -> tuple[tuple[str, float, float], ...]:

@@ -97,6 +97,8 @@ class EffectEstimate(Estimate):
                "adjustment": list(self.adjustment), "interval": d.get("interval"),
                "means": [{"term": t, "value": v, "se": s} for t, v, s in d.get("means", ())],
                "diagnostics": self.diagnostics, "warnings": list(self.warnings)}
+        out["models"] = {name: {c: {"coef": b, "se": s} for c, (b, s) in coefs.items()}
+                         for name, coefs in d.get("models", {}).items()}
         for k in ("dropped", "bootstrap", "bootstrap_failed", "se_sandwich"):
             if k in d:
                 out[k] = d[k]
@@ -120,10 +122,13 @@ class EffectEstimate(Estimate):
         how = d.get("described", self.method)
         adj = ", ".join(self.adjustment) or "nothing"
         lines = [f"{head}= {float(self):.6g}   se {self.se:.3g}   {pct} CI [{lo:.6g}, {hi:.6g}]",
-                 f"  by {how}; adjusting for {adj}; n = {self.n}"
+                 f"  by {how}" + ("" if self.method == "plugin" else f"; adjusting for {adj}")
+                 + f"; n = {self.n}"
                  + (f" ({d['dropped']} incomplete rows dropped)" if d.get("dropped") else ""),
                  f"  interval: {d.get('interval', '')}"
-                 + (f", {d['bootstrap']} replicates" if "bootstrap" in d else "")]
+                 + (f", {d['bootstrap']} replicates" if "bootstrap" in d else "")
+                 + (f" ({d['bootstrap_failed']} more could not be fitted: left out)"
+                    if d.get("bootstrap_failed") else "")]
         if len(d.get("means", ())) > 1:
             lines += [f"  {t} = {v:.6g} (se {s:.3g})" for t, v, s in d["means"]]
         for arm, diag in self.diagnostics.items():
@@ -131,6 +136,9 @@ class EffectEstimate(Estimate):
                          f"{diag['propensity_max']:.3g}], ESS {diag['ess']:.0f} of "
                          f"{diag['rows']} rows, weights above 20: "
                          f"{100 * diag['weights_above_20']:.1f}%")
+        for name, coefs in d.get("models", {}).items():
+            shown = ", ".join(f"{c} {b:.4g}" for c, (b, _) in coefs.items())
+            lines.append(f"  {name}: {shown}")
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
