@@ -73,3 +73,32 @@ def test_bad_input_is_a_located_error(capsys, tmp_path, monkeypatch, args, messa
 def test_a_query_the_data_cannot_answer(capsys):
     code, _, err = run(capsys, "estimate", SPECTOR, "E[GRADE | do(PSI)]", "--data", DATA)
     assert code == 1 and "name the treatment's value" in err
+
+
+OBSERVED = """type B = {0, 1}
+graph g {
+  Z : B
+  X : B
+  Y : B
+  Z -> X -> Y
+  Z -> Y
+}
+observed P(Z, X, Y) in g = [0.3, 0.2, 0.1, 0.4, 0, 0, 0, 0]
+query E[Y | do(X = 1)] - E[Y | do(X = 0)]
+query E[Y | X = 1]
+query 2 * P(Y = 1 | do(X = 1)) - P(Y = 0 | do(X = 0))
+"""
+
+
+def test_expectations_and_sums_on_observed_data(capsys, tmp_path):
+    """The stratum Z = 1 has probability 0 (weight 0), so within Z = 0: P(Y=1 | X=0) =
+    0.2/0.5 = 0.4 and P(Y=1 | X=1) = 0.4/0.5 = 0.8; the effect is 0.8 - 0.4 = 0.4;
+    E[Y | X = 1] = 0.8; 2 · 0.8 - 0.6 = 1.0. (Was: "only P(...) queries can be answered".)"""
+    f = tmp_path / "obs.causal"
+    f.write_text(OBSERVED)
+    code, _, err = run(capsys, "check", str(f))
+    assert code == 0, err
+    code, out, err = run(capsys, "run", str(f), "--json")
+    assert code == 0, err
+    values = [json.loads(line)["value"] for line in out.splitlines()]
+    assert values == pytest.approx([0.4, 0.8, 1.0], abs=1e-12)

@@ -99,3 +99,19 @@ def test_the_plugin_needs_finite_variables_and_no_counterfactual():
         causaldsl.estimate(BACKDOOR, ATE, df, method="plugin")
     with pytest.raises(QueryError, match="effects on the treated"):
         causaldsl.estimate(BACKDOOR, "E[Y[X = 1] | X = 1]", _rows(COUNTS), method="plugin")
+
+
+def test_identification_evaluate_takes_a_dataframe_or_a_file_with_its_labels(tmp_path):
+    """Was: a misleading message (evaluate(df)), a raw ValueError (names=...) and labels 0/1.
+    Now the data layer counts the frequencies and the answer keeps the data's labels."""
+    from causaldsl.analysis.identify import identify
+
+    df = _rows(COUNTS).assign(X=lambda d: d.X.map({0: "no", 1: "yes"}))
+    i = identify(BACKDOOR, "P(Y | do(X))")
+    d = i.evaluate(df)
+    assert d.given_types[0].values == ("no", "yes")
+    # P(Y = 1 | do(X = yes)) = ½ 0.6 + ½ 0.9 = 0.75; do(X = no): ½ 0.2 + ½ 0.5 = 0.35
+    assert d.probs[1, 1] == pytest.approx(0.75) and d.probs[0, 1] == pytest.approx(0.35)
+    df.to_csv(tmp_path / "d.csv", index=False)
+    assert identify(BACKDOOR, "P(Y = 1 | do(X = yes))").evaluate(tmp_path / "d.csv") == \
+        pytest.approx(0.75)

@@ -22,7 +22,7 @@ def answer(program: Program, query: Any, target: str | None = None, **options: A
     model answers by its mechanisms (method None); a graph, by identification evaluated on
     its last ``observed`` distribution (the rule's name)."""
     from causaldsl.analysis.identify import identify
-    from causaldsl.lang.elaborate import no_data_error, only_prob_error
+    from causaldsl.lang.elaborate import no_data_error
     from causaldsl.syntax.query import Prob, parse_query
 
     target = program.target(target or None)
@@ -32,9 +32,47 @@ def answer(program: Program, query: Any, target: str | None = None, **options: A
         raise no_data_error(target)
     q = parse_query(query) if isinstance(query, str) else query
     if not isinstance(q, Prob):
-        raise only_prob_error(q)
+        return _number_on_observations(program, target, q)
     ident = identify(program.models[target], q)
     return on_observations(program, target, ident), ident.method
+
+
+def _number_on_observations(program: Program, target: str, q: Any) -> tuple[float, str]:
+    """An expectation, or a linear combination of probabilities and expectations, each term
+    identified and evaluated on the observed distribution: a number."""
+    from causaldsl.analysis.identify import identify
+    from causaldsl.core.types import FiniteType
+    from causaldsl.model.checks import not_numeric_error
+    from causaldsl.model.distribution import Distribution
+    from causaldsl.syntax.query import Event, Expect, Linear, Prob
+
+    model = program.models[target]
+    total, methods = 0.0, []
+    for coef, term in (q.terms if isinstance(q, Linear) else ((1.0, q),)):
+        if isinstance(term, Expect):
+            p = term.prob
+            (y,) = p.outcomes
+            ident = identify(model, Prob((Event(y.var, None, y.world),), p.interventions,
+                                         p.evidence))
+            d = on_observations(program, target, ident)
+            t = model.variables[y.var].type
+            nums = t.numeric() if isinstance(t, FiniteType) else None
+            if nums is None:
+                raise not_numeric_error(y.term, t)
+            if not isinstance(d, Distribution) or d.given:
+                raise CausalError(f"{term}: an expectation from observed data needs every "
+                                  "treatment and evidence value named")
+            value = float(sum(v * pr for v, pr in zip(nums, d.probs, strict=True)))
+        else:
+            ident = identify(model, term)
+            d = on_observations(program, target, ident)
+            if isinstance(d, Distribution):
+                raise CausalError(f"{term} is a table; in a sum of queries name every value "
+                                  f"({', '.join(d.axes)})")
+            value = float(d)
+        total += coef * value
+        methods.append(ident.method)
+    return total, ", ".join(dict.fromkeys(methods))
 
 
 def on_observations(program: Program, target: str, ident: Any) -> Any:

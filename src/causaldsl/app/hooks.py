@@ -33,6 +33,12 @@ def _response_functions(model: Any) -> Any:
 
 
 def _evaluate_estimand(identification: Any, source: Any, **kw: Any) -> Any:
+    import os
+
+    if type(source).__module__.split(".")[0] == "pandas" or isinstance(source, str | os.PathLike):
+        from causaldsl.estimation.plugin import evaluate_on_data
+
+        return evaluate_on_data(identification, source, **kw)
     from causaldsl.backends.estimand_eval import evaluate_query
 
     return evaluate_query(identification, source, **kw)

@@ -147,3 +147,23 @@ def run(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type], *, level:
               float(np.quantile(total_b[ok], 0.5 + level / 2)))
         details.update(bootstrap=int(ok.sum()), bootstrap_failed=int((~ok).sum()))
     return value, se, ci, details
+
+
+def evaluate_on_data(ident: Identification, data: Any, *, types: Mapping[str, Type] | None = None,
+                     missing: str = "error") -> Any:
+    """An identification's formula on a table's frequencies (``Identification.evaluate(df)``):
+    the answer shaped as on a joint table, with the data's labels."""
+    from causaldsl.backends.estimand_eval import evaluate_query
+
+    q = ident.query
+    names = sorted({n for t in ident.bound.terms() for n in (*t.vars, *t.given)} | {
+        e.var for e in (*q.outcomes, *q.interventions, *q.evidence)})
+    ds = load(data, names, types or {}, missing=missing).discrete()
+    cont = [v for v in names if not isinstance(ds.types[v], FiniteType)]
+    if cont:
+        raise DataError(f"evaluating {q} on data counts frequencies, so it needs finite "
+                        f"variables; {', '.join(cont)} {'is' if len(cont) == 1 else 'are'} "
+                        "continuous in the data: causaldsl.estimate(..., method='gformula' or "
+                        "'aipw') fits models instead")
+    joint = ds.counts(names) / ds.n
+    return evaluate_query(ident, joint, names, {v: ds.types[v] for v in names})

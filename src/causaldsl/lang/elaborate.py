@@ -106,9 +106,20 @@ def no_data_error(target: str) -> CausalError:
                        f"`observed P(...) in {target} = [...]` to answer queries")
 
 
-def only_prob_error(q: Any) -> CausalError:
-    """A query of a graph that is not one probability."""
-    return CausalError(f"{q}: only P(...) queries can be answered from observed data so far")
+def _probabilities(q: Any) -> list[Prob]:
+    """The probabilities a query of a graph identifies: itself, each term of a sum, and for
+    ``E[Y | ...]`` the distribution ``P(Y | ...)``."""
+    from causaldsl.syntax.query import Event, Expect, Linear
+
+    out = []
+    for _, t in (q.terms if isinstance(q, Linear) else ((1.0, q),)):
+        if isinstance(t, Expect):
+            (y,) = t.prob.outcomes
+            out.append(Prob((Event(y.var, None, y.world),), t.prob.interventions,
+                            t.prob.evidence))
+        else:
+            out.append(t)
+    return out
 
 
 BUILTIN_TYPES: dict[str, Type] = {"Bool": Bool, "Real": Real}
@@ -852,12 +863,11 @@ class Elaborator:
             if isinstance(st, A.IdentifyStmt):
                 check_query(model, st.prob, untyped_labels=True)
             elif name in self.prog.graphs:  # identified, then evaluated on observed data
-                if not isinstance(st.query, Prob):
-                    raise only_prob_error(st.query)
-                check_query(model, st.query)
                 from causaldsl.analysis.identify import identify  # only here: files without graph queries
 
-                identify(model, st.query)  # not identifiable: the error run gives
+                check_answerable(model, st.query)
+                for p in _probabilities(st.query):
+                    identify(model, p)  # not identifiable: the error run gives
             else:
                 check_answerable(model, st.query)
         except CausalError as e:
