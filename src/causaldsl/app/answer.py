@@ -99,6 +99,8 @@ def answer_statement(prog: Any, target: str, st: Any, file: str, as_json: bool, 
     from causaldsl.lang import ast as A
 
     where = f"{file}:{st.span.line}:{st.span.column}: " if hasattr(st, "span") else f"{file}: "
+    if isinstance(st, A.EstimateStmt):
+        return estimate_statement(prog, target, st, where, as_json)
     if isinstance(st, A.IdentifyStmt):
         return identify_statement(prog, target, st, where, as_json)
     q = st.query if isinstance(st, A.QueryStmt) else st
@@ -115,6 +117,29 @@ def answer_statement(prog: Any, target: str, st: Any, file: str, as_json: bool, 
         print(json.dumps(out))
     else:
         print(show(label, target, result, method))
+    return EXIT_OK
+
+
+def estimate_statement(prog: Any, target: str, st: Any, where: str, as_json: bool) -> int:
+    """Estimate an effect from the statement's data file and print it (text or a JSON line)."""
+    from causaldsl.estimation.estimate import estimate
+
+    options: dict[str, Any] = {}
+    for o in st.options:
+        v = o.value
+        options[o.name] = int(v) if o.name in ("bootstrap", "seed") else \
+            list(v) if o.name == "adjust" else v
+    try:
+        result = estimate(prog.models[target], st.query, st.data, method=st.method or "auto",
+                          trusted=False, **options)
+    except CausalError as e:
+        print(f"{where}error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    if as_json:
+        print(json.dumps({"estimate": st.text, "model": target, **result.to_dict()}))
+    else:
+        body = str(result).split("\n", 1)[1]
+        print(f"estimate {st.text}  [{target}]\n{body}\n")
     return EXIT_OK
 
 

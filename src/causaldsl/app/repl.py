@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from causaldsl.app.answer import answer, identify_statement, show
+from causaldsl.app.answer import answer, estimate_statement, identify_statement, show
 from causaldsl.core.errors import CausalError
 
 HELP = """\
@@ -32,7 +32,7 @@ Commands:
 
 COMMANDS = [":help", ":load", ":type", ":models", ":use", ":draw", ":quit"]
 KEYWORDS = ["type", "model", "graph", "observed", "box", "diagram", "query", "identify",
-            "import", "latent", "exogenous", "table", "do", "Bernoulli", "Categorical",
+            "estimate", "import", "latent", "exogenous", "table", "do", "Bernoulli", "Categorical",
             "Bool", "Real", "if", "then", "else", "and", "or", "not", "true", "false"]
 
 
@@ -159,6 +159,10 @@ class Session:
         if isinstance(st, A.IdentifyStmt):
             with contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.err):
                 identify_statement(self.program, target, st, "", False)
+            return
+        if isinstance(st, A.EstimateStmt):
+            with contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.err):
+                estimate_statement(self.program, target, st, "", False)
             return
 
         q = st.query if isinstance(st, A.QueryStmt) else st

@@ -210,8 +210,28 @@ class IdentifyStmt(Record):
     span: Span
 
 
+class Option(Record):
+    """``name = value`` in an estimate statement's ``with`` clause: a string, a number, a set
+    of names ``{A, B}`` or a name."""
+
+    name: str
+    value: str | float | tuple[str, ...]
+    kind: str  # "string", "number", "names", "name"
+    span: Span
+
+
+class EstimateStmt(Record):
+    query: Any
+    text: str
+    target: tuple[str, Span] | None
+    data: str
+    method: str | None
+    options: tuple[Option, ...]
+    span: Span
+
+
 Statement = (Import | TypeDef | ModelDef | GraphDef | Observed | BoxDef | DiagramDef | QueryStmt
-             | IdentifyStmt)
+             | IdentifyStmt | EstimateStmt)
 
 
 class Module(Record):
@@ -424,6 +444,39 @@ class _ToAst(Transformer_NonRecursive):
         method = str(items[2]) if len(items) > 2 and items[2] is not None else None
         return IdentifyStmt(items[0], str(items[0]), (str(items[1]), _span(items[1])), method,
                             self._sp(meta, items))
+
+    def estimate_stmt(self, meta, items):  # type: ignore[no-untyped-def]
+        query, rest = items[0], [i for i in items[1:] if i is not None]
+        target = data = method = None
+        options = []
+        for it in rest:
+            if isinstance(it, Option):
+                options.append(it)
+            elif it.type == "NAME":
+                target = (str(it), _span(it))
+            elif it.type == "STRING":
+                data = str(it)[1:-1]
+            else:
+                method = str(it)
+        return EstimateStmt(query, str(query), target, data, method, tuple(options),
+                            self._sp(meta, items))
+
+    def option(self, meta, items):  # type: ignore[no-untyped-def]
+        kind, value = items[1]
+        return Option(str(items[0]), value, kind, _span(items[0]))
+
+    def opt_string(self, meta, items):  # type: ignore[no-untyped-def]
+        return ("string", str(items[0])[1:-1])
+
+    def opt_number(self, meta, items):  # type: ignore[no-untyped-def]
+        return ("number", number(items[0]))
+
+    def opt_names(self, meta, items):  # type: ignore[no-untyped-def]
+        names = items[0] if items and items[0] is not None else ()
+        return ("names", tuple(n for n, _ in names))
+
+    def opt_name(self, meta, items):  # type: ignore[no-untyped-def]
+        return ("name", str(items[0]))
 
     # expressions
     def if_expr(self, meta, items):  # type: ignore[no-untyped-def]

@@ -31,7 +31,7 @@ from causaldsl.ir.expr import (
 )
 from causaldsl.ir.mechanism import TOLERANCE, ExprMechanism, Table, to_table
 from causaldsl.lang import ast as A
-from causaldsl.lang.files import open_regular_text, why
+from causaldsl.lang.files import open_regular, open_regular_text, why
 from causaldsl.model.causal_model import CausalModel, Role, Variable, did_you_mean
 from causaldsl.model.checks import check_answerable, check_query
 from causaldsl.model.graph import hidden_cause_name
@@ -196,6 +196,8 @@ class Elaborator:
             self.diagram(st)
         elif isinstance(st, A.QueryStmt | A.IdentifyStmt):
             self.query_statement(st)
+        elif isinstance(st, A.EstimateStmt):
+            self.estimate_statement(st)
 
     # -- imports -------------------------------------------------------------------------
     def import_(self, st: A.Import) -> None:
@@ -876,6 +878,53 @@ class Elaborator:
         self.prog.statements.append((st, name))
 
 
+    def estimate_statement(self, st: A.EstimateStmt) -> None:
+        """Check what can be checked without reading the data: the target, the question, the
+        options, and that the data file is a readable regular file. The data path is kept
+        resolved against this file's folder."""
+        from causaldsl.estimation.question import read_question
+
+        if st.target is not None:
+            name, span = st.target
+            if name in self.targets and name not in self.prog.models:
+                return  # its definition failed and was reported
+            if name not in self.prog.models:
+                self.error(span, f"unknown model or graph {name!r}"
+                                 f"{did_you_mean(name, self.prog.models)}")
+                return
+        elif self.prog.models:
+            name = list(self.prog.models)[-1]
+        else:
+            self.error(st.span, "an estimate needs a graph or model: define one above it, or "
+                                "write `estimate ... in NAME`")
+            return
+        model = self.prog.models[name]
+        try:
+            question = read_question(st.query)
+            model.admg().check([question.treatment, *question.outcomes, *question.strata],
+                               str(st.query))
+        except CausalError as e:
+            self.error(st.span, str(e))
+            return
+        for opt in st.options:
+            problem = _option_problem(opt, model)
+            if problem:
+                self.error(opt.span, problem)
+                return
+        names = [o.name for o in st.options]
+        twice = next((n for n in names if names.count(n) > 1), None)
+        if twice:
+            self.error(st.span, f"the option {twice} is given twice")
+            return
+        base = Path(self.file).parent if self.file not in ("<string>", "<repl>") else Path.cwd()
+        path = base / st.data
+        try:
+            open_regular(path).close()
+        except OSError as e:
+            self.error(st.span, f"cannot read {st.data!r}: {why(e)}")
+            return
+        self.prog.statements.append((st.replace(data=str(path)), name))
+
     def _name_span(self, span: Span, e: CausalError) -> Span:
         """Where an unknown name stands inside a statement (in a world, say), else the statement."""
         hit = re.search(r"'([^']+)' is not a variable", str(e))
@@ -1003,3 +1052,43 @@ def _label_array(t: FiniteType) -> np.ndarray:
 
 
 __all__ = ["FUNCTIONS", "Elaborator", "Observation", "Program"]
+
+
+#: The options of an estimate statement: the kind of value each takes.
+ESTIMATE_OPTIONS = {"outcome": "string", "propensity": "string", "level": "number",
+                    "bootstrap": "number", "seed": "number", "adjust": "names", "missing": "name"}
+
+
+def _option_problem(opt: A.Option, model: CausalModel) -> str:
+    """Why an estimate statement's option is wrong, or ''."""
+    want = ESTIMATE_OPTIONS.get(opt.name)
+    if want is None:
+        return (f"unknown option {opt.name!r} of estimate; the options are "
+                f"{', '.join(ESTIMATE_OPTIONS)}{did_you_mean(opt.name, ESTIMATE_OPTIONS)}")
+    shown = {"string": "a string in quotes", "number": "a number", "names": "a set of names "
+             "such as {A, B}", "name": "a name"}
+    if opt.kind != want:
+        return f"the option {opt.name} takes {shown[want]}"
+    v = opt.value
+    if opt.name == "level" and not (isinstance(v, float) and 0 < v < 1):
+        return f"level = {v}: a confidence level is between 0 and 1, e.g. 0.95"
+    if opt.name in ("bootstrap", "seed") and not (isinstance(v, float) and v.is_integer()
+                                                  and v >= 0 and v < 2 ** 32):
+        return f"{opt.name} = {v}: a whole number from 0 to 2**32 - 1"
+    if opt.name == "bootstrap" and v == 1:
+        return "bootstrap = 1: the number of replicates is 0 (none) or at least 2"
+    if opt.name == "missing" and v not in ("error", "drop"):
+        return f"missing = {v}: the policies are error and drop"
+    if opt.name in ("outcome", "propensity"):
+        from causaldsl.estimation.design import check_safe
+
+        try:
+            check_safe(str(v), list(model.variables), opt.name)
+        except CausalError as e:
+            return str(e)
+    if opt.name == "adjust" and isinstance(v, tuple):
+        unknown = [n for n in v if n not in model.variables]
+        if unknown:
+            return (f"adjust names {unknown[0]!r}, which is not a variable of {model.name}"
+                    f"{did_you_mean(unknown[0], model.variables)}")
+    return ""

@@ -174,6 +174,12 @@ class _Printer:
             by = f" by {st.method}" if st.method else ""
             return [f"identify {st.prob} in {st.target[0]}{by}"
                     + self.trailing(sp.line, sp.last_line)]
+        if isinstance(st, A.EstimateStmt):
+            target = f" in {st.target[0]}" if st.target else ""
+            by = f" by {st.method}" if st.method else ""
+            opts = ", ".join(f"{o.name} = {_option_value(o)}" for o in st.options)
+            return [f'estimate {st.query}{target} from "{st.data}"{by}'
+                    + (f" with {opts}" if opts else "") + self.trailing(sp.line, sp.last_line)]
         raise TypeError(f"cannot format {type(st).__name__}")  # pragma: no cover
 
     def item(self, it: Any) -> list[str]:
@@ -297,3 +303,17 @@ def _diagram_atom(e: Any) -> str:
     if e.kind == "swap":
         return f"swap({typ(e.types[0])}, {typ(e.types[1])})"
     return f"{e.kind}({product(e.types)})"
+
+
+def _option_value(o: A.Option) -> str:
+    """An estimate option's value as written: ``"text"``, ``0.9``, ``{A, B}``, ``drop``."""
+    from causaldsl.syntax.query import show_number
+
+    if o.kind == "string":
+        return f'"{o.value}"'
+    if o.kind == "number":
+        assert isinstance(o.value, float)
+        return show_number(o.value)
+    if isinstance(o.value, tuple):
+        return "{" + ", ".join(o.value) + "}"
+    return str(o.value)

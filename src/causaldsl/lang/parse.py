@@ -17,7 +17,8 @@ from causaldsl.syntax.grammars import parser
 from causaldsl.syntax.query import TransformError
 
 KEYWORDS = {"type", "model", "graph", "observed", "box", "diagram", "query", "identify",
-            "import", "latent", "exogenous", "table", "if", "then", "else", "and", "or", "not",
+            "estimate", "with", "import", "latent", "exogenous", "table", "if", "then", "else",
+            "and", "or", "not",
             "true", "false", "in", "from", "by", "return", "do", "P", "E", "id", "copy",
             "discard", "swap", "Real", "Bool"}
 
@@ -36,7 +37,7 @@ _OPERATORS = {"'+'", "'-'", "'*'", "'/'", "'^'", "'=='", "'!='", "'<'", "'<='", 
 
 
 _STATEMENTS = ("type", "model", "graph", "observed", "box", "diagram", "query", "identify",
-               "import")
+               "estimate", "import")
 
 
 BOM = "\ufeff"

@@ -45,6 +45,11 @@ class Record:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
+    def replace(self, **changes: Any) -> Any:
+        """A copy with some fields changed (the node itself is immutable)."""
+        return type(self)(**{**dict(zip(self._fields, self._values, strict=True)),  # type: ignore[attr-defined]
+                             **changes})
+
     def __eq__(self, other: object) -> bool:
         if self is other:
             return True
