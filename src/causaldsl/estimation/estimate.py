@@ -432,7 +432,11 @@ def _overlap(p: Problem, fit: Any, ds: Dataset, x: str, covariates: Sequence[str
         out[f"{x} = {label[lvl]}"] = {
             "propensity_min": float(el.min()), "propensity_max": float(el.max()),
             "rows_below_0.01": low, "ess": float(w.sum() ** 2 / (w ** 2).sum()),
-            "rows": int(arm.sum()), "weights_above_20": float((w > 20).mean())}
+            "rows": int(arm.sum()), "weights_above_20": float((w > 20).mean()),
+            # P(X = x | Z) in 20 bins over [0, 1], for the rows of each arm: the overlap plot
+            "histogram": {label[a]: np.histogram(el[p.treatment == a], bins=20,
+                                                 range=(0.0, 1.0))[0].tolist()
+                          for a in range(len(label))}}
         if low:
             warnings.append(f"poor overlap: {low} of {len(el)} rows have P({x} = {label[lvl]} | "
                             f"covariates) below {OVERLAP}")
