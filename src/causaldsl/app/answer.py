@@ -128,7 +128,7 @@ def estimate_statement(prog: Any, target: str, st: Any, where: str, as_json: boo
     for o in st.options:
         v = o.value
         options[o.name] = int(v) if o.name in ("bootstrap", "seed") else \
-            list(v) if o.name == "adjust" else v
+            list(v) if o.name in ("adjust", "instrument") else v
     try:
         result = estimate(prog.models[target], st.query, st.data, method=st.method or "auto",
                           trusted=False, **options)

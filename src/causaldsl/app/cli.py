@@ -74,9 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--data", required=True, metavar="PATH",
                    help="the data: .csv .tsv .parquet .feather .json .jsonl .xlsx (columns are "
                    "matched to variables by name)")
-    e.add_argument("--method", choices=["auto", "gformula", "ipw", "aipw"], default="auto",
-                   help="the estimator (default auto: aipw for a discrete treatment, else "
-                   "gformula)")
+    e.add_argument("--method", choices=["auto", "plugin", "gformula", "ipw", "aipw", "iv"],
+                   default="auto", help="the estimator (default auto: the plug-in for finite "
+                   "data, else aipw for a discrete treatment, else gformula)")
+    e.add_argument("--instrument", metavar="Z", help="the instruments for --method iv "
+                   "(default: every one the graph shows)")
     e.add_argument("--adjust", metavar="A,B", help="the adjustment set (default: chosen from "
                    "the graph; checked)")
     e.add_argument("--outcome", metavar="FORMULA", help='the outcome model, e.g. "C(X) * age + '
@@ -247,8 +249,11 @@ def _estimate_cmd(args: argparse.Namespace) -> int:
         prog, target = _load_target(args)
         adjust = None if args.adjust is None else \
             [a.strip() for a in args.adjust.split(",") if a.strip()]
+        instrument = None if args.instrument is None else \
+            [a.strip() for a in args.instrument.split(",") if a.strip()]
         result = estimate(prog.models[target], args.query, args.data, method=args.method,
                           adjust=adjust, outcome=args.outcome, propensity=args.propensity,
+                          instrument=instrument,
                           level=args.level, bootstrap=args.bootstrap, seed=args.seed,
                           missing=args.missing, trusted=False,
                           progress=bar if args.progress else None)

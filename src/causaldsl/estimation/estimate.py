@@ -53,14 +53,16 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
              adjust: Iterable[str] | None = None, outcome: str | None = None,
              propensity: str | None = None, level: float = 0.95, bootstrap: int = 0,
              seed: int = 0, missing: str = "error", trusted: bool = True,
+             instrument: Iterable[str] | str | None = None,
              progress: Callable[[int, int], None] | None = None) -> EffectEstimate:
     """``query`` (a mean, a probability of a value, or a difference of them, under
     ``do(X = x)``, optionally in a stratum ``W = w`` or among the treated) estimated from
     ``data`` on the graph of ``target`` (a CausalModel, an ADMG or a networkx DiGraph).
 
-    ``method``: ``auto``, ``plugin`` (the identified formula on frequencies: finite variables;
-    any identification rule), ``gformula``, ``ipw`` or ``aipw`` (a back-door set). ``auto``
-    takes the plug-in where every variable is finite and the data have PER_CELL rows per cell
+    ``method``: ``auto``, ``iv`` (two-stage least squares with ``instrument``, or every
+    instrument the graph shows; a linear effect), ``plugin`` (the identified formula on
+    frequencies: finite variables; any identification rule), ``gformula``, ``ipw`` or
+    ``aipw`` (a back-door set). ``auto`` takes the plug-in where every variable is finite and the data have PER_CELL rows per cell
     of the joint table, or where no back-door set exists; else aipw for a discrete treatment,
     gformula for a continuous one. ``adjust``: the adjustment set (default: chosen from the
     graph). ``outcome`` / ``propensity``: Wilkinson formulas for the nuisance models (default: main effects).
@@ -72,7 +74,7 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
     if not isinstance(bootstrap, int) or bootstrap < 0 or bootstrap == 1:
         raise QueryError(f"bootstrap={bootstrap}: the number of replicates is 0 (none) or at "
                          "least 2")
-    choices = ("auto", "plugin", *METHODS)
+    choices = ("auto", "plugin", *METHODS, "iv")
     if method not in choices:
         raise QueryError(f"unknown estimation method {method!r}; use one of "
                          f"{', '.join(choices)}")
@@ -81,6 +83,8 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
     x = question.treatment
     ys = question.outcomes
     att = any(m.treated is not None for m in question.means)
+    if method == "iv":
+        return _iv(g, question, data, declared, adjust, instrument, level, missing)
     if method == "plugin" or (method == "auto" and adjust is None and not att
                               and _no_backdoor(g, question)):
         return _plugin(g, question, data, declared, level, bootstrap, seed, missing, progress)
@@ -139,6 +143,59 @@ def _plugin(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type], level
         described=f"plug-in of the identified formula on the data's frequencies: {formulas}",
         ci=ci, level=level, adjustment=(), interval="bootstrap percentile" if bootstrap else
         "normal, delta-method standard error", **details)
+
+
+def _iv(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type],
+        adjust: Iterable[str] | None, instrument: Iterable[str] | str | None, level: float,
+        missing: str) -> EffectEstimate:
+    """Two-stage least squares with the named instruments (or every one the graph shows)."""
+    from scipy.stats import norm
+
+    from causaldsl.estimation import iv
+
+    x, ys = q.treatment, list(q.outcomes)
+    w = [] if adjust is None else ([adjust] if isinstance(adjust, str) else list(adjust))
+    g.check([x, *ys, *w], str(q))
+    delta = iv.contrast(q)
+    if instrument is None:
+        zs = iv.find_instruments(g, x, ys, w)
+        if not zs:
+            raise QueryError(f"{q}: the graph shows no instrument for {x} → {show_set(ys)}"
+                             + (f" given {show_set(w)}" if w else "") + "; an instrument affects "
+                             f"{x} and reaches {show_set(ys)} only through {x}")
+    else:
+        zs = [instrument] if isinstance(instrument, str) else list(instrument)
+        g.check(zs, "instrument")
+        why = iv.is_instrument(g, zs, x, ys, w)
+        if why:
+            raise QueryError(f"{show_set(zs)} is not an instrument for {x} → {show_set(ys)}"
+                             + (f" given {show_set(w)}" if w else "") + f": {why}")
+    ds = load(data, [x, *ys, *zs, *w], declared, missing=missing)
+    cols = {v: _numeric(ds, v) for v in [x, *zs, *w, *ys]}
+    zmat = np.column_stack([cols[v] for v in zs])
+    wmat = np.column_stack([cols[v] for v in w]) if w else np.zeros((ds.n, 0))
+    slope, se, info = iv.two_stage(cols[x], cols[ys[0]], zmat, wmat, [*zs, *w])
+    value, se = slope * delta, abs(delta) * se
+    zq = float(norm.ppf(0.5 + level / 2))
+    warnings = []
+    if info["first_stage_F"] < 10:
+        warnings.append(f"weak instrument: the first stage's F is {info['first_stage_F']:.1f} "
+                        "(below 10), so the estimate is biased towards the confounded one and "
+                        "its interval too narrow")
+    return EffectEstimate(
+        value, se, "iv", query=str(q), method="iv",
+        described=f"two-stage least squares with instrument{'s' if len(zs) > 1 else ''} "
+                  f"{', '.join(zs)}, assuming Y is linear in X (the effect of a change of "
+                  f"{delta:g} in {x})", ci=(value - zq * se, value + zq * se), level=level,
+        n=ds.n, dropped=ds.dropped, adjustment=tuple(w), instrument=tuple(zs),
+        interval="normal, sandwich standard error", warnings=tuple(warnings), **info)
+
+
+def _numeric(ds: Dataset, v: str) -> np.ndarray:
+    t = ds.types[v]
+    if isinstance(t, FiniteType) and t.size == 2 and t.numeric() is None:
+        return ds.codes(v).astype(np.float64)  # two labels: the second is 1
+    return ds.values(v)
 
 
 def _no_backdoor(g: ADMG, q: Question) -> bool:

@@ -1056,7 +1056,8 @@ __all__ = ["FUNCTIONS", "Elaborator", "Observation", "Program"]
 
 #: The options of an estimate statement: the kind of value each takes.
 ESTIMATE_OPTIONS = {"outcome": "string", "propensity": "string", "level": "number",
-                    "bootstrap": "number", "seed": "number", "adjust": "names", "missing": "name"}
+                    "bootstrap": "number", "seed": "number", "adjust": "names", "missing": "name",
+                    "instrument": "names"}
 
 
 def _option_problem(opt: A.Option, model: CausalModel) -> str:
@@ -1086,9 +1087,9 @@ def _option_problem(opt: A.Option, model: CausalModel) -> str:
             check_safe(str(v), list(model.variables), opt.name)
         except CausalError as e:
             return str(e)
-    if opt.name == "adjust" and isinstance(v, tuple):
+    if opt.name in ("adjust", "instrument") and isinstance(v, tuple):
         unknown = [n for n in v if n not in model.variables]
         if unknown:
-            return (f"adjust names {unknown[0]!r}, which is not a variable of {model.name}"
+            return (f"{opt.name} names {unknown[0]!r}, which is not a variable of {model.name}"
                     f"{did_you_mean(unknown[0], model.variables)}")
     return ""

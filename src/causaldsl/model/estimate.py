@@ -99,7 +99,8 @@ class EffectEstimate(Estimate):
                "diagnostics": self.diagnostics, "warnings": list(self.warnings)}
         out["models"] = {name: {c: {"coef": b, "se": s} for c, (b, s) in coefs.items()}
                          for name, coefs in d.get("models", {}).items()}
-        for k in ("dropped", "bootstrap", "bootstrap_failed", "se_sandwich"):
+        for k in ("dropped", "bootstrap", "bootstrap_failed", "se_sandwich", "se_delta",
+                  "instrument", "first_stage_F", "estimands", "described"):
             if k in d:
                 out[k] = d[k]
         return out

@@ -7,8 +7,8 @@ were made from. Generated from grammar/*.lark by tools/gen_parser_tables.py: do 
 LARK_VERSION = '1.3.1'
 
 DIGESTS = {
-    "causal.lark:start:positions": "7219a15bd82d580855e152b3566243c6e1a725c7c19b8858ce94a9ae090bacd2",
-    "query.lark:start:no positions": "1945a40e90efbe32be70df96474f180856a55ceef843fa4dd6b5752e3860dbd1"
+    "causal.lark:start:positions": "9484c794307f2024f24c7f8dc86b8aeb618663ba69f8476d7af3ecd9dbc38d12",
+    "query.lark:start:no positions": "d523b780b6470663eed21d09f2e6d38f7564e3bbc82d64516f47bf2701b466d2"
 }
 
 TABLES = {
@@ -1594,7 +1594,7 @@ TABLES = {
     "14": {
       "name": "ESTIMATOR",
       "pattern": {
-        "value": "(?:gformula|plugin|auto|aipw|ipw)", "flags": [], "raw": null, "_width": [3, 8],
+        "value": "(?:gformula|plugin|auto|aipw|ipw|iv)", "flags": [], "raw": null, "_width": [2, 8],
         "__type__": "PatternRE"
       },
       "priority": 0, "__type__": "TerminalDef"
