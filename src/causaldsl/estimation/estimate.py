@@ -62,13 +62,13 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
     ``method``: ``auto``, ``iv`` (two-stage least squares with ``instrument``, or every
     instrument the graph shows; a linear effect), ``plugin`` (the identified formula on
     frequencies: finite variables; any identification rule), ``gformula``, ``ipw`` or
-    ``aipw`` (a back-door set). ``auto`` takes the plug-in where every variable is finite and the data have PER_CELL rows per cell
-    of the joint table, or where no back-door set exists; else aipw for a discrete treatment,
-    gformula for a continuous one. ``adjust``: the adjustment set (default: chosen from the
-    graph). ``outcome`` / ``propensity``: Wilkinson formulas for the nuisance models (default: main effects).
-    ``bootstrap``: replicates for the standard error and a percentile interval (default: the
-    sandwich and a normal interval). ``trusted=False`` for formulas from text (they may not run
-    code)."""
+    ``aipw`` (a back-door set). ``auto`` takes the plug-in where every variable is finite and
+    the data have PER_CELL rows per cell of the joint table, or where no back-door set exists;
+    else aipw for a discrete treatment, gformula for a continuous one. ``adjust``: the
+    adjustment set (default: chosen from the graph). ``outcome`` / ``propensity``: Wilkinson
+    formulas for the nuisance models (default: main effects). ``bootstrap``: replicates for
+    the standard error and a percentile interval (default: the sandwich and a normal
+    interval). ``trusted=False`` for formulas from text (they may not run code)."""
     if not 0 < level < 1:
         raise QueryError(f"level={level}: a confidence level is between 0 and 1, e.g. 0.95")
     if not isinstance(bootstrap, int) or bootstrap < 0 or bootstrap == 1:
