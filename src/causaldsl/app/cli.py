@@ -14,7 +14,7 @@ from typing import Any
 
 from causaldsl import __version__
 from causaldsl.app.answer import EXIT_INPUT, EXIT_OK, answer_statement, identify_statement
-from causaldsl.core.errors import CausalError
+from causaldsl.core.errors import CausalError, DrawError
 
 EXIT_USAGE, EXIT_INTERNAL = 2, 3
 
@@ -26,7 +26,7 @@ examples:
   causal fmt --check examples/*.causal
   causal draw examples/smoking.causal --do "S=yes" -o surgery.png
   causal estimate examples/spector.causal "E[GRADE | do(PSI = 1)] - E[GRADE | do(PSI = 0)]" \
-      --data examples/spector.csv
+      --data examples/spector.csv -o forest.svg --overlap overlap.svg
   causal repl examples/smoking.causal
 """
 
@@ -94,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="rows with missing values: an error (default), or dropped")
     e.add_argument("--json", action="store_true", help="print the estimate as JSON")
     e.add_argument("--progress", action="store_true", help="show the bootstrap's progress")
+    e.add_argument("-o", "--output", metavar="OUT.svg", help="write the forest plot: the "
+                   "estimate and its confidence interval, against zero")
+    e.add_argument("--overlap", metavar="OUT.svg", help="write the overlap plot: the "
+                   "propensity histograms of the treatment arms (methods ipw and aipw)")
     d = sub.add_parser("draw", help="draw a model, graph or diagram (svg, png, pdf or dot)",
                        epilog='examples: causal draw examples/smoking.causal -o smoking.png\n'
                        '          causal draw examples/smoking.causal --do "S=yes" -o surgery.svg',
@@ -246,6 +250,15 @@ def _estimate_cmd(args: argparse.Namespace) -> int:
               flush=True)
 
     try:
+        if args.output or args.overlap:  # a bad file name is said before any work
+            from causaldsl.draw.cli import check_chart_path
+
+            for flag, path in (("-o", args.output), ("--overlap", args.overlap)):
+                if path:
+                    check_chart_path(path, flag)
+            if args.overlap and args.method == "gformula":
+                raise DrawError("--overlap: method gformula fits no propensity model, so there "
+                                "is no overlap to draw; use method ipw or aipw")
         prog, target = _load_target(args)
         adjust = None if args.adjust is None else \
             [a.strip() for a in args.adjust.split(",") if a.strip()]
@@ -257,6 +270,11 @@ def _estimate_cmd(args: argparse.Namespace) -> int:
                           level=args.level, bootstrap=args.bootstrap, seed=args.seed,
                           missing=args.missing, trusted=False,
                           progress=bar if args.progress else None)
+        written = []
+        if args.output or args.overlap:
+            from causaldsl.draw.cli import estimate_pictures
+
+            written = estimate_pictures(result, args.output, args.overlap)
     except CausalError as e:
         print(f"{args.file}: error: {e}", file=sys.stderr)
         return EXIT_INPUT
@@ -264,6 +282,8 @@ def _estimate_cmd(args: argparse.Namespace) -> int:
         print(json.dumps({"model": target, **result.to_dict()}))
     else:
         print(f"{result}\n  [{target}]")
+    for path in written:  # with --json, standard output stays one JSON line
+        print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
     return EXIT_OK
 
 

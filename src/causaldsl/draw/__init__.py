@@ -1,5 +1,6 @@
 """Pictures (a functor: a node becomes a box, a wire an edge, a copy a dot): string diagrams,
-causal graphs, surgery before and after, and results as bar charts. No JAX, no matplotlib.
+causal graphs, surgery before and after, results as bar charts, and estimates from data as
+forest and overlap plots. No JAX, no matplotlib.
 
 ``draw(x)`` picks the picture for ``x``; ``Picture.save("out.svg")`` writes it (svg, png, pdf,
 dot by the extension). Everything but DOT needs graphviz's ``dot`` program.
@@ -14,12 +15,14 @@ from causaldsl.core.errors import DrawError
 from causaldsl.draw.chart import batch_chart, comparison_chart, distribution_chart, seeing_and_doing
 from causaldsl.draw.diagram import diagram_picture
 from causaldsl.draw.dot import escape
+from causaldsl.draw.estimates import forest_plot, overlap_plot
 from causaldsl.draw.graph import graph_picture
 from causaldsl.draw.render import FORMATS, Picture, format_of
 from causaldsl.draw.surgery import cut_wires, surgery_picture
 from causaldsl.ir.diagram import Box, Diagram
 from causaldsl.model.causal_model import CausalModel
 from causaldsl.model.distribution import Batch, Distribution
+from causaldsl.model.estimate import EffectEstimate
 from causaldsl.model.graph import ADMG
 
 
@@ -27,6 +30,7 @@ def draw(x: Any, *, do: Mapping[str, Any] | None = None, cut: Sequence[str] = ()
          graph: bool = False, latent: str = "project", direction: str = "TB",
          title: str | None = None) -> Picture:
     """The picture of a model, diagram, box, ADMG, result, or a dict of results to compare.
+    An estimate from data (or a list or dict of them) is drawn as its forest plot.
 
     A model is drawn as its string diagram; with ``do``/``cut`` as the surgery before and
     after; with ``graph=True`` as its causal graph (``latent="show"`` keeps latent nodes).
@@ -50,10 +54,16 @@ def draw(x: Any, *, do: Mapping[str, Any] | None = None, cut: Sequence[str] = ()
         return distribution_chart(x, title)
     if isinstance(x, Batch):
         return batch_chart(x, title)
+    if isinstance(x, EffectEstimate):
+        return forest_plot(x, title=title)
+    if isinstance(x, Mapping | list | tuple) and x and all(
+            isinstance(v, EffectEstimate) for v in (x.values() if isinstance(x, Mapping) else x)):
+        return forest_plot(x, title=title)
     if isinstance(x, Mapping):
         return comparison_chart(x, title or "")
     raise DrawError(f"cannot draw a {type(x).__name__}; draw a model, diagram, box, graph, "
-                    "distribution, batch, or a dict of distributions")
+                    "distribution, batch, estimate, a dict of distributions, or a list or dict "
+                    "of estimates")
 
 
 def repr_svg(x: Any) -> str | None:
@@ -77,10 +87,11 @@ def repr_mimebundle(x: Any) -> dict[str, str]:
 
 def _html(x: Any, picture: Picture) -> str | None:
     html = picture._repr_html_()
-    if html is not None and isinstance(x, Distribution | Batch):
+    if html is not None and isinstance(x, Distribution | Batch | EffectEstimate):
         html += f"<pre>{escape(str(x))}</pre>"
     return html
 
 
-__all__ = ["FORMATS", "Picture", "comparison_chart", "cut_wires", "draw", "format_of",
-           "repr_html", "repr_mimebundle", "repr_svg", "seeing_and_doing", "surgery_picture"]
+__all__ = ["FORMATS", "Picture", "comparison_chart", "cut_wires", "draw", "forest_plot",
+           "format_of", "overlap_plot", "repr_html", "repr_mimebundle", "repr_svg",
+           "seeing_and_doing", "surgery_picture"]

@@ -1,4 +1,5 @@
-"""``causal draw`` and the REPL's ``:draw``: pick what to draw in a program, write the file."""
+"""``causal draw`` and the REPL's ``:draw``: pick what to draw in a program, write the file;
+and the pictures ``causal estimate`` writes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from causaldsl.core.errors import CausalError, DrawError
 from causaldsl.draw import draw
+from causaldsl.draw.estimates import forest_plot, overlap_plot
 from causaldsl.draw.render import Picture
 from causaldsl.model.causal_model import did_you_mean
 
@@ -127,3 +129,23 @@ def save_chart(result: Any, title: str, output: str) -> Path:
     path = Path(output.strip() or "answer.svg").resolve()
     draw(result, title=title).save(path)
     return path
+
+
+def check_chart_path(output: str, flag: str) -> None:
+    """Before any work: ``output`` names a file a chart can be saved to (charts are SVG)."""
+    ext = Path(output).suffix.lower()
+    if ext != ".svg":
+        raise DrawError(f"{flag} {output}: the forest and overlap plots are drawn as SVG only, "
+                        f"so name a .svg file (not {repr(ext) if ext else 'no extension'})")
+
+
+def estimate_pictures(result: Any, forest: str | None, overlap: str | None) -> list[Path]:
+    """``causal estimate -o`` and ``--overlap``: the forest plot and the overlap plot of an
+    estimate, written where asked; both are drawn before either is written, so an estimate
+    without an overlap to draw writes nothing. The paths written."""
+    pictures = []
+    if forest:
+        pictures.append((forest_plot(result), forest))
+    if overlap:
+        pictures.append((overlap_plot(result), overlap))
+    return [picture.save(path) for picture, path in pictures]

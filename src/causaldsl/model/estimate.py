@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from causaldsl.core.drawable import Drawable
 from causaldsl.core.types import show_label
 from causaldsl.model.distribution import Batch, Distribution, Expectations, _table
 
@@ -55,10 +56,12 @@ class Estimate(float):
     __repr__ = __str__
 
 
-class EffectEstimate(Estimate):
+class EffectEstimate(Estimate, Drawable):
     """An estimate from data: the value, its standard error ``se`` and interval ``ci`` at
     ``level``, the ``method`` and adjustment set, ``n`` rows, each mean it combines
-    (``means``: text, value, se), and the propensity overlap (``diagnostics``, ``warnings``)."""
+    (``means``: text, value, se), and the propensity overlap (``diagnostics``, ``warnings``).
+    A notebook shows it as its forest plot (one row) above its text, through the picture
+    hook."""
 
     @property
     def ci(self) -> tuple[float, float]:
@@ -144,11 +147,6 @@ class EffectEstimate(Estimate):
         return "\n".join(lines)
 
     __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return "<pre>" + html.escape(str(self)) + "</pre>"
 
 
 def combine(terms: list[tuple[float, Estimate]]) -> Estimate:
