@@ -418,3 +418,11 @@ def test_generated_programs_round_trip(text):
     out = format_source(text)
     assert format_source(out) == out
     same_meaning(original, parse(out))
+
+
+def test_negative_zero_prints_as_zero_so_fmt_is_idempotent():
+    """Found by the fuzzer (tools/FUZZ.md, finding 1): ``-.0`` printed as ``-0``, which reads
+    back as the integer 0 and then prints ``0``: fmt's output was not canonical."""
+    text = "identify P(D = -.0 | do(S)) in g\n"
+    once = format_source(text)
+    assert "D = 0 " in once and format_source(once) == once

@@ -37,11 +37,7 @@ fuzz = _tool()
 
 #: Known bugs, by a piece of their signature (each a finding in tools/FUZZ.md): filtered, so
 #: that a run goes red on new failures only; remove an entry when its bug is fixed.
-KNOWN: dict[str, str] = {
-    # tools/FUZZ.md, finding 1: a comment inside a multi-line statement moves when fmt prints
-    # it, so fmt's output is not yet what fmt --check accepts (no traceback, no file lost)
-    "fmt not idempotent": "BUG: causal fmt moves comments inside multi-line statements",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _fuzz(items: list[dict[str, Any]]) -> None:

@@ -54,6 +54,8 @@ def show_value(v: Label) -> str:
     exactly (``1.0000004``): two different values never print alike, since a term's text names
     its world."""
     if isinstance(v, float):
+        if v == 0:  # -0.0 too: "-0" reads back as the integer 0, which prints "0"
+            return "0"
         short = f"{v:g}"
         return short if float(short) == v else repr(v)
     return show_label(v) if isinstance(v, bool | int) or str(v).isidentifier() else f'"{v}"'
