@@ -307,7 +307,7 @@ def _levels(ds: Dataset, x: str, needed: bool) -> tuple[list[Any], np.ndarray | 
 def _level_of(levels: list[Any], ds: Dataset, x: str, value: Label) -> int:
     t = ds.types[x]
     if isinstance(t, FiniteType):
-        label = t.values[t.index(value)]
+        label = t.values[_position(ds, x, value)]
         if label not in levels:
             raise DataError(f"no row of {ds.source} has {x} = {show_label(label)}: its effect "
                             "cannot be estimated from these data")
@@ -332,8 +332,19 @@ def _number(value: Label, x: str) -> float:
 def _indicator(ds: Dataset, var: str, value: Label) -> np.ndarray:
     t = ds.types[var]
     if isinstance(t, FiniteType):
-        return (ds.codes(var) == t.index(value)).astype(np.float64)
+        return (ds.codes(var) == _position(ds, var, value)).astype(np.float64)
     return (ds.values(var) == _number(value, var)).astype(np.float64)
+
+
+def _position(ds: Dataset, var: str, value: Label) -> int:
+    """A value's position in a finite column's type; where the type was read from the column
+    (not declared), a value outside it is one no row has: a DataError that says so."""
+    t = ds.types[var]
+    assert isinstance(t, FiniteType)
+    if var in ds.inferred and value not in t:
+        raise DataError(f"no row of {ds.source} has {var} = {show_label(value)} (the column's "
+                        f"values: {', '.join(show_label(v) for v in t.values)})")
+    return t.index(value)
 
 
 def _outcome_values(ds: Dataset, o: Outcome) -> np.ndarray:
@@ -355,7 +366,7 @@ def _problem(method: str, q: Question, ds: Dataset, covariates: list[str],
     outcomes = list(dict.fromkeys(m.outcome for m in q.means))
     fs = [_outcome_values(ds, o) for o in outcomes]
     families = tuple(family_for(f) for f in fs)
-    frame = ds.frame[[x, *covariates]]
+    frame = _present(ds.frame[[x, *covariates]])
     names: dict[str, list[str]] = {}
     design = prop_design = None
     design_at: list[np.ndarray] = []
@@ -409,6 +420,19 @@ def _problem(method: str, q: Question, ds: Dataset, covariates: list[str],
     return prob, names
 
 
+def _present(frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns for the nuisance models, each finite one with only the levels some row has:
+    a level of a declared type that no row has would be an all-zero column of the design, which
+    no model can fit (the treatment's levels asked of are checked to be present, _level_of)."""
+    import pandas as pd
+
+    out = frame.copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.CategoricalDtype):
+            out[c] = out[c].cat.remove_unused_categories()
+    return out
+
+
 def _set(frame: pd.DataFrame, x: str, ds: Dataset, value: Any) -> pd.DataFrame:
     """The data with every row's treatment set to ``value``."""
     import pandas as pd
@@ -416,8 +440,9 @@ def _set(frame: pd.DataFrame, x: str, ds: Dataset, value: Any) -> pd.DataFrame:
     out = frame.copy()
     t = ds.types[x]
     if isinstance(t, FiniteType):
-        cats = out[x].cat.categories
-        out[x] = pd.Categorical.from_codes(np.full(len(out), t.index(value)), categories=cats)
+        cats = list(out[x].cat.categories)  # the levels present (see _present), by label
+        at = cats.index(show_label(t.values[t.index(value)]))
+        out[x] = pd.Categorical.from_codes(np.full(len(out), at), categories=cats)
     else:
         out[x] = float(value)
     return out
