@@ -86,7 +86,8 @@ CASES: list[tuple[str, Any, str, Callable[[pd.DataFrame], pd.DataFrame], dict[st
      r"F = \{X, Y\} and F' = \{Y\}"),
     ("front-door-only", FRONTDOOR, ATE, lambda d: d.assign(M=d.Z), {}, QueryError,
      r"P\(Y \| do\(X\)\) has no back-door adjustment set in this graph \(it is identified by "
-     r"frontdoor: .*\); the estimators gformula, ipw and aipw need one"),
+     r"frontdoor: .*\); the estimators gformula, ipw and aipw need one; the plug-in "
+     r"evaluates the formula on frequencies, but .* continuous"),
     ("level-above-one", G, ATE, lambda d: d, {"level": 1.5}, QueryError,
      r"level=1\.5: a confidence level is between 0 and 1"),
     ("level-zero", G, ATE, lambda d: d, {"level": 0}, QueryError,
@@ -96,7 +97,7 @@ CASES: list[tuple[str, Any, str, Callable[[pd.DataFrame], pd.DataFrame], dict[st
     ("negative-replicates", G, ATE, lambda d: d, {"bootstrap": -5}, QueryError,
      r"bootstrap=-5: the number of replicates"),
     ("unknown-method", G, ATE, lambda d: d, {"method": "tmle"}, QueryError,
-     r"unknown estimation method 'tmle'; use one of auto, gformula, ipw, aipw"),
+     r"unknown estimation method 'tmle'; use one of auto, plugin, gformula, ipw, aipw, iv"),
     ("outcome-formula-without-treatment", G, ATE, lambda d: d,
      {"method": "gformula", "outcome": "Z + W"}, QueryError,
      r"the outcome model 'Z \+ W' does not use the treatment X"),

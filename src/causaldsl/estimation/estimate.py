@@ -85,9 +85,21 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
     att = any(m.treated is not None for m in question.means)
     if method == "iv":
         return _iv(g, question, data, declared, adjust, instrument, level, missing)
-    if method == "plugin" or (method == "auto" and adjust is None and not att
-                              and _no_backdoor(g, question)):
+    if method == "plugin":
         return _plugin(g, question, data, declared, level, bootstrap, seed, missing, progress)
+    if method == "auto" and adjust is None and not att and _no_backdoor(g, question):
+        try:  # only the plug-in evaluates front-door and ID formulas
+            return _plugin(g, question, data, declared, level, bootstrap, seed, missing,
+                           progress)
+        except DataError as e:
+            if "needs finite variables" not in str(e):
+                raise
+            try:
+                _adjustment(g, question, None)  # the reason there is no back-door set
+            except QueryError as why:
+                raise QueryError(f"{why}; the plug-in evaluates the formula on frequencies, "
+                                 f"but {str(e).split('; ', 1)[1]}") from None
+            raise  # pragma: no cover - _no_backdoor said there is no set
     z = _adjustment(g, question, adjust)
     covariates = list(g.sort(z | set(question.strata)))
     ds = load(data, [x, *ys, *covariates], declared, missing=missing)
