@@ -97,8 +97,9 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
             try:
                 _adjustment(g, question, None)  # the reason there is no back-door set
             except QueryError as why:
+                cont = str(e).split("; ", 1)[1].split(": use method")[0]
                 raise QueryError(f"{why}; the plug-in evaluates the formula on frequencies, "
-                                 f"but {str(e).split('; ', 1)[1]}") from None
+                                 f"but {cont} (declare finite types, or bin them)") from None
             raise  # pragma: no cover - _no_backdoor said there is no set
     z = _adjustment(g, question, adjust)
     covariates = list(g.sort(z | set(question.strata)))
