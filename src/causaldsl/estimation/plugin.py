@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -117,9 +118,7 @@ def run(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type], *, level:
 
     total = sum(c * gr for c, gr in zip(coefs, grads, strict=True))
     se = se_of(np.asarray(total))
-    from scipy.stats import norm
-
-    zq = float(norm.ppf(0.5 + level / 2))
+    zq = NormalDist().inv_cdf(0.5 + level / 2)
     ci = (value - zq * se, value + zq * se)
     details: dict[str, Any] = {
         "se_delta": se, "n": n, "dropped": ds.dropped,
