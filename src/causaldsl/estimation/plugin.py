@@ -20,7 +20,7 @@ from causaldsl.analysis.identify import Identification, identify
 from causaldsl.backends.estimand_eval import CompiledQuery
 from causaldsl.core.errors import DataError, QueryError
 from causaldsl.core.types import FiniteType, Type
-from causaldsl.estimation.data import Dataset, load
+from causaldsl.estimation.data import Dataset, load_counts
 from causaldsl.estimation.question import Mean, Question
 from causaldsl.model.graph import ADMG
 from causaldsl.syntax.query import Event, Prob
@@ -94,7 +94,8 @@ def run(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type], *, level:
     """The value, standard error, interval and details of the plug-in estimate."""
     terms = terms if terms is not None else plugin_terms(g, q)
     names = tuple(columns(terms))
-    ds = (ds if ds is not None else load(data, names, declared, missing=missing)).discrete()
+    ds = (ds if ds is not None else load_counts(data, names, declared, missing=missing)) \
+        .discrete()
     cont = [v for v in names if not isinstance(ds.types[v], FiniteType)]
     if cont:
         raise DataError(f"the plug-in estimator counts frequencies, so it needs finite "
