@@ -40,10 +40,13 @@ class Dataset:
     source: str = "data"
     dropped: int = 0
     inferred: tuple[str, ...] = field(default=())
+    #: rows standing for several (``load_counts``: each distinct row once, with its count);
+    #: None when each row is one. Only counting (``counts``, ``n``) reads them.
+    weights: np.ndarray | None = None
 
     @property
     def n(self) -> int:
-        return len(self.frame)
+        return len(self.frame) if self.weights is None else int(self.weights.sum())
 
     def codes(self, name: str) -> np.ndarray:
         """A finite column as positions in its type (int32)."""
@@ -84,7 +87,7 @@ class Dataset:
             types[v] = FiniteType(labels)
         if frame is self.frame:
             return self
-        return Dataset(frame, types, self.source, self.dropped, self.inferred)
+        return Dataset(frame, types, self.source, self.dropped, self.inferred, self.weights)
 
     def counts(self, names: Sequence[str]) -> np.ndarray:
         """The joint count table of finite columns (one axis per name, in order)."""
@@ -97,7 +100,8 @@ class Dataset:
         if not names:
             return np.asarray(float(self.n))
         flat = np.ravel_multi_index(tuple(self.codes(v) for v in names), shape)
-        return np.bincount(flat, minlength=math.prod(shape)).reshape(shape).astype(np.float64)
+        return np.bincount(flat, weights=self.weights, minlength=math.prod(shape)) \
+            .reshape(shape).astype(np.float64)
 
 
 def read_table(data: Any) -> tuple[pd.DataFrame, str]:
@@ -120,18 +124,9 @@ def read_table(data: Any) -> tuple[pd.DataFrame, str]:
 def _read_file(path: Path) -> pd.DataFrame:
     import pandas as pd
 
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
-        raise DataError(f"{path}: cannot tell the format from the extension "
-                        f"{path.suffix or '(none)'}; data files are "
-                        f"{', '.join(sorted(READERS))}")
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if not path.is_file():
-        raise DataError(f"{path}: not a regular file")
-    kw: dict[str, Any] = {}
-    if path.suffix.lower() == ".tsv":
-        kw["sep"] = "\t"
+    _check_file(path)
+    reader = READERS[path.suffix.lower()]
+    kw = _csv_options(path)
     if path.suffix.lower() == ".jsonl":
         kw["lines"] = True
     try:
@@ -143,33 +138,136 @@ def _read_file(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: cannot read it as {path.suffix} data: {e}") from None
 
 
+def _check_file(path: Path) -> None:
+    if path.suffix.lower() not in READERS:
+        raise DataError(f"{path}: cannot tell the format from the extension "
+                        f"{path.suffix or '(none)'}; data files are "
+                        f"{', '.join(sorted(READERS))}")
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file")
+
+
+def _csv_options(path: Path) -> dict[str, Any]:
+    return {"sep": "\t"} if path.suffix.lower() == ".tsv" else {}
+
+
 def load(data: Any, names: Sequence[str], declared: Mapping[str, Type] | None = None, *,
          missing: str = "error") -> Dataset:
     """The columns ``names`` of ``data``, typed (see the module's docstring)."""
-    import pandas as pd
-
     if missing not in MISSING:
         raise DataError(f"missing={missing!r}: the policies for missing values are "
                         f"{', '.join(map(repr, MISSING))}")
     frame, source = read_table(data)
-    declared = declared or {}
-    absent = [v for v in names if v not in frame.columns]
+    _check_columns(list(frame.columns), names, source)
+    return _typed_dataset(frame[list(dict.fromkeys(names))], source, declared or {}, missing)
+
+
+def load_counts(data: Any, names: Sequence[str], declared: Mapping[str, Type] | None = None,
+                *, missing: str = "error") -> Dataset:
+    """``load`` for counting estimators: a CSV file (``.csv``, ``.tsv``, ``.txt``) is read
+    CSV_CHUNK_ROWS rows at a time, only the columns ``names``, and kept as its distinct rows
+    with their counts (``Dataset.weights``), so that memory grows with the distinct rows, not
+    with the file. Types and messages are those of ``load``; where a column's parsed type
+    differs between chunks (numbers in one, text in another) the file is read whole, as
+    ``load`` does. Other data: ``load``."""
+    if missing not in MISSING:
+        raise DataError(f"missing={missing!r}: the policies for missing values are "
+                        f"{', '.join(map(repr, MISSING))}")
+    if not isinstance(data, str | os.PathLike) or \
+            Path(os.fspath(data)).suffix.lower() not in CSV_LIKE:
+        return load(data, names, declared, missing=missing)
+    path = Path(os.fspath(data))
+    counted = _read_csv_counts(path, list(dict.fromkeys(names)))
+    if counted is None:
+        return load(data, names, declared, missing=missing)
+    frame, weights = counted
+    return _typed_dataset(frame, os.fspath(data), declared or {}, missing, weights)
+
+
+#: Rows per chunk when a CSV file is counted (``load_counts``).
+CSV_CHUNK_ROWS = 1 << 20
+CSV_LIKE = (".csv", ".tsv", ".txt")
+
+
+def _read_csv_counts(path: Path, names: list[str]) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """The distinct rows of ``names`` in a CSV file and how many times each occurs, read in
+    chunks; None where a column is parsed as numbers in one chunk and as text (or booleans) in
+    another, which a whole read would parse differently."""
+    import pandas as pd
+
+    _check_file(path)
+    kw = _csv_options(path)
+    try:
+        header = list(pd.read_csv(path, nrows=0, **kw).columns)
+        _check_columns(header, names, os.fspath(path))
+        kinds: dict[str, str] = {}
+        total: pd.Series | None = None
+        for chunk in pd.read_csv(path, usecols=names, chunksize=CSV_CHUNK_ROWS, **kw):
+            for v in names:
+                kind = _kind(chunk[v])
+                if kinds.setdefault(v, kind) != kind:
+                    return None
+            part = chunk[names].value_counts(dropna=False, sort=False)
+            total = part if total is None else pd.concat([total, part]).groupby(
+                level=list(range(len(names))), dropna=False, sort=False).sum()
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        raise DataError(f"{path}: cannot read it as {path.suffix} data: {e}") from None
+    if total is None:  # a header and no rows
+        return pd.DataFrame({v: pd.Series([], dtype=object) for v in names}), np.zeros(0)
+    frame = total.index.to_frame(index=False)
+    frame.columns = names
+    for v in names:  # an index level may hold numbers or booleans as objects
+        if kinds[v] == "number" and not pd.api.types.is_numeric_dtype(frame[v]):
+            frame[v] = pd.to_numeric(frame[v])
+        elif kinds[v] == "bool" and not pd.api.types.is_bool_dtype(frame[v]):
+            frame[v] = frame[v].astype(bool)
+    return frame, total.to_numpy(dtype=np.float64)
+
+
+def _kind(col: pd.Series) -> str:
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(col):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(col):
+        return "number" if col.notna().any() else "empty"
+    return "text"
+
+
+def _check_columns(columns: list[Any], names: Sequence[str], source: str) -> None:
+    absent = [v for v in names if v not in columns]
     if absent:
-        cols = ", ".join(map(str, list(frame.columns)[:20]))
+        cols = ", ".join(map(str, columns[:20]))
         raise DataError(f"{source} has no column {', '.join(absent)} (its columns: {cols}); "
                         "columns are matched to variables by name")
-    cols = frame[list(dict.fromkeys(names))]
-    gaps = cols.isna().sum()
+
+
+def _typed_dataset(cols: pd.DataFrame, source: str, declared: Mapping[str, Type], missing: str,
+                   weights: np.ndarray | None = None) -> Dataset:
+    """The columns typed, with missing values refused or dropped; ``weights``: each row's
+    count, where rows stand for several."""
+    import pandas as pd
+
+    def rows(mask: Any) -> int:
+        mask = np.asarray(mask, dtype=bool)
+        return int(mask.sum()) if weights is None else int(weights[mask].sum())
+
+    total = len(cols) if weights is None else int(weights.sum())
+    gaps = {v: rows(cols[v].isna()) for v in cols.columns}
     dropped = 0
-    if gaps.any():
+    if any(gaps.values()):
         if missing == "error":
-            bad = [f"{v} ({int(k)} of {len(cols)} rows)" for v, k in gaps.items() if k]
+            bad = [f"{v} ({k} of {total} rows)" for v, k in gaps.items() if k]
             raise DataError(f"{source}: missing values in {', '.join(bad)}; drop incomplete "
                             "rows with missing='drop' (--missing drop), or fill them first")
-        keep = ~cols.isna().any(axis=1)
-        dropped = int((~keep).sum())
+        keep = ~cols.isna().any(axis=1).to_numpy()
+        dropped = rows(~keep)
         cols = cols[keep]
-    if len(cols) == 0:
+        if weights is not None:
+            weights = weights[keep]
+    if len(cols) == 0 or (weights is not None and not weights.sum()):
         raise DataError(f"{source} has no {'complete ' if dropped else ''}rows")
     out: dict[str, Any] = {}
     types: dict[str, Type] = {}
@@ -180,9 +278,9 @@ def load(data: Any, names: Sequence[str], declared: Mapping[str, Type] | None = 
             t = _infer(cols[v])
             inferred.append(v)
         types[v] = t
-        out[v] = _typed(cols[v], v, t, source)
+        out[v] = _typed(cols[v], v, t, source, weights)
     return Dataset(pd.DataFrame(out, index=cols.index).reset_index(drop=True), types, source,
-                   dropped, tuple(inferred))
+                   dropped, tuple(inferred), weights)
 
 
 def _infer(col: pd.Series) -> Type:
@@ -199,7 +297,8 @@ def _infer(col: pd.Series) -> Type:
     return FiniteType(labels)
 
 
-def _typed(col: pd.Series, name: str, t: Type, source: str) -> Any:
+def _typed(col: pd.Series, name: str, t: Type, source: str,
+           weights: np.ndarray | None = None) -> Any:
     import pandas as pd
 
     if isinstance(t, RealType):
@@ -212,9 +311,11 @@ def _typed(col: pd.Series, name: str, t: Type, source: str) -> Any:
         if not np.isfinite(x).all():
             raise DataError(f"{source}: column {name} has {int((~np.isfinite(x)).sum())} "
                             "infinite values")
-        out = x[(x < t.low) | (x > t.high)]
+        outside = (x < t.low) | (x > t.high)
+        out = x[outside]
         if out.size:
-            raise DataError(f"{source}: column {name} has {out.size} values outside {t} "
+            k = out.size if weights is None else int(weights[outside].sum())
+            raise DataError(f"{source}: column {name} has {k} values outside {t} "
                             f"(e.g. {out[0]:g})")
         return x
     if not isinstance(t, FiniteType):  # pragma: no cover - only finite, real and opaque exist
@@ -222,7 +323,9 @@ def _typed(col: pd.Series, name: str, t: Type, source: str) -> Any:
     codes, uniques = pd.factorize(col, sort=False)
     where = np.empty(len(uniques), dtype=np.int32)
     for i, u in enumerate(uniques):
-        where[i] = _label_index(t, u, name, source, int((codes == i).sum()))
+        at = codes == i
+        where[i] = _label_index(t, u, name, source,
+                                int(at.sum() if weights is None else weights[at].sum()))
     return pd.Categorical.from_codes(where[codes], categories=list(range(t.size))) \
         .rename_categories([show_label(x) for x in t.values])
 

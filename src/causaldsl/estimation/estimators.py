@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from causaldsl.estimation.glm import Family
+from causaldsl.estimation.glm import Family, gram_rows
 
 METHODS = ("gformula", "ipw", "aipw")
 
@@ -94,7 +94,22 @@ class Estimator:
         self.p = problem
         self.arrays = _device_arrays(problem)
         self.sizes = self._sizes()
-        self._point = jax.jit(self.point)
+        self._point = self._jit(self.point)
+        self._betas: list[Any] | None = None  # the full data's fits, once fit() has run
+
+    def _jit(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn`` (a method reading ``self.arrays``) jitted with the data arrays as arguments:
+        closed over, they would be constants inside the program, which XLA compiles about twice
+        as slowly at 10^5 rows (and hashes, and keeps a copy of)."""
+        def run(arrays: dict[str, Any], *args: Any) -> Any:
+            saved, self.arrays = self.arrays, arrays  # tracers while fn is traced
+            try:
+                return fn(*args)
+            finally:
+                self.arrays = saved
+
+        jitted = jax.jit(run)
+        return lambda *args: jitted(self.arrays, *args)
 
     def _sizes(self) -> list[int]:
         p, sizes = self.p, []
@@ -107,14 +122,18 @@ class Estimator:
         return sizes
 
     # -- the estimating equations --------------------------------------------------------------
-    def nuisances(self, w: Any) -> list[Any]:
-        """The nuisance fits under row weights ``w``, in the order of ``sizes``."""
+    def nuisances(self, w: Any, starts: Sequence[Any] | None = None) -> list[Any]:
+        """The nuisance fits under row weights ``w``, in the order of ``sizes``; Newton's
+        method (the logistic families) starts from ``starts`` where given."""
         a, p = self.arrays, self.p
+        at = list(starts) if starts is not None else [None] * len(self.sizes)
         out = []
         if p.uses_outcome:
-            out += [fam.fit(a["design"], a["outcomes"][j], w) for j, fam in enumerate(p.families)]
+            out += [fam.fit(a["design"], a["outcomes"][j], w, at[j], a["design_gram"])
+                    for j, fam in enumerate(p.families)]
         if p.uses_propensity:
-            out.append(p.prop_family.fit(a["prop_design"], a["treatment_fit"], w))
+            out.append(p.prop_family.fit(a["prop_design"], a["treatment_fit"], w, at[-1],
+                                         a["prop_gram"]))
         return out
 
     def _split(self, betas: Sequence[Any]) -> tuple[list[Any], Any]:
@@ -152,9 +171,9 @@ class Estimator:
                 res.append((h * m + ipw * (f - m), h))
         return res
 
-    def point(self, w: Any) -> tuple[Any, list[Any]]:
+    def point(self, w: Any, starts: Sequence[Any] | None = None) -> tuple[Any, list[Any]]:
         """The terms' means and the nuisance fits, under row weights ``w``."""
-        betas = self.nuisances(w)
+        betas = self.nuisances(w, starts)
         means = jnp.stack([(w * num).sum() / (w * den).sum() for num, den in self.parts(betas)])
         return means, betas
 
@@ -179,8 +198,9 @@ class Estimator:
     def fit(self) -> Fit:
         n = self.n
         means, betas = self._point(jnp.ones(n))
+        self._betas = betas
         theta = jnp.concatenate([*[jnp.ravel(b) for b in betas], means])
-        cov = jax.jit(self.sandwich)(theta)
+        cov = self._jit(self.sandwich)(theta)
         prop = None
         if self.p.uses_propensity:
             prop = np.asarray(self.propensities(betas[-1]))
@@ -197,15 +217,18 @@ class Estimator:
     def bootstrap(self, replicates: int, seed: int, chunk: int = 16,
                   progress: Callable[[int], None] | None = None) -> np.ndarray:
         """The means on ``replicates`` nonparametric bootstrap samples (rows drawn with
-        replacement, as multinomial row weights), in jitted, vmapped chunks: (replicates, T)."""
+        replacement, as multinomial row weights), in jitted, vmapped chunks: (replicates, T).
+        Each replicate's Newton iterations start from the full data's fit, a few steps from
+        the replicate's own."""
         n = self.n
+        starts = self._betas if self._betas is not None else self._point(jnp.ones(n))[1]
 
         def one(key: Any) -> Any:
             idx = jax.random.randint(key, (n,), 0, n)
             w = jnp.bincount(idx, length=n).astype(jnp.float64)
-            return self.point(w)[0]
+            return self.point(w, starts)[0]
 
-        many = jax.jit(jax.vmap(one))
+        many = self._jit(jax.vmap(one))
         keys = jax.random.split(jax.random.PRNGKey(seed), replicates)
         out = []
         for start in range(0, replicates, chunk):
@@ -228,8 +251,12 @@ def _device_arrays(p: Problem) -> dict[str, Any]:
         "outcomes": [jnp.asarray(f, dtype=jnp.float64) for f in p.outcomes],
         "where": {id(t): jnp.asarray(t.where, dtype=jnp.float64) for t in p.terms},
     }
+    a["design_gram"] = a["prop_gram"] = None
     if p.design is not None:
         a["design"] = jnp.asarray(p.design)
+        if p.uses_outcome:
+            gram = gram_rows(p.design)
+            a["design_gram"] = None if gram is None else jnp.asarray(gram)
         a["design_at"] = [jnp.asarray(d) for d in p.design_at]
     if p.treatment is not None:
         a["treatment"] = jnp.asarray(p.treatment)
@@ -239,4 +266,7 @@ def _device_arrays(p: Problem) -> dict[str, Any]:
             else jnp.asarray(p.treatment)
     if p.prop_design is not None:
         a["prop_design"] = jnp.asarray(p.prop_design)
+        if p.uses_propensity and p.prop_family.name == "logistic":
+            gram = gram_rows(p.prop_design)
+            a["prop_gram"] = None if gram is None else jnp.asarray(gram)
     return a

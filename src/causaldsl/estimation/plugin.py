@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from causaldsl.analysis.identify import Identification, identify
 from causaldsl.backends.estimand_eval import CompiledQuery
 from causaldsl.core.errors import DataError, QueryError
 from causaldsl.core.types import FiniteType, Type
-from causaldsl.estimation.data import Dataset, load
+from causaldsl.estimation.data import Dataset, load_counts
 from causaldsl.estimation.question import Mean, Question
 from causaldsl.model.graph import ADMG
 from causaldsl.syntax.query import Event, Prob
@@ -93,7 +94,8 @@ def run(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type], *, level:
     """The value, standard error, interval and details of the plug-in estimate."""
     terms = terms if terms is not None else plugin_terms(g, q)
     names = tuple(columns(terms))
-    ds = (ds if ds is not None else load(data, names, declared, missing=missing)).discrete()
+    ds = (ds if ds is not None else load_counts(data, names, declared, missing=missing)) \
+        .discrete()
     cont = [v for v in names if not isinstance(ds.types[v], FiniteType)]
     if cont:
         raise DataError(f"the plug-in estimator counts frequencies, so it needs finite "
@@ -117,9 +119,7 @@ def run(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type], *, level:
 
     total = sum(c * gr for c, gr in zip(coefs, grads, strict=True))
     se = se_of(np.asarray(total))
-    from scipy.stats import norm
-
-    zq = float(norm.ppf(0.5 + level / 2))
+    zq = NormalDist().inv_cdf(0.5 + level / 2)
     ci = (value - zq * se, value + zq * se)
     details: dict[str, Any] = {
         "se_delta": se, "n": n, "dropped": ds.dropped,
@@ -158,7 +158,7 @@ def evaluate_on_data(ident: Identification, data: Any, *, types: Mapping[str, Ty
     q = ident.query
     names = sorted({n for t in ident.bound.terms() for n in (*t.vars, *t.given)} | {
         e.var for e in (*q.outcomes, *q.interventions, *q.evidence)})
-    ds = load(data, names, types or {}, missing=missing).discrete()
+    ds = load_counts(data, names, types or {}, missing=missing).discrete()
     cont = [v for v in names if not isinstance(ds.types[v], FiniteType)]
     if cont:
         raise DataError(f"evaluating {q} on data counts frequencies, so it needs finite "

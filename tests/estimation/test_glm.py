@@ -1,0 +1,73 @@
+"""The nuisance GLMs' shortcuts change no answer: Gram matrices from row products, Newton's
+method stopped at convergence and started from another fit, the data as jit arguments."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import causaldsl
+from causaldsl.estimation import estimators, glm
+from causaldsl.model.graph import ADMG
+
+
+def _design(n: int = 500, p: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = np.column_stack([np.ones(n), rng.normal(size=(n, p - 1))])
+    y = (rng.random(n) < 1 / (1 + np.exp(-(x @ rng.normal(size=p) * 0.5)))).astype(float)
+    w = rng.multinomial(n, np.ones(n) / n).astype(float)
+    return x, y, w
+
+
+def test_gram_rows_give_the_weighted_gram_matrix():
+    x, _, w = _design()
+    gram = glm.gram_rows(x)
+    assert gram is not None and gram.shape == (500, 10)
+    direct = (x.T * w) @ x
+    assert np.allclose(glm.weighted_gram(jnp.asarray(x), jnp.asarray(w), jnp.asarray(gram)),
+                       direct, rtol=1e-13, atol=1e-10)
+
+
+def test_gram_rows_are_skipped_above_the_budget(monkeypatch):
+    monkeypatch.setattr(glm, "GRAM_ENTRIES", 100)
+    assert glm.gram_rows(np.ones((500, 4))) is None
+
+
+@pytest.mark.parametrize("name", ["linear", "logistic"])
+def test_fits_with_and_without_row_products_and_from_any_start_agree(name):
+    x, y, w = _design()
+    fam = glm.Family(name)
+    xs, ys, ws = jnp.asarray(x), jnp.asarray(y), jnp.asarray(w)
+    plain = np.asarray(fam.fit(xs, ys, ws))
+    fast = np.asarray(fam.fit(xs, ys, ws, None, jnp.asarray(glm.gram_rows(x))))
+    warm = np.asarray(fam.fit(xs, ys, ws, plain + 0.05))
+    assert np.allclose(fast, plain, rtol=1e-12, atol=1e-12)
+    assert np.allclose(warm, plain, rtol=1e-12, atol=1e-12)
+    if name == "logistic":  # the maximum likelihood: the weighted score is zero
+        assert np.abs(x.T @ (w * (y - 1 / (1 + np.exp(-x @ plain))))).max() < 1e-8
+
+
+def test_bootstrap_stopped_at_convergence_equals_thirty_newton_steps(monkeypatch):
+    rng = np.random.default_rng(2)
+    n = 1500
+    z = rng.normal(size=n)
+    x = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(x + z)))).astype(int)  # a logistic outcome too
+    df = {"Z": z, "X": x, "Y": y}
+    g = ADMG(["Z", "X", "Y"], [("Z", "X"), ("Z", "Y"), ("X", "Y")])
+    q = "E[Y | do(X = 1)] - E[Y | do(X = 0)]"
+    seen = []
+    real = estimators.Estimator.bootstrap
+
+    def spy(self, *a, **k):
+        out = real(self, *a, **k)
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(estimators.Estimator, "bootstrap", spy)
+    fast = causaldsl.estimate(g, q, df, method="aipw", bootstrap=40, seed=5)
+    monkeypatch.setattr(glm, "NEWTON_TOL", 0.0)  # every fit takes all NEWTON_STEPS steps
+    slow = causaldsl.estimate(g, q, df, method="aipw", bootstrap=40, seed=5)
+    assert float(fast) == pytest.approx(float(slow), abs=1e-13)
+    assert np.abs(seen[0] - seen[1]).max() < 1e-12
