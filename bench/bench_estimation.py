@@ -11,6 +11,8 @@ Run:
     /work/bench-venv/bin/python bench/bench_estimation.py                # both parts
     /work/bench-venv/bin/python bench/bench_estimation.py --part aipw --repeats 3
     /work/bench-venv/bin/python bench/bench_estimation.py --part plugin --rows 10000000
+    /work/bench-venv/bin/python bench/bench_estimation.py --part aipw --blas-threads 1
+    /work/bench-venv/bin/python bench/bench_estimation.py --from-json run.json   # tables again
 
 It prints Markdown tables (and writes them to ``--out`` when given) and the raw numbers as JSON
 (``--json``). The checkout's ``src`` is put first on the path of every worker, so the code
@@ -303,10 +305,18 @@ WORKERS = {"causaldsl": worker_causaldsl, "dowhy": worker_dowhy,
 # -- the driver ------------------------------------------------------------------------------
 
 
+#: Threads for the BLAS of NumPy-based workers (``--blas-threads``); None: the library's
+#: default (OpenBLAS: one per core).
+BLAS_THREADS: int | None = None
+
+
 def run_worker(name: str, data: str, extra: list[str], timeout: float,
                src: str | None = None) -> dict:
     env = dict(os.environ, JAX_PLATFORMS="cpu",
                PYTHONPATH=os.pathsep.join([src or str(SRC), os.environ.get("PYTHONPATH", "")]))
+    if BLAS_THREADS:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(BLAS_THREADS)
     cmd = [sys.executable, __file__, "--worker", name, "--data", data, *extra]
     s = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
@@ -356,7 +366,7 @@ def part_aipw(args, report: list[str], raw: dict) -> bool:
     if args.dowhy_default:
         contenders.append(("dowhy-default", ["--reps", str(args.dowhy_reps), "--method", "aipw",
                                              "--default"]))
-    if args.baseline_src:
+    if args.baseline_src and args.baseline_reps:
         contenders.append(("causaldsl-baseline", ["--reps", str(args.baseline_reps), "--method",
                                                   "aipw"]))
     results: dict[str, list[dict]] = {name: [] for name, _ in contenders}
@@ -370,41 +380,61 @@ def part_aipw(args, report: list[str], raw: dict) -> bool:
             src = args.baseline_src if name == "causaldsl-baseline" else None
             results[name].append(run_worker(worker, data, extra, args.timeout, src))
     raw["aipw"] = results
+    raw["aipw_data"] = {"n": args.n, "seed": args.seed, "e_min": float(e.min()),
+                        "e_max": float(e.max())}
+    return render_aipw(results, raw["aipw_data"], report)
+
+
+def scaled_cpu(r: dict, call: str) -> float:
+    """CPU seconds for FULL replicates: measured, or the measured share of CPU over wall time
+    applied to the extrapolated wall time."""
+    c = r[call]["cpu_s"]
+    return c if r["reps"] == FULL else c * scaled(r, call) / r[call]["wall_s"]
+
+
+def ratio(theirs: list[float], ours: list[float]) -> str:
+    return (f"{med(theirs) / med(ours):,.0f}× ({min(theirs) / max(ours):,.0f}–"
+            f"{max(theirs) / min(ours):,.0f})")
+
+
+def render_aipw(results: dict[str, list[dict]], info: dict, report: list[str]) -> bool:
     ours = results["causaldsl"]
     first = [r["first"]["wall_s"] for r in ours]
     warm = [r["warm"]["wall_s"] for r in ours]
+    first_cpu = [r["first"]["cpu_s"] for r in ours]
     report += [
-        f"## AIPW with a bootstrap of {FULL} replicates ({args.n:,} rows, 10 covariates)", "",
-        f"Data: n = {args.n:,}, seed {args.seed}, true ATE {TRUTH}; propensities in "
-        f"[{e.min():.3f}, {e.max():.3f}]. Seconds per call; *first* is the first call in a "
-        "fresh process (for causaldsl including JAX's compilation), *warm* the second call in "
-        "the same process. Ratio = contender's median / causaldsl's median (first with first, "
-        "warm with warm); min and max ratios pair the contender's fastest with causaldsl's "
-        "slowest and the reverse.", "",
+        f"## AIPW with a bootstrap of {FULL} replicates ({info['n']:,} rows, 10 covariates)", "",
+        f"Data: n = {info['n']:,}, seed {info['seed']}, true ATE {TRUTH}; propensities in "
+        f"[{info['e_min']:.3f}, {info['e_max']:.3f}]. Seconds per call; *first* is the first "
+        "call in a fresh process (for causaldsl including JAX's compilation), *warm* the second "
+        "call in the same process. Ratio = the contender's median / causaldsl's median (first "
+        "with first, warm with warm), in brackets the contender's fastest over causaldsl's "
+        "slowest and its slowest over causaldsl's fastest. CPU s is the process's CPU time "
+        "during the call (both cores busy: up to 2 × wall).", "",
         "| contender | replicates timed | runs | first call s: median [min, max] | warm call s: "
-        "median [min, max] | point estimate only s | import s | peak RSS MiB | ratio first "
-        "(min–max) | ratio warm (min–max) |",
-        "|---|---:|---:|---|---|---:|---:|---:|---:|---:|"]
+        "median [min, max] | point estimate alone s | first call CPU s | import s | peak RSS "
+        "MiB | load (1 min) after | ratio, first call | ratio, warm | ratio of CPU s, first |",
+        "|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, rs in results.items():
         if not rs:
             continue
         f = [scaled(r, "first") for r in rs]
         w = [scaled(r, "warm") for r in rs]
-        note = "" if rs[0]["reps"] == FULL else f" (×{FULL // rs[0]['reps']} extrapolated)"
-        rf = rw = "1"
-        if name != "causaldsl":  # the ratio: the contender's time over causaldsl's
-            rf = (f"**{med(f) / med(first):,.0f}×** ({min(f) / max(first):,.0f}–"
-                  f"{max(f) / min(first):,.0f})")
-            rw = f"{med(w) / med(warm):,.0f}× ({min(w) / max(warm):,.0f}–{max(w) / min(warm):,.0f})"
+        c = [scaled_cpu(r, "first") for r in rs]
+        note = "" if rs[0]["reps"] == FULL else f" (to {FULL}: ×{FULL / rs[0]['reps']:g})"
+        rf = rw = rc = "1"
+        if name != "causaldsl":  # the contender's time over causaldsl's
+            rf, rw, rc = f"**{ratio(f, first)}**", ratio(w, warm), ratio(c, first_cpu)
         report.append(
             f"| {name} | {rs[0]['reps']}{note} | {len(rs)} | {fmt(med(f))} [{fmt(min(f))}, "
             f"{fmt(max(f))}] | {fmt(med(w))} [{fmt(min(w))}, {fmt(max(w))}] | "
-            f"{fmt(med(r['point']['wall_s'] for r in rs))} | {fmt(med(r['import_s'] for r in rs))} | "
-            f"{med(r['rss_mib'] for r in rs):,.0f} | {rf} | {rw} |")
+            f"{fmt(med(r['point']['wall_s'] for r in rs))} | {fmt(med(c))} | "
+            f"{fmt(med(r['import_s'] for r in rs))} | {med(r['rss_mib'] for r in rs):,.0f} | "
+            f"{med(r['load_after'] for r in rs):.1f} | {rf} | {rw} | {rc} |")
     report += ["", "Answers (first run of each; the bootstrap's se and 95% percentile interval "
                "from the first call):", "",
-               "| contender | estimate | minus causaldsl's | bootstrap se | interval | "
-               "measured CPU s / wall s (first call) |", "|---|---:|---:|---:|---|---:|"]
+               "| contender | point estimate | minus causaldsl's | bootstrap se | interval |",
+               "|---|---:|---:|---:|---|"]
     ok = True
     ref = ours[0]["point"]["estimate"]
     for name, rs in results.items():
@@ -416,8 +446,7 @@ def part_aipw(args, report: list[str], raw: dict) -> bool:
             ok = False
         ci = r["first"]["ci"]
         report.append(f"| {name} | {r['point']['estimate']:.10f} | {diff:.1e} | "
-                      f"{r['first']['se']:.5f} | [{ci[0]:.4f}, {ci[-1]:.4f}] | "
-                      f"{r['first']['cpu_s'] / r['first']['wall_s']:.2f} |")
+                      f"{r['first']['se']:.5f} | [{ci[0]:.4f}, {ci[-1]:.4f}] |")
     report += ["", f"Point estimates within 1e-6 of causaldsl's (statsmodels, DoWhy with the "
                f"unpenalised propensity): {'yes' if ok else 'NO'}.", ""]
     return ok
@@ -430,19 +459,28 @@ def part_plugin(args, report: list[str], raw: dict) -> bool:
         print(f"writing {path}", file=sys.stderr, flush=True)
         write_csv(path, args.rows, args.seed)
     names = ["plugin-causaldsl", "plugin-pandas-all", "plugin-pandas-usecols"]
+    if args.baseline_src:
+        names.append("plugin-causaldsl-baseline")
     results: dict[str, list[dict]] = {n: [] for n in names}
     for k in range(args.repeats):
         print(f"plugin round {k + 1}/{args.repeats} (load {load():.2f})", file=sys.stderr,
               flush=True)
-        for name in names[k % 3:] + names[:k % 3]:
-            results[name].append(run_worker(name, str(path), [], args.timeout))
+        for name in names[k % len(names):] + names[:k % len(names)]:
+            base = name == "plugin-causaldsl-baseline"
+            results[name].append(run_worker("plugin-causaldsl" if base else name, str(path), [],
+                                            args.timeout, args.baseline_src if base else None))
     raw["plugin"] = results
-    size = path.stat().st_size / 2 ** 20
-    report += [f"## Plug-in from a CSV of {args.rows:,} rows ({size:,.0f} MiB)", "",
+    raw["plugin_data"] = {"rows": args.rows, "mib": path.stat().st_size / 2 ** 20}
+    return render_plugin(results, raw["plugin_data"], report)
+
+
+def render_plugin(results: dict[str, list[dict]], info: dict, report: list[str]) -> bool:
+    report += [f"## Plug-in from a CSV of {info['rows']:,} rows ({info['mib']:,.0f} MiB)", "",
                "A fresh process per run; wall time of the call (reading included) and the "
-               "process's peak RSS (after imports: *before*).", "",
+               "process's peak RSS (VmHWM; *before*: after the imports, before the call).", "",
                "| contender | runs | wall s: median [min, max] | CPU s (median) | peak RSS MiB "
-               "(median) | RSS before the call MiB | estimate |", "|---|---:|---|---:|---:|---:|---:|"]
+               "(median) | RSS before the call MiB | load (1 min) after | estimate |",
+               "|---|---:|---|---:|---:|---:|---:|---:|"]
     ref = results["plugin-causaldsl"][0]["estimate"]
     ok = True
     for name, rs in results.items():
@@ -452,7 +490,8 @@ def part_plugin(args, report: list[str], raw: dict) -> bool:
         report.append(f"| {name} | {len(rs)} | {fmt(med(w))} [{fmt(min(w))}, {fmt(max(w))}] | "
                       f"{fmt(med(r['cpu_s'] for r in rs))} | "
                       f"{med(r['rss_mib'] for r in rs):,.0f} | "
-                      f"{med(r['rss_before_mib'] for r in rs):,.0f} | {rs[0]['estimate']:.10f} |")
+                      f"{med(r['rss_before_mib'] for r in rs):,.0f} | "
+                      f"{med(r['load_after'] for r in rs):.1f} | {rs[0]['estimate']:.10f} |")
     report += ["", f"Estimates equal within 1e-9: {'yes' if ok else 'NO'}.", ""]
     return ok
 
@@ -486,7 +525,8 @@ def header(args) -> list[str]:
         f"- Python {platform.python_version()}, NumPy {np.__version__}, pandas {ver('pandas')}, "
         f"JAX {ver('jax')}, statsmodels {ver('statsmodels')}, DoWhy {ver('dowhy')}, "
         f"scikit-learn {ver('sklearn')}",
-        f"- causaldsl at commit {commit}{' (with uncommitted changes in src)' if dirty else ''}",
+        f"- causaldsl at commit {commit}{' (with uncommitted changes in src)' if dirty else ''}"
+        f"; BLAS threads per worker: {args.blas_threads or 'the default (one per core)'}",
         f"- command: `{' '.join([Path(sys.executable).as_posix(), *sys.argv])}`", ""]
 
 
@@ -504,10 +544,16 @@ def main() -> int:
                     help="also time DoWhy's doubly robust estimator with its defaults, once")
     ap.add_argument("--baseline-src",
                     help="also time causaldsl from this src folder (an export of an older "
-                         "commit), once")
-    ap.add_argument("--baseline-reps", type=int, default=100)
+                         "commit): its AIPW once, its plug-in every round")
+    ap.add_argument("--baseline-reps", type=int, default=100,
+                    help="the baseline's AIPW replicates (0: no AIPW baseline)")
+    ap.add_argument("--blas-threads", type=int,
+                    help="OPENBLAS/OMP/MKL_NUM_THREADS for every worker (default: the "
+                         "libraries' own, one thread per core); on a busy machine OpenBLAS's "
+                         "threads wait for each other and one thread is faster")
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--timeout", type=float, default=3600)
+    ap.add_argument("--from-json", help="print the tables of an earlier run's --json file")
     ap.add_argument("--out")
     ap.add_argument("--json")
     # worker options
@@ -521,8 +567,19 @@ def main() -> int:
         fn = worker_plugin if args.worker.startswith("plugin-") else WORKERS[args.worker]
         print(json.dumps(fn(args)))
         return 0
+    if args.from_json:  # the tables again, from a run's raw numbers
+        raw = json.loads(Path(args.from_json).read_text())
+        report: list[str] = []
+        if "aipw" in raw:
+            render_aipw(raw["aipw"], raw["aipw_data"], report)
+        if "plugin" in raw:
+            render_plugin(raw["plugin"], raw["plugin_data"], report)
+        print("\n".join(report))
+        return 0
+    global BLAS_THREADS
+    BLAS_THREADS = args.blas_threads
     report = header(args)
-    raw: dict = {}
+    raw = {}
     ok = True
     start = time.perf_counter()
     if args.part in ("all", "aipw"):
