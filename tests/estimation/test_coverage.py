@@ -24,7 +24,8 @@ Tolerances, fixed before the run:
 
 The logistic outcome runs gformula and aipw: ipw never fits the outcome, so its code path is the
 linear case's with a 0/1 column. Each case is ~200 estimate calls (each compiles its
-own functions: 0.4–1.7 s on a 2-core machine), 1–5 minutes; run them with ``-m slow -n 2``.
+own functions: 0.4–1.7 s on a quiet 2-core machine): 2–7 minutes a case, 13 minutes for all
+six with ``-m slow -n 2`` (load ~2.5; 37 minutes when other jobs loaded the machine to 8–11).
 """
 
 from __future__ import annotations
