@@ -10,7 +10,7 @@ where it is not."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from statistics import NormalDist
 from typing import Any
 
@@ -43,9 +43,7 @@ class _Term:
         self.ident: Identification = identify(g, self.prob)
 
     def names(self) -> set[str]:
-        q = self.prob
-        return {n for t in self.ident.bound.terms() for n in (*t.vars, *t.given)} | {
-            e.var for e in (*q.outcomes, *q.interventions, *q.evidence)}
+        return _needed(self.ident)
 
     def compile(self, names: tuple[str, ...], types: Mapping[str, FiniteType]) -> None:
         self.query = CompiledQuery(self.ident, names, types)
@@ -94,14 +92,10 @@ def run(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type], *, level:
     """The value, standard error, interval and details of the plug-in estimate."""
     terms = terms if terms is not None else plugin_terms(g, q)
     names = tuple(columns(terms))
-    ds = (ds if ds is not None else load_counts(data, names, declared, missing=missing)) \
-        .discrete()
-    cont = [v for v in names if not isinstance(ds.types[v], FiniteType)]
-    if cont:
-        raise DataError(f"the plug-in estimator counts frequencies, so it needs finite "
-                        f"variables; {', '.join(cont)} {'is' if len(cont) == 1 else 'are'} "
-                        "continuous in the data: use method gformula, ipw or aipw, or declare "
-                        "a finite type")
+    ds = _finite((ds if ds is not None else load_counts(data, names, declared,
+                                                         missing=missing)).discrete(), names,
+                 "the plug-in estimator counts frequencies",
+                 "use method gformula, ipw or aipw, or declare a finite type")
     types = {v: ds.types[v] for v in names}
     assert all(isinstance(t, FiniteType) for t in types.values())
     counts = ds.counts(list(names))
@@ -155,15 +149,25 @@ def evaluate_on_data(ident: Identification, data: Any, *, types: Mapping[str, Ty
     the answer shaped as on a joint table, with the data's labels."""
     from causaldsl.backends.estimand_eval import evaluate_query
 
-    q = ident.query
-    names = sorted({n for t in ident.bound.terms() for n in (*t.vars, *t.given)} | {
-        e.var for e in (*q.outcomes, *q.interventions, *q.evidence)})
-    ds = load_counts(data, names, types or {}, missing=missing).discrete()
-    cont = [v for v in names if not isinstance(ds.types[v], FiniteType)]
-    if cont:
-        raise DataError(f"evaluating {q} on data counts frequencies, so it needs finite "
-                        f"variables; {', '.join(cont)} {'is' if len(cont) == 1 else 'are'} "
-                        "continuous in the data: causaldsl.estimate(..., method='gformula' or "
-                        "'aipw') fits models instead")
+    names = sorted(_needed(ident))
+    ds = _finite(load_counts(data, names, types or {}, missing=missing).discrete(), names,
+                 f"evaluating {ident.query} on data counts frequencies",
+                 "causaldsl.estimate(..., method='gformula' or 'aipw') fits models instead")
     joint = ds.counts(names) / ds.n
     return evaluate_query(ident, joint, names, {v: ds.types[v] for v in names})
+
+
+def _needed(ident: Identification) -> set[str]:
+    """The observed variables an identified formula and its query read."""
+    q = ident.query
+    return {n for t in ident.bound.terms() for n in (*t.vars, *t.given)} | {
+        e.var for e in (*q.outcomes, *q.interventions, *q.evidence)}
+
+
+def _finite(ds: Dataset, names: Sequence[str], what: str, advice: str) -> Dataset:
+    """``ds`` when every column in ``names`` is finite, else a DataError naming the others."""
+    cont = [v for v in names if not isinstance(ds.types[v], FiniteType)]
+    if cont:
+        raise DataError(f"{what}, so it needs finite variables; {', '.join(cont)} "
+                        f"{'is' if len(cont) == 1 else 'are'} continuous in the data: {advice}")
+    return ds
