@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from causaldsl.lang import files
 from causaldsl.lang.loader import load
+from tests.capped import causal
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "type YN = {no, yes}\nmodel m {\n  S : YN ~ [0.5, 0.5]\n}\nquery P(S)\n"
@@ -21,24 +21,6 @@ GRAPH = ('type YN = {no, yes}\ngraph g {\n  S : YN\n  T : YN\n  S -> T\n}\n'
 
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
 needs_dev = pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
-
-
-# The command under a 4 GiB address-space cap: a regression that reads /dev/zero fails fast
-# rather than swapping (set in the child: preexec_fn would fork a process that runs JAX threads).
-CAPPED = ("import resource, sys\n"
-          "if hasattr(resource, 'RLIMIT_AS'):\n"
-          "    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))\n"
-          "from causaldsl.app.cli import main\n"
-          "sys.exit(main(sys.argv[1:]))\n")
-
-
-def causal(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The command line in its own process: a hang fails the test (timeout), it does not hang
-    the suite."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"),
-                                                      os.environ.get("PYTHONPATH", "")]))
-    return subprocess.run([sys.executable, "-c", CAPPED, *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60)
 
 
 def refused(out: subprocess.CompletedProcess[str], *parts: str) -> str:

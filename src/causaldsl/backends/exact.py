@@ -148,6 +148,65 @@ def stage(p: Plan, operands: Sequence[np.ndarray | None]) -> Staged:
     return Staged(run, hoisted)
 
 
+@dataclass(frozen=True)
+class SlicedContraction:
+    """Tables contracted down to ``output`` after slicing each at the given values: a given
+    value fixes its wire, so the wire leaves the plan, and a point query on 400 variables is a
+    product of 400 numbers. Staged twice: with the model's tables known (tables that no value
+    slices are contracted ahead of time) and with every table an argument (batches of
+    tables)."""
+
+    plan: Plan
+    #: the tables' positions in the operands: those no value slices first, so that on ties the
+    #: planner contracts them first and those steps are done ahead of time
+    order: tuple[int, ...]
+    #: per operand table, per axis: the position in the value indices that slices it, or None
+    picks: tuple[tuple[int | None, ...], ...]
+    #: per operand table: the model's array where a value slices it (an argument of
+    #: ``model_tables``), None where none does (known ahead of time)
+    sliced_arrays: tuple[np.ndarray | None, ...]
+    model_tables: Staged
+    given_tables: Staged
+
+    @classmethod
+    def of(cls, tables: Sequence[Factor], given: Mapping[Any, int],
+           known: Sequence[Factor], output: Sequence[Hashable]) -> SlicedContraction:
+        """``given`` maps a wire to its value's position in the indices; ``known`` are extra
+        operands known ahead of time (ones along unread wires)."""
+        picks_of = [tuple(given.get(w) for w in f.wires) for f in tables]
+        order = tuple(sorted(range(len(tables)), key=lambda i: any(
+            j is not None for j in picks_of[i])))
+        picks = tuple(picks_of[i] for i in order)
+        ordered = [tables[i] for i in order]
+        sliced = [Factor(tuple(w for w, j in zip(f.wires, pk, strict=True) if j is None),
+                         tuple(n for n, j in zip(f.shape, pk, strict=True) if j is None),
+                         f.array if all(j is None for j in pk) else None)
+                  for f, pk in zip(ordered, picks, strict=True)]
+        p = plan_factors([*sliced, *known], output)
+        extra = [f.array for f in known]
+        return cls(p, order, picks, tuple(None if s.array is not None else f.array
+                                          for f, s in zip(ordered, sliced, strict=True)),
+                   stage(p, [*(f.array for f in sliced), *extra]),
+                   stage(p, [*([None] * len(sliced)), *extra]))
+
+    def run(self, tables: Sequence[Any] | None, idx: Any, xp: Any = jnp,
+            einsum: Callable[..., Any] = jnp.einsum) -> Any:
+        """The contraction at value indices ``idx``, with the model's tables (``tables`` None)
+        or with ``tables`` (one array per table, in the order given to ``of``); ``xp`` slices
+        (NumPy or JAX)."""
+        if tables is None:
+            args = [xp.asarray(arr)[_at(pk, idx)] for arr, pk in
+                    zip(self.sliced_arrays, self.picks, strict=True) if arr is not None]
+            return self.model_tables.run(args, einsum)
+        return self.given_tables.run([xp.asarray(tables[i])[_at(pk, idx)] for i, pk in
+                                      zip(self.order, self.picks, strict=True)], einsum)
+
+
+def _at(picks: tuple[int | None, ...], idx: Any) -> tuple[Any, ...]:
+    """The index that slices a table at the given values (``picks`` as in SlicedContraction)."""
+    return tuple(slice(None) if j is None else idx[j] for j in picks)
+
+
 def contract(factors: Sequence[Factor], output: Sequence[Hashable],
              limit: int | None = None) -> np.ndarray:
     """Contract factors whose arrays are all known, on the host, down to ``output``."""
@@ -201,14 +260,21 @@ SHAPE_TABLE_LIMIT = 2**20
 @dataclass(frozen=True)
 class QueryAxes:
     """What a compiled query takes and returns: it takes the indices of the values of
-    ``value_vars`` (the valued interventions, then the valued evidence), and its result has one
-    axis per free intervention, free evidence and outcome, in that order."""
+    ``value_vars`` (the valued interventions, the valued evidence, then the ``picked``
+    outcomes), and its result has one axis per free intervention, free evidence and outcome
+    left open, in that order.
+
+    Valued outcomes are normally result axes too (the answer for each of their values is read
+    off one result); they are ``picked`` by a one-hot instead when those axes together would
+    make a result larger than SHAPE_TABLE_LIMIT, as in a point query on 400 variables, whose
+    answer is a product of 400 numbers."""
 
     value_vars: tuple[str, ...]
     value_types: tuple[FiniteType, ...]
     free_do: tuple[str, ...]
     free_evidence: tuple[str, ...]
     outcomes: tuple[str, ...]
+    picked: tuple[str, ...] = ()
 
     @property
     def result(self) -> tuple[str, ...]:
@@ -289,6 +355,7 @@ class CompiledQuery:
         return self.shape_table
 
     def indices(self, values: Mapping[str, Any]) -> np.ndarray:
+        """The indices of ``values`` (by variable; a query gives a variable one role only)."""
         return np.array([t.index(values[v]) for v, t in zip(
             self.axes.value_vars, self.axes.value_types, strict=True)], dtype=np.int32)
 
@@ -350,7 +417,9 @@ class ExactEngine:
         tables = self._table_factors(mutilated, keep)
         axes = self._axes(prob)
         if prob.evidence and axes.value_vars:
-            tables = self._drop_constant_groups(tables, set(axes.value_vars), set(axes.result))
+            picked = set(axes.picked)  # read by the answer, like the result's axes
+            tables = self._drop_constant_groups(tables, set(axes.value_vars) - picked,
+                                                set(axes.result) | picked)
             keep = {w for f in tables.values() for w in f.wires}  # type: ignore[misc]
         cq = self._stage_query(prob, tables, keep, axes)
         self._compiled[key] = cq
@@ -383,13 +452,20 @@ class ExactEngine:
 
     def _axes(self, prob: Prob) -> QueryAxes:
         variables = self.model.variables
+        free_do = tuple(e.var for e in prob.interventions if e.value is None)
+        free_evidence = tuple(e.var for e in prob.evidence if e.value is None)
+        outcomes = tuple(e.var for e in prob.outcomes)
+        picked: tuple[str, ...] = ()
+        if math.prod(self._size(v) for v in (*free_do, *free_evidence, *outcomes)) > \
+                SHAPE_TABLE_LIMIT:
+            picked = tuple(e.var for e in prob.outcomes if e.value is not None)
+            outcomes = tuple(e.var for e in prob.outcomes if e.value is None)
         value_vars = tuple(e.var for e in (*prob.interventions, *prob.evidence)
-                           if e.value is not None)
+                           if e.value is not None) + picked
         return QueryAxes(value_vars=value_vars,
                          value_types=tuple(finite(variables[v].type, v) for v in value_vars),
-                         free_do=tuple(e.var for e in prob.interventions if e.value is None),
-                         free_evidence=tuple(e.var for e in prob.evidence if e.value is None),
-                         outcomes=tuple(e.var for e in prob.outcomes))
+                         free_do=free_do, free_evidence=free_evidence, outcomes=outcomes,
+                         picked=picked)
 
     def _drop_constant_groups(self, tables: dict[str, Factor], fixed: set[str],
                               needed: set[str]) -> dict[str, Factor]:
@@ -419,52 +495,54 @@ class ExactEngine:
 
     def _stage_query(self, prob: Prob, tables: dict[str, Factor], keep: set[str],
                      axes: QueryAxes) -> CompiledQuery:
-        """Plan the contraction of the kept tables with a one-hot of each given value, down to
-        the result's axes, and stage it."""
+        """Plan the contraction of the kept tables, each sliced at the given values (a given
+        value fixes its wire, so the wire leaves the contraction), down to the result's axes,
+        and stage it."""
         table_factors = list(tables.values())
-        values = [Factor((v,), (t.size,)) for v, t in zip(axes.value_vars, axes.value_types,
-                                                           strict=True)]
         # do(X) that nothing kept reads: the result is constant along X's axis
         ones = [ones_factor(v, self._size(v)) for v in axes.free_do if v not in keep]
-        p = plan_factors([*table_factors, *values, *ones], axes.result)
         normalise = bool(prob.evidence)
-        contraction, hoisted = self._contraction(p, table_factors, ones, axes, normalise, keep)
-        return CompiledQuery(prob=prob, table_vars=tuple(tables), axes=axes, plan=p,
-                             hoisted=hoisted, normalise=normalise, contraction=contraction)
+        given = {v: j for j, v in enumerate(axes.value_vars)}
+        main = SlicedContraction.of(table_factors, given, ones, axes.result)
+        normaliser = None
+        if normalise and axes.picked:  # the evidence's probability sums the picked outcomes
+            unpicked = {v: j for v, j in given.items() if v not in set(axes.picked)}
+            normaliser = SlicedContraction.of(table_factors, unpicked, ones,
+                                              (*axes.free_do, *axes.free_evidence))
+        contraction = self._contraction(main, normaliser, table_factors, axes, normalise, keep)
+        return CompiledQuery(prob=prob, table_vars=tuple(tables), axes=axes, plan=main.plan,
+                             hoisted=main.model_tables.hoisted, normalise=normalise,
+                             contraction=contraction)
 
-    def _contraction(self, p: Plan, tables: list[Factor], ones: list[Factor], axes: QueryAxes,
-                     normalise: bool, keep: set[str]) -> tuple[Contraction, int]:
-        """The plan staged twice: with the tables as arguments, and with the model's tables
-        known (so steps that read only tables are done now: how many is returned too)."""
-        sizes = tuple(t.size for t in axes.value_types)
-        ones_arrays = [f.array for f in ones]
-        given_tables = stage(p, [*([None] * (len(tables) + len(sizes))), *ones_arrays])
-        model_tables = stage(p, [*(f.array for f in tables), *([None] * len(sizes)), *ones_arrays])
+    def _contraction(self, main: SlicedContraction, normaliser: SlicedContraction | None,
+                     tables: list[Factor], axes: QueryAxes, normalise: bool, keep: set[str]
+                     ) -> Contraction:
+        """The staged contraction in the forms its tiers call, normalised by the evidence's
+        probability: the joint's sum over the outcomes, or, when outcomes were picked, the
+        ``normaliser`` contraction (which leaves them open and sums them out)."""
         n_out = len(axes.outcomes)
 
-        def onehots(idx: Any, xp: Any = jnp) -> list[Any]:
-            return [(xp.arange(n) == idx[j]).astype(xp.float64) for j, n in enumerate(sizes)]
-
-        def finish(joint: Any, xp: Any = jnp) -> tuple[Any, Any]:
+        def finish(joint: Any, xp: Any, z: Any = None) -> tuple[Any, Any]:
             if not normalise:
                 return joint, xp.ones(())
-            z = joint.sum(axis=tuple(range(joint.ndim - n_out, joint.ndim)), keepdims=True)
+            if z is None:
+                z = joint.sum(axis=tuple(range(joint.ndim - n_out, joint.ndim)), keepdims=True)
+            else:
+                z = xp.reshape(z, (*xp.shape(z), *([1] * n_out)))
             return joint / xp.where(z > 0, z, 1.0), z
 
-        def jax_given_tables(tabs: Sequence[jax.Array], idx: jax.Array) -> tuple[Any, Any]:
-            return finish(given_tables.run([*tabs, *onehots(idx)]))
+        def run(tabs: Sequence[Any] | None, idx: Any, xp: Any = jnp,
+                einsum: Callable[..., Any] = jnp.einsum) -> tuple[Any, Any]:
+            joint = xp.asarray(main.run(tabs, idx, xp, einsum))
+            z = None if normaliser is None else xp.asarray(normaliser.run(tabs, idx, xp, einsum))
+            return finish(joint, xp, z)
 
-        def jax_model_tables(idx: jax.Array) -> tuple[Any, Any]:
-            return finish(model_tables.run(onehots(idx)))
-
-        def numpy_model_tables(idx: np.ndarray) -> tuple[Any, Any]:
-            return finish(np.asarray(model_tables.run(onehots(idx, np), _numpy_einsum)), np)
-
-        contraction = Contraction(jax_given_tables=jax_given_tables, jax=jax_model_tables,
-                                  numpy=numpy_model_tables,
-                                  normalise_numpy=lambda joint: finish(joint, np),
-                                  every_value_table=self._every_value_table(tables, axes, keep))
-        return contraction, model_tables.hoisted
+        return Contraction(
+            jax_given_tables=lambda tabs, idx: run(tabs, idx),
+            jax=lambda idx: run(None, idx),
+            numpy=lambda idx: run(None, idx, np, _numpy_einsum),
+            normalise_numpy=lambda joint: finish(joint, np),
+            every_value_table=self._every_value_table(tables, axes, keep))
 
     def _every_value_table(self, tables: list[Factor], axes: QueryAxes, keep: set[str]
                            ) -> Callable[[], np.ndarray | None]:
@@ -472,6 +550,8 @@ class ExactEngine:
         variable left open, so one table holds the (unnormalised) answer for every setting."""
 
         def build() -> np.ndarray | None:
+            if axes.picked:  # the result was too large to hold every outcome value
+                return None
             output = [*axes.value_vars, *axes.result]
             sizes = {v: self._size(v) for v in output}
             if math.prod(sizes.values()) > SHAPE_TABLE_LIMIT:
@@ -504,7 +584,7 @@ class ExactEngine:
     def _prepare(self, prob: Prob) -> Prepared:
         check_query(self.model, prob)  # values too: the compiled shape may be shared
         cq = self.compile(prob)
-        values = {e.var: e.value for e in (*prob.interventions, *prob.evidence)
+        values = {e.var: e.value for e in (*prob.interventions, *prob.evidence, *prob.outcomes)
                   if e.value is not None}
         prepared = Prepared(cq, cq.indices(values), self._answer_reader(prob, cq))
         self._prepared[prob] = prepared
@@ -544,6 +624,8 @@ class ExactEngine:
         variables = []
         for e in prob.outcomes:
             t = finite(m.variables[e.var].type, e.var)
+            if e.var in cq.axes.picked:  # contracted with its value's one-hot already
+                continue
             if e.value is None:
                 index.append(slice(None))
                 variables.append(e.var)
@@ -687,7 +769,7 @@ class ExactEngine:
                        n: int) -> np.ndarray:
         """The value indices of every setting, ``(n, len(value_vars))``: batched columns, and
         the query's own values repeated."""
-        fixed = {e.var: e.value for e in (*q.interventions, *q.evidence)
+        fixed = {e.var: e.value for e in (*q.interventions, *q.evidence, *q.outcomes)
                  if e.value is not None}
         cols = [t.indices(columns[v]) if v in columns else
                 np.full(n, t.index(fixed[v]), dtype=np.int32)

@@ -7,14 +7,23 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import opt_einsum
 
-from causaldsl.core.checks import MAX_ENTRIES
+from causaldsl.core.checks import MAX_ENTRIES, count
 from causaldsl.core.errors import QueryError
 
 #: The largest intermediate tensor (in entries) a plan may create: 2^28 float64 = 2 GiB.
 MAX_INTERMEDIATE = MAX_ENTRIES
+
+
+#: Contractions with more flops than this by greedy's order get a randomised search too.
+SEARCH_FLOPS = 10**8
+#: What the search may cost: a tenth of the time greedy's order would take at FLOPS_PER_SECOND,
+#: and never more than MAX_SEARCH_SECONDS.
+FLOPS_PER_SECOND = 10**9
+MAX_SEARCH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -56,17 +65,36 @@ def plan(operands: Sequence[tuple[Sequence[Hashable], Sequence[int]]],
         optimisers.insert(0, "optimal" if n <= 6 else "dp")
     best = None
     for opt in optimisers:
-        try:
-            path, info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize=opt)
-        except (MemoryError, RecursionError):  # pragma: no cover - optimiser gave up
-            continue
-        key = (int(info.largest_intermediate), int(info.opt_cost))
-        if best is None or key < best[0]:
-            best = (key, path, tuple((tuple(c[0]), c[2]) for c in info.contraction_list))
+        best = _better(best, eq, shapes, opt)
+    assert best is not None
+    if n > 12 and best[0][1] > SEARCH_FLOPS:
+        # greedy's order can cost 100× the best one's; randomised greedy runs search for a
+        # time in proportion to the work it may save (a second at most)
+        budget = min(MAX_SEARCH_SECONDS, best[0][1] / FLOPS_PER_SECOND / 10)
+        for minimize in ("flops", "size"):
+            best = _better(best, eq, shapes, opt_einsum.RandomGreedy(
+                max_repeats=256, max_time=budget / 2, minimize=minimize))
     assert best is not None
     (largest, flops), path, steps = best
     if largest > limit:
-        raise QueryError(f"this query needs an intermediate table of {largest:,} entries, above "
-                         f"the limit of {limit:,}; condition on fewer variables or ask about "
-                         "fewer at once")
+        raise QueryError(f"this query needs an intermediate table of {count(largest)} entries, "
+                         f"above the limit of {limit:,}; condition on fewer variables or ask "
+                         "about fewer at once")
     return Plan(eq, shapes, tuple(tuple(p) for p in path), largest, flops, steps)
+
+
+Best = tuple[tuple[int, int], Any, tuple[tuple[tuple[int, ...], str], ...]]
+
+
+def _better(best: Best | None, eq: str, shapes: tuple[tuple[int, ...], ...],
+            optimize: object) -> Best | None:
+    """The better of ``best`` and the path ``optimize`` finds: the smaller largest
+    intermediate, then the fewer flops."""
+    try:
+        path, info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize=optimize)
+    except (MemoryError, RecursionError):  # pragma: no cover - optimiser gave up
+        return best
+    key = (int(info.largest_intermediate), int(info.opt_cost))
+    if best is None or key < best[0]:
+        return key, path, tuple((tuple(c[0]), c[2]) for c in info.contraction_list)
+    return best

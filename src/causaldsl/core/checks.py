@@ -49,15 +49,26 @@ def entries_error(what: str, sizes: Sequence[int]) -> str | None:
     if n <= MAX_ENTRIES:
         return None
     shape = " × ".join(f"{s:,}" for s in sizes)
-    return (f"{what} needs a table of {shape} = {n:,} entries ({_bytes(8 * n)}), above the "
-            f"limit of {MAX_ENTRIES:,} entries ({_bytes(8 * MAX_ENTRIES)})")
+    return (f"{what} needs a table of {shape} = {count(n)} entries ({_bytes(8 * n)}), above "
+            f"the limit of {MAX_ENTRIES:,} entries ({_bytes(8 * MAX_ENTRIES)})")
+
+
+def count(n: int) -> str:
+    """A count as people read it: ``268,435,456``, or ``about 2.6 × 10^120`` past 10^15."""
+    if n < 10**15:
+        return f"{n:,}"
+    digits = len(str(n)) - 1
+    return f"about {n / 10**digits:.1f} × 10^{digits}" if digits < 300 else \
+        f"about 10^{digits}"
 
 
 def _bytes(n: int) -> str:
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
+            if unit == "bytes":
+                return f"{n} bytes"
+            return f"{n:.1f} {unit}" if n < 10**15 else f"{count(int(n))} {unit}"
+        n = n // 1024 if n >= 10**15 else n / 1024  # type: ignore[assignment]
     raise AssertionError
 
 
