@@ -103,3 +103,32 @@ def test_a_dense_query_too_large_to_answer_is_refused_fast(within) -> None:
     m, _, _ = dense_network(4)
     with within(30), pytest.raises(QueryError, match=r"above the limit of 268,435,456"):
         m.query("P(X39, X38, X37, X36, X35, X34, X33, X32, X31 | X0 = d1)")
+
+
+def dense_file(tmp_path: Path, parents_each: int) -> tuple[Path, float, str]:
+    """The dense network written as a ``.causal`` file, with a point query on all 40 variables
+    and its answer by arithmetic here (one entry of each table)."""
+    _, tables, parents = dense_network(parents_each)
+    lines = ["type D = {" + ", ".join(D.values) + "}", "model dense {"]
+    for v, t in tables.items():
+        ps = parents[v]
+        if not ps:
+            lines.append(f"  {v} : D ~ [{', '.join(map(repr, t.tolist()))}]")
+            continue
+        rows = [f"    ({', '.join(f'd{i}' for i in key)}): [{', '.join(map(repr, t[key].tolist()))}]"
+                for key in np.ndindex(*t.shape[:-1])]
+        lines += [f"  {v} : D ~ table({', '.join(ps)}) {{", ",\n".join(rows), "  }"]
+    f = tmp_path / "dense.causal"
+    f.write_text("\n".join([*lines, "}", ""]), encoding="utf-8")
+    value = {v: (3 * i) % 10 for i, v in enumerate(tables)}
+    want = math.prod(float(tables[v][(*(value[p] for p in parents[v]), value[v])])
+                     for v in tables)
+    return f, want, "P(" + ", ".join(f"{v} = d{k}" for v, k in value.items()) + ")"
+
+
+def test_the_command_answers_a_point_query_on_the_dense_network(tmp_path: Path) -> None:
+    f, want, q = dense_file(tmp_path, 2)
+    assert answer(causal("query", str(f), q, cwd=tmp_path)) == pytest.approx(want, rel=1e-5)
+    out = causal("query", str(f), "P(X39, X38, X37, X36, X35, X34, X33, X32, X31)", cwd=tmp_path)
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr[-3000:]
+    assert "1,000,000,000 entries, above the limit of 268,435,456" in out.stderr
