@@ -372,10 +372,9 @@ class CompiledEstimand:
 
     def __init__(self, estimand: Estimand, names: Sequence[str],
                  types: Mapping[str, FiniteType] | Sequence[FiniteType], axes: Sequence[str]):
-        import jax
-        import jax.numpy as jnp
+        from causaldsl.backends import jax64
 
-        from causaldsl.backends import exact  # noqa: F401  (float64 on, as everywhere in the exact backend)
+        jax, jnp = jax64.jax(), jax64.jnp()
 
         _check_axes(estimand, axes)
         self.estimand = estimand

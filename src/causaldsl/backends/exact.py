@@ -21,11 +21,10 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import opt_einsum
 
+from causaldsl.backends import jax64
 from causaldsl.backends.plan import Plan, plan
 from causaldsl.core.dag import linked_classes
 from causaldsl.core.errors import MechanismError, QueryError, ZeroProbabilityError
@@ -48,9 +47,6 @@ from causaldsl.syntax.query import (
     parse_query,
     table_term_error,
 )
-
-jax.config.update("jax_enable_x64", True)
-
 
 # -- one tensor per node, one contraction for many ---------------------------------------------
 
@@ -138,7 +134,8 @@ def stage(p: Plan, operands: Sequence[np.ndarray | None]) -> Staged:
         used.add(result[1])
     kept = {k: known[k] for k in used}  # drop intermediates consumed ahead of time
 
-    def run(args: Sequence[Any], einsum: Callable[..., Any] = jnp.einsum) -> Any:
+    def run(args: Sequence[Any], einsum: Callable[..., Any] | None = None) -> Any:
+        einsum = einsum or jax64.jnp().einsum
         slots: list[Any] = [*args, *([None] * (n_slots - n_args))]
         for eq, ins, out in later:
             slots[out] = einsum(eq, *(kept[k] if is_known else slots[k] for is_known, k in ins))
@@ -189,11 +186,11 @@ class SlicedContraction:
                    stage(p, [*(f.array for f in sliced), *extra]),
                    stage(p, [*([None] * len(sliced)), *extra]))
 
-    def run(self, tables: Sequence[Any] | None, idx: Any, xp: Any = jnp,
-            einsum: Callable[..., Any] = jnp.einsum) -> Any:
+    def run(self, tables: Sequence[Any] | None, idx: Any, xp: Any,
+            einsum: Callable[..., Any]) -> Any:
         """The contraction at value indices ``idx``, with the model's tables (``tables`` None)
-        or with ``tables`` (one array per table, in the order given to ``of``); ``xp`` slices
-        (NumPy or JAX)."""
+        or with ``tables`` (one array per table, in the order given to ``of``); ``xp`` (NumPy
+        or jax.numpy) slices and ``einsum`` contracts."""
         if tables is None:
             args = [xp.asarray(arr)[_at(pk, idx)] for arr, pk in
                     zip(self.sliced_arrays, self.picks, strict=True) if arr is not None]
@@ -338,7 +335,7 @@ class CompiledQuery:
             return self.contraction.numpy(idx)
         if self.try_shape_table() is not None:
             return self.evaluate(idx)
-        self.jitted = jax.jit(self.contraction.jax)
+        self.jitted = jax64.jax().jit(self.contraction.jax)
         return self.jitted(idx)
 
     def try_shape_table(self) -> np.ndarray | None:
@@ -531,8 +528,12 @@ class ExactEngine:
                 z = xp.reshape(z, (*xp.shape(z), *([1] * n_out)))
             return joint / xp.where(z > 0, z, 1.0), z
 
-        def run(tabs: Sequence[Any] | None, idx: Any, xp: Any = jnp,
-                einsum: Callable[..., Any] = jnp.einsum) -> tuple[Any, Any]:
+        def run(tabs: Sequence[Any] | None, idx: Any, xp: Any = None,
+                einsum: Callable[..., Any] | None = None) -> tuple[Any, Any]:
+            if xp is None:  # JAX: traced by jit or vmap
+                xp = jax64.jnp()
+                einsum = xp.einsum
+            assert einsum is not None
             joint = xp.asarray(main.run(tabs, idx, xp, einsum))
             z = None if normaliser is None else xp.asarray(normaliser.run(tabs, idx, xp, einsum))
             return finish(joint, xp, z)
@@ -798,6 +799,7 @@ class ExactEngine:
         shape's answer table; else vmapped over the values."""
         if stacks:
             table_axes = tuple(0 if v in stacks else None for v in cq.table_vars)
+            jax, jnp = jax64.jax(), jax64.jnp()
             fn = self._batch_function((shaped.shape_key, table_axes), lambda: jax.jit(
                 jax.vmap(cq.contraction.jax_given_tables, in_axes=(table_axes, 0))))
             args = tuple(jnp.asarray(stacks[v]) if v in stacks else self.table(v)
@@ -806,8 +808,8 @@ class ExactEngine:
         if cq.try_shape_table() is not None:
             at = tuple(idx.T)
             return cq.shape_table[at], cq.shape_normalisers[at]  # type: ignore[index]
-        fn = self._batch_function((shaped.shape_key, "values"),
-                                  lambda: jax.jit(jax.vmap(cq.contraction.jax)))
+        fn = self._batch_function((shaped.shape_key, "values"), lambda: jax64.jax().jit(
+            jax64.jax().vmap(cq.contraction.jax)))
         return fn(idx)
 
     def _batch_function(self, key: Any, make: Callable[[], Callable[..., Any]]
