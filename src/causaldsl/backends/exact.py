@@ -121,7 +121,7 @@ def stage(p: Plan, operands: Sequence[np.ndarray | None]) -> Staged:
     for positions, eq in p.steps:
         ins = tuple(live.pop(i) for i in positions)
         if all(is_known for is_known, _ in ins):  # on the host: no compilation per step
-            known.append(opt_einsum.contract(eq, *(np.asarray(known[k]) for _, k in ins)))
+            known.append(_numpy_einsum(eq, *(np.asarray(known[k]) for _, k in ins)))
             live.append((True, len(known) - 1))
             hoisted += 1
         else:
@@ -820,8 +820,22 @@ class ExactEngine:
         return fn
 
 
+#: A pairwise step over at most this many index combinations runs as one plain ``einsum``
+#: loop; larger ones go through BLAS (``tensordot``), which costs a few tens of µs to set up.
+PLAIN_EINSUM = 1 << 15
+
+
 def _numpy_einsum(eq: str, *ops: Any) -> np.ndarray:
-    return np.einsum(_numpy_letters(eq), *ops, optimize=len(ops) > 1)
+    """One step of a plan on the host, without searching for a path again."""
+    eq = _numpy_letters(eq)
+    if len(ops) != 2:
+        return np.einsum(eq, *ops, optimize=len(ops) > 2)
+    dims: dict[str, int] = {}
+    for term, op in zip(eq.split("->")[0].split(","), ops, strict=True):
+        dims.update(zip(term, np.shape(op), strict=True))
+    if math.prod(dims.values()) <= PLAIN_EINSUM:
+        return np.einsum(eq, *ops)
+    return np.einsum(eq, *ops, optimize=["einsum_path", (0, 1)])
 
 
 @functools.lru_cache(maxsize=65536)

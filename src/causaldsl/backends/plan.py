@@ -11,6 +11,7 @@ from typing import Any
 
 import opt_einsum
 
+from causaldsl.backends.eliminate import elimination_path
 from causaldsl.core.checks import MAX_ENTRIES, count
 from causaldsl.core.errors import QueryError
 
@@ -19,7 +20,7 @@ MAX_INTERMEDIATE = MAX_ENTRIES
 
 
 #: Contractions with more flops than this by greedy's order get a randomised search too.
-SEARCH_FLOPS = 10**8
+SEARCH_FLOPS = 10**6
 #: What the search may cost: a tenth of the time greedy's order would take at FLOPS_PER_SECOND,
 #: and never more than MAX_SEARCH_SECONDS.
 FLOPS_PER_SECOND = 10**9
@@ -60,14 +61,15 @@ def plan(operands: Sequence[tuple[Sequence[Hashable], Sequence[int]]],
     n = len(shapes)
     if n == 0:
         return Plan(eq, shapes, (), 1, 1)
-    optimisers: list[object] = ["greedy"] if n > 1 else ["optimal"]
-    if n <= 12:  # exhaustive search is cheap here; beyond, it costs seconds
-        optimisers.insert(0, "optimal" if n <= 6 else "dp")
-    best = None
-    for opt in optimisers:
-        best = _better(best, eq, shapes, opt)
+    # variable elimination first: it costs a fraction of opt_einsum's search, which was most
+    # of a new question's time (dp on 10 operands with 60-state wires took seconds for a
+    # question answered in milliseconds). Where its order is costly, opt_einsum's greedy and a
+    # randomised search bounded in time may find better.
+    best = _eliminate(terms, eq.split("->")[1], shapes)
+    if best is None or best[0][1] > SEARCH_FLOPS:
+        best = _better(best, eq, shapes, "optimal" if n <= 4 else "greedy")
     assert best is not None
-    if n > 12 and best[0][1] > SEARCH_FLOPS:
+    if n > 4 and best[0][1] > SEARCH_FLOPS:
         # greedy's order can cost 100× the best one's; randomised greedy runs search for a
         # time in proportion to the work it may save (a second at most)
         budget = min(MAX_SEARCH_SECONDS, best[0][1] / FLOPS_PER_SECOND / 10)
@@ -98,3 +100,20 @@ def _better(best: Best | None, eq: str, shapes: tuple[tuple[int, ...], ...],
     if best is None or key < best[0]:
         return key, path, tuple((tuple(c[0]), c[2]) for c in info.contraction_list)
     return best
+
+
+def _eliminate(terms: Sequence[str], output: str, shapes: tuple[tuple[int, ...], ...]
+               ) -> Best | None:
+    """The elimination path (``eliminate``), or None where it does not apply (opt_einsum then
+    plans, and reports any shape that does not match)."""
+    sizes: dict[str, int] = {}
+    for term, shape in zip(terms, shapes, strict=True):
+        if len(term) != len(shape):
+            return None
+        for c, n in zip(term, shape, strict=True):
+            if sizes.setdefault(c, n) != n:
+                return None
+    found = elimination_path(terms, output, sizes)
+    if found is None:
+        return None
+    return (found.largest_intermediate, found.flops), found.path, found.steps

@@ -1,0 +1,112 @@
+"""A contraction path by variable elimination: sum the indices out one at a time, cheapest first
+(min-weight: the fewest entries in the product of the operands that hold the index), each by
+pairwise contractions of its operands, smallest first.
+
+This is the order exact inference on Bayesian networks uses, and on the sparse einsums that
+queries make it finds paths as good as opt_einsum's greedy search for a fraction of its cost
+(which is most of what a new question costs). It returns the path in opt_einsum's form, so
+``stage`` runs it unchanged.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EliminationPath:
+    """Pairwise steps: operand positions popped (descending) and the step's equation over
+    ``symbols``; the largest result and the total flops (entries visited, summed over steps)."""
+
+    steps: tuple[tuple[tuple[int, ...], str], ...]
+    path: tuple[tuple[int, ...], ...]
+    largest_intermediate: int
+    flops: int
+
+
+def elimination_path(terms: Sequence[str], output: str, sizes: dict[str, int]
+                     ) -> EliminationPath | None:
+    """The path for ``einsum(",".join(terms) + "->" + output)`` (one character per index,
+    ``sizes`` by character); None when an operand repeats an index or an output index is in
+    no operand (cases left to opt_einsum)."""
+    if any(len(set(t)) != len(t) for t in terms) or \
+            set(output) - {c for t in terms for c in t}:
+        return None
+    # operands by id (ids only grow); ``order`` lists the live ids as opt_einsum's positions do
+    ops: dict[int, str] = dict(enumerate(terms))
+    order: list[int] = list(ops)
+    holders: dict[str, set[int]] = {}
+    for i, t in ops.items():
+        for c in t:
+            holders.setdefault(c, set()).add(i)
+    out = set(output)
+    steps: list[tuple[tuple[int, ...], str]] = []
+    path: list[tuple[int, ...]] = []
+    largest = 0
+    flops = 0
+    next_id = len(terms)
+
+    def size(idx: str) -> int:
+        return math.prod(sizes[c] for c in idx)
+
+    def weight(c: str) -> tuple[int, int]:
+        return size("".join(dict.fromkeys("".join(ops[i] for i in holders[c])))), len(holders[c])
+
+    def contract(ids: list[int], result: str | None = None) -> int:
+        """Contract the operands ``ids`` into a new one, which keeps the indices still held
+        by other operands or in the output (in the order ``result`` if given)."""
+        nonlocal largest, flops, next_id
+        union = "".join(dict.fromkeys("".join(ops[i] for i in ids)))
+        if result is None:
+            result = "".join(c for c in union if c in out or holders[c] - set(ids))
+        positions = sorted((order.index(i) for i in ids), reverse=True)
+        steps.append((tuple(positions), ",".join(ops[order[p]] for p in positions) + "->" +
+                      result))
+        path.append(tuple(sorted(positions)))
+        for p in positions:
+            order.pop(p)
+        for i in ids:
+            for c in ops.pop(i):
+                holders[c].discard(i)
+        new = next_id
+        next_id += 1
+        ops[new] = result
+        order.append(new)
+        for c in result:
+            holders[c].add(new)
+        largest = max(largest, size(result))
+        flops += size(union)
+        return new
+
+    pending = {c for t in terms for c in t} - out
+    weights = {c: weight(c) for c in pending}
+    # min-weight first; ties by the index itself, so the path does not depend on set order.
+    # A heap with stale entries skipped: an index's weight changes only when its operands do
+    heap = [(w, c) for c, w in weights.items()]
+    heapq.heapify(heap)
+    while pending:
+        w, c = heapq.heappop(heap)
+        if c not in pending or weights[c] != w:
+            continue
+        group = sorted(holders[c])
+        touched = set("".join(ops[i] for i in group))
+        if len(group) == 1:  # only one operand holds c: sum it out of that operand alone
+            contract(group)
+        while len(group) > 1:  # the two smallest first; their result replaces them
+            a, b = sorted(group, key=lambda i: (size(ops[i]), i))[:2]
+            new = contract([a, b])
+            group = sorted(holders[c])
+            touched |= set(ops[new])
+        pending -= {t for t in touched if not holders[t]}  # only these can have lost all
+        for t in touched & pending:
+            weights[t] = weight(t)
+            heapq.heappush(heap, (weights[t], t))
+    while len(order) > 1:  # what is left holds only output indices: outer products
+        a, b = sorted(order, key=lambda i: (size(ops[i]), i))[:2]
+        contract([a, b])
+    if ops[order[0]] != output:  # put the output's indices in order
+        contract([order[0]], output)
+    return EliminationPath(tuple(steps), tuple(path), max(largest, 1), flops)
