@@ -152,6 +152,40 @@ def test_plan_limit_refuses_instead_of_exhausting_memory(monkeypatch):
         engine_for(m).compile(parse_query("P(X39, X38, X37, X36 | X0 = 1)"))
 
 
+def test_each_tier_waits_until_the_calls_before_it_have_paid_for_it(monkeypatch):
+    """The answer table is built once its plan's flops are no more than those the NumPy calls
+    have spent (so not on the second call when it costs more than a first call), and a shape
+    with no table is jitted only after the NumPy calls took JIT_SECONDS. An engine that built
+    the table or compiled on the second call regardless would fail here."""
+    from causaldsl.backends import exact
+
+    monkeypatch.setattr(exact, "TABLE_FLOPS_FREE", 0)
+    m = chain_network(60, seed=3)
+    q = "P(X59 | X10 = {a}, X20 = {b}, X30 = {c}, X40 = {d})"
+    cq = engine_for(m).compile(parse_query(q.format(a=0, b=0, c=0, d=0)))
+    table = cq.contraction.every_value_table.plan()
+    assert table is not None
+    calls = -(-table.flops // cq.plan.flops)  # the calls whose flops pay for the table
+    assert calls > 2, (table.flops, cq.plan.flops)  # a test of the rule needs a costly table
+    rng = np.random.default_rng(0)
+    for i in range(1, calls + 1):
+        assert cq.shape_table is None and cq.jitted is None, i
+        m.query(q.format(**{k: int(v) for k, v in zip("abcd", rng.integers(0, 2, 4))}))
+    m.query(q.format(a=1, b=1, c=1, d=1))
+    assert cq.shape_table is not None and cq.jitted is None
+    # no table possible: NumPy until JIT_SECONDS are spent, then jit
+    monkeypatch.setattr(exact, "SHAPE_TABLE_LIMIT", 1)
+    monkeypatch.setattr(exact, "JIT_SECONDS", 3600.0)
+    m2 = chain_network(60, seed=3)
+    for a in (0, 1, 0, 1):
+        m2.query(q.format(a=a, b=0, c=0, d=0))
+    cq2 = engine_for(m2).compile(parse_query(q.format(a=0, b=0, c=0, d=0)))
+    assert cq2.jitted is None and cq2.shape_table is None and cq2.evaluations == 4
+    monkeypatch.setattr(exact, "JIT_SECONDS", 0.0)
+    m2.query(q.format(a=1, b=1, c=0, d=0))
+    assert cq2.jitted is not None
+
+
 @pytest.mark.parametrize("limit", [0, 2**20])
 def test_every_tier_gives_the_same_answers(monkeypatch, limit):
     """NumPy first call, then the answer table (limit 2^20) or jit (limit 0); batches likewise
@@ -159,6 +193,7 @@ def test_every_tier_gives_the_same_answers(monkeypatch, limit):
     from causaldsl.backends import exact
 
     monkeypatch.setattr(exact, "SHAPE_TABLE_LIMIT", limit)
+    monkeypatch.setattr(exact, "JIT_SECONDS", 0.0)  # jit as soon as there is no table
     m = smoking_model()
     ref = smoking_model()  # a fresh engine: every answer below comes from its first (NumPy) tier
     q = "P(C | do(S = {s}), T = {t})"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -245,13 +246,18 @@ def diagram_factors(diagram: Diagram) -> tuple[list[Factor], list[Hashable]]:
 
 # -- compiled queries ----------------------------------------------------------------------------
 
-#: Tiered evaluation of a query shape. Evaluations before the STEADY_TIER_CALL-th run the staged
-#: plan in NumPy, so a question asked once is not kept waiting for XLA. From that one on, the
-#: shape's whole answer table (every value of every given variable at once) is computed once when
-#: it has at most SHAPE_TABLE_LIMIT entries, and later evaluations are lookups; larger shapes are
-#: jitted.
+#: Tiered evaluation of a query shape, each tier paid for by the calls before it. The first
+#: call runs the staged plan in NumPy, so a question asked once is not kept waiting. The shape's
+#: whole answer table (every value of every given variable at once; at most SHAPE_TABLE_LIMIT
+#: entries) is built from the STEADY_TIER_CALL-th call on, once its plan's flops are no more
+#: than those the NumPy calls have spent (or below TABLE_FLOPS_FREE), and later calls are
+#: lookups. A shape with no table is jitted once the NumPy calls have taken JIT_SECONDS, about
+#: what a compilation costs. So no call pays much more than a first call, and a repeated
+#: question never costs more than twice its cheapest tier.
 STEADY_TIER_CALL = 2
 SHAPE_TABLE_LIMIT = 2**20
+TABLE_FLOPS_FREE = 10**5
+JIT_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -278,6 +284,35 @@ class QueryAxes:
         return (*self.free_do, *self.free_evidence, *self.outcomes)
 
 
+@dataclass(eq=False)
+class EveryValueTable:
+    """A shape's answer table: its factors contracted down to ``output`` (the given variables,
+    then the result's axes), planned when first asked and built when asked; nothing when it
+    would have more than SHAPE_TABLE_LIMIT entries or need a larger intermediate."""
+
+    factors: tuple[Factor, ...]
+    output: tuple[Hashable, ...]
+    _plan: Plan | None = None
+    _planned: bool = False
+
+    def plan(self) -> Plan | None:
+        if not self._planned:
+            self._planned = True
+            if self.output or self.factors:
+                try:
+                    self._plan = plan_factors(self.factors, self.output, SHAPE_TABLE_LIMIT)
+                except QueryError:
+                    self._plan = None
+        return self._plan
+
+    def build(self) -> np.ndarray | None:
+        p = self.plan()
+        if p is None:
+            return None
+        staged = stage(p, [f.array for f in self.factors])
+        return np.ascontiguousarray(staged.run([], _numpy_einsum))
+
+
 @dataclass(frozen=True)
 class Contraction:
     """A query shape's staged contraction, in the forms its tiers and batches call. Each returns
@@ -296,7 +331,7 @@ class Contraction:
     normalise_numpy: Callable[..., Any]
     #: the same contraction with every given variable left open, axes (values, result); None
     #: when it has more than SHAPE_TABLE_LIMIT entries or needs a larger intermediate
-    every_value_table: Callable[[], np.ndarray | None]
+    every_value_table: EveryValueTable
 
 
 @dataclass(eq=False, kw_only=True)
@@ -318,6 +353,7 @@ class CompiledQuery:
     normalise: bool                    # there is evidence: divide by its probability
     contraction: Contraction
     evaluations: int = 0               # counted until the shape reaches its steady tier
+    numpy_seconds: float = 0.0         # what the NumPy tier has cost so far
     jitted: Callable[..., Any] | None = None
     shape_table: np.ndarray | None = None        # normalised answers for every setting of the values
     shape_normalisers: np.ndarray | None = None  # and their normalisers (evidence probabilities)
@@ -331,19 +367,32 @@ class CompiledQuery:
         if self.jitted is not None:
             return self.jitted(idx)
         self.evaluations += 1
-        if self.evaluations < STEADY_TIER_CALL:
+        if self.evaluations >= STEADY_TIER_CALL:
+            if not self.shape_table_tried and self._table_is_paid_for() and \
+                    self.try_shape_table() is not None:
+                return self.evaluate(idx)
+            if self.contraction.every_value_table.plan() is None and \
+                    self.numpy_seconds >= JIT_SECONDS:
+                self.jitted = jax64.jax().jit(self.contraction.jax)
+                return self.jitted(idx)
+        start = time.perf_counter()
+        try:
             return self.contraction.numpy(idx)
-        if self.try_shape_table() is not None:
-            return self.evaluate(idx)
-        self.jitted = jax64.jax().jit(self.contraction.jax)
-        return self.jitted(idx)
+        finally:
+            self.numpy_seconds += time.perf_counter() - start
+
+    def _table_is_paid_for(self) -> bool:
+        """Whether the answer table's plan costs no more flops than the NumPy calls so far."""
+        table = self.contraction.every_value_table.plan()
+        return table is not None and (table.flops <= TABLE_FLOPS_FREE or
+                                      table.flops <= self.evaluations * self.plan.flops)
 
     def try_shape_table(self) -> np.ndarray | None:
         """The shape's answer table over (values, free do, free evidence, outcomes), computed
         on first use; None when it is too large."""
         if not self.shape_table_tried:
             self.shape_table_tried = True
-            joint = self.contraction.every_value_table()
+            joint = self.contraction.every_value_table.build()
             if joint is not None:
                 p, z = self.contraction.normalise_numpy(joint)  # z has the value axes too
                 self.shape_normalisers = (z if self.normalise else
@@ -546,25 +595,17 @@ class ExactEngine:
             every_value_table=self._every_value_table(tables, axes, keep))
 
     def _every_value_table(self, tables: list[Factor], axes: QueryAxes, keep: set[str]
-                           ) -> Callable[[], np.ndarray | None]:
+                           ) -> EveryValueTable:
         """What computes the shape's answer table: the same contraction with every given
         variable left open, so one table holds the (unnormalised) answer for every setting."""
-
-        def build() -> np.ndarray | None:
-            if axes.picked:  # the result was too large to hold every outcome value
-                return None
-            output = [*axes.value_vars, *axes.result]
-            sizes = {v: self._size(v) for v in output}
-            if math.prod(sizes.values()) > SHAPE_TABLE_LIMIT:
-                return None
-            unread = [v for v in (*axes.value_vars, *axes.free_do) if v not in keep]
-            factors = [*tables, *(ones_factor(v, sizes[v]) for v in unread)]
-            try:
-                return np.ascontiguousarray(contract(factors, output, limit=SHAPE_TABLE_LIMIT))
-            except QueryError:
-                return None
-
-        return build
+        if axes.picked:  # the result was too large to hold every outcome value
+            return EveryValueTable((), ())
+        output = tuple([*axes.value_vars, *axes.result])
+        sizes = {v: self._size(v) for v in output}
+        if math.prod(sizes.values()) > SHAPE_TABLE_LIMIT:
+            return EveryValueTable((), ())
+        unread = [v for v in (*axes.value_vars, *axes.free_do) if v not in keep]
+        return EveryValueTable((*tables, *(ones_factor(v, sizes[v]) for v in unread)), output)
 
     # -- evaluate ----------------------------------------------------------------------
     def evaluate(self, prob: Prob) -> Distribution | float:
