@@ -170,7 +170,7 @@ def test_each_tier_waits_until_the_calls_before_it_have_paid_for_it(monkeypatch)
     rng = np.random.default_rng(0)
     for i in range(1, calls + 1):
         assert cq.shape_table is None and cq.jitted is None, i
-        m.query(q.format(**{k: int(v) for k, v in zip("abcd", rng.integers(0, 2, 4))}))
+        m.query(q.format(**{k: int(v) for k, v in zip("abcd", rng.integers(0, 2, 4), strict=True)}))
     m.query(q.format(a=1, b=1, c=1, d=1))
     assert cq.shape_table is not None and cq.jitted is None
     # no table possible: NumPy until JIT_SECONDS are spent, then jit
