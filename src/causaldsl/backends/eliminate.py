@@ -1,6 +1,6 @@
 """A contraction path by variable elimination: sum the indices out one at a time, cheapest first
-(min-weight: the fewest entries in the product of the operands that hold the index), each by
-pairwise contractions of its operands, smallest first.
+(min-weight: the fewest entries in the product of the operands that hold the index), each in
+one step when that product is small, else by pairwise contractions, smallest first.
 
 This is the order exact inference on Bayesian networks uses, and on the sparse einsums that
 queries make it finds paths as good as opt_einsum's greedy search for a fraction of its cost
@@ -15,11 +15,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+#: An elimination whose operands' product has at most this many entries is one step, run as
+#: one plain einsum loop (no intermediates, no BLAS set-up); larger ones go pairwise, smallest
+#: first, so that each step can use BLAS.
+PLAIN_EINSUM = 1 << 15
+
 
 @dataclass(frozen=True)
 class EliminationPath:
-    """Pairwise steps: operand positions popped (descending) and the step's equation over
-    ``symbols``; the largest result and the total flops (entries visited, summed over steps)."""
+    """Steps: operand positions popped (descending) and the step's equation; the largest result
+    and the total flops (entries visited, summed over steps)."""
 
     steps: tuple[tuple[tuple[int, ...], str], ...]
     path: tuple[tuple[int, ...], ...]
@@ -37,6 +42,7 @@ def elimination_path(terms: Sequence[str], output: str, sizes: dict[str, int]
         return None
     # operands by id (ids only grow); ``order`` lists the live ids as opt_einsum's positions do
     ops: dict[int, str] = dict(enumerate(terms))
+    sets: dict[int, frozenset[str]] = {i: frozenset(t) for i, t in ops.items()}
     order: list[int] = list(ops)
     holders: dict[str, set[int]] = {}
     for i, t in ops.items():
@@ -48,12 +54,11 @@ def elimination_path(terms: Sequence[str], output: str, sizes: dict[str, int]
     largest = 0
     flops = 0
     next_id = len(terms)
-
-    def size(idx: str) -> int:
-        return math.prod(sizes[c] for c in idx)
+    dim = sizes.__getitem__
 
     def weight(c: str) -> tuple[int, int]:
-        return size("".join(dict.fromkeys("".join(ops[i] for i in holders[c])))), len(holders[c])
+        held = holders[c]
+        return math.prod(map(dim, frozenset().union(*(sets[i] for i in held)))), len(held)
 
     def contract(ids: list[int], result: str | None = None) -> int:
         """Contract the operands ``ids`` into a new one, which keeps the indices still held
@@ -61,7 +66,8 @@ def elimination_path(terms: Sequence[str], output: str, sizes: dict[str, int]
         nonlocal largest, flops, next_id
         union = "".join(dict.fromkeys("".join(ops[i] for i in ids)))
         if result is None:
-            result = "".join(c for c in union if c in out or holders[c] - set(ids))
+            mine = set(ids)
+            result = "".join(c for c in union if c in out or not holders[c] <= mine)
         positions = sorted((order.index(i) for i in ids), reverse=True)
         steps.append((tuple(positions), ",".join(ops[order[p]] for p in positions) + "->" +
                       result))
@@ -69,16 +75,18 @@ def elimination_path(terms: Sequence[str], output: str, sizes: dict[str, int]
         for p in positions:
             order.pop(p)
         for i in ids:
+            del sets[i]
             for c in ops.pop(i):
                 holders[c].discard(i)
         new = next_id
         next_id += 1
         ops[new] = result
+        sets[new] = frozenset(result)
         order.append(new)
         for c in result:
             holders[c].add(new)
-        largest = max(largest, size(result))
-        flops += size(union)
+        largest = max(largest, math.prod(map(dim, result)))
+        flops += math.prod(map(dim, union))
         return new
 
     pending = {c for t in terms for c in t} - out
@@ -92,20 +100,22 @@ def elimination_path(terms: Sequence[str], output: str, sizes: dict[str, int]
         if c not in pending or weights[c] != w:
             continue
         group = sorted(holders[c])
-        touched = set("".join(ops[i] for i in group))
-        if len(group) == 1:  # only one operand holds c: sum it out of that operand alone
+        touched = set().union(*(sets[i] for i in group))
+        if len(group) == 1 or w[0] <= PLAIN_EINSUM:
+            # one step: one operand, or a product small enough for one plain einsum loop
             contract(group)
+            group = []
         while len(group) > 1:  # the two smallest first; their result replaces them
-            a, b = sorted(group, key=lambda i: (size(ops[i]), i))[:2]
+            a, b = sorted(group, key=lambda i: (math.prod(map(dim, ops[i])), i))[:2]
             new = contract([a, b])
             group = sorted(holders[c])
-            touched |= set(ops[new])
+            touched |= sets[new]
         pending -= {t for t in touched if not holders[t]}  # only these can have lost all
         for t in touched & pending:
             weights[t] = weight(t)
             heapq.heappush(heap, (weights[t], t))
     while len(order) > 1:  # what is left holds only output indices: outer products
-        a, b = sorted(order, key=lambda i: (size(ops[i]), i))[:2]
+        a, b = sorted(order, key=lambda i: (math.prod(map(dim, ops[i])), i))[:2]
         contract([a, b])
     if ops[order[0]] != output:  # put the output's indices in order
         contract([order[0]], output)

@@ -26,6 +26,7 @@ import numpy as np
 import opt_einsum
 
 from causaldsl.backends import jax64
+from causaldsl.backends.eliminate import PLAIN_EINSUM
 from causaldsl.backends.plan import Plan, plan
 from causaldsl.core.dag import linked_classes
 from causaldsl.core.errors import MechanismError, QueryError, ZeroProbabilityError
@@ -861,22 +862,19 @@ class ExactEngine:
         return fn
 
 
-#: A pairwise step over at most this many index combinations runs as one plain ``einsum``
-#: loop; larger ones go through BLAS (``tensordot``), which costs a few tens of µs to set up.
-PLAIN_EINSUM = 1 << 15
-
-
 def _numpy_einsum(eq: str, *ops: Any) -> np.ndarray:
-    """One step of a plan on the host, without searching for a path again."""
+    """One step of a plan on the host, without searching for a path again: a plain einsum
+    loop over at most PLAIN_EINSUM index combinations, else BLAS (``tensordot``) for a pair,
+    which costs a few tens of µs to set up."""
     eq = _numpy_letters(eq)
-    if len(ops) != 2:
-        return np.einsum(eq, *ops, optimize=len(ops) > 2)
+    if len(ops) < 2:
+        return np.einsum(eq, *ops)
     dims: dict[str, int] = {}
     for term, op in zip(eq.split("->")[0].split(","), ops, strict=True):
         dims.update(zip(term, np.shape(op), strict=True))
     if math.prod(dims.values()) <= PLAIN_EINSUM:
         return np.einsum(eq, *ops)
-    return np.einsum(eq, *ops, optimize=["einsum_path", (0, 1)])
+    return np.einsum(eq, *ops, optimize=["einsum_path", (0, 1)] if len(ops) == 2 else True)
 
 
 @functools.lru_cache(maxsize=65536)
