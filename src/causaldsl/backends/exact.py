@@ -165,7 +165,14 @@ class SlicedContraction:
     #: ``model_tables``), None where none does (known ahead of time)
     sliced_arrays: tuple[np.ndarray | None, ...]
     model_tables: Staged
-    given_tables: Staged
+    #: the extra operands' arrays (known ahead of time), after the tables
+    extra: tuple[np.ndarray, ...]
+
+    @functools.cached_property
+    def given_tables(self) -> Staged:
+        """The plan staged with every table an argument: for batches over tables only, so
+        staged when first asked for."""
+        return stage(self.plan, [*([None] * len(self.picks)), *self.extra])
 
     @classmethod
     def of(cls, tables: Sequence[Factor], given: Mapping[Any, int],
@@ -182,11 +189,10 @@ class SlicedContraction:
                          f.array if all(j is None for j in pk) else None)
                   for f, pk in zip(ordered, picks, strict=True)]
         p = plan_factors([*sliced, *known], output)
-        extra = [f.array for f in known]
+        extra = tuple(f.array for f in known)
         return cls(p, order, picks, tuple(None if s.array is not None else f.array
                                           for f, s in zip(ordered, sliced, strict=True)),
-                   stage(p, [*(f.array for f in sliced), *extra]),
-                   stage(p, [*([None] * len(sliced)), *extra]))
+                   stage(p, [*(f.array for f in sliced), *extra]), extra)  # type: ignore[arg-type]
 
     def run(self, tables: Sequence[Any] | None, idx: Any, xp: Any,
             einsum: Callable[..., Any]) -> Any:
