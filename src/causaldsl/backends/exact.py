@@ -151,9 +151,9 @@ def stage(p: Plan, operands: Sequence[np.ndarray | None]) -> Staged:
 class SlicedContraction:
     """Tables contracted down to ``output`` after slicing each at the given values: a given
     value fixes its wire, so the wire leaves the plan, and a point query on 400 variables is a
-    product of 400 numbers. Staged twice: with the model's tables known (tables that no value
-    slices are contracted ahead of time) and with every table an argument (batches of
-    tables)."""
+    product of 400 numbers. Staged with the model's tables known (tables that no value slices
+    are contracted ahead of time), and, for batches over tables, with every table an argument
+    (when first asked for)."""
 
     plan: Plan
     #: the tables' positions in the operands: those no value slices first, so that on ties the
