@@ -207,3 +207,12 @@ def test_potential_outcomes_nested_deeper_are_a_located_error(causal, depth):
     query = "P(" + "B[A = " * depth + "a" + "]" * depth + " = a)"
     err = refused(causal("query", f, query))
     assert "query:1:" in err and "potential outcomes may nest at most 32 deep" in err
+
+
+def test_check_counts_each_kind_of_statement(capsys):
+    """An estimate or identify statement is counted as what it is, not as a query."""
+    root = Path(__file__).resolve().parents[2] / "examples"
+    assert main(["check", str(root / "frontdoor.causal"), str(root / "spector.causal")]) == 0
+    out = capsys.readouterr().out
+    assert "frontdoor.causal: ok (1 graph, 1 query, 2 identifications)" in out
+    assert "spector.causal: ok (1 graph, 1 estimate)" in out

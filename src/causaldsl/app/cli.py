@@ -357,11 +357,17 @@ def _fmt(args: argparse.Namespace) -> int:
 
 
 def _summary(prog: Any) -> str:
+    from causaldsl.lang.ast import EstimateStmt, IdentifyStmt
+
+    kinds = [type(st) for st, _ in prog.statements]
     parts = []
     for one, many, n in (("model", "models", len(prog.models) - len(prog.graphs)),
                          ("graph", "graphs", len(prog.graphs)),
                          ("diagram", "diagrams", len(prog.diagrams)),
-                         ("query", "queries", len(prog.statements))):
+                         ("query", "queries", len(kinds) - kinds.count(IdentifyStmt)
+                          - kinds.count(EstimateStmt)),
+                         ("identification", "identifications", kinds.count(IdentifyStmt)),
+                         ("estimate", "estimates", kinds.count(EstimateStmt))):
         if n:
             parts.append(f"{n} {one if n == 1 else many}")
     return ", ".join(parts) or "empty"
