@@ -7,8 +7,9 @@ were made from. Generated from grammar/*.lark by tools/gen_parser_tables.py: do 
 LARK_VERSION = '1.3.1'
 
 DIGESTS = {
-    "causal.lark:start:positions": "36452bc284da6dd90a31bec88ae7ba32e295ba59bf8825ba37739817c3de9837",
-    "query.lark:start:no positions": "b3f0ef60c61cb18b76bae06d31d0d5b7f60aa360e87c3135dfb8004e72d55343"
+    "causal.lark:start:positions": "cb95985bb5c9a1ca866f1f4f1374e4554a19ed0990aa017c3f74b44aac1edf52",
+    "query.lark:start:no positions": "4731cb4df964c3e7c2a21251524369f72d4c2ed4d46540945d06b216375d0672",
+    "bif.lark:start:positions": "ab1fc11ac5fe7c20a32ba8eb673ae23aa75cf7f8574bde153637d098a06a3fd6"
 }
 
 TABLES = {
@@ -5843,6 +5844,909 @@ TABLES = {
         {"name": "__world_star_2", "__type__": "NonTerminal"},
         {"name": "COMMA", "filter_out": true, "__type__": "Terminal"},
         {"name": "setting", "__type__": "NonTerminal"}
+      ],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    }
+  }
+}
+''',
+    'bif.lark:start:positions': r'''
+{
+  "data": {
+    "parser": {
+      "lexer_conf": {
+        "terminals": [
+          {"@": 0}, {"@": 1}, {"@": 2}, {"@": 3}, {"@": 4}, {"@": 5}, {"@": 6}, {"@": 7}, {"@": 8},
+          {"@": 9}, {"@": 10}, {"@": 11}, {"@": 12}, {"@": 13}, {"@": 14}, {"@": 15}, {"@": 16},
+          {"@": 17}, {"@": 18}, {"@": 19}, {"@": 20}, {"@": 21}, {"@": 22}
+        ],
+        "ignore": ["WS", "COMMENT"], "g_regex_flags": 0, "use_bytes": false,
+        "lexer_type": "contextual", "__type__": "LexerConf"
+      },
+      "parser_conf": {
+        "rules": [
+          {"@": 23}, {"@": 24}, {"@": 25}, {"@": 26}, {"@": 27}, {"@": 28}, {"@": 29}, {"@": 30},
+          {"@": 31}, {"@": 32}, {"@": 33}, {"@": 34}, {"@": 35}, {"@": 36}, {"@": 37}, {"@": 38},
+          {"@": 39}, {"@": 40}, {"@": 41}, {"@": 42}, {"@": 43}, {"@": 44}, {"@": 45}, {"@": 46},
+          {"@": 47}, {"@": 48}, {"@": 49}, {"@": 50}, {"@": 51}, {"@": 52}, {"@": 53}, {"@": 54},
+          {"@": 55}, {"@": 56}, {"@": 57}, {"@": 58}, {"@": 59}, {"@": 60}, {"@": 61}, {"@": 62},
+          {"@": 63}, {"@": 64}, {"@": 65}, {"@": 66}
+        ],
+        "start": ["start"], "parser_type": "lalr", "__type__": "ParserConf"
+      },
+      "parser": {
+        "tokens": {
+          "0": "$END", "1": "COMMA", "2": "DEFAULT", "3": "DISCRETE", "4": "ESCAPED_STRING",
+          "5": "INT", "6": "LBRACE", "7": "LPAR", "8": "LSQB", "9": "NAME", "10": "NETWORK",
+          "11": "NUMBERS", "12": "PROBABILITY", "13": "PROPERTY", "14": "RBRACE", "15": "RPAR",
+          "16": "RSQB", "17": "SEMICOLON", "18": "TABLE", "19": "TYPE", "20": "VARIABLE",
+          "21": "VBAR", "22": "__entry_plus_5", "23": "__network_star_1",
+          "24": "__prob_body_star_4", "25": "__start_star_0", "26": "__var_type_star_3",
+          "27": "__variable_star_2", "28": "block", "29": "entry", "30": "network",
+          "31": "prob_body", "32": "probability", "33": "start", "34": "var_type", "35": "variable",
+          "36": "word", "37": "word_list"
+        },
+        "states": {
+          "0": {
+            "0": [1, {"@": 26}], "10": [0, 1], "12": [0, 2], "20": [0, 3], "25": [0, 4],
+            "28": [0, 5], "30": [0, 6], "32": [0, 7], "33": [0, 8], "35": [0, 9]
+          },
+          "1": {"4": [0, 10], "9": [0, 11], "36": [0, 12]}, "2": {"7": [0, 13]},
+          "3": {"4": [0, 10], "9": [0, 11], "36": [0, 14]},
+          "4": {
+            "0": [1, {"@": 25}], "12": [0, 2], "20": [0, 3], "28": [0, 15], "32": [0, 7],
+            "35": [0, 9]
+          },
+          "5": {"0": [1, {"@": 51}], "12": [1, {"@": 51}], "20": [1, {"@": 51}]},
+          "6": {
+            "0": [1, {"@": 24}], "12": [0, 2], "20": [0, 3], "25": [0, 16], "28": [0, 5],
+            "32": [0, 7], "35": [0, 9]
+          },
+          "7": {"0": [1, {"@": 30}], "12": [1, {"@": 30}], "20": [1, {"@": 30}]}, "8": {},
+          "9": {"0": [1, {"@": 29}], "12": [1, {"@": 29}], "20": [1, {"@": 29}]},
+          "10": {
+            "1": [1, {"@": 50}], "4": [1, {"@": 50}], "6": [1, {"@": 50}], "9": [1, {"@": 50}],
+            "14": [1, {"@": 50}], "15": [1, {"@": 50}], "21": [1, {"@": 50}]
+          },
+          "11": {
+            "1": [1, {"@": 49}], "4": [1, {"@": 49}], "6": [1, {"@": 49}], "9": [1, {"@": 49}],
+            "14": [1, {"@": 49}], "15": [1, {"@": 49}], "21": [1, {"@": 49}]
+          },
+          "12": {"6": [0, 17]}, "13": {"4": [0, 10], "9": [0, 11], "36": [0, 18]},
+          "14": {"6": [0, 19]},
+          "15": {"0": [1, {"@": 52}], "12": [1, {"@": 52}], "20": [1, {"@": 52}]},
+          "16": {
+            "0": [1, {"@": 23}], "12": [0, 2], "20": [0, 3], "28": [0, 15], "32": [0, 7],
+            "35": [0, 9]
+          },
+          "17": {"13": [0, 20], "14": [0, 21], "23": [0, 22]},
+          "18": {"4": [0, 10], "9": [0, 11], "15": [0, 23], "21": [0, 24], "36": [0, 25], "37": [0, 26]},
+          "19": {"13": [0, 27], "14": [0, 28], "19": [0, 29], "27": [0, 30], "34": [0, 31]},
+          "20": {"13": [1, {"@": 53}], "14": [1, {"@": 53}]},
+          "21": {"0": [1, {"@": 28}], "12": [1, {"@": 28}], "20": [1, {"@": 28}]},
+          "22": {"13": [0, 32], "14": [0, 33]}, "23": {"6": [0, 34], "17": [0, 35], "31": [0, 36]},
+          "24": {"4": [0, 10], "9": [0, 11], "36": [0, 25], "37": [0, 37]},
+          "25": {
+            "1": [0, 38], "4": [0, 10], "9": [0, 11], "15": [1, {"@": 41}], "26": [0, 39],
+            "36": [0, 40]
+          },
+          "26": {"15": [0, 41]},
+          "27": {"13": [1, {"@": 56}], "14": [1, {"@": 56}], "19": [1, {"@": 56}]},
+          "28": {"0": [1, {"@": 32}], "12": [1, {"@": 32}], "20": [1, {"@": 32}]},
+          "29": {"3": [0, 42]}, "30": {"13": [0, 43], "14": [0, 44], "19": [0, 29], "34": [0, 45]},
+          "31": {"13": [1, {"@": 55}], "14": [1, {"@": 55}], "19": [1, {"@": 55}]},
+          "32": {"13": [1, {"@": 54}], "14": [1, {"@": 54}]},
+          "33": {"0": [1, {"@": 27}], "12": [1, {"@": 27}], "20": [1, {"@": 27}]},
+          "34": {
+            "2": [0, 46], "7": [0, 47], "13": [0, 48], "14": [0, 49], "18": [0, 50], "24": [0, 51],
+            "29": [0, 52]
+          },
+          "35": {"0": [1, {"@": 44}], "12": [1, {"@": 44}], "20": [1, {"@": 44}]},
+          "36": {"0": [1, {"@": 39}], "12": [1, {"@": 39}], "20": [1, {"@": 39}]},
+          "37": {"15": [0, 53]}, "38": {"4": [0, 10], "9": [0, 11], "36": [0, 54]},
+          "39": {"1": [0, 55], "4": [0, 10], "9": [0, 11], "15": [1, {"@": 40}], "36": [0, 56]},
+          "40": {
+            "1": [1, {"@": 60}], "4": [1, {"@": 60}], "9": [1, {"@": 60}], "14": [1, {"@": 60}],
+            "15": [1, {"@": 60}]
+          },
+          "41": {"6": [0, 34], "17": [0, 35], "31": [0, 57]}, "42": {"8": [0, 58]},
+          "43": {"13": [1, {"@": 58}], "14": [1, {"@": 58}], "19": [1, {"@": 58}]},
+          "44": {"0": [1, {"@": 31}], "12": [1, {"@": 31}], "20": [1, {"@": 31}]},
+          "45": {"13": [1, {"@": 57}], "14": [1, {"@": 57}], "19": [1, {"@": 57}]},
+          "46": {"11": [0, 59], "22": [0, 60]},
+          "47": {"4": [0, 10], "9": [0, 11], "36": [0, 25], "37": [0, 61]},
+          "48": {
+            "2": [1, {"@": 48}], "7": [1, {"@": 48}], "13": [1, {"@": 48}], "14": [1, {"@": 48}],
+            "18": [1, {"@": 48}]
+          },
+          "49": {"0": [1, {"@": 43}], "12": [1, {"@": 43}], "20": [1, {"@": 43}]},
+          "50": {"11": [0, 59], "22": [0, 62]},
+          "51": {"2": [0, 46], "7": [0, 47], "13": [0, 48], "14": [0, 63], "18": [0, 50], "29": [0, 64]},
+          "52": {
+            "2": [1, {"@": 63}], "7": [1, {"@": 63}], "13": [1, {"@": 63}], "14": [1, {"@": 63}],
+            "18": [1, {"@": 63}]
+          },
+          "53": {"6": [0, 34], "17": [0, 35], "31": [0, 65]},
+          "54": {
+            "1": [1, {"@": 59}], "4": [1, {"@": 59}], "9": [1, {"@": 59}], "14": [1, {"@": 59}],
+            "15": [1, {"@": 59}]
+          },
+          "55": {"4": [0, 10], "9": [0, 11], "36": [0, 66]},
+          "56": {
+            "1": [1, {"@": 62}], "4": [1, {"@": 62}], "9": [1, {"@": 62}], "14": [1, {"@": 62}],
+            "15": [1, {"@": 62}]
+          },
+          "57": {"0": [1, {"@": 38}], "12": [1, {"@": 38}], "20": [1, {"@": 38}]},
+          "58": {"5": [0, 67]}, "59": {"11": [1, {"@": 65}], "17": [1, {"@": 65}]},
+          "60": {"11": [0, 68], "17": [0, 69]}, "61": {"15": [0, 70]},
+          "62": {"11": [0, 68], "17": [0, 71]},
+          "63": {"0": [1, {"@": 42}], "12": [1, {"@": 42}], "20": [1, {"@": 42}]},
+          "64": {
+            "2": [1, {"@": 64}], "7": [1, {"@": 64}], "13": [1, {"@": 64}], "14": [1, {"@": 64}],
+            "18": [1, {"@": 64}]
+          },
+          "65": {"0": [1, {"@": 37}], "12": [1, {"@": 37}], "20": [1, {"@": 37}]},
+          "66": {
+            "1": [1, {"@": 61}], "4": [1, {"@": 61}], "9": [1, {"@": 61}], "14": [1, {"@": 61}],
+            "15": [1, {"@": 61}]
+          },
+          "67": {"16": [0, 72]}, "68": {"11": [1, {"@": 66}], "17": [1, {"@": 66}]},
+          "69": {
+            "2": [1, {"@": 47}], "7": [1, {"@": 47}], "13": [1, {"@": 47}], "14": [1, {"@": 47}],
+            "18": [1, {"@": 47}]
+          },
+          "70": {"11": [0, 59], "22": [0, 73]},
+          "71": {
+            "2": [1, {"@": 46}], "7": [1, {"@": 46}], "13": [1, {"@": 46}], "14": [1, {"@": 46}],
+            "18": [1, {"@": 46}]
+          },
+          "72": {"6": [0, 74]}, "73": {"11": [0, 68], "17": [0, 75]},
+          "74": {"4": [0, 10], "9": [0, 11], "36": [0, 76]},
+          "75": {
+            "2": [1, {"@": 45}], "7": [1, {"@": 45}], "13": [1, {"@": 45}], "14": [1, {"@": 45}],
+            "18": [1, {"@": 45}]
+          },
+          "76": {"1": [0, 77], "4": [0, 10], "9": [0, 11], "14": [0, 78], "26": [0, 79], "36": [0, 40]},
+          "77": {"4": [0, 10], "9": [0, 11], "14": [0, 80], "36": [0, 54]}, "78": {"17": [0, 81]},
+          "79": {"1": [0, 82], "4": [0, 10], "9": [0, 11], "14": [0, 83], "36": [0, 56]},
+          "80": {"17": [0, 84]},
+          "81": {"13": [1, {"@": 36}], "14": [1, {"@": 36}], "19": [1, {"@": 36}]},
+          "82": {"4": [0, 10], "9": [0, 11], "14": [0, 85], "36": [0, 66]}, "83": {"17": [0, 86]},
+          "84": {"13": [1, {"@": 35}], "14": [1, {"@": 35}], "19": [1, {"@": 35}]},
+          "85": {"17": [0, 87]},
+          "86": {"13": [1, {"@": 34}], "14": [1, {"@": 34}], "19": [1, {"@": 34}]},
+          "87": {"13": [1, {"@": 33}], "14": [1, {"@": 33}], "19": [1, {"@": 33}]}
+        },
+        "start_states": {"start": 0}, "end_states": {"start": 8}
+      },
+      "__type__": "ParsingFrontend"
+    },
+    "rules": [
+      {"@": 23}, {"@": 24}, {"@": 25}, {"@": 26}, {"@": 27}, {"@": 28}, {"@": 29}, {"@": 30},
+      {"@": 31}, {"@": 32}, {"@": 33}, {"@": 34}, {"@": 35}, {"@": 36}, {"@": 37}, {"@": 38},
+      {"@": 39}, {"@": 40}, {"@": 41}, {"@": 42}, {"@": 43}, {"@": 44}, {"@": 45}, {"@": 46},
+      {"@": 47}, {"@": 48}, {"@": 49}, {"@": 50}, {"@": 51}, {"@": 52}, {"@": 53}, {"@": 54},
+      {"@": 55}, {"@": 56}, {"@": 57}, {"@": 58}, {"@": 59}, {"@": 60}, {"@": 61}, {"@": 62},
+      {"@": 63}, {"@": 64}, {"@": 65}, {"@": 66}
+    ],
+    "options": {
+      "debug": false, "strict": false, "keep_all_tokens": false, "tree_class": null, "cache": false,
+      "cache_grammar": false, "postlex": null, "parser": "lalr", "lexer": "contextual",
+      "transformer": null, "start": ["start"], "priority": "normal", "ambiguity": "auto",
+      "regex": false, "propagate_positions": true, "lexer_callbacks": {},
+      "maybe_placeholders": false, "edit_terminals": null, "g_regex_flags": 0, "use_bytes": false,
+      "ordered_sets": true, "_plugins": {}
+    },
+    "__type__": "Lark"
+  },
+  "memo": {
+    "0": {
+      "name": "ESCAPED_STRING",
+      "pattern": {
+        "value": "\".*?(?<!\\\\)(\\\\\\\\)*?\"", "flags": [], "raw": null,
+        "_width": [2, 18446744073709551616], "__type__": "PatternRE"
+      },
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "1": {
+      "name": "WS",
+      "pattern": {
+        "value": "(?:[ \t\f\r\n])+", "flags": [], "raw": null, "_width": [1, 18446744073709551616],
+        "__type__": "PatternRE"
+      },
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "2": {
+      "name": "NAME",
+      "pattern": {
+        "value": "(?:[^\\s,;{}()\\[\\]|\"\\/]|\\/(?![\\/*]))+", "flags": [],
+        "raw": "/(?:[^\\s,;{}()\\[\\]|\"\\/]|\\/(?![\\/*]))+/", "_width": [1, 18446744073709551616],
+        "__type__": "PatternRE"
+      },
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "3": {
+      "name": "PROPERTY",
+      "pattern": {
+        "value": "property\\b[^;]*;", "flags": [], "raw": "/property\\b[^;]*;/",
+        "_width": [9, 18446744073709551616], "__type__": "PatternRE"
+      },
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "4": {
+      "name": "NUMBERS",
+      "pattern": {
+        "value": "[+-]?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?(?:\\s*,?\\s*[+-]?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?)*(?:\\s*,)?",
+        "flags": [], "raw": null, "_width": [1, 18446744073709551616], "__type__": "PatternRE"
+      },
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "5": {
+      "name": "INT",
+      "pattern": {
+        "value": "[0-9]+", "flags": [], "raw": "/[0-9]+/", "_width": [1, 18446744073709551616],
+        "__type__": "PatternRE"
+      },
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "6": {
+      "name": "COMMENT",
+      "pattern": {
+        "value": "(?:\\/\\*(?:.|\n)*?\\*\\/|\\/\\/[^\n]*)", "flags": [], "raw": null,
+        "_width": [2, 18446744073709551616], "__type__": "PatternRE"
+      },
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "7": {
+      "name": "NETWORK",
+      "pattern": {"value": "network", "flags": [], "raw": "\"network\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "8": {
+      "name": "LBRACE",
+      "pattern": {"value": "{", "flags": [], "raw": "\"{\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "9": {
+      "name": "RBRACE",
+      "pattern": {"value": "}", "flags": [], "raw": "\"}\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "10": {
+      "name": "VARIABLE",
+      "pattern": {"value": "variable", "flags": [], "raw": "\"variable\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "11": {
+      "name": "COMMA",
+      "pattern": {"value": ",", "flags": [], "raw": "\",\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "12": {
+      "name": "TYPE",
+      "pattern": {"value": "type", "flags": [], "raw": "\"type\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "13": {
+      "name": "DISCRETE",
+      "pattern": {"value": "discrete", "flags": [], "raw": "\"discrete\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "14": {
+      "name": "LSQB",
+      "pattern": {"value": "[", "flags": [], "raw": "\"[\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "15": {
+      "name": "RSQB",
+      "pattern": {"value": "]", "flags": [], "raw": "\"]\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "16": {
+      "name": "SEMICOLON",
+      "pattern": {"value": ";", "flags": [], "raw": "\";\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "17": {
+      "name": "VBAR",
+      "pattern": {"value": "|", "flags": [], "raw": "\"|\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "18": {
+      "name": "PROBABILITY",
+      "pattern": {"value": "probability", "flags": [], "raw": "\"probability\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "19": {
+      "name": "LPAR",
+      "pattern": {"value": "(", "flags": [], "raw": "\"(\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "20": {
+      "name": "RPAR",
+      "pattern": {"value": ")", "flags": [], "raw": "\")\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "21": {
+      "name": "TABLE",
+      "pattern": {"value": "table", "flags": [], "raw": "\"table\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "22": {
+      "name": "DEFAULT",
+      "pattern": {"value": "default", "flags": [], "raw": "\"default\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "23": {
+      "origin": {"name": "start", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "network", "__type__": "NonTerminal"},
+        {"name": "__start_star_0", "__type__": "NonTerminal"}
+      ],
+      "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "24": {
+      "origin": {"name": "start", "__type__": "NonTerminal"},
+      "expansion": [{"name": "network", "__type__": "NonTerminal"}], "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "25": {
+      "origin": {"name": "start", "__type__": "NonTerminal"},
+      "expansion": [{"name": "__start_star_0", "__type__": "NonTerminal"}], "order": 2,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "26": {
+      "origin": {"name": "start", "__type__": "NonTerminal"}, "expansion": [], "order": 3,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "27": {
+      "origin": {"name": "network", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "NETWORK", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word", "__type__": "NonTerminal"},
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "__network_star_1", "__type__": "NonTerminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "28": {
+      "origin": {"name": "network", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "NETWORK", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word", "__type__": "NonTerminal"},
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "29": {
+      "origin": {"name": "block", "__type__": "NonTerminal"},
+      "expansion": [{"name": "variable", "__type__": "NonTerminal"}], "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": true, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "30": {
+      "origin": {"name": "block", "__type__": "NonTerminal"},
+      "expansion": [{"name": "probability", "__type__": "NonTerminal"}], "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": true, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "31": {
+      "origin": {"name": "variable", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "VARIABLE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word", "__type__": "NonTerminal"},
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "__variable_star_2", "__type__": "NonTerminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "32": {
+      "origin": {"name": "variable", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "VARIABLE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word", "__type__": "NonTerminal"},
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "33": {
+      "origin": {"name": "var_type", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "TYPE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "DISCRETE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LSQB", "filter_out": true, "__type__": "Terminal"},
+        {"name": "INT", "filter_out": false, "__type__": "Terminal"},
+        {"name": "RSQB", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word", "__type__": "NonTerminal"},
+        {"name": "__var_type_star_3", "__type__": "NonTerminal"},
+        {"name": "COMMA", "filter_out": true, "__type__": "Terminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "SEMICOLON", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "34": {
+      "origin": {"name": "var_type", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "TYPE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "DISCRETE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LSQB", "filter_out": true, "__type__": "Terminal"},
+        {"name": "INT", "filter_out": false, "__type__": "Terminal"},
+        {"name": "RSQB", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word", "__type__": "NonTerminal"},
+        {"name": "__var_type_star_3", "__type__": "NonTerminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "SEMICOLON", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "35": {
+      "origin": {"name": "var_type", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "TYPE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "DISCRETE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LSQB", "filter_out": true, "__type__": "Terminal"},
+        {"name": "INT", "filter_out": false, "__type__": "Terminal"},
+        {"name": "RSQB", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word", "__type__": "NonTerminal"},
+        {"name": "COMMA", "filter_out": true, "__type__": "Terminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "SEMICOLON", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 2, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "36": {
+      "origin": {"name": "var_type", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "TYPE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "DISCRETE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LSQB", "filter_out": true, "__type__": "Terminal"},
+        {"name": "INT", "filter_out": false, "__type__": "Terminal"},
+        {"name": "RSQB", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word", "__type__": "NonTerminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "SEMICOLON", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 3, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "37": {
+      "origin": {"name": "probability", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "PROBABILITY", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word", "__type__": "NonTerminal"},
+        {"name": "VBAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word_list", "__type__": "NonTerminal"},
+        {"name": "RPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "prob_body", "__type__": "NonTerminal"}
+      ],
+      "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "38": {
+      "origin": {"name": "probability", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "PROBABILITY", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word", "__type__": "NonTerminal"},
+        {"name": "word_list", "__type__": "NonTerminal"},
+        {"name": "RPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "prob_body", "__type__": "NonTerminal"}
+      ],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "39": {
+      "origin": {"name": "probability", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "PROBABILITY", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word", "__type__": "NonTerminal"},
+        {"name": "RPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "prob_body", "__type__": "NonTerminal"}
+      ],
+      "order": 2, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "40": {
+      "origin": {"name": "word_list", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "word", "__type__": "NonTerminal"},
+        {"name": "__var_type_star_3", "__type__": "NonTerminal"}
+      ],
+      "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "41": {
+      "origin": {"name": "word_list", "__type__": "NonTerminal"},
+      "expansion": [{"name": "word", "__type__": "NonTerminal"}], "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "42": {
+      "origin": {"name": "prob_body", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "__prob_body_star_4", "__type__": "NonTerminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "43": {
+      "origin": {"name": "prob_body", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "44": {
+      "origin": {"name": "prob_body", "__type__": "NonTerminal"},
+      "expansion": [{"name": "SEMICOLON", "filter_out": true, "__type__": "Terminal"}], "order": 2,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "45": {
+      "origin": {"name": "entry", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "LPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word_list", "__type__": "NonTerminal"},
+        {"name": "RPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "__entry_plus_5", "__type__": "NonTerminal"},
+        {"name": "SEMICOLON", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 0, "alias": "row",
+      "options": {
+        "keep_all_tokens": false, "expand1": true, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "46": {
+      "origin": {"name": "entry", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "TABLE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "__entry_plus_5", "__type__": "NonTerminal"},
+        {"name": "SEMICOLON", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 1, "alias": "table",
+      "options": {
+        "keep_all_tokens": false, "expand1": true, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "47": {
+      "origin": {"name": "entry", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "DEFAULT", "filter_out": true, "__type__": "Terminal"},
+        {"name": "__entry_plus_5", "__type__": "NonTerminal"},
+        {"name": "SEMICOLON", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 2, "alias": "default",
+      "options": {
+        "keep_all_tokens": false, "expand1": true, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "48": {
+      "origin": {"name": "entry", "__type__": "NonTerminal"},
+      "expansion": [{"name": "PROPERTY", "filter_out": false, "__type__": "Terminal"}], "order": 3,
+      "alias": "prop",
+      "options": {
+        "keep_all_tokens": false, "expand1": true, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "49": {
+      "origin": {"name": "word", "__type__": "NonTerminal"},
+      "expansion": [{"name": "NAME", "filter_out": false, "__type__": "Terminal"}], "order": 0,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": true, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "50": {
+      "origin": {"name": "word", "__type__": "NonTerminal"},
+      "expansion": [{"name": "ESCAPED_STRING", "filter_out": false, "__type__": "Terminal"}],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": true, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "51": {
+      "origin": {"name": "__start_star_0", "__type__": "NonTerminal"},
+      "expansion": [{"name": "block", "__type__": "NonTerminal"}], "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "52": {
+      "origin": {"name": "__start_star_0", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "__start_star_0", "__type__": "NonTerminal"},
+        {"name": "block", "__type__": "NonTerminal"}
+      ],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "53": {
+      "origin": {"name": "__network_star_1", "__type__": "NonTerminal"},
+      "expansion": [{"name": "PROPERTY", "filter_out": false, "__type__": "Terminal"}], "order": 0,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "54": {
+      "origin": {"name": "__network_star_1", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "__network_star_1", "__type__": "NonTerminal"},
+        {"name": "PROPERTY", "filter_out": false, "__type__": "Terminal"}
+      ],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "55": {
+      "origin": {"name": "__variable_star_2", "__type__": "NonTerminal"},
+      "expansion": [{"name": "var_type", "__type__": "NonTerminal"}], "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "56": {
+      "origin": {"name": "__variable_star_2", "__type__": "NonTerminal"},
+      "expansion": [{"name": "PROPERTY", "filter_out": false, "__type__": "Terminal"}], "order": 1,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "57": {
+      "origin": {"name": "__variable_star_2", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "__variable_star_2", "__type__": "NonTerminal"},
+        {"name": "var_type", "__type__": "NonTerminal"}
+      ],
+      "order": 2, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "58": {
+      "origin": {"name": "__variable_star_2", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "__variable_star_2", "__type__": "NonTerminal"},
+        {"name": "PROPERTY", "filter_out": false, "__type__": "Terminal"}
+      ],
+      "order": 3, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "59": {
+      "origin": {"name": "__var_type_star_3", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "COMMA", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word", "__type__": "NonTerminal"}
+      ],
+      "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "60": {
+      "origin": {"name": "__var_type_star_3", "__type__": "NonTerminal"},
+      "expansion": [{"name": "word", "__type__": "NonTerminal"}], "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "61": {
+      "origin": {"name": "__var_type_star_3", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "__var_type_star_3", "__type__": "NonTerminal"},
+        {"name": "COMMA", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word", "__type__": "NonTerminal"}
+      ],
+      "order": 2, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "62": {
+      "origin": {"name": "__var_type_star_3", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "__var_type_star_3", "__type__": "NonTerminal"},
+        {"name": "word", "__type__": "NonTerminal"}
+      ],
+      "order": 3, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "63": {
+      "origin": {"name": "__prob_body_star_4", "__type__": "NonTerminal"},
+      "expansion": [{"name": "entry", "__type__": "NonTerminal"}], "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "64": {
+      "origin": {"name": "__prob_body_star_4", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "__prob_body_star_4", "__type__": "NonTerminal"},
+        {"name": "entry", "__type__": "NonTerminal"}
+      ],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "65": {
+      "origin": {"name": "__entry_plus_5", "__type__": "NonTerminal"},
+      "expansion": [{"name": "NUMBERS", "filter_out": false, "__type__": "Terminal"}], "order": 0,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "66": {
+      "origin": {"name": "__entry_plus_5", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "__entry_plus_5", "__type__": "NonTerminal"},
+        {"name": "NUMBERS", "filter_out": false, "__type__": "Terminal"}
       ],
       "order": 1, "alias": null,
       "options": {
