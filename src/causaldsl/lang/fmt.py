@@ -257,12 +257,17 @@ def label(v: Any) -> str:
     no bare label can be (``"0-3 days"``, ``"12+"``, ``"true"`` the name, ``"table"``)."""
     if isinstance(v, bool | int):
         return show_label(v)
-    return v if _bare_label().fullmatch(v) else quote(v)
+    return v if is_name(v) else quote(v)
+
+
+def is_name(text: str) -> bool:
+    """Whether the language reads ``text`` as a name (of a variable, a model, a type, or a
+    bare label): the grammar's NAME, which no keyword is."""
+    return _name().fullmatch(text) is not None
 
 
 @cache
-def _bare_label() -> re.Pattern[str]:
-    """What a bare label that is a name matches: the grammar's NAME (no keyword)."""
+def _name() -> re.Pattern[str]:
     return re.compile(parser("causal.lark", "start").get_terminal("NAME").pattern.to_regexp())
 
 
