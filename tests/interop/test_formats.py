@@ -115,6 +115,23 @@ def test_the_examples_read_back_the_same():
             assert_same(model, back(model))
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_random_networks_read_back_the_same_and_answer_the_same(seed):
+    """pgmpy's random networks of the oracle tests: integer labels (pgmpy's default), names,
+    "0-5" and "10+" (quoted), "0" and "1" (names that look like integers)."""
+    from tests.backends.test_pgmpy_oracle import pick_cause_effect, query_text, random_network
+
+    bn, model, order = random_network(seed)
+    again = back(model)
+    assert_same(model, again)
+    rng = np.random.default_rng(seed)
+    x, y = pick_cause_effect(bn, order, rng)
+    for xv in model[x].type.values:
+        text = query_text([y], {x: xv})
+        np.testing.assert_allclose(np.asarray(again.query(text).probs),
+                                   np.asarray(model.query(text).probs), rtol=0, atol=1e-12)
+
+
 def test_a_continuous_model_reads_back_the_same():
     text = ("model r {\n  exogenous U : Real in [0, 1] ~ Uniform(0, 1)\n"
             "  X : Real in (-inf, 2.5] := U + 1\n  Y : {lo, hi} ~ Bernoulli(sigmoid(X))\n}\n")
