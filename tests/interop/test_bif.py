@@ -241,6 +241,9 @@ MALFORMED = [
     ("a count that is not the states'", "[ 2 ] { yes, no };\n}\nvariable tub",
      "[ 3 ] { yes, no };\n}\nvariable tub",
      "x.bif:4:19: error: variable asia is declared with 3 states but lists 2"),
+    ("a count of 5000 digits", "[ 2 ] { yes, no };\n}\nvariable tub",
+     f"[ {'9' * 5000} ] {{ yes, no }};\n}}\nvariable tub",
+     "x.bif:4:19: error: variable asia is declared with more states but lists 2"),
     ("a state listed twice", "{ yes, no };\n}\nvariable tub", "{ yes, yes };\n}\nvariable tub",
      "x.bif:4:30: error: state yes of variable asia is listed twice"),
     ("a cycle", "probability ( asia ) {\n  table 0.01, 0.99;",
@@ -345,3 +348,7 @@ def test_the_command_line_reads_a_network_file(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith("bad.bif:14:4: error: 'nope' is not a state of asia")
     assert "Traceback" not in err
+    assert main(["fmt", "asia2.bif"]) == 1
+    assert capsys.readouterr().err == ("asia2.bif: a BIF file; causal fmt formats .causal files "
+                                       "(causal convert asia2.bif -o FILE.causal writes one)\n")
+    assert (tmp_path / "asia2.bif").read_text() == ASIA2

@@ -345,11 +345,17 @@ def _fmt(args: argparse.Namespace) -> int:
 
     from causaldsl.lang.files import read_regular, rewrite, why
     from causaldsl.lang.fmt import format_source
+    from causaldsl.lang.loader import is_network
     from causaldsl.lang.parse import decode_source
 
     status = EXIT_OK
     for f in args.files:
         path = Path(f)
+        if is_network(f):
+            print(f"{f}: a BIF file; causal fmt formats .causal files (causal convert {f} -o "
+                  f"FILE.causal writes one)", file=sys.stderr)
+            status = EXIT_INPUT
+            continue
         try:
             before = read_regular(path)  # a regular file only: a FIFO or a device is refused
             text = decode_source(before, f)  # not UTF-8: an error at its line and column

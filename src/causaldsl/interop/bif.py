@@ -120,8 +120,9 @@ class _ToBif(lark.Transformer):
                             _span(meta))
 
     def var_type(self, meta, items):  # type: ignore[no-untyped-def]
-        size = items[0]
-        return (int(size), Span(size.line, size.column), tuple(_word(t) for t in items[1:]))
+        size = items[0]  # a count too long for int() is no count of the states listed: -1
+        count = int(size) if len(size) < 20 else -1
+        return (count, Span(size.line, size.column), tuple(_word(t) for t in items[1:]))
 
     def probability(self, meta, items):  # type: ignore[no-untyped-def]
         parents = items[1] if len(items) > 2 else ()
@@ -249,8 +250,9 @@ class _Builder:
             if dup is not None:
                 self.error(dup.span, f"state {dup.text} of variable {n} is listed twice")
             elif size != len(states):
-                self.error(where, f"variable {n} is declared with {_count(size, 'state')} but "
-                                  f"lists {len(states)}")
+                self.error(where, f"variable {n} is declared with "
+                                  f"{_count(size, 'state') if size >= 0 else 'more states'} "
+                                  f"but lists {len(states)}")
             else:
                 out[n] = FiniteType(labels)
         return out
