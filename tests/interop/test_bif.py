@@ -265,6 +265,21 @@ def test_a_malformed_file_is_an_error_at_its_place(what, old, new, first):
     assert lines[1] == f" {line} | {ASIA2.replace(old, new, 1).splitlines()[line - 1]}"
 
 
+def test_a_table_too_large_to_make_is_refused_before_it_is_allocated():
+    """Ten parents of 10 states: 10^10 rows, from one `default` line."""
+    decls = "".join(f"variable P{i} {{ type discrete [ 10 ] {{ {', '.join(f's{j}' for j in range(10))} "
+                    f"}}; }}\nprobability ( P{i} ) {{ table {', '.join(['0.1'] * 10)}; }}\n"
+                    for i in range(10))
+    text = (decls + "variable Y { type discrete [ 2 ] { a, b }; }\n"
+            f"probability ( Y | {', '.join(f'P{i}' for i in range(10))} ) {{ default 0.5, 0.5; }}\n")
+    with pytest.raises(SourceError) as e:
+        parse_bif(text, "big.bif")
+    assert str(e.value).splitlines()[0] == (
+        "big.bif:22:1: error: the probability of Y needs a table of 10 × 10 × 10 × 10 × 10 × 10 × "
+        "10 × 10 × 10 × 10 × 2 = 20,000,000,000 entries (149.0 GiB), above the limit of "
+        "268,435,456 entries (2.0 GiB)")
+
+
 def test_every_error_is_reported_together():
     text = ASIA2.replace("(no) 0.01", "(nope) 0.01").replace("table 0.01, 0.99", "table 0.1, 0.1")
     with pytest.raises(SourceError) as e:

@@ -26,6 +26,7 @@ from typing import Any
 import lark
 import numpy as np
 
+from causaldsl.core.checks import entries_error
 from causaldsl.core.errors import CausalError, CycleError, TableError
 from causaldsl.core.types import FiniteType, show_label
 from causaldsl.ir.mechanism import TOLERANCE, Table
@@ -302,6 +303,10 @@ class _Builder:
         ptypes = [types[p] for p in parents]
         shape = tuple(t.size for t in ptypes)
         k = child.size
+        too_large = entries_error(f"the probability of {n}", [*shape, k])
+        if too_large:  # refused before it is allocated
+            self.error(b.span, too_large)
+            return None
         arr = np.full((*shape, k), np.nan)
         source = np.full(shape, -1, dtype=np.int64)  # the entry that gave each row
         by_row: dict[tuple[int, ...], Entry] = {}
