@@ -88,6 +88,27 @@ def estimate(target: Any, query: Any, data: Any, **options: Any) -> EffectEstima
     return _estimate(target, query, data, **options)
 
 
+def read(path: str | Path, model: str | None = None) -> CausalModel:
+    """The model in a network file, by its extension: a BIF file (``.bif``, ``.bif.gz``,
+    gzipped or not) or a .causal file (``model``: which one, where the file defines several).
+    Errors as ``load`` has them; see docs/formats.md."""
+    from causaldsl.interop.formats import pick
+
+    return pick(load(path), model, os.fsdecode(os.fspath(path)))
+
+
+def write(model: CausalModel, path: str | Path) -> None:
+    """Write a model to a file in the format its extension names: ``.causal`` (text that
+    reads back as the same model), ``.bif`` or ``.bif.gz``. What a format cannot hold is a
+    CausalError naming it; a path that cannot be written, an OSError. See docs/formats.md."""
+    from causaldsl.interop.formats import write as _write
+
+    if not isinstance(path, str | os.PathLike):
+        raise CausalTypeError(f"write takes the path of the file to write (a str or a Path), "
+                              f"got {_shown(path)}")
+    _write(model, path)
+
+
 def parse(text: str) -> Program:
     """Read .causal source text into IR values (models, graphs, diagrams, queries); text that
     is not a str is a CausalTypeError."""
@@ -150,4 +171,6 @@ __all__ = [
     "parse",
     "parse_query",
     "program",
+    "read",
+    "write",
 ]

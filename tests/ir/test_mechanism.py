@@ -67,3 +67,15 @@ def test_a_model_built_in_python_or_in_the_language_holds_renormalised_rows():
                                                                  abs=1e-15)
     assert built.intervene("B", [0.5, 0.5 + 1e-7], given=()).query("P(B = no)") == \
         pytest.approx(0.5 / (1 + 1e-7), abs=1e-15)
+
+
+def test_a_row_that_sums_to_one_up_to_rounding_is_left_as_written():
+    """``[0.48, 0.42, 0.1]`` sums to 1.0000000000000002 in floats: dividing it by its sum would
+    change every number written (0.48000000000000004) and again at each reading, so a table
+    read, written exactly and read again would drift. It is left as it is (issue 18)."""
+    rows = [[0.48, 0.42, 0.1], [0.7, 0.21, 0.09], [0.1, 0.2, 0.7]]
+    assert [sum(r) for r in rows] != [1.0, 1.0, 1.0]
+    t = Table(rows, 1)
+    assert t.array.tolist() == rows
+    again = Table([[0.5, 0.5 + 1e-9]], 1)  # off by more than rounding: divided by its sum
+    assert Table(again.array, 1).array.tolist() == again.array.tolist()  # once, not again

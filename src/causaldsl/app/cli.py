@@ -28,6 +28,7 @@ examples:
   causal estimate examples/spector.causal "E[GRADE | do(PSI = 1)] - E[GRADE | do(PSI = 0)]" \
       --data examples/spector.csv -o forest.svg --overlap overlap.svg
   causal repl examples/smoking.causal
+  causal convert alarm.bif.gz -o alarm.causal
 """
 
 
@@ -120,6 +121,16 @@ def _parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("repl", help="an interactive session (history, tab completion)",
                         epilog="example: causal repl examples/smoking.causal")
     rp.add_argument("file", nargs="?", metavar="FILE", help="a .causal file to load first")
+    cv = sub.add_parser("convert", help="convert a network file: .causal, .bif, .bif.gz (by "
+                        "extension)", epilog="examples: causal convert alarm.bif.gz -o alarm.causal\n"
+                        "          causal convert examples/smoking.causal -o - ",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    cv.add_argument("file", metavar="IN", help="a .causal or BIF file")
+    cv.add_argument("-o", "--output", metavar="OUT", required=True,
+                    help="the file to write, .causal, .bif or .bif.gz; - writes .causal text to "
+                    "standard output")
+    cv.add_argument("--in", dest="target", metavar="MODEL",
+                    help="the model to convert (default: the file's only model)")
     f = sub.add_parser("fmt", help="rewrite files in the canonical form (comments kept)",
                        epilog="example: causal fmt --check examples/*.causal")
     f.add_argument("files", nargs="+", metavar="FILE")
@@ -170,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return {"check": _check, "run": _run, "query": _query, "fmt": _fmt,
                 "repl": _repl, "identify": _identify_cmd, "draw": _draw,
-                "estimate": _estimate_cmd}[args.command](args)
+                "estimate": _estimate_cmd, "convert": _convert}[args.command](args)
     except KeyboardInterrupt:  # pragma: no cover
         return 130
     except BrokenPipeError:  # the reader went away (`causal ... | head`): stop quietly
@@ -302,6 +313,27 @@ def _draw(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _convert(args: argparse.Namespace) -> int:
+    from causaldsl.interop.formats import pick, write
+    from causaldsl.lang.files import why
+    from causaldsl.lang.writer import model_source
+
+    try:
+        model = pick(_load(args.file), args.target, args.file, "--in MODEL")
+        if args.output == "-":
+            sys.stdout.write(model_source(model))
+            return EXIT_OK
+        write(model, args.output)
+    except CausalError as e:
+        print(e, file=sys.stderr)
+        return EXIT_INPUT
+    except OSError as e:
+        print(f"{args.output}: cannot write: {why(e)}", file=sys.stderr)
+        return EXIT_INPUT
+    print(f"wrote {args.output}")
+    return EXIT_OK
+
+
 def _repl(args: argparse.Namespace) -> int:
     from causaldsl.app.repl import run
 
@@ -313,11 +345,17 @@ def _fmt(args: argparse.Namespace) -> int:
 
     from causaldsl.lang.files import read_regular, rewrite, why
     from causaldsl.lang.fmt import format_source
+    from causaldsl.lang.loader import is_network
     from causaldsl.lang.parse import decode_source
 
     status = EXIT_OK
     for f in args.files:
         path = Path(f)
+        if is_network(f):
+            print(f"{f}: a BIF file; causal fmt formats .causal files (causal convert {f} -o "
+                  f"FILE.causal writes one)", file=sys.stderr)
+            status = EXIT_INPUT
+            continue
         try:
             before = read_regular(path)  # a regular file only: a FIFO or a device is refused
             text = decode_source(before, f)  # not UTF-8: an error at its line and column

@@ -57,6 +57,12 @@ def _picture(obj: Any, kind: str) -> Any:
             "mimebundle": draw.repr_mimebundle}[kind](obj)
 
 
+def _read_network(path: Any, shown: str) -> Any:
+    from causaldsl.interop.bif import read_bif
+
+    return read_bif(path, shown)
+
+
 def install() -> None:
     """Fill every hook; called once by ``causaldsl/__init__``."""
     hooks.answer.install(_answer)
@@ -66,3 +72,4 @@ def install() -> None:
     hooks.evaluate_estimand.install(_evaluate_estimand)
     hooks.compile_estimand.install(_compile_estimand)
     hooks.picture.install(_picture)
+    hooks.read_network.install(_read_network)

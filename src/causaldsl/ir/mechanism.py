@@ -81,12 +81,16 @@ class Table:
 
 def renormalised(arr: np.ndarray, n_inputs: int) -> np.ndarray:
     """``arr`` (rows over its first ``n_inputs`` axes) with each row whose sum is within
-    TOLERANCE of one, but not one, divided by its sum; other rows as they are (Table.check
-    refuses those that are off)."""
+    TOLERANCE of one, but not one up to rounding, divided by its sum; other rows as they are
+    (Table.check refuses those that are off). A row that sums to one up to rounding (within an
+    ulp per entry: ``[0.48, 0.42, 0.1]`` sums to 1.0000000000000002) is left as written, so a
+    table read, written exactly and read again holds the same numbers."""
     if n_inputs < 0 or arr.ndim <= n_inputs or arr.size == 0:
         return arr
-    sums = arr.reshape(*arr.shape[:n_inputs], -1).sum(axis=-1)
-    near = (np.abs(sums - 1.0) <= TOLERANCE) & (sums != 1.0)
+    rows = arr.reshape(*arr.shape[:n_inputs], -1)
+    sums = rows.sum(axis=-1)
+    off = np.abs(sums - 1.0)
+    near = (off <= TOLERANCE) & (off > rows.shape[-1] * np.finfo(np.float64).eps)
     if not np.any(near):
         return arr
     by = np.where(near, sums, 1.0)

@@ -12,7 +12,7 @@ import lark
 from lark.visitors import Transformer_NonRecursive, merge_transformers
 
 from causaldsl.syntax.diagnostics import NOWHERE, Span
-from causaldsl.syntax.query import Prob, _ToQuery, integer, number
+from causaldsl.syntax.query import Prob, _ToQuery, integer, number, unquote
 from causaldsl.syntax.tree import (
     Binary,
     BoolLit,
@@ -254,8 +254,11 @@ def _span(x: Any) -> Span:
 
 def _label(tok: Any) -> str | int | bool:
     """A label as written: a name, true/false, or an integer (``-1``, ``+1`` and ``1`` are
-    numbers, so ``{-1, +1}`` is a numeric type like ``{0, 1}``)."""
+    numbers, so ``{-1, +1}`` is a numeric type like ``{0, 1}``); a quoted label is always a
+    name (``"yes"`` is ``yes``; ``"1"`` and ``"true"`` are names, not a number or a boolean)."""
     s = str(tok)
+    if getattr(tok, "type", None) == "ESCAPED_STRING":
+        return unquote(s)
     if s in ("true", "false"):
         return s == "true"
     return integer(tok) if _INT.fullmatch(s) else s

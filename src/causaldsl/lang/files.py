@@ -105,6 +105,26 @@ def open_regular_text(path: str | os.PathLike[str], encoding: str = "utf-8",
     return io.TextIOWrapper(open_regular(path), encoding=encoding, newline=newline)
 
 
+def write_regular(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to a file, made or replaced; a path that names a folder, a FIFO or a
+    device is refused (an OSError, as ``open_regular`` refuses them) before anything is written."""
+    with contextlib.suppress(FileNotFoundError):
+        _refuse(path, os.stat(path).st_mode)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
+                 | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        _refuse(path, os.fstat(fd).st_mode)  # it could have been swapped since the stat
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        os.ftruncate(fd, 0)
+        with os.fdopen(fd, "wb") as out:
+            fd = -1
+            out.write(data)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
 def rewrite(path: Path, before: bytes, text: str, shown: str) -> None:
     """Replace the file ``path`` (read as ``before``) by ``text`` (UTF-8), keeping what it is.
 

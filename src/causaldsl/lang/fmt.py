@@ -5,13 +5,15 @@ line. ``parse(fmt(x))`` means what ``parse(x)`` means, and ``fmt(fmt(x)) == fmt(
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from causaldsl.core.types import show_label
 from causaldsl.lang import ast as A
 from causaldsl.lang.parse import parse_module, without_bom
+from causaldsl.syntax.grammars import parser
 from causaldsl.syntax.printer import expr, write
-from causaldsl.syntax.query import show_number
+from causaldsl.syntax.query import quote, show_number
 
 INDENT = "  "
 WIDTH = 100
@@ -251,7 +253,22 @@ num = show_number
 
 
 def label(v: Any) -> str:
-    return show_label(v) if isinstance(v, bool | int) else str(v)
+    """A label as the language writes it: ``true``, ``-1``, ``yes``, and in quotes one that
+    no bare label can be (``"0-3 days"``, ``"12+"``, ``"true"`` the name, ``"table"``)."""
+    if isinstance(v, bool | int):
+        return show_label(v)
+    return v if is_name(v) else quote(v)
+
+
+def is_name(text: str) -> bool:
+    """Whether the language reads ``text`` as a name (of a variable, a model, a type, or a
+    bare label): the grammar's NAME, which no keyword is."""
+    return _name().fullmatch(text) is not None
+
+
+@cache
+def _name() -> re.Pattern[str]:
+    return re.compile(parser("causal.lark", "start").get_terminal("NAME").pattern.to_regexp())
 
 
 def key(k: tuple[Any, ...]) -> str:
@@ -307,8 +324,6 @@ def _diagram_atom(e: Any) -> str:
 
 def _option_value(o: A.Option) -> str:
     """An estimate option's value as written: ``"text"``, ``0.9``, ``{A, B}``, ``drop``."""
-    from causaldsl.syntax.query import show_number
-
     if o.kind == "string":
         return f'"{o.value}"'
     if o.kind == "number":

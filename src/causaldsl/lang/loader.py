@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from causaldsl.core import hooks
 from causaldsl.core.errors import CausalError
 from causaldsl.lang import ast as A
-from causaldsl.lang.elaborate import Elaborator, Program
+from causaldsl.lang.elaborate import Elaborator, Program, origin_of
 from causaldsl.lang.files import resolve
 from causaldsl.lang.parse import parse_module, read_source, without_bom
 
@@ -60,6 +61,12 @@ class Loader:
     def _load_one(self, p: Path, shown: str) -> Program:
         """Read (unless read ahead) and elaborate one file; its imports are loaded already,
         or failed, or on the chain being loaded (a cycle, which its elaboration reports)."""
+        if is_network(p):
+            model = hooks.read_network(p, shown)
+            prog = Program(shown, models={model.name: model},
+                           origins={model.name: origin_of(shown)})
+            self.loaded[p] = prog
+            return prog
         got = self._read.pop(p, None)
         if isinstance(got, Exception):
             raise got
@@ -108,7 +115,10 @@ class Loader:
 
     def _read_ahead(self, p: Path, shown: str) -> list[tuple[Path, str]]:
         """Read and parse a file, keep the result (or the error) for its elaboration, and
-        return the files it imports, resolved and as named, last written first (a stack)."""
+        return the files it imports, resolved and as named, last written first (a stack). A
+        network file imports nothing; it is read when it is loaded."""
+        if is_network(p):
+            return []
         try:
             text = without_bom(read_source(p, shown))
             module = parse_module(text, shown)
@@ -127,6 +137,15 @@ class Loader:
                 continue
         out.reverse()  # popped from the end: the first import first
         return out
+
+
+#: The extensions of the network files of other formats that load as a model (BIF).
+NETWORK_EXTENSIONS = (".bif", ".bif.gz")
+
+
+def is_network(path: str | Path) -> bool:
+    """Whether a path names a network file of another format (by its extension)."""
+    return str(path).lower().endswith(NETWORK_EXTENSIONS)
 
 
 def _import_path(importer: str, path: str) -> Path:

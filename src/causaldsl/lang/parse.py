@@ -28,7 +28,7 @@ _TERMINALS = {"NAME": "a name", "NUMBER": "a number", "SIGNED_INT": "an integer"
               "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COLON": "':'", "COMMA": "','",
               "EQUAL": "'='", "TILDE": "'~'", "$END": "end of file", "SIGNED_REAL": "a number",
               "ESCAPED_STRING": 'a "quoted" value', "METHOD": "a method (backdoor, adjustment, "
-              "frontdoor, comb, id)"}
+              "frontdoor, comb, id)", "NUMBERS": "numbers", "PROPERTY": "a property"}
 
 
 #: What an expected-token list shows as one entry when it holds several of these.
@@ -79,7 +79,7 @@ def parse_module(text: str, file: str = "<string>") -> Module:
     try:
         tree = parser("causal.lark", "start").parse(text)
     except lark.exceptions.UnexpectedInput as e:
-        first = _syntax_diagnostic(e, text, file)
+        first = syntax_diagnostic(e, text, file)
         raise SourceError(_all_syntax_errors(text, file) or [first], parsed=False) from None
     try:
         module: Module = transformer(text).transform(tree)
@@ -112,14 +112,16 @@ def _all_syntax_errors(text: str, file: str) -> list[Diagnostic]:
         try:
             parser("causal.lark", "start").parse(chunk)
         except lark.exceptions.UnexpectedInput as e:
-            d = _syntax_diagnostic(e, chunk, file)
+            d = syntax_diagnostic(e, chunk, file)
             line = d.span.line + begin
             out.append(Diagnostic(file, Span(line, d.span.column), d.message,
                                   source_line(text, line)))
     return out
 
 
-def _syntax_diagnostic(e: Any, text: str, file: str) -> Diagnostic:
+def syntax_diagnostic(e: Any, text: str, file: str, grammar: str = "causal.lark") -> Diagnostic:
+    """A syntax error of ``grammar`` (a lark error) as a located diagnostic: what was found,
+    and what could come instead."""
     line, col = getattr(e, "line", 1) or 1, getattr(e, "column", 1) or 1
     token = getattr(e, "token", None)
     if token is not None and getattr(token, "type", None) == "$END":
@@ -137,18 +139,19 @@ def _syntax_diagnostic(e: Any, text: str, file: str) -> Diagnostic:
     # merged states: tokens that cannot come next); a lexer error keeps the list above
     with contextlib.suppress(Exception):
         expected = e.interactive_parser.accepts() or expected
-    names = expected_names(expected)
+    names = expected_names(expected, grammar)
     msg = what + (f"; expected {', '.join(names)}" if names else "")
-    if token is not None and str(token) in KEYWORDS and "a name" in names:
+    if grammar == "causal.lark" and token is not None and str(token) in KEYWORDS and \
+            "a name" in names:
         msg += f" ({str(token)!r} is a keyword and cannot be a name)"
     return Diagnostic(file, Span(line, col), msg, source_line(text, line))
 
 
-def expected_names(terminals: Any) -> list[str]:
+def expected_names(terminals: Any, grammar: str = "causal.lark") -> list[str]:
     """What a syntax error says it expected, all of it and readable: quoted tokens and words,
     never a terminal's name (``ROLE``, ``__ANON_1``); many operators are "an operator", and
     every statement keyword "a new statement"."""
-    names = {n for x in terminals for n in _readable(str(x))}
+    names = {n for x in terminals for n in _readable(str(x), grammar)}
     tail = []
     if len(names & _OPERATORS) >= 4:
         names -= _OPERATORS
@@ -159,7 +162,7 @@ def expected_names(terminals: Any) -> list[str]:
     return sorted(names) + tail
 
 
-def _readable(terminal: str) -> tuple[str, ...]:
+def _readable(terminal: str, grammar: str = "causal.lark") -> tuple[str, ...]:
     """A terminal of the grammar as a syntax error names it: its text quoted, each of the
     texts it matches when it is a choice of texts (``'latent'``, ``'exogenous'``), or words."""
     short = terminal if terminal.startswith("__") else terminal.rsplit("__", 1)[-1]
@@ -167,7 +170,7 @@ def _readable(terminal: str) -> tuple[str, ...]:
         return (_TERMINALS[short],)
     from causaldsl.syntax.grammars import parser as p
 
-    for t in p("causal.lark", "start").terminals:
+    for t in p(grammar, "start").terminals:
         if t.name != terminal:
             continue
         pat = t.pattern

@@ -20,7 +20,8 @@ from typing import Any
 import lark
 
 #: The parsers whose tables ship in ``parser_tables``: (grammar, start rule, positions).
-SHIPPED = (("causal.lark", "start", True), ("query.lark", "start", False))
+SHIPPED = (("causal.lark", "start", True), ("query.lark", "start", False),
+           ("bif.lark", "start", True))
 
 
 def grammar_path(name: str) -> Path:

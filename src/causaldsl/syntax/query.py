@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -49,7 +50,8 @@ class Event:
 
 
 def show_value(v: Label) -> str:
-    """A label as a query writes it: bare when it is a name or a number, quoted otherwise.
+    """A label as a query writes it: bare when it is a name or a number, quoted otherwise (the
+    name "true" too: bare, it is the boolean).
     A float is written short (``0.5``, ``1``) when that reads back as the same number, else
     exactly (``1.0000004``): two different values never print alike, since a term's text names
     its world."""
@@ -58,7 +60,28 @@ def show_value(v: Label) -> str:
             return "0"
         short = f"{v:g}"
         return short if float(short) == v else repr(v)
-    return show_label(v) if isinstance(v, bool | int) or str(v).isidentifier() else f'"{v}"'
+    if isinstance(v, bool | int):
+        return show_label(v)
+    return v if _BARE.fullmatch(v) and v not in ("true", "false") else quote(v)
+
+
+#: A label a query writes bare: what the query grammar reads as a name (its NAME).
+_BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
+
+
+def quote(text: str) -> str:
+    """A label in quotes, as the languages write one that is not a plain name (``"0-3 days"``):
+    a quote or a backslash in it is written after a backslash."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_ESCAPE = re.compile(r'\\(["\\])')
+
+
+def unquote(token: str) -> str:
+    """The label a quoted token (``"a \\"b\\""``) stands for: ``quote`` undone; a backslash
+    before any other character is itself."""
+    return _ESCAPE.sub(r"\1", token[1:-1])
 
 
 @dataclass(frozen=True)
@@ -221,7 +244,7 @@ class _ToQuery(Transformer_NonRecursive):
         return number(items[0])
 
     def string_value(self, items):  # type: ignore[no-untyped-def]
-        return str(items[0])[1:-1]
+        return unquote(str(items[0]))
 
     def event(self, items):  # type: ignore[no-untyped-def]
         world = items[1] if len(items) > 1 and isinstance(items[1], _World) else ()

@@ -1,0 +1,123 @@
+"""A model as .causal source: ``model_source(model)`` is canonical text (what ``causal fmt``
+writes) that reads back as the same model: the same variables, roles, types, parents and
+tables, every number written exactly (``repr``), every label bare or quoted as it must be.
+
+A model built in Python or read from another format (BIF) may hold what the language cannot
+write; each such thing is refused, naming it: an input (a cut variable), a variable without a
+mechanism, a variable whose name is no name of the language (``a b``, ``2x``, ``table``), and a
+label with a line break. A model's own name that the language cannot write is written with
+``_`` for each character it cannot hold (``Dog-Problem`` → ``Dog_Problem``)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+from causaldsl.core.errors import CausalError
+from causaldsl.core.types import Bool, FiniteType, RealType, Type
+from causaldsl.ir.mechanism import ExprMechanism, Table
+from causaldsl.lang.files import write_regular
+from causaldsl.lang.fmt import INDENT, WIDTH, key, label, num, typ
+from causaldsl.lang.fmt import is_name as _is_name
+from causaldsl.model.causal_model import CausalModel, Role, Variable
+
+
+def model_source(model: CausalModel) -> str:
+    """The model as .causal text: its named types, then the model block."""
+    name = writable_name(model.name)
+    variables = list(model.variables.values())
+    for v in variables:
+        _check(v, model.name)
+    names = _type_names(variables, name)
+    lines = [f"type {n} = {_listing(t)}" for n, t in names.items()]
+    shown = {t: n for n, t in names.items()}
+    if lines:
+        lines.append("")
+    lines.append(f"model {name} {{")
+    for v in variables:
+        lines.extend(_item(v, model, shown))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def write_causal(model: CausalModel, path: str | Path) -> None:
+    """Write the model as a .causal file (made or replaced; only a regular file)."""
+    write_regular(path, model_source(model).encode("utf-8"))
+
+
+def writable_name(name: str) -> str:
+    """A model's name as the language can write it: itself, or with ``_`` for each character
+    a name cannot hold (and after a keyword, or before a first digit)."""
+    if _is_name(name):
+        return name
+    out = re.sub(r"[^A-Za-z0-9_']", "_", name)
+    out = out if re.match(r"[A-Za-z_]", out) else "_" + out
+    return out if _is_name(out) else out + "_"
+
+
+def _check(v: Variable, model: str) -> None:
+    where = f"variable {v.name!r} of model {model}"
+    if not _is_name(v.name):
+        raise CausalError(f"{where} cannot be written in a .causal file: a variable's name is "
+                          "letters, digits, _ and ', not first a digit, and not a keyword")
+    if v.is_input:
+        raise CausalError(f"{where} is an input (it was cut); a .causal file cannot write one")
+    if v.mechanism is None:
+        raise CausalError(f"{where} has no mechanism; a .causal model gives each variable one")
+    if isinstance(v.type, FiniteType):
+        for lab in v.type.values:
+            if isinstance(lab, str) and ("\n" in lab or "\r" in lab):
+                raise CausalError(f"the label {lab!r} of {where} holds a line break, which no "
+                                  ".causal label can hold")
+
+
+def _type_names(variables: list[Variable], model: str) -> dict[str, FiniteType]:
+    """The named finite types to write as ``type`` statements: those whose name the language
+    can write, given to one list of values only, and naming neither the model nor one of its
+    variables (pgmpy names each variable's type after it); ``Bool`` is built in."""
+    found: dict[str, set[FiniteType]] = {}
+    for v in variables:
+        t = v.type
+        if isinstance(t, FiniteType) and t.name:
+            found.setdefault(t.name, set()).add(t)
+    taken = {model, "Bool", "Real", *(v.name for v in variables)}
+    return {n: next(iter(ts)) for n, ts in found.items()
+            if len(ts) == 1 and n not in taken and _is_name(n)}
+
+
+def _listing(t: FiniteType) -> str:
+    return "{" + ", ".join(label(x) for x in t.values) + "}"
+
+
+def _type(t: Type, shown: dict[FiniteType, str]) -> str:
+    if isinstance(t, FiniteType):
+        if t.name == "Bool" and t == Bool:
+            return "Bool"
+        return t.name if t.name is not None and shown.get(t) == t.name else _listing(t)
+    if isinstance(t, RealType):
+        return typ(t)  # as a written Real type: its bounds
+    raise CausalError(f"the type {t} cannot be written in a .causal model")
+
+
+def _item(v: Variable, model: CausalModel, shown: dict[FiniteType, str]) -> list[str]:
+    role = "" if v.role is Role.OBSERVED else f"{v.role} "
+    head = f"{INDENT}{role}{v.name} : {_type(v.type, shown)}"
+    m = v.mechanism
+    if isinstance(m, ExprMechanism):
+        return [f"{head} {m}"]
+    assert isinstance(m, Table)
+    arr = m.array
+    if not v.parents:
+        return [f"{head} ~ [{', '.join(num(x) for x in arr)}]"]
+    ptypes = [t for p in v.parents if isinstance(t := model.variables[p].type, FiniteType)]
+    rows = []
+    for idx in itertools.product(*(range(t.size) for t in ptypes)):
+        labels = tuple(t.values[i] for t, i in zip(ptypes, idx, strict=True))
+        rows.append(f"{key(labels)}: [{', '.join(num(x) for x in arr[idx])}]")
+    opening = f"{head} ~ table({', '.join(v.parents)}) {{"
+    one = f"{opening} {', '.join(rows)} }}"
+    if len(one) <= WIDTH:
+        return [one]
+    return [opening, *(f"{INDENT * 2}{r}," for r in rows[:-1]), f"{INDENT * 2}{rows[-1]}",
+            f"{INDENT}}}"]
