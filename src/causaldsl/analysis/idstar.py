@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from causaldsl.analysis.estimand import ONE, Estimand, Product, Quotient, Sum
+from causaldsl.analysis.estimand import ONE, Estimand, P, Product, Quotient, Sum
 from causaldsl.analysis.id_algorithm import id_algorithm
 from causaldsl.core.errors import NotIdentifiable, QueryError
 from causaldsl.core.types import Label
@@ -220,18 +220,21 @@ def _relevant(g: ADMG, v: str, w: World) -> World:
 
 # -- ID* ------------------------------------------------------------------------------------
 
-def id_star(g: ADMG, events: Sequence[CfEvent], query: str | None = None) -> Estimand:
+def id_star(g: ADMG, events: Sequence[CfEvent], query: str | None = None,
+            experiments: bool = False) -> Estimand:
     """``P(events)`` as an estimand over the observational distribution (Shpitser & Pearl's
-    ID*), or NotIdentifiable with ``reason`` "hedge", "conflict" or "inconsistent"."""
+    ID*), or NotIdentifiable with ``reason`` "hedge", "conflict" or "inconsistent"
+    (``experiments``: see :func:`idc_star`)."""
     query = query or f"P({_conj(events)})"
     try:
-        return _id_star(g, tuple(events), query).simplify()
+        return _id_star(g, tuple(events), query, experiments).simplify()
     except Inconsistent as e:
         raise NotIdentifiable(f"{query} is 0 in every model: the event is inconsistent ({e})",
                               reason="inconsistent") from None
 
 
-def _id_star(g: ADMG, events: tuple[CfEvent, ...], query: str) -> Estimand:
+def _id_star(g: ADMG, events: tuple[CfEvent, ...], query: str, experiments: bool = False
+             ) -> Estimand:
     kept = []
     for e in events:  # lines 2 and 3: an event on a variable its world sets
         wd = dict(e.world)
@@ -256,7 +259,7 @@ def _id_star(g: ADMG, events: tuple[CfEvent, ...], query: str) -> Estimand:
                 own = dict(cg.terms[n].world)
                 world = {v: x for v, x in outside if v not in own} | own
                 sub.append(CfEvent(n.var, frozenset(world.items()), value[n]))
-            factors.append(_id_star(g, tuple(sub), query))
+            factors.append(_id_star(g, tuple(sub), query, experiments))
         summed = tuple(n.var for n in cg.nodes if n not in cg.observed)
         return Sum(summed, Product(tuple(factors))).simplify() if summed else \
             Product(tuple(factors)).simplify()
@@ -267,6 +270,8 @@ def _id_star(g: ADMG, events: tuple[CfEvent, ...], query: str) -> Estimand:
         for v, x in n.settings().items():
             if v not in outcomes:
                 sets[v] = x
+    if experiments:  # P_x(var(S)) is given: a placeholder term, only the verdict counts
+        return P(tuple(outcomes))
     try:
         est = id_algorithm(g, outcomes, sets)
     except NotIdentifiable as e:
@@ -307,12 +312,15 @@ def _conflict(cg: CounterfactualGraph, s: list[Node], v: str, one: str, other: s
 # -- IDC* ---------------------------------------------------------------------------------
 
 def idc_star(g: ADMG, gamma: Sequence[CfEvent], delta: Sequence[CfEvent] = (),
-             query: str | None = None) -> Estimand:
-    """``P(γ | δ)`` as an estimand (Shpitser & Pearl's IDC*), or NotIdentifiable."""
+             query: str | None = None, experiments: bool = False) -> Estimand:
+    """``P(γ | δ)`` as an estimand (Shpitser & Pearl's IDC*), or NotIdentifiable. With
+    ``experiments``, the verdict the papers give, from every interventional distribution
+    ``P_x`` rather than from the observational one (no hedge can refuse it; the estimand is
+    then only a placeholder): see :func:`is_testable`."""
     query = query or (f"P({_conj(gamma)} | {_conj(delta)})" if delta else
                       f"P({_conj(gamma)})")
     if not delta:
-        return id_star(g, gamma, query)
+        return id_star(g, gamma, query, experiments)
     try:  # line 1: evidence of probability zero leaves the query undefined
         _id_star(g, tuple(delta), query)
     except Inconsistent as e:
@@ -321,19 +329,20 @@ def idc_star(g: ADMG, gamma: Sequence[CfEvent], delta: Sequence[CfEvent] = (),
     except NotIdentifiable:
         pass
     try:
-        return _idc_star(g, tuple(gamma), tuple(delta), query).simplify()
+        return _idc_star(g, tuple(gamma), tuple(delta), query, experiments).simplify()
     except Inconsistent as e:
         raise NotIdentifiable(f"{query} is 0 in every model: the event is inconsistent ({e})",
                               reason="inconsistent") from None
 
 
-def _idc_star(g: ADMG, gamma: tuple[CfEvent, ...], delta: tuple[CfEvent, ...], query: str
-              ) -> Estimand:
+def _idc_star(g: ADMG, gamma: tuple[CfEvent, ...], delta: tuple[CfEvent, ...], query: str,
+              experiments: bool = False) -> Estimand:
     if any(e.var in dict(e.world) for e in (*gamma, *delta)):
         # lines 2 and 3 of ID*: settle events on a variable their world sets
         kept_g = tuple(e for e in gamma if not _settled(e))
         kept_d = tuple(e for e in delta if not _settled(e))
-        return _idc_star(g, kept_g, kept_d, query) if kept_d else _id_star(g, kept_g, query)
+        return _idc_star(g, kept_g, kept_d, query, experiments) if kept_d else \
+            _id_star(g, kept_g, query, experiments)
     cg = make_cg(g, (*gamma, *delta))  # line 2 (raises Inconsistent: line 3)
     dnodes = {cg.node_of[e] for e in delta}
     gamma = tuple(dict.fromkeys(e for e in gamma if cg.node_of[e] not in dnodes))
@@ -349,10 +358,22 @@ def _idc_star(g: ADMG, gamma: tuple[CfEvent, ...], delta: tuple[CfEvent, ...], q
             others = tuple(d for d in delta if cg.node_of[d] != n)
             moved = tuple(_subscript(cg, x, e, n) for x in gamma)
             if not others:
-                return _id_star(g, moved, query)
-            return _idc_star(g, moved, tuple(_subscript(cg, x, e, n) for x in others), query)
-    joint = _id_star(g, (*gamma, *delta), query)  # line 5
-    return Quotient(joint, _id_star(g, delta, query))  # line 6
+                return _id_star(g, moved, query, experiments)
+            return _idc_star(g, moved, tuple(_subscript(cg, x, e, n) for x in others), query,
+                             experiments)
+    joint = _id_star(g, (*gamma, *delta), query, experiments)  # line 5
+    return Quotient(joint, _id_star(g, delta, query, experiments))  # line 6
+
+
+def is_testable(g: ADMG, gamma: Sequence[CfEvent], delta: Sequence[CfEvent] = ()) -> bool:
+    """Whether ``P(γ | δ)`` is identifiable from experiments (every ``P_x``), the question of
+    "What counterfactuals can be tested"; an inconsistent event (probability zero) counts as
+    identified, evidence of probability zero as not."""
+    try:
+        idc_star(g, gamma, delta, experiments=True)
+    except NotIdentifiable as e:
+        return e.reason == "inconsistent" and "undefined" not in str(e)
+    return True
 
 
 def _settled(e: CfEvent) -> bool:
@@ -373,4 +394,4 @@ def _subscript(cg: CounterfactualGraph, x: CfEvent, by: CfEvent, node: Node) -> 
 
 
 __all__ = ["CfEvent", "CounterfactualGraph", "Inconsistent", "Node", "event", "id_star",
-           "idc_star", "make_cg"]
+           "idc_star", "is_testable", "make_cg"]
