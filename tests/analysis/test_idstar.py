@@ -272,7 +272,7 @@ def theirs(g: ADMG, gamma: list[Any], delta: list[Any]) -> str | None:
             return "zero"
         Y0[f"crash: {type(e).__name__}"] += 1
         return None
-    except Exception as e:  # noqa: BLE001 - any other y0 failure is a crash, counted
+    except Exception as e:
         Y0[f"crash: {type(e).__name__}"] += 1
         return None
     return "zero" if isinstance(found, Zero) else "identified"
