@@ -305,3 +305,17 @@ def test_verdicts_agree_with_y0(setup: tuple[ADMG, list[Any], list[Any]]):
     event(f"ours {ours_}, y0 {theirs_}")
     assert (ours_, theirs_) in allowed, \
         f"{g}: P({gamma} | {delta}): ours {ours_} ({why}), y0 {theirs_}"
+
+
+def test_causal_identify_takes_a_counterfactual_without_jax(tmp_path):
+    import subprocess
+    import sys
+
+    f = tmp_path / "paper.causal"
+    f.write_text("graph paper {\n  X -> W -> Y\n  D -> Z -> Y\n  X <-> Y\n}\n")
+    code = ("import sys\nfrom causaldsl.app.cli import main\n"
+            f"rc = main(['identify', {str(f)!r}, 'P(Y[X = 1] = 1 | X = 0)'])\n"
+            "assert rc == 0 and 'jax' not in sys.modules, rc\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "= Σ_{z,w} P(z) P(y=1|z,x=0,w) P(w|x=1)    (by idc*)" in out
