@@ -480,15 +480,21 @@ def test_counterfactual_statements_run_and_format(tmp_path, capsys):
     assert "probability zero" in capsys.readouterr().err
 
 
-def test_identify_refuses_counterfactuals(tmp_path):
-    from causaldsl.syntax.diagnostics import SourceError
+def test_identify_takes_counterfactuals(tmp_path, capsys):
+    """ID*/IDC* (tests/analysis/test_idstar.py); here X ↔ Y (U causes both), so the effect on
+    the treated is refused by a conflict, and a file's identify statement says so."""
+    from causaldsl.app.cli import main
+    from causaldsl.core.errors import NotIdentifiable
 
     f = tmp_path / "id.causal"
-    f.write_text(SCM + "identify P(Y[X = true]) in m\n")
-    with pytest.raises(SourceError, match="ID\\*/IDC\\*"):
-        causaldsl.load(f)
-    with pytest.raises(QueryError, match="not supported yet"):
+    f.write_text(SCM + "identify P(Y[X = true] = true | X = false) in m\n")
+    assert main(["run", str(f)]) == 0
+    assert "not identifiable" in capsys.readouterr().out
+    with pytest.raises(NotIdentifiable) as e:
         causaldsl.parse(SCM).model.identify("P(Y[X = true] | X = false)")
+    assert e.value.reason == "conflict"
+    r = causaldsl.parse(SCM).model.identify("P(Y[X = false] = true | X = false)")
+    assert str(r) == "P(Y[X = false] = true | X = false) = P(y=true|x=false)"
 
 
 def test_checking_and_rewriting_do_not_import_jax():

@@ -40,6 +40,7 @@ from causaldsl.core.errors import (
     UnknownVariableError,
     shown,
 )
+from causaldsl.core.types import Label
 from causaldsl.model.graph import ADMG, is_networkx_graph, show_set
 from causaldsl.syntax.query import Event, Expect, Linear, Prob, parse_query
 
@@ -121,6 +122,8 @@ def identify(source: CausalModel | ADMG | nx.DiGraph, query: str | Prob,
     if method is not None and method not in METHODS:
         raise QueryError(f"unknown identification method {method!r}; use one of "
                          f"{', '.join(METHODS)}")
+    if q.is_counterfactual:
+        return _counterfactual(source, q, method)
     g = graph_of(source, q)
     y, x, z = _vars(q.outcomes), _vars(q.interventions), _vars(q.evidence)
     g.check([*y, *x, *z], str(q))
@@ -141,11 +144,45 @@ def _identifiable_query(query: str | Prob) -> Prob:
         if e.world:
             raise QueryError(f"{q}: do({e.term}) intervenes on a potential outcome; write "
                              f"do({e.var} = …), or put the setting in a world")
-    if q.is_counterfactual:
-        raise QueryError(f"{q}: identifying a counterfactual from observations (ID*/IDC*) is "
-                         "not supported yet; ask a model with tables or explicit noise, or see "
-                         "causaldsl.counterfactual (ETT, NDE, NIE, and bounds on PN, PS, PNS)")
     return q
+
+
+def _counterfactual(source: CausalModel | ADMG | nx.DiGraph, q: Prob, method: str | None
+                    ) -> Identification:
+    """A counterfactual query by ID* (IDC* with evidence): settings are point values; a
+    ``do(X = x)`` of the query sets X in every world that does not set it itself."""
+    from causaldsl.analysis.idstar import CfEvent, idc_star
+
+    if method not in (None, "id"):
+        raise QueryError(f"{q}: the {method} rule answers P(Y | do(X)); a counterfactual is "
+                         "identified by ID*/IDC* (method=None or 'id')")
+    for e in (*q.outcomes, *q.evidence):
+        for v, x in e.world:
+            if isinstance(x, Event):
+                raise QueryError(f"{q}: {e.term} sets {v} to a potential outcome (a nested "
+                                 "counterfactual); ID* takes settings to values")
+    for e in q.interventions:
+        if e.value is None:
+            raise QueryError(f"{q}: do({e.var}) has no value; a counterfactual query sets "
+                             f"each variable to one value, do({e.var} = …)")
+    g = graph_of(source, q)
+    names = [e.var for e in (*q.outcomes, *q.interventions, *q.evidence)]
+    names += [v for e in (*q.outcomes, *q.evidence) for v, _ in e.world]
+    g.check(names, str(q))
+    events = (*q.outcomes, *q.evidence)
+    for e in events:
+        if e.value is None and sum(f.var == e.var for f in events) > 1:
+            raise QueryError(f"{q}: {e.term} has no value and {e.var} appears in another "
+                             "term; ID* names an open value by its variable, so give it a "
+                             "value")
+    done: dict[str, Label | None] = {e.var: e.value for e in q.interventions}
+
+    def cf(e: Event) -> CfEvent:
+        world = {**done, **{v: x for v, x in e.world if not isinstance(x, Event)}}
+        return CfEvent(e.var, frozenset(world.items()), e.value)
+
+    est = idc_star(g, [cf(e) for e in q.outcomes], [cf(e) for e in q.evidence], str(q))
+    return Identification(q, est, "idc*" if q.evidence else "id*", None, g)
 
 
 def graph_of(source: CausalModel | ADMG | nx.DiGraph, q: Prob) -> ADMG:
@@ -171,7 +208,9 @@ def _check_on_model(model: CausalModel, q: Prob) -> None:
     from causaldsl.model.causal_model import Role, did_you_mean
     from causaldsl.model.checks import check_value
 
-    for e in (*q.outcomes, *q.interventions, *q.evidence):
+    settings = [Event(v, x if not isinstance(x, Event) else None)
+                for e in (*q.outcomes, *q.evidence) for v, x in e.world]
+    for e in (*q.outcomes, *q.interventions, *q.evidence, *settings):
         if e.var not in model.variables:
             raise UnknownVariableError(f"{q}: {e.var!r} is not a variable of model "
                                        f"{model.name}{did_you_mean(e.var, model.variables)}")

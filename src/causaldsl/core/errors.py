@@ -86,11 +86,17 @@ class NotIdentifiable(CausalError):
 
     ``f`` and ``f_prime`` are the two c-forests of the hedge (empty when a named rule such as
     the back-door criterion was asked for and does not apply); ``roots`` is their root set.
+    ``reason`` names the verdict: ``"hedge"`` (the default), and for counterfactuals (ID*/IDC*)
+    ``"conflict"`` (a district of the counterfactual graph needs one variable at two values) or
+    ``"inconsistent"`` (the event has probability zero in every model, or the evidence of a
+    conditional one has).
     """
 
     def __init__(self, message: str, f: frozenset[str] = frozenset(),
-                 f_prime: frozenset[str] = frozenset(), roots: frozenset[str] = frozenset()):
+                 f_prime: frozenset[str] = frozenset(), roots: frozenset[str] = frozenset(),
+                 reason: str = "hedge"):
         super().__init__(message)
+        self.reason = reason
         self.f = f
         self.f_prime = f_prime
         self.roots = roots

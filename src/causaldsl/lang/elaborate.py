@@ -857,10 +857,6 @@ class Elaborator:
                                 "`query P(...) in NAME`")
             return
         model = self.prog.models[name]
-        if isinstance(st, A.IdentifyStmt) and st.prob.is_counterfactual:
-            self.error(st.span, f"{st.prob}: identifying a counterfactual from observations "
-                                "(ID*/IDC*) is not supported yet; ask it with `query` of a model")
-            return
         try:  # what `causal run` would refuse before computing, with its message
             if isinstance(st, A.IdentifyStmt):
                 check_query(model, st.prob, untyped_labels=True)

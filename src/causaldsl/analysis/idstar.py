@@ -1,0 +1,397 @@
+"""ID* and IDC* (Shpitser & Pearl, UAI 2007 and JMLR 2008): counterfactual queries such as
+``P(Y[X = 1] = 1 | X = 0)`` identified from the observational distribution, or the reason
+they are not.
+
+- :func:`make_cg`: the counterfactual graph of a conjunction of counterfactual events. One
+  copy of the graph per world, the copies sharing their noise; a variable's copies are merged
+  where their parents take the same values (the same node, or a setting and an observation of
+  one value: Lemma 24), and only the ancestors of the events are kept. Two events on one node
+  with different values make the conjunction inconsistent (probability zero).
+- :func:`id_star`: ``P(γ)`` as an estimand: a sum, over the counterfactual graph's nodes that
+  the events do not name, of one factor per district, each an interventional distribution
+  ``P(s | do(x))`` that ID turns into observational terms.
+- :func:`idc_star`: ``P(γ | δ)``: evidence that is independent of the outcomes once its
+  outgoing edges are cut becomes a setting (rule 2 in the counterfactual graph), then the
+  ratio ``ID*(γ ∧ δ) / ID*(δ)``.
+
+Values: a label, or None for an open value; an open value is named by its variable in the
+estimand (so the summed nodes and the open events of one conjunction are copies of different
+variables: a district that holds two copies of one variable is a conflict, which is what the
+papers' line 8 refuses). No JAX here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from causaldsl.analysis.estimand import ONE, Estimand, P, Product, Quotient, Sum
+from causaldsl.analysis.id_algorithm import id_algorithm
+from causaldsl.core.errors import NotIdentifiable, QueryError
+from causaldsl.core.types import Label
+from causaldsl.model.graph import ADMG
+from causaldsl.syntax.query import show_value
+
+Value = Label | None
+World = frozenset[tuple[str, Value]]
+
+
+@dataclass(frozen=True)
+class CfEvent:
+    """``var[world] = value``: a counterfactual event (``value`` None: open)."""
+
+    var: str
+    world: World = frozenset()
+    value: Value = None
+
+    @property
+    def term(self) -> str:
+        if not self.world:
+            return self.var
+        inner = ", ".join(f"{v} = {_shown(x, v)}" for v, x in sorted(self.world))
+        return f"{self.var}[{inner}]"
+
+    def __str__(self) -> str:
+        return self.term if self.value is None else f"{self.term} = {show_value(self.value)}"
+
+
+def event(var: str, value: Value = None, **world: Value) -> CfEvent:
+    """``event("Y", 1, X=0)`` is ``Y[X = 0] = 1``."""
+    return CfEvent(var, frozenset(world.items()), value)
+
+
+def _shown(x: Value, var: str) -> str:
+    return var.lower() if x is None else show_value(x)
+
+
+def _conj(events: Iterable[CfEvent]) -> str:
+    return ", ".join(map(str, events))
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node of a counterfactual graph: a copy of ``var`` told apart by what its parents are:
+    per parent, ``("=", value)`` (set, or observed to be that value) or ``("n", node)``."""
+
+    var: str
+    key: tuple[tuple[str, tuple[str, object]], ...]
+
+    def settings(self) -> dict[str, Value]:
+        """The values its parents take by setting or observation (the papers' ``sub``)."""
+        return {p: r[1] for p, r in self.key if r[0] == "="}  # type: ignore[misc]
+
+
+class Inconsistent(Exception):
+    """The conjunction has probability zero in every model."""
+
+
+@dataclass
+class CounterfactualGraph:
+    """The counterfactual graph of a conjunction: its nodes (each with the term it stands for:
+    the world of fewest settings that makes it), directed edges, bidirected edges (shared
+    noise: copies of one variable, or a bidirected edge of the graph), and each node's value
+    where an event names it."""
+
+    nodes: list[Node]
+    terms: dict[Node, CfEvent]
+    directed: set[tuple[Node, Node]]
+    observed: dict[Node, Value]
+    node_of: dict[CfEvent, Node]
+    refs: dict[tuple[str, World], tuple[str, object]] = field(repr=False)
+    graph: ADMG = field(repr=False)
+
+    def bidirected(self) -> set[frozenset[Node]]:
+        out = set()
+        for i, a in enumerate(self.nodes):
+            for b in self.nodes[i + 1:]:
+                if a.var == b.var or frozenset((a.var, b.var)) in self.graph.bidirected:
+                    out.add(frozenset((a, b)))
+        return out
+
+    def name(self, n: Node) -> str:
+        return self.terms[n].term
+
+    def districts(self) -> list[list[Node]]:
+        """Classes of nodes joined by bidirected edges, in node order."""
+        cls: list[list[Node]] = []
+        for n in self.nodes:
+            joined = [c for c in cls if any(m.var == n.var or frozenset((m.var, n.var))
+                                            in self.graph.bidirected for m in c)]
+            merged = [m for c in joined for m in c] + [n]
+            cls = [c for c in cls if c not in joined] + [merged]
+        order = {n: i for i, n in enumerate(self.nodes)}
+        return sorted((sorted(c, key=order.__getitem__) for c in cls),
+                      key=lambda c: order[c[0]])
+
+    def admg(self) -> ADMG:
+        """The graph over the nodes' terms, for separation tests."""
+        return ADMG([self.name(n) for n in self.nodes],
+                    [(self.name(a), self.name(b)) for a, b in self.directed],
+                    [tuple(self.name(n) for n in e) for e in self.bidirected()],
+                    name="counterfactual graph")
+
+    def __str__(self) -> str:
+        show = self.admg()
+        vals = [f"{self.name(n)} = {_shown(v, n.var)}" for n, v in self.observed.items()
+                if n in self.terms]
+        return f"{show}  [{', '.join(vals)}]"
+
+
+def make_cg(g: ADMG, events: Sequence[CfEvent]) -> CounterfactualGraph:
+    """The counterfactual graph of ``events`` (make-cg); raises :class:`Inconsistent` when two
+    events on one node disagree. Events on a variable their own world sets are for
+    :func:`id_star` to resolve first."""
+    worlds = list(dict.fromkeys(e.world for e in events))
+    refs: dict[tuple[str, World], tuple[str, object]] = {}
+    observed: dict[Node, Value] = {}
+    node_of: dict[CfEvent, Node] = {}
+    rep: dict[Node, World] = {}
+    edges: dict[Node, set[Node]] = {}
+    by_var: dict[str, list[CfEvent]] = {}
+    for e in events:
+        by_var.setdefault(e.var, []).append(e)
+
+    def parent_ref(p: str, w: World) -> tuple[str, object]:
+        r = refs[(p, w)]
+        if r[0] == "n" and observed.get(r[1]) is not None:  # type: ignore[call-overload]
+            return ("=", observed[r[1]])  # type: ignore[index]
+        return r
+
+    for v in g.order:
+        for w in worlds:
+            wd = dict(w)
+            if v in wd:
+                refs[(v, w)] = ("=", wd[v])
+                continue
+            n = Node(v, tuple((p, parent_ref(p, w)) for p in g.parents(v)))
+            refs[(v, w)] = ("n", n)
+            ups = {refs[(p, w)][1] for p in g.parents(v) if refs[(p, w)][0] == "n"}
+            edges.setdefault(n, set()).update(ups)  # type: ignore[arg-type]
+            relevant = _relevant(g, v, w)
+            if n not in rep or len(relevant) < len(rep[n]):
+                rep[n] = relevant
+        for e in by_var.get(v, ()):
+            r = refs[(v, e.world)]
+            if r[0] == "=":
+                raise QueryError(f"make-cg: {e} reads a variable its own world sets")
+            n = r[1]  # type: ignore[assignment]
+            if n in observed and observed[n] != e.value:
+                if observed[n] is None or e.value is None:
+                    raise QueryError(f"{e}: an open value and another event on the same "
+                                     "variable (ID* names open values by their variable)")
+                raise Inconsistent(f"{e} and {CfEvent(v, rep[n], observed[n])} are one "
+                                   "variable, which cannot take two values")
+            observed[n] = e.value
+            node_of[e] = n
+    keep: set[Node] = set()
+    stack = list(node_of.values())
+    while stack:
+        n = stack.pop()
+        if n not in keep:
+            keep.add(n)
+            stack.extend(edges[n])
+    pos = {v: i for i, v in enumerate(g.order)}
+    nodes = sorted(keep, key=lambda n: (pos[n.var], len(rep[n]), sorted(map(str, rep[n]))))
+    terms = {n: CfEvent(n.var, rep[n], observed.get(n)) for n in nodes}
+    directed = {(a, b) for b in nodes for a in edges[b]}
+    return CounterfactualGraph(nodes, terms, directed, {n: observed[n] for n in nodes
+                                                        if n in observed},
+                               node_of, refs, g)
+
+
+def _relevant(g: ADMG, v: str, w: World) -> World:
+    """The settings of ``w`` that reach ``v`` (through variables it does not set)."""
+    wd = dict(w)
+    out: set[tuple[str, Value]] = set()
+    seen: set[str] = set()
+    stack = [v]
+    while stack:
+        u = stack.pop()
+        for p in g.parents(u):
+            if p in seen:
+                continue
+            seen.add(p)
+            if p in wd:
+                out.add((p, wd[p]))
+            else:
+                stack.append(p)
+    return frozenset(out)
+
+
+# -- ID* ------------------------------------------------------------------------------------
+
+def id_star(g: ADMG, events: Sequence[CfEvent], query: str | None = None,
+            experiments: bool = False) -> Estimand:
+    """``P(events)`` as an estimand over the observational distribution (Shpitser & Pearl's
+    ID*), or NotIdentifiable with ``reason`` "hedge", "conflict" or "inconsistent"
+    (``experiments``: see :func:`idc_star`)."""
+    query = query or f"P({_conj(events)})"
+    try:
+        return _id_star(g, tuple(events), query, experiments).simplify()
+    except Inconsistent as e:
+        raise NotIdentifiable(f"{query} is 0 in every model: the event is inconsistent ({e})",
+                              reason="inconsistent") from None
+
+
+def _id_star(g: ADMG, events: tuple[CfEvent, ...], query: str, experiments: bool = False
+             ) -> Estimand:
+    kept = []
+    for e in events:  # lines 2 and 3: an event on a variable its world sets
+        wd = dict(e.world)
+        if e.var not in wd:
+            kept.append(e)
+        elif wd[e.var] != e.value:
+            raise Inconsistent(f"{e}: its world sets {e.var} to {_shown(wd[e.var], e.var)}")
+    if not kept:  # line 1
+        return ONE
+    cg = make_cg(g, kept)  # lines 4, 5
+    districts = cg.districts()
+    for s in districts:  # line 8, for every district at once
+        _check_conflict(cg, s, query)
+    value = {n: cg.observed.get(n) for n in cg.nodes}
+    if len(districts) > 1:  # line 6
+        factors = []
+        for s in districts:
+            inside = set(s)
+            outside = {(n.var, value[n]) for n in cg.nodes if n not in inside}
+            sub = []
+            for n in s:
+                own = dict(cg.terms[n].world)
+                world = {v: x for v, x in outside if v not in own} | own
+                sub.append(CfEvent(n.var, frozenset(world.items()), value[n]))
+            factors.append(_id_star(g, tuple(sub), query, experiments))
+        summed = tuple(n.var for n in cg.nodes if n not in cg.observed)
+        return Sum(summed, Product(tuple(factors))).simplify() if summed else \
+            Product(tuple(factors)).simplify()
+    (s,) = districts  # line 9: P_x(var(S)) by ID
+    outcomes = {n.var: value[n] for n in s}
+    sets: dict[str, Value] = {}
+    for n in s:
+        for v, x in n.settings().items():
+            if v not in outcomes:
+                sets[v] = x
+    if experiments:  # P_x(var(S)) is given: a placeholder term, only the verdict counts
+        return P(tuple(outcomes))
+    try:
+        est = id_algorithm(g, outcomes, sets)
+    except NotIdentifiable as e:
+        inner, _, why = str(e).partition(" is not identifiable: ")
+        raise NotIdentifiable(
+            f"{query} is not identifiable: in its counterfactual graph, the district "
+            f"{{{', '.join(cg.name(n) for n in s)}}} needs {inner}, which is not: {why}",
+            e.f, e.f_prime, e.roots, reason="hedge") from None
+    values = {v: x for v, x in (*outcomes.items(), *sets.items()) if x is not None}
+    return est.bind(values) if values else est
+
+
+def _check_conflict(cg: CounterfactualGraph, s: list[Node], query: str) -> None:
+    """Line 8: a district whose nodes need one variable at two values (two copies of one
+    variable, or settings and values that differ) is not identifiable."""
+    values: dict[str, tuple[Value, str]] = {}
+    for n in s:
+        if n.var in values and values[n.var][1].startswith("node"):
+            _conflict(cg, s, n.var, values[n.var][1], f"node {cg.name(n)}", query)
+        values[n.var] = (cg.observed.get(n), f"node {cg.name(n)}")
+    for n in s:
+        for v, x in n.settings().items():
+            had = values.setdefault(v, (x, f"the setting {v} = {_shown(x, v)} of {cg.name(n)}"))
+            if had[0] != x:
+                _conflict(cg, s, v, had[1], f"the setting {v} = {_shown(x, v)} of "
+                          f"{cg.name(n)}", query)
+
+
+def _conflict(cg: CounterfactualGraph, s: list[Node], v: str, one: str, other: str,
+              query: str) -> None:
+    raise NotIdentifiable(
+        f"{query} is not identifiable: in its counterfactual graph, the district "
+        f"{{{', '.join(cg.name(m) for m in s)}}} (nodes that share hidden causes) needs {v} "
+        f"at two values: {one} and {other} (Shpitser & Pearl 2008, ID* line 8)",
+        reason="conflict")
+
+
+# -- IDC* ---------------------------------------------------------------------------------
+
+def idc_star(g: ADMG, gamma: Sequence[CfEvent], delta: Sequence[CfEvent] = (),
+             query: str | None = None, experiments: bool = False) -> Estimand:
+    """``P(γ | δ)`` as an estimand (Shpitser & Pearl's IDC*), or NotIdentifiable. With
+    ``experiments``, the verdict the papers give, from every interventional distribution
+    ``P_x`` rather than from the observational one (no hedge can refuse it; the estimand is
+    then only a placeholder): see :func:`is_testable`."""
+    query = query or (f"P({_conj(gamma)} | {_conj(delta)})" if delta else
+                      f"P({_conj(gamma)})")
+    if not delta:
+        return id_star(g, gamma, query, experiments)
+    try:  # line 1: evidence of probability zero leaves the query undefined
+        _id_star(g, tuple(delta), query)
+    except Inconsistent as e:
+        raise NotIdentifiable(f"{query} is undefined: its evidence has probability zero in "
+                              f"every model ({e})", reason="inconsistent") from None
+    except NotIdentifiable:
+        pass
+    try:
+        return _idc_star(g, tuple(gamma), tuple(delta), query, experiments).simplify()
+    except Inconsistent as e:
+        raise NotIdentifiable(f"{query} is 0 in every model: the event is inconsistent ({e})",
+                              reason="inconsistent") from None
+
+
+def _idc_star(g: ADMG, gamma: tuple[CfEvent, ...], delta: tuple[CfEvent, ...], query: str,
+              experiments: bool = False) -> Estimand:
+    if any(e.var in dict(e.world) for e in (*gamma, *delta)):
+        # lines 2 and 3 of ID*: settle events on a variable their world sets
+        kept_g = tuple(e for e in gamma if not _settled(e))
+        kept_d = tuple(e for e in delta if not _settled(e))
+        return _idc_star(g, kept_g, kept_d, query, experiments) if kept_d else \
+            _id_star(g, kept_g, query, experiments)
+    cg = make_cg(g, (*gamma, *delta))  # line 2 (raises Inconsistent: line 3)
+    dnodes = {cg.node_of[e] for e in delta}
+    gamma = tuple(dict.fromkeys(e for e in gamma if cg.node_of[e] not in dnodes))
+    if not gamma:
+        return ONE  # the outcomes are implied by the evidence
+    gnodes = {cg.node_of[e] for e in gamma}
+    full = cg.admg()
+    for e in delta:  # line 4: evidence d-separated from the outcomes once its edges out are cut
+        n = cg.node_of[e]
+        rest = {cg.name(cg.node_of[d]) for d in delta if cg.node_of[d] != n}
+        cut = full.without_outgoing({cg.name(n)})
+        if cut.d_separated({cg.name(n)}, {cg.name(m) for m in gnodes}, rest):
+            others = tuple(d for d in delta if cg.node_of[d] != n)
+            moved = tuple(_subscript(cg, x, e, n) for x in gamma)
+            if not others:
+                return _id_star(g, moved, query, experiments)
+            return _idc_star(g, moved, tuple(_subscript(cg, x, e, n) for x in others), query,
+                             experiments)
+    joint = _id_star(g, (*gamma, *delta), query, experiments)  # line 5
+    return Quotient(joint, _id_star(g, delta, query, experiments))  # line 6
+
+
+def is_testable(g: ADMG, gamma: Sequence[CfEvent], delta: Sequence[CfEvent] = ()) -> bool:
+    """Whether ``P(γ | δ)`` is identifiable from experiments (every ``P_x``), the question of
+    "What counterfactuals can be tested"; an inconsistent event (probability zero) counts as
+    identified, evidence of probability zero as not."""
+    try:
+        idc_star(g, gamma, delta, experiments=True)
+    except NotIdentifiable as e:
+        return e.reason == "inconsistent" and "undefined" not in str(e)
+    return True
+
+
+def _settled(e: CfEvent) -> bool:
+    wd = dict(e.world)
+    if e.var not in wd:
+        return False
+    if wd[e.var] != e.value:
+        raise Inconsistent(f"{e}: its world sets {e.var} to {_shown(wd[e.var], e.var)}")
+    return True
+
+
+def _subscript(cg: CounterfactualGraph, x: CfEvent, by: CfEvent, node: Node) -> CfEvent:
+    """``x`` with ``by``'s variable set to ``by``'s value where, in ``x``'s world, that variable
+    is the node ``node`` (rule 2 acts on that node, not on other copies of its variable)."""
+    if by.var in dict(x.world) or cg.refs.get((by.var, x.world)) != ("n", node):
+        return x
+    return CfEvent(x.var, x.world | {(by.var, by.value)}, x.value)
+
+
+__all__ = ["CfEvent", "CounterfactualGraph", "Inconsistent", "Node", "event", "id_star",
+           "idc_star", "is_testable", "make_cg"]
