@@ -117,3 +117,14 @@ def test_standardisation_is_the_books_chapter_13(answers, nhefs):
     seen = nhefs.wt82_71.notna()
     assert abs((m1 - m0)[seen].mean() - e["value"]) > 1e-3
     _same_coefficients(e["models"]["outcome wt82_71 (linear)"], fit.params)
+
+
+def test_censored_rows_are_for_the_g_formula_only_on_the_command_line(capsys):
+    """``--missing censored`` with weighting (which would need weights for censoring too):
+    exit 1, naming the method that can use censored rows."""
+    code = main(["estimate", str(EXAMPLES / "nhefs.causal"),
+                 "E[wt82_71 | do(qsmk = 1)] - E[wt82_71 | do(qsmk = 0)]",
+                 "--data", str(EXAMPLES / "nhefs.csv"), "--method", "ipw", "--missing",
+                 "censored"])
+    err = capsys.readouterr().err
+    assert code == 1 and "method ipw cannot use them: use method gformula" in err, err
