@@ -82,7 +82,8 @@ def estimate(target: Any, query: Any, data: Any, **options: Any) -> EffectEstima
     method="aipw")``. ``data``: a DataFrame, a mapping of columns, or a CSV / Parquet / …
     file. Options: ``method`` (auto, gformula, ipw, aipw), ``adjust``, ``outcome``,
     ``propensity`` (formulas), ``level``, ``bootstrap``, ``seed``, ``missing`` ("drop" for
-    complete cases). See docs/estimation.md."""
+    complete cases; "censored" for the g-formula over rows whose outcome is missing). See
+    docs/estimation.md."""
     from causaldsl.estimation.estimate import estimate as _estimate
 
     return _estimate(target, query, data, **options)

@@ -186,3 +186,31 @@ def test_att_by_ipw_has_the_textbook_weights():
     assert float(e) == pytest.approx(want, abs=1e-6)
     terms = {t: v for t, v, _ in e.details["means"]}
     assert terms["E[Y[X = 1] | X = 1]"] == pytest.approx(y[x == 1].mean(), abs=1e-9)
+
+
+def test_gformula_over_censored_rows_fits_the_others_and_standardises_over_all():
+    """missing="censored": rows without Y are left out of the outcome model (statsmodels' OLS on
+    the rest) and kept in the standardisation (the mean over all rows of m1 - m0); the sandwich
+    se is the influence function with no score for a censored row, every row's own term, and
+    n the number of all rows. Outcomes missing more often where Z is high make the two
+    populations differ, so standardising over the uncensored rows only gives another number."""
+    df = hetero()
+    rng = np.random.default_rng(3)
+    censored = rng.random(len(df)) < 0.1 + 0.3 * (df.Z > 0.5)
+    df.loc[censored, "Y"] = np.nan
+    e = causaldsl.estimate(G, ATE, df, method="gformula", outcome="C(X) * Z + W",
+                           missing="censored")
+    seen = ~censored.to_numpy()
+    beta, resid, xd, _, _ = _ols("Y ~ C(X) * Z + W", df[seen].reset_index(drop=True),
+                                   lambda x, z, wb: _design(x, z, x * z, wb))
+    z, wb = df.Z.to_numpy(float), (df.W == "b").to_numpy(float)
+    one, zero = np.ones(len(df)), np.zeros(len(df))
+    d = _design(one, z, z, wb) - _design(zero, z, zero, wb)  # every row's x(1) - x(0)
+    tau = float(np.mean(d @ beta))
+    assert float(e) == pytest.approx(tau, abs=1e-6)
+    assert e.n == len(df) and e.details["censored"] == int(censored.sum())
+    assert abs(tau - float(np.mean(d[seen] @ beta))) > 0.05
+    design, res = np.zeros((len(df), xd.shape[1])), np.zeros(len(df))
+    design[seen], res[seen] = xd, resid  # a censored row: no score
+    phi = _phi(design, res, d, beta, tau, one)
+    assert e.se == pytest.approx(_se_of(phi), rel=1e-6)

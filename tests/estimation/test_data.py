@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import causaldsl
-from causaldsl import DataError
+from causaldsl import DataError, QueryError
 from causaldsl.core.types import Bool, FiniteType, RealType
 from causaldsl.estimation.data import load
 
@@ -189,3 +189,37 @@ def test_paths_that_cannot_be_read_are_refused_and_nothing_is_written(tmp_path, 
     assert _tree(tmp_path) == before
     with pytest.raises(DataError, match="data must be a pandas DataFrame, a mapping of columns"):
         causaldsl.estimate(G, ATE, [[0, 1.0]])
+
+
+def test_censored_outcomes_are_standardised_over_by_the_g_formula_only(frame):
+    """missing="censored": a row missing only its outcome stays (censored, reported), one
+    missing a covariate is dropped; with no outcome missing it is missing="drop"; the outcome
+    may be labels (a placeholder of its type fills a censored row); every other method is
+    refused, and so is data where every row is censored."""
+    df = frame.copy()
+    df.loc[[5, 6, 7], "Y"] = np.nan
+    df.loc[[3, 7], "Z"] = np.nan
+    e = causaldsl.estimate(G, ATE, df, method="gformula", missing="censored")
+    assert (e.n, e.details["dropped"], e.details["censored"]) == (598, 2, 2)
+    assert e.to_dict()["censored"] == 2 and "(2 censored: in the standardisation" in str(e)
+    dropped = causaldsl.estimate(G, ATE, df, method="gformula", missing="drop")
+    # main effects: the same effect (β_X) standardised over either population, but not the
+    # same means (the censored rows' covariates count in them)
+    assert float(e) == pytest.approx(float(dropped), abs=1e-9)
+    assert abs(e.details["means"][1][1] - dropped.details["means"][1][1]) > 1e-3
+    complete = df.dropna()
+    assert float(causaldsl.estimate(G, ATE, complete, method="gformula", missing="censored")) \
+        == pytest.approx(float(causaldsl.estimate(G, ATE, complete, method="gformula")),
+                         abs=1e-12)
+    labels = frame.assign(Y=np.where(frame.Y > 2, "high", "low").astype(object))
+    labels.loc[[5, 6], "Y"] = None
+    risk = "P(Y = high | do(X = 1)) - P(Y = high | do(X = 0))"
+    r = causaldsl.estimate(G, risk, labels, method="gformula", missing="censored")
+    assert r.details["censored"] == 2 and -1 < float(r) < 1
+    for method in ("auto", "plugin", "ipw", "aipw", "iv"):
+        with pytest.raises(QueryError, match=f"method {method} cannot use them: use method "
+                                             "gformula"):
+            causaldsl.estimate(G, ATE, df, method=method, missing="censored")
+    with pytest.raises(DataError, match="every row is censored"):
+        causaldsl.estimate(G, ATE, frame.assign(Y=np.nan), method="gformula",
+                           missing="censored")

@@ -83,7 +83,7 @@ def test_run_answers_with_the_python_apis_number(folder, capsys):
     ('estimate E[GRADE | do(PSI = 1)] from "d.csv" with level = 1.9', "between 0 and 1"),
     ('estimate E[GRADE | do(PSI = 1)] from "d.csv" with bootstrap = 1', "at least 2"),
     ('estimate E[GRADE | do(PSI = 1)] from "d.csv" with bootstrap = 2.5', "a whole number"),
-    ('estimate E[GRADE | do(PSI = 1)] from "d.csv" with missing = maybe', "error and drop"),
+    ('estimate E[GRADE | do(PSI = 1)] from "d.csv" with missing = maybe', "error, drop and censored"),
     ('estimate E[GRADE | do(PSI = 1)] from "d.csv" with outcome = 3', "a string in quotes"),
     ('estimate E[GRADE | do(PSI = 1)] from "d.csv" with level = 0.9, level = 0.8', "twice"),
     ('estimate E[GRADE | do(PSI = 1)] in h from "d.csv"', "unknown model or graph 'h'"),

@@ -91,8 +91,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="N bootstrap replicates for the se and a percentile interval (default: "
                    "the sandwich se and a normal interval)")
     e.add_argument("--seed", type=_seed, default=0, help="the bootstrap's seed (default 0)")
-    e.add_argument("--missing", choices=["error", "drop"], default="error",
-                   help="rows with missing values: an error (default), or dropped")
+    e.add_argument("--missing", choices=["error", "drop", "censored"], default="error",
+                   help="rows with missing values: an error (default), dropped, or (a missing "
+                   "outcome, method gformula) kept as censored: standardised over, not fitted")
     e.add_argument("--json", action="store_true", help="print the estimate as JSON")
     e.add_argument("--progress", action="store_true", help="show the bootstrap's progress")
     e.add_argument("-o", "--output", metavar="OUT.svg", help="write the forest plot: the "

@@ -3,7 +3,8 @@ Feather, JSON or Excel file, by extension) read into the columns a question need
 variables by name and typed: a declared type is checked against its column; an undeclared
 graph node takes its type from the column (numbers → ``Real``, booleans → ``Bool``, strings →
 a finite type of the labels seen). Missing values are an error unless ``missing="drop"``
-(complete cases). pandas is imported here, lazily, never by ``causal check``."""
+(complete cases) or ``missing="censored"`` (rows missing only an outcome are kept, marked
+censored: ``Dataset.observed``). pandas is imported here, lazily, never by ``causal check``."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 READERS = {".csv": "read_csv", ".tsv": "read_csv", ".txt": "read_csv", ".parquet": "read_parquet",
            ".pq": "read_parquet", ".feather": "read_feather", ".json": "read_json",
            ".jsonl": "read_json", ".xlsx": "read_excel", ".xls": "read_excel"}
-MISSING = ("error", "drop")
+MISSING = ("error", "drop", "censored")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,13 @@ class Dataset:
     #: rows standing for several (``load_counts``: each distinct row once, with its count);
     #: None when each row is one. Only counting (``counts``, ``n``) reads them.
     weights: np.ndarray | None = None
+    #: ``missing="censored"``: which rows have their outcomes (bool); None when all do. A
+    #: censored row's outcome columns hold a placeholder (an observed value), never to be read.
+    observed: np.ndarray | None = None
+
+    @property
+    def censored(self) -> int:
+        return 0 if self.observed is None else int((~self.observed).sum())
 
     @property
     def n(self) -> int:
@@ -154,14 +162,16 @@ def _csv_options(path: Path) -> dict[str, Any]:
 
 
 def load(data: Any, names: Sequence[str], declared: Mapping[str, Type] | None = None, *,
-         missing: str = "error") -> Dataset:
-    """The columns ``names`` of ``data``, typed (see the module's docstring)."""
+         missing: str = "error", outcomes: Sequence[str] = ()) -> Dataset:
+    """The columns ``names`` of ``data``, typed (see the module's docstring); with
+    ``missing="censored"``, a row missing only some of ``outcomes`` is kept as censored."""
     if missing not in MISSING:
         raise DataError(f"missing={missing!r}: the policies for missing values are "
                         f"{', '.join(map(repr, MISSING))}")
     frame, source = read_table(data)
     _check_columns(list(frame.columns), names, source)
-    return _typed_dataset(frame[list(dict.fromkeys(names))], source, declared or {}, missing)
+    return _typed_dataset(frame[list(dict.fromkeys(names))], source, declared or {}, missing,
+                          outcomes=outcomes)
 
 
 def load_counts(data: Any, names: Sequence[str], declared: Mapping[str, Type] | None = None,
@@ -245,9 +255,10 @@ def _check_columns(columns: list[Any], names: Sequence[str], source: str) -> Non
 
 
 def _typed_dataset(cols: pd.DataFrame, source: str, declared: Mapping[str, Type], missing: str,
-                   weights: np.ndarray | None = None) -> Dataset:
-    """The columns typed, with missing values refused or dropped; ``weights``: each row's
-    count, where rows stand for several."""
+                   weights: np.ndarray | None = None, outcomes: Sequence[str] = ()) -> Dataset:
+    """The columns typed, with missing values refused, dropped, or (``censored``, in
+    ``outcomes``) kept as censored; ``weights``: each row's count, where rows stand for
+    several."""
     import pandas as pd
 
     def rows(mask: Any) -> int:
@@ -257,16 +268,21 @@ def _typed_dataset(cols: pd.DataFrame, source: str, declared: Mapping[str, Type]
     total = len(cols) if weights is None else int(weights.sum())
     gaps = {v: rows(cols[v].isna()) for v in cols.columns}
     dropped = 0
+    observed = None
     if any(gaps.values()):
         if missing == "error":
             bad = [f"{v} ({k} of {total} rows)" for v, k in gaps.items() if k]
             raise DataError(f"{source}: missing values in {', '.join(bad)}; drop incomplete "
                             "rows with missing='drop' (--missing drop), or fill them first")
-        keep = ~cols.isna().any(axis=1).to_numpy()
+        held = [v for v in cols.columns if v in outcomes and gaps[v]] \
+            if missing == "censored" else []
+        keep = ~cols.drop(columns=held).isna().any(axis=1).to_numpy()
         dropped = rows(~keep)
         cols = cols[keep]
         if weights is not None:
             weights = weights[keep]
+        if held:
+            observed, cols = _censor(cols, held, source)
     if len(cols) == 0 or (weights is not None and not weights.sum()):
         raise DataError(f"{source} has no {'complete ' if dropped else ''}rows")
     out: dict[str, Any] = {}
@@ -280,7 +296,24 @@ def _typed_dataset(cols: pd.DataFrame, source: str, declared: Mapping[str, Type]
         types[v] = t
         out[v] = _typed(cols[v], v, t, source, weights)
     return Dataset(pd.DataFrame(out, index=cols.index).reset_index(drop=True), types, source,
-                   dropped, tuple(inferred), weights)
+                   dropped, tuple(inferred), weights, observed)
+
+
+def _censor(cols: pd.DataFrame, held: list[str], source: str
+            ) -> tuple[np.ndarray | None, pd.DataFrame]:
+    """Which rows have every outcome in ``held``, and the columns with each censored row's
+    outcomes replaced by an observed row's (a placeholder of the column's type, so that the
+    column types as usual; the estimators never read it)."""
+    seen = ~cols[held].isna().any(axis=1).to_numpy()
+    if len(cols) and not seen.any():
+        raise DataError(f"{source}: no row has a value of {', '.join(held)}: every row is "
+                        "censored, so there is nothing to fit the outcome model on")
+    if seen.all():
+        return None, cols
+    cols = cols.copy()
+    for v in held:
+        cols[v] = cols[v].where(seen, cols[v][seen].iloc[0])
+    return seen, cols
 
 
 def _infer(col: pd.Series) -> Type:

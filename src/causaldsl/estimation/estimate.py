@@ -79,6 +79,10 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
     if method not in choices:
         raise QueryError(f"unknown estimation method {method!r}; use one of "
                          f"{', '.join(choices)}")
+    if missing == "censored" and method != "gformula":
+        raise QueryError(f"missing='censored' keeps rows without an outcome for the g-formula "
+                         f"to standardise over; method {method} cannot use them: use method "
+                         "gformula, or missing='drop'")
     question = read_question(query)
     g, declared = _graph(target, question)
     x = question.treatment
@@ -104,7 +108,7 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
             raise  # pragma: no cover - _no_backdoor said there is no set
     z = _adjustment(g, question, adjust)
     covariates = list(g.sort(z | set(question.strata)))
-    ds = load(data, [x, *ys, *covariates], declared, missing=missing)
+    ds = load(data, [x, *ys, *covariates], declared, missing=missing, outcomes=ys)
     if method == "auto":
         size = plugin.cells(ds.discrete(), [x, *ys, *covariates])
         if not att and adjust is None and size is not None and size * PER_CELL <= ds.n:
@@ -139,7 +143,8 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
     return EffectEstimate(
         value, se, f"{method}, adjusting for {show_set(z)}" if z else f"{method}, no adjustment",
         query=str(question), method=method, described=DESCRIBED[method], ci=ci, level=level,
-        n=ds.n, dropped=ds.dropped, adjustment=tuple(g.sort(z)), means=_means(question, fit),
+        n=ds.n, dropped=ds.dropped, censored=ds.censored or None, adjustment=tuple(g.sort(z)),
+        means=_means(question, fit),
         diagnostics=diagnostics, warnings=tuple(warnings), interval="bootstrap percentile"
         if bootstrap else "normal, sandwich standard error", **details)
 
@@ -419,7 +424,7 @@ def _problem(method: str, q: Question, ds: Dataset, covariates: list[str],
         pd_ = D.Design(rhs, frame, "propensity")
         prop_design, names["propensity"] = pd_.array, pd_.columns
     prob = Problem(method, tuple(fs), families, design, tuple(design_at), treatment,
-                   max(len(levels), 2), prop_design, tuple(terms))
+                   max(len(levels), 2), prop_design, tuple(terms), ds.observed)
     for what in ("outcome", "propensity"):
         arr = design if what == "outcome" else prop_design
         if arr is not None:
@@ -464,8 +469,9 @@ def _check_fits(est: Estimator, p: Problem, fit: Any, names: Mapping[str, Sequen
     betas = est._betas if est._betas is not None else est.nuisances(np.ones(est.n))
     if p.uses_outcome:
         assert p.design is not None
+        seen = np.ones(est.n, dtype=bool) if p.observed is None else p.observed
         for j, fam in enumerate(p.families):
-            check_fit(fam, p.design, p.outcomes[j], np.asarray(betas[j]), "outcome")
+            check_fit(fam, p.design[seen], p.outcomes[j][seen], np.asarray(betas[j]), "outcome")
     if p.uses_propensity:
         assert p.prop_design is not None and p.treatment is not None
         check_fit(p.prop_family, p.prop_design, p.treatment, np.asarray(betas[-1]),

@@ -14,7 +14,12 @@ where h is the population's indicator and h̃ its density ratio (the stratum's i
 ``e_x'(Z)`` for the effect on the treated). Nuisance fits and means are one traced function
 of the row weights ``w``: ones for the estimate, multinomial counts for each bootstrap
 replicate (vmapped). The sandwich variance differentiates the stacked equations with
-``jax.jacfwd``; it is the influence-function (robust, HC0) variance."""
+``jax.jacfwd``; it is the influence-function (robust, HC0) variance.
+
+Censored rows (``Problem.observed``: the outcome missing, for the g-formula only) have no
+outcome-model score and a term in every mean: the model is fitted on the rows with an outcome,
+and standardisation is over all rows (valid when the outcome is missing at random given the
+treatment and the adjustment set)."""
 
 from __future__ import annotations
 
@@ -57,6 +62,12 @@ class Problem:
     levels: int
     prop_design: np.ndarray | None
     terms: tuple[Term, ...]
+    #: the rows with an outcome (bool); None when all have one (see the module's docstring)
+    observed: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.observed is not None and self.method != "gformula":
+            raise ValueError("censored rows: the g-formula only")
 
     @property
     def uses_outcome(self) -> bool:
@@ -129,7 +140,8 @@ class Estimator:
         at = list(starts) if starts is not None else [None] * len(self.sizes)
         out = []
         if p.uses_outcome:
-            out += [fam.fit(a["design"], a["outcomes"][j], w, at[j], a["design_gram"])
+            wo = w if a["observed"] is None else w * a["observed"]
+            out += [fam.fit(a["design"], a["outcomes"][j], wo, at[j], a["design_gram"])
                     for j, fam in enumerate(p.families)]
         if p.uses_propensity:
             out.append(p.prop_family.fit(a["prop_design"], a["treatment_fit"], w, at[-1],
@@ -188,7 +200,8 @@ class Estimator:
         cols = []
         outs, gamma = self._split(betas)
         for j, beta in enumerate(outs):
-            cols.append(p.families[j].score(a["design"], a["outcomes"][j], beta))
+            score = p.families[j].score(a["design"], a["outcomes"][j], beta)
+            cols.append(score if a["observed"] is None else score * a["observed"][:, None])
         if gamma is not None:
             cols.append(p.prop_family.score(a["prop_design"], a["treatment_fit"], gamma))
         cols += [(num - den * means[k])[:, None] for k, (num, den) in enumerate(self.parts(betas))]
@@ -250,6 +263,7 @@ def _device_arrays(p: Problem) -> dict[str, Any]:
     a: dict[str, Any] = {
         "outcomes": [jnp.asarray(f, dtype=jnp.float64) for f in p.outcomes],
         "where": {id(t): jnp.asarray(t.where, dtype=jnp.float64) for t in p.terms},
+        "observed": None if p.observed is None else jnp.asarray(p.observed, dtype=jnp.float64),
     }
     a["design_gram"] = a["prop_gram"] = None
     if p.design is not None:

@@ -1074,8 +1074,8 @@ def _option_problem(opt: A.Option, model: CausalModel) -> str:
         return f"{opt.name} = {v}: a whole number from 0 to 2**32 - 1"
     if opt.name == "bootstrap" and v == 1:
         return "bootstrap = 1: the number of replicates is 0 (none) or at least 2"
-    if opt.name == "missing" and v not in ("error", "drop"):
-        return f"missing = {v}: the policies are error and drop"
+    if opt.name == "missing" and v not in ("error", "drop", "censored"):
+        return f"missing = {v}: the policies are error, drop and censored"
     if opt.name in ("outcome", "propensity"):
         from causaldsl.estimation.design import check_safe
 

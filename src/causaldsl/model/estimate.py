@@ -102,7 +102,7 @@ class EffectEstimate(Estimate, Drawable):
                "diagnostics": self.diagnostics, "warnings": list(self.warnings)}
         out["models"] = {name: {c: {"coef": b, "se": s} for c, (b, s) in coefs.items()}
                          for name, coefs in d.get("models", {}).items()}
-        for k in ("dropped", "bootstrap", "bootstrap_failed", "se_sandwich", "se_delta",
+        for k in ("dropped", "censored", "bootstrap", "bootstrap_failed", "se_sandwich", "se_delta",
                   "instrument", "first_stage_F", "estimands", "described"):
             if k in d:
                 out[k] = d[k]
@@ -128,7 +128,9 @@ class EffectEstimate(Estimate, Drawable):
         lines = [f"{head}= {float(self):.6g}   se {self.se:.3g}   {pct} CI [{lo:.6g}, {hi:.6g}]",
                  f"  by {how}" + ("" if self.method == "plugin" else f"; adjusting for {adj}")
                  + f"; n = {self.n}"
-                 + (f" ({d['dropped']} incomplete rows dropped)" if d.get("dropped") else ""),
+                 + (f" ({d['dropped']} incomplete rows dropped)" if d.get("dropped") else "")
+                 + (f" ({d['censored']} censored: in the standardisation, without an outcome "
+                    "to fit)" if d.get("censored") else ""),
                  f"  interval: {d.get('interval', '')}"
                  + (f", {d['bootstrap']} replicates" if "bootstrap" in d else "")
                  + (f" ({d['bootstrap_failed']} more could not be fitted: left out)"
