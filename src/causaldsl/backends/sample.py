@@ -29,6 +29,7 @@ from numpyro.handlers import seed as seed_handler
 from numpyro.handlers import trace
 from numpyro.primitives import Messenger
 
+from causaldsl.backends import jax64
 from causaldsl.backends.closed import condition, gaussian
 from causaldsl.backends.program import ABDUCTED, Program, indices, is_flag
 from causaldsl.backends.reparam import reparameterise
@@ -62,7 +63,7 @@ from causaldsl.syntax.query import (
 )
 from causaldsl.syntax.tree import DistCall
 
-jax.config.update("jax_enable_x64", True)  # float64, as in the exact backend
+jax64.jax()  # float64, as in the exact backend, and compiled programs kept across processes
 
 METHODS = ("closed", "forward", "importance", "nuts")
 ROUTES = {"closed": "exact: closed form, linear-Gaussian", "forward": "forward sampling",
@@ -372,7 +373,7 @@ class SamplingEngine:
         chunk = -(-n // len(devices))
         key = (id(program), chunk, len(devices), statistic.key, method)
         sampler = self._draws.get(key)
-        if sampler is None:  # compiled once, on the first call
+        if sampler is None:  # compiled once, on the first call (or loaded from JAX's cache)
             spread_over = (NamedSharding(Mesh(np.array(devices), ("d",)), PartitionSpec("d"))
                            if len(devices) > 1 else None)  # one chunk of the plate per device
             sampler = self._draws[key] = _OneTransferSampler(_estimator(
