@@ -16,7 +16,8 @@ Contenders, alternated in every round (the order rotates from round to round):
 * hand: ``sample_models.py``'s NumPyro model as a user writes it, jitted, float64 on, without a
   persistent cache (JAX's default);
 * hand, warm cache: the same with JAX's persistent cache turned on by hand at a filled
-  directory, with the thresholds ours uses.
+  directory, with the thresholds ours uses;
+* with ``--baseline-src DIR``, ours before: causaldsl from another checkout's ``src``.
 
 Queries: ``examples/linear.causal``'s ``E[Y | do(X = 1)]`` (ours answers by its closed form,
 NumPyro by forward sampling), the same by forward sampling, the counterfactual
@@ -65,6 +66,8 @@ CASES: dict[str, tuple[str, str, str | None, str, float]] = {
 LABELS = {"closed": "linear.causal, ours by closed form", "forward": "linear.causal, forward",
           "counterfactual": "counterfactual, importance", "chain": "chain of 30, forward"}
 CONTENDERS = ("ours, cold cache", "ours, warm cache", "hand", "hand, warm cache")
+#: The contender added by ``--baseline-src``: ours from another checkout's ``src``.
+BEFORE = "ours before"
 
 
 # -- the child: one fresh process, one contender, one query -------------------------------------
@@ -137,25 +140,28 @@ def run_child(kind: str, case: str, env: dict[str, str], cache: str | None = Non
     return out
 
 
-def base_env() -> dict[str, str]:
+def base_env(src: Path = ROOT / "src") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("CAUSALDSL_JAX_CACHE", "JAX_COMPILATION_CACHE_DIR", "XDG_CACHE_HOME")}
     env["JAX_PLATFORMS"] = "cpu"
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT / "bench")])
+    env["PYTHONPATH"] = os.pathsep.join([str(src), str(ROOT / "bench")])
     return env
 
 
-def measure(rounds: int, cases: list[str], scratch: Path) -> tuple[dict, list[float]]:
-    """runs[case][contender] = the children's reports, and the load before each run."""
+def measure(rounds: int, cases: list[str], scratch: Path, before: Path | None
+            ) -> tuple[dict, list[float]]:
+    """runs[case][contender] = the children's reports, and the load before each run; with
+    ``before`` (a checkout's ``src``) ours from there too, with an empty cache directory."""
     env = base_env()
+    contenders = CONTENDERS + ((BEFORE,) if before else ())
     warm_ours, warm_hand = scratch / "warm-ours", scratch / "warm-hand"
     for case in cases:  # fill the warm caches (not timed)
         run_child("ours", case, {**env, "XDG_CACHE_HOME": str(warm_ours)})
         run_child("hand", case, env, str(warm_hand))
-    runs: dict[str, dict[str, list[dict]]] = {c: {k: [] for k in CONTENDERS} for c in cases}
+    runs: dict[str, dict[str, list[dict]]] = {c: {k: [] for k in contenders} for c in cases}
     loads = []
     for r in range(rounds):
-        order = CONTENDERS[r % len(CONTENDERS):] + CONTENDERS[:r % len(CONTENDERS)]
+        order = contenders[r % len(contenders):] + contenders[:r % len(contenders)]
         for case in cases:
             for who in order:
                 loads.append(os.getloadavg()[0])
@@ -165,6 +171,12 @@ def measure(rounds: int, cases: list[str], scratch: Path) -> tuple[dict, list[fl
                     shutil.rmtree(cold)
                 elif who == "ours, warm cache":
                     got = run_child("ours", case, {**env, "XDG_CACHE_HOME": str(warm_ours)})
+                elif who == BEFORE:
+                    assert before is not None
+                    cold = scratch / f"before-{r}"
+                    got = run_child("ours", case, {**base_env(before),
+                                                   "XDG_CACHE_HOME": str(cold)})
+                    shutil.rmtree(cold, ignore_errors=True)
                 elif who == "hand":
                     got = run_child("hand", case, env)
                 else:
@@ -221,6 +233,8 @@ def report(runs: dict, loads: list[float], load_ends: tuple[float, float], round
         "sampling backend, JAX and NumPyro here, as its first query would). *First* and",
         "*second*: the two answers (ms for the second). *Compiled*: programs JAX compiled or",
         "loaded in the answers, *hits*: of those, loaded from the persistent cache.",
+        *([f"*{BEFORE}*: causaldsl from `--baseline-src` (the command says which), with an "
+           "empty cache directory."] if any(BEFORE in by for by in runs.values()) else []),
         "",
         "| query | contender | process s | CPU s | load s | first s | first CPU s | second ms "
         "| compiled (hits) | value |",
@@ -260,6 +274,8 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--cases", default=",".join(CASES), help=f"some of {','.join(CASES)}")
     p.add_argument("--out", default=str(Path(__file__).with_name("RESULTS-sample.md")))
+    p.add_argument("--baseline-src", type=Path, help="also time ours from another checkout's "
+                   "src, e.g. git archive COMMIT src grammar | tar -x -C /tmp/base")
     p.add_argument("--child", choices=["ours", "hand"], help=argparse.SUPPRESS)
     p.add_argument("--case", help=argparse.SUPPRESS)
     p.add_argument("--cache", help=argparse.SUPPRESS)
@@ -271,7 +287,7 @@ def main() -> int:
     cases = [c for c in args.cases.split(",") if c]
     started, load_start = time.time(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="first-answer-") as scratch:
-        runs, loads = measure(rounds, cases, Path(scratch))
+        runs, loads = measure(rounds, cases, Path(scratch), args.baseline_src)
     command = " ".join(["python", "bench/bench_sample_first.py", *sys.argv[1:]])
     text = report(runs, loads, (load_start, os.getloadavg()[0]), rounds, time.time() - started,
                   command)

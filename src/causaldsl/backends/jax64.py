@@ -12,6 +12,7 @@ never used."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import os
@@ -74,4 +75,5 @@ def _use_compile_cache(module: ModuleType) -> None:
     config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     config.update("jax_persistent_cache_min_entry_size_bytes", -1)  # every size, no override
     if importlib.util.find_spec("filelock") is not None:  # JAX needs it to evict entries
-        config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
+        with contextlib.suppress(AttributeError):  # not an option of older JAX
+            config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
