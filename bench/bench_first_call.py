@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from results import replace_section  # noqa: E402
+from sections import replace_section  # noqa: E402
 
 NETWORKS = ["alarm", "hepar2", "win95pts", "andes", "pathfinder", "munin1"]
 CACHE = Path.home() / ".cache" / "causaldsl-bench"

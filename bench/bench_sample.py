@@ -19,10 +19,11 @@ of a call dominates, at the largest the cost per sample):
   by forward sampling, where per-site costs show. Truth: ``0.5 ** 29``.
 
 For us: ``model.query(text, ...)`` end to end (parse cache, checks, the compiled sampler, the
-weighted mean and its error on the host), after two warm-up calls (the first runs eagerly, the
-second compiles), median of repeated calls with a new seed each. Hand-written NumPyro: the same
+weighted mean and its error on the host), after two warm-up calls (the first compiles), median
+of repeated calls with a new seed each. Hand-written NumPyro (``sample_models.py``): the same
 plate model written directly, with the abduction done by hand, the estimate computed inside one
-``jax.jit`` function, timed the same way. ChiRho: ``MultiWorldCounterfactual``, ``do`` and
+``jax.jit`` function, timed the same way. The first answer of a fresh process is
+``bench_sample_first.py``'s. ChiRho: ``MultiWorldCounterfactual``, ``do`` and
 ``condition`` handlers over a Pyro model in a ``pyro.plate``, the log weights from the trace
 (X is a sample site observed at 0.5, which has the same posterior over Z), median of calls, with
 PyTorch on one thread and on two (XLA's CPU client uses every core for one computation, so two
@@ -53,31 +54,23 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 import jax
 import jax.numpy as jnp
 import numpyro
-import numpyro.distributions as ndist
-from numpyro.handlers import seed, trace
 
 import causaldsl
+from sample_models import (  # bench/, beside this script
+    CF_TRUTH,
+    CHAIN,
+    CHAIN_TRUTH,
+    LINEAR,
+    NONLINEAR,
+    K,
+    hand_cf,
+    hand_chain,
+    hand_do,
+)
+from sections import keep_below
 
-LINEAR = """model linear {
-  exogenous Ux : Real ~ Normal(0, 1)
-  exogenous Uy : Real ~ Normal(0, 1)
-  X : Real := Ux
-  Y : Real := 2 * X + Uy
-}"""
-NONLINEAR = """model nonlinear {
-  latent Z : Real ~ Normal(0, 1)
-  exogenous Ux : Real ~ Normal(0, 1)
-  exogenous Uy : Real ~ Normal(0, 1)
-  X : Real := Z + Ux
-  Y : Real := X + exp(Z) + Uy
-}"""
-CF_TRUTH = 1 + math.exp(0.5)
-K = 30  # the chain X0 -> X1 -> ... -> X29, each Xi := 0.5 * X(i-1) + Ui
-CHAIN = "model chain {\n  X0 : Real ~ Normal(0, 1)\n" + "".join(
-    f"  exogenous U{i} : Real ~ Normal(0, 1)\n  X{i} : Real := 0.5 * X{i - 1} + U{i}\n"
-    for i in range(1, K)) + "}"
-CHAIN_TRUTH = 0.5 ** (K - 1)
-
+#: The line of RESULTS-sample.md below which other benchmarks' sections live; they are kept.
+OTHERS = "<!-- bench_sample.py writes the part above this line; the sections below are kept -->"
 
 SAMPLE_COUNTS = (1_000, 10_000, 100_000)
 RNG_COUNTS = (10_000, 100_000, 1_000_000)
@@ -103,54 +96,6 @@ def ours(text: str, source: str, n: int, method: str, repeats: int) -> tuple[flo
         model.query(text, method=method, samples=n, seed=100 + i)
     t, est = median_time(lambda i: model.query(text, method=method, samples=n, seed=i), repeats)
     return t, float(est), est.se
-
-
-# -- hand-written NumPyro ---------------------------------------------------------------------
-
-def hand_do(n: int) -> Callable[[int], float]:
-    def model() -> None:
-        with numpyro.plate("n", n):
-            numpyro.sample("Ux", ndist.Normal(0.0, 1.0))
-            uy = numpyro.sample("Uy", ndist.Normal(0.0, 1.0))
-            numpyro.deterministic("Y", 2.0 * 1.0 + uy)
-
-    @jax.jit
-    def run(key: jax.Array) -> jax.Array:
-        return trace(seed(model, key)).get_trace()["Y"]["value"].mean()
-
-    return lambda i: float(run(jax.random.PRNGKey(i)))
-
-
-def hand_cf(n: int) -> Callable[[int], float]:
-    def model() -> None:
-        with numpyro.plate("n", n):
-            z = numpyro.sample("Z", ndist.Normal(0.0, 1.0))
-            numpyro.sample("Ux", ndist.Normal(0.0, 1.0), obs=0.5 - z)   # abduction by hand
-            uy = numpyro.sample("Uy", ndist.Normal(0.0, 1.0))
-            numpyro.deterministic("Y1", 1.0 + jnp.exp(z) + uy)
-
-    @jax.jit
-    def run(key: jax.Array) -> jax.Array:
-        tr = trace(seed(model, key)).get_trace()
-        logw = tr["Ux"]["fn"].log_prob(tr["Ux"]["value"])
-        return (jax.nn.softmax(logw) * tr["Y1"]["value"]).sum()
-
-    return lambda i: float(run(jax.random.PRNGKey(i)))
-
-
-def hand_chain(n: int) -> Callable[[int], float]:
-    def model() -> None:
-        with numpyro.plate("n", n):
-            x = numpyro.deterministic("X0", jnp.ones(n))       # do(X0 = 1)
-            for i in range(1, K):
-                u = numpyro.sample(f"U{i}", ndist.Normal(0.0, 1.0))
-                x = numpyro.deterministic(f"X{i}", 0.5 * x + u)
-
-    @jax.jit
-    def run(key: jax.Array) -> jax.Array:
-        return trace(seed(model, key)).get_trace()[f"X{K - 1}"]["value"].mean()
-
-    return lambda i: float(run(jax.random.PRNGKey(i)))
 
 
 def hand(factory: Callable[[int], Callable[[int], float]], n: int, repeats: int
@@ -295,8 +240,9 @@ def main() -> int:
         print(f"{gen:32} n={n:>9,}: {best * 1e3:8.3f} ms, {n / best / 1e6:7.1f} M normals/s, "
               f"CPU/wall {cores:.2f}", flush=True)
     if not args.quick:
-        Path(args.out).write_text(report(rows, rng, time.time() - started,
-                                         (load_start, os.getloadavg()[0])), encoding="utf-8")
+        out = Path(args.out)
+        text = report(rows, rng, time.time() - started, (load_start, os.getloadavg()[0]))
+        out.write_text(keep_below(text, out, OTHERS), encoding="utf-8")
         print(f"wrote {args.out}")
     return 0 if ok else 1
 

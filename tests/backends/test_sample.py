@@ -38,6 +38,7 @@ from causaldsl.model.estimate import (
     SampledDistribution,
     SampledExpectations,
 )
+from tests.backends.compiles import compiled
 from tests.backends.montecarlo import bernoulli_sd, check, check_cells
 
 LINEAR = """
@@ -124,11 +125,22 @@ def test_mixed_discrete_and_continuous():
 def test_nuts_on_a_continuous_latent():
     m = model_of(LATENT)
     # Z | X = x is Normal(x / 2, 1 / 2)
-    e = engine_for(m).query("E[W | X = 1]", method="nuts", samples=300, warmup=200)
+    with compiled() as first:
+        e = engine_for(m).query("E[W | X = 1]", method="nuts", samples=300, warmup=200)
     # E[exp(Z)] for Z ~ Normal(0.5, 0.5): exp(0.5 + 0.25)
     assert e.route == "NUTS" and "r-hat" in str(e) and e.details["rhat"] < 1.1
     # Var(exp Z) = (e^{1/2} - 1) e^{2 * 0.5 + 0.5}
     check(e, math.exp(0.75), sd=math.sqrt((math.exp(0.5) - 1) * math.exp(1.5)))
+    # the whole run (warm-up, sampling, the statistic) is one program, compiled once per shape:
+    # NumPyro's MCMC.run alone compiles its sampling loop again on every call
+    with compiled() as later:
+        again = engine_for(m).query("E[W | X = 1]", method="nuts", samples=300, warmup=200)
+        other = engine_for(m).query("E[W | X = -1]", method="nuts", samples=300, warmup=200,
+                                    seed=3)
+    assert first == ["jit(run)"] and later == []
+    assert float(again) == float(e) and again.se == e.se    # the same seed, the same draws
+    # Z | X = -1 is Normal(-0.5, 0.5): E[exp Z] = exp(-0.25), Var = (e^{1/2} - 1) e^{-1 + 0.5}
+    check(other, math.exp(-0.25), sd=math.sqrt((math.exp(0.5) - 1) * math.exp(-0.5)))
 
 
 @pytest.mark.slow
@@ -141,12 +153,22 @@ def test_the_default_route_for_continuous_latents_is_nuts():
 def test_seed_reproduces_and_shapes_compile_once():
     m = model_of(MIXED)
     eng = engine_for(m)
-    a = m.query("E[Y | do(S = yes)]", backend="sample", seed=1, samples=1000)
-    b = m.query("E[Y | do(S = yes)]", seed=1, samples=1000)
-    c = m.query("E[Y | do(S = no)]", seed=2, samples=1000)
-    # the same draws: the first run is eager, the second compiled, so only rounding differs
-    assert abs(float(a) - float(b)) < 1e-12 and a.se > 0 and abs(c) < 0.2
-    assert len(eng._draws) == 1   # one compiled sampler serves every value and seed
+    with compiled() as first:
+        a = m.query("E[Y | do(S = yes)]", backend="sample", seed=1, samples=1000)
+    with compiled() as later:
+        b = m.query("E[Y | do(S = yes)]", seed=1, samples=1000)
+        c = m.query("E[Y | do(S = no)]", seed=2, samples=1000)
+    assert float(a) == float(b) and a.se == b.se > 0 and abs(c) < 0.2   # the same draws
+    # one compiled sampler serves every value and seed: compiled on the first call, never again
+    assert first == ["jit(packed)"] and later == [] and len(eng._draws) == 1
+    lin = model_of(NONLINEAR)
+    with compiled() as first:
+        lin.query("E[Y | X = 0.5]", method="importance", samples=1000)
+        lin.query_batch("E[Y | do(X)]", {"X": [0.0, 1.0]}, method="forward", samples=1000)
+    with compiled() as later:
+        lin.query("E[Y | X = -0.5]", method="importance", samples=1000, seed=4)
+        lin.query_batch("E[Y | do(X)]", {"X": [2.0, -1.0]}, method="forward", samples=1000)
+    assert first == ["jit(packed)", "jit(run)"] and later == []
 
 
 def test_seeds_are_checked_and_the_last_one_wraps_around(capsys, tmp_path):
@@ -213,7 +235,7 @@ model z { A : YesNo ~ [1, 0]
 
 def test_bad_parameters_are_reported_not_averaged():
     m = model_of("model bad { X : Real ~ Normal(0, -1)\n Y : Real := X + 1\n}")
-    for _ in range(2):   # the first run is eager, the second compiled
+    for _ in range(2):   # the first run compiles, the second reuses it
         with pytest.raises(MechanismError, match="distribution of X is outside its range"):
             m.query("E[Y]", method="forward", samples=100)
 

@@ -253,7 +253,7 @@ model b {
 
 def test_sampled_values_outside_the_bounds_are_errors():
     m = model_of(BOUNDED)
-    for _ in range(2):  # the first run is eager, the second compiled
+    for _ in range(2):  # the first run compiles, the second reuses it
         with pytest.raises(MechanismError, match=(
                 r"W : Real in \[0, inf\) ~ Normal\(1, 1\) took values outside its bounds "
                 r"\(-\d\.\d+ < 0\) for some samples; its mechanism must keep it in range")):

@@ -29,6 +29,7 @@ from numpyro.handlers import seed as seed_handler
 from numpyro.handlers import trace
 from numpyro.primitives import Messenger
 
+from causaldsl.backends import jax64
 from causaldsl.backends.closed import condition, gaussian
 from causaldsl.backends.program import ABDUCTED, Program, indices, is_flag
 from causaldsl.backends.reparam import reparameterise
@@ -62,7 +63,7 @@ from causaldsl.syntax.query import (
 )
 from causaldsl.syntax.tree import DistCall
 
-jax.config.update("jax_enable_x64", True)  # float64, as in the exact backend
+jax64.jax()  # float64, as in the exact backend, and compiled programs kept across processes
 
 METHODS = ("closed", "forward", "importance", "nuts")
 ROUTES = {"closed": "exact: closed form, linear-Gaussian", "forward": "forward sampling",
@@ -372,16 +373,13 @@ class SamplingEngine:
         chunk = -(-n // len(devices))
         key = (id(program), chunk, len(devices), statistic.key, method)
         sampler = self._draws.get(key)
-        if sampler is None:  # on one device the first call runs eagerly, the second compiles
+        if sampler is None:  # compiled once, on the first call (or loaded from JAX's cache)
             spread_over = (NamedSharding(Mesh(np.array(devices), ("d",)), PartitionSpec("d"))
                            if len(devices) > 1 else None)  # one chunk of the plate per device
             sampler = self._draws[key] = _OneTransferSampler(_estimator(
                 program, chunk, statistic, method != "forward", len(devices), spread_over),
                 spread_over)
-            fn = sampler.eager if len(devices) == 1 else sampler.compiled
-        else:
-            fn = sampler.compiled
-        out = fn(np.uint32(opts.seed), do, ev)
+        out = sampler.compiled(np.uint32(opts.seed), do, ev)
         spread = len(out.sharding.device_set)  # the devices the compiled sampler ran on
         est, se, ess, seen, ok = sampler.unpack(np.asarray(out))  # one transfer to the host
         program.check_flags(str(q), ok, rerun=(do, ev))
@@ -395,7 +393,6 @@ class SamplingEngine:
     def _nuts(self, q: Prob, program: Program, reads: list[str], statistic: SampleStatistic, do: Any,
               ev: Any, opts: Options) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
-        from numpyro.infer import MCMC, NUTS
 
         cont, disc = program.latent_sites
         if disc:  # marginalised by enumeration inside NUTS, then drawn given each draw
@@ -408,34 +405,25 @@ class SamplingEngine:
                 ) from None
             program = self._program(q, reads, enumerate=True)
         draws = opts.samples or DEFAULT_NUTS_SAMPLES
-        key = (id(program), draws, opts.warmup, opts.chains, opts.progress)
-        mcmc = self._mcmc.get(key)
-        if mcmc is None:
-            mcmc = MCMC(NUTS(functools.partial(program.model, 1)), num_warmup=opts.warmup,
-                        num_samples=draws,
-                        num_chains=opts.chains, chain_method="vectorized",
-                        progress_bar=opts.progress, jit_model_args=True)
-            self._mcmc[key] = mcmc
+        key = (id(program), tuple(reads), statistic.key, draws, opts.warmup, opts.chains,
+               opts.progress)
+        run = self._mcmc.get(key)
+        if run is None:
+            run = self._mcmc[key] = _nuts_run(program, reads, statistic, draws, opts, bool(disc))
         try:
-            mcmc.run(jax.random.PRNGKey(opts.seed), do, ev)
-        except RuntimeError as e:
+            got, values, energy = jax.device_get(run(
+                np.uint32(opts.seed), np.uint32(opts.shifted(1).seed), do, ev))
+            valid = bool(np.all(np.isfinite(energy)))
+        except RuntimeError as e:  # run from Python (a progress bar), NumPyro says it itself
             if "valid initial parameters" not in str(e):
                 raise
+            valid = False
+        if not valid:
             raise ZeroProbabilityError(
                 f"{q}: NUTS found no value of {', '.join(cont)} where the evidence has positive "
-                "density: the evidence has probability zero, so the conditional is undefined"
-            ) from None
-        got = mcmc.get_samples()
-        if disc:
-            from numpyro.infer import Predictive
-
-            drawn = Predictive(functools.partial(program.model, 1), posterior_samples=got,
-                               infer_discrete=True)(jax.random.PRNGKey(opts.shifted(1).seed), do, ev)
-            got = {**got, **drawn}
+                "density: the evidence has probability zero, so the conditional is undefined")
         program.check_flags(str(q), {k: v for k, v in got.items() if is_flag(k)}, got)
-        vals = {r: got[r if r in got else f"{r}{ABDUCTED}"].reshape(opts.chains, draws)
-                for r in reads}
-        values = np.asarray(statistic(vals), dtype=np.float64)   # (chains, draws, m)
+        values = np.asarray(values, dtype=np.float64)   # (chains, draws, m)
         ess = np.asarray(effective_sample_size(values))
         rhat = np.asarray(split_gelman_rubin(values)) if opts.chains > 1 else np.ones(1)
         est = values.mean(axis=(0, 1))
@@ -445,6 +433,35 @@ class SamplingEngine:
         return est, se, {"samples": opts.chains * draws,
                          "ess": float(np.min(ess[finite])) if finite.any() else None,
                          "rhat": float(np.nanmax(rhat)) if np.isfinite(rhat).any() else None}
+
+
+def _nuts_run(program: Program, reads: Sequence[str], statistic: SampleStatistic, draws: int,
+              opts: Options, discrete: bool) -> Any:
+    """(seed, seed of the discrete draws, do, evidence) → the posterior draws of NUTS (with the
+    discrete latents, marginalised while it runs, drawn given each draw by ``infer_discrete``),
+    ``statistic`` of the ``reads`` for each (chains, draws, m) and the potential energy of each
+    draw (not finite where the evidence has no density). Built and compiled as one program, so
+    a new seed or new values reuse it: NumPyro's ``MCMC.run`` compiles its sampling loop again
+    on every call. With a progress bar it runs NumPyro's loop from Python (the bar is drawn
+    from there)."""
+    from numpyro.infer import MCMC, NUTS, Predictive
+
+    model = functools.partial(program.model, 1)
+
+    def run(seed: Any, seed_discrete: Any, do: Mapping[str, Any], ev: Mapping[str, Any]) -> Any:
+        mcmc = MCMC(NUTS(model), num_warmup=opts.warmup, num_samples=draws,
+                    num_chains=opts.chains, chain_method="vectorized",
+                    progress_bar=opts.progress, jit_model_args=True)
+        mcmc.run(jax.random.PRNGKey(seed), do, ev, extra_fields=("potential_energy",))
+        got = mcmc.get_samples()
+        if discrete:
+            got = {**got, **Predictive(model, posterior_samples=got, infer_discrete=True)(
+                jax.random.PRNGKey(seed_discrete), do, ev)}
+        vals = {r: got[r if r in got else f"{r}{ABDUCTED}"].reshape(opts.chains, draws)
+                for r in reads}
+        return got, statistic(vals), mcmc.get_extra_fields()["potential_energy"]
+
+    return run if opts.progress else jax.jit(run)
 
 
 #: Default sample counts: weighted or forward samples, and NUTS draws per chain.
@@ -565,8 +582,8 @@ class _OneTransferSampler:
     """A sampler from :func:`_estimator` with its outputs packed into one float64 vector, so
     that they come to the host in one transfer (fetching each array apart costs tens of
     microseconds, a flag per distribution included), and ``unpack`` for it on the host. The
-    layout is noted when the sampler runs eagerly or is traced. With ``spread_over`` the vector
-    is left on every device of its mesh."""
+    layout is noted when the sampler is traced. With ``spread_over`` the vector is left on every
+    device of its mesh."""
 
     def __init__(self, run: Any, spread_over: NamedSharding | None = None):
         self.layout: dict[str, Any] = {}
@@ -581,7 +598,7 @@ class _OneTransferSampler:
             return jax.lax.with_sharding_constraint(
                 out, NamedSharding(spread_over.mesh, PartitionSpec()))
 
-        self.eager, self.compiled = packed, jax.jit(packed)
+        self.compiled = jax.jit(packed)
 
     def unpack(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, bool,
                                                dict[str, bool]]:
@@ -648,14 +665,14 @@ def _standard_normals(key: Any, shape: tuple[int, ...], seed: Any,
     and so recomputes them once per reader (the maximum, the sum and the exponential of the log
     weights, the mean and the spread of the answer); an optimisation barrier does not survive
     its CPU pipeline, but the result of a conditional is a buffer (both branches are the same
-    draw, and the predicate is not known at compile time). Run eagerly, nothing is fused."""
+    draw, and the predicate, from the traced ``seed``, is not known at compile time)."""
     def block(key: Any) -> Any:
         eps = jax.random.normal(key, shape, jnp.float32)
         return eps if spread_over is None else jax.lax.with_sharding_constraint(eps, spread_over)
 
     if 0 in shape:
         return jnp.zeros(shape, jnp.float32)
-    if jax.default_backend() != "cpu" or not isinstance(seed, jax.core.Tracer):
+    if jax.default_backend() != "cpu":
         return block(key)
     return jax.lax.cond(seed % 2 == 0, block, block, key)
 
@@ -675,8 +692,7 @@ class _Normals(Messenger):
                 or self.taken == self.eps.shape[0]
                 or msg["kwargs"]["sample_shape"] + fn.batch_shape != self.eps.shape[1:]):
             return
-        # a dynamic index: run eagerly, a static slice would compile once for each row
-        eps = jax.lax.dynamic_index_in_dim(self.eps, self.taken, keepdims=False)
+        eps = self.eps[self.taken]
         self.taken += 1
         msg["value"] = base.loc + eps.astype(jnp.result_type(base.loc, base.scale)) * base.scale
 

@@ -13,9 +13,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from causaldsl.backends import jax64
 from causaldsl.core.errors import FitError
 
-jax.config.update("jax_enable_x64", True)
+jax64.jax()  # float64, and compiled programs kept across processes
 
 #: Newton steps for the logistic families, at most: from zero, a well-posed fit converges in
 #: under 10; 30 leaves margin, and a fit whose score is not then ~0 is reported (separation).
