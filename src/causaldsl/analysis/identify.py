@@ -53,12 +53,6 @@ if TYPE_CHECKING:
 METHODS = ("backdoor", "adjustment", "frontdoor", "comb", "id")
 
 
-
-
-
-
-
-
 # -- the entry point ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
