@@ -153,8 +153,8 @@ def test_plan_limit_refuses_instead_of_exhausting_memory(monkeypatch):
 
 
 def test_each_tier_waits_until_the_calls_before_it_have_paid_for_it(monkeypatch):
-    """The answer table is built once its plan's flops are no more than those the NumPy calls
-    have spent (so not on the second call when it costs more than a first call), and a shape
+    """The answer table is built once its cost (flops, and a set-up cost a step) is no more than
+    the NumPy calls' (so not on the second call when it costs more than a first call), and a shape
     with no table is jitted only after the NumPy calls took JIT_SECONDS. An engine that built
     the table or compiled on the second call regardless would fail here."""
     from causaldsl.backends import exact
@@ -165,7 +165,7 @@ def test_each_tier_waits_until_the_calls_before_it_have_paid_for_it(monkeypatch)
     cq = engine_for(m).compile(parse_query(q.format(a=0, b=0, c=0, d=0)))
     table = cq.contraction.every_value_table.plan()
     assert table is not None
-    calls = -(-table.flops // cq.plan.flops)  # the calls whose flops pay for the table
+    calls = -(-exact._cost(table) // exact._cost(cq.plan))  # the calls that pay for the table
     assert calls > 2, (table.flops, cq.plan.flops)  # a test of the rule needs a costly table
     rng = np.random.default_rng(0)
     for i in range(1, calls + 1):

@@ -89,9 +89,9 @@ def ones_factor(wire: Hashable, size: int) -> Factor:
 
 
 def plan_factors(factors: Sequence[Factor], output: Sequence[Hashable],
-                 limit: int | None = None) -> Plan:
+                 limit: int | None = None, search: bool = True) -> Plan:
     """The contraction order of ``factors`` down to the ``output`` wires (``plan.plan``)."""
-    return plan([(f.wires, f.shape) for f in factors], output, limit)
+    return plan([(f.wires, f.shape) for f in factors], output, limit, search)
 
 
 @dataclass(frozen=True)
@@ -256,8 +256,8 @@ def diagram_factors(diagram: Diagram) -> tuple[list[Factor], list[Hashable]]:
 #: Tiered evaluation of a query shape, each tier paid for by the calls before it. The first
 #: call runs the staged plan in NumPy, so a question asked once is not kept waiting. The shape's
 #: whole answer table (every value of every given variable at once; at most SHAPE_TABLE_LIMIT
-#: entries) is built from the STEADY_TIER_CALL-th call on, once its plan's flops are no more
-#: than those the NumPy calls have spent (or below TABLE_FLOPS_FREE), and later calls are
+#: entries) is built from the STEADY_TIER_CALL-th call on, once its cost (flops, and STEP_FLOPS
+#: a step) is no more than the NumPy calls' (or below TABLE_FLOPS_FREE), and later calls are
 #: lookups. A shape with no table is jitted once the NumPy calls have taken JIT_SECONDS, about
 #: what a compilation costs. So no call pays much more than a first call, and a repeated
 #: question never costs more than twice its cheapest tier.
@@ -265,6 +265,13 @@ STEADY_TIER_CALL = 2
 SHAPE_TABLE_LIMIT = 2**20
 TABLE_FLOPS_FREE = 10**5
 JIT_SECONDS = 0.1
+#: What one step of a plan costs on the host beyond its flops (about 20 µs of Python and
+#: NumPy set-up), in flops
+STEP_FLOPS = 20_000
+
+
+def _cost(p: Plan) -> int:
+    return p.flops + STEP_FLOPS * len(p.steps)
 
 
 @dataclass(frozen=True)
@@ -306,8 +313,9 @@ class EveryValueTable:
         if not self._planned:
             self._planned = True
             if self.output or self.factors:
-                try:
-                    self._plan = plan_factors(self.factors, self.output, SHAPE_TABLE_LIMIT)
+                try:  # elimination only: the table is built when it pays, not searched for
+                    self._plan = plan_factors(self.factors, self.output, SHAPE_TABLE_LIMIT,
+                                              search=False)
                 except QueryError:
                     self._plan = None
         return self._plan
@@ -389,10 +397,11 @@ class CompiledQuery:
             self.numpy_seconds += time.perf_counter() - start
 
     def _table_is_paid_for(self) -> bool:
-        """Whether the answer table's plan costs no more flops than the NumPy calls so far."""
+        """Whether the answer table costs no more than the NumPy calls so far (flops, and
+        STEP_FLOPS for each step's set-up)."""
         table = self.contraction.every_value_table.plan()
-        return table is not None and (table.flops <= TABLE_FLOPS_FREE or
-                                      table.flops <= self.evaluations * self.plan.flops)
+        return table is not None and (_cost(table) <= TABLE_FLOPS_FREE or
+                                      _cost(table) <= self.evaluations * _cost(self.plan))
 
     def try_shape_table(self) -> np.ndarray | None:
         """The shape's answer table over (values, free do, free evidence, outcomes), computed

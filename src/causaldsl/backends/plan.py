@@ -41,11 +41,13 @@ class Plan:
 
 
 def plan(operands: Sequence[tuple[Sequence[Hashable], Sequence[int]]],
-         output: Sequence[Hashable], limit: int | None = None) -> Plan:
+         output: Sequence[Hashable], limit: int | None = None, search: bool = True) -> Plan:
     """Plan ``einsum`` over operands given as (index names, shape); output names its indices.
 
     Tries several optimisers and keeps the path with the smallest largest intermediate (memory
-    first, then flops). Raises QueryError when even the best plan exceeds ``limit`` entries.
+    first, then flops); with ``search`` false, only variable elimination (a quick plan, to
+    decide whether a contraction is worth doing). Raises QueryError when even the best plan
+    exceeds ``limit`` entries.
     """
     limit = MAX_INTERMEDIATE if limit is None else limit
     symbols: dict[Hashable, str] = {}
@@ -66,10 +68,10 @@ def plan(operands: Sequence[tuple[Sequence[Hashable], Sequence[int]]],
     # question answered in milliseconds). Where its order is costly, opt_einsum's greedy and a
     # randomised search bounded in time may find better.
     best = _eliminate(terms, eq.split("->")[1], shapes)
-    if best is None or best[0][1] > SEARCH_FLOPS:
+    if best is None or (search and best[0][1] > SEARCH_FLOPS):
         best = _better(best, eq, shapes, "optimal" if n <= 4 else "greedy")
     assert best is not None
-    if n > 4 and best[0][1] > SEARCH_FLOPS:
+    if search and n > 4 and best[0][1] > SEARCH_FLOPS:
         # greedy's order can cost 100× the best one's; randomised greedy runs search for a
         # time in proportion to the work it may save (a second at most)
         budget = min(MAX_SEARCH_SECONDS, best[0][1] / FLOPS_PER_SECOND / 10)
