@@ -546,14 +546,10 @@ def _y0_verdict(g: ADMG, y: list[str], x: list[str], z: list[str]) -> bool | Non
     import networkx as nx
     from y0.algorithm.identify import identify_outcomes
     from y0.dsl import Variable as V
-    from y0.graph import NxMixedGraph
 
-    d, u = nx.DiGraph(), nx.Graph()
-    d.add_nodes_from(V(n) for n in g.nodes)
-    u.add_nodes_from(V(n) for n in g.nodes)
-    d.add_edges_from((V(a), V(b)) for a, b in g.directed)
-    u.add_edges_from(tuple(V(v) for v in sorted(e)) for e in g.bidirected)
-    yg = NxMixedGraph(d, u)
+    from tests.analysis.y0_graph import to_y0
+
+    yg = to_y0(g)
     try:
         out = identify_outcomes(yg, treatments={V(v) for v in x}, outcomes={V(v) for v in y},
                                 conditions={V(v) for v in z} or None)

@@ -237,19 +237,14 @@ def ours(g: ADMG, gamma: list[Any], delta: list[Any]) -> tuple[str, str]:
 
 def theirs(g: ADMG, gamma: list[Any], delta: list[Any]) -> str | None:
     """y0's verdict, or None where y0 crashes (counted in Y0)."""
-    import networkx as nx
     from y0.algorithm.identify import Unidentifiable
     from y0.algorithm.identify.id_star import id_star as y0_id_star
     from y0.algorithm.identify.idc_star import idc_star as y0_idc_star
     from y0.dsl import Variable, Zero
-    from y0.graph import NxMixedGraph
 
-    d, u = nx.DiGraph(), nx.Graph()
-    d.add_nodes_from(Variable(n) for n in g.nodes)
-    u.add_nodes_from(Variable(n) for n in g.nodes)
-    d.add_edges_from((Variable(a), Variable(b)) for a, b in g.directed)
-    u.add_edges_from(tuple(Variable(v) for v in sorted(e)) for e in g.bidirected)
-    yg = NxMixedGraph(d, u)
+    from tests.analysis.y0_graph import to_y0
+
+    yg = to_y0(g)
 
     def y0_event(es: list[Any]) -> dict[Any, Any]:
         out = {}
