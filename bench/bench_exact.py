@@ -77,6 +77,9 @@ warnings.filterwarnings("ignore", category=UserWarning)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sections import keep_below  # noqa: E402
 
 ALL_NETWORKS = ("alarm", "hepar2", "win95pts", "andes", "munin")
 TOL = 1e-6
@@ -1070,11 +1073,8 @@ def keep_other_sections(text: str, path: Path) -> str:
     ``path``, and followed by the other benchmarks' sections (below ``OTHERS``)."""
     old = path.read_text() if path.exists() else ""
     if HEADLINE_END in old:
-        head, old = old.split(HEADLINE_END, 1)
-        text = head + HEADLINE_END + "\n\n" + text
-    if OTHERS not in old:
-        return text
-    return text.rstrip("\n") + "\n\n" + OTHERS + old.split(OTHERS, 1)[1]
+        text = old.split(HEADLINE_END, 1)[0] + HEADLINE_END + "\n\n" + text
+    return keep_below(text, path, OTHERS)
 
 
 if __name__ == "__main__":

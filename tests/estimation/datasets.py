@@ -17,6 +17,25 @@ ATT = "E[Y[X = 1] | X = 1] - E[Y[X = 0] | X = 1]"
 G = ADMG(["Z", "W", "X", "Y"], [("Z", "X"), ("W", "X"), ("Z", "Y"), ("W", "Y"), ("X", "Y")])
 
 
+def declared_graph(x_type: str, x_labels: str) -> str:
+    """G as a ``.causal`` graph with declared types: X of type ``x_type = {x_labels}``, W of
+    labels a, b, c, Z and Y real."""
+    return f"""
+type {x_type} = {{{x_labels}}}
+type Group = {{a, b, c}}
+graph g {{
+  X : {x_type}
+  W : Group
+  Z : Real
+  Y : Real
+  Z -> X -> Y
+  W -> X
+  Z -> Y
+  W -> Y
+}}
+"""
+
+
 def sigmoid(t: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-t))
 

@@ -20,22 +20,9 @@ from causaldsl import DataError, FitError, QueryError
 from causaldsl.core.errors import NotIdentifiable
 from causaldsl.model.graph import ADMG
 
-from .datasets import ATE, RISK_DIFFERENCE, G, hetero
+from .datasets import ATE, RISK_DIFFERENCE, G, declared_graph, hetero
 
-THREE = causaldsl.parse("""
-type Dose = {lo, mid, hi}
-type Group = {a, b, c}
-graph g {
-  X : Dose
-  W : Group
-  Z : Real
-  Y : Real
-  Z -> X -> Y
-  W -> X
-  Z -> Y
-  W -> Y
-}
-""").models["g"]
+THREE = causaldsl.parse(declared_graph("Dose", "lo, mid, hi")).models["g"]
 G2 = ADMG(["Z", "Z2", "W", "X", "Y"], [("Z", "X"), ("Z2", "X"), ("W", "X"), ("Z", "Y"),
                                        ("Z2", "Y"), ("W", "Y"), ("X", "Y")])
 CONFOUNDED = ADMG(["X", "Y"], [("X", "Y")], [("X", "Y")])

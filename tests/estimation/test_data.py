@@ -17,22 +17,9 @@ from causaldsl import DataError, QueryError
 from causaldsl.core.types import Bool, FiniteType, RealType
 from causaldsl.estimation.data import load
 
-from .datasets import ATE, G, hetero
+from .datasets import ATE, G, declared_graph, hetero
 
-DECLARED = """
-type YesNo = {no, yes}
-type Group = {a, b, c}
-graph g {
-  X : YesNo
-  W : Group
-  Z : Real
-  Y : Real
-  Z -> X -> Y
-  W -> X
-  Z -> Y
-  W -> Y
-}
-"""
+DECLARED = declared_graph("YesNo", "no, yes")
 YES_NO = "E[Y | do(X = yes)] - E[Y | do(X = no)]"
 
 

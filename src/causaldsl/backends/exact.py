@@ -468,13 +468,15 @@ class ExactEngine:
     def _size(self, var: str) -> int:
         return finite(self.model.variables[var].type, var).size
 
-    def compile(self, prob: Prob) -> CompiledQuery:
-        """Plan and stage one query shape (cached): cut, prune, plan, hoist."""
+    def compile(self, prob: Prob, checked: bool = False) -> CompiledQuery:
+        """Plan and stage one query shape (cached): cut, prune, plan, hoist. ``checked``: the
+        caller has already checked ``prob`` against the model."""
         key = prob.shape_key
         hit = self._compiled.get(key)
         if hit is not None:
             return hit
-        check_query(self.model, prob)
+        if not checked:
+            check_query(self.model, prob)
         mutilated, keep = self._cut_and_prune(prob)
         tables = self._table_factors(mutilated, keep)
         axes = self._axes(prob)
@@ -641,7 +643,7 @@ class ExactEngine:
 
     def _prepare(self, prob: Prob) -> Prepared:
         check_query(self.model, prob)  # values too: the compiled shape may be shared
-        cq = self.compile(prob)
+        cq = self.compile(prob, checked=True)
         values = {e.var: e.value for e in (*prob.interventions, *prob.evidence, *prob.outcomes)
                   if e.value is not None}
         prepared = Prepared(cq, cq.indices(values), self._answer_reader(prob, cq))
