@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 LAYERS = ["core", "syntax", "ir", "model", "rewrite", "analysis", "backends", "estimation",
-          "counterfactual", "lang", "interop", "draw", "app"]
+          "counterfactual", "bayes", "lang", "interop", "draw", "app"]
 PACKAGE = "causaldsl"
 ROOT = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 BEGIN, END = "<!-- layers:begin -->", "<!-- layers:end -->"

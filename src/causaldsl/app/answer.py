@@ -16,16 +16,19 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_INPUT = 0, 1
 
 
-def answer(program: Program, query: Any, target: str | None = None, **options: Any
-           ) -> tuple[Any, str | None]:
+def answer(program: Program, query: Any, target: str | None = None,
+           fits: dict[str, Any] | None = None, **options: Any) -> tuple[Any, str | None]:
     """A query's answer on ``target`` (default: the last model), and how it was found: a
-    model answers by its mechanisms (method None); a graph, by identification evaluated on
-    its last ``observed`` distribution (the rule's name)."""
+    model answers by its mechanisms (method None), or, once a ``fit`` statement has learned
+    it (``fits``), by its posterior; a graph, by identification evaluated on its last
+    ``observed`` distribution (the rule's name)."""
     from causaldsl.analysis.identify import identify
     from causaldsl.lang.elaborate import no_data_error
     from causaldsl.syntax.query import Prob, parse_query
 
     target = program.target(target or None)
+    if fits is not None and target in fits:
+        return fits[target].query(query), None
     if target not in program.graphs:
         return program.models[target].query(query, **options), None
     if not program.observations.get(target):
@@ -93,12 +96,16 @@ def on_observations(program: Program, target: str, ident: Any) -> Any:
 
 
 def answer_statement(prog: Any, target: str, st: Any, file: str, as_json: bool, text: str = "",
-                     options: dict[str, Any] | None = None) -> int:
-    """Answer a query or identify statement (or a parsed query) and print it as text or a JSON
-    line; errors go to stderr, located. The exit status: EXIT_OK or EXIT_INPUT."""
+                     options: dict[str, Any] | None = None,
+                     fits: dict[str, Any] | None = None) -> int:
+    """Answer a query, identify, estimate or fit statement (or a parsed query) and print it as
+    text or a JSON line; errors go to stderr, located. A fit's result is kept in ``fits``
+    for the queries after it. The exit status: EXIT_OK or EXIT_INPUT."""
     from causaldsl.lang import ast as A
 
     where = f"{file}:{st.span.line}:{st.span.column}: " if hasattr(st, "span") else f"{file}: "
+    if isinstance(st, A.FitStmt):
+        return fit_statement(prog, target, st, where, as_json, {} if fits is None else fits)
     if isinstance(st, A.EstimateStmt):
         return estimate_statement(prog, target, st, where, as_json)
     if isinstance(st, A.IdentifyStmt):
@@ -106,7 +113,7 @@ def answer_statement(prog: Any, target: str, st: Any, file: str, as_json: bool, 
     q = st.query if isinstance(st, A.QueryStmt) else st
     label = st.text if isinstance(st, A.QueryStmt) else text
     try:
-        result, method = answer(prog, q, target, **(options or {}))
+        result, method = answer(prog, q, target, fits, **(options or {}))
     except CausalError as e:
         print(f"{where}error: {e}", file=sys.stderr)
         return EXIT_INPUT
@@ -117,6 +124,28 @@ def answer_statement(prog: Any, target: str, st: Any, file: str, as_json: bool, 
         print(json.dumps(out))
     else:
         print(show(label, target, result, method))
+    return EXIT_OK
+
+
+def fit_statement(prog: Any, target: str, st: Any, where: str, as_json: bool,
+                  fits: dict[str, Any]) -> int:
+    """Fit the statement's model to its data file, keep the fitted model in ``fits`` and
+    print how the fit went (text, or a JSON line)."""
+    options = {o.name: (o.value if o.name == "missing" else int(o.value)) for o in st.options}
+    try:
+        fitted = prog.models[target].fit(st.data, st.method or "auto", **options)
+    except CausalError as e:
+        print(f"{where}error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    fits[target] = fitted
+    d = fitted.diagnostics
+    if as_json:
+        print(json.dumps({"fit": target, "data": st.data, "method": d.method, "rows": fitted.n,
+                          "columns": list(fitted.observed), "draws": d.draws,
+                          "r_hat": d.r_hat, "ess": d.ess, "divergences": d.divergences,
+                          "seconds": d.seconds, "warnings": list(d.warnings)}))
+    else:
+        print(f"{fitted}\n")
     return EXIT_OK
 
 
@@ -213,8 +242,11 @@ def _no_exact_value(model: Any) -> str | None:
 
 def show(label: str, target: str, result: Any, method: str | None = None) -> str:
     """An answer as ``causal run`` prints it."""
+    from causaldsl.bayes.posterior import Posterior
     from causaldsl.model.distribution import Distribution, Expectations
 
+    if isinstance(result, Posterior):
+        return f"{label}  [{target}]\n{result.body()}\n"
     how = f"  (identified by {method}, evaluated on the observed data)" if method else ""
     if isinstance(result, Distribution | Expectations):
         how += f"  ({result.route})" if hasattr(result, "route") else ""
@@ -226,10 +258,13 @@ def show(label: str, target: str, result: Any, method: str | None = None) -> str
 
 def jsonable(label: str, target: str, result: Any) -> dict[str, Any]:
     """An answer as the JSON object ``--json`` prints."""
+    from causaldsl.bayes.posterior import Posterior
     from causaldsl.core.types import show_label
     from causaldsl.model.distribution import Distribution, Expectations
 
     out: dict[str, Any] = {"query": label, "model": target}
+    if isinstance(result, Posterior):
+        return {**out, **{k: v for k, v in result.to_dict().items() if k != "query"}}
     if isinstance(result, Distribution | Expectations):
         key = "p" if isinstance(result, Distribution) else "E"
         out["axes"] = list(result.axes if isinstance(result, Distribution) else result.given)

@@ -28,6 +28,7 @@ examples:
   causal estimate examples/spector.causal "E[GRADE | do(PSI = 1)] - E[GRADE | do(PSI = 0)]" \
       --data examples/spector.csv -o forest.svg --overlap overlap.svg
   causal repl examples/smoking.causal
+  causal fit examples/smoking_bayes.causal --data examples/smoking_data.csv -q "P(C | do(S = yes))"
   causal convert alarm.bif.gz -o alarm.causal
 """
 
@@ -100,6 +101,32 @@ def _parser() -> argparse.ArgumentParser:
                    "estimate and its confidence interval, against zero")
     e.add_argument("--overlap", metavar="OUT.svg", help="write the overlap plot: the "
                    "propensity histograms of the treatment arms (methods ipw and aipw)")
+    ft = sub.add_parser("fit", help="learn a model's unknown tables from data; answer queries "
+                        "with their posterior", epilog='example: causal fit '
+                        'examples/smoking_bayes.causal --data examples/smoking_data.csv '
+                        '-q "P(C = yes | do(S = yes))"')
+    ft.add_argument("file", metavar="FILE")
+    ft.add_argument("--data", required=True, metavar="PATH",
+                    help="the data: .csv .tsv .parquet .feather .json .jsonl .xlsx (columns are "
+                    "matched to observed variables by name)")
+    ft.add_argument("--in", dest="target", metavar="MODEL", help="the model (default: last)")
+    ft.add_argument("--method", choices=["auto", "exact", "nuts", "svi", "mle"], default="auto",
+                    help="exact: the conjugate posterior; nuts, svi: sampled, hidden variables "
+                    "summed out; mle: maximum likelihood and a bootstrap (default auto: exact "
+                    "where every unknown table's variable and parents are columns, else nuts)")
+    ft.add_argument("-q", "--query", action="append", default=[], metavar="QUERY",
+                    help="a query to answer with its posterior (repeatable)")
+    ft.add_argument("--level", type=float, default=0.95, help="the interval's level (0.95)")
+    ft.add_argument("--draws", type=int, default=1000, help="posterior draws (1000)")
+    ft.add_argument("--warmup", type=int, default=500, help="NUTS warm-up steps per chain (500)")
+    ft.add_argument("--chains", type=int, default=2, help="NUTS chains (2)")
+    ft.add_argument("--steps", type=int, default=2000, help="SVI / mle optimiser steps (2000)")
+    ft.add_argument("--bootstrap", type=int, default=200, help="mle bootstrap replicates (200)")
+    ft.add_argument("--seed", type=_seed, default=0, help="random seed (0)")
+    ft.add_argument("--missing", choices=["error", "drop"], default="error",
+                    help="rows with missing values: an error (default) or dropped")
+    ft.add_argument("--progress", action="store_true", help="show the sampler's progress")
+    ft.add_argument("--json", action="store_true", help="print the fit and answers as JSON")
     d = sub.add_parser("draw", help="draw a model, graph or diagram (svg, png, pdf or dot)",
                        epilog='examples: causal draw examples/smoking.causal -o smoking.png\n'
                        '          causal draw examples/smoking.causal --do "S=yes" -o surgery.svg',
@@ -182,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return {"check": _check, "run": _run, "query": _query, "fmt": _fmt,
                 "repl": _repl, "identify": _identify_cmd, "draw": _draw,
-                "estimate": _estimate_cmd, "convert": _convert}[args.command](args)
+                "estimate": _estimate_cmd, "convert": _convert,
+                "fit": _fit_cmd}[args.command](args)
     except KeyboardInterrupt:  # pragma: no cover
         return 130
     except BrokenPipeError:  # the reader went away (`causal ... | head`): stop quietly
@@ -396,7 +424,7 @@ def _fmt(args: argparse.Namespace) -> int:
 
 
 def _summary(prog: Any) -> str:
-    from causaldsl.lang.ast import EstimateStmt, IdentifyStmt
+    from causaldsl.lang.ast import EstimateStmt, FitStmt, IdentifyStmt
 
     kinds = [type(st) for st, _ in prog.statements]
     parts = []
@@ -404,9 +432,10 @@ def _summary(prog: Any) -> str:
                          ("graph", "graphs", len(prog.graphs)),
                          ("diagram", "diagrams", len(prog.diagrams)),
                          ("query", "queries", len(kinds) - kinds.count(IdentifyStmt)
-                          - kinds.count(EstimateStmt)),
+                          - kinds.count(EstimateStmt) - kinds.count(FitStmt)),
                          ("identification", "identifications", kinds.count(IdentifyStmt)),
-                         ("estimate", "estimates", kinds.count(EstimateStmt))):
+                         ("estimate", "estimates", kinds.count(EstimateStmt)),
+                         ("fit", "fits", kinds.count(FitStmt))):
         if n:
             parts.append(f"{n} {one if n == 1 else many}")
     return ", ".join(parts) or "empty"
@@ -415,10 +444,41 @@ def _summary(prog: Any) -> str:
 def _run(args: argparse.Namespace) -> int:
     status = [EXIT_OK]
     for f, prog in _programs(args.files, status):
+        fits: dict[str, Any] = {}  # models learned by the file's fit statements so far
         for st, target in prog.statements:
             status[0] = max(status[0], answer_statement(prog, target, st, f, args.json,
-                                               options=_options(args)))
+                                                        options=_options(args), fits=fits))
     return status[0]
+
+
+def _fit_cmd(args: argparse.Namespace) -> int:
+    import json
+
+    from causaldsl.syntax.query import parse_query
+
+    try:
+        prog, target = _load_target(args)
+        queries = [parse_query(q) for q in args.query]
+        fitted = prog.models[target].fit(
+            args.data, args.method, draws=args.draws, warmup=args.warmup, chains=args.chains,
+            steps=args.steps, bootstrap=args.bootstrap, seed=args.seed, missing=args.missing,
+            progress=args.progress)
+        answers = [fitted.query(q, level=args.level) for q in queries]
+    except CausalError as e:
+        print(f"{args.file}: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    if args.json:
+        d = fitted.diagnostics
+        print(json.dumps({"fit": target, "data": args.data, "method": d.method, "rows": fitted.n,
+                          "columns": list(fitted.observed), "draws": d.draws, "r_hat": d.r_hat,
+                          "ess": d.ess, "divergences": d.divergences, "seconds": d.seconds,
+                          "warnings": list(d.warnings),
+                          "answers": [a.to_dict() for a in answers]}))
+        return EXIT_OK
+    print(f"{fitted}\n")
+    for text, a in zip(args.query, answers, strict=True):
+        print(f"{text}  [{target}]\n{a.body()}\n")
+    return EXIT_OK
 
 
 def _query(args: argparse.Namespace) -> int:
@@ -430,7 +490,16 @@ def _query(args: argparse.Namespace) -> int:
     except CausalError as e:
         print(e, file=sys.stderr)
         return EXIT_INPUT
-    return answer_statement(prog, target, q, args.file, args.json, text=args.query, options=_options(args))
+    fits: dict[str, Any] = {}
+    for st, t in prog.statements:  # the file's fit of the model, before the question
+        if t == target and type(st).__name__ == "FitStmt":
+            import contextlib
+
+            with contextlib.redirect_stdout(sys.stderr):
+                if answer_statement(prog, t, st, args.file, False, fits=fits) != EXIT_OK:
+                    return EXIT_INPUT
+    return answer_statement(prog, target, q, args.file, args.json, text=args.query,
+                            options=_options(args), fits=fits)
 
 
 if __name__ == "__main__":  # pragma: no cover

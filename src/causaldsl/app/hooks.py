@@ -63,6 +63,12 @@ def _read_network(path: Any, shown: str) -> Any:
     return read_bif(path, shown)
 
 
+def _fit(model: Any, data: Any, method: str, options: Any) -> Any:
+    from causaldsl.bayes.fit import fit
+
+    return fit(model, data, method, **options)
+
+
 def install() -> None:
     """Fill every hook; called once by ``causaldsl/__init__``."""
     hooks.answer.install(_answer)
@@ -73,3 +79,4 @@ def install() -> None:
     hooks.compile_estimand.install(_compile_estimand)
     hooks.picture.install(_picture)
     hooks.read_network.install(_read_network)
+    hooks.fit.install(_fit)

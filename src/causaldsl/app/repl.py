@@ -13,7 +13,13 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from causaldsl.app.answer import answer, estimate_statement, identify_statement, show
+from causaldsl.app.answer import (
+    answer,
+    estimate_statement,
+    fit_statement,
+    identify_statement,
+    show,
+)
 from causaldsl.core.errors import CausalError
 
 HELP = """\
@@ -41,6 +47,7 @@ class Session:
 
     def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr):
         self.chunks: list[str] = []
+        self.fits: dict[str, Any] = {}  # models learned by fit statements, by name
         self.program: Any = None
         self.current: str | None = None
         self.out, self.err = out, err
@@ -164,10 +171,14 @@ class Session:
             with contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.err):
                 estimate_statement(self.program, target, st, "", False)
             return
+        if isinstance(st, A.FitStmt):
+            with contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.err):
+                fit_statement(self.program, target, st, "", False, self.fits)
+            return
 
         q = st.query if isinstance(st, A.QueryStmt) else st
         try:
-            result, method = answer(self.program, q, target)
+            result, method = answer(self.program, q, target, self.fits)
         except CausalError as e:
             print(f"error: {e}", file=self.err)
             return

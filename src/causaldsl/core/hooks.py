@@ -46,3 +46,5 @@ picture = Hook("picture", "Notebook renderings of a model, diagram, graph or res
                "(obj, kind) with kind 'mimebundle', 'svg' or 'html'.")
 read_network = Hook("read_network", "Read a network file of another format (BIF) as a model: "
                     "(path, shown) → CausalModel; errors name ``shown``.")
+fit = Hook("fit", "Learn a model's unknown parts from data: (model, data, method, options) → "
+           "FittedModel.")

@@ -129,6 +129,23 @@ def read_table(data: Any) -> tuple[pd.DataFrame, str]:
                     f"file ({', '.join(sorted(READERS))}), got {type(data).__name__}")
 
 
+def columns_of(data: Any) -> list[str]:
+    """The column names of what a user hands, reading no more than a file's header where the
+    format has one (CSV, TSV); other files are read whole."""
+    import pandas as pd
+
+    if isinstance(data, str | os.PathLike):
+        path = Path(os.fspath(data))
+        if path.suffix.lower() in CSV_LIKE:
+            _check_file(path)
+            try:
+                return [str(c) for c in pd.read_csv(path, nrows=0, **_csv_options(path)).columns]
+            except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
+                raise DataError(f"{path}: cannot read it as {path.suffix} data: {e}") from None
+    frame, _ = read_table(data)
+    return [str(c) for c in frame.columns]
+
+
 def _read_file(path: Path) -> pd.DataFrame:
     import pandas as pd
 

@@ -18,9 +18,9 @@ from typing import Any
 from causaldsl.core.drawable import Drawable
 from causaldsl.core.errors import CausalTypeError, CompositionError, count
 from causaldsl.core.types import Type, product_str
-from causaldsl.ir.mechanism import ExprMechanism, Table
+from causaldsl.ir.mechanism import ExprMechanism, Table, UnknownTable
 
-Mechanism = Table | ExprMechanism
+Mechanism = Table | ExprMechanism | UnknownTable
 
 
 @dataclass(frozen=True)
@@ -35,13 +35,14 @@ class Box:
     def __post_init__(self) -> None:
         object.__setattr__(self, "dom", tuple(self.dom))
         object.__setattr__(self, "cod", tuple(self.cod))
-        if self.mechanism is not None and not isinstance(self.mechanism, (Table, ExprMechanism)):
+        if self.mechanism is not None and not isinstance(self.mechanism, (Table, ExprMechanism,
+                                                                           UnknownTable)):
             try:
                 object.__setattr__(self, "mechanism", Table(self.mechanism, len(self.dom)))
             except (TypeError, ValueError) as e:
                 raise CausalTypeError(f"the mechanism of box {self.name} must be a table "
                                       f"(an array of shape dom + cod): {e}") from None
-        if isinstance(self.mechanism, Table):
+        if isinstance(self.mechanism, Table | UnknownTable):
             self.mechanism.check(self.dom, self.cod, f"box {self.name}")
 
     def __str__(self) -> str:

@@ -111,6 +111,98 @@ class ExprMechanism:
         return ("~ " if self.kind == "sample" else ":= ") + self.text
 
 
+@dataclass(frozen=True, eq=False)
+class UnknownTable:
+    """A conditional table to be learned from data: each row (one per value of the parents)
+    has a Dirichlet prior, ``concentration`` holding its parameters in the table's shape.
+    Queries need a fitted model (``docs/bayes.md``); the exact backend never sees one."""
+
+    concentration: np.ndarray
+    n_inputs: int
+
+    def __init__(self, concentration: np.ndarray | Sequence, n_inputs: int):
+        arr = np.array(concentration, dtype=np.float64)
+        arr.setflags(write=False)
+        object.__setattr__(self, "concentration", arr)
+        object.__setattr__(self, "n_inputs", int(n_inputs))
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.concentration.shape)
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, UnknownTable) and self.n_inputs == other.n_inputs
+                and self.shape == other.shape
+                and bool(np.array_equal(self.concentration, other.concentration)))
+
+    def __hash__(self) -> int:
+        return hash(("unknown", self.n_inputs, self.shape, self.concentration.tobytes()))
+
+    def __repr__(self) -> str:
+        return f"UnknownTable(shape={self.shape}, n_inputs={self.n_inputs})"
+
+    def __str__(self) -> str:
+        prior = self.prior_text()
+        return "~ unknown" + (f" {prior}" if prior else "")
+
+    def prior_text(self) -> str | None:
+        """The prior as the language writes it: "" for the default Dirichlet(1),
+        ``Dirichlet(a)`` when every parameter is ``a``, ``Dirichlet([a1, …])`` when every row
+        has the same parameters; None when rows differ (the language cannot write that)."""
+        rows = self.concentration.reshape(-1, self.shape[-1])
+        if np.all(rows == 1.0):
+            return ""
+        if np.all(rows == rows.flat[0]):
+            return f"Dirichlet({_number(rows.flat[0])})"
+        if np.all(rows == rows[0]):
+            return "Dirichlet([" + ", ".join(_number(a) for a in rows[0]) + "])"
+        return None
+
+    def check(self, dom: Sequence[Type], cod: Sequence[Type], owner: str) -> None:
+        """Raise TableError unless the prior has the table's shape and positive, finite
+        parameters."""
+        expected = tuple(_size(t, owner) for t in (*dom, *cod))
+        if self.n_inputs != len(dom) or self.shape != expected:
+            raise TableError(f"the prior of {owner} has shape {self.shape}, but its table "
+                             f"{product_str(dom)} → {product_str(cod)} has shape {expected}")
+        arr = self.concentration
+        bad = ~np.isfinite(arr) | (arr <= 0)
+        if np.any(bad):
+            i = tuple(int(j) for j in np.argwhere(bad)[0])
+            raise TableError(f"the Dirichlet prior of {owner} has the parameter {arr[i]:g} at "
+                             f"{_where(i, dom, cod)}; each must be a positive number")
+
+
+def _number(x: Any) -> str:
+    """A float as it reads back exactly, without a trailing ``.0``."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def dirichlet_prior(spec: Any, typ: Type, ptypes: Sequence[Type], owner: str) -> UnknownTable:
+    """The prior of an unknown table: ``spec`` one number for every parameter (1 when None,
+    a uniform prior on each row), or a list with one per value, repeated on every row."""
+    if not isinstance(typ, FiniteType) or not all(isinstance(t, FiniteType) for t in ptypes):
+        raise TableError(f"{owner} has an unknown table, but a table needs finite types for "
+                         "it and its parents")
+    shape = (*(t.size for t in ptypes if isinstance(t, FiniteType)), typ.size)
+    spec = 1.0 if spec is None else spec
+    try:
+        arr = np.asarray(spec, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TableError(f"the Dirichlet prior of {owner} is a positive number or a list of "
+                         f"{typ.size}, got {spec!r}") from None
+    if arr.ndim == 1 and arr.shape != (typ.size,):
+        raise TableError(f"the Dirichlet prior of {owner} has {arr.size} parameters, but "
+                         f"{typ!r} has {typ.size} values")
+    if arr.ndim > 1 and arr.shape != shape:
+        raise TableError(f"the Dirichlet prior of {owner} has shape {arr.shape}; its table "
+                         f"has shape {shape}")
+    out = UnknownTable(np.broadcast_to(arr, shape), len(ptypes))
+    out.check(ptypes, (typ,), owner)
+    return out
+
+
 def point_table(typ: FiniteType, label: object) -> Table:
     """The point state ``I → typ`` that puts all mass on one value."""
     arr = np.zeros(typ.size)

@@ -98,7 +98,16 @@ class Functional(Record):
     span: Span
 
 
-Mechanism = InlineTable | CondTable | DistCall | Functional
+class UnknownTableSyntax(Record):
+    """``~ unknown`` or ``~ table(P…) unknown``, with an optional ``Dirichlet(a)`` prior
+    (``prior``: a number, a tuple of numbers, or None for the default)."""
+
+    parents: tuple[tuple[str, Span], ...]
+    prior: Any
+    span: Span
+
+
+Mechanism = InlineTable | CondTable | DistCall | Functional | UnknownTableSyntax
 
 
 class ModelItem(Record):
@@ -230,8 +239,18 @@ class EstimateStmt(Record):
     span: Span
 
 
+class FitStmt(Record):
+    """``fit M to "data.csv" [by METHOD] [with OPTION = VALUE, …]``."""
+
+    target: tuple[str, Span]
+    data: str
+    method: str | None
+    options: tuple[Option, ...]
+    span: Span
+
+
 Statement = (Import | TypeDef | ModelDef | GraphDef | Observed | BoxDef | DiagramDef | QueryStmt
-             | IdentifyStmt | EstimateStmt)
+             | IdentifyStmt | EstimateStmt | FitStmt)
 
 
 class Module(Record):
@@ -345,6 +364,18 @@ class _ToAst(Transformer_NonRecursive):
     def dist_call(self, meta, items):  # type: ignore[no-untyped-def]
         return DistCall(str(items[0]), tuple(a for a in items[1:] if a is not None),
                         _span(items[0]))
+
+    def unknown_table(self, meta, items):  # type: ignore[no-untyped-def]
+        prior = items[1] if len(items) > 1 else None
+        return UnknownTableSyntax(tuple(items[0]), prior, self._sp(meta, items))
+
+    def unknown_root(self, meta, items):  # type: ignore[no-untyped-def]
+        return UnknownTableSyntax((), items[0] if items else None, self._sp(meta, items))
+
+    def prior(self, meta, items):  # type: ignore[no-untyped-def]
+        x = items[0]
+        return tuple(x) if isinstance(x, tuple) else number(x) if isinstance(x, lark.Token) \
+            else x
 
     def row(self, meta, items):  # type: ignore[no-untyped-def]
         return Row(items[0], items[1], self._sp(meta, items))
@@ -463,6 +494,12 @@ class _ToAst(Transformer_NonRecursive):
                 method = str(it)
         return EstimateStmt(query, str(query), target, data, method, tuple(options),
                             self._sp(meta, items))
+
+    def fit_stmt(self, meta, items):  # type: ignore[no-untyped-def]
+        rest = [i for i in items[2:] if i is not None]
+        method = next((str(i) for i in rest if isinstance(i, lark.Token)), None)
+        return FitStmt((str(items[0]), _span(items[0])), str(items[1])[1:-1], method,
+                       tuple(i for i in rest if isinstance(i, Option)), self._sp(meta, items))
 
     def option(self, meta, items):  # type: ignore[no-untyped-def]
         kind, value = items[1]

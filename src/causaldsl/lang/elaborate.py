@@ -29,7 +29,7 @@ from causaldsl.ir.expr import (
     infer,
     kind_of,
 )
-from causaldsl.ir.mechanism import TOLERANCE, ExprMechanism, Table, to_table
+from causaldsl.ir.mechanism import TOLERANCE, ExprMechanism, Table, dirichlet_prior, to_table
 from causaldsl.lang import ast as A
 from causaldsl.lang.files import open_regular, open_regular_text, why
 from causaldsl.model.causal_model import CausalModel, Role, Variable, did_you_mean
@@ -134,6 +134,7 @@ class Elaborator:
         self.prog = Program(file)
         self.defined_at: dict[str, Span] = {}
         self.targets: list[str] = []  # models and graphs in order, including failed ones
+        self.fitted: set[str] = set()  # models a `fit` statement above has learned
 
     # -- diagnostics ---------------------------------------------------------------------
     def error(self, span: Span, message: str) -> None:
@@ -198,6 +199,8 @@ class Elaborator:
             self.query_statement(st)
         elif isinstance(st, A.EstimateStmt):
             self.estimate_statement(st)
+        elif isinstance(st, A.FitStmt):
+            self.fit_statement(st)
 
     # -- imports -------------------------------------------------------------------------
     def import_(self, st: A.Import) -> None:
@@ -319,7 +322,23 @@ class Elaborator:
             return self.inline_table(m, it, types[it.name])
         if isinstance(m, A.CondTable):
             return self.cond_table(m, md, it, types)
+        if isinstance(m, A.UnknownTableSyntax):
+            return self.unknown_table(m, md, it, types)
         return self.expression_mechanism(m, md, it, types)
+
+    def unknown_table(self, m: A.UnknownTableSyntax, md: A.ModelDef, it: A.ModelItem,
+                      types: dict[str, Type]) -> tuple[tuple[str, ...] | None, Any]:
+        """``~ [table(P…)] unknown [Dirichlet(a)]``: a table to be learned by ``fit``."""
+        parents: list[str] = []
+        for p, span in m.parents:
+            if p not in types:
+                self.error(span, f"{p!r} is not a variable of model {md.name}"
+                           + did_you_mean(p, types))
+                return None, None
+            parents.append(p)
+        ptypes = [types[p] for p in parents]
+        owner = f"variable {it.name}" + (f" (given {', '.join(parents)})" if parents else "")
+        return tuple(parents), dirichlet_prior(m.prior, types[it.name], ptypes, owner)
 
     def inline_table(self, m: A.InlineTable, it: A.ModelItem, t: Type
                      ) -> tuple[tuple[str, ...] | None, Any]:
@@ -857,6 +876,11 @@ class Elaborator:
                                 "`query P(...) in NAME`")
             return
         model = self.prog.models[name]
+        if model.unknown and name not in self.fitted and not isinstance(st, A.IdentifyStmt):
+            self.error(st.span, f"model {name} has unknown tables ({', '.join(model.unknown)}): "
+                                f"learn them first, with `fit {name} to \"data.csv\"` above "
+                                "this query (docs/bayes.md)")
+            return
         try:  # what `causal run` would refuse before computing, with its message
             if isinstance(st, A.IdentifyStmt):
                 check_query(model, st.prob, untyped_labels=True)
@@ -919,6 +943,41 @@ class Elaborator:
         except OSError as e:
             self.error(st.span, f"cannot read {st.data!r}: {why(e)}")
             return
+        self.prog.statements.append((st.replace(data=str(path)), name))
+
+    def fit_statement(self, st: A.FitStmt) -> None:
+        """Check a ``fit`` without reading the data: a model with unknown tables, the method,
+        the options, and a readable data file (kept resolved against this file's folder)."""
+        name, span = st.target
+        if name in self.targets and name not in self.prog.models:
+            return  # its definition failed and was reported
+        if name not in self.prog.models or name in self.prog.graphs:
+            what = "a graph, which has no tables to learn" if name in self.prog.graphs else \
+                "not a model" + did_you_mean(name, self.prog.models)
+            self.error(span, f"fit {name}: {what}")
+            return
+        model = self.prog.models[name]
+        if not model.unknown:
+            self.error(span, f"model {name} has nothing to learn: no table is `unknown`")
+            return
+        for opt in st.options:
+            problem = _fit_option_problem(opt)
+            if problem:
+                self.error(opt.span, problem)
+                return
+        names = [o.name for o in st.options]
+        twice = next((n for n in names if names.count(n) > 1), None)
+        if twice:
+            self.error(st.span, f"the option {twice} is given twice")
+            return
+        base = Path(self.file).parent if self.file not in ("<string>", "<repl>") else Path.cwd()
+        path = base / st.data
+        try:
+            open_regular(path).close()
+        except OSError as e:
+            self.error(st.span, f"cannot read {st.data!r}: {why(e)}")
+            return
+        self.fitted.add(name)
         self.prog.statements.append((st.replace(data=str(path)), name))
 
     def _name_span(self, span: Span, e: CausalError) -> Span:
@@ -1088,4 +1147,26 @@ def _option_problem(opt: A.Option, model: CausalModel) -> str:
         if unknown:
             return (f"{opt.name} names {unknown[0]!r}, which is not a variable of {model.name}"
                     f"{did_you_mean(unknown[0], model.variables)}")
+    return ""
+
+
+#: The options of a ``fit`` statement: each a whole number, but ``missing`` (a name).
+FIT_COUNTS = {"draws": 1, "warmup": 0, "chains": 1, "steps": 1, "bootstrap": 1, "seed": 0}
+
+
+def _fit_option_problem(opt: A.Option) -> str:
+    """Why a fit statement's option is wrong, or ''."""
+    known = [*FIT_COUNTS, "missing"]
+    if opt.name not in known:
+        return (f"unknown option {opt.name!r} of fit; the options are {', '.join(known)}"
+                f"{did_you_mean(opt.name, known)}")
+    v = opt.value
+    if opt.name == "missing":
+        if opt.kind != "name" or v not in ("error", "drop"):
+            return "missing = error (the default) or missing = drop (complete rows only)"
+        return ""
+    least = FIT_COUNTS[opt.name]
+    if opt.kind != "number" or not (isinstance(v, float) and v.is_integer()
+                                    and least <= v < 2 ** 32):
+        return f"{opt.name} takes a whole number from {least} to 2**32 - 1"
     return ""

@@ -182,6 +182,11 @@ class _Printer:
             opts = ", ".join(f"{o.name} = {_option_value(o)}" for o in st.options)
             return [f'estimate {st.query}{target} from "{st.data}"{by}'
                     + (f" with {opts}" if opts else "") + self.trailing(sp.line, sp.last_line)]
+        if isinstance(st, A.FitStmt):
+            by = f" by {st.method}" if st.method else ""
+            opts = ", ".join(f"{o.name} = {_option_value(o)}" for o in st.options)
+            return [f'fit {st.target[0]} to "{st.data}"{by}' + (f" with {opts}" if opts else "")
+                    + self.trailing(sp.line, sp.last_line)]
         raise TypeError(f"cannot format {type(st).__name__}")  # pragma: no cover
 
     def item(self, it: Any) -> list[str]:
@@ -292,11 +297,21 @@ def product(ts: tuple[Any, ...]) -> str:
 
 
 def mechanism(m: Any) -> str:
+    if isinstance(m, A.UnknownTableSyntax):
+        table = f"table({', '.join(p for p, _ in m.parents)}) " if m.parents else ""
+        return f"~ {table}unknown" + ("" if m.prior is None else f" {prior(m.prior)}")
     if isinstance(m, A.InlineTable):
         return f"~ [{', '.join(num(x) for x in m.numbers)}]"
     if isinstance(m, A.DistCall):
         return f"~ {m.name}({', '.join(expr(a) for a in m.args)})"
     return f":= {expr(m.expr)}"
+
+
+def prior(a: Any) -> str:
+    """A Dirichlet prior as written: ``Dirichlet(0.5)`` or ``Dirichlet([1, 2])``."""
+    if isinstance(a, tuple):
+        return f"Dirichlet([{', '.join(num(x) for x in a)}])"
+    return f"Dirichlet({num(a)})"
 
 
 def diagram_expr(e: Any, parent: int = 0) -> str:

@@ -37,7 +37,7 @@ _OPERATORS = {"'+'", "'-'", "'*'", "'/'", "'^'", "'=='", "'!='", "'<'", "'<='", 
 
 
 _STATEMENTS = ("type", "model", "graph", "observed", "box", "diagram", "query", "identify",
-               "estimate", "import")
+               "estimate", "fit", "import")
 
 
 BOM = "\ufeff"

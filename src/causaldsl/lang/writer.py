@@ -16,7 +16,7 @@ from pathlib import Path
 
 from causaldsl.core.errors import CausalError
 from causaldsl.core.types import Bool, FiniteType, RealType, Type
-from causaldsl.ir.mechanism import ExprMechanism, Table
+from causaldsl.ir.mechanism import ExprMechanism, Table, UnknownTable
 from causaldsl.lang.files import write_regular
 from causaldsl.lang.fmt import INDENT, WIDTH, key, label, num, typ
 from causaldsl.lang.fmt import is_name as _is_name
@@ -106,6 +106,13 @@ def _item(v: Variable, model: CausalModel, shown: dict[FiniteType, str]) -> list
     m = v.mechanism
     if isinstance(m, ExprMechanism):
         return [f"{head} {m}"]
+    if isinstance(m, UnknownTable):
+        prior = m.prior_text()
+        if prior is None:
+            raise CausalError(f"the prior of variable {v.name!r} of model {model.name} differs "
+                              "from row to row, which a .causal file cannot write")
+        table = f"table({', '.join(v.parents)}) " if v.parents else ""
+        return [f"{head} ~ {table}unknown" + (f" {prior}" if prior else "")]
     assert isinstance(m, Table)
     arr = m.array
     if not v.parents:

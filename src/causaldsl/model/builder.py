@@ -19,7 +19,7 @@ from causaldsl.core.errors import (
     shown,
 )
 from causaldsl.core.types import FiniteType, Label, OpaqueType, RealType, Type
-from causaldsl.ir.mechanism import to_table
+from causaldsl.ir.mechanism import dirichlet_prior, to_table
 from causaldsl.model.causal_model import CausalModel, Role, Variable, did_you_mean
 
 
@@ -36,8 +36,11 @@ class ModelBuilder:
                           _labels(values, f"the values of type {name} are"))
 
     def variable(self, name: str, type: Type | Iterable[Label], table: Any = None, *,
-                 given: Sequence[str] | str = (), role: Role | str = Role.OBSERVED) -> str:
-        """Declare a variable with its parents (``given``) and its table; returns its name."""
+                 given: Sequence[str] | str = (), role: Role | str = Role.OBSERVED,
+                 unknown: Any = None) -> str:
+        """Declare a variable with its parents (``given``) and its table; returns its name.
+        ``unknown``: the table is to be learned (``model.fit``), with a Dirichlet prior on
+        each row: True for Dirichlet(1), a number, or one number per value."""
         if not isinstance(name, str) or not name.isidentifier():
             raise CausalTypeError(f"variable name {name!r} must be an identifier")
         if name in self._specs:
@@ -51,12 +54,17 @@ class ModelBuilder:
         except ValueError:
             raise CausalTypeError(f"the role of variable {name} is 'observed', 'latent' or "
                                   f"'exogenous', got {shown(role)}") from None
+        if unknown is not None and unknown is not False:
+            if table is not None:
+                raise CausalTypeError(f"variable {name} has a table and is unknown: give one")
+            table = _Unknown(None if unknown is True else unknown)
         self._specs[name] = (type, role, parents, table)
         return name
 
     def observed(self, name: str, type: Type | Iterable[Label], table: Any = None, *,
-                 given: Sequence[str] | str = ()) -> str:
-        return self.variable(name, type, table, given=given, role=Role.OBSERVED)
+                 given: Sequence[str] | str = (), unknown: Any = None) -> str:
+        return self.variable(name, type, table, given=given, role=Role.OBSERVED,
+                             unknown=unknown)
 
     def latent(self, name: str, type: Type | Iterable[Label], table: Any = None, *,
                given: Sequence[str] | str = ()) -> str:
@@ -77,9 +85,18 @@ class ModelBuilder:
             if role is Role.EXOGENOUS and parents:
                 raise CausalTypeError(f"exogenous variable {name} cannot have parents")
             ptypes = [self._specs[p][0] for p in parents]
-            table = None if raw is None else to_table(raw, name, typ, parents, ptypes)
+            table = None if raw is None else dirichlet_prior(
+                raw.prior, typ, ptypes, f"variable {name}") if isinstance(raw, _Unknown) \
+                else to_table(raw, name, typ, parents, ptypes)
             variables.append(Variable(name, typ, role, parents, table))
         return CausalModel.from_variables(variables, self.name)
+
+
+class _Unknown:
+    """A table declared unknown, with its prior as given."""
+
+    def __init__(self, prior: Any):
+        self.prior = prior
 
 
 def _labels(values: Any, taken: str) -> list[Label]:

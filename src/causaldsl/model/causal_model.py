@@ -27,7 +27,13 @@ from causaldsl.core.errors import (
 )
 from causaldsl.core.types import FiniteType, Type
 from causaldsl.ir.diagram import Box, Diagram, Node
-from causaldsl.ir.mechanism import ExprMechanism, Table, point_mechanism, to_table
+from causaldsl.ir.mechanism import (
+    ExprMechanism,
+    Table,
+    UnknownTable,
+    point_mechanism,
+    to_table,
+)
 from causaldsl.model.graph import ADMG
 from causaldsl.syntax.query import Expect, Linear, Prob, Query
 
@@ -56,7 +62,7 @@ class Variable:
     type: Type
     role: Role = Role.OBSERVED
     parents: tuple[str, ...] = ()
-    mechanism: Table | ExprMechanism | None = field(default=None, repr=False)
+    mechanism: Table | ExprMechanism | UnknownTable | None = field(default=None, repr=False)
     is_input: bool = False
 
 
@@ -101,7 +107,7 @@ class CausalModel(Drawable):
         if cycle:
             raise CycleError(f"model {name} has a cycle: {' → '.join([*cycle, cycle[0]])}", cycle)
         for v in vars_.values():
-            if isinstance(v.mechanism, Table) and id(v) not in trusted_ids:
+            if isinstance(v.mechanism, Table | UnknownTable) and id(v) not in trusted_ids:
                 dom = tuple(vars_[p].type for p in v.parents)
                 v.mechanism.check(dom, (v.type,), f"variable {v.name}" + (
                     f" (given {', '.join(v.parents)})" if v.parents else ""))
@@ -145,6 +151,12 @@ class CausalModel(Drawable):
             (w,) = node.outputs
             out[w] = Variable(w, node.box.cod[0], self.roles[w], node.inputs, node.box.mechanism)
         return {n: out[n] for n, _ in self.role_items}
+
+    @cached_property
+    def unknown(self) -> tuple[str, ...]:
+        """The variables whose tables are to be learned from data (``~ unknown``)."""
+        return tuple(n for n, v in self.variables.items()
+                     if isinstance(v.mechanism, UnknownTable))
 
     @property
     def observed(self) -> tuple[str, ...]:
@@ -217,6 +229,7 @@ class CausalModel(Drawable):
                 continue
             given = f" given {', '.join(v.parents)}" if v.parents else ""
             mech = ("" if v.mechanism is None else " ~ table" if isinstance(v.mechanism, Table)
+                    else " ~ unknown table" if isinstance(v.mechanism, UnknownTable)
                     else f" {v.mechanism}")
             lines.append(f"  {prefix}{v.name} : {v.type}{mech}{given}")
         lines.append("}")
@@ -288,6 +301,7 @@ class CausalModel(Drawable):
         ``progress`` (a progress bar for MCMC) control sampling.
         """
         check_query("query", text)
+        self._check_known("query")
         options = {"method": method, "seed": seed, "samples": samples, "progress": progress}
         return hooks.answer(self, text, backend, options, values)
 
@@ -298,12 +312,30 @@ class CausalModel(Drawable):
         check_query("identify", text)
         return hooks.identify(self, text, method)
 
+    def fit(self, data: Any, method: str = "auto", **options: Any) -> Any:
+        """Learn the unknown parts from ``data`` (a DataFrame, a mapping of columns, or a CSV,
+        Parquet… file): a ``FittedModel`` whose queries answer with their posterior.
+        ``method``: "auto", "exact" (conjugate), "nuts", "svi" or "mle" (docs/bayes.md)."""
+        return hooks.fit(self, data, method, options)
+
+    def _check_known(self, what: str, given: Mapping[str, Any] = {}) -> None:
+        """A QueryError when some table is unknown (and not given): such a model is a
+        prior over models, answered only once fitted."""
+        missing = [v for v in self.unknown if v not in given]
+        if missing:
+            raise QueryError(
+                f"model {self.name} has unknown {'tables' if len(missing) > 1 else 'a table'} "
+                f"({', '.join(missing)}): learn {'them' if len(missing) > 1 else 'it'} from "
+                f"data first (`fit {self.name} to \"data.csv\"` in a .causal file, "
+                f"model.fit(df) in Python) and ask the fitted model (docs/bayes.md)")
+
     def admg(self) -> ADMG:
         """The graph view: observed variables, with latent variables projected out."""
         parents = {v.name: v.parents for v in self.variables.values()}
         return ADMG.latent_projection(parents, self.observed, name=self.name)
 
-    def query_batch(self, text: str, values: Any = None, tables: Mapping[str, Any] | None = None,
+    def query_batch(self, text: str | Query, values: Any = None,
+                    tables: Mapping[str, Any] | None = None,
                     backend: str | None = None, *, method: str | None = None,
                     seed: int | None = None, samples: int | None = None) -> Batch:
         """Answer one query for many value settings (``values``: a dict of columns or a list of
@@ -311,6 +343,7 @@ class CausalModel(Drawable):
         continuous variables are sampled, one setting per seed from ``seed`` on."""
         check_query("query_batch", text)
         values, tables = _batch_arguments(values, tables)
+        self._check_known("query_batch", tables or {})
         options = {"method": method, "seed": seed, "samples": samples}
         return hooks.answer_batch(self, text, values, tables, backend, options)
 

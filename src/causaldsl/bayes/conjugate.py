@@ -1,0 +1,45 @@
+"""Closed-form posteriors: an unknown table whose variable and parents are all columns of the
+data has the Dirichlet posterior ``prior + counts`` on each row, whatever else the model
+hides, because its factor of the likelihood is a product of multinomials in its own
+parameters alone."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from causaldsl.bayes.patterns import Patterns
+from causaldsl.ir.mechanism import UnknownTable
+from causaldsl.model.causal_model import CausalModel
+
+
+def is_conjugate(model: CausalModel, patterns: Patterns) -> bool:
+    """Whether every unknown table's family (the variable and its parents) is observed."""
+    seen = set(patterns.names)
+    return all(v in seen and set(model.variables[v].parents) <= seen for v in model.unknown)
+
+
+def hidden_families(model: CausalModel, patterns: Patterns) -> list[str]:
+    """The unknown tables whose variable or some parent is not a column of the data."""
+    seen = set(patterns.names)
+    return [v for v in model.unknown
+            if v not in seen or not set(model.variables[v].parents) <= seen]
+
+
+def posterior_concentrations(model: CausalModel, patterns: Patterns
+                             ) -> dict[str, np.ndarray]:
+    """Each unknown table's posterior Dirichlet parameters: its prior plus the family's
+    counts, row by row."""
+    out = {}
+    for v in model.unknown:
+        mech = model.variables[v].mechanism
+        assert isinstance(mech, UnknownTable)
+        counts = patterns.family_counts((*model.variables[v].parents, v))
+        out[v] = mech.concentration + counts
+    return out
+
+
+def dirichlet_draws(concentration: np.ndarray, draws: int, rng: np.random.Generator
+                    ) -> np.ndarray:
+    """``draws`` tables, each row Dirichlet(its parameters): normalised Gamma draws."""
+    g = rng.standard_gamma(np.broadcast_to(concentration, (draws, *concentration.shape)))
+    return g / g.sum(axis=-1, keepdims=True)

@@ -1,0 +1,137 @@
+"""Fitting a model's unknown tables to data: the entry point behind ``model.fit``,
+``causal fit`` and the ``fit`` statement. ``exact`` is the conjugate Dirichlet posterior (no
+sampling); ``nuts`` and ``svi`` sample it in NumPyro with hidden variables summed out;
+``mle`` gives maximum-likelihood tables with bootstrap replicates. ``auto`` is ``exact``
+where every unknown table's family is observed, else ``nuts``."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from causaldsl.bayes.conjugate import (
+    dirichlet_draws,
+    hidden_families,
+    is_conjugate,
+    posterior_concentrations,
+)
+from causaldsl.bayes.fitted import FittedModel
+from causaldsl.bayes.inference import Diagnostics, max_likelihood, nuts, svi
+from causaldsl.bayes.patterns import Patterns, observed_patterns
+from causaldsl.core.checks import check_count, check_seed
+from causaldsl.core.errors import FitError
+from causaldsl.core.types import FiniteType
+from causaldsl.ir.mechanism import Table, UnknownTable
+from causaldsl.model.causal_model import CausalModel
+
+METHODS = ("auto", "exact", "nuts", "svi", "mle")
+
+
+def fit(model: CausalModel, data: Any, method: str = "auto", *, draws: int = 1000,
+        warmup: int = 500, chains: int = 2, steps: int = 2000, bootstrap: int = 200,
+        seed: int = 0, missing: str = "error", progress: bool = False) -> FittedModel:
+    """Learn ``model``'s unknown tables from ``data`` (a DataFrame, a mapping of columns, or
+    a CSV, Parquet… file, columns matched to observed variables by name)."""
+    if not isinstance(model, CausalModel):
+        raise FitError(f"fit takes a causal model, got {type(model).__name__}")
+    if method not in METHODS:
+        raise FitError(f"unknown fitting method {method!r}; the methods are "
+                       f"{', '.join(METHODS)}")
+    for what, k in (("draws", draws), ("warmup", warmup), ("chains", chains), ("steps", steps),
+                    ("bootstrap", bootstrap)):
+        check_count(what, k, 0 if what == "warmup" else 1)
+    check_seed(seed)
+    if not model.unknown:
+        raise FitError(f"model {model.name} has nothing to learn: no table is declared "
+                       "`unknown` (docs/bayes.md)")
+    _check_tables(model)
+    patterns = observed_patterns(model, data, missing)
+    conjugate = is_conjugate(model, patterns)
+    if method == "auto":
+        method = "exact" if conjugate else "nuts"
+    if method == "exact" and not conjugate:
+        hid = hidden_families(model, patterns)
+        raise FitError(f"no closed form: the table{'s' if len(hid) > 1 else ''} of "
+                       f"{', '.join(hid)} involve{'' if len(hid) > 1 else 's'} a variable the "
+                       f"data do not show ({_hidden_names(model, patterns, hid)}); fit by nuts "
+                       "or svi, which sum it out")
+    rng = np.random.default_rng(seed)
+    if method == "exact":
+        t0 = time.perf_counter()
+        conc = posterior_concentrations(model, patterns)
+        out = {v: dirichlet_draws(a, draws, rng) for v, a in conc.items()}
+        diag = Diagnostics("exact", draws, seconds=time.perf_counter() - t0)
+        return FittedModel(model, out, patterns.names, patterns.n, diag, patterns.source,
+                           concentration=conc)
+    if method == "nuts":
+        out, diag = nuts(model, patterns, draws, warmup, chains, seed, progress)
+    elif method == "svi":
+        out, diag = svi(model, patterns, draws, steps, seed, progress)
+    else:
+        return _mle(model, patterns, conjugate, bootstrap, steps, rng, seed)
+    return FittedModel(model, out, patterns.names, patterns.n, diag, patterns.source)
+
+
+def _mle(model: CausalModel, patterns: Patterns, conjugate: bool, bootstrap: int,
+         steps: int, rng: np.random.Generator, seed: int) -> FittedModel:
+    """Maximum-likelihood tables and ``bootstrap`` replicates (rows resampled with
+    replacement): closed form where every family is observed, else by optimisation."""
+    t0 = time.perf_counter()
+    n = patterns.n
+    reps = rng.multinomial(n, patterns.counts / n, size=bootstrap).astype(np.float64)
+    if conjugate:
+        point = _counted(model, patterns, strict=True)
+        draws: dict[str, list[np.ndarray]] = {v: [] for v in model.unknown}
+        for r in reps:
+            for v, a in _counted(model, patterns.resampled(r), strict=False).items():
+                draws[v].append(a)
+        out = {v: np.stack(a) for v, a in draws.items()}
+    else:
+        both = max_likelihood(model, patterns, np.vstack([patterns.counts[None], reps]),
+                              steps, seed)
+        point = {v: a[0] for v, a in both.items()}
+        out = {v: a[1:] for v, a in both.items()}
+    diag = Diagnostics("mle", bootstrap, seconds=time.perf_counter() - t0)
+    return FittedModel(model, out, patterns.names, patterns.n, diag, patterns.source,
+                       point=point)
+
+
+def _counted(model: CausalModel, patterns: Patterns, strict: bool) -> dict[str, np.ndarray]:
+    """Each unknown table as its family's frequencies. A row the data never show has no
+    maximum-likelihood value: an error (``strict``), or, in a bootstrap replicate, the
+    uniform row (the replicate says nothing of it)."""
+    out = {}
+    for v in model.unknown:
+        var = model.variables[v]
+        c = patterns.family_counts((*var.parents, v))
+        rows = c.sum(axis=-1, keepdims=True)
+        if strict and np.any(rows == 0):
+            idx = tuple(int(i) for i in np.argwhere(rows[..., 0] == 0)[0])
+            ptypes = [model.variables[p].type for p in var.parents]
+            shown = ", ".join(f"{p} = {t.values[i]}"  # type: ignore[union-attr]
+                              for p, t, i in zip(var.parents, ptypes, idx, strict=True))
+            raise FitError(f"the data have no row with {shown}, so the row of {v}'s table "
+                           "for it has no maximum-likelihood value; fit by exact (its prior "
+                           "decides that row) or give more data")
+        out[v] = np.where(rows > 0, c / np.where(rows > 0, rows, 1), 1.0 / c.shape[-1])
+    return out
+
+
+def _check_tables(model: CausalModel) -> None:
+    """Fitting tables needs a finite model of tables: a FitError naming what is not."""
+    for name, v in model.variables.items():
+        if not isinstance(v.type, FiniteType):
+            raise FitError(f"{name} is continuous; fitting learns tables of finite variables "
+                           "(unknown coefficients in equations are not supported yet)")
+        if not isinstance(v.mechanism, Table | UnknownTable):
+            raise FitError(f"{name} has no table ({v.mechanism}); fitting needs a table, known "
+                           "or `unknown`, for every variable")
+
+
+def _hidden_names(model: CausalModel, patterns: Patterns, families: list[str]) -> str:
+    seen = set(patterns.names)
+    hid = dict.fromkeys(x for v in families for x in (*model.variables[v].parents, v)
+                        if x not in seen)
+    return ", ".join(hid)

@@ -1,0 +1,142 @@
+"""A fitted model: a model with unknown tables and the posterior draws of those tables.
+Every query is the exact backend's batch over the draws (one vmapped call), and says whether
+the observed columns identify it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from causaldsl.bayes.inference import Diagnostics
+from causaldsl.bayes.posterior import Posterior
+from causaldsl.core.errors import CausalError, NotIdentifiable, QueryError
+from causaldsl.ir.mechanism import Table
+from causaldsl.model.causal_model import CausalModel, Variable, check_query
+from causaldsl.model.graph import ADMG
+from causaldsl.syntax.query import Event, Expect, Linear, Prob, parse_query
+
+
+@dataclass(frozen=True, eq=False)
+class FittedModel:
+    """``model`` (its unknown tables as declared), ``draws`` of each unknown table (a leading
+    axis of draws), the data's observed columns (``observed``, ``n`` rows from ``source``), and
+    how the fit went. ``point``: the maximum-likelihood tables of a fit ``by mle``;
+    ``concentration``: the exact Dirichlet posterior of a conjugate fit."""
+
+    model: CausalModel
+    draws: Mapping[str, np.ndarray]
+    observed: tuple[str, ...]
+    n: int
+    diagnostics: Diagnostics
+    source: str = "data"
+    point: Mapping[str, np.ndarray] | None = None
+    concentration: Mapping[str, np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def method(self) -> str:
+        return self.diagnostics.method
+
+    @cached_property
+    def tables(self) -> dict[str, np.ndarray]:
+        """Each unknown table's estimate: the posterior mean (exact where conjugate), or the
+        maximum-likelihood table."""
+        if self.point is not None:
+            return {v: np.asarray(a) for v, a in self.point.items()}
+        if self.concentration is not None:
+            return {v: a / a.sum(axis=-1, keepdims=True) for v, a in self.concentration.items()}
+        return {v: np.asarray(a).mean(axis=0) for v, a in self.draws.items()}
+
+    @cached_property
+    def estimated_model(self) -> CausalModel:
+        """The model with each unknown table replaced by its estimate (``tables``)."""
+        new = []
+        for v, arr in self.tables.items():
+            var = self.model.variables[v]
+            new.append(Variable(v, var.type, var.role, var.parents,
+                                Table(arr, len(var.parents))))
+        return self.model.replace(new)
+
+    def query(self, text: str | Prob | Expect | Linear, level: float = 0.95) -> Posterior:
+        """The posterior of ``text`` (``P(...)``, ``E[...]``, a sum of them), observational,
+        interventional or counterfactual: its value under each draw of the tables."""
+        check_query("query", text)
+        if not isinstance(level, float | int) or isinstance(level, bool) or not 0 < level < 1:
+            raise QueryError(f"level is a probability between 0 and 1 (0.95 for a 95% "
+                             f"interval), got {level!r}")
+        q = parse_query(text) if isinstance(text, str) else text
+        terms = q.terms if isinstance(q, Linear) else ((1.0, q),)
+        total: np.ndarray | None = None
+        point: np.ndarray | None = None
+        why = []
+        axes: tuple[str, ...] = ()
+        types: tuple[Any, ...] = ()
+        for coef, term in terms:
+            batch = self.estimated_model.query_batch(term, tables=dict(self.draws))
+            values = np.asarray(batch.probs, dtype=np.float64)
+            if len(terms) > 1 and values.ndim > 1:
+                raise QueryError(f"{term} is a table; in a sum of queries name every value "
+                                 f"({', '.join((*batch.variables, *batch.given))})")
+            axes, types = (*batch.variables, *batch.given), (*batch.types, *batch.given_types)
+            total = coef * values if total is None else total + coef * values
+            if self.point is not None:
+                one = np.asarray(self.estimated_model.query_batch(
+                    term, tables={v: np.asarray(a)[None] for v, a in self.point.items()}).probs,
+                    dtype=np.float64)[0]
+                point = coef * one if point is None else point + coef * one
+            reason = self.unidentified(term)
+            if reason:
+                why.append(reason)
+        assert total is not None
+        r_hat, ess = self._mixing(total)
+        return Posterior(str(q), total, axes, types, float(level), not why, "; ".join(why),
+                         self.method, point, r_hat, ess)
+
+    def _mixing(self, draws: np.ndarray) -> tuple[float | None, float | None]:
+        """For NUTS: the worst split r-hat and bulk ESS over an answer's cells (its draws are
+        kept chain after chain); None otherwise."""
+        d = self.diagnostics
+        if d.method != "nuts" or len(draws) % d.chains:
+            return None, None
+        from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
+
+        by_chain = draws.reshape(d.chains, -1, *draws.shape[1:])
+        ess = float(np.nanmin(effective_sample_size(by_chain)))
+        r_hat = float(np.nanmax(split_gelman_rubin(by_chain))) if d.chains > 1 else None
+        return r_hat, ess
+
+    def unidentified(self, term: Any) -> str:
+        """Why the observed columns cannot decide ``term`` (the hedge, or a variable that is
+        not observed), or "" when they can."""
+        prob = term.prob if isinstance(term, Expect) else term
+        if isinstance(term, Expect):
+            (y,) = prob.outcomes
+            prob = Prob((Event(y.var, None, y.world),), prob.interventions, prob.evidence)
+        from causaldsl.analysis.identify import identify
+
+        parents = {v.name: v.parents for v in self.model.variables.values()}
+        g = ADMG.latent_projection(parents, self.observed, name=self.model.name)
+        read = {e.var for e in (*prob.outcomes, *prob.interventions, *prob.evidence)}
+        hidden = sorted(read - set(self.observed))
+        if hidden:
+            return (f"{', '.join(hidden)} {'is' if len(hidden) == 1 else 'are'} not a column "
+                    "of the data")
+        try:
+            identify(g, prob)
+        except NotIdentifiable as e:
+            return str(e)
+        except CausalError as e:  # a query ID cannot take: say so rather than guess
+            return f"identification could not be decided ({e})"
+        return ""
+
+    def __str__(self) -> str:
+        lines = [f"fitted {self.model.name}: {', '.join(self.model.unknown)} learned from "
+                 f"{self.n} rows of {self.source} (columns {', '.join(self.observed)})",
+                 str(self.diagnostics)]
+        lines += [f"warning: {w}" for w in self.diagnostics.warnings]
+        return "\n".join(lines)
+
+    __repr__ = __str__

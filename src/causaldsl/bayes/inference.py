@@ -1,0 +1,177 @@
+"""Posterior draws of unknown tables where no closed form exists (a hidden variable in some
+unknown table's family): NUTS or SVI in NumPyro on the likelihood of ``likelihood``, hidden
+variables summed out exactly; and maximum likelihood, with bootstrap replicates as one
+vmapped optimisation."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from causaldsl.backends import jax64
+from causaldsl.bayes.likelihood import log_likelihood, pattern_probabilities
+from causaldsl.bayes.patterns import Patterns
+from causaldsl.ir.mechanism import UnknownTable
+from causaldsl.model.causal_model import CausalModel
+
+#: The thresholds past which a fit's diagnostics are called poor (Vehtari et al. 2021:
+#: split r-hat under 1.01, a bulk effective sample size of at least 100 per chain).
+RHAT_LIMIT = 1.01
+ESS_PER_CHAIN = 100
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """How a fit went: draws, chains, the worst r-hat and effective sample size over every
+    parameter, divergent transitions, seconds, and the warnings these call for."""
+
+    method: str
+    draws: int
+    chains: int = 1
+    warmup: int = 0
+    r_hat: float | None = None
+    ess: float | None = None
+    divergences: int = 0
+    seconds: float = 0.0
+    warnings: tuple[str, ...] = field(default=())
+
+    def __str__(self) -> str:
+        parts = [f"{self.method}: {self.draws} draws"]
+        if self.chains > 1:
+            parts.append(f"{self.chains} chains")
+        if self.warmup:
+            parts.append(f"{self.warmup} warm-up")
+        if self.r_hat is not None:
+            parts.append(f"max r-hat {self.r_hat:.3f}")
+        if self.ess is not None:
+            parts.append(f"min ESS {self.ess:.0f}")
+        if self.method == "nuts":
+            parts.append(f"{self.divergences} divergences")
+        parts.append(f"{self.seconds:.2f} s")
+        return ", ".join(parts)
+
+
+def _numpyro_model(model: CausalModel, patterns: Patterns) -> Any:
+    jnp = jax64.jnp()
+    import numpyro
+    import numpyro.distributions as dist
+
+    loglik = log_likelihood(model, patterns)
+    counts = jnp.asarray(patterns.counts)
+    priors = {v: jnp.asarray(_prior(model, v)) for v in model.unknown}
+
+    def program() -> None:
+        tables = {v: numpyro.sample(v, dist.Dirichlet(a)) for v, a in priors.items()}
+        numpyro.factor("data", loglik(tables, counts))
+
+    return program
+
+
+def _prior(model: CausalModel, v: str) -> np.ndarray:
+    mech = model.variables[v].mechanism
+    assert isinstance(mech, UnknownTable)
+    return mech.concentration
+
+
+def nuts(model: CausalModel, patterns: Patterns, draws: int, warmup: int, chains: int,
+         seed: int, progress: bool = False) -> tuple[dict[str, np.ndarray], Diagnostics]:
+    """About ``draws`` posterior draws (``chains`` chains of ``draws / chains``, rounded up,
+    run vectorised; kept chain after chain), and the diagnostics of the run."""
+    from numpyro.diagnostics import summary
+    from numpyro.infer import MCMC, NUTS
+
+    jax = jax64.jax()
+    t0 = time.perf_counter()
+    per_chain = -(-draws // chains)
+    mcmc = MCMC(NUTS(_numpyro_model(model, patterns)), num_warmup=warmup,
+                 num_samples=per_chain, num_chains=chains, chain_method="vectorized",
+                 progress_bar=progress)
+    mcmc.run(jax.random.PRNGKey(seed))
+    grouped = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    # Judged on what the data inform, the probabilities of the observed patterns: a table
+    # behind a hidden variable may be unidentified (its labels swapped), and its own r-hat
+    # says nothing about the answers.
+    probs = jax.vmap(jax.vmap(pattern_probabilities(model, patterns)))(grouped)
+    stats = summary({"patterns": np.asarray(probs)}, group_by_chain=True)["patterns"]
+    r_hat = float(np.nanmax(stats["r_hat"])) if chains > 1 else None
+    ess = float(np.nanmin(stats["n_eff"]))
+    div = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
+    warnings = []
+    if r_hat is not None and not r_hat <= RHAT_LIMIT:
+        warnings.append(f"r-hat {r_hat:.3f} is over {RHAT_LIMIT}: the chains disagree; run "
+                        "longer (draws=, warmup=) before trusting the posterior")
+    if not ess >= ESS_PER_CHAIN * chains:
+        warnings.append(f"the effective sample size is {ess:.0f}, under "
+                        f"{ESS_PER_CHAIN * chains}: intervals are rough; ask for more draws")
+    if div:
+        warnings.append(f"{div} divergent transitions: the posterior may be biased; a hidden "
+                        "variable with many states or a sharp prior can cause them")
+    flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in grouped.items()}
+    return flat, Diagnostics("nuts", chains * per_chain, chains, warmup, r_hat, ess, div,
+                             time.perf_counter() - t0, tuple(warnings))
+
+
+def svi(model: CausalModel, patterns: Patterns, draws: int, steps: int, seed: int,
+        progress: bool = False) -> tuple[dict[str, np.ndarray], Diagnostics]:
+    """Variational draws: a multivariate normal guide on the unconstrained parameters, fitted
+    by Adam for ``steps`` steps (for large data: one pass costs one einsum over patterns)."""
+    from numpyro.infer import SVI, Trace_ELBO
+    from numpyro.infer.autoguide import AutoMultivariateNormal
+    from numpyro.optim import Adam
+
+    jax = jax64.jax()
+    t0 = time.perf_counter()
+    program = _numpyro_model(model, patterns)
+    guide = AutoMultivariateNormal(program)
+    run = SVI(program, guide, Adam(0.02), Trace_ELBO()).run(
+        jax.random.PRNGKey(seed), steps, progress_bar=progress)
+    out = guide.sample_posterior(jax.random.PRNGKey(seed + 1), run.params,
+                                 sample_shape=(draws,))
+    losses = np.asarray(run.losses)
+    tail = losses[-max(steps // 10, 1):]
+    warnings = []
+    if not np.all(np.isfinite(tail)):
+        warnings.append("the ELBO is not finite at the end of the run: the fit failed")
+    elif len(losses) > 20 and np.std(tail) > 0.05 * max(abs(float(np.mean(tail))), 1.0):
+        warnings.append("the ELBO is still moving at the end of the run: ask for more steps")
+    flat = {k: np.asarray(v) for k, v in out.items() if k in model.unknown}
+    return flat, Diagnostics("svi", draws, 1, steps, None, None, 0,
+                             time.perf_counter() - t0, tuple(warnings))
+
+
+def max_likelihood(model: CausalModel, patterns: Patterns, replicates: np.ndarray,
+                   steps: int, seed: int) -> dict[str, np.ndarray]:
+    """The maximum-likelihood tables for each row of ``replicates`` (pattern counts), by
+    Adam on the rows' logits, all replicates in one vmapped, jitted run."""
+    jax, jnp = jax64.jax(), jax64.jnp()
+    from numpyro.optim import Adam
+
+    loglik = log_likelihood(model, patterns)
+    shapes = {v: _prior(model, v).shape for v in model.unknown}
+    key = jax.random.PRNGKey(seed)
+    start = {v: 0.01 * jax.random.normal(jax.random.fold_in(key, i), s)
+             for i, (v, s) in enumerate(shapes.items())}
+    total = float(patterns.counts.sum())
+
+    def tables(logits: Mapping[str, Any]) -> dict[str, Any]:
+        return {v: jax.nn.softmax(x, axis=-1) for v, x in logits.items()}
+
+    def one(counts: Any) -> Any:
+        def loss(logits: Any) -> Any:
+            return -loglik(tables(logits), counts) / total
+
+        opt = Adam(0.05)
+
+        def step(state: Any, _: Any) -> Any:
+            return opt.update(jax.grad(loss)(opt.get_params(state)), state), None
+
+        state, _ = jax.lax.scan(step, opt.init(start), None, length=steps)
+        x = opt.get_params(state)
+        return tables(x)
+
+    out = jax.jit(jax.vmap(one))(jnp.asarray(replicates))
+    return {v: np.asarray(a) for v, a in out.items()}
