@@ -56,19 +56,56 @@ class Diagnostics:
 
 
 def _numpyro_model(model: CausalModel, patterns: Patterns) -> Any:
-    jnp = jax64.jnp()
+    """The NumPyro program of the tables, called with the data (``codes``, ``counts``) as
+    arguments: a compiled kernel depends on the model and the number of patterns only."""
     import numpyro
     import numpyro.distributions as dist
 
-    loglik = log_likelihood(model, patterns)
-    counts = jnp.asarray(patterns.counts)
+    jnp = jax64.jnp()
+    loglik = log_likelihood(model, patterns.names)
     priors = {v: jnp.asarray(_prior(model, v)) for v in model.unknown}
 
-    def program() -> None:
+    def program(codes: Any, counts: Any) -> None:
         tables = {v: numpyro.sample(v, dist.Dirichlet(a)) for v, a in priors.items()}
-        numpyro.factor("data", loglik(tables, counts))
+        numpyro.factor("data", loglik(tables, codes, counts))
 
     return program
+
+
+def _potential(model: CausalModel, patterns: Patterns) -> tuple[Any, Any, dict[str, tuple]]:
+    """NUTS's potential energy on unconstrained parameters (each row of a table through the
+    stick-breaking bijection, its Jacobian counted), the map back to tables, and the
+    unconstrained shapes. Written out, not found by tracing the NumPyro program: that eager
+    tracing costs seconds on every fit."""
+    import numpyro.distributions as dist
+    from numpyro.distributions import constraints
+    from numpyro.distributions.transforms import biject_to
+
+    jnp = jax64.jnp()
+    simplex = biject_to(constraints.simplex)
+    loglik = log_likelihood(model, patterns.names)
+    codes, counts = _data(patterns)
+    priors = {v: dist.Dirichlet(jnp.asarray(_prior(model, v))) for v in model.unknown}
+    dims = {v: (*_prior(model, v).shape[:-1], _prior(model, v).shape[-1] - 1)
+            for v in model.unknown}
+
+    def to_tables(u: Mapping[str, Any]) -> dict[str, Any]:
+        return {v: simplex(u[v]) for v in priors}
+
+    def potential(u: Mapping[str, Any]) -> Any:
+        tables = to_tables(u)
+        lp = loglik(tables, codes, counts)
+        for v, prior in priors.items():
+            lp = lp + jnp.sum(prior.log_prob(tables[v])) + jnp.sum(
+                simplex.log_abs_det_jacobian(u[v], tables[v]))
+        return -lp
+
+    return potential, to_tables, dims
+
+
+def _data(patterns: Patterns) -> tuple[Any, Any]:
+    jnp = jax64.jnp()
+    return jnp.asarray(patterns.codes), jnp.asarray(patterns.counts)
 
 
 def _prior(model: CausalModel, v: str) -> np.ndarray:
@@ -80,22 +117,30 @@ def _prior(model: CausalModel, v: str) -> np.ndarray:
 def nuts(model: CausalModel, patterns: Patterns, draws: int, warmup: int, chains: int,
          seed: int, progress: bool = False) -> tuple[dict[str, np.ndarray], Diagnostics]:
     """About ``draws`` posterior draws (``chains`` chains of ``draws / chains``, rounded up,
-    run vectorised; kept chain after chain), and the diagnostics of the run."""
+    one after another: on CPUs faster than vectorised chains, which step in lockstep; kept
+    chain after chain), and the diagnostics of the run."""
     from numpyro.diagnostics import summary
     from numpyro.infer import MCMC, NUTS
 
     jax = jax64.jax()
     t0 = time.perf_counter()
     per_chain = -(-draws // chains)
-    mcmc = MCMC(NUTS(_numpyro_model(model, patterns)), num_warmup=warmup,
-                 num_samples=per_chain, num_chains=chains, chain_method="vectorized",
-                 progress_bar=progress)
-    mcmc.run(jax.random.PRNGKey(seed))
-    grouped = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    potential, to_tables, dims = _potential(model, patterns)
+    key = jax.random.PRNGKey(seed)
+    init = {v: jax.random.uniform(jax.random.fold_in(key, i), (chains, *d), minval=-2,
+                                  maxval=2) for i, (v, d) in enumerate(dims.items())}
+    mcmc = MCMC(NUTS(potential_fn=potential), num_warmup=warmup, num_samples=per_chain,
+                num_chains=chains, chain_method="sequential", progress_bar=progress)
+    mcmc.run(key, init_params=init)
+    raw = mcmc.get_samples(group_by_chain=True)
+    tables = jax.jit(jax.vmap(jax.vmap(to_tables)))(raw)
+    grouped = {k: np.asarray(v) for k, v in tables.items()}
     # Judged on what the data inform, the probabilities of the observed patterns: a table
     # behind a hidden variable may be unidentified (its labels swapped), and its own r-hat
     # says nothing about the answers.
-    probs = jax.vmap(jax.vmap(pattern_probabilities(model, patterns)))(grouped)
+    codes = jax64.jnp().asarray(patterns.codes)
+    probs = jax.vmap(jax.vmap(lambda t: pattern_probabilities(model, patterns.names)(t, codes))
+                     )(grouped)
     stats = summary({"patterns": np.asarray(probs)}, group_by_chain=True)["patterns"]
     r_hat = float(np.nanmax(stats["r_hat"])) if chains > 1 else None
     ess = float(np.nanmin(stats["n_eff"]))
@@ -127,9 +172,10 @@ def svi(model: CausalModel, patterns: Patterns, draws: int, steps: int, seed: in
     t0 = time.perf_counter()
     program = _numpyro_model(model, patterns)
     guide = AutoMultivariateNormal(program)
+    data = _data(patterns)
     run = SVI(program, guide, Adam(0.02), Trace_ELBO()).run(
-        jax.random.PRNGKey(seed), steps, progress_bar=progress)
-    out = guide.sample_posterior(jax.random.PRNGKey(seed + 1), run.params,
+        jax.random.PRNGKey(seed), steps, *data, progress_bar=progress)
+    out = guide.sample_posterior(jax.random.PRNGKey(seed + 1), run.params, *data,
                                  sample_shape=(draws,))
     losses = np.asarray(run.losses)
     tail = losses[-max(steps // 10, 1):]
@@ -150,7 +196,8 @@ def max_likelihood(model: CausalModel, patterns: Patterns, replicates: np.ndarra
     jax, jnp = jax64.jax(), jax64.jnp()
     from numpyro.optim import Adam
 
-    loglik = log_likelihood(model, patterns)
+    loglik = log_likelihood(model, patterns.names)
+    codes = jnp.asarray(patterns.codes)
     shapes = {v: _prior(model, v).shape for v in model.unknown}
     key = jax.random.PRNGKey(seed)
     start = {v: 0.01 * jax.random.normal(jax.random.fold_in(key, i), s)
@@ -162,7 +209,7 @@ def max_likelihood(model: CausalModel, patterns: Patterns, replicates: np.ndarra
 
     def one(counts: Any) -> Any:
         def loss(logits: Any) -> Any:
-            return -loglik(tables(logits), counts) / total
+            return -loglik(tables(logits), codes, counts) / total
 
         opt = Adam(0.05)
 

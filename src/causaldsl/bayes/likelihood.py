@@ -5,12 +5,11 @@ tables, so NUTS, SVI and maximum likelihood differentiate it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from causaldsl.bayes.patterns import Patterns
 from causaldsl.core.errors import CausalError
 from causaldsl.ir.mechanism import Table, UnknownTable
 from causaldsl.model.causal_model import CausalModel
@@ -18,15 +17,17 @@ from causaldsl.model.causal_model import CausalModel
 PATTERN_AXIS = 0
 
 
-def pattern_probabilities(model: CausalModel, patterns: Patterns
-                          ) -> Callable[[Mapping[str, Any]], Any]:
-    """``probs(unknown)``: P(pattern) for each pattern (shape ``(P,)``), given the unknown
-    tables ``{name: array}``; the known tables are constants."""
+def pattern_probabilities(model: CausalModel, names: Sequence[str]
+                          ) -> Callable[[Mapping[str, Any], Any], Any]:
+    """``probs(unknown, codes)``: P(pattern) for each row of ``codes`` (shape ``(P,)``; a
+    pattern's values of ``names``, as positions), given the unknown tables ``{name: array}``;
+    the known tables are constants. The codes are an argument, not a constant, so one compiled
+    program serves every data set with as many patterns."""
     import jax.numpy as jnp
 
     ids = {v: i + 1 for i, v in enumerate(model.variables)}  # 0 is the pattern axis
-    col = {v: i for i, v in enumerate(patterns.names)}
-    parts: list[tuple[str, tuple[int, ...], tuple[int, ...], Any]] = []
+    col = {v: i for i, v in enumerate(names)}
+    parts: list[tuple[str, tuple[int, ...], tuple[int, ...], tuple[int, ...], Any]] = []
     for name, v in model.variables.items():
         if v.is_input:
             raise CausalError(f"model {model.name} has the input {name}; cut variables have no "
@@ -39,37 +40,33 @@ def pattern_probabilities(model: CausalModel, patterns: Patterns
         seen = tuple(i for i, a in enumerate(axes) if a in col)
         hidden = tuple(i for i, a in enumerate(axes) if a not in col)
         order = (*seen, *hidden)
-        index = tuple(patterns.codes[:, col[axes[i]]] for i in seen)
+        columns = tuple(col[axes[i]] for i in seen)
         sub = ((PATTERN_AXIS,) if seen else ()) + tuple(ids[axes[i]] for i in hidden)
         const = None if isinstance(v.mechanism, UnknownTable) else \
-            _picked(np.transpose(v.mechanism.array, order), index)
-        parts.append((name, order, sub, (index, const)))
+            np.transpose(v.mechanism.array, order)
+        parts.append((name, order, columns, sub, const))
 
-    def probs(unknown: Mapping[str, Any]) -> Any:
+    def probs(unknown: Mapping[str, Any], codes: Any) -> Any:
         args: list[Any] = []
-        for name, order, sub, (index, const) in parts:
-            arr = const if const is not None else _picked(
-                jnp.transpose(unknown[name], order), index)
+        for name, order, columns, sub, const in parts:
+            arr = const if const is not None else jnp.transpose(unknown[name], order)
+            if columns:  # the observed axes (first) at each pattern's values
+                arr = arr[tuple(codes[:, c] for c in columns)]
             args += [arr, list(sub)]
         return jnp.einsum(*args, [PATTERN_AXIS], optimize="greedy")
 
     return probs
 
 
-def _picked(arr: Any, index: tuple[np.ndarray, ...]) -> Any:
-    """``arr`` (its observed axes first) at each pattern's values: a leading pattern axis."""
-    return arr[index] if index else arr
-
-
-def log_likelihood(model: CausalModel, patterns: Patterns
-                   ) -> Callable[[Mapping[str, Any], Any], Any]:
-    """``loglik(unknown, counts)``: the sum over patterns of count × log P(pattern)."""
+def log_likelihood(model: CausalModel, names: Sequence[str]
+                   ) -> Callable[[Mapping[str, Any], Any, Any], Any]:
+    """``loglik(unknown, codes, counts)``: the sum over patterns of count × log P(pattern)."""
     import jax.numpy as jnp
 
-    probs = pattern_probabilities(model, patterns)
+    probs = pattern_probabilities(model, names)
 
-    def loglik(unknown: Mapping[str, Any], counts: Any) -> Any:
-        p = probs(unknown)
+    def loglik(unknown: Mapping[str, Any], codes: Any, counts: Any) -> Any:
+        p = probs(unknown, codes)
         return jnp.sum(jnp.where(counts > 0, counts * jnp.log(jnp.where(counts > 0, p, 1.0)),
                                  0.0))
 
