@@ -450,12 +450,15 @@ def test_a_million_rows_of_a_forty_variable_network_in_seconds():
 FINITE_WITHOUT_JAX = """
 import sys
 import causaldsl
+from causaldsl.app.cli import main
 m = causaldsl.load("examples/smoking.causal").models["smoking"]
 m.sample(1000, seed=1)
 m.sample(1000, do={"S": "yes"}, columns=["C"])
 m.with_response_functions().sample(1000, columns=["C", "C[S = yes]"])
 f = list(causaldsl.load("examples/firing_squad.causal").models.values())[-1]
 f.sample(1000, columns="D, D[A = false]")
+assert main(["sample", "examples/firing_squad.causal", "-n", "10", "--columns", "D, D[A = false]",
+             "-o", "-"]) == 0
 assert "jax" not in sys.modules, sorted(k for k in sys.modules if k.startswith("jax"))[:5]
 """
 
