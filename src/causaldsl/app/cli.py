@@ -27,6 +27,7 @@ examples:
   causal draw examples/smoking.causal --do "S=yes" -o surgery.png
   causal estimate examples/spector.causal "E[GRADE | do(PSI = 1)] - E[GRADE | do(PSI = 0)]" \
       --data examples/spector.csv -o forest.svg --overlap overlap.svg
+  causal sample examples/smoking.causal -n 1000 --do "S=yes" -o smoking.csv
   causal repl examples/smoking.causal
   causal fit examples/smoking_bayes.causal --data examples/smoking_data.csv -q "P(C | do(S = yes))"
   causal convert alarm.bif.gz -o alarm.causal
@@ -146,6 +147,25 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--latent", action="store_true",
                    help="in a causal graph, draw latent variables instead of projecting them")
     d.add_argument("--lr", action="store_true", help="lay out left to right, not top to bottom")
+    sm = sub.add_parser("sample", help="draw rows from a model: a CSV, TSV, Parquet or Feather "
+                        "file of synthetic data", epilog="examples: causal sample "
+                        "examples/smoking.causal -n 1000 -o smoking.csv\n"
+                        '          causal sample examples/firing_squad.causal -n 5 --columns '
+                        '"A, D, D[A = false]" -o -',
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sm.add_argument("file", metavar="FILE")
+    sm.add_argument("-n", dest="rows", type=_rows, required=True, metavar="N",
+                    help="the number of rows")
+    sm.add_argument("-o", "--output", metavar="OUT", required=True,
+                    help="the file to write, .csv .tsv .parquet .pq .feather (by extension); - "
+                    "writes CSV to standard output")
+    sm.add_argument("--do", action="append", metavar='"X=x"', help="draw after surgery: set "
+                    "variables (NAME=VALUE, comma-separated; may be repeated)")
+    sm.add_argument("--columns", metavar='"A,B,Y[X=1]"', help="the columns: observed variables "
+                    "and potential outcomes (default: every observed variable)")
+    sm.add_argument("--in", dest="target", metavar="MODEL", help="the model (default: last)")
+    sm.add_argument("--seed", type=_seed, default=0, help="random seed, 0 to 2**32 - 1 "
+                    "(default 0); the same seed draws the same rows")
     rp = sub.add_parser("repl", help="an interactive session (history, tab completion)",
                         epilog="example: causal repl examples/smoking.causal")
     rp.add_argument("file", nargs="?", metavar="FILE", help="a .causal file to load first")
@@ -190,6 +210,18 @@ def _seed(text: str) -> int:
                                          f"the seed must be an integer, not {text!r}") from None
 
 
+def _rows(text: str) -> int:
+    """A -n: a count of rows (argparse says so where it is not)."""
+    from causaldsl.core.checks import check_count
+
+    try:
+        return check_count("the number of rows", int(text), 0)
+    except (ValueError, CausalError) as e:
+        raise argparse.ArgumentTypeError(str(e) if isinstance(e, CausalError) else
+                                         f"the number of rows must be an integer, not "
+                                         f"{text!r}") from None
+
+
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     """The query options the command line gave: backend, method, seed, samples, progress."""
     return {k: getattr(args, k) for k in ("backend", "method", "seed", "samples", "progress")
@@ -209,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return {"check": _check, "run": _run, "query": _query, "fmt": _fmt,
                 "repl": _repl, "identify": _identify_cmd, "draw": _draw,
-                "estimate": _estimate_cmd, "convert": _convert,
+                "estimate": _estimate_cmd, "convert": _convert, "sample": _sample_cmd,
                 "fit": _fit_cmd}[args.command](args)
     except KeyboardInterrupt:  # pragma: no cover
         return 130
@@ -360,6 +392,39 @@ def _convert(args: argparse.Namespace) -> int:
         print(f"{args.output}: cannot write: {why(e)}", file=sys.stderr)
         return EXIT_INPUT
     print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def _sample_cmd(args: argparse.Namespace) -> int:
+    from causaldsl.backends.simulate import parse_settings
+    from causaldsl.estimation.data import check_writable, write_table
+    from causaldsl.lang.files import why
+
+    try:
+        check_writable(args.output)  # a bad file name is said before any work
+        prog, target = _load_target(args)
+    except CausalError as e:
+        print(e, file=sys.stderr)
+        return EXIT_INPUT
+    try:
+        do: dict[str, Any] = {}
+        for text in args.do or ():
+            for name, value in parse_settings(text, "--do").items():
+                if name in do:
+                    raise CausalError(f"--do: {name} is set twice")
+                do[name] = value
+        frame = prog.models[target].sample(args.rows, seed=args.seed, do=do or None,
+                                           columns=args.columns)
+        write_table(frame, args.output)
+    except CausalError as e:
+        print(f"{args.file}: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    except OSError as e:
+        print(f"{args.output}: cannot write: {why(e)}", file=sys.stderr)
+        return EXIT_INPUT
+    if args.output != "-":
+        print(f"wrote {args.output}: {len(frame):,} rows of {', '.join(map(str, frame.columns))}"
+              f" [{target}]")
     return EXIT_OK
 
 

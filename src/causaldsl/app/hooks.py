@@ -50,6 +50,12 @@ def _compile_estimand(identification: Any, names: Any, types: Any) -> Any:
     return CompiledQuery(identification, names, types)
 
 
+def _simulate(model: Any, n: Any, seed: Any, do: Any, columns: Any) -> Any:
+    from causaldsl.backends.simulate import simulate
+
+    return simulate(model, n, seed, do, columns)
+
+
 def _picture(obj: Any, kind: str) -> Any:
     from causaldsl import draw
 
@@ -77,6 +83,7 @@ def install() -> None:
     hooks.response_functions.install(_response_functions)
     hooks.evaluate_estimand.install(_evaluate_estimand)
     hooks.compile_estimand.install(_compile_estimand)
+    hooks.simulate.install(_simulate)
     hooks.picture.install(_picture)
     hooks.read_network.install(_read_network)
     hooks.fit.install(_fit)

@@ -92,3 +92,18 @@ def check_names(what: str, value: Any) -> tuple[str, ...]:
             raise CausalTypeError(f"{what} is a name or a list of names (str), got "
                                   f"{shown(value)}, which holds {shown(n)}")
     return names
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation: Linux's MemAvailable (free memory and
+    the caches it can drop), else the free pages."""
+    import os
+
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")

@@ -44,6 +44,8 @@ compile_estimand = Hook("compile_estimand", "An identification compiled for join
                         "(identification, names, types) → CompiledQuery.")
 picture = Hook("picture", "Notebook renderings of a model, diagram, graph or result: "
                "(obj, kind) with kind 'mimebundle', 'svg' or 'html'.")
+simulate = Hook("simulate", "Draw rows from a model: (model, n, seed, do, columns) → a pandas "
+                "DataFrame, one row per draw.")
 read_network = Hook("read_network", "Read a network file of another format (BIF) as a model: "
                     "(path, shown) → CausalModel; errors name ``shown``.")
 fit = Hook("fit", "Learn a model's unknown parts from data: (model, data, method, options) → "

@@ -404,3 +404,48 @@ def _label_index(t: FiniteType, value: Any, name: str, source: str, rows: int) -
 
 def _shown(t: FiniteType) -> str:
     return f"{t.name} {t.listing}" if t.name else t.listing
+
+
+#: File extensions a table is written as (``write_table``, ``causal sample -o``); ``load``
+#: reads each back.
+WRITERS = {".csv": "to_csv", ".tsv": "to_csv", ".parquet": "to_parquet", ".pq": "to_parquet",
+           ".feather": "to_feather"}
+
+
+def check_writable(path: str) -> None:
+    """Before any work: ``path`` ("-": standard output) names a file a table can be written to:
+    an extension of ``WRITERS``, in a folder that exists. A DataError says what is wrong."""
+    if path == "-":
+        return
+    p = Path(path)
+    if p.suffix.lower() not in WRITERS:
+        raise DataError(f"{path}: cannot tell the format from the extension "
+                        f"{p.suffix or '(none)'}; tables are written as "
+                        f"{', '.join(sorted(WRITERS))} (or - for CSV on standard output)")
+    folder = p.parent
+    if not folder.is_dir():
+        raise DataError(f"{path}: cannot write: no folder {folder}")
+    if p.is_dir():
+        raise DataError(f"{path}: cannot write: it is a folder")
+
+
+def write_table(frame: pd.DataFrame, path: str) -> None:
+    """Write ``frame`` to ``path`` in the format its extension names ("-": CSV to standard
+    output), without its index, so that ``load`` reads it back: a Categorical column as its
+    labels. Errors of the file system (OSError) are the caller's to report."""
+    import sys
+
+    if path == "-":
+        frame.to_csv(sys.stdout, index=False)
+        return
+    check_writable(path)
+    ext = Path(path).suffix.lower()
+    try:
+        if WRITERS[ext] == "to_csv":
+            frame.to_csv(path, index=False, **_csv_options(Path(path)))
+        elif WRITERS[ext] == "to_parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.reset_index(drop=True).to_feather(path)
+    except ImportError as e:
+        raise DataError(f"{path}: writing {ext} files needs an optional package: {e}") from None

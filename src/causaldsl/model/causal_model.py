@@ -305,6 +305,15 @@ class CausalModel(Drawable):
         options = {"method": method, "seed": seed, "samples": samples, "progress": progress}
         return hooks.answer(self, text, backend, options, values)
 
+    def sample(self, n: int, seed: int = 0, do: Mapping[str, Any] | str | None = None,
+               columns: Sequence[str] | str | None = None) -> Any:
+        """``n`` draws from the model as a pandas DataFrame: one row per draw, one column per
+        observed variable (finite ones as ordered Categoricals of their labels, real ones as
+        float64). ``do={"X": 1}`` (or ``"X = 1"``) draws from the model after surgery;
+        ``columns`` chooses the columns, potential outcomes such as ``"Y[X = 1]"`` included,
+        drawn jointly with the factual ones. Same ``seed``, same rows (docs/simulation.md)."""
+        return hooks.simulate(self, n, seed, do, columns)
+
     def identify(self, text: str, method: str | None = None) -> Any:
         """Identify ``P(Y | do(X), Z)`` from observational data on this model's graph view:
         the estimand (or NotIdentifiable naming the hedge). ``method``: None, "backdoor",
