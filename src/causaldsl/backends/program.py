@@ -110,10 +110,12 @@ class Program:
             "otherwise observed or given), or make it stochastic (`~ Normal(f(...), s)`)")
 
     # -- the NumPyro model -----------------------------------------------------------------
-    def model(self, n: int, do: Mapping[str, Any], evidence: Mapping[str, Any]) -> None:
-        """Sample every kept variable once per sample, in one vectorised pass."""
+    def model(self, n: int, do: Mapping[str, Any], evidence: Mapping[str, Any],
+              params: Mapping[str, Any] | None = None) -> None:
+        """Sample every kept variable once per sample, in one vectorised pass; ``params``:
+        the values of the model's unknown parameters (a fit's draw), which expressions read."""
         raw: dict[str, Any] = {}   # positions of finite variables, numbers of real ones
-        seen: dict[str, Any] = {}  # what expressions see (labels, bools, numbers)
+        seen: dict[str, Any] = dict(params or {})  # what expressions see (labels, bools, numbers)
 
         def put(name: str, value: Any) -> None:
             value = jnp.asarray(value)  # enumerated values keep their enumeration axes

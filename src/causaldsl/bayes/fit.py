@@ -43,9 +43,12 @@ def fit(model: CausalModel, data: Any, method: str = "auto", *, draws: int = 100
                     ("bootstrap", bootstrap)):
         check_count(what, k, 0 if what == "warmup" else 1)
     check_seed(seed)
-    if not model.unknown:
+    if not model.unknown and not model.parameters:
         raise FitError(f"model {model.name} has nothing to learn: no table is declared "
-                       "`unknown` (docs/bayes.md)")
+                       "`unknown` and it has no `param` (docs/bayes.md)")
+    if model.parameters:
+        return _fit_parameters(model, data, method, draws, warmup, chains, seed, missing,
+                               progress)
     _check_tables(model)
     patterns = observed_patterns(model, data, missing)
     conjugate = is_conjugate(model, patterns)
@@ -72,6 +75,23 @@ def fit(model: CausalModel, data: Any, method: str = "auto", *, draws: int = 100
     else:
         return _mle(model, patterns, conjugate, bootstrap, steps, rng, seed)
     return FittedModel(model, out, patterns.names, patterns.n, diag, patterns.source)
+
+
+def _fit_parameters(model: CausalModel, data: Any, method: str, draws: int, warmup: int,
+                    chains: int, seed: int, missing: str, progress: bool) -> FittedModel:
+    """The posterior of a model's parameters, by NUTS (the one method for them so far)."""
+    from causaldsl.bayes.parametric import nuts_parameters
+
+    if model.unknown:
+        raise FitError(f"model {model.name} has both unknown tables ({', '.join(model.unknown)}) "
+                       f"and parameters ({', '.join(model.parameters)}); fitting both at once is "
+                       "not supported yet")
+    if method not in ("auto", "nuts"):
+        raise FitError(f"a model with parameters is fitted by nuts; by {method} is not "
+                       "supported yet for parameters")
+    out, diag, names, n, source = nuts_parameters(model, data, draws, warmup, chains, seed,
+                                                  missing, progress)
+    return FittedModel(model, out, names, n, diag, source)
 
 
 def _mle(model: CausalModel, patterns: Patterns, conjugate: bool, bootstrap: int,

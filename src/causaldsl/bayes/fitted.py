@@ -75,12 +75,16 @@ class FittedModel:
         axes: tuple[str, ...] = ()
         types: tuple[Any, ...] = ()
         for coef, term in terms:
-            batch = self.estimated_model.query_batch(term, tables=dict(self.draws))
-            values = np.asarray(batch.probs, dtype=np.float64)
+            if self.model.parameters:
+                values, axes, types = self._parametric(term)
+            else:
+                batch = self.estimated_model.query_batch(term, tables=dict(self.draws))
+                values = np.asarray(batch.probs, dtype=np.float64)
+                axes = (*batch.variables, *batch.given)
+                types = (*batch.types, *batch.given_types)
             if len(terms) > 1 and values.ndim > 1:
                 raise QueryError(f"{term} is a table; in a sum of queries name every value "
-                                 f"({', '.join((*batch.variables, *batch.given))})")
-            axes, types = (*batch.variables, *batch.given), (*batch.types, *batch.given_types)
+                                 f"({', '.join(axes)})")
             total = coef * values if total is None else total + coef * values
             if self.point is not None:
                 one = np.asarray(self.estimated_model.query_batch(
@@ -94,6 +98,22 @@ class FittedModel:
         r_hat, ess = self._mixing(total)
         return Posterior(str(q), total, axes, types, float(level), not why, "; ".join(why),
                          self.method, point, r_hat, ess)
+
+    def _parametric(self, term: Any) -> tuple[np.ndarray, tuple[str, ...], tuple[Any, ...]]:
+        """A term's value under each draw of the parameters, and its table's axes."""
+        from causaldsl.bayes.parametric import parametric_answer
+        from causaldsl.core.types import FiniteType
+        from causaldsl.model.checks import check_query as check_on_model
+
+        check_on_model(self.model, term.prob if isinstance(term, Expect) else term)
+        values = parametric_answer(self.model, self.draws, term)
+        if values.ndim == 1:
+            return values, (), ()
+        prob = term.prob if isinstance(term, Expect) else term
+        (y,) = prob.outcomes
+        yt = self.model.variables[y.var].type
+        assert isinstance(yt, FiniteType)
+        return values, (y.var,), (yt,)
 
     def _mixing(self, draws: np.ndarray) -> tuple[float | None, float | None]:
         """For NUTS: the worst split r-hat and bulk ESS over an answer's cells (its draws are
@@ -133,7 +153,8 @@ class FittedModel:
         return ""
 
     def __str__(self) -> str:
-        lines = [f"fitted {self.model.name}: {', '.join(self.model.unknown)} learned from "
+        learned = ", ".join([*self.model.unknown, *self.model.parameters])
+        lines = [f"fitted {self.model.name}: {learned} learned from "
                  f"{self.n} rows of {self.source} (columns {', '.join(self.observed)})",
                  str(self.diagnostics)]
         lines += [f"warning: {w}" for w in self.diagnostics.warnings]

@@ -118,9 +118,17 @@ class ModelItem(Record):
     span: Span
 
 
+class ParamItem(Record):
+    """``param NAME ~ Dist(…)``: an unknown number with its prior."""
+
+    name: str
+    prior: DistCall
+    span: Span
+
+
 class ModelDef(Record):
     name: str
-    items: tuple[ModelItem, ...]
+    items: tuple[ModelItem | ParamItem, ...]
     span: Span
 
 
@@ -348,6 +356,11 @@ class _ToAst(Transformer_NonRecursive):
         first = _span(items[0])
         return ModelItem(role, str(name_tok), typ, mech, Span(first.line, first.column,
                                                                getattr(meta, "end_line", 0)))
+
+    def param_item(self, meta, items):  # type: ignore[no-untyped-def]
+        prior = DistCall(str(items[1]), tuple(a for a in items[2:] if a is not None),
+                         _span(items[1]))
+        return ParamItem(str(items[0]), prior, self._sp(meta, items))
 
     def stochastic(self, meta, items):  # type: ignore[no-untyped-def]
         return items[0]

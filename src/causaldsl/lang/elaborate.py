@@ -32,7 +32,7 @@ from causaldsl.ir.expr import (
 from causaldsl.ir.mechanism import TOLERANCE, ExprMechanism, Table, dirichlet_prior, to_table
 from causaldsl.lang import ast as A
 from causaldsl.lang.files import open_regular, open_regular_text, why
-from causaldsl.model.causal_model import CausalModel, Role, Variable, did_you_mean
+from causaldsl.model.causal_model import CausalModel, Parameter, Role, Variable, did_you_mean
 from causaldsl.model.checks import check_answerable, check_query
 from causaldsl.model.graph import hidden_cause_name
 from causaldsl.syntax.diagnostics import Diagnostic, SourceError, Span, source_line
@@ -135,6 +135,7 @@ class Elaborator:
         self.defined_at: dict[str, Span] = {}
         self.targets: list[str] = []  # models and graphs in order, including failed ones
         self.fitted: set[str] = set()  # models a `fit` statement above has learned
+        self.params: dict[str, Parameter] = {}  # the parameters of the model being read
 
     # -- diagnostics ---------------------------------------------------------------------
     def error(self, span: Span, message: str) -> None:
@@ -267,7 +268,19 @@ class Elaborator:
         self.targets.append(md.name)
         types: dict[str, Type] = {}
         items: dict[str, A.ModelItem] = {}
+        self.params = {}
+        params = []
         for it in md.items:
+            if isinstance(it, A.ParamItem):
+                prm = self.parameter(md, it, items)
+                if prm is not None:
+                    params.append(prm)
+                    self.params[prm.name] = prm
+                continue
+            if it.name in self.params:
+                self.error(it.span, f"{it.name} is a parameter of model {md.name}; a variable "
+                                    "needs another name")
+                continue
             if it.name in items:
                 self.error(it.span, f"variable {it.name} is defined twice in model {md.name} "
                                     f"(first at line {items[it.name].span.line})")
@@ -304,13 +317,41 @@ class Elaborator:
         if not ok:
             return
         try:
-            model = CausalModel.from_variables(variables, md.name)
+            model = CausalModel.from_variables(variables, md.name, parameters=params)
         except CausalError as e:
             cycle = getattr(e, "cycle", None)
             span = items[cycle[0]].span if cycle else md.span
             self.error(span, str(e))
             return
         self.prog.models[md.name] = model
+
+    def parameter(self, md: A.ModelDef, it: A.ParamItem, items: dict[str, A.ModelItem]
+                  ) -> Parameter | None:
+        """``param NAME ~ Dist(numbers)``: a continuous prior with constant arguments; None
+        after reporting an error."""
+        from causaldsl.lang.fmt import mechanism as mechanism_text
+
+        if it.name in self.params or it.name in items:
+            self.error(it.span, f"{it.name} is defined twice in model {md.name}")
+            return None
+        prior = it.prior
+        try:
+            if prior.name not in CONTINUOUS or (prior.name == "Uniform" and not prior.args):
+                raise ExprError(f"the prior of {it.name} is a continuous distribution (one of "
+                                f"{', '.join(sorted(CONTINUOUS))}), not {prior.name}",
+                                prior.span)
+            check_calls(prior, True)
+            for a in prior.args:
+                names = free_names(a)
+                if names:
+                    raise ExprError(f"the prior of parameter {it.name} reads {names[0][0]}; a "
+                                    "prior's arguments are numbers", names[0][1])
+                infer(a, {})
+        except ExprError as e:
+            self.error(e.span, str(e))
+            return None
+        return Parameter(it.name, ExprMechanism("sample", prior,
+                                                mechanism_text(prior).split(" ", 1)[1]))
 
     def mechanism(self, md: A.ModelDef, it: A.ModelItem, types: dict[str, Type]
                   ) -> tuple[tuple[str, ...] | None, Any]:
@@ -388,8 +429,12 @@ class Elaborator:
             check_calls(arg)  # every call known and of the right arity, before any evaluation
         ptypes = [types[p] for p in parents]
         kinds = {p: kind_of(types[p]) for p in parents}  # any other name in it is a label
+        reads = {n for a in (m.args if isinstance(m, A.DistCall) else (expr,))
+                 for n, _ in free_names(a) if n in self.params}
+        kinds.update({n: kind_of(Real) for n in reads})
         text = mechanism_text(m).split(" ", 1)[1]
-        discrete = isinstance(t, FiniteType) and all(isinstance(pt, FiniteType) for pt in ptypes)
+        discrete = isinstance(t, FiniteType) and all(isinstance(pt, FiniteType) for pt in ptypes) \
+            and not reads  # an unknown parameter: sampled, not tabulated
         if isinstance(m, A.DistCall):
             self.check_dist(m, it, t, kinds)
             if not discrete:  # sampled: a continuous type, or a continuous parent
@@ -493,6 +538,8 @@ class Elaborator:
         parents: list[str] = []
         for a in args:
             for name, span in free_names(a):
+                if name in self.params:
+                    continue  # an unknown parameter: no parent
                 if name in types:
                     if name == it.name:
                         self.error(span, f"{it.name} cannot depend on itself")
@@ -876,8 +923,11 @@ class Elaborator:
                                 "`query P(...) in NAME`")
             return
         model = self.prog.models[name]
-        if model.unknown and name not in self.fitted and not isinstance(st, A.IdentifyStmt):
-            self.error(st.span, f"model {name} has unknown tables ({', '.join(model.unknown)}): "
+        unknown = [*model.unknown, *model.parameters]
+        if unknown and name not in self.fitted and not isinstance(st, A.IdentifyStmt):
+            what = "tables" if not model.parameters else "parameters" if not model.unknown \
+                else "parts"
+            self.error(st.span, f"model {name} has unknown {what} ({', '.join(unknown)}): "
                                 f"learn them first, with `fit {name} to \"data.csv\"` above "
                                 "this query (docs/bayes.md)")
             return
@@ -957,8 +1007,9 @@ class Elaborator:
             self.error(span, f"fit {name}: {what}")
             return
         model = self.prog.models[name]
-        if not model.unknown:
-            self.error(span, f"model {name} has nothing to learn: no table is `unknown`")
+        if not model.unknown and not model.parameters:
+            self.error(span, f"model {name} has nothing to learn: no table is `unknown` and "
+                             "it has no `param`")
             return
         for opt in st.options:
             problem = _fit_option_problem(opt)

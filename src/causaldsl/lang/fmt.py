@@ -191,6 +191,9 @@ class _Printer:
 
     def item(self, it: Any) -> list[str]:
         sp = it.span
+        if isinstance(it, A.ParamItem):
+            return [f"{INDENT}param {it.name} {mechanism(it.prior)}"
+                    + self.trailing(sp.line, sp.last_line)]
         if isinstance(it, A.Chain):
             return [INDENT + " -> ".join(n for n, _ in it.names) + self.trailing(sp.line, sp.last_line)]
         if isinstance(it, A.Bidirected):

@@ -66,18 +66,33 @@ class Variable:
     is_input: bool = False
 
 
+@dataclass(frozen=True)
+class Parameter:
+    """An unknown number of a model's equations (``param b ~ Normal(0, 1)``): a real with a
+    prior, read by mechanisms' expressions by name and learned by ``fit``."""
+
+    name: str
+    prior: ExprMechanism
+
+    def __str__(self) -> str:
+        return f"param {self.name} {self.prior}"
+
+
 @dataclass(frozen=True, eq=False)
 class CausalModel(Drawable):
-    """A causal model: an IR diagram plus the role of each variable. Immutable."""
+    """A causal model: an IR diagram plus the role of each variable, and the unknown
+    parameters its expressions read. Immutable."""
 
     diagram: Diagram
     role_items: tuple[tuple[str, Role], ...]
     name: str = "model"
+    parameter_items: tuple[Parameter, ...] = ()
 
     # -- construction --------------------------------------------------------------------
     @staticmethod
     def from_variables(variables: Iterable[Variable], name: str = "model",
-                       trusted: Iterable[Variable] = ()) -> CausalModel:
+                       trusted: Iterable[Variable] = (),
+                       parameters: Iterable[Parameter] = ()) -> CausalModel:
         """Validate variables (names, parents, cycles, tables) and build the model's diagram.
 
         Tables of ``trusted`` variables (unchanged ones from a valid model) are not re-checked.
@@ -124,7 +139,12 @@ class CausalModel(Drawable):
         diagram = Diagram(tuple(inputs), tuple(vars_[n].type for n in inputs), tuple(nodes),
                           outputs)
         roles = tuple((n, vars_[n].role) for n in order)
-        return CausalModel(diagram, roles, name)
+        params = tuple(parameters)
+        for prm in params:
+            if prm.name in vars_:
+                raise DuplicateVariableError(f"{prm.name} is both a parameter and a variable of "
+                                             f"model {name}")
+        return CausalModel(diagram, roles, name, params)
 
     def replace(self, variables: Iterable[Variable]) -> CausalModel:
         """A new model with some variables replaced (by name) or added."""
@@ -134,7 +154,8 @@ class CausalModel(Drawable):
             new[v.name] = v
         unchanged = [v for n, v in old.items() if new[n] is v and all(
             p in new and new[p].type == old[p].type for p in v.parents)]
-        return CausalModel.from_variables(new.values(), self.name, trusted=unchanged)
+        return CausalModel.from_variables(new.values(), self.name, trusted=unchanged,
+                                          parameters=self.parameter_items)
 
     # -- views -----------------------------------------------------------------------------
     @cached_property
@@ -151,6 +172,11 @@ class CausalModel(Drawable):
             (w,) = node.outputs
             out[w] = Variable(w, node.box.cod[0], self.roles[w], node.inputs, node.box.mechanism)
         return {n: out[n] for n, _ in self.role_items}
+
+    @cached_property
+    def parameters(self) -> Mapping[str, Parameter]:
+        """The unknown parameters, by name (``param b ~ Normal(0, 1)``)."""
+        return {p.name: p for p in self.parameter_items}
 
     @cached_property
     def unknown(self) -> tuple[str, ...]:
@@ -215,13 +241,14 @@ class CausalModel(Drawable):
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, CausalModel) and self.name == other.name
                 and self.role_items == other.role_items and self.diagram.inputs == other.diagram.inputs
-                and self.variables == other.variables)
+                and self.variables == other.variables
+                and self.parameter_items == other.parameter_items)
 
     def __hash__(self) -> int:
         return hash((self.name, self.role_items, self.diagram))
 
     def __str__(self) -> str:
-        lines = [f"model {self.name} {{"]
+        lines = [f"model {self.name} {{", *(f"  {p}" for p in self.parameter_items)]
         for v in self.variables.values():
             prefix = "" if v.role is Role.OBSERVED else f"{v.role} "
             if v.is_input:
@@ -330,6 +357,12 @@ class CausalModel(Drawable):
     def _check_known(self, what: str, given: Mapping[str, Any] = {}) -> None:
         """A QueryError when some table is unknown (and not given): such a model is a
         prior over models, answered only once fitted."""
+        if self.parameter_items:
+            names = ", ".join(self.parameters)
+            raise QueryError(
+                f"model {self.name} has unknown parameters ({names}): learn them from data "
+                f"first (`fit {self.name} to \"data.csv\"` in a .causal file, model.fit(df) in "
+                "Python) and ask the fitted model (docs/bayes.md)")
         missing = [v for v in self.unknown if v not in given]
         if missing:
             raise QueryError(

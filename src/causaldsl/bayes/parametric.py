@@ -1,0 +1,183 @@
+"""Models whose equations have unknown parameters (``param b ~ Normal(0, 1)``): the posterior
+of the parameters by NUTS on the sampling backend's NumPyro program, the data observed row by
+row (hidden variables sampled per row, a ``:=`` with additive noise abducted exactly); and the
+posterior of a query as one vmapped forward pass per draw, with fresh random numbers for each
+draw and the outcome's conditional mean or probabilities in place of its samples."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from causaldsl.backends import jax64
+from causaldsl.bayes.inference import ESS_PER_CHAIN, RHAT_LIMIT, Diagnostics
+from causaldsl.core.errors import FitError, QueryError
+from causaldsl.core.types import FiniteType, Real
+from causaldsl.estimation.data import columns_of, load
+from causaldsl.model.causal_model import CausalModel
+from causaldsl.syntax.query import Expect, Prob
+
+#: Forward samples per posterior draw when a query is answered.
+PER_DRAW = 4096
+
+
+def observed_data(model: CausalModel, data: Any, missing: str) -> tuple[tuple[str, ...],
+                                                                       dict[str, Any], int, str]:
+    """The observed variables that are columns, their values as the program takes them
+    (positions of finite values, numbers), the number of rows and the source's name."""
+    cols = set(columns_of(data))
+    names = tuple(v for v in model.observed if v in cols)
+    if not names:
+        raise FitError(f"the data have no column named after an observed variable of model "
+                       f"{model.name} ({', '.join(model.observed)})")
+    ds = load(data, names, {v: model.variables[v].type for v in names}, missing=missing)
+    values = {v: ds.codes(v) if isinstance(ds.types[v], FiniteType) else ds.values(v)
+              for v in names}
+    return names, values, ds.n, ds.source
+
+
+def _priors(model: CausalModel) -> dict[str, Any]:
+    from causaldsl.backends.jaxexpr import distribution
+
+    return {p: distribution(prm.prior.expr, {}, Real, f"the prior of {p}")
+            for p, prm in model.parameters.items()}
+
+
+def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chains: int,
+                    seed: int, missing: str, progress: bool
+                    ) -> tuple[dict[str, np.ndarray], Diagnostics, tuple[str, ...], int, str]:
+    """Posterior draws of every parameter (kept chain after chain) and the diagnostics."""
+    from numpyro import handlers
+    from numpyro.diagnostics import summary
+    from numpyro.infer import MCMC, NUTS
+
+    from causaldsl.backends.program import Program
+
+    jax = jax64.jax()
+    jnp = jax64.jnp()
+    import numpyro
+
+    names, values, n, source = observed_data(model, data, missing)
+    program = Program(model, (), names, names)
+    priors = _priors(model)
+    evidence = {v: jnp.asarray(x) for v, x in values.items()}
+
+    def joint(ev: Mapping[str, Any]) -> None:
+        theta = {p: numpyro.sample(p, d) for p, d in priors.items()}
+        with handlers.block(hide_fn=lambda site: site["type"] == "deterministic"):
+            program.model(n, {}, ev, params=theta)
+
+    t0 = time.perf_counter()
+    per_chain = -(-draws // chains)
+    mcmc = MCMC(NUTS(joint), num_warmup=warmup, num_samples=per_chain, num_chains=chains,
+                chain_method="sequential", progress_bar=progress)
+    mcmc.run(jax.random.PRNGKey(seed), evidence)
+    grouped = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()
+               if k in priors}
+    stats = summary(grouped, group_by_chain=True)
+    r_hat = max(float(np.nanmax(s["r_hat"])) for s in stats.values()) if chains > 1 else None
+    ess = min(float(np.nanmin(s["n_eff"])) for s in stats.values())
+    div = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
+    warnings = []
+    if r_hat is not None and not r_hat <= RHAT_LIMIT:
+        warnings.append(f"r-hat {r_hat:.3f} is over {RHAT_LIMIT}: the chains disagree; run "
+                        "longer (draws=, warmup=) before trusting the posterior")
+    if not ess >= ESS_PER_CHAIN * chains:
+        warnings.append(f"the effective sample size is {ess:.0f}, under "
+                        f"{ESS_PER_CHAIN * chains}: intervals are rough; ask for more draws")
+    if div:
+        warnings.append(f"{div} divergent transitions: the posterior may be biased; a "
+                        "parameter with a scale near zero or a sharp prior can cause them")
+    flat = {k: v.reshape(-1) for k, v in grouped.items()}
+    diag = Diagnostics("nuts", chains * per_chain, chains, warmup, r_hat, ess, div,
+                       time.perf_counter() - t0, tuple(warnings))
+    return flat, diag, names, n, source
+
+
+def parametric_answer(model: CausalModel, draws: Mapping[str, np.ndarray], term: Prob | Expect,
+                      seed: int = 0, per_draw: int = PER_DRAW) -> np.ndarray:
+    """``term`` under each draw of the parameters: shape ``(S,)``, or ``(S, k)`` for the
+    distribution of a finite outcome left open. Forward samples only: interventions, and
+    evidence on finite variables (weighted by its indicator)."""
+    from numpyro import handlers
+
+    from causaldsl.backends.program import Program
+
+    jax = jax64.jax()
+    jnp = jax64.jnp()
+    prob = term.prob if isinstance(term, Expect) else term
+    if prob.is_counterfactual:
+        raise QueryError(f"{term}: counterfactual queries of a model with fitted parameters "
+                         "are not supported yet")
+    if len(prob.outcomes) != 1:
+        raise QueryError(f"{term}: a fitted model with parameters answers one outcome at a "
+                         "time (P(Y = y | ...), P(Y | ...), E[Y | ...])")
+    (y,) = prob.outcomes
+    for e in prob.evidence:
+        if not isinstance(model.variables[e.var].type, FiniteType) or e.value is None:
+            raise QueryError(f"{term}: evidence on a fitted model with parameters must name a "
+                             f"value of a finite variable ({e.var} does not); continuous "
+                             "evidence is not supported yet")
+    for e in prob.interventions:
+        if e.value is None:
+            raise QueryError(f"{term}: name the value of do({e.var} = ...)")
+    do = {e.var: _position(model, e.var, e.value) for e in prob.interventions}
+    given = {e.var: _position(model, e.var, e.value) for e in prob.evidence}
+    program = Program(model, tuple(do), (), (y.var, *given))
+    yt = model.variables[y.var].type
+    nums = yt.numeric() if isinstance(yt, FiniteType) else None
+    if isinstance(term, Expect) and isinstance(yt, FiniteType) and nums is None:
+        raise QueryError(f"{term}: {y.var} has labels that are not numbers")
+
+    def statistic(tr: Mapping[str, Any]) -> Any:
+        site = tr[y.var]
+        fn = site.get("fn")
+        if isinstance(yt, FiniteType):
+            k = yt.size
+            if fn is not None and "Bernoulli" in type(fn).__name__:  # P(second value)
+                p = jnp.broadcast_to(fn.probs, (per_draw,))
+                probs = jnp.stack([1 - p, p], axis=-1)  # Rao-Blackwellised
+            elif fn is not None and hasattr(fn, "probs"):
+                probs = jnp.broadcast_to(fn.probs, (per_draw, k))
+            else:
+                probs = jax.nn.one_hot(site["value"], k)
+            if isinstance(term, Expect):
+                return probs @ jnp.asarray(nums, dtype=float)
+            if y.value is not None:
+                return probs[:, yt.index(y.value)]
+            return probs
+        mean = fn.mean if fn is not None and site["type"] == "sample" else site["value"]
+        return jnp.broadcast_to(mean, (per_draw,))
+
+    def one(theta: Mapping[str, Any], key: Any) -> Any:
+        tr = handlers.trace(handlers.seed(program.model, key)).get_trace(
+            per_draw, {v: jnp.full((), x) for v, x in do.items()}, {}, params=theta)
+        stat = statistic(tr)
+        if not given:
+            return stat.mean(axis=0)
+        w = jnp.ones(per_draw)
+        for v, x in given.items():
+            w = w * (tr[v]["value"] == x)
+        total = w.sum()
+        return jnp.tensordot(w, stat, axes=(0, 0)) / total
+
+    theta = {p: jnp.asarray(a) for p, a in draws.items()}
+    # fresh random numbers for each draw (the same for each term of a sum, so that a
+    # difference of terms cancels them): the Monte Carlo error of a draw, about sd / 64,
+    # widens the interval a little instead of shifting every draw by the same amount
+    keys = jax.random.split(jax.random.PRNGKey(seed), len(next(iter(theta.values()))))
+    out = np.asarray(jax.jit(jax.vmap(one))(theta, keys))
+    if not np.all(np.isfinite(out)):
+        raise QueryError(f"{term}: the evidence was never seen in {per_draw} forward samples of "
+                         "some draw; it is too rare to condition on by sampling")
+    return out
+
+
+def _position(model: CausalModel, var: str, value: Any) -> Any:
+    t = model.variables[var].type
+    if isinstance(t, FiniteType):
+        return t.index(value)
+    return float(value)
