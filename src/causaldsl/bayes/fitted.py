@@ -124,6 +124,8 @@ class FittedModel:
         from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 
         by_chain = draws.reshape(d.chains, -1, *draws.shape[1:])
+        if not np.any(by_chain.std(axis=1) > 0):
+            return None, None  # the same value in every draw: nothing to mix
         ess = float(np.nanmin(effective_sample_size(by_chain)))
         r_hat = float(np.nanmax(split_gelman_rubin(by_chain))) if d.chains > 1 else None
         return r_hat, ess

@@ -132,9 +132,14 @@ def parametric_answer(model: CausalModel, draws: Mapping[str, np.ndarray], term:
     if isinstance(term, Expect) and isinstance(yt, FiniteType) and nums is None:
         raise QueryError(f"{term}: {y.var} has labels that are not numbers")
 
+    # the outcome's conditional mean (or probabilities) given its parents stands for its
+    # sample, unless evidence is on a descendant of it: then its sample is what is weighted
+    below = {v for v in given if y.var in model.ancestors([v], cut=tuple(do)) and v != y.var}
+    smooth = not below
+
     def statistic(tr: Mapping[str, Any]) -> Any:
         site = tr[y.var]
-        fn = site.get("fn")
+        fn = site.get("fn") if smooth else None
         if isinstance(yt, FiniteType):
             k = yt.size
             if fn is not None and "Bernoulli" in type(fn).__name__:  # P(second value)

@@ -1,0 +1,140 @@
+"""Unknown parameters in equations: NUTS against the closed-form posterior of a Bayesian
+linear regression (its arithmetic written out), queries of the fitted model draw by draw, the
+language's ``param``, and the errors."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import causaldsl
+from causaldsl.app.cli import main
+from causaldsl.core.errors import FitError, QueryError
+from causaldsl.syntax.diagnostics import SourceError
+
+LINEAR = """
+model lin {
+  param b0 ~ Normal(0, 10)
+  param b1 ~ Normal(0, 10)
+  X : Real ~ Normal(0, 1)
+  Y : Real ~ Normal(b0 + b1 * X, 1)
+}
+"""
+
+
+def regression_data(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    return pd.DataFrame({"X": x, "Y": 1.0 + 2.0 * x + rng.normal(size=n)})
+
+
+def test_nuts_matches_the_closed_form_regression_posterior():
+    df = regression_data()
+    fitted = causaldsl.parse(LINEAR).models["lin"].fit(df, "nuts", draws=2000, seed=1)
+    # σ = 1 known and priors N(0, 10²): the posterior of β = (b0, b1) is normal with
+    # precision A = DᵀD + I/100 (D = [1, x]) and mean A⁻¹ Dᵀy.
+    d = np.column_stack([np.ones(len(df)), df["X"]])
+    a = d.T @ d + np.eye(2) / 100
+    cov = np.linalg.inv(a)
+    mean = cov @ d.T @ df["Y"].to_numpy()
+    # E[Y | do(X = 1)] = b0 + b1 in every draw, no Monte Carlo error in it (Y's mean is read,
+    # not sampled): posterior mean (1, 1)·mean, variance (1, 1) cov (1, 1)ᵀ
+    want_mean, want_sd = mean.sum(), np.sqrt(cov.sum())
+    post = fitted.query("E[Y | do(X = 1)]")
+    assert post.ess is not None and post.ess > 400
+    assert abs(post.mean - want_mean) < 5 * want_sd / np.sqrt(post.ess)
+    assert abs(post.sd / want_sd - 1) < 5 / np.sqrt(2 * post.ess)
+    np.testing.assert_allclose(post.draws, fitted.draws["b0"] + fitted.draws["b1"], atol=1e-9)
+    # the slope alone: E[Y | do(X = 1)] - E[Y | do(X = 0)] = b1
+    slope = fitted.query("E[Y | do(X = 1)] - E[Y | do(X = 0)]")
+    np.testing.assert_allclose(slope.draws, fitted.draws["b1"], atol=1e-9)
+    assert abs(slope.mean - mean[1]) < 5 * np.sqrt(cov[1, 1]) / np.sqrt(post.ess)
+    assert post.identified and not fitted.diagnostics.warnings
+
+
+LOGIT = """
+type Bin = {0, 1}
+model lg {
+  param a ~ Normal(0, 3)
+  Z : Real ~ Normal(0, 1)
+  X : Bin ~ Bernoulli(sigmoid(a * Z))
+}
+"""
+
+
+def test_queries_of_a_finite_outcome():
+    rng = np.random.default_rng(2)
+    z = rng.normal(size=300)
+    x = (rng.random(300) < 1 / (1 + np.exp(-1.5 * z))).astype(int)
+    fitted = causaldsl.parse(LOGIT).models["lg"].fit(pd.DataFrame({"Z": z, "X": x}),
+                                                     draws=400, warmup=300, seed=3)
+    table = fitted.query("P(X)")
+    np.testing.assert_allclose(table.draws.sum(axis=1), 1.0, atol=1e-12)
+    one = fitted.query("P(X = 1)")
+    np.testing.assert_allclose(one.draws, table.draws[:, 1], atol=1e-12)  # same random numbers
+    # E[sigmoid(a Z)] = 1/2 for every a (Z is symmetric): the draws scatter around 1/2 by their
+    # Monte Carlo error alone, sd(sigmoid(aZ)) / sqrt(4096) < 0.5 / 64
+    assert abs(one.mean - 0.5) < 5 * 0.5 / 64 / np.sqrt(len(one))
+    lo, hi = one.interval
+    assert lo < 0.5 < hi
+    # the slope is learned: 1.5 within 4 posterior sds
+    a = fitted.draws["a"]
+    assert abs(a.mean() - 1.5) < 4 * a.std()
+    # evidence on a finite variable: E[Z | X = 1] > 0 when a > 0
+    assert fitted.query("E[Z | X = 1]").mean > 0.2
+
+
+def test_in_a_file(tmp_path: Path):
+    regression_data(100).to_csv(tmp_path / "d.csv", index=False)
+    f = tmp_path / "m.causal"
+    f.write_text(LINEAR + 'fit lin to "d.csv" with draws = 400, warmup = 300\n'
+                 "query E[Y | do(X = 1)]\n")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["run", str(f)])
+    assert code == 0, err.getvalue()
+    text = out.getvalue()
+    assert "fitted lin: b0, b1 learned from 100 rows" in text
+    assert "E[Y | do(X = 1)]  [lin]\n= 3." in text or "E[Y | do(X = 1)]  [lin]\n= 2.9" in text
+
+
+@pytest.mark.parametrize("text, message", [
+    (LINEAR + "query E[Y]\n", "unknown parameters (b0, b1): learn them first"),
+    (LINEAR.replace("Normal(0, 10)\n  param b1", "Bernoulli(0.5)\n  param b1"),
+     "the prior of b0 is a continuous distribution"),
+    (LINEAR.replace("param b1 ~ Normal(0, 10)", "param b1 ~ Normal(X, 10)"),
+     "the prior of parameter b1 reads X"),
+    (LINEAR.replace("param b1", "param X"), "X is a parameter of model lin"),
+    (LINEAR.replace("Normal(0, 10)\n  param b1", "Normal(0)\n  param b1"), "Normal takes 2"),
+])
+def test_language_errors(text: str, message: str):
+    with pytest.raises(SourceError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        causaldsl.parse(text)
+
+
+def test_errors():
+    model = causaldsl.parse(LINEAR).models["lin"]
+    df = regression_data(50)
+    with pytest.raises(QueryError, match="unknown parameters"):
+        model.query("E[Y | do(X = 1)]")
+    with pytest.raises(FitError, match="fitted by nuts"):
+        model.fit(df, "exact")
+    fitted = model.fit(df, draws=100, warmup=100)
+    with pytest.raises(QueryError, match="counterfactual"):
+        fitted.query("E[Y[X = 1] | X = 0]")
+    with pytest.raises(QueryError, match="continuous evidence"):
+        fitted.query("E[Y | X = 0.5]")
+    mixed = causaldsl.parse("""type B = {0, 1}
+model mixed {
+  param b ~ Normal(0, 1)
+  T : B ~ unknown
+  Y : Real ~ Normal(b * T, 1)
+}
+""").models["mixed"]
+    with pytest.raises(FitError, match="both unknown tables"):
+        mixed.fit(pd.DataFrame({"T": [0, 1], "Y": [0.1, 0.2]}))
