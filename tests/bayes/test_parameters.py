@@ -138,3 +138,12 @@ model mixed {
 """).models["mixed"]
     with pytest.raises(FitError, match="both unknown tables"):
         mixed.fit(pd.DataFrame({"T": [0, 1], "Y": [0.1, 0.2]}))
+
+
+def test_a_model_with_parameters_is_written_as_it_reads():
+    from causaldsl.lang.writer import model_source
+
+    model = causaldsl.parse(LOGIT).models["lg"]
+    text = model_source(model)
+    assert "param a ~ Normal(0, 3)" in text
+    assert causaldsl.parse(text).models["lg"] == model

@@ -35,6 +35,7 @@ def model_source(model: CausalModel) -> str:
     if lines:
         lines.append("")
     lines.append(f"model {name} {{")
+    lines.extend(f"{INDENT}param {p.name} {p.prior}" for p in model.parameter_items)
     for v in variables:
         lines.extend(_item(v, model, shown))
     lines.append("}")
