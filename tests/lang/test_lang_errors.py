@@ -366,7 +366,7 @@ def test_a_file_that_is_not_utf8_is_an_error_at_its_byte(tmp_path, capsys):
     ("graph g { A -> B }\nidentify P(B | do(A)) in g by cxmb\n", "2:31",
      "expected a method (backdoor, adjustment, frontdoor, comb, id)"),            # was METHOD
     ("model m {\n  - A : Bool ~ [0.5, 0.5]\n}\n", "2:3",
-     "expected 'exogenous', 'latent', '}', a name"),                              # was ROLE
+     "expected 'exogenous', 'latent', 'param', '}', a name"),                              # was ROLE
     ("type YN = {no, yes}\nbox f : YN -> YN\ndiagram d = f f\n", "3:15",
      "expected ';', '>>', '@', '⊗', end of file, a new statement (type, model, graph, …)"),
     ("model m {\n  Y : Real ~ Normal(1 2)\n}\n", "2:23",
