@@ -48,7 +48,7 @@ def fit(model: CausalModel, data: Any, method: str = "auto", *, draws: int = 100
                        "`unknown` and it has no `param` (docs/bayes.md)")
     if model.parameters:
         return _fit_parameters(model, data, method, draws, warmup, chains, seed, missing,
-                               progress)
+                               progress, bootstrap)
     _check_tables(model)
     patterns = observed_patterns(model, data, missing)
     conjugate = is_conjugate(model, patterns)
@@ -78,16 +78,25 @@ def fit(model: CausalModel, data: Any, method: str = "auto", *, draws: int = 100
 
 
 def _fit_parameters(model: CausalModel, data: Any, method: str, draws: int, warmup: int,
-                    chains: int, seed: int, missing: str, progress: bool) -> FittedModel:
-    """The posterior of a model's parameters, by NUTS (the one method for them so far)."""
+                    chains: int, seed: int, missing: str, progress: bool,
+                    bootstrap: int) -> FittedModel:
+    """The posterior of a model's parameters by NUTS, or maximum likelihood with a
+    bootstrap."""
     from causaldsl.bayes.parametric import nuts_parameters
 
     if model.unknown:
         raise FitError(f"model {model.name} has both unknown tables ({', '.join(model.unknown)}) "
                        f"and parameters ({', '.join(model.parameters)}); fitting both at once is "
                        "not supported yet")
+    if method == "mle":
+        from causaldsl.bayes.parametric import mle_parameters
+
+        point, reps, diag, names, n, source = mle_parameters(model, data, bootstrap, seed,
+                                                             missing)
+        return FittedModel(model, reps, names, n, diag, source,
+                           point={p: np.asarray(v) for p, v in point.items()})
     if method not in ("auto", "nuts"):
-        raise FitError(f"a model with parameters is fitted by nuts; by {method} is not "
+        raise FitError(f"a model with parameters is fitted by nuts or mle; by {method} is not "
                        "supported yet for parameters")
     out, diag, names, n, source = nuts_parameters(model, data, draws, warmup, chains, seed,
                                                   missing, progress)

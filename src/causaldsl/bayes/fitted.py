@@ -86,7 +86,13 @@ class FittedModel:
                 raise QueryError(f"{term} is a table; in a sum of queries name every value "
                                  f"({', '.join(axes)})")
             total = coef * values if total is None else total + coef * values
-            if self.point is not None:
+            if self.point is not None and self.model.parameters:
+                from causaldsl.bayes.parametric import parametric_answer
+
+                one = parametric_answer(self.model, {p: np.asarray(v)[None] for p, v in
+                                                     self.point.items()}, term)[0]
+                point = coef * one if point is None else point + coef * one
+            elif self.point is not None:
                 one = np.asarray(self.estimated_model.query_batch(
                     term, tables={v: np.asarray(a)[None] for v, a in self.point.items()}).probs,
                     dtype=np.float64)[0]

@@ -20,6 +20,9 @@ from causaldsl.estimation.data import columns_of, load
 from causaldsl.model.causal_model import CausalModel
 from causaldsl.syntax.query import Expect, Prob
 
+#: The largest gradient (of the mean log-likelihood per row) at which a maximum-likelihood
+#: fit counts as converged.
+GRADIENT_TOLERANCE = 1e-4
 #: Forward samples per posterior draw when a query is answered.
 PER_DRAW = 4096
 
@@ -95,6 +98,69 @@ def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chai
     diag = Diagnostics("nuts", chains * per_chain, chains, warmup, r_hat, ess, div,
                        time.perf_counter() - t0, tuple(warnings))
     return flat, diag, names, n, source
+
+
+def mle_parameters(model: CausalModel, data: Any, bootstrap: int, seed: int, missing: str
+                   ) -> tuple[dict[str, float], dict[str, np.ndarray], Diagnostics,
+                              tuple[str, ...], int, str]:
+    """Maximum-likelihood parameters (the priors ignored, only their supports kept), and
+    ``bootstrap`` replicates: rows resampled with replacement, each replicate's likelihood
+    the rows weighted by their counts; every fit by BFGS, all replicates in one vmapped call.
+    Every variable the equations involve must be a column (nothing to integrate out)."""
+    from numpyro import handlers
+    from numpyro.distributions.transforms import biject_to
+    from numpyro.infer.util import log_density
+
+    from causaldsl.backends.program import Program
+
+    jax = jax64.jax()
+    jnp = jax64.jnp()
+    from jax.scipy.optimize import minimize
+
+    t0 = time.perf_counter()
+    names, values, n, source = observed_data(model, data, missing)
+    program = Program(model, (), names, names)
+    hidden = [v for v in program.order if v not in names]
+    if hidden:
+        raise FitError(f"mle needs every variable the equations involve as a column; "
+                       f"{', '.join(hidden)} {'is' if len(hidden) == 1 else 'are'} not (fit by "
+                       "nuts, which samples them)")
+    priors = _priors(model)
+    to_value = {p: biject_to(d.support) for p, d in priors.items()}
+    evidence = {v: jnp.asarray(x) for v, x in values.items()}
+    order = list(priors)
+
+    def loglik(u: Any, weights: Any) -> Any:
+        theta = {p: to_value[p](u[i]) for i, p in enumerate(order)}
+        with handlers.block(hide_fn=lambda site: site["type"] == "deterministic"):
+            lp, _ = log_density(handlers.scale(program.model, weights), (n, {}, evidence),
+                                {"params": theta}, {})
+        return lp
+
+    def fit_one(weights: Any) -> Any:
+        def objective(u: Any) -> Any:
+            return -loglik(u, weights) / n
+
+        x = jnp.zeros(len(order))
+        for _ in range(3):  # BFGS restarted where its line search stopped short
+            x = minimize(objective, x, method="BFGS").x
+        return x, jnp.linalg.norm(jax.grad(objective)(x)) < GRADIENT_TOLERANCE
+
+    rng = np.random.default_rng(seed)
+    reps = rng.multinomial(n, np.full(n, 1.0 / n), size=bootstrap).astype(np.float64)
+    weights = jnp.asarray(np.vstack([np.ones((1, n)), reps]))
+    u, ok = jax.jit(jax.vmap(fit_one))(weights)
+    u = np.asarray(u)
+    if not bool(np.asarray(ok)[0]):
+        raise FitError("the maximum-likelihood fit did not converge (BFGS); fit by nuts, whose "
+                       "priors keep the parameters in range")
+    values_of = {p: np.asarray(jax.vmap(to_value[p])(jnp.asarray(u[:, i])))
+                 for i, p in enumerate(order)}
+    point = {p: float(v[0]) for p, v in values_of.items()}
+    failed = int((~np.asarray(ok)[1:]).sum())
+    warnings = (f"{failed} of {bootstrap} bootstrap fits did not converge",) if failed else ()
+    diag = Diagnostics("mle", bootstrap, seconds=time.perf_counter() - t0, warnings=warnings)
+    return point, {p: v[1:] for p, v in values_of.items()}, diag, names, n, source
 
 
 def parametric_answer(model: CausalModel, draws: Mapping[str, np.ndarray], term: Prob | Expect,
