@@ -38,10 +38,12 @@ from causaldsl.syntax.tree import Binary, Num, Unary, Var, fold
 
 @dataclass(frozen=True)
 class Abduction:
-    """Evidence on ``Y := f + coef * noise``: the noise is ``(y - f) / coef``."""
+    """Evidence on ``Y := f + coef * noise``: the noise is ``(y - f) / coef``. ``coef`` is a
+    number, or an expression of a fitted model's parameters (a scale ``s`` in
+    ``b0 + s * U``), evaluated with their values."""
 
     noise: str
-    coef: float
+    coef: Any
 
 
 class Program:
@@ -49,8 +51,9 @@ class Program:
     evidence, and the variables it ``reads``. Call ``program.model(n, do, evidence)``."""
 
     def __init__(self, model: CausalModel, fixed: Sequence[str], observed: Sequence[str],
-                 reads: Sequence[str], enumerate: bool = False):
+                 reads: Sequence[str], enumerate: bool = False, params: Sequence[str] = ()):
         self.enumerate = enumerate  # discrete latents marked for NumPyro's enumeration (NUTS)
+        self.params = frozenset(params)  # names of parameters, given to model() as numbers
         self.fixed = tuple(fixed)
         self.observed = tuple(observed)
         self.vars: dict[str, Variable] = dict(model.variables)
@@ -100,8 +103,8 @@ class Program:
                     or isinstance(v.type, FiniteType) or not isinstance(v.mechanism, ExprMechanism)
                     or v.mechanism.kind != "sample"):
                 continue
-            coef = affine_coefficient(mech.expr, cand)
-            if coef:
+            coef = affine_coefficient(mech.expr, cand, self.params)
+            if coef is not None and (not isinstance(coef, float) or coef):
                 return Abduction(cand, coef)
         raise QueryError(
             f"{name} := {mech.text} is deterministic given its parents, so the evidence on {name} "
@@ -160,14 +163,16 @@ class Program:
             u = self.vars[a.noise]
             assert isinstance(u.mechanism, ExprMechanism)
             base = evaluate(v.mechanism.expr, {**seen, a.noise: 0.0})
-            noise = (obs - base) / a.coef
+            coef = a.coef if isinstance(a.coef, float) else jnp.asarray(
+                evaluate(a.coef, seen), dtype=float)
+            noise = (obs - base) / coef
             d = distribution(u.mechanism.expr, seen, u.type, f"variable {a.noise}")
             # outside its distribution's support the noise has density zero; NumPyro's unchecked
             # log_prob would not say so, so it reads a value inside and the weight is set to 0
             inside = d.support.check(noise)
             numpyro.sample(a.noise, d, obs=jnp.where(inside, noise, d.support.feasible_like(noise)))
             numpyro.factor(f"{a.noise}/support", jnp.where(inside, 0.0, -jnp.inf))
-            numpyro.factor(f"{name}/jacobian", -jnp.log(jnp.abs(a.coef)) * jnp.ones_like(noise))
+            numpyro.factor(f"{name}/jacobian", -jnp.log(jnp.abs(coef)) * jnp.ones_like(noise))
             if a.noise in self.bounded:  # (where its density is zero it is no breach)
                 numpyro.deterministic(f"{a.noise}{IN_BOUNDS}", jnp.all(
                     in_range(noise, self.bounded[a.noise]) | ~inside))
@@ -319,13 +324,14 @@ def params_ok(d: Any) -> Any:
     return ok
 
 
-def affine_coefficient(e: Any, name: str) -> float | None:
-    """The constant ``c`` when ``e`` is ``f + c * name`` with ``name`` nowhere in ``f``.
+def affine_coefficient(e: Any, name: str, params: frozenset[str] = frozenset()) -> Any:
+    """The constant ``c`` when ``e`` is ``f + c * name`` with ``name`` nowhere in ``f``: a
+    number, or, where a factor is an expression of ``params`` only, an expression.
 
     Walked down the one path that holds ``name`` with a loop, not recursion (a generated sum is
     a tree as deep as it is long); the steps are then applied from the bottom up."""
     mentions = _mentioning(e, name)
-    steps: list[tuple[str, float]] = []  # from the top down: ("neg", 0), ("*", k), ("/", k)
+    steps: list[tuple[str, Any]] = []  # from the top down: ("neg", 0), ("*", k), ("/", k)
     while not isinstance(e, Var):
         if id(e) not in mentions:
             return None
@@ -342,7 +348,9 @@ def affine_coefficient(e: Any, name: str) -> float | None:
         if e.op == "-" and not left:
             steps.append(("neg", 0.0))
         elif e.op in ("*", "/"):
-            k = _constant(other)
+            k: Any = _constant(other)
+            if k is None and params and _reads_only(other, params):
+                k = other  # a parameter's expression: a number once the parameters are given
             if k is None or (e.op == "/" and not left):
                 return None
             steps.append((e.op, k))
@@ -351,6 +359,12 @@ def affine_coefficient(e: Any, name: str) -> float | None:
         e = inner
     if e.name != name:
         return None
+    if any(not isinstance(k, float) for _, k in steps):  # an expression of parameters
+        out: Any = Num(1.0, e.span)
+        for op, k in reversed(steps):
+            out = Unary("-", out, e.span) if op == "neg" else Binary(
+                op, out, k if not isinstance(k, float) else Num(k, e.span), e.span)
+        return out
     c = 1.0
     for op, k in reversed(steps):
         if op == "neg":
@@ -364,6 +378,14 @@ def affine_coefficient(e: Any, name: str) -> float | None:
                 return None
             c = c / k
     return c
+
+
+def _reads_only(e: Any, names: frozenset[str]) -> bool:
+    """Whether every name ``e`` reads is one of ``names`` (and it reads one)."""
+    from causaldsl.ir.expr import free_names
+
+    found = [n for n, _ in free_names(e)]
+    return bool(found) and all(n in names for n in found)
 
 
 def _constant(e: Any) -> float | None:

@@ -71,7 +71,7 @@ class FittedModel:
         terms = q.terms if isinstance(q, Linear) else ((1.0, q),)
         total: np.ndarray | None = None
         point: np.ndarray | None = None
-        why = []
+        why, undecided = [], []
         axes: tuple[str, ...] = ()
         types: tuple[Any, ...] = ()
         for coef, term in terms:
@@ -97,13 +97,14 @@ class FittedModel:
                     term, tables={v: np.asarray(a)[None] for v, a in self.point.items()}).probs,
                     dtype=np.float64)[0]
                 point = coef * one if point is None else point + coef * one
-            reason = self.unidentified(term)
+            decided, reason = self.identification(term)
             if reason:
-                why.append(reason)
+                (why if decided else undecided).append(reason)
         assert total is not None
         r_hat, ess = self._mixing(total)
-        return Posterior(str(q), total, axes, types, float(level), not why, "; ".join(why),
-                         self.method, point, r_hat, ess)
+        identified = False if why else None if undecided else True
+        return Posterior(str(q), total, axes, types, float(level), identified,
+                         "; ".join(why or undecided), self.method, point, r_hat, ess)
 
     def _parametric(self, term: Any) -> tuple[np.ndarray, tuple[str, ...], tuple[Any, ...]]:
         """A term's value under each draw of the parameters, and its table's axes."""
@@ -136,9 +137,10 @@ class FittedModel:
         r_hat = float(np.nanmax(split_gelman_rubin(by_chain))) if d.chains > 1 else None
         return r_hat, ess
 
-    def unidentified(self, term: Any) -> str:
-        """Why the observed columns cannot decide ``term`` (the hedge, or a variable that is
-        not observed), or "" when they can."""
+    def identification(self, term: Any) -> tuple[bool, str]:
+        """(True, "") when the observed columns identify ``term``; (True, why) when they do
+        not (the hedge, or a variable that is no column); (False, why) when the question could
+        not be put to the identification algorithms."""
         prob = term.prob if isinstance(term, Expect) else term
         if isinstance(term, Expect):
             (y,) = prob.outcomes
@@ -150,15 +152,15 @@ class FittedModel:
         read = {e.var for e in (*prob.outcomes, *prob.interventions, *prob.evidence)}
         hidden = sorted(read - set(self.observed))
         if hidden:
-            return (f"{', '.join(hidden)} {'is' if len(hidden) == 1 else 'are'} not a column "
-                    "of the data")
+            return True, (f"{', '.join(hidden)} {'is' if len(hidden) == 1 else 'are'} not a "
+                          "column of the data")
         try:
             identify(g, prob)
         except NotIdentifiable as e:
-            return str(e)
+            return True, str(e)
         except CausalError as e:  # a query ID cannot take: say so rather than guess
-            return f"identification could not be decided ({e})"
-        return ""
+            return False, str(e)
+        return True, ""
 
     def __str__(self) -> str:
         learned = ", ".join([*self.model.unknown, *self.model.parameters])

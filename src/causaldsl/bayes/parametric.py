@@ -23,6 +23,8 @@ from causaldsl.syntax.query import Expect, Prob
 #: The largest gradient (of the mean log-likelihood per row) at which a maximum-likelihood
 #: fit counts as converged.
 GRADIENT_TOLERANCE = 1e-4
+#: The least effective sample size of a draw's importance weights (evidence) that is answered.
+MIN_WEIGHT_ESS = 20
 #: Forward samples per posterior draw when a query is answered.
 PER_DRAW = 4096
 
@@ -166,8 +168,10 @@ def mle_parameters(model: CausalModel, data: Any, bootstrap: int, seed: int, mis
 def parametric_answer(model: CausalModel, draws: Mapping[str, np.ndarray], term: Prob | Expect,
                       seed: int = 0, per_draw: int = PER_DRAW) -> np.ndarray:
     """``term`` under each draw of the parameters: shape ``(S,)``, or ``(S, k)`` for the
-    distribution of a finite outcome left open. Forward samples only: interventions, and
-    evidence on finite variables (weighted by its indicator)."""
+    distribution of a finite outcome left open. Interventions cut; evidence observed and
+    weighted by its density (self-normalised importance sampling, as the sampling backend's
+    ``importance`` route); a counterfactual asked of the multi-world model, continuous
+    mechanisms first written over explicit noise, which evidence abducts exactly."""
     from numpyro import handlers
 
     from causaldsl.backends.program import Program
@@ -175,37 +179,35 @@ def parametric_answer(model: CausalModel, draws: Mapping[str, np.ndarray], term:
     jax = jax64.jax()
     jnp = jax64.jnp()
     prob = term.prob if isinstance(term, Expect) else term
-    if prob.is_counterfactual:
-        raise QueryError(f"{term}: counterfactual queries of a model with fitted parameters "
-                         "are not supported yet")
     if len(prob.outcomes) != 1:
         raise QueryError(f"{term}: a fitted model with parameters answers one outcome at a "
                          "time (P(Y = y | ...), P(Y | ...), E[Y | ...])")
-    (y,) = prob.outcomes
-    for e in prob.evidence:
-        if not isinstance(model.variables[e.var].type, FiniteType) or e.value is None:
-            raise QueryError(f"{term}: evidence on a fitted model with parameters must name a "
-                             f"value of a finite variable ({e.var} does not); continuous "
-                             "evidence is not supported yet")
-    for e in prob.interventions:
+    for e in (*prob.interventions, *prob.evidence):
         if e.value is None:
-            raise QueryError(f"{term}: name the value of do({e.var} = ...)")
+            raise QueryError(f"{term}: name the value of {e.var} (a fitted model with "
+                             "parameters answers for one setting at a time)")
+    if prob.is_counterfactual:
+        from causaldsl.backends.reparam import reparameterise
+        from causaldsl.rewrite.worlds import multiworld_for
+
+        mw = multiworld_for(reparameterise(model)[0], prob)
+        model, prob = mw.model, mw.query
+    (y,) = prob.outcomes
     do = {e.var: _position(model, e.var, e.value) for e in prob.interventions}
     given = {e.var: _position(model, e.var, e.value) for e in prob.evidence}
-    program = Program(model, tuple(do), (), (y.var, *given))
+    program = Program(model, tuple(do), tuple(given), (y.var,), params=tuple(draws))
     yt = model.variables[y.var].type
     nums = yt.numeric() if isinstance(yt, FiniteType) else None
     if isinstance(term, Expect) and isinstance(yt, FiniteType) and nums is None:
         raise QueryError(f"{term}: {y.var} has labels that are not numbers")
-
     # the outcome's conditional mean (or probabilities) given its parents stands for its
     # sample, unless evidence is on a descendant of it: then its sample is what is weighted
     below = {v for v in given if y.var in model.ancestors([v], cut=tuple(do)) and v != y.var}
-    smooth = not below
+    smooth = not below and y.var not in given
 
     def statistic(tr: Mapping[str, Any]) -> Any:
         site = tr[y.var]
-        fn = site.get("fn") if smooth else None
+        fn = site.get("fn") if smooth and site["type"] == "sample" else None
         if isinstance(yt, FiniteType):
             k = yt.size
             if fn is not None and "Bernoulli" in type(fn).__name__:  # P(second value)
@@ -220,30 +222,35 @@ def parametric_answer(model: CausalModel, draws: Mapping[str, np.ndarray], term:
             if y.value is not None:
                 return probs[:, yt.index(y.value)]
             return probs
-        mean = fn.mean if fn is not None and site["type"] == "sample" else site["value"]
+        mean = fn.mean if fn is not None else site["value"]
         return jnp.broadcast_to(mean, (per_draw,))
 
     def one(theta: Mapping[str, Any], key: Any) -> Any:
-        tr = handlers.trace(handlers.seed(program.model, key)).get_trace(
-            per_draw, {v: jnp.full((), x) for v, x in do.items()}, {}, params=theta)
+        with handlers.block(hide_fn=lambda site: site["type"] == "deterministic"
+                            and site["name"] != y.var):
+            tr = handlers.trace(handlers.seed(program.model, key)).get_trace(
+                per_draw, {v: jnp.full((), x) for v, x in do.items()},
+                {v: jnp.full((), x) for v, x in given.items()}, params=theta)
         stat = statistic(tr)
-        if not given:
-            return stat.mean(axis=0)
-        w = jnp.ones(per_draw)
-        for v, x in given.items():
-            w = w * (tr[v]["value"] == x)
-        total = w.sum()
-        return jnp.tensordot(w, stat, axes=(0, 0)) / total
+        logw = jnp.zeros(per_draw)
+        for site in tr.values():
+            if site["type"] == "sample" and site.get("is_observed"):
+                logw = logw + jnp.broadcast_to(site["fn"].log_prob(site["value"]), (per_draw,))
+        w = jax.nn.softmax(logw)
+        ess = 1.0 / jnp.sum(w * w)
+        return jnp.tensordot(w, stat, axes=(0, 0)), ess
 
     theta = {p: jnp.asarray(a) for p, a in draws.items()}
     # fresh random numbers for each draw (the same for each term of a sum, so that a
     # difference of terms cancels them): the Monte Carlo error of a draw, about sd / 64,
     # widens the interval a little instead of shifting every draw by the same amount
     keys = jax.random.split(jax.random.PRNGKey(seed), len(next(iter(theta.values()))))
-    out = np.asarray(jax.jit(jax.vmap(one))(theta, keys))
-    if not np.all(np.isfinite(out)):
-        raise QueryError(f"{term}: the evidence was never seen in {per_draw} forward samples of "
-                         "some draw; it is too rare to condition on by sampling")
+    out, ess = jax.jit(jax.vmap(one))(theta, keys)
+    out, ess = np.asarray(out), np.asarray(ess)
+    if given and not (np.all(np.isfinite(out)) and np.nanmin(ess) >= MIN_WEIGHT_ESS):
+        raise QueryError(f"{term}: the evidence is too unlikely under some draws to weight "
+                         f"{per_draw} forward samples by it (effective sample size "
+                         f"{np.nanmin(ess):.1f} < {MIN_WEIGHT_ESS})")
     return out
 
 

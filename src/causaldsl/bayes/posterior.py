@@ -18,14 +18,15 @@ class Posterior:
     """``draws``: shape ``(S,)`` for a number, ``(S, *cells)`` for a table whose axes are
     ``axes`` (typed ``types``). ``point``: the maximum-likelihood value when the fit was by
     ``mle`` (then the draws are bootstrap replicates). ``identified`` False means the data
-    cannot decide the answer: ``why`` names the hedge, and the spread is the prior's."""
+    cannot decide the answer: ``why`` names the hedge, and the spread is the prior's; None
+    means identification could not be decided (``why`` says why)."""
 
     query: str
     draws: np.ndarray
     axes: tuple[str, ...] = ()
     types: tuple[FiniteType, ...] = ()
     level: float = 0.95
-    identified: bool = True
+    identified: bool | None = True
     why: str = ""
     method: str = ""
     point: np.ndarray | None = None
@@ -94,6 +95,9 @@ class Posterior:
                                                if self.r_hat is not None else "")
         if self.identified:
             return head
+        if self.identified is None:
+            return (f"{head}\nwhether the observed columns identify this could not be decided "
+                    f"({self.why}): the spread may come partly from the prior")
         return (f"{head}\nNOT IDENTIFIED from the observed columns: {self.why}\nThe data "
                 "cannot decide this answer: its spread comes from the prior and will not "
                 "shrink as data grow.")
