@@ -71,7 +71,8 @@ class FittedModel:
         terms = q.terms if isinstance(q, Linear) else ((1.0, q),)
         total: np.ndarray | None = None
         point: np.ndarray | None = None
-        why, undecided = [], []
+        why: list[str] = []
+        undecided: list[str] = []
         axes: tuple[str, ...] = ()
         types: tuple[Any, ...] = ()
         for coef, term in terms:
