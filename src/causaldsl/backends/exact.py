@@ -858,12 +858,15 @@ class ExactEngine:
         shape's answer table; else vmapped over the values."""
         if stacks:
             table_axes = tuple(0 if v in stacks else None for v in cq.table_vars)
-            jax, jnp = jax64.jax(), jax64.jnp()
+            jax = jax64.jax()
             fn = self._batch_function((shaped.shape_key, table_axes), lambda: jax.jit(
                 jax.vmap(cq.contraction.jax_given_tables, in_axes=(table_axes, 0))))
-            args = tuple(jnp.asarray(stacks[v]) if v in stacks else self.table(v)
-                         for v in cq.table_vars)
-            return fn(args, idx)
+            n = len(idx)
+            spread, padded = jax64.over_devices(({v: stacks[v] for v in stacks}, idx), n)
+            stacked, at = spread
+            args = tuple(stacked[v] if v in stacks else self.table(v) for v in cq.table_vars)
+            joint, z = fn(args, at)
+            return (joint[:n], z[:n]) if padded > n else (joint, z)
         if cq.try_shape_table() is not None:
             at = tuple(idx.T)
             return cq.shape_table[at], cq.shape_normalisers[at]  # type: ignore[index]

@@ -17,6 +17,7 @@ import functools
 import importlib.util
 import os
 from types import ModuleType
+from typing import Any
 
 from causaldsl.core.cachedir import CacheDir, private_cache_dir
 
@@ -77,3 +78,28 @@ def _use_compile_cache(module: ModuleType) -> None:
     if importlib.util.find_spec("filelock") is not None:  # JAX needs it to evict entries
         with contextlib.suppress(AttributeError):  # not an option of older JAX
             config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
+
+
+def over_devices(tree: Any, n: int) -> tuple[Any, int]:
+    """A batch (arrays with a leading axis of ``n``) laid out across every JAX device, the
+    axis padded with its last entry to a multiple of their number, and the padded length: a
+    jitted, vmapped function of it then runs its share on each device. One device: as is."""
+    jx = jax()
+    devices = jx.devices()
+    if len(devices) < 2 or n < 2:
+        return tree, n
+    import numpy as np
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    k = len(devices)
+    padded = -(-n // k) * k
+    jn = jnp()
+
+    def pad(x: Any) -> Any:
+        x = jn.asarray(x)
+        if padded > n:
+            x = jn.concatenate([x, jn.repeat(x[-1:], padded - n, axis=0)])
+        return x
+
+    sharding = NamedSharding(Mesh(np.array(devices), ("d",)), PartitionSpec("d"))
+    return jx.device_put(jx.tree_util.tree_map(pad, tree), sharding), padded

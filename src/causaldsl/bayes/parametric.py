@@ -244,9 +244,11 @@ def parametric_answer(model: CausalModel, draws: Mapping[str, np.ndarray], term:
     # fresh random numbers for each draw (the same for each term of a sum, so that a
     # difference of terms cancels them): the Monte Carlo error of a draw, about sd / 64,
     # widens the interval a little instead of shifting every draw by the same amount
-    keys = jax.random.split(jax.random.PRNGKey(seed), len(next(iter(theta.values()))))
-    out, ess = jax.jit(jax.vmap(one))(theta, keys)
-    out, ess = np.asarray(out), np.asarray(ess)
+    n = len(next(iter(theta.values())))
+    keys = jax.random.split(jax.random.PRNGKey(seed), n)
+    spread, _ = jax64.over_devices((theta, keys), n)  # the draws shared out among devices
+    out, ess = jax.jit(jax.vmap(one))(*spread)
+    out, ess = np.asarray(out)[:n], np.asarray(ess)[:n]
     if given and not (np.all(np.isfinite(out)) and np.nanmin(ess) >= MIN_WEIGHT_ESS):
         raise QueryError(f"{term}: the evidence is too unlikely under some draws to weight "
                          f"{per_draw} forward samples by it (effective sample size "
