@@ -48,7 +48,7 @@ def fit(model: CausalModel, data: Any, method: str = "auto", *, draws: int = 100
                        "`unknown` and it has no `param` (docs/bayes.md)")
     if model.parameters:
         return _fit_parameters(model, data, method, draws, warmup, chains, seed, missing,
-                               progress, bootstrap)
+                               progress, bootstrap, steps)
     _check_tables(model)
     patterns = observed_patterns(model, data, missing)
     conjugate = is_conjugate(model, patterns)
@@ -79,7 +79,7 @@ def fit(model: CausalModel, data: Any, method: str = "auto", *, draws: int = 100
 
 def _fit_parameters(model: CausalModel, data: Any, method: str, draws: int, warmup: int,
                     chains: int, seed: int, missing: str, progress: bool,
-                    bootstrap: int) -> FittedModel:
+                    bootstrap: int, steps: int) -> FittedModel:
     """The posterior of a model's parameters by NUTS, or maximum likelihood with a
     bootstrap."""
     from causaldsl.bayes.parametric import nuts_parameters
@@ -95,9 +95,15 @@ def _fit_parameters(model: CausalModel, data: Any, method: str, draws: int, warm
                                                              missing)
         return FittedModel(model, reps, names, n, diag, source,
                            point={p: np.asarray(v) for p, v in point.items()})
+    if method == "svi":
+        from causaldsl.bayes.parametric import svi_parameters
+
+        out, diag, names, n, source = svi_parameters(model, data, draws, steps, seed, missing,
+                                                     progress)
+        return FittedModel(model, out, names, n, diag, source)
     if method not in ("auto", "nuts"):
-        raise FitError(f"a model with parameters is fitted by nuts or mle; by {method} is not "
-                       "supported yet for parameters")
+        raise FitError(f"a model with parameters is fitted by nuts, svi or mle, not by "
+                       f"{method}: no closed form is known for its posterior")
     out, diag, names, n, source = nuts_parameters(model, data, draws, warmup, chains, seed,
                                                   missing, progress)
     return FittedModel(model, out, names, n, diag, source)

@@ -51,22 +51,19 @@ def _priors(model: CausalModel) -> dict[str, Any]:
             for p, prm in model.parameters.items()}
 
 
-def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chains: int,
-                    seed: int, missing: str, progress: bool
-                    ) -> tuple[dict[str, np.ndarray], Diagnostics, tuple[str, ...], int, str]:
-    """Posterior draws of every parameter (kept chain after chain) and the diagnostics."""
+def _joint(model: CausalModel, data: Any, missing: str) -> tuple[Any, dict[str, Any],
+                                                                  dict[str, Any],
+                                                                  tuple[str, ...], int, str]:
+    """The NumPyro program of the parameters and the data (called with the data as its
+    argument), the data, the priors, the observed columns, the rows and the source."""
+    import numpyro
     from numpyro import handlers
-    from numpyro.diagnostics import summary
-    from numpyro.infer import MCMC, NUTS
 
     from causaldsl.backends.program import Program
 
-    jax = jax64.jax()
     jnp = jax64.jnp()
-    import numpyro
-
     names, values, n, source = observed_data(model, data, missing)
-    program = Program(model, (), names, names)
+    program = Program(model, (), names, names, params=tuple(model.parameters))
     priors = _priors(model)
     evidence = {v: jnp.asarray(x) for v, x in values.items()}
 
@@ -75,6 +72,47 @@ def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chai
         with handlers.block(hide_fn=lambda site: site["type"] == "deterministic"):
             program.model(n, {}, ev, params=theta)
 
+    return joint, evidence, priors, names, n, source
+
+
+def svi_parameters(model: CausalModel, data: Any, draws: int, steps: int, seed: int,
+                   missing: str, progress: bool
+                   ) -> tuple[dict[str, np.ndarray], Diagnostics, tuple[str, ...], int, str]:
+    """Variational draws of the parameters: a normal guide on the unconstrained parameters
+    (and on each row's hidden variables), fitted by Adam for ``steps`` steps."""
+    from numpyro.infer import SVI, Trace_ELBO
+    from numpyro.infer.autoguide import AutoNormal
+    from numpyro.optim import Adam
+
+    jax = jax64.jax()
+    joint, evidence, priors, names, n, source = _joint(model, data, missing)
+    t0 = time.perf_counter()
+    guide = AutoNormal(joint)
+    run = SVI(joint, guide, Adam(0.02), Trace_ELBO()).run(
+        jax.random.PRNGKey(seed), steps, evidence, progress_bar=progress)
+    out = guide.sample_posterior(jax.random.PRNGKey(seed + 1), run.params, evidence,
+                                 sample_shape=(draws,))
+    losses = np.asarray(run.losses)
+    tail = losses[-max(steps // 10, 1):]
+    warnings = []
+    if not np.all(np.isfinite(tail)):
+        warnings.append("the ELBO is not finite at the end of the run: the fit failed")
+    elif len(losses) > 20 and np.std(tail) > 0.05 * max(abs(float(np.mean(tail))), 1.0):
+        warnings.append("the ELBO is still moving at the end of the run: ask for more steps")
+    diag = Diagnostics("svi", draws, 1, steps, None, None, 0, time.perf_counter() - t0,
+                       tuple(warnings))
+    return {p: np.asarray(out[p]) for p in priors}, diag, names, n, source
+
+
+def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chains: int,
+                    seed: int, missing: str, progress: bool
+                    ) -> tuple[dict[str, np.ndarray], Diagnostics, tuple[str, ...], int, str]:
+    """Posterior draws of every parameter (kept chain after chain) and the diagnostics."""
+    from numpyro.diagnostics import summary
+    from numpyro.infer import MCMC, NUTS
+
+    jax = jax64.jax()
+    joint, evidence, priors, names, n, source = _joint(model, data, missing)
     t0 = time.perf_counter()
     per_chain = -(-draws // chains)
     mcmc = MCMC(NUTS(joint), num_warmup=warmup, num_samples=per_chain, num_chains=chains,
@@ -121,7 +159,7 @@ def mle_parameters(model: CausalModel, data: Any, bootstrap: int, seed: int, mis
 
     t0 = time.perf_counter()
     names, values, n, source = observed_data(model, data, missing)
-    program = Program(model, (), names, names)
+    program = Program(model, (), names, names, params=tuple(model.parameters))
     hidden = [v for v in program.order if v not in names]
     if hidden:
         raise FitError(f"mle needs every variable the equations involve as a column; "
