@@ -63,7 +63,8 @@ def _joint(model: CausalModel, data: Any, missing: str) -> tuple[Any, dict[str, 
 
     jnp = jax64.jnp()
     names, values, n, source = observed_data(model, data, missing)
-    program = Program(model, (), names, names, params=tuple(model.parameters))
+    # a finite variable without a column is summed out (NumPyro's enumeration)
+    program = Program(model, (), names, names, enumerate=True, params=tuple(model.parameters))
     priors = _priors(model)
     evidence = {v: jnp.asarray(x) for v, x in values.items()}
 
