@@ -224,3 +224,22 @@ def test_svi_is_near_the_closed_form_regression_posterior():
     sd = np.sqrt(cov[1, 1])
     assert abs(post.mean - mean[1]) < 0.2 * sd
     assert 0.7 < post.sd / sd < 1.3
+
+
+def test_a_finite_variable_without_a_column_is_summed_out():
+    """A two-component mixture: K has no column, so each row's likelihood sums over it; a
+    fit that ignored K (or fixed it) would put mu near the data's mean, 1 + 2 · 0.3 = 1.6."""
+    model = causaldsl.parse("""type B = {0, 1}
+model mix {
+  param mu ~ Normal(0, 5)
+  latent K : B ~ Bernoulli(0.3)
+  Y : Real ~ Normal(mu + 2 * K, 1)
+}""").models["mix"]
+    rng = np.random.default_rng(0)
+    k = rng.random(400) < 0.3
+    df = pd.DataFrame({"Y": 1 + 2 * k + rng.normal(size=400)})
+    mu = model.fit(df, draws=300, warmup=200, chains=1, seed=1).draws["mu"]
+    # the posterior sd of mu is about 1 / sqrt(400 · 0.7) ≈ 0.06 or a little more: 1 is
+    # within 4 of them, 1.6 is ten away
+    assert abs(mu.mean() - 1) < 4 * mu.std()
+    assert abs(mu.mean() - 1.6) > 4 * mu.std()
