@@ -243,3 +243,33 @@ model mix {
     # within 4 of them, 1.6 is ten away
     assert abs(mu.mean() - 1) < 4 * mu.std()
     assert abs(mu.mean() - 1.6) > 4 * mu.std()
+
+
+def test_posterior_predictive_rows():
+    df = regression_data(200, seed=6)
+    fitted = causaldsl.parse(LINEAR).models["lin"].fit(df, draws=200, warmup=200, seed=7)
+    rows = fitted.sample(20000, seed=3, do={"X": 1})
+    # under do(X = 1), Y = b0 + b1 + noise with a draw per row: its mean is the posterior
+    # mean of b0 + b1 within 5 se, se = sqrt((1 + var(b0 + b1)) / 20000) ≈ 0.0071
+    want = (fitted.draws["b0"] + fitted.draws["b1"]).mean()
+    assert abs(rows["Y"].mean() - want) < 5 * 0.0072
+    # each row's parameters are a posterior draw, not the mean: the spread of Y is
+    # 1 + var(b0 + b1) (≥ 1), never less
+    assert rows["Y"].var() > 0.97
+
+
+def test_posterior_predictive_rows_of_tables():
+    from causaldsl.model.builder import ModelBuilder
+
+    b = ModelBuilder("xy")
+    b.observed("X", ["no", "yes"], unknown=True)
+    b.observed("Y", ["no", "yes"], given="X", unknown=True)
+    df = pd.DataFrame({"X": ["no"] * 30 + ["yes"] * 70,
+                       "Y": ["no"] * 20 + ["yes"] * 10 + ["no"] * 20 + ["yes"] * 50})
+    fitted = b.build().fit(df, draws=500, seed=1)
+    rows = fitted.sample(20000, seed=2)
+    # P(Y = yes) over the posterior: 31/102 · 11/32 + 71/102 · 51/72 (Dirichlet(1) priors,
+    # independent rows) = 0.59755; binomial se at 20,000 rows 0.0035, 5 se
+    want = 31 / 102 * 11 / 32 + 71 / 102 * 51 / 72
+    assert abs((rows["Y"] == "yes").mean() - want) < 5 * 0.0035
+    assert list(rows.columns) == ["X", "Y"] and len(rows) == 20000

@@ -57,11 +57,12 @@ SETTINGS_EXAMPLE = '"S = yes, T = no"'
 COLUMNS_EXAMPLE = '"A, B, Y[X = 1]"'
 
 
-def simulate(model: CausalModel, n: Any, seed: Any = 0, do: Any = None, columns: Any = None
-             ) -> pd.DataFrame:
+def simulate(model: CausalModel, n: Any, seed: Any = 0, do: Any = None, columns: Any = None,
+             params: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
     """``n`` rows drawn from ``model`` (see the module's docstring): ``do`` a dict of variables
     and values (or text ``"X = 1, Z = no"``), ``columns`` a list of variables and potential
-    outcomes (or one text ``"A, B, Y[X = 1]"``; default: every observed variable)."""
+    outcomes (or one text ``"A, B, Y[X = 1]"``; default: every observed variable).
+    ``params``: the values of the model's parameters, one per row (a fitted model's draws)."""
     rows = check_count("the number of rows n", n, 0)
     seed = check_seed(seed)
     settings = settings_of(do, "do")
@@ -92,7 +93,7 @@ def simulate(model: CausalModel, n: Any, seed: Any = 0, do: Any = None, columns:
         elif finite:
             drawn = ancestral(target, need, rows, seed)
         else:
-            drawn = _forward(target, reads, rows, seed, what)
+            drawn = _forward(target, reads, rows, seed, what, params)
         return _frame(target, events, reads, drawn)
     except MemoryError:
         raise QueryError(f"not enough memory to draw {rows:,} rows of {len(need)} variables; "
@@ -293,8 +294,8 @@ def _draw(table: np.ndarray, row: np.ndarray | None, n: int,
 
 # -- other models: one forward pass of the NumPyro program -------------------------------------
 
-def _forward(model: CausalModel, reads: list[str], n: int, seed: int, what: str
-             ) -> dict[str, np.ndarray]:
+def _forward(model: CausalModel, reads: list[str], n: int, seed: int, what: str,
+             params: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     from causaldsl.backends import jax64
 
     jax = jax64.jax()
@@ -305,7 +306,8 @@ def _forward(model: CausalModel, reads: list[str], n: int, seed: int, what: str
 
     program = Program(model, (), (), reads)
     try:
-        tr = trace(seeded(program.model, jax.random.PRNGKey(seed))).get_trace(n, {}, {})
+        tr = trace(seeded(program.model, jax.random.PRNGKey(seed))).get_trace(
+            n, {}, {}, params=params)
     except jax.errors.JaxRuntimeError as e:
         if "RESOURCE_EXHAUSTED" not in str(e):
             raise

@@ -107,6 +107,34 @@ class FittedModel:
         return Posterior(str(q), total, axes, types, float(level), identified,
                          "; ".join(why or undecided), self.method, point, r_hat, ess)
 
+    def sample(self, n: int, seed: int = 0, do: Any = None, columns: Any = None) -> Any:
+        """``n`` rows of the posterior predictive as a DataFrame: each row drawn from the
+        model under a posterior draw picked at random (``do`` and ``columns`` as in
+        ``CausalModel.sample``): synthetic data that carry the posterior's uncertainty."""
+        import pandas as pd
+
+        from causaldsl.backends.simulate import simulate
+        from causaldsl.core.checks import check_count, check_seed
+
+        rows = check_count("the number of rows n", n, 0)
+        rng = np.random.default_rng(check_seed(seed))
+        size = len(next(iter(self.draws.values())))
+        pick = rng.integers(size, size=rows)
+        if self.model.parameters:
+            return simulate(self.model, rows, seed, do, columns,
+                            params={p: np.asarray(a)[pick] for p, a in self.draws.items()})
+        parts = []
+        for k, i in enumerate(np.unique(pick)):  # rows of one draw at once
+            count = int((pick == i).sum())
+            tables = [Variable(v, var.type, var.role, var.parents,
+                               Table(np.asarray(self.draws[v])[i], len(var.parents)))
+                      for v, var in ((v, self.model.variables[v]) for v in self.model.unknown)]
+            parts.append(simulate(self.model.replace(tables), count, seed + k, do, columns))
+        if not parts:
+            return simulate(self.estimated_model, 0, seed, do, columns)
+        frame = pd.concat(parts, ignore_index=True)
+        return frame.iloc[rng.permutation(rows)].reset_index(drop=True)
+
     def _parametric(self, term: Any) -> tuple[np.ndarray, tuple[str, ...], tuple[Any, ...]]:
         """A term's value under each draw of the parameters, and its table's axes."""
         from causaldsl.bayes.parametric import parametric_answer
