@@ -31,7 +31,7 @@ from causaldsl.backends.jaxexpr import Labels, as_value, distribution, evaluate,
 from causaldsl.core.dag import topological_order
 from causaldsl.core.errors import MechanismError, QueryError
 from causaldsl.core.types import FiniteType, RealType
-from causaldsl.ir.mechanism import ExprMechanism, Table
+from causaldsl.ir.mechanism import ExprMechanism, Table, UnknownTable
 from causaldsl.model.causal_model import CausalModel, Variable
 from causaldsl.syntax.tree import Binary, Num, Unary, Var, fold
 
@@ -135,8 +135,12 @@ class Program:
                 obs = None if obs is None else jnp.broadcast_to(jnp.asarray(obs), (n,))
                 if name in self.fixed:
                     put(name, numpyro.deterministic(name, jnp.broadcast_to(do[name], (n,))))
-                elif isinstance(v.mechanism, Table):
-                    probs = jnp.asarray(v.mechanism.array)[tuple(raw[p] for p in v.parents)]
+                elif isinstance(v.mechanism, Table | UnknownTable):
+                    # an unknown table's values come with the parameters, under its name
+                    table = seen[name] if isinstance(v.mechanism, UnknownTable) else \
+                        jnp.asarray(v.mechanism.array)
+                    rows = () if table.ndim == len(v.parents) + 1 else (jnp.arange(n),)
+                    probs = table[(*rows, *(raw[p] for p in v.parents))]  # (one per sample)
                     put(name, numpyro.sample(name, dist.Categorical(probs=probs), obs=obs,
                                              infer=self._infer(obs)))
                 elif isinstance(v.mechanism, ExprMechanism) and v.mechanism.kind == "sample":

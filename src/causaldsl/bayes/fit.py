@@ -84,10 +84,6 @@ def _fit_parameters(model: CausalModel, data: Any, method: str, draws: int, warm
     bootstrap."""
     from causaldsl.bayes.parametric import nuts_parameters
 
-    if model.unknown:
-        raise FitError(f"model {model.name} has both unknown tables ({', '.join(model.unknown)}) "
-                       f"and parameters ({', '.join(model.parameters)}); fitting both at once is "
-                       "not supported yet")
     if method == "mle":
         from causaldsl.bayes.parametric import mle_parameters
 

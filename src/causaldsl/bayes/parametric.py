@@ -45,10 +45,20 @@ def observed_data(model: CausalModel, data: Any, missing: str) -> tuple[tuple[st
 
 
 def _priors(model: CausalModel) -> dict[str, Any]:
-    from causaldsl.backends.jaxexpr import distribution
+    """The prior of each parameter, and of each unknown table (Dirichlet rows, by its
+    variable's name)."""
+    import numpyro.distributions as dist
 
-    return {p: distribution(prm.prior.expr, {}, Real, f"the prior of {p}")
-            for p, prm in model.parameters.items()}
+    from causaldsl.backends.jaxexpr import distribution
+    from causaldsl.ir.mechanism import UnknownTable
+
+    out = {p: distribution(prm.prior.expr, {}, Real, f"the prior of {p}")
+           for p, prm in model.parameters.items()}
+    for v in model.unknown:
+        mech = model.variables[v].mechanism
+        assert isinstance(mech, UnknownTable)
+        out[v] = dist.Dirichlet(jax64.jnp().asarray(mech.concentration))
+    return out
 
 
 def _joint(model: CausalModel, data: Any, missing: str) -> tuple[Any, dict[str, Any],
@@ -64,16 +74,23 @@ def _joint(model: CausalModel, data: Any, missing: str) -> tuple[Any, dict[str, 
     jnp = jax64.jnp()
     names, values, n, source = observed_data(model, data, missing)
     # a finite variable without a column is summed out (NumPyro's enumeration)
-    program = Program(model, (), names, names, enumerate=True, params=tuple(model.parameters))
+    program = Program(model, (), names, names, enumerate=True,
+                      params=(*model.parameters, *model.unknown))
     priors = _priors(model)
     evidence = {v: jnp.asarray(x) for v, x in values.items()}
 
     def joint(ev: Mapping[str, Any]) -> None:
-        theta = {p: numpyro.sample(p, d) for p, d in priors.items()}
+        theta = {p: numpyro.sample(site(model, p), d) for p, d in priors.items()}
         with handlers.block(hide_fn=lambda site: site["type"] == "deterministic"):
             program.model(n, {}, ev, params=theta)
 
     return joint, evidence, priors, names, n, source
+
+
+def site(model: CausalModel, name: str) -> str:
+    """The NumPyro site of a parameter (its name) or of an unknown table (its variable's name
+    and ``/table``: the variable has a site of its own)."""
+    return f"{name}/table" if name in model.unknown else name
 
 
 def svi_parameters(model: CausalModel, data: Any, draws: int, steps: int, seed: int,
@@ -102,7 +119,7 @@ def svi_parameters(model: CausalModel, data: Any, draws: int, steps: int, seed: 
         warnings.append("the ELBO is still moving at the end of the run: ask for more steps")
     diag = Diagnostics("svi", draws, 1, steps, None, None, 0, time.perf_counter() - t0,
                        tuple(warnings))
-    return {p: np.asarray(out[p]) for p in priors}, diag, names, n, source
+    return {p: np.asarray(out[site(model, p)]) for p in priors}, diag, names, n, source
 
 
 def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chains: int,
@@ -119,8 +136,8 @@ def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chai
     mcmc = MCMC(NUTS(joint), num_warmup=warmup, num_samples=per_chain, num_chains=chains,
                 chain_method="sequential", progress_bar=progress)
     mcmc.run(jax.random.PRNGKey(seed), evidence)
-    grouped = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()
-               if k in priors}
+    samples = mcmc.get_samples(group_by_chain=True)
+    grouped = {p: np.asarray(samples[site(model, p)]) for p in priors}
     stats = summary(grouped, group_by_chain=True)
     r_hat = max(float(np.nanmax(s["r_hat"])) for s in stats.values()) if chains > 1 else None
     ess = min(float(np.nanmin(s["n_eff"])) for s in stats.values())
@@ -135,7 +152,7 @@ def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chai
     if div:
         warnings.append(f"{div} divergent transitions: the posterior may be biased; a "
                         "parameter with a scale near zero or a sharp prior can cause them")
-    flat = {k: v.reshape(-1) for k, v in grouped.items()}
+    flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in grouped.items()}
     diag = Diagnostics("nuts", chains * per_chain, chains, warmup, r_hat, ess, div,
                        time.perf_counter() - t0, tuple(warnings))
     return flat, diag, names, n, source
@@ -160,6 +177,9 @@ def mle_parameters(model: CausalModel, data: Any, bootstrap: int, seed: int, mis
 
     t0 = time.perf_counter()
     names, values, n, source = observed_data(model, data, missing)
+    if model.unknown:
+        raise FitError(f"mle of a model with unknown tables ({', '.join(model.unknown)}) and "
+                       "parameters is not supported yet; fit by nuts or svi")
     program = Program(model, (), names, names, params=tuple(model.parameters))
     hidden = [v for v in program.order if v not in names]
     if hidden:
