@@ -159,3 +159,19 @@ def test_a_model_with_unknown_tables_is_written_as_it_reads():
     b.observed("Y", ["no", "yes"], given="X", unknown=[[1, 2], [3, 4]])
     with pytest.raises(causaldsl.CausalError, match="differs from row to row"):
         model_source(b.build())
+
+
+def test_the_repl_fits_and_answers_with_the_posterior(tmp_path: Path, data: Path):
+    """A fit typed at the prompt is kept for the queries after it, typed or bare."""
+    from causaldsl.app.repl import Session
+
+    out, err = io.StringIO(), io.StringIO()
+    s = Session(out, err)
+    s.define(MODEL)
+    s.define(f'fit xy to "{data}" with draws = 20000')
+    s.ask("P(Y = yes | X = yes)")
+    assert err.getvalue() == "", err.getvalue()
+    text = out.getvalue()
+    # Y | X = yes ~ Dirichlet(2 + 2, 1 + 5) = (4, 6): mean 0.6
+    assert "fitted xy: X, Y learned from 10 rows" in text
+    assert abs(float(text.split("P(Y = yes | X = yes)  [xy]\n= ")[1].split()[0]) - 0.6) < 0.005

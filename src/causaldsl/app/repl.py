@@ -119,7 +119,7 @@ class Session:
             return
         if full in self.loader.loaded:
             for st, target in self.loader.loaded[full].statements:
-                self.answer(st, target, str(st.text))
+                self.answer(st, target, str(getattr(st, "text", "")))
 
     def define(self, text: str) -> bool:
         """Add a definition to the session; False (after printing why) when it is refused."""
@@ -142,7 +142,7 @@ class Session:
         self.chunks.append(chunk)
         self.program = program
         for st, target in new_statements:  # statements typed or loaded are answered now
-            self.answer(st, target, str(st.text))
+            self.answer(st, target, str(getattr(st, "text", "")))
         return True
 
     def ask(self, text: str) -> None:
