@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import functools
 import math
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +32,7 @@ from causaldsl.backends import jax64
 from causaldsl.backends.closed import condition, gaussian
 from causaldsl.backends.program import ABDUCTED, Program, indices, is_flag
 from causaldsl.backends.reparam import reparameterise
-from causaldsl.core.checks import SEEDS, check_count, check_seed
+from causaldsl.core.checks import SEEDS, available_memory, check_count, check_seed
 from causaldsl.core.errors import QueryError, ZeroProbabilityError
 from causaldsl.core.memo import cached_on
 from causaldsl.core.types import FiniteType
@@ -538,17 +537,8 @@ def _check_memory(program: Program, n: int) -> None:
                          "ask for fewer samples")
 
 
-def _available_memory() -> int:
-    """Bytes of memory available to a new allocation: Linux's MemAvailable (free memory and
-    the caches it can drop), else the free pages."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+#: Bytes free for a new allocation (a name of this module, so tests can stand in for it).
+_available_memory = available_memory
 
 
 @contextlib.contextmanager

@@ -55,6 +55,23 @@ class Diagnostics:
         return ", ".join(parts)
 
 
+def mcmc_warnings(r_hat: float | None, ess: float, chains: int, divergences: int,
+                  cause: str) -> list[str]:
+    """The warnings a NUTS run's diagnostics call for, with what to do; ``cause``: what
+    commonly causes divergences in such a model."""
+    out = []
+    if r_hat is not None and not r_hat <= RHAT_LIMIT:
+        out.append(f"r-hat {r_hat:.3f} is over {RHAT_LIMIT}: the chains disagree; run longer "
+                   "(draws=, warmup=) before trusting the posterior")
+    if not ess >= ESS_PER_CHAIN * chains:
+        out.append(f"the effective sample size is {ess:.0f}, under {ESS_PER_CHAIN * chains}: "
+                   "intervals are rough; ask for more draws")
+    if divergences:
+        out.append(f"{divergences} divergent transitions: the posterior may be biased; "
+                   f"{cause} or a sharp prior can cause them")
+    return out
+
+
 def _numpyro_model(model: CausalModel, patterns: Patterns) -> Any:
     """The NumPyro program of the tables, called with the data (``codes``, ``counts``) as
     arguments: a compiled kernel depends on the model and the number of patterns only."""
@@ -145,16 +162,7 @@ def nuts(model: CausalModel, patterns: Patterns, draws: int, warmup: int, chains
     r_hat = float(np.nanmax(stats["r_hat"])) if chains > 1 else None
     ess = float(np.nanmin(stats["n_eff"]))
     div = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
-    warnings = []
-    if r_hat is not None and not r_hat <= RHAT_LIMIT:
-        warnings.append(f"r-hat {r_hat:.3f} is over {RHAT_LIMIT}: the chains disagree; run "
-                        "longer (draws=, warmup=) before trusting the posterior")
-    if not ess >= ESS_PER_CHAIN * chains:
-        warnings.append(f"the effective sample size is {ess:.0f}, under "
-                        f"{ESS_PER_CHAIN * chains}: intervals are rough; ask for more draws")
-    if div:
-        warnings.append(f"{div} divergent transitions: the posterior may be biased; a hidden "
-                        "variable with many states or a sharp prior can cause them")
+    warnings = mcmc_warnings(r_hat, ess, chains, div, "a hidden variable with many states")
     flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in grouped.items()}
     return flat, Diagnostics("nuts", chains * per_chain, chains, warmup, r_hat, ess, div,
                              time.perf_counter() - t0, tuple(warnings))

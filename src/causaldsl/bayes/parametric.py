@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from causaldsl.backends import jax64
-from causaldsl.bayes.inference import ESS_PER_CHAIN, RHAT_LIMIT, Diagnostics
+from causaldsl.bayes.inference import Diagnostics, mcmc_warnings
 from causaldsl.core.errors import FitError, QueryError
 from causaldsl.core.types import FiniteType, Real
 from causaldsl.estimation.data import columns_of, load
@@ -142,16 +142,7 @@ def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chai
     r_hat = max(float(np.nanmax(s["r_hat"])) for s in stats.values()) if chains > 1 else None
     ess = min(float(np.nanmin(s["n_eff"])) for s in stats.values())
     div = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
-    warnings = []
-    if r_hat is not None and not r_hat <= RHAT_LIMIT:
-        warnings.append(f"r-hat {r_hat:.3f} is over {RHAT_LIMIT}: the chains disagree; run "
-                        "longer (draws=, warmup=) before trusting the posterior")
-    if not ess >= ESS_PER_CHAIN * chains:
-        warnings.append(f"the effective sample size is {ess:.0f}, under "
-                        f"{ESS_PER_CHAIN * chains}: intervals are rough; ask for more draws")
-    if div:
-        warnings.append(f"{div} divergent transitions: the posterior may be biased; a "
-                        "parameter with a scale near zero or a sharp prior can cause them")
+    warnings = mcmc_warnings(r_hat, ess, chains, div, "a parameter with a scale near zero")
     flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in grouped.items()}
     diag = Diagnostics("nuts", chains * per_chain, chains, warmup, r_hat, ess, div,
                        time.perf_counter() - t0, tuple(warnings))

@@ -981,19 +981,27 @@ class Elaborator:
             if problem:
                 self.error(opt.span, problem)
                 return
+        path = self.data_file(st)
+        if path is None:
+            return
+        self.prog.statements.append((st.replace(data=path), name))
+
+    def data_file(self, st: A.EstimateStmt | A.FitStmt) -> str | None:
+        """A statement's options given once each and its data file a readable regular file
+        (its path resolved against this file's folder); None after reporting why not."""
         names = [o.name for o in st.options]
         twice = next((n for n in names if names.count(n) > 1), None)
         if twice:
             self.error(st.span, f"the option {twice} is given twice")
-            return
+            return None
         base = Path(self.file).parent if self.file not in ("<string>", "<repl>") else Path.cwd()
         path = base / st.data
         try:
             open_regular(path).close()
         except OSError as e:
             self.error(st.span, f"cannot read {st.data!r}: {why(e)}")
-            return
-        self.prog.statements.append((st.replace(data=str(path)), name))
+            return None
+        return str(path)
 
     def fit_statement(self, st: A.FitStmt) -> None:
         """Check a ``fit`` without reading the data: a model with unknown tables, the method,
@@ -1016,20 +1024,11 @@ class Elaborator:
             if problem:
                 self.error(opt.span, problem)
                 return
-        names = [o.name for o in st.options]
-        twice = next((n for n in names if names.count(n) > 1), None)
-        if twice:
-            self.error(st.span, f"the option {twice} is given twice")
-            return
-        base = Path(self.file).parent if self.file not in ("<string>", "<repl>") else Path.cwd()
-        path = base / st.data
-        try:
-            open_regular(path).close()
-        except OSError as e:
-            self.error(st.span, f"cannot read {st.data!r}: {why(e)}")
+        path = self.data_file(st)
+        if path is None:
             return
         self.fitted.add(name)
-        self.prog.statements.append((st.replace(data=str(path)), name))
+        self.prog.statements.append((st.replace(data=path), name))
 
     def _name_span(self, span: Span, e: CausalError) -> Span:
         """Where an unknown name stands inside a statement (in a world, say), else the statement."""
