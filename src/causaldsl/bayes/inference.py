@@ -146,7 +146,8 @@ def nuts(model: CausalModel, patterns: Patterns, draws: int, warmup: int, chains
     key = jax.random.PRNGKey(seed)
     init = {v: jax.random.uniform(jax.random.fold_in(key, i), (chains, *d), minval=-2,
                                   maxval=2) for i, (v, d) in enumerate(dims.items())}
-    mcmc = MCMC(NUTS(potential_fn=potential), num_warmup=warmup, num_samples=per_chain,
+    # jitted: NumPyro takes its first gradient eagerly, op by op, which costs a second or two
+    mcmc = MCMC(NUTS(potential_fn=jax.jit(potential)), num_warmup=warmup, num_samples=per_chain,
                 num_chains=chains, chain_method="sequential", progress_bar=progress)
     mcmc.run(key, init_params=init)
     raw = mcmc.get_samples(group_by_chain=True)
