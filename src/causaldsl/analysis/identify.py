@@ -85,6 +85,21 @@ class Identification:
     def latex(self) -> str:
         return self.formula(latex=True)
 
+    def _repr_latex_(self) -> str:
+        """In a notebook: the query, its formula and the rule, as LaTeX."""
+        return (f"$${_plain(self.query)} = {self.latex()}"
+                f"\\quad\\text{{(by {self.method})}}$$")
+
+    def to_pandas(self) -> Any:
+        """A one-row DataFrame: the query, the rule, the formula as text and as LaTeX, and the
+        adjustment set (where the rule has one)."""
+        import pandas as pd
+
+        adj = None if self.adjustment is None else ", ".join(sorted(self.adjustment))
+        return pd.DataFrame([{"query": str(self.query), "method": self.method,
+                              "estimand": self.formula(), "latex": self.latex(),
+                              "adjustment": adj}])
+
     def evaluate(self, source: Any, **kw: Any) -> Distribution | float:
         """The estimand's value on an observational distribution: a CausalModel (its observed
         marginals, computed exactly) or a joint table (see backends.estimand_eval)."""

@@ -770,7 +770,8 @@ class ExactEngine:
                                        "probability zero")
         layout = self._answer_layout(q, cq)
         return Batch(np.asarray(joint)[(slice(None), *layout.pick)], layout.variables,
-                     layout.types, layout.given, layout.given_types, str(q))
+                     layout.types, layout.given, layout.given_types, str(q),
+                     settings={v: list(c) for v, c in columns.items()})
 
     def _expectation_batch(self, q: Expect, values: Any, tables: Mapping[str, Any] | None
                            ) -> Batch:
@@ -785,7 +786,8 @@ class ExactEngine:
         nums = dist.types[0].numeric()
         if nums is None:
             raise not_numeric_error(ev.var, dist.types[0])
-        return Batch(np.asarray(dist.probs) @ np.asarray(nums), (), (), title=str(q))
+        return Batch(np.asarray(dist.probs) @ np.asarray(nums), (), (), title=str(q),
+                     settings=dist.settings)
 
     def _counterfactual_batch(self, q: Prob, values: Any, tables: Mapping[str, Any] | None
                               ) -> Batch:

@@ -120,6 +120,27 @@ class Posterior:
     def __str__(self) -> str:
         return f"{self.query}{' ' if self.draws.ndim == 1 else chr(10)}{self.body()}"
 
+    def to_pandas(self) -> Any:
+        """A DataFrame summary: one row (a number) or a row per cell (a column per axis), with
+        the estimate, sd, interval, and whether the data identify it. The draws themselves
+        are ``draws``."""
+        import pandas as pd
+
+        lo, hi = self.interval
+        sd = self.sd
+        if self.draws.ndim == 1:
+            return pd.DataFrame([{"query": self.query, "estimate": float(self.estimate),
+                                  "sd": float(sd), "low": float(lo), "high": float(hi),
+                                  "level": self.level, "identified": self.identified}])
+        rows = []
+        for (k, m, a, b), s in zip(self.cells(), np.asarray(sd).reshape(-1), strict=True):
+            labels = k if isinstance(k, tuple) else (k,)
+            rows.append({**dict(zip(self.axes, labels, strict=True)), "estimate": m,
+                         "sd": float(s), "low": a, "high": b})
+        out = pd.DataFrame(rows)
+        out["level"], out["identified"] = self.level, self.identified
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """The answer as JSON-ready data."""
         lo, hi = self.interval

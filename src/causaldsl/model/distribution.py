@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -76,6 +76,11 @@ class Distribution(Drawable):
 
     def to_dict(self) -> dict[Any, float]:
         return dict(self.items())
+
+    def to_pandas(self) -> Any:
+        """A DataFrame: one row per cell, a column per axis (the labels, as ordered
+        categories of the type's values) and ``P``."""
+        return _cells_frame(self.axes, self.axis_types, np.asarray(self.probs), "P")
 
     def to_numpy(self) -> np.ndarray:
         return np.array(self.probs)
@@ -152,6 +157,10 @@ class Expectations:
     def to_dict(self) -> dict[Any, float]:
         return dict(self.items())
 
+    def to_pandas(self) -> Any:
+        """A DataFrame: one row per setting of the open variables, and ``E``."""
+        return _cells_frame(self.given, self.given_types, np.asarray(self.values), "E")
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return np.asarray(self.values, dtype=dtype)
 
@@ -178,9 +187,28 @@ class Batch(Drawable):
     given: tuple[str, ...] = ()
     given_types: tuple[FiniteType, ...] = ()
     title: str = ""
+    #: the value settings, by variable, one per row (empty for a batch over tables only)
+    settings: Mapping[str, Sequence[Any]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.probs.shape[0])
+
+    def to_pandas(self) -> Any:
+        """A long DataFrame: per setting (``setting``, its index, and the value of each
+        variable it sets), a row per cell of its answer (a column per axis, and ``P``), or one
+        row with ``value`` when the answer is a number."""
+        import pandas as pd
+
+        parts = []
+        for i in range(len(self)):
+            row = np.asarray(self.probs[i])
+            part = pd.DataFrame({"value": [float(row)]}) if row.ndim == 0 else _cells_frame(
+                (*self.variables, *self.given), (*self.types, *self.given_types), row, "P")
+            for v, col in reversed(list(self.settings.items())):
+                part.insert(0, v, [col[i]] * len(part))
+            part.insert(0, "setting", i)
+            parts.append(part)
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
     def __getitem__(self, i: int) -> Distribution | float:
         row = self.probs[i]
@@ -194,6 +222,21 @@ class Batch(Drawable):
 
     def __str__(self) -> str:
         return f"{self.title}: batch of {len(self)}, each of shape {self.probs.shape[1:]}"
+
+
+def _cells_frame(axes: Sequence[str], types: Sequence[FiniteType], cells: np.ndarray,
+                 value: str) -> Any:
+    """A DataFrame of a table: a column per axis (ordered categories of its type's labels,
+    outermost axis first) and the cells in column ``value``."""
+    import pandas as pd
+
+    grid = list(itertools.product(*(range(t.size) for t in types)))
+    data: dict[str, Any] = {}
+    for j, (a, t) in enumerate(zip(axes, types, strict=True)):
+        data[a] = pd.Categorical.from_codes([g[j] for g in grid], dtype=pd.CategoricalDtype(
+            list(t.values), ordered=True))
+    data[value] = np.asarray(cells, dtype=np.float64).reshape(-1)
+    return pd.DataFrame(data)
 
 
 def _labelled(types: Sequence[FiniteType], cells: np.ndarray) -> Iterator[tuple[Any, float]]:

@@ -4,7 +4,6 @@ route that produced it (closed form, forward sampling, importance sampling, NUTS
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,7 +215,6 @@ class SampledBatch(Batch):
 
     se: np.ndarray = field(default_factory=lambda: np.zeros(()))
     route: str = ""
-    settings: Mapping[str, Sequence[Any]] = field(default_factory=dict)
 
     def __getitem__(self, i: int) -> Any:
         row, se = self.probs[i], np.asarray(self.se)[i]
