@@ -170,3 +170,32 @@ def test_long_definitions_and_queries_are_answered_not_an_internal_error(tmp_pat
     assert "P(X = 2000)  [r]\n= 1\n" in text
     assert "= -998\n" in text  # 1 - 999
     assert "T1499 = {a, b}" in text
+
+
+def test_an_unclosed_bracket_can_be_dropped():
+    """A stray bracket no longer swallows every later line: :cancel or two empty lines drop
+    the input, and the next line is read afresh."""
+    from causaldsl.app.repl import read_block
+
+    def lines(*xs):
+        it = iter(xs)
+        return lambda prompt: next(it)
+
+    assert read_block(lines("P(C | do(S = yes)", ":cancel")) == ""
+    assert read_block(lines("model m {", "", "", "P(C)")) == ""
+    assert read_block(lines("model m {", "", "  S : Bool ~ [0.5, 0.5]", "}")) == \
+        "model m {\n\n  S : Bool ~ [0.5, 0.5]\n}"  # one empty line inside a block is kept
+    assert read_block(lines("P(C)")) == "P(C)"
+
+
+def test_identify_defaults_to_the_last_model():
+    import io
+
+    from causaldsl.app.repl import Session
+
+    out, err = io.StringIO(), io.StringIO()
+    s = Session(out, err)
+    s.load(str(ROOT / "examples" / "frontdoor.causal"))
+    s.define("identify P(C | do(S)) by frontdoor")
+    assert err.getvalue() == "", err.getvalue()
+    assert "(by frontdoor)" in out.getvalue()

@@ -23,8 +23,9 @@ from causaldsl.app.answer import (
 from causaldsl.core.errors import CausalError
 
 HELP = """\
-Type definitions as in a .causal file (multi-line blocks continue until braces balance),
-or a query such as  P(C | do(S = yes))  or  E[Y | do(X = 1)] - E[Y | do(X = 0)].
+Type definitions as in a .causal file (multi-line blocks continue until braces balance;
+:cancel or two empty lines drop an input whose brackets do not close), or a query such as
+P(C | do(S = yes))  or  E[Y | do(X = 1)] - E[Y | do(X = 0)].
 Commands:
   :help              this text
   :load FILE         read a .causal file into the session
@@ -38,7 +39,8 @@ Commands:
 
 COMMANDS = [":help", ":load", ":type", ":models", ":use", ":draw", ":quit"]
 KEYWORDS = ["type", "model", "graph", "observed", "box", "diagram", "query", "identify",
-            "estimate", "import", "latent", "exogenous", "table", "do", "Bernoulli", "Categorical",
+            "estimate", "fit", "to", "unknown", "param", "Dirichlet", "import", "latent",
+            "exogenous", "table", "do", "Bernoulli", "Categorical",
             "Bool", "Real", "if", "then", "else", "and", "or", "not", "true", "false"]
 
 
@@ -269,6 +271,32 @@ def balanced(text: str) -> bool:
     return depth <= 0
 
 
+#: What drops an input whose brackets never close, typed at the continuation prompt.
+CANCEL = ":cancel"
+
+
+def read_block(read: Any) -> str:
+    """One input: a line, and continuation lines while a bracket is open. ``:cancel`` or two
+    empty lines in a row drop it (an empty string: nothing to do), so a stray ``(`` never
+    swallows the session."""
+    text = read("causal> ")
+    hinted = False
+    blank = 0
+    while not balanced(text):
+        if not hinted:
+            print(f"   (a bracket is open: finish the input, or type {CANCEL})")
+            hinted = True
+        line = read("   ...> ")
+        if line.strip() == CANCEL:
+            return ""
+        blank = blank + 1 if not line.strip() else 0
+        if blank >= 2:
+            print("   (dropped: two empty lines, and a bracket was still open)")
+            return ""
+        text += "\n" + line
+    return text
+
+
 def run(file: str | None = None) -> int:
     """The interactive loop (used by ``causal repl``)."""
     session = Session()
@@ -294,9 +322,7 @@ def run(file: str | None = None) -> int:
     try:
         while True:
             try:
-                text = input("causal> ")
-                while not balanced(text):
-                    text += "\n" + input("   ...> ")
+                text = read_block(input)
             except EOFError:
                 print()
                 break

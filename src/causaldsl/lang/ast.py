@@ -222,7 +222,7 @@ class QueryStmt(Record):
 class IdentifyStmt(Record):
     prob: Prob
     text: str
-    target: tuple[str, Span]
+    target: tuple[str, Span] | None  # None: the last model or graph above
     method: str | None
     span: Span
 
@@ -488,9 +488,10 @@ class _ToAst(Transformer_NonRecursive):
         return QueryStmt(items[0], str(items[0]), target, self._sp(meta, items))
 
     def identify_stmt(self, meta, items):  # type: ignore[no-untyped-def]
-        method = str(items[2]) if len(items) > 2 and items[2] is not None else None
-        return IdentifyStmt(items[0], str(items[0]), (str(items[1]), _span(items[1])), method,
-                            self._sp(meta, items))
+        rest = [t for t in items[1:] if t is not None]
+        target = next(((str(t), _span(t)) for t in rest if t.type == "NAME"), None)
+        method = next((str(t) for t in rest if t.type == "METHOD"), None)
+        return IdentifyStmt(items[0], str(items[0]), target, method, self._sp(meta, items))
 
     def estimate_stmt(self, meta, items):  # type: ignore[no-untyped-def]
         query, rest = items[0], [i for i in items[1:] if i is not None]

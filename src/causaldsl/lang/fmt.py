@@ -174,7 +174,8 @@ class _Printer:
             return [f"query {st.query}{target}" + self.trailing(sp.line, sp.last_line)]
         if isinstance(st, A.IdentifyStmt):
             by = f" by {st.method}" if st.method else ""
-            return [f"identify {st.prob} in {st.target[0]}{by}"
+            target = f" in {st.target[0]}" if st.target else ""
+            return [f"identify {st.prob}{target}{by}"
                     + self.trailing(sp.line, sp.last_line)]
         if isinstance(st, A.EstimateStmt):
             target = f" in {st.target[0]}" if st.target else ""
