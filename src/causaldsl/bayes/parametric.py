@@ -76,6 +76,13 @@ def _joint(model: CausalModel, data: Any, missing: str) -> tuple[Any, dict[str, 
     # a finite variable without a column is summed out (NumPyro's enumeration)
     program = Program(model, (), names, names, enumerate=True,
                       params=(*model.parameters, *model.unknown))
+    disc = program.latent_sites[1]
+    if disc:
+        try:
+            import funsor  # noqa: F401
+        except ImportError:
+            raise FitError(f"{', '.join(disc)} (finite, no column) must be summed out, which "
+                           "NumPyro does with the funsor package (pip install funsor)") from None
     priors = _priors(model)
     evidence = {v: jnp.asarray(x) for v, x in values.items()}
 
