@@ -140,10 +140,19 @@ def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chai
     joint, evidence, priors, names, n, source = _joint(model, data, missing)
     t0 = time.perf_counter()
     per_chain = -(-draws // chains)
-    mcmc = MCMC(NUTS(joint), num_warmup=warmup, num_samples=per_chain, num_chains=chains,
-                chain_method="sequential", progress_bar=progress)
-    mcmc.run(jax.random.PRNGKey(seed), evidence)
-    samples = mcmc.get_samples(group_by_chain=True)
+    key = jax.random.PRNGKey(seed)
+    fast = _compiled_potential(joint, evidence, chains, key, [site(model, p) for p in priors])
+    if fast is None:  # finite sites summed out: NumPyro's own set-up enumerates them
+        mcmc = MCMC(NUTS(joint), num_warmup=warmup, num_samples=per_chain, num_chains=chains,
+                    chain_method="sequential", progress_bar=progress)
+        mcmc.run(key, evidence)
+        samples = mcmc.get_samples(group_by_chain=True)
+    else:
+        potential, init, constrain = fast
+        mcmc = MCMC(NUTS(potential_fn=potential), num_warmup=warmup, num_samples=per_chain,
+                    num_chains=chains, chain_method="sequential", progress_bar=progress)
+        mcmc.run(key, init_params=init)
+        samples = constrain(mcmc.get_samples(group_by_chain=True))
     grouped = {p: np.asarray(samples[site(model, p)]) for p in priors}
     stats = summary(grouped, group_by_chain=True)
     r_hat = max(float(np.nanmax(s["r_hat"])) for s in stats.values()) if chains > 1 else None
@@ -154,6 +163,50 @@ def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chai
     diag = Diagnostics("nuts", chains * per_chain, chains, warmup, r_hat, ess, div,
                        time.perf_counter() - t0, tuple(warnings))
     return flat, diag, names, n, source
+
+
+def _compiled_potential(joint: Any, evidence: Any, chains: int, key: Any,
+                        wanted: Any) -> tuple[Any, Any, Any] | None:
+    """NUTS's potential energy of ``joint`` on the unconstrained latent sites, jitted; the
+    starting points of the chains (uniform in (-2, 2) on the unconstrained scale, as
+    NumPyro's default); and the map of draws back to values, for the ``wanted`` sites.
+    Built without NumPyro's eager set-up, which runs the model op by op (a second or more of
+    a fit). None where a latent site is discrete (NumPyro enumerates those in its own
+    set-up)."""
+    from numpyro import handlers
+    from numpyro.distributions.transforms import biject_to
+    from numpyro.infer.util import potential_energy
+
+    jax = jax64.jax()
+    supports: dict[str, Any] = {}
+
+    def latent(k: Any) -> dict[str, Any]:
+        tr = handlers.trace(handlers.seed(joint, k)).get_trace(evidence)
+        out = {}
+        for name, site in tr.items():
+            if site["type"] == "sample" and not site["is_observed"]:
+                supports[name] = site["fn"].support
+                out[name] = site["value"]
+        return out
+
+    shapes = jax.eval_shape(latent, key)  # abstract: nothing runs
+    if any(getattr(sup, "is_discrete", False) for sup in supports.values()):
+        return None
+    free = {n: biject_to(supports[n]).inverse_shape(s.shape) for n, s in shapes.items()}
+
+    def start(k: Any) -> dict[str, Any]:
+        return {n: jax.random.uniform(jax.random.fold_in(k, i), shape, minval=-2, maxval=2)
+                for i, (n, shape) in enumerate(free.items())}
+
+    @jax.jit
+    def potential(u: Any) -> Any:
+        return potential_energy(joint, (evidence,), {}, u)
+
+    @jax.jit
+    def constrain(samples: Any) -> Any:  # the parameters' and tables' sites, not the rows'
+        return {n: biject_to(supports[n])(samples[n]) for n in wanted}
+
+    return potential, jax.vmap(start)(jax.random.split(key, chains)), constrain
 
 
 def mle_parameters(model: CausalModel, data: Any, bootstrap: int, seed: int, missing: str
