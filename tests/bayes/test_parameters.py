@@ -50,6 +50,7 @@ def test_nuts_matches_the_closed_form_regression_posterior():
     assert abs(post.mean - want_mean) < 5 * want_sd / np.sqrt(post.ess)
     assert abs(post.sd / want_sd - 1) < 5 / np.sqrt(2 * post.ess)
     np.testing.assert_allclose(post.draws, fitted.draws["b0"] + fitted.draws["b1"], atol=1e-9)
+    assert post.mc_error == 0.0  # linear all the way up: the mean passes through, exactly
     # the slope alone: E[Y | do(X = 1)] - E[Y | do(X = 0)] = b1
     slope = fitted.query("E[Y | do(X = 1)] - E[Y | do(X = 0)]")
     np.testing.assert_allclose(slope.draws, fitted.draws["b1"], atol=1e-9)
@@ -82,6 +83,10 @@ def test_queries_of_a_finite_outcome():
     assert abs(one.mean - 0.5) < 5 * 0.5 / 64 / np.sqrt(len(one))
     lo, hi = one.interval
     assert lo < 0.5 < hi
+    # that scatter is no posterior uncertainty, and the answer says how much of it there is:
+    # all of it, nearly (E[sigmoid(aZ)] is 1/2 for every a)
+    assert one.mc_error is not None and one.mc_error > 0
+    assert "Monte Carlo error of each draw's value" in str(one)
     # the slope is learned: 1.5 within 4 posterior sds
     a = fitted.draws["a"]
     assert abs(a.mean() - 1.5) < 4 * a.std()

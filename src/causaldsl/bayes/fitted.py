@@ -73,11 +73,13 @@ class FittedModel:
         point: np.ndarray | None = None
         why: list[str] = []
         undecided: list[str] = []
+        mcs: list[np.ndarray] = []  # each term's Monte Carlo variance per draw (parameters)
         axes: tuple[str, ...] = ()
         types: tuple[Any, ...] = ()
         for coef, term in terms:
             if self.model.parameters:
                 values, axes, types = self._parametric(term)
+                mcs.append(values.mc)
             else:
                 batch = self.estimated_model.query_batch(term, tables=dict(self.draws))
                 values = np.asarray(batch.probs, dtype=np.float64)
@@ -104,8 +106,13 @@ class FittedModel:
         assert total is not None
         r_hat, ess = self._mixing(total)
         identified = False if why else None if undecided else True
+        mc = None
+        if mcs:  # the terms' errors are not independent (shared numbers): bound them
+            per_draw = np.sqrt(sum(np.sqrt(m) * abs(c) for m, (c, _) in
+                                   zip(mcs, terms, strict=True)) ** 2)
+            mc = float(np.sqrt(np.mean(np.asarray(per_draw) ** 2)))
         return Posterior(str(q), total, axes, types, float(level), identified,
-                         "; ".join(why or undecided), self.method, point, r_hat, ess)
+                         "; ".join(why or undecided), self.method, point, r_hat, ess, mc)
 
     def sample(self, n: int, seed: int = 0, do: Any = None, columns: Any = None) -> Any:
         """``n`` rows of the posterior predictive as a DataFrame: each row drawn from the
@@ -135,7 +142,7 @@ class FittedModel:
         frame = pd.concat(parts, ignore_index=True)
         return frame.iloc[rng.permutation(rows)].reset_index(drop=True)
 
-    def _parametric(self, term: Any) -> tuple[np.ndarray, tuple[str, ...], tuple[Any, ...]]:
+    def _parametric(self, term: Any) -> tuple[Any, tuple[str, ...], tuple[Any, ...]]:
         """A term's value under each draw of the parameters, and its table's axes."""
         from causaldsl.bayes.parametric import parametric_answer
         from causaldsl.core.types import FiniteType

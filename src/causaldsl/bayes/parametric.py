@@ -17,8 +17,11 @@ from causaldsl.bayes.inference import Diagnostics, mcmc_warnings
 from causaldsl.core.errors import FitError, QueryError
 from causaldsl.core.types import FiniteType, Real
 from causaldsl.estimation.data import columns_of, load
+from causaldsl.ir.expr import free_names
+from causaldsl.ir.mechanism import ExprMechanism
 from causaldsl.model.causal_model import CausalModel
 from causaldsl.syntax.query import Expect, Prob
+from causaldsl.syntax.tree import Binary, Unary, Var
 
 #: The largest gradient (of the mean log-likelihood per row) at which a maximum-likelihood
 #: fit counts as converged.
@@ -275,8 +278,105 @@ def mle_parameters(model: CausalModel, data: Any, bootstrap: int, seed: int, mis
     return point, {p: v[1:] for p, v in values_of.items()}, diag, names, n, source
 
 
+class AnswerDraws(np.ndarray):
+    """A term's value per draw (an ndarray), with ``mc``: each value's Monte Carlo variance
+    (zeros where it was computed exactly)."""
+
+    mc: np.ndarray
+
+    def __new__(cls, values: Any, mc: Any) -> AnswerDraws:
+        out = np.asarray(values, dtype=np.float64).view(cls)
+        out.mc = np.asarray(mc, dtype=np.float64)
+        return out
+
+
+def exact_means(model: CausalModel, y: str, do: Mapping[str, Any],
+                draws: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    """``E[y | do]`` under each draw exactly, where every mechanism on the way up is linear
+    in the random variables it reads (coefficients may be parameters): the mean then passes
+    through each mechanism (``E[a + b X] = a + b E[X]``), each distribution giving its mean of
+    its arguments' means. None where some step is not linear (then it is sampled)."""
+    from causaldsl.backends.jaxexpr import evaluate
+
+    jax = jax64.jax()
+    jnp = jax64.jnp()
+
+    class NotLinear(Exception):
+        pass
+
+    def mean_of(name: str, theta: Mapping[str, Any], memo: dict[str, Any]) -> Any:
+        if name in memo:
+            return memo[name]
+        v = model.variables[name]
+        if name in do:
+            t = v.type
+            value = do[name]
+            if isinstance(t, FiniteType):
+                nums = t.numeric()
+                if nums is None:
+                    raise NotLinear
+                value = nums[t.index(value)]
+            out = jnp.asarray(float(value))
+        else:
+            m = v.mechanism
+            if not isinstance(m, ExprMechanism) or isinstance(v.type, FiniteType):
+                raise NotLinear
+            mean = mean_expr if m.kind == "assign" else dist_mean
+            out = mean(m.expr, theta, memo)
+        memo[name] = out
+        return out
+
+    def random(e: Any) -> bool:
+        return any(n in model.variables for n, _ in free_names(e))
+
+    def mean_expr(e: Any, theta: Mapping[str, Any], memo: dict[str, Any]) -> Any:
+        if not random(e):
+            return jnp.asarray(evaluate(e, theta), dtype=float)
+        if isinstance(e, Var):
+            return mean_of(e.name, theta, memo)
+        if isinstance(e, Unary) and e.op == "-":
+            return -mean_expr(e.arg, theta, memo)
+        if isinstance(e, Binary) and e.op in ("+", "-"):
+            a, b = mean_expr(e.left, theta, memo), mean_expr(e.right, theta, memo)
+            return a + b if e.op == "+" else a - b
+        if isinstance(e, Binary) and e.op == "*" and not (random(e.left) and random(e.right)):
+            return mean_expr(e.left, theta, memo) * mean_expr(e.right, theta, memo)
+        if isinstance(e, Binary) and e.op == "/" and not random(e.right):
+            return mean_expr(e.left, theta, memo) / mean_expr(e.right, theta, memo)
+        raise NotLinear
+
+    def dist_mean(call: Any, theta: Mapping[str, Any], memo: dict[str, Any]) -> Any:
+        if call.name in ("Normal", "StudentT", "Laplace") and len(call.args) >= 2:
+            loc = call.args[1] if call.name == "StudentT" else call.args[0]
+            if call.name == "StudentT" and (free_names(call.args[0])
+                                            or not float(evaluate(call.args[0], {})) > 1):
+                raise NotLinear  # a t whose degrees of freedom may be 1 or fewer has no mean
+            return mean_expr(loc, theta, memo)
+        if any(random(a) for a in call.args):
+            raise NotLinear  # a mean that is not linear in a random argument
+        args = [jnp.asarray(evaluate(a, theta), dtype=float) for a in call.args]
+        means: dict[str, Any] = {"Uniform": lambda a, b: (a + b) / 2, "Exponential": lambda r: 1 / r,
+                 "Gamma": lambda a, b: a / b, "Beta": lambda a, b: a / (a + b),
+                 "HalfNormal": lambda s: s * jnp.sqrt(2 / jnp.pi),
+                 "LogNormal": lambda m, s: jnp.exp(m + s * s / 2)}
+        if call.name not in means:
+            raise NotLinear
+        return means[call.name](*args)
+
+    def one(theta: Mapping[str, Any]) -> Any:
+        return mean_of(y, theta, {})
+
+    if any(np.ndim(a) != 1 for a in draws.values()):
+        return None  # unknown tables: their variables are finite, never linear
+    try:
+        jax.eval_shape(one, {p: jax.ShapeDtypeStruct((), jnp.float64) for p in draws})
+    except NotLinear:
+        return None
+    return np.asarray(jax.jit(jax.vmap(one))({p: jnp.asarray(a) for p, a in draws.items()}))
+
+
 def parametric_answer(model: CausalModel, draws: Mapping[str, np.ndarray], term: Prob | Expect,
-                      seed: int = 0, per_draw: int = PER_DRAW) -> np.ndarray:
+                      seed: int = 0, per_draw: int = PER_DRAW) -> AnswerDraws:
     """``term`` under each draw of the parameters: shape ``(S,)``, or ``(S, k)`` for the
     distribution of a finite outcome left open. Interventions cut; evidence observed and
     weighted by its density (self-normalised importance sampling, as the sampling backend's
@@ -305,6 +405,10 @@ def parametric_answer(model: CausalModel, draws: Mapping[str, np.ndarray], term:
     (y,) = prob.outcomes
     do = {e.var: _position(model, e.var, e.value) for e in prob.interventions}
     given = {e.var: _position(model, e.var, e.value) for e in prob.evidence}
+    if isinstance(term, Expect) and not given:
+        exact = exact_means(model, y.var, {e.var: e.value for e in prob.interventions}, draws)
+        if exact is not None:  # linear all the way up: no Monte Carlo error at all
+            return AnswerDraws(exact, np.zeros_like(exact))
     program = Program(model, tuple(do), tuple(given), (y.var,), params=tuple(draws))
     yt = model.variables[y.var].type
     nums = yt.numeric() if isinstance(yt, FiniteType) else None
@@ -348,7 +452,11 @@ def parametric_answer(model: CausalModel, draws: Mapping[str, np.ndarray], term:
                 logw = logw + jnp.broadcast_to(site["fn"].log_prob(site["value"]), (per_draw,))
         w = jax.nn.softmax(logw)
         ess = 1.0 / jnp.sum(w * w)
-        return jnp.tensordot(w, stat, axes=(0, 0)), ess
+        est = jnp.tensordot(w, stat, axes=(0, 0))
+        # the estimate's own Monte Carlo variance (self-normalised weights: Σ w² (x - est)²)
+        dev = stat - est
+        mc = jnp.tensordot(w * w, dev * dev, axes=(0, 0))
+        return est, ess, mc
 
     theta = {p: jnp.asarray(a) for p, a in draws.items()}
     # fresh random numbers for each draw (the same for each term of a sum, so that a
@@ -357,13 +465,13 @@ def parametric_answer(model: CausalModel, draws: Mapping[str, np.ndarray], term:
     n = len(next(iter(theta.values())))
     keys = jax.random.split(jax.random.PRNGKey(seed), n)
     spread, _ = jax64.over_devices((theta, keys), n)  # the draws shared out among devices
-    out, ess = jax.jit(jax.vmap(one))(*spread)
-    out, ess = np.asarray(out)[:n], np.asarray(ess)[:n]
+    out, ess, mc = jax.jit(jax.vmap(one))(*spread)
+    out, ess, mc = np.asarray(out)[:n], np.asarray(ess)[:n], np.asarray(mc)[:n]
     if given and not (np.all(np.isfinite(out)) and np.nanmin(ess) >= MIN_WEIGHT_ESS):
         raise QueryError(f"{term}: the evidence is too unlikely under some draws to weight "
                          f"{per_draw} forward samples by it (effective sample size "
                          f"{np.nanmin(ess):.1f} < {MIN_WEIGHT_ESS})")
-    return out
+    return AnswerDraws(out, mc)
 
 
 def _position(model: CausalModel, var: str, value: Any) -> Any:

@@ -33,6 +33,9 @@ class Posterior:
     #: NUTS only: the split r-hat and bulk effective sample size of this answer's draws
     r_hat: float | None = None
     ess: float | None = None
+    #: the root-mean-square Monte Carlo error of one draw's value, where the values were
+    #: sampled (fitted parameters), a part of the spread that is no posterior uncertainty
+    mc_error: float | None = None
 
     @property
     def mean(self) -> Any:
@@ -93,6 +96,14 @@ class Posterior:
         if self.ess is not None:
             head += f", ESS {self.ess:.0f}" + (f", r-hat {self.r_hat:.3f}"
                                                if self.r_hat is not None else "")
+        if self.mc_error is not None and self.draws.ndim == 1 and len(self.draws) > 1:
+            total = float(np.var(self.draws, ddof=1))
+            share = self.mc_error ** 2 / total if total > 0 else 0.0
+            if share > 0.01:
+                head += (f"\nMonte Carlo error of each draw's value: {self.mc_error:.3g}, "
+                         f"{share:.0%} of the spread's variance: the interval is about "
+                         f"{1 / np.sqrt(max(1 - share, 1e-12)) - 1:.0%} wider than the "
+                         "posterior's")
         if self.identified:
             return head
         if self.identified is None:
@@ -152,6 +163,8 @@ class Posterior:
             out["method"] = self.method
         if self.ess is not None:
             out.update(ess=self.ess, r_hat=self.r_hat)
+        if self.mc_error is not None:
+            out["mc_error"] = self.mc_error
         if self.draws.ndim == 1:
             out.update(estimate=float(self.estimate), sd=float(self.sd), low=float(lo),
                        high=float(hi))
