@@ -416,14 +416,15 @@ def report(saved: dict[str, Any]) -> tuple[str, bool]:
              f"- CPU: {saved['cpu']}, {saved['cores']} cores; RAM {saved['ram']}",
              f"- ours: Python {vo.get('python')}, JAX {vo.get('jax')} (CPU, float64), NumPyro "
              f"{vo.get('numpyro')}, NumPy {vo.get('numpy')}, pandas {vo.get('pandas')}",
-             f"- peer: PyTorch {vp.get('torch')} ({vp.get('torch_threads')} threads), Pyro "
+             f"- peer: PyTorch {vp.get('torch')} (threads: {vp.get('torch_threads')}), Pyro "
              f"{vp.get('pyro')}, ChiRho {vp.get('chirho')}, NumPy {vp.get('numpy')}, Python "
              f"{vp.get('python')} (its own venv)",
              f"- causaldsl at commit {saved['commit']}",
              f"- command: `{saved['command']}`",
              f"- load average (1 min) at the start: {saved['load_start']:.2f}; at the end: "
              f"{saved['load_end']:.2f}; sampled before each process: {med(saved['loads'])} "
-             "(median, min–max). The 2 cores were shared with another developer's test runs.",
+             "(median, min–max). The 2 cores are shared with another developer's work; a load "
+             "near 1 is this benchmark alone.",
              f"- total benchmark wall time: {saved['wall_s']:.0f} s", "",
              f"Model: `{next(x for x in TEXT.splitlines() if 'Y :' in x).strip()}` with "
              "`X ~ Bernoulli(sigmoid(a1 * Z1 + ... + a5 * Z5))`, `Zi ~ Normal(0, 1)`, priors "
