@@ -303,3 +303,20 @@ def test_posterior_predictive_rows_of_tables():
     want = 31 / 102 * 11 / 32 + 71 / 102 * 51 / 72
     assert abs((rows["Y"] == "yes").mean() - want) < 5 * 0.0035
     assert list(rows.columns) == ["X", "Y"] and len(rows) == 20000
+
+
+def test_one_chain_gives_one_value_per_draw():
+    """NumPyro reads a chain axis in the starting points only for several chains: with one,
+    a stray axis would make every parameter an array of one (and the exact mean path fail)."""
+    from causaldsl.model.builder import ModelBuilder
+
+    fitted = causaldsl.parse(LINEAR).models["lin"].fit(regression_data(50), draws=60,
+                                                       warmup=60, chains=1)
+    assert {a.shape for a in fitted.draws.values()} == {(60,)}
+    assert fitted.query("E[Y | do(X = 1)]").mc_error == 0.0
+    b = ModelBuilder("t")
+    b.latent("H", ["no", "yes"], [0.5, 0.5])
+    b.observed("A", ["no", "yes"], given="H", unknown=True)
+    tables = b.build().fit(pd.DataFrame({"A": ["no", "yes", "yes"]}), "nuts", draws=40,
+                           warmup=40, chains=1)
+    assert tables.draws["A"].shape == (40, 2, 2)

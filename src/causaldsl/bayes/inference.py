@@ -144,7 +144,9 @@ def nuts(model: CausalModel, patterns: Patterns, draws: int, warmup: int, chains
     per_chain = -(-draws // chains)
     potential, to_tables, dims = _potential(model, patterns)
     key = jax.random.PRNGKey(seed)
-    init = {v: jax.random.uniform(jax.random.fold_in(key, i), (chains, *d), minval=-2,
+    # NumPyro reads a leading chain axis in the starting points only for several chains
+    lead = (chains,) if chains > 1 else ()
+    init = {v: jax.random.uniform(jax.random.fold_in(key, i), (*lead, *d), minval=-2,
                                   maxval=2) for i, (v, d) in enumerate(dims.items())}
     # jitted: NumPyro takes its first gradient eagerly, op by op, which costs a second or two
     mcmc = MCMC(NUTS(potential_fn=jax.jit(potential)), num_warmup=warmup, num_samples=per_chain,

@@ -209,7 +209,9 @@ def _compiled_potential(joint: Any, evidence: Any, chains: int, key: Any,
     def constrain(samples: Any) -> Any:  # the parameters' and tables' sites, not the rows'
         return {n: biject_to(supports[n])(samples[n]) for n in wanted}
 
-    return potential, jax.vmap(start)(jax.random.split(key, chains)), constrain
+    # NumPyro reads a leading chain axis in the starting points only for several chains
+    init = jax.vmap(start)(jax.random.split(key, chains)) if chains > 1 else start(key)
+    return potential, init, constrain
 
 
 def mle_parameters(model: CausalModel, data: Any, bootstrap: int, seed: int, missing: str
