@@ -141,7 +141,13 @@ def distribution(call: DistCall, env: Mapping[str, Any], t: Type, owner: str) ->
     """The NumPyro distribution of ``~ Name(args)``; finite types sample positions."""
     if isinstance(t, FiniteType):
         if call.name == "Bernoulli":
-            (p,) = (evaluate(a, env) for a in call.args)
+            (arg,) = call.args
+            if isinstance(arg, Call) and arg.func == "sigmoid" and len(arg.args) == 1:
+                # the same distribution on the log-odds: one op fewer per gradient, and no
+                # log of a probability rounded to 0 or 1
+                return dist.Bernoulli(logits=jnp.asarray(evaluate(arg.args[0], env),
+                                                         dtype=float))
+            p = evaluate(arg, env)
             return dist.Bernoulli(probs=jnp.asarray(p, dtype=float))
         if call.name == "Categorical":
             items = call.args[0].items if len(call.args) == 1 and isinstance(call.args[0], ListLit) \
