@@ -72,6 +72,17 @@ def mcmc_warnings(r_hat: float | None, ess: float, chains: int, divergences: int
     return out
 
 
+def svi_warnings(losses: np.ndarray, steps: int) -> list[str]:
+    """The warnings an SVI run's losses call for: not finite at the end, or still moving
+    (the last tenth's spread over 5% of its level)."""
+    tail = losses[-max(steps // 10, 1):]
+    if not np.all(np.isfinite(tail)):
+        return ["the ELBO is not finite at the end of the run: the fit failed"]
+    if len(losses) > 20 and np.std(tail) > 0.05 * max(abs(float(np.mean(tail))), 1.0):
+        return ["the ELBO is still moving at the end of the run: ask for more steps"]
+    return []
+
+
 def _numpyro_model(model: CausalModel, patterns: Patterns) -> Any:
     """The NumPyro program of the tables, called with the data (``codes``, ``counts``) as
     arguments: a compiled kernel depends on the model and the number of patterns only."""
@@ -188,13 +199,7 @@ def svi(model: CausalModel, patterns: Patterns, draws: int, steps: int, seed: in
         jax.random.PRNGKey(seed), steps, *data, progress_bar=progress)
     out = guide.sample_posterior(jax.random.PRNGKey(seed + 1), run.params, *data,
                                  sample_shape=(draws,))
-    losses = np.asarray(run.losses)
-    tail = losses[-max(steps // 10, 1):]
-    warnings = []
-    if not np.all(np.isfinite(tail)):
-        warnings.append("the ELBO is not finite at the end of the run: the fit failed")
-    elif len(losses) > 20 and np.std(tail) > 0.05 * max(abs(float(np.mean(tail))), 1.0):
-        warnings.append("the ELBO is still moving at the end of the run: ask for more steps")
+    warnings = svi_warnings(np.asarray(run.losses), steps)
     flat = {k: np.asarray(v) for k, v in out.items() if k in model.unknown}
     return flat, Diagnostics("svi", draws, 1, steps, None, None, 0,
                              time.perf_counter() - t0, tuple(warnings))

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from causaldsl.backends import jax64
-from causaldsl.bayes.inference import Diagnostics, mcmc_warnings
+from causaldsl.bayes.inference import Diagnostics, mcmc_warnings, svi_warnings
 from causaldsl.core.errors import FitError, QueryError
 from causaldsl.core.types import FiniteType, Real
 from causaldsl.estimation.data import columns_of, load
@@ -120,13 +120,7 @@ def svi_parameters(model: CausalModel, data: Any, draws: int, steps: int, seed: 
         jax.random.PRNGKey(seed), steps, evidence, progress_bar=progress)
     out = guide.sample_posterior(jax.random.PRNGKey(seed + 1), run.params, evidence,
                                  sample_shape=(draws,))
-    losses = np.asarray(run.losses)
-    tail = losses[-max(steps // 10, 1):]
-    warnings = []
-    if not np.all(np.isfinite(tail)):
-        warnings.append("the ELBO is not finite at the end of the run: the fit failed")
-    elif len(losses) > 20 and np.std(tail) > 0.05 * max(abs(float(np.mean(tail))), 1.0):
-        warnings.append("the ELBO is still moving at the end of the run: ask for more steps")
+    warnings = svi_warnings(np.asarray(run.losses), steps)
     diag = Diagnostics("svi", draws, 1, steps, None, None, 0, time.perf_counter() - t0,
                        tuple(warnings))
     return {p: np.asarray(out[site(model, p)]) for p in priors}, diag, names, n, source

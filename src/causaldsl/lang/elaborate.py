@@ -370,16 +370,25 @@ class Elaborator:
     def unknown_table(self, m: A.UnknownTableSyntax, md: A.ModelDef, it: A.ModelItem,
                       types: dict[str, Type]) -> tuple[tuple[str, ...] | None, Any]:
         """``~ [table(P…)] unknown [Dirichlet(a)]``: a table to be learned by ``fit``."""
-        parents: list[str] = []
-        for p, span in m.parents:
-            if p not in types:
-                self.error(span, f"{p!r} is not a variable of model {md.name}"
-                           + did_you_mean(p, types))
-                return None, None
-            parents.append(p)
+        parents = self.table_parents(m.parents, md, types)
+        if parents is None:
+            return None, None
         ptypes = [types[p] for p in parents]
         owner = f"variable {it.name}" + (f" (given {', '.join(parents)})" if parents else "")
         return tuple(parents), dirichlet_prior(m.prior, types[it.name], ptypes, owner)
+
+    def table_parents(self, given: tuple[tuple[str, Span], ...], md: A.ModelDef,
+                      types: dict[str, Type]) -> list[str] | None:
+        """The parents a table names, each a variable of the model; None after reporting
+        one that is not."""
+        parents: list[str] = []
+        for p, span in given:
+            if p not in types:
+                self.error(span, f"{p!r} is not a variable of model {md.name}"
+                           + did_you_mean(p, types))
+                return None
+            parents.append(p)
+        return parents
 
     def inline_table(self, m: A.InlineTable, it: A.ModelItem, t: Type
                      ) -> tuple[tuple[str, ...] | None, Any]:
@@ -394,13 +403,9 @@ class Elaborator:
     def cond_table(self, m: A.CondTable, md: A.ModelDef, it: A.ModelItem,
                    types: dict[str, Type]) -> tuple[tuple[str, ...] | None, Any]:
         """A conditional table: a row of probabilities for each value of the parents."""
-        parents: list[str] = []
-        for p, span in m.parents:
-            if p not in types:
-                self.error(span, f"{p!r} is not a variable of model {md.name}"
-                           + did_you_mean(p, types))
-                return None, None
-            parents.append(p)
+        parents = self.table_parents(m.parents, md, types)
+        if parents is None:
+            return None, None
         rows: dict[Any, Any] = {}
         for row in m.rows:
             key = row.key[0] if len(row.key) == 1 else row.key
