@@ -47,16 +47,14 @@ def _number_on_observations(program: Program, target: str, q: Any) -> tuple[floa
     from causaldsl.core.types import FiniteType
     from causaldsl.model.checks import not_numeric_error
     from causaldsl.model.distribution import Distribution
-    from causaldsl.syntax.query import Event, Expect, Linear, Prob
+    from causaldsl.syntax.query import Expect, terms_of
 
     model = program.models[target]
     total, methods = 0.0, []
-    for coef, term in (q.terms if isinstance(q, Linear) else ((1.0, q),)):
+    for coef, term in terms_of(q):
         if isinstance(term, Expect):
-            p = term.prob
-            (y,) = p.outcomes
-            ident = identify(model, Prob((Event(y.var, None, y.world),), p.interventions,
-                                         p.evidence))
+            (y,) = term.prob.outcomes
+            ident = identify(model, term.distribution)
             d = on_observations(program, target, ident)
             t = model.variables[y.var].type
             nums = t.numeric() if isinstance(t, FiniteType) else None
@@ -138,12 +136,8 @@ def fit_statement(prog: Any, target: str, st: Any, where: str, as_json: bool,
         print(f"{where}error: {e}", file=sys.stderr)
         return EXIT_INPUT
     fits[target] = fitted
-    d = fitted.diagnostics
     if as_json:
-        print(json.dumps({"fit": target, "data": st.data, "method": d.method, "rows": fitted.n,
-                          "columns": list(fitted.observed), "draws": d.draws,
-                          "r_hat": d.r_hat, "ess": d.ess, "divergences": d.divergences,
-                          "seconds": d.seconds, "warnings": list(d.warnings)}))
+        print(json.dumps({"fit": target, "data": st.data, **fitted.to_dict()}))
     else:
         print(f"{fitted}\n")
     return EXIT_OK

@@ -533,11 +533,7 @@ def _fit_cmd(args: argparse.Namespace) -> int:
         print(f"{args.file}: error: {e}", file=sys.stderr)
         return EXIT_INPUT
     if args.json:
-        d = fitted.diagnostics
-        print(json.dumps({"fit": target, "data": args.data, "method": d.method, "rows": fitted.n,
-                          "columns": list(fitted.observed), "draws": d.draws, "r_hat": d.r_hat,
-                          "ess": d.ess, "divergences": d.divergences, "seconds": d.seconds,
-                          "warnings": list(d.warnings),
+        print(json.dumps({"fit": target, "data": args.data, **fitted.to_dict(),
                           "answers": [a.to_dict() for a in answers]}))
         return EXIT_OK
     print(f"{fitted}\n")
@@ -547,6 +543,9 @@ def _fit_cmd(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from causaldsl.lang.ast import FitStmt
     from causaldsl.syntax.query import parse_query
 
     try:
@@ -557,9 +556,7 @@ def _query(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     fits: dict[str, Any] = {}
     for st, t in prog.statements:  # the file's fit of the model, before the question
-        if t == target and type(st).__name__ == "FitStmt":
-            import contextlib
-
+        if t == target and isinstance(st, FitStmt):
             with contextlib.redirect_stdout(sys.stderr):
                 if answer_statement(prog, t, st, args.file, False, fits=fits) != EXIT_OK:
                     return EXIT_INPUT

@@ -14,8 +14,7 @@ from causaldsl.model.causal_model import CausalModel
 
 def is_conjugate(model: CausalModel, patterns: Patterns) -> bool:
     """Whether every unknown table's family (the variable and its parents) is observed."""
-    seen = set(patterns.names)
-    return all(v in seen and set(model.variables[v].parents) <= seen for v in model.unknown)
+    return not hidden_families(model, patterns)
 
 
 def hidden_families(model: CausalModel, patterns: Patterns) -> list[str]:

@@ -87,6 +87,10 @@ def _fit_parameters(model: CausalModel, data: Any, method: str, draws: int, warm
     if method == "mle":
         from causaldsl.bayes.parametric import mle_parameters
 
+        if model.unknown:  # said before the data are read
+            raise FitError(f"mle of a model with unknown tables ({', '.join(model.unknown)}) "
+                           "and parameters is not supported yet; fit by nuts or svi")
+
         point, reps, diag, names, n, source = mle_parameters(model, data, bootstrap, seed,
                                                              missing)
         return FittedModel(model, reps, names, n, diag, source,

@@ -17,7 +17,7 @@ from causaldsl.core.errors import CausalError, NotIdentifiable, QueryError
 from causaldsl.ir.mechanism import Table
 from causaldsl.model.causal_model import CausalModel, Variable, check_query
 from causaldsl.model.graph import ADMG
-from causaldsl.syntax.query import Event, Expect, Linear, Prob, parse_query
+from causaldsl.syntax.query import Expect, Linear, Prob, parse_query, terms_of
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,7 +68,7 @@ class FittedModel:
             raise QueryError(f"level is a probability between 0 and 1 (0.95 for a 95% "
                              f"interval), got {level!r}")
         q = parse_query(text) if isinstance(text, str) else text
-        terms = q.terms if isinstance(q, Linear) else ((1.0, q),)
+        terms = terms_of(q)
         total: np.ndarray | None = None
         point: np.ndarray | None = None
         why: list[str] = []
@@ -77,28 +77,16 @@ class FittedModel:
         axes: tuple[str, ...] = ()
         types: tuple[Any, ...] = ()
         for coef, term in terms:
+            values, axes, types = self._values(term, self.draws)
             if self.model.parameters:
-                values, axes, types = self._parametric(term)
                 mcs.append(values.mc)
-            else:
-                batch = self.estimated_model.query_batch(term, tables=dict(self.draws))
-                values = np.asarray(batch.probs, dtype=np.float64)
-                axes = (*batch.variables, *batch.given)
-                types = (*batch.types, *batch.given_types)
             if len(terms) > 1 and values.ndim > 1:
                 raise QueryError(f"{term} is a table; in a sum of queries name every value "
                                  f"({', '.join(axes)})")
             total = coef * values if total is None else total + coef * values
-            if self.point is not None and self.model.parameters:
-                from causaldsl.bayes.parametric import parametric_answer
-
-                one = parametric_answer(self.model, {p: np.asarray(v)[None] for p, v in
-                                                     self.point.items()}, term)[0]
-                point = coef * one if point is None else point + coef * one
-            elif self.point is not None:
-                one = np.asarray(self.estimated_model.query_batch(
-                    term, tables={v: np.asarray(a)[None] for v, a in self.point.items()}).probs,
-                    dtype=np.float64)[0]
+            if self.point is not None:  # the same term under the one maximum-likelihood draw
+                one = np.asarray(self._values(term, {p: np.asarray(v)[None] for p, v in
+                                                     self.point.items()})[0])[0]
                 point = coef * one if point is None else point + coef * one
             decided, reason = self.identification(term)
             if reason:
@@ -108,8 +96,7 @@ class FittedModel:
         identified = False if why else None if undecided else True
         mc = None
         if mcs:  # the terms' errors are not independent (shared numbers): bound them
-            per_draw = np.sqrt(sum(np.sqrt(m) * abs(c) for m, (c, _) in
-                                   zip(mcs, terms, strict=True)) ** 2)
+            per_draw = sum(abs(c) * np.sqrt(m) for m, (c, _) in zip(mcs, terms, strict=True))
             mc = float(np.sqrt(np.mean(np.asarray(per_draw) ** 2)))
         return Posterior(str(q), total, axes, types, float(level), identified,
                          "; ".join(why or undecided), self.method, point, r_hat, ess, mc)
@@ -131,25 +118,32 @@ class FittedModel:
             return simulate(self.model, rows, seed, do, columns,
                             params={p: np.asarray(a)[pick] for p, a in self.draws.items()})
         parts = []
-        for k, i in enumerate(np.unique(pick)):  # rows of one draw at once
-            count = int((pick == i).sum())
+        for k, (i, count) in enumerate(zip(*np.unique(pick, return_counts=True),
+                                           strict=True)):  # rows of one draw at once
             tables = [Variable(v, var.type, var.role, var.parents,
                                Table(np.asarray(self.draws[v])[i], len(var.parents)))
                       for v, var in ((v, self.model.variables[v]) for v in self.model.unknown)]
-            parts.append(simulate(self.model.replace(tables), count, seed + k, do, columns))
+            parts.append(simulate(self.model.replace(tables), int(count), seed + k, do, columns))
         if not parts:
             return simulate(self.estimated_model, 0, seed, do, columns)
         frame = pd.concat(parts, ignore_index=True)
         return frame.iloc[rng.permutation(rows)].reset_index(drop=True)
 
-    def _parametric(self, term: Any) -> tuple[Any, tuple[str, ...], tuple[Any, ...]]:
-        """A term's value under each draw of the parameters, and its table's axes."""
+    def _values(self, term: Any, draws: Mapping[str, np.ndarray]
+                ) -> tuple[Any, tuple[str, ...], tuple[Any, ...]]:
+        """A term's value under each of ``draws`` (one per draw, or one table per draw), and
+        the table's axes and their types: the exact backend's batch over the tables, or the
+        forward passes of the parameters."""
+        if not self.model.parameters:
+            batch = self.estimated_model.query_batch(term, tables=dict(draws))
+            return (np.asarray(batch.probs, dtype=np.float64), (*batch.variables, *batch.given),
+                    (*batch.types, *batch.given_types))
         from causaldsl.bayes.parametric import parametric_answer
         from causaldsl.core.types import FiniteType
         from causaldsl.model.checks import check_query as check_on_model
 
         check_on_model(self.model, term.prob if isinstance(term, Expect) else term)
-        values = parametric_answer(self.model, self.draws, term)
+        values = parametric_answer(self.model, draws, term)
         if values.ndim == 1:
             return values, (), ()
         prob = term.prob if isinstance(term, Expect) else term
@@ -173,30 +167,38 @@ class FittedModel:
         r_hat = float(np.nanmax(split_gelman_rubin(by_chain))) if d.chains > 1 else None
         return r_hat, ess
 
+    @cached_property
+    def observed_graph(self) -> ADMG:
+        """The graph of the data's columns: every other variable projected out."""
+        parents = {v.name: v.parents for v in self.model.variables.values()}
+        return ADMG.latent_projection(parents, self.observed, name=self.model.name)
+
     def identification(self, term: Any) -> tuple[bool, str]:
         """(True, "") when the observed columns identify ``term``; (True, why) when they do
         not (the hedge, or a variable that is no column); (False, why) when the question could
         not be put to the identification algorithms."""
-        prob = term.prob if isinstance(term, Expect) else term
-        if isinstance(term, Expect):
-            (y,) = prob.outcomes
-            prob = Prob((Event(y.var, None, y.world),), prob.interventions, prob.evidence)
         from causaldsl.analysis.identify import identify
 
-        parents = {v.name: v.parents for v in self.model.variables.values()}
-        g = ADMG.latent_projection(parents, self.observed, name=self.model.name)
+        prob = term.distribution if isinstance(term, Expect) else term
         read = {e.var for e in (*prob.outcomes, *prob.interventions, *prob.evidence)}
         hidden = sorted(read - set(self.observed))
         if hidden:
             return True, (f"{', '.join(hidden)} {'is' if len(hidden) == 1 else 'are'} not a "
                           "column of the data")
         try:
-            identify(g, prob)
+            identify(self.observed_graph, prob)
         except NotIdentifiable as e:
             return True, str(e)
         except CausalError as e:  # a query ID cannot take: say so rather than guess
             return False, str(e)
         return True, ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """How the fit went, as JSON-ready data."""
+        d = self.diagnostics
+        return {"method": d.method, "rows": self.n, "columns": list(self.observed),
+                "draws": d.draws, "r_hat": d.r_hat, "ess": d.ess, "divergences": d.divergences,
+                "seconds": d.seconds, "warnings": list(d.warnings)}
 
     def __str__(self) -> str:
         learned = ", ".join([*self.model.unknown, *self.model.parameters])

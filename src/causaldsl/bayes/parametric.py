@@ -227,9 +227,6 @@ def mle_parameters(model: CausalModel, data: Any, bootstrap: int, seed: int, mis
 
     t0 = time.perf_counter()
     names, values, n, source = observed_data(model, data, missing)
-    if model.unknown:
-        raise FitError(f"mle of a model with unknown tables ({', '.join(model.unknown)}) and "
-                       "parameters is not supported yet; fit by nuts or svi")
     program = Program(model, (), names, names, params=tuple(model.parameters))
     hidden = [v for v in program.order if v not in names]
     if hidden:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from causaldsl.core.errors import QueryError
 from causaldsl.core.types import Label
-from causaldsl.syntax.query import Event, Expect, Linear, Prob, Query, parse_query
+from causaldsl.syntax.query import Event, Expect, Prob, Query, parse_query, terms_of
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def read_question(query: str | Query) -> Question:
     """The question a query asks, or a QueryError saying which part is not a mean under one
     treatment setting."""
     q = parse_query(query) if isinstance(query, str) else query
-    terms = q.terms if isinstance(q, Linear) else ((1.0, q),)
+    terms = terms_of(q)
     means = tuple(_mean(c, t, q) for c, t in terms)
     xs = {m.treatment for m in means}
     if len(xs) > 1:

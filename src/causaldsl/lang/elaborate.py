@@ -109,17 +109,9 @@ def no_data_error(target: str) -> CausalError:
 def _probabilities(q: Any) -> list[Prob]:
     """The probabilities a query of a graph identifies: itself, each term of a sum, and for
     ``E[Y | ...]`` the distribution ``P(Y | ...)``."""
-    from causaldsl.syntax.query import Event, Expect, Linear
+    from causaldsl.syntax.query import Expect, terms_of
 
-    out = []
-    for _, t in (q.terms if isinstance(q, Linear) else ((1.0, q),)):
-        if isinstance(t, Expect):
-            (y,) = t.prob.outcomes
-            out.append(Prob((Event(y.var, None, y.world),), t.prob.interventions,
-                            t.prob.evidence))
-        else:
-            out.append(t)
-    return out
+    return [t.distribution if isinstance(t, Expect) else t for _, t in terms_of(q)]
 
 
 BUILTIN_TYPES: dict[str, Type] = {"Bool": Bool, "Real": Real}
@@ -981,19 +973,20 @@ class Elaborator:
         except CausalError as e:
             self.error(st.span, str(e))
             return
-        for opt in st.options:
-            problem = _option_problem(opt, model)
-            if problem:
-                self.error(opt.span, problem)
-                return
-        path = self.data_file(st)
+        path = self.data_file(st, lambda opt: _option_problem(opt, model))
         if path is None:
             return
         self.prog.statements.append((st.replace(data=path), name))
 
-    def data_file(self, st: A.EstimateStmt | A.FitStmt) -> str | None:
-        """A statement's options given once each and its data file a readable regular file
-        (its path resolved against this file's folder); None after reporting why not."""
+    def data_file(self, st: A.EstimateStmt | A.FitStmt, problem: Any) -> str | None:
+        """A statement's options right (``problem(option)``: what is wrong with one, or "")
+        and given once each, and its data file a readable regular file (its path resolved
+        against this file's folder); None after reporting why not."""
+        for opt in st.options:
+            wrong = problem(opt)
+            if wrong:
+                self.error(opt.span, wrong)
+                return None
         names = [o.name for o in st.options]
         twice = next((n for n in names if names.count(n) > 1), None)
         if twice:
@@ -1024,12 +1017,7 @@ class Elaborator:
             self.error(span, f"model {name} has nothing to learn: no table is `unknown` and "
                              "it has no `param`")
             return
-        for opt in st.options:
-            problem = _fit_option_problem(opt)
-            if problem:
-                self.error(opt.span, problem)
-                return
-        path = self.data_file(st)
+        path = self.data_file(st, _fit_option_problem)
         if path is None:
             return
         self.fitted.add(name)

@@ -18,6 +18,7 @@ from causaldsl.syntax.query import (
     not_numeric_error,
     open_continuous_error,
     table_term_error,
+    terms_of,
 )
 
 
@@ -54,7 +55,7 @@ def check_answerable(model: CausalModel, q: Query) -> None:
     numbers, a term of a sum that is a table. ``causal check`` calls it, so it rejects what
     ``causal run`` does, with the same message (the backends build theirs with the functions
     below)."""
-    for _, term in q.terms if isinstance(q, Linear) else ((1.0, q),):
+    for _, term in terms_of(q):
         prob = term.prob if isinstance(term, Expect) else term
         check_query(model, prob)
         if isinstance(term, Prob):

@@ -124,6 +124,17 @@ class Expect:
         s = str(self.prob)
         return "E[" + s[2:-1] + "]"
 
+    @property
+    def distribution(self) -> Prob:
+        """``P(Y | ...)`` with Y's value open: the distribution the expectation averages."""
+        (y,) = self.prob.outcomes
+        return Prob((Event(y.var, None, y.world),), self.prob.interventions, self.prob.evidence)
+
+
+def terms_of(q: Prob | Expect | Linear) -> tuple[tuple[float, Prob | Expect], ...]:
+    """A query as the terms of a sum: a sum's own, or the query alone with coefficient 1."""
+    return q.terms if isinstance(q, Linear) else ((1.0, q),)
+
 
 @dataclass(frozen=True)
 class Linear:
@@ -290,7 +301,7 @@ class _ToQuery(Transformer_NonRecursive):
 
     @staticmethod
     def _lin(q):  # type: ignore[no-untyped-def]
-        return q.terms if isinstance(q, Linear) else ((1.0, q),)
+        return terms_of(q)
 
     def add(self, items):  # type: ignore[no-untyped-def]
         return Linear(self._lin(items[0]) + self._lin(items[1]))
