@@ -524,9 +524,12 @@ def report(saved: dict[str, Any]) -> tuple[str, bool]:
               f"ours, {len(pyro_all)} of Pyro). Tolerance: 4 Monte Carlo standard errors of the "
               "difference (a run's mean has the error sd / sqrt(ESS), its sd about "
               "sd / sqrt(2 ESS)); at 4 a false alarm has odds under 1e-4, and a shift of a tenth "
-              "of the posterior sd would still show. Our answers to the query are not averaged "
-              "down over runs: `fitted.query` draws its forward samples with the same seed (0) "
-              "whatever the fit's seed, so every run of ours shares that part of its error.", "",
+              "of the posterior sd would still show." + (
+                  " Our answer is exact draw by draw (no forward rows: the mean passes through "
+                  "the linear mechanisms)." if exact else
+                  " Our answers to the query are not averaged down over runs: `fitted.query` "
+                  "draws its forward samples with the same seed (0) whatever the fit's seed, so "
+                  "every run of ours shares that part of its error."), "",
               f"- {text1}", f"- {text2}",
               "- Reference without a sampler: least squares gives b0 + bx = "
               "{:.4f} with standard error {:.4f} (the normal approximation to the posterior "
