@@ -23,13 +23,22 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-import opt_einsum
 
 from causaldsl.backends import jax64
-from causaldsl.backends.eliminate import PLAIN_EINSUM
-from causaldsl.backends.plan import Plan, plan
+from causaldsl.backends.factors import (
+    Factor,
+    Staged,
+    no_table_error,
+    node_factor,
+    numpy_einsum,
+    ones_factor,
+    plan_factors,
+    stage,
+)
+from causaldsl.backends.junction import Calibrated, JunctionTree, Propagation
+from causaldsl.backends.plan import Plan
 from causaldsl.core.dag import linked_classes
-from causaldsl.core.errors import MechanismError, QueryError, ZeroProbabilityError
+from causaldsl.core.errors import QueryError, ZeroProbabilityError
 from causaldsl.core.memo import cached_on
 from causaldsl.core.types import FiniteType
 from causaldsl.ir.diagram import Diagram, Node
@@ -50,102 +59,7 @@ from causaldsl.syntax.query import (
     table_term_error,
 )
 
-# -- one tensor per node, one contraction for many ---------------------------------------------
-
-class Factor(NamedTuple):
-    """An operand of a contraction: a tensor with one named axis per wire. ``array`` is None
-    for an operand that is given only when the contraction runs (a one-hot of a value, or a
-    table that a batch replaces)."""
-
-    wires: tuple[Hashable, ...]
-    shape: tuple[int, ...]
-    array: np.ndarray | None = None
-
-
-def node_factor(node: Node, model: str | None = None) -> Factor:
-    """A node's tensor: its box's table, one axis per wire (the node's inputs, then its
-    outputs). ``model`` names the model whose variable the node defines, for the error when
-    it has no table (without it the node is any diagram's box)."""
-    mech = node.box.mechanism
-    if not isinstance(mech, Table):
-        raise _no_table(node.box.name, mech, model)
-    return Factor((*node.inputs, *node.outputs), mech.shape, mech.array)
-
-
-def _no_table(name: str, mech: Any, model: str | None) -> MechanismError:
-    if model is None:
-        return MechanismError(f"box {name} has no table, so it has no exact meaning")
-    if mech is None:
-        return MechanismError(f"variable {name} of model {model} has no table; exact answers "
-                              "need every variable the query depends on to have one")
-    return MechanismError(f"variable {name} of model {model} has the mechanism {mech}, which "
-                          "has no table; exact answers need finite types and tables (continuous "
-                          "models are for the sampling backend)")
-
-
-def ones_factor(wire: Hashable, size: int) -> Factor:
-    """A wire that no other operand reads, left open: constant along its axis."""
-    return Factor((wire,), (size,), np.ones(size))
-
-
-def plan_factors(factors: Sequence[Factor], output: Sequence[Hashable],
-                 limit: int | None = None, search: bool = True) -> Plan:
-    """The contraction order of ``factors`` down to the ``output`` wires (``plan.plan``)."""
-    return plan([(f.wires, f.shape) for f in factors], output, limit, search)
-
-
-@dataclass(frozen=True)
-class Staged:
-    """A planned contraction, partially evaluated: the ``hoisted`` steps whose operands were
-    all known are done; ``run(args, einsum)`` does the rest, given the operands that were not
-    known (in order), with ``einsum`` (``jax.numpy.einsum`` unless told otherwise)."""
-
-    run: Callable[..., Any]
-    hoisted: int
-
-
-def stage(p: Plan, operands: Sequence[np.ndarray | None]) -> Staged:
-    """Partially evaluate a plan: run now, on the host, every step whose operands are all
-    known (``operands`` entries that are not None); keep the rest for ``run``."""
-    known: list[Any] = []
-    live: list[tuple[bool, int]] = []  # per operand left: (known?, position in known or slots)
-    n_args = 0
-    for a in operands:
-        if a is None:
-            live.append((False, n_args))
-            n_args += 1
-        else:
-            known.append(a)
-            live.append((True, len(known) - 1))
-    later: list[tuple[str, tuple[tuple[bool, int], ...], int]] = []
-    n_slots = n_args
-    hoisted = 0
-    for positions, eq in p.steps:
-        ins = tuple(live.pop(i) for i in positions)
-        if all(is_known for is_known, _ in ins):  # on the host: no compilation per step
-            known.append(_numpy_einsum(eq, *(np.asarray(known[k]) for _, k in ins)))
-            live.append((True, len(known) - 1))
-            hoisted += 1
-        else:
-            later.append((eq, ins, n_slots))
-            live.append((False, n_slots))
-            n_slots += 1
-    (result,) = live
-    used = {k for _, ins, _ in later for is_known, k in ins if is_known}
-    if result[0]:
-        used.add(result[1])
-    kept = {k: known[k] for k in used}  # drop intermediates consumed ahead of time
-
-    def run(args: Sequence[Any], einsum: Callable[..., Any] | None = None) -> Any:
-        einsum = einsum or jax64.jnp().einsum
-        slots: list[Any] = [*args, *([None] * (n_slots - n_args))]
-        for eq, ins, out in later:
-            slots[out] = einsum(eq, *(kept[k] if is_known else slots[k] for is_known, k in ins))
-        is_known, k = result
-        return kept[k] if is_known else slots[k]
-
-    return Staged(run, hoisted)
-
+# -- slicing at given values ----------------------------------------------------------------
 
 @dataclass(frozen=True)
 class SlicedContraction:
@@ -218,7 +132,7 @@ def contract(factors: Sequence[Factor], output: Sequence[Hashable],
     if not factors:
         return np.ones(())
     staged = stage(plan_factors(factors, output, limit), [f.array for f in factors])
-    return np.asarray(staged.run([], _numpy_einsum))
+    return np.asarray(staged.run([], numpy_einsum))
 
 
 # -- the functor on arbitrary diagrams ----------------------------------------------------------
@@ -268,6 +182,11 @@ JIT_SECONDS = 0.1
 #: What one step of a plan costs on the host beyond its flops (about 20 µs of Python and
 #: NumPy set-up), in flops
 STEP_FLOPS = 20_000
+#: A new question is answered from a junction tree calibrated at its given values when one is
+#: kept (``posteriors`` calibrates), or once this many question shapes have been asked under
+#: those values; the newest CALIBRATIONS_KEPT calibrations are kept
+AUTO_CALIBRATE = 3
+CALIBRATIONS_KEPT = 16
 
 
 def _cost(p: Plan) -> int:
@@ -325,7 +244,7 @@ class EveryValueTable:
         if p is None:
             return None
         staged = stage(p, [f.array for f in self.factors])
-        return np.ascontiguousarray(staged.run([], _numpy_einsum))
+        return np.ascontiguousarray(staged.run([], numpy_einsum))
 
 
 @dataclass(frozen=True)
@@ -452,6 +371,12 @@ class ExactEngine:
         self._strictly_positive: dict[str, bool] = {}
         self._prepared: dict[Prob, Prepared] = {}
         self._multiworld: dict[Prob, tuple[ExactEngine, Prob]] = {}  # counterfactual → its query
+        self._propagations: dict[tuple[tuple[str, ...], tuple[str, ...]], Propagation | None] = {}
+        #: calibrated trees by set values (do, then observed, as (variable, index) pairs), newest
+        #: last; and how many question shapes each set of values has been asked with
+        self._calibrated: dict[tuple[Any, ...], Calibrated] = {}
+        self._shapes_under: dict[tuple[Any, ...], set[Any]] = {}
+        self.tree_answers = 0  # questions answered from a calibrated junction tree (for tests)
 
     # -- compile -----------------------------------------------------------------------
     @functools.cached_property
@@ -462,7 +387,7 @@ class ExactEngine:
         """A variable's table (host memory; jit moves it to the device when it is an argument)."""
         node = self._producers.get(var)
         if node is None:  # an input of the diagram
-            raise _no_table(var, None, self.model.name)
+            raise no_table_error(var, None, self.model.name)
         return node_factor(node, self.model.name).array  # type: ignore[return-value]
 
     def _size(self, var: str) -> int:
@@ -608,7 +533,7 @@ class ExactEngine:
         return Contraction(
             jax_given_tables=lambda tabs, idx: run(tabs, idx),
             jax=lambda idx: run(None, idx),
-            numpy=lambda idx: run(None, idx, np, _numpy_einsum),
+            numpy=lambda idx: run(None, idx, np, numpy_einsum),
             normalise_numpy=lambda joint: finish(joint, np),
             every_value_table=self._every_value_table(tables, axes, keep))
 
@@ -632,6 +557,9 @@ class ExactEngine:
             return self._counterfactual(prob)
         prepared = self._prepared.get(prob)
         if prepared is None:
+            from_tree = self._from_tree(prob)
+            if from_tree is not None:
+                return from_tree
             prepared = self._prepare(prob)
         cq, idx, read = prepared
         joint, z = cq.evaluate(idx)
@@ -640,6 +568,192 @@ class ExactEngine:
             if not z.min() > 0:
                 self._refuse_zero_evidence(prob, cq, z)
         return read(np.asarray(joint))
+
+    # -- junction tree -------------------------------------------------------------------
+    @functools.cached_property
+    def junction_tree(self) -> JunctionTree | None:
+        """The model's junction tree, built when first needed; None when a variable has no
+        table (a continuous or cut model)."""
+        families = {}
+        for node in self.model.diagram.nodes:
+            (v,) = node.outputs
+            if not isinstance(node.box.mechanism, Table) or \
+                    not isinstance(self.model.variables[v].type, FiniteType):
+                return None
+            families[v] = (*node.inputs, v)
+        return JunctionTree.of(families)
+
+    def _propagation(self, do_vars: tuple[str, ...], observed: tuple[str, ...]
+                     ) -> Propagation | None:
+        """The propagation plan of one pattern (cached); None without a tree, when an input
+        of the model is left unset, or when a message would be too large to plan."""
+        key = (do_vars, observed)
+        if key not in self._propagations:
+            tree = self.junction_tree
+            prop = None
+            if tree is not None and set(self.model.inputs) <= set(do_vars):
+                families = {v: (*n.inputs, v) for v, n in self._producers.items()}
+                sizes = {v: self._size(v) for v in self.model.variables}
+                try:
+                    prop = Propagation(tree, {v: self.table(v) for v in families}, families,
+                                       sizes, do_vars, observed)
+                except QueryError:
+                    prop = None
+            self._propagations[key] = prop
+        return self._propagations[key]
+
+    def calibrate(self, do: Mapping[str, Any] | None = None,
+                  evidence: Mapping[str, Any] | None = None) -> Calibrated | None:
+        """The junction tree calibrated at these values (kept for the questions that follow,
+        the newest CALIBRATIONS_KEPT); None where the model has no tree."""
+        do, evidence = dict(do or {}), dict(evidence or {})
+        key = self._tree_key(do, evidence)
+        hit = self._calibrated.pop(key, None)
+        if hit is None:
+            prop = self._propagation(tuple(do), tuple(evidence))
+            if prop is None:
+                return None
+            at = [i for pair in key if pair is not None for i in pair[1:]]
+            idx = np.array(at, dtype=np.intp).reshape(1, len(at))
+            hit = prop.calibrate(idx)
+        self._calibrated[key] = hit
+        while len(self._calibrated) > CALIBRATIONS_KEPT:
+            self._calibrated.pop(next(iter(self._calibrated)))
+        return hit
+
+    def _tree_key(self, do: Mapping[str, Any], evidence: Mapping[str, Any]
+                  ) -> tuple[Any, ...]:
+        variables = self.model.variables
+        return (*((v, finite(variables[v].type, v).index(x)) for v, x in do.items()), None,
+                *((v, finite(variables[v].type, v).index(x)) for v, x in evidence.items()))
+
+    def _from_tree(self, prob: Prob) -> Distribution | float | None:
+        """Answer a new question from a calibrated tree, where one is kept for its values (or
+        this is the AUTO_CALIBRATE-th question shape asked under them) and one clique holds
+        its outcomes; else None, for the pruned contraction."""
+        given = (*prob.interventions, *prob.evidence)
+        if not given or any(e.value is None for e in given) or prob.is_counterfactual or \
+                prob.shape_key in self._compiled:
+            return None
+        check_query(self.model, prob)
+        do = {e.var: e.value for e in prob.interventions}
+        evidence = {e.var: e.value for e in prob.evidence}
+        key = self._tree_key(do, evidence)
+        if key not in self._calibrated:
+            shapes = self._shapes_under.setdefault(key, set())
+            shapes.add(prob.shape_key)
+            if len(shapes) < AUTO_CALIBRATE:
+                return None
+        outcomes = [e.var for e in prob.outcomes]
+        tree = self.junction_tree
+        if tree is None or tree.home(outcomes) is None:
+            return None
+        cal = self.calibrate(do, evidence)
+        if cal is None:
+            return None
+        self.tree_answers += 1
+        return self._tree_answer(prob, cal)
+
+    def _tree_answer(self, prob: Prob, cal: Calibrated) -> Distribution | float:
+        outcomes = [e.var for e in prob.outcomes]
+        if prob.evidence and not cal.evidence()[0] > 0:
+            raise ZeroProbabilityError(f"{prob}: the evidence has probability zero, so the "
+                                       "conditional is undefined")
+        joint = cal.marginal(outcomes)
+        assert joint is not None
+        variables = self.model.variables
+        pick: list[Any] = [0]
+        names = []
+        for e in prob.outcomes:
+            t = finite(variables[e.var].type, e.var)
+            if e.value is None:
+                pick.append(slice(None))
+                names.append(e.var)
+            else:
+                pick.append(t.index(e.value))
+        out = joint[tuple(pick)]
+        if not names:
+            return float(out)
+        return Distribution(tuple(names), tuple(finite(variables[v].type, v) for v in names),
+                            out, title=str(prob))
+
+    def posteriors(self, evidence: Mapping[str, Any] | None = None,
+                   do: Mapping[str, Any] | None = None) -> dict[str, Distribution]:
+        """``P(V | do, evidence)`` for every observed variable V not set, from one calibrated
+        junction tree (one propagation, then a clique's marginal each)."""
+        do, evidence = dict(do or {}), dict(evidence or {})
+        targets = self._posterior_targets(do, evidence)
+        cal = self.calibrate(do, evidence)
+        if cal is None:  # no tree: each posterior by its own contraction
+            return {v: self.evaluate(self._posterior_prob(v, do, evidence))  # type: ignore[misc]
+                    for v in targets}
+        if evidence and not cal.evidence()[0] > 0:
+            prob = self._posterior_prob(targets[0], do, evidence)
+            raise ZeroProbabilityError(f"{prob}: the evidence has probability zero, so the "
+                                       "conditional is undefined")
+        self.tree_answers += len(targets)
+        out = {}
+        for v in targets:
+            t = finite(self.model.variables[v].type, v)
+            p = cal.marginal([v])
+            assert p is not None
+            out[v] = Distribution((v,), (t,), p[0],
+                                  title=str(self._posterior_prob(v, do, evidence)))
+        return out
+
+    def _posterior_targets(self, do: Mapping[str, Any], evidence: Mapping[str, Any]
+                           ) -> list[str]:
+        """The observed variables not set, after checking the settings as a query would."""
+        given = set(do) | set(evidence)
+        targets = [v for v in self.model.observed if v not in given]
+        if not targets:
+            raise QueryError("posteriors: every observed variable is set; nothing is left to ask")
+        check_query(self.model, self._posterior_prob(targets[0], do, evidence))
+        return targets
+
+    @staticmethod
+    def _posterior_prob(v: str, do: Mapping[str, Any], evidence: Mapping[str, Any]) -> Prob:
+        return Prob((Event(v, None),), tuple(Event(k, x) for k, x in do.items()),
+                    tuple(Event(k, x) for k, x in evidence.items()))
+
+    def posteriors_batch(self, evidence: Any = None, do: Any = None) -> dict[str, Batch]:
+        """``posteriors`` for many settings in one propagation: ``evidence`` and ``do`` are
+        dicts of equal-length lists (or lists of dicts), one setting per position."""
+        ev_cols = batch_columns(evidence) if evidence else {}
+        do_cols = batch_columns(do) if do else {}
+        lengths = {len(c) for c in (*ev_cols.values(), *do_cols.values())}
+        if len(lengths) != 1:
+            raise QueryError("posteriors_batch needs settings of one length" if lengths else
+                             "posteriors_batch needs evidence or do settings to batch over")
+        (n,) = lengths
+        first_do = {v: c[0] for v, c in do_cols.items()}
+        first_ev = {v: c[0] for v, c in ev_cols.items()}
+        targets = self._posterior_targets(first_do, first_ev)
+        variables = self.model.variables
+        idx = np.stack([finite(variables[v].type, v).indices(c) for v, c in
+                        (*do_cols.items(), *ev_cols.items())], axis=1)
+        prop = self._propagation(tuple(do_cols), tuple(ev_cols))
+        settings = {**do_cols, **ev_cols}
+        if prop is None:
+            given = ", ".join([*(f"do({v})" for v in do_cols), *ev_cols])
+            return {v: self.query_batch(f"P({v} | {given})", settings) for v in targets}
+        cal = prop.calibrate(idx)
+        if ev_cols:
+            z = cal.evidence()
+            if not np.all(z > 0):
+                bad = int(np.argwhere(z <= 0)[0][0])
+                raise ZeroProbabilityError(f"posteriors_batch: the evidence of setting {bad} "
+                                           f"({ {v: c[bad] for v, c in settings.items()} }) "
+                                           "has probability zero")
+        self.tree_answers += len(targets) * n
+        out = {}
+        for v in targets:
+            t = finite(variables[v].type, v)
+            p = cal.marginal([v])
+            assert p is not None
+            out[v] = Batch(p, (v,), (t,), title=f"P({v} | …)",
+                           settings={k: list(c) for k, c in settings.items()})
+        return out
 
     def _prepare(self, prob: Prob) -> Prepared:
         check_query(self.model, prob)  # values too: the compiled shape may be shared
@@ -882,29 +996,6 @@ class ExactEngine:
         if fn is None:
             fn = self._batch_functions[key] = make()
         return fn
-
-
-def _numpy_einsum(eq: str, *ops: Any) -> np.ndarray:
-    """One step of a plan on the host, without searching for a path again: a plain einsum
-    loop over at most PLAIN_EINSUM index combinations, else BLAS (``tensordot``) for a pair,
-    which costs a few tens of µs to set up."""
-    eq = _numpy_letters(eq)
-    if len(ops) < 2:
-        return np.einsum(eq, *ops)
-    dims: dict[str, int] = {}
-    for term, op in zip(eq.split("->")[0].split(","), ops, strict=True):
-        dims.update(zip(term, np.shape(op), strict=True))
-    if math.prod(dims.values()) <= PLAIN_EINSUM:
-        return np.einsum(eq, *ops)
-    return np.einsum(eq, *ops, optimize=["einsum_path", (0, 1)] if len(ops) == 2 else True)
-
-
-@functools.lru_cache(maxsize=65536)
-def _numpy_letters(eq: str) -> str:
-    """NumPy's einsum knows only 52 letters; one pairwise step never needs more."""
-    letters = {c: opt_einsum.get_symbol(i) for i, c in enumerate(dict.fromkeys(
-        ch for ch in eq if ch not in ",->"))}
-    return "".join(letters.get(ch, ch) for ch in eq)
 
 
 def _placeholder_value(model: CausalModel, var: str) -> Any:

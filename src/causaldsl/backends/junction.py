@@ -1,0 +1,281 @@
+"""Junction trees: a model compiled once, so that every posterior under one evidence setting
+costs one propagation.
+
+The tree's cliques come from a min-fill triangulation of the moral graph (networkx); each
+table sits in one clique that holds its family. Given the variables that are set (by ``do``:
+their own table dropped; or observed: kept) every table is sliced at their values, and
+Shafer–Shenoy propagation sends one message each way along every edge. A message is a planned
+contraction of its clique's tables and the messages coming in, never a dense clique potential,
+so a tree whose cliques would be too large to hold can still be calibrated. Messages that read
+no set value are computed once per *pattern* (which variables are set), and the rest carry a
+leading batch axis, so one propagation serves many settings at once. See ``docs/exact.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+from networkx.algorithms.approximation import treewidth_min_fill_in
+
+from causaldsl.backends.factors import numpy_einsum
+from causaldsl.backends.plan import Plan, plan
+
+#: The batch axis of a propagation: one entry per setting of the set variables
+BATCH = ("#", "batch")
+#: A pattern whose plans need an intermediate larger than this (entries) gets no propagation;
+#: its questions go to the pruned contraction instead
+MAX_MESSAGE_ENTRIES = 2**22
+
+
+@dataclass(frozen=True)
+class JunctionTree:
+    """Cliques of a model's variables joined in a tree with the running-intersection property.
+    ``schedule`` lists the edges ``(child, parent)`` from the leaves to clique 0, the root;
+    ``holds`` gives, per clique, the variables whose tables it holds."""
+
+    cliques: tuple[frozenset[str], ...]
+    schedule: tuple[tuple[int, int], ...]
+    holds: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def of(cls, families: Mapping[str, Sequence[str]]) -> JunctionTree:
+        """The tree of tables whose families (``(*parents, variable)``) are given by variable."""
+        moral = nx.Graph()
+        for v, fam in families.items():
+            moral.add_node(v)
+            moral.add_nodes_from(fam)
+            moral.add_edges_from((a, b) for i, a in enumerate(fam) for b in fam[i + 1:])
+        bags = nx.Graph()
+        for component in nx.connected_components(moral):
+            part = moral.subgraph(component)
+            if part.number_of_nodes() == 1:
+                bags.add_node(frozenset(component))
+                continue
+            _, decomposition = treewidth_min_fill_in(part)
+            bags = nx.union(bags, decomposition)
+        # one tree: join the components' trees by empty separators; order cliques for speed
+        cliques = sorted(bags.nodes, key=lambda c: (-len(c), sorted(c)))
+        index = {c: i for i, c in enumerate(cliques)}
+        tree = nx.relabel_nodes(bags, index)
+        roots = [min(comp) for comp in nx.connected_components(tree)]
+        tree.add_edges_from((roots[0], r) for r in roots[1:])
+        parent = dict(nx.bfs_predecessors(tree, 0))
+        order = list(nx.bfs_tree(tree, 0))  # parents before children
+        schedule = tuple((c, parent[c]) for c in reversed(order) if c != 0)
+        holds: list[list[str]] = [[] for _ in cliques]
+        for v, fam in families.items():
+            fam_set = set(fam)
+            home = min((i for i, c in enumerate(cliques) if fam_set <= c),
+                       key=lambda i: (len(cliques[i]), i))
+            holds[home].append(v)
+        return cls(tuple(cliques), schedule, tuple(tuple(h) for h in holds))
+
+    @functools.cached_property
+    def neighbours(self) -> tuple[tuple[int, ...], ...]:
+        out: list[list[int]] = [[] for _ in self.cliques]
+        for c, p in self.schedule:
+            out[c].append(p)
+            out[p].append(c)
+        return tuple(tuple(n) for n in out)
+
+    def home(self, variables: Sequence[str]) -> int | None:
+        """The smallest clique holding all of ``variables``, or None."""
+        want = set(variables)
+        found = [i for i, c in enumerate(self.cliques) if want <= c]
+        return min(found, key=lambda i: (len(self.cliques[i]), i)) if found else None
+
+
+@dataclass(frozen=True)
+class Operand:
+    """A clique's table, sliced at the set values: its wires after slicing (the batch axis
+    first where a value slices it), and per axis of the full table the position of the value
+    that slices it (None: kept)."""
+
+    var: str
+    wires: tuple[Hashable, ...]
+    picks: tuple[int | None, ...]
+
+    @property
+    def batched(self) -> bool:
+        return any(j is not None for j in self.picks)
+
+
+@dataclass(eq=False)
+class Propagation:
+    """Shafer–Shenoy propagation on a tree for one pattern: ``set_vars`` (do, then observed)
+    take their values, by position, from the index vectors given to ``calibrate``. Plans are
+    made when the pattern is first seen; messages that read no set value are computed then too
+    (constants of the pattern)."""
+
+    tree: JunctionTree
+    tables: Mapping[str, np.ndarray]
+    families: Mapping[str, tuple[str, ...]]
+    sizes: Mapping[str, int]
+    do_vars: tuple[str, ...]
+    observed: tuple[str, ...]
+    operands: tuple[tuple[Operand, ...], ...] = ()
+    #: directed edges in the order messages are sent: collect (leaves to root), distribute
+    order: tuple[tuple[int, int], ...] = ()
+    plans: dict[tuple[int, int], Plan] = field(default_factory=dict)
+    batched: dict[tuple[int, int], bool] = field(default_factory=dict)
+    wires: dict[tuple[int, int], tuple[Hashable, ...]] = field(default_factory=dict)
+    constants: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        set_at = {v: j for j, v in enumerate((*self.do_vars, *self.observed))}
+        dropped = set(self.do_vars)
+        ops = []
+        for held in self.tree.holds:
+            row = []
+            for v in held:
+                if v in dropped:
+                    continue
+                fam = self.families[v]
+                picks = tuple(set_at.get(w) for w in fam)
+                wires = tuple(w for w, j in zip(fam, picks, strict=True) if j is None)
+                row.append(Operand(v, (BATCH, *wires) if any(
+                    j is not None for j in picks) else wires, picks))
+            ops.append(tuple(row))
+        self.operands = tuple(ops)
+        collect = self.tree.schedule
+        self.order = (*collect, *((p, c) for c, p in reversed(collect)))
+        for edge in self.order:
+            self._plan_message(edge)
+
+    # -- plans -----------------------------------------------------------------------------
+    def _open(self, clique: int) -> frozenset[str]:
+        return self.tree.cliques[clique] - set(self.do_vars) - set(self.observed)
+
+    def _inputs(self, clique: int, but: int | None) -> list[tuple[int, int]]:
+        return [(k, clique) for k in self.tree.neighbours[clique] if k != but]
+
+    def _shape(self, wires: Sequence[Hashable]) -> tuple[int, ...]:
+        return tuple(1 if w == BATCH else self.sizes[w] for w in wires)  # type: ignore[index]
+
+    def _message_wires(self, edge: tuple[int, int]) -> tuple[Hashable, ...]:
+        return self.wires[edge]
+
+    def _plan_message(self, edge: tuple[int, int]) -> None:
+        """Plan one message: the separator's open variables that its inputs read (a variable
+        none reads would make the message constant along it, so it is left out)."""
+        i, j = edge
+        ins = self._inputs(i, j)
+        terms = [(o.wires, self._shape(o.wires)) for o in self.operands[i]] + \
+                [(self.wires[e], self._shape(self.wires[e])) for e in ins]
+        read = {w for wires, _ in terms for w in wires}
+        self.batched[edge] = BATCH in read
+        sep = sorted(self._open(i) & self._open(j) & read)  # type: ignore[operator]
+        out = (BATCH, *sep) if self.batched[edge] else tuple(sep)
+        self.wires[edge] = out
+        self.plans[edge] = plan(terms, out, MAX_MESSAGE_ENTRIES, search=False)
+        if not self.batched[edge]:
+            self.constants[edge] = self._contract(self.plans[edge], [
+                *(self.tables[o.var] for o in self.operands[i]),
+                *(self.constants[e] for e in ins)])
+
+    @staticmethod
+    def _contract(p: Plan, ops: list[Any]) -> np.ndarray:
+        ops = list(ops)
+        if not p.steps:
+            return np.asarray(numpy_einsum(p.equation, *ops)) if ops else np.ones(())
+        for positions, eq in p.steps:
+            ins = [ops.pop(k) for k in positions]
+            ops.append(numpy_einsum(eq, *ins))
+        (result,) = ops
+        return np.asarray(result)
+
+    # -- calibration ---------------------------------------------------------------------
+    def calibrate(self, idx: np.ndarray) -> Calibrated:
+        """Send every message for the settings ``idx`` (one row per setting, a column per set
+        variable); messages are rescaled to sum to one, their scales kept for P(evidence)."""
+        idx = np.asarray(idx, dtype=np.intp)
+        n = idx.shape[0]
+        sliced = [[self._slice(o, idx) for o in row] for row in self.operands]
+        messages: dict[tuple[int, int], np.ndarray] = dict(self.constants)
+        log_scale = np.zeros(n)
+        n_collect = len(self.tree.schedule)
+        for k, edge in enumerate(self.order):
+            if not self.batched[edge]:
+                continue
+            i, _ = edge
+            m = self._contract(self.plans[edge], [*sliced[i], *(
+                self._batch(messages[e], self.batched[e], n) for e in self._inputs(i, edge[1]))])
+            m = self._batch(m, True, n)
+            total = m.reshape(n, -1).sum(axis=1)
+            safe = np.where(total > 0, total, 1.0)
+            m = m / safe.reshape((n,) + (1,) * (m.ndim - 1))
+            if k < n_collect:
+                with np.errstate(divide="ignore"):
+                    log_scale += np.where(total > 0, np.log(safe), -np.inf)
+            messages[edge] = m
+        return Calibrated(self, sliced, messages, log_scale, n)
+
+    def _slice(self, o: Operand, idx: np.ndarray) -> np.ndarray:
+        arr = self.tables[o.var]
+        if not o.batched:
+            return arr
+        at = tuple(slice(None) if j is None else idx[:, j] for j in o.picks)
+        # NumPy puts the advanced (batch) axis first when the sliced axes are not adjacent, and
+        # in place when they are: move it first in both cases
+        first = next(k for k, j in enumerate(o.picks) if j is not None)
+        out = arr[at]
+        adjacent = all(o.picks[k] is not None for k in range(first, first + sum(
+            j is not None for j in o.picks)))
+        return np.moveaxis(out, first, 0) if adjacent else out
+
+    @staticmethod
+    def _batch(arr: np.ndarray, batched: bool, n: int) -> np.ndarray:
+        if batched:
+            return arr if arr.shape[:1] == (n,) else np.broadcast_to(arr, (n, *arr.shape[1:]))
+        return arr
+
+
+@dataclass(eq=False)
+class Calibrated:
+    """A calibrated tree: every message sent, for ``n`` settings. ``marginal`` reads the joint
+    of variables held together by one clique from it."""
+
+    propagation: Propagation
+    sliced: list[list[np.ndarray]]
+    messages: dict[tuple[int, int], np.ndarray]
+    log_scale: np.ndarray
+    n: int
+    beliefs: dict[tuple[int, tuple[str, ...]], np.ndarray] = field(default_factory=dict)
+
+    def evidence(self) -> np.ndarray:
+        """P(observed values) in the cut model, per setting."""
+        p = self.propagation
+        root = self._unnormalised(0, ())
+        return root.reshape(self.n) * np.exp(self.log_scale) if p.observed else np.ones(self.n)
+
+    def marginal(self, variables: Sequence[str]) -> np.ndarray | None:
+        """P(variables | set values), shape ``(n, *sizes)``, normalised; None when no clique
+        holds them all. Rows whose evidence has probability zero are zeros."""
+        home = self.propagation.tree.home(variables)
+        if home is None:
+            return None
+        joint = self._unnormalised(home, tuple(variables))
+        z = joint.reshape(self.n, -1).sum(axis=1)
+        return joint / np.where(z > 0, z, 1.0).reshape((self.n,) + (1,) * len(variables))
+
+    def _unnormalised(self, clique: int, variables: tuple[str, ...]) -> np.ndarray:
+        key = (clique, variables)
+        hit = self.beliefs.get(key)
+        if hit is not None:
+            return hit
+        p = self.propagation
+        ins = p._inputs(clique, None)
+        terms = [(o.wires, p._shape(o.wires)) for o in p.operands[clique]] + \
+                [(p.wires[e], p._shape(p.wires[e])) for e in ins]
+        batched = any(w == BATCH for wires, _ in terms for w in wires)
+        pl = plan(terms, (BATCH, *variables) if batched else variables, MAX_MESSAGE_ENTRIES,
+                  search=False)
+        out = p._contract(pl, [*self.sliced[clique], *(self.messages[e] for e in ins)])
+        out = p._batch(out if batched else out[None], True, self.n)
+        self.beliefs[key] = out
+        return out
