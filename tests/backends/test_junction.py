@@ -66,7 +66,7 @@ def _is_junction_tree(tree: junction.JunctionTree, families: dict[str, tuple[str
     assert nx.is_tree(g)
     # the schedule sends a clique's message only after all of its children's
     sent: set[int] = set()
-    for child, parent in tree.schedule:
+    for child, _parent in tree.schedule:
         assert all(k in sent for k, p in tree.schedule if p == child)
         sent.add(child)
     for v in {w for fam in families.values() for w in fam}:  # running intersection

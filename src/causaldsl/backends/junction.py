@@ -169,7 +169,7 @@ class Propagation:
                 [(self.wires[e], self._shape(self.wires[e])) for e in ins]
         read = {w for wires, _ in terms for w in wires}
         self.batched[edge] = BATCH in read
-        sep = sorted(self._open(i) & self._open(j) & read)  # type: ignore[operator]
+        sep = sorted(self._open(i) & self._open(j) & read)
         out = (BATCH, *sep) if self.batched[edge] else tuple(sep)
         self.wires[edge] = out
         self.plans[edge] = plan(terms, out, MAX_MESSAGE_ENTRIES, search=False)
