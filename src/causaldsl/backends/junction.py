@@ -14,6 +14,7 @@ leading batch axis, so one propagation serves many settings at once. See ``docs/
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,10 @@ BATCH = ("#", "batch")
 #: A pattern whose plans need an intermediate larger than this (entries) gets no propagation;
 #: its questions go to the pruned contraction instead
 MAX_MESSAGE_ENTRIES = 2**22
+#: A clique that sends two or more messages towards the leaves, and whose open variables have at
+#: most this many entries, computes its belief once and divides out each receiver's message
+#: (Hugin's way, 0/0 = 0), instead of one product of the other messages per receiver
+DENSE_BELIEF = 2**16
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,12 @@ class Propagation:
     batched: dict[tuple[int, int], bool] = field(default_factory=dict)
     wires: dict[tuple[int, int], tuple[Hashable, ...]] = field(default_factory=dict)
     constants: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    #: cliques that send by division: the plan of their belief, its wires, and its value where
+    #: it reads no set value
+    dense: dict[int, Plan] = field(default_factory=dict)
+    dense_wires: dict[int, tuple[Hashable, ...]] = field(default_factory=dict)
+    dense_constants: dict[int, np.ndarray] = field(default_factory=dict)
+    by_division: set[tuple[int, int]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         set_at = {v: j for j, v in enumerate((*self.do_vars, *self.observed))}
@@ -144,8 +155,16 @@ class Propagation:
         self.operands = tuple(ops)
         collect = self.tree.schedule
         self.order = (*collect, *((p, c) for c, p in reversed(collect)))
-        for edge in self.order:
-            self._plan_message(edge)
+        children: dict[int, int] = {}
+        for _, p in collect:
+            children[p] = children.get(p, 0) + 1
+        for k, edge in enumerate(self.order):
+            i = edge[0]
+            if k >= len(collect) and children.get(i, 0) >= 2 and \
+                    math.prod(self.sizes[v] for v in self._open(i)) <= DENSE_BELIEF:
+                self._plan_dense(edge)
+            else:
+                self._plan_message(edge)
 
     # -- plans -----------------------------------------------------------------------------
     def _open(self, clique: int) -> frozenset[str]:
@@ -178,6 +197,44 @@ class Propagation:
                 *(self.tables[o.var] for o in self.operands[i]),
                 *(self.constants[e] for e in ins)])
 
+    def _plan_dense(self, edge: tuple[int, int]) -> None:
+        """Plan a message sent by division: the sender's belief (planned with its first such
+        message), divided by the receiver's message and summed down to the separator."""
+        i, j = edge
+        self.by_division.add(edge)
+        if i not in self.dense:
+            ins = self._inputs(i, None)
+            terms = [(o.wires, self._shape(o.wires)) for o in self.operands[i]] + \
+                    [(self.wires[e], self._shape(self.wires[e])) for e in ins]
+            read = {w for wires, _ in terms for w in wires}
+            out = tuple(sorted(read - {BATCH}))  # type: ignore[type-var]
+            out = (BATCH, *out) if BATCH in read else out
+            self.dense_wires[i] = out
+            self.dense[i] = plan(terms, out, MAX_MESSAGE_ENTRIES, search=False)
+            if BATCH not in read:
+                self.dense_constants[i] = self._contract(self.dense[i], [
+                    *(self.tables[o.var] for o in self.operands[i]),
+                    *(self.constants[e] for e in ins)])
+        bw = self.dense_wires[i]
+        self.batched[edge] = BATCH in bw
+        self.wires[edge] = tuple(w for w in bw if w == BATCH or w in self._open(j))
+        if not self.batched[edge]:
+            self.constants[edge] = self._divide(self.dense_constants[i], bw, self.constants[
+                (j, i)], self.wires[(j, i)], self.wires[edge])
+
+    @staticmethod
+    def _divide(belief: np.ndarray, bw: tuple[Hashable, ...], m: np.ndarray,
+                mw: tuple[Hashable, ...], out: tuple[Hashable, ...]) -> np.ndarray:
+        """Σ over the belief's wires not in ``out`` of belief / m (0 where m is 0)."""
+        order = sorted(range(len(mw)), key=lambda k: bw.index(mw[k]))
+        shape = [1] * len(bw)
+        for k in order:
+            shape[bw.index(mw[k])] = m.shape[k]
+        aligned = np.transpose(m, order).reshape(shape)
+        q = np.divide(belief, aligned, out=np.zeros(np.broadcast_shapes(belief.shape, shape)),
+                      where=aligned > 0)
+        return np.einsum(q, list(range(len(bw))), [bw.index(w) for w in out])
+
     @staticmethod
     def _contract(p: Plan, ops: list[Any]) -> np.ndarray:
         ops = list(ops)
@@ -199,12 +256,25 @@ class Propagation:
         messages: dict[tuple[int, int], np.ndarray] = dict(self.constants)
         log_scale = np.zeros(n)
         n_collect = len(self.tree.schedule)
+        beliefs: dict[int, np.ndarray] = {}
         for k, edge in enumerate(self.order):
             if not self.batched[edge]:
                 continue
-            i, _ = edge
-            m = self._contract(self.plans[edge], [*sliced[i], *(
-                self._batch(messages[e], self.batched[e], n) for e in self._inputs(i, edge[1]))])
+            i, j = edge
+            if edge in self.by_division:
+                if i not in beliefs:
+                    beliefs[i] = self._batch(self._contract(self.dense[i], [*sliced[i], *(
+                        self._batch(messages[e], self.batched[e], n)
+                        for e in self._inputs(i, None))]), True, n)
+                back = self._batch(messages[(j, i)], self.batched[(j, i)], n)
+                back_wires = self.wires[(j, i)] if self.batched[(j, i)] else \
+                    (BATCH, *self.wires[(j, i)])
+                m = self._divide(beliefs[i], self.dense_wires[i],
+                                 back if self.batched[(j, i)] else back[None], back_wires,
+                                 self.wires[edge])
+            else:
+                m = self._contract(self.plans[edge], [*sliced[i], *(
+                    self._batch(messages[e], self.batched[e], n) for e in self._inputs(i, j))])
             m = self._batch(m, True, n)
             total = m.reshape(n, -1).sum(axis=1)
             safe = np.where(total > 0, total, 1.0)
@@ -213,7 +283,7 @@ class Propagation:
                 with np.errstate(divide="ignore"):
                     log_scale += np.where(total > 0, np.log(safe), -np.inf)
             messages[edge] = m
-        return Calibrated(self, sliced, messages, log_scale, n)
+        return Calibrated(self, sliced, messages, log_scale, n, beliefs)
 
     def _slice(self, o: Operand, idx: np.ndarray) -> np.ndarray:
         arr = self.tables[o.var]
@@ -245,6 +315,9 @@ class Calibrated:
     messages: dict[tuple[int, int], np.ndarray]
     log_scale: np.ndarray
     n: int
+    #: the beliefs that dense senders computed (wires ``Propagation.dense_wires``); messages
+    #: came in since, so they are the cliques' calibrated (unnormalised) beliefs
+    dense: dict[int, np.ndarray]
     beliefs: dict[tuple[int, tuple[str, ...]], np.ndarray] = field(default_factory=dict)
 
     def evidence(self) -> np.ndarray:
@@ -269,6 +342,12 @@ class Calibrated:
         if hit is not None:
             return hit
         p = self.propagation
+        if clique in self.dense and p.dense_wires[clique][:1] == (BATCH,):
+            bw = p.dense_wires[clique]
+            out = np.einsum(self.dense[clique], list(range(len(bw))),
+                            [0, *(bw.index(v) for v in variables)])
+            self.beliefs[key] = out
+            return out
         ins = p._inputs(clique, None)
         terms = [(o.wires, p._shape(o.wires)) for o in p.operands[clique]] + \
                 [(p.wires[e], p._shape(p.wires[e])) for e in ins]
