@@ -583,6 +583,14 @@ class ExactEngine:
             families[v] = (*node.inputs, v)
         return JunctionTree.of(families)
 
+    @functools.cached_property
+    def _tree_tables(self) -> tuple[dict[str, tuple[str, ...]], dict[str, np.ndarray],
+                                    dict[str, int]]:
+        """Each table's family and array, and each variable's size, for propagations."""
+        families = {v: (*n.inputs, v) for v, n in self._producers.items()}
+        return (families, {v: self.table(v) for v in families},
+                {v: self._size(v) for v in self.model.variables})
+
     def _propagation(self, do_vars: tuple[str, ...], observed: tuple[str, ...]
                      ) -> Propagation | None:
         """The propagation plan of one pattern (cached); None without a tree, when an input
@@ -592,11 +600,9 @@ class ExactEngine:
             tree = self.junction_tree
             prop = None
             if tree is not None and set(self.model.inputs) <= set(do_vars):
-                families = {v: (*n.inputs, v) for v, n in self._producers.items()}
-                sizes = {v: self._size(v) for v in self.model.variables}
+                families, tables, sizes = self._tree_tables
                 try:
-                    prop = Propagation(tree, {v: self.table(v) for v in families}, families,
-                                       sizes, do_vars, observed)
+                    prop = Propagation(tree, tables, families, sizes, do_vars, observed)
                 except QueryError:
                     prop = None
             self._propagations[key] = prop

@@ -21,10 +21,13 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+import opt_einsum
 from networkx.algorithms.approximation import treewidth_min_fill_in
 
+from causaldsl.backends.eliminate import PLAIN_EINSUM
 from causaldsl.backends.factors import numpy_einsum
 from causaldsl.backends.plan import Plan, plan
+from causaldsl.core.errors import QueryError
 
 #: The batch axis of a propagation: one entry per setting of the set variables
 BATCH = ("#", "batch")
@@ -136,6 +139,7 @@ class Propagation:
     dense_wires: dict[int, tuple[Hashable, ...]] = field(default_factory=dict)
     dense_constants: dict[int, np.ndarray] = field(default_factory=dict)
     by_division: set[tuple[int, int]] = field(default_factory=set)
+    belief_plans: dict[int, tuple[tuple[Hashable, ...], Plan]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         set_at = {v: j for j, v in enumerate((*self.do_vars, *self.observed))}
@@ -191,11 +195,25 @@ class Propagation:
         sep = sorted(self._open(i) & self._open(j) & read)
         out = (BATCH, *sep) if self.batched[edge] else tuple(sep)
         self.wires[edge] = out
-        self.plans[edge] = plan(terms, out, MAX_MESSAGE_ENTRIES, search=False)
+        self.plans[edge] = quick_plan(terms, out)
         if not self.batched[edge]:
             self.constants[edge] = self._contract(self.plans[edge], [
                 *(self.tables[o.var] for o in self.operands[i]),
                 *(self.constants[e] for e in ins)])
+
+    def belief_plan(self, clique: int) -> tuple[tuple[Hashable, ...], Plan]:
+        """The plan of a clique's belief over every variable its tables and messages read
+        (cached per pattern)."""
+        hit = self.belief_plans.get(clique)
+        if hit is None:
+            ins = self._inputs(clique, None)
+            terms = [(o.wires, self._shape(o.wires)) for o in self.operands[clique]] + \
+                    [(self.wires[e], self._shape(self.wires[e])) for e in ins]
+            read = {w for wires, _ in terms for w in wires}
+            out = tuple(sorted(read - {BATCH}))  # type: ignore[type-var]
+            out = (BATCH, *out) if BATCH in read else out
+            hit = self.belief_plans[clique] = (out, quick_plan(terms, out))
+        return hit
 
     def _plan_dense(self, edge: tuple[int, int]) -> None:
         """Plan a message sent by division: the sender's belief (planned with its first such
@@ -210,7 +228,7 @@ class Propagation:
             out = tuple(sorted(read - {BATCH}))  # type: ignore[type-var]
             out = (BATCH, *out) if BATCH in read else out
             self.dense_wires[i] = out
-            self.dense[i] = plan(terms, out, MAX_MESSAGE_ENTRIES, search=False)
+            self.dense[i] = quick_plan(terms, out)
             if BATCH not in read:
                 self.dense_constants[i] = self._contract(self.dense[i], [
                     *(self.tables[o.var] for o in self.operands[i]),
@@ -337,24 +355,59 @@ class Calibrated:
         return joint / np.where(z > 0, z, 1.0).reshape((self.n,) + (1,) * len(variables))
 
     def _unnormalised(self, clique: int, variables: tuple[str, ...]) -> np.ndarray:
+        """The clique's belief summed down to ``variables`` (batch axis first)."""
         key = (clique, variables)
         hit = self.beliefs.get(key)
         if hit is not None:
             return hit
-        p = self.propagation
-        if clique in self.dense and p.dense_wires[clique][:1] == (BATCH,):
-            bw = p.dense_wires[clique]
-            out = np.einsum(self.dense[clique], list(range(len(bw))),
-                            [0, *(bw.index(v) for v in variables)])
-            self.beliefs[key] = out
-            return out
-        ins = p._inputs(clique, None)
-        terms = [(o.wires, p._shape(o.wires)) for o in p.operands[clique]] + \
-                [(p.wires[e], p._shape(p.wires[e])) for e in ins]
-        batched = any(w == BATCH for wires, _ in terms for w in wires)
-        pl = plan(terms, (BATCH, *variables) if batched else variables, MAX_MESSAGE_ENTRIES,
-                  search=False)
-        out = p._contract(pl, [*self.sliced[clique], *(self.messages[e] for e in ins)])
-        out = p._batch(out if batched else out[None], True, self.n)
+        bw, belief = self._belief(clique)
+        out = np.einsum(belief, list(range(len(bw))),
+                        [0, *(bw.index(v) if v in bw else _missing(v) for v in variables)])
         self.beliefs[key] = out
         return out
+
+    def _belief(self, clique: int) -> tuple[tuple[Hashable, ...], np.ndarray]:
+        """The clique's calibrated belief over the variables it reads, batch axis first."""
+        p = self.propagation
+        if clique in self.dense:
+            bw = p.dense_wires[clique]
+            belief = self.dense[clique]
+            if bw[:1] != (BATCH,):
+                bw, belief = (BATCH, *bw), belief[None]
+            return bw, p._batch(belief, True, self.n)
+        key = (clique, None)
+        hit = self.beliefs.get(key)  # type: ignore[call-overload]
+        bw, pl = p.belief_plan(clique)
+        if hit is None:
+            ins = p._inputs(clique, None)
+            hit = p._contract(pl, [*self.sliced[clique], *(self.messages[e] for e in ins)])
+            if bw[:1] != (BATCH,):
+                hit = hit[None]
+            hit = p._batch(hit, True, self.n)
+            self.beliefs[key] = hit  # type: ignore[index]
+        return (bw if bw[:1] == (BATCH,) else (BATCH, *bw)), hit
+
+
+def _missing(v: str) -> int:
+    raise KeyError(f"{v} is not read by its clique")
+
+
+def quick_plan(terms: Sequence[tuple[tuple[Hashable, ...], tuple[int, ...]]],
+               out: tuple[Hashable, ...]) -> Plan:
+    """One einsum step when every index together has at most PLAIN_EINSUM entries (no path
+    to plan: a clique's tables and messages are small); else variable elimination."""
+    sizes: dict[Hashable, int] = {}
+    for wires, shape in terms:
+        sizes.update(zip(wires, shape, strict=True))
+    if len(terms) > 1 and math.prod(sizes.values()) <= PLAIN_EINSUM:
+        if math.prod(sizes[w] for w in out) > MAX_MESSAGE_ENTRIES:
+            raise QueryError(f"a message of {math.prod(sizes[w] for w in out):,} entries, "
+                             f"above the limit of {MAX_MESSAGE_ENTRIES:,}")
+        letters = {w: opt_einsum.get_symbol(k) for k, w in enumerate(sizes)}
+        words = ["".join(letters[w] for w in wires) for wires, _ in terms]
+        result = "->" + "".join(letters[w] for w in out)
+        return Plan(",".join(words) + result, tuple(shape for _, shape in terms),
+                    (tuple(range(len(terms))),), math.prod(sizes[w] for w in out),
+                    math.prod(sizes.values()),  # the step pops operands last first
+                    ((tuple(range(len(terms) - 1, -1, -1)), ",".join(words[::-1]) + result),))
+    return plan(terms, out, MAX_MESSAGE_ENTRIES, search=False)
