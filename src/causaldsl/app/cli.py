@@ -166,6 +166,18 @@ def _parser() -> argparse.ArgumentParser:
     sm.add_argument("--in", dest="target", metavar="MODEL", help="the model (default: last)")
     sm.add_argument("--seed", type=_seed, default=0, help="random seed, 0 to 2**32 - 1 "
                     "(default 0); the same seed draws the same rows")
+    po = sub.add_parser("posteriors", help="every observed variable's posterior under evidence "
+                        "and/or surgery, exactly, from one junction tree",
+                        epilog='example: causal posteriors examples/smoking.causal --given '
+                        '"C = yes" --do "T = no"')
+    po.add_argument("file", metavar="FILE")
+    po.add_argument("--given", action="append", metavar='"Y=y"', help="the evidence "
+                    "(NAME=VALUE, comma-separated; may be repeated)")
+    po.add_argument("--do", action="append", metavar='"X=x"', help="set variables by surgery "
+                    "(NAME=VALUE, comma-separated; may be repeated)")
+    po.add_argument("--in", dest="target", metavar="MODEL", help="the model (default: last)")
+    po.add_argument("--json", action="store_true", help="print one JSON object: each "
+                    "variable's distribution")
     rp = sub.add_parser("repl", help="an interactive session (history, tab completion)",
                         epilog="example: causal repl examples/smoking.causal")
     rp.add_argument("file", nargs="?", metavar="FILE", help="a .causal file to load first")
@@ -242,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return {"check": _check, "run": _run, "query": _query, "fmt": _fmt,
                 "repl": _repl, "identify": _identify_cmd, "draw": _draw,
                 "estimate": _estimate_cmd, "convert": _convert, "sample": _sample_cmd,
-                "fit": _fit_cmd}[args.command](args)
+                "fit": _fit_cmd, "posteriors": _posteriors_cmd}[args.command](args)
     except KeyboardInterrupt:  # pragma: no cover
         return 130
     except BrokenPipeError:  # the reader went away (`causal ... | head`): stop quietly
@@ -395,8 +407,45 @@ def _convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _sample_cmd(args: argparse.Namespace) -> int:
+def _settings(texts: Sequence[str] | None, flag: str) -> dict[str, Any]:
+    """The NAME=VALUE settings of a repeatable flag, each variable set once."""
     from causaldsl.backends.simulate import parse_settings
+
+    out: dict[str, Any] = {}
+    for text in texts or ():
+        for name, value in parse_settings(text, flag).items():
+            if name in out:
+                raise CausalError(f"{flag}: {name} is set twice")
+            out[name] = value
+    return out
+
+
+def _posteriors_cmd(args: argparse.Namespace) -> int:
+    import json
+
+    try:
+        prog, target = _load_target(args)
+    except CausalError as e:
+        print(e, file=sys.stderr)
+        return EXIT_INPUT
+    try:
+        given, do = _settings(args.given, "--given"), _settings(args.do, "--do")
+        both = set(given) & set(do)
+        if both:
+            raise CausalError(f"{', '.join(sorted(both))} is both given and set by --do")
+        post = prog.models[target].posteriors(given, do)
+    except CausalError as e:
+        print(f"{args.file}: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    if args.json:
+        print(json.dumps({"model": target, "given": given, "do": do, "posteriors": {
+            v: {str(k): p for k, p in d.to_dict().items()} for v, d in post.items()}}))
+    else:
+        print("\n\n".join(str(d) for d in post.values()))
+    return EXIT_OK
+
+
+def _sample_cmd(args: argparse.Namespace) -> int:
     from causaldsl.estimation.data import check_writable, write_table
     from causaldsl.lang.files import why
 
@@ -407,12 +456,7 @@ def _sample_cmd(args: argparse.Namespace) -> int:
         print(e, file=sys.stderr)
         return EXIT_INPUT
     try:
-        do: dict[str, Any] = {}
-        for text in args.do or ():
-            for name, value in parse_settings(text, "--do").items():
-                if name in do:
-                    raise CausalError(f"--do: {name} is set twice")
-                do[name] = value
+        do = _settings(args.do, "--do")
         frame = prog.models[target].sample(args.rows, seed=args.seed, do=do or None,
                                            columns=args.columns)
         write_table(frame, args.output)

@@ -75,6 +75,16 @@ def _fit(model: Any, data: Any, method: str, options: Any) -> Any:
     return fit(model, data, method, **options)
 
 
+def _posteriors(model: Any, given: Any, do: Any) -> Any:
+    from causaldsl.backends.exact import engine_for
+
+    engine = engine_for(model)
+    batched = any(isinstance(x, list | tuple) for x in (*given.values(), *do.values()))
+    if batched:
+        return engine.posteriors_batch(given or None, do or None)
+    return engine.posteriors(given, do)
+
+
 def install() -> None:
     """Fill every hook; called once by ``causaldsl/__init__``."""
     hooks.answer.install(_answer)
@@ -87,3 +97,4 @@ def install() -> None:
     hooks.picture.install(_picture)
     hooks.read_network.install(_read_network)
     hooks.fit.install(_fit)
+    hooks.posteriors.install(_posteriors)

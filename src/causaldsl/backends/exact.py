@@ -752,12 +752,13 @@ class ExactEngine:
                                            f"({ {v: c[bad] for v, c in settings.items()} }) "
                                            "has probability zero")
         self.tree_answers += len(targets) * n
+        given = ", ".join([*(f"do({v})" for v in do_cols), *ev_cols])
         out = {}
         for v in targets:
             t = finite(variables[v].type, v)
             p = cal.marginal([v])
             assert p is not None
-            out[v] = Batch(p, (v,), (t,), title=f"P({v} | …)",
+            out[v] = Batch(p, (v,), (t,), title=f"P({v} | {given})",
                            settings={k: list(c) for k, c in settings.items()})
         return out
 

@@ -50,3 +50,5 @@ read_network = Hook("read_network", "Read a network file of another format (BIF)
                     "(path, shown) → CausalModel; errors name ``shown``.")
 fit = Hook("fit", "Learn a model's unknown parts from data: (model, data, method, options) → "
            "FittedModel.")
+posteriors = Hook("posteriors", "Every observed variable's posterior from one calibrated junction "
+                  "tree: (model, given, do) → dict of Distribution, or of Batch for lists.")

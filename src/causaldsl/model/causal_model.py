@@ -376,6 +376,13 @@ class CausalModel(Drawable):
         parents = {v.name: v.parents for v in self.variables.values()}
         return ADMG.latent_projection(parents, self.observed, name=self.name)
 
+    def posteriors(self, given: Mapping[str, Any] | None = None,
+                   do: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """``P(V | do, given)`` for every observed variable V not set, exactly, from one
+        junction tree calibrated at these values: ``{name: Distribution}``. Lists of values
+        (one per setting, all of one length) give ``{name: Batch}``, one propagation for all."""
+        return hooks.posteriors(self, dict(given or {}), dict(do or {}))
+
     def query_batch(self, text: str | Query, values: Any = None,
                     tables: Mapping[str, Any] | None = None,
                     backend: str | None = None, *, method: str | None = None,
