@@ -337,6 +337,7 @@ class Calibrated:
     #: came in since, so they are the cliques' calibrated (unnormalised) beliefs
     dense: dict[int, np.ndarray]
     beliefs: dict[tuple[int, tuple[str, ...]], np.ndarray] = field(default_factory=dict)
+    clique_beliefs: dict[int, np.ndarray] = field(default_factory=dict)
 
     def evidence(self) -> np.ndarray:
         """P(observed values) in the cut model, per setting."""
@@ -375,8 +376,7 @@ class Calibrated:
             if bw[:1] != (BATCH,):
                 bw, belief = (BATCH, *bw), belief[None]
             return bw, p._batch(belief, True, self.n)
-        key = (clique, None)
-        hit = self.beliefs.get(key)  # type: ignore[call-overload]
+        hit = self.clique_beliefs.get(clique)
         bw, pl = p.belief_plan(clique)
         if hit is None:
             ins = p._inputs(clique, None)
@@ -384,7 +384,7 @@ class Calibrated:
             if bw[:1] != (BATCH,):
                 hit = hit[None]
             hit = p._batch(hit, True, self.n)
-            self.beliefs[key] = hit  # type: ignore[index]
+            self.clique_beliefs[clique] = hit
         return (bw if bw[:1] == (BATCH,) else (BATCH, *bw)), hit
 
 
