@@ -557,6 +557,7 @@ class ExactEngine:
             return self._counterfactual(prob)
         prepared = self._prepared.get(prob)
         if prepared is None:
+            check_query(self.model, prob)  # values too: the compiled shape may be shared
             from_tree = self._from_tree(prob)
             if from_tree is not None:
                 return from_tree
@@ -619,19 +620,18 @@ class ExactEngine:
             prop = self._propagation(tuple(do), tuple(evidence))
             if prop is None:
                 return None
-            at = [i for pair in key if pair is not None for i in pair[1:]]
-            idx = np.array(at, dtype=np.intp).reshape(1, len(at))
+            variables = self.model.variables
+            idx = np.array([finite(variables[v].type, v).index(x) for v, x in
+                            (*do.items(), *evidence.items())], dtype=np.intp).reshape(1, -1)
             hit = prop.calibrate(idx)
         self._calibrated[key] = hit
         while len(self._calibrated) > CALIBRATIONS_KEPT:
             self._calibrated.pop(next(iter(self._calibrated)))
         return hit
 
-    def _tree_key(self, do: Mapping[str, Any], evidence: Mapping[str, Any]
-                  ) -> tuple[Any, ...]:
-        variables = self.model.variables
-        return (*((v, finite(variables[v].type, v).index(x)) for v, x in do.items()), None,
-                *((v, finite(variables[v].type, v).index(x)) for v, x in evidence.items()))
+    @staticmethod
+    def _tree_key(do: Mapping[str, Any], evidence: Mapping[str, Any]) -> tuple[Any, ...]:
+        return frozenset(do.items()), frozenset(evidence.items())
 
     def _from_tree(self, prob: Prob) -> Distribution | float | None:
         """Answer a new question from a calibrated tree, where one is kept for its values (or
@@ -641,7 +641,6 @@ class ExactEngine:
         if not given or any(e.value is None for e in given) or prob.is_counterfactual or \
                 prob.shape_key in self._compiled:
             return None
-        check_query(self.model, prob)
         do = {e.var: e.value for e in prob.interventions}
         evidence = {e.var: e.value for e in prob.evidence}
         key = self._tree_key(do, evidence)
@@ -763,7 +762,7 @@ class ExactEngine:
         return out
 
     def _prepare(self, prob: Prob) -> Prepared:
-        check_query(self.model, prob)  # values too: the compiled shape may be shared
+        """Compile a checked question's shape, and read its values' indices."""
         cq = self.compile(prob, checked=True)
         values = {e.var: e.value for e in (*prob.interventions, *prob.evidence, *prob.outcomes)
                   if e.value is not None}
