@@ -187,6 +187,8 @@ STEP_FLOPS = 20_000
 #: those values; the newest CALIBRATIONS_KEPT calibrations are kept
 AUTO_CALIBRATE = 3
 CALIBRATIONS_KEPT = 16
+#: how many sets of given values the engine counts question shapes for, at most
+SHAPES_COUNTED = 4096
 
 
 def _cost(p: Plan) -> int:
@@ -645,6 +647,8 @@ class ExactEngine:
         evidence = {e.var: e.value for e in prob.evidence}
         key = self._tree_key(do, evidence)
         if key not in self._calibrated:
+            if len(self._shapes_under) > SHAPES_COUNTED:  # many settings, each asked little
+                self._shapes_under.clear()
             shapes = self._shapes_under.setdefault(key, set())
             shapes.add(prob.shape_key)
             if len(shapes) < AUTO_CALIBRATE:
@@ -697,13 +701,13 @@ class ExactEngine:
             raise ZeroProbabilityError(f"{prob}: the evidence has probability zero, so the "
                                        "conditional is undefined")
         self.tree_answers += len(targets)
+        title = str(self._posterior_prob("_", do, evidence))  # "P(_ | …)": one str for all
         out = {}
         for v in targets:
             t = finite(self.model.variables[v].type, v)
             p = cal.marginal([v])
             assert p is not None
-            out[v] = Distribution((v,), (t,), p[0],
-                                  title=str(self._posterior_prob(v, do, evidence)))
+            out[v] = Distribution((v,), (t,), p[0], title=title.replace("P(_", f"P({v}", 1))
         return out
 
     def _posterior_targets(self, do: Mapping[str, Any], evidence: Mapping[str, Any]

@@ -172,7 +172,13 @@ class Propagation:
 
     # -- plans -----------------------------------------------------------------------------
     def _open(self, clique: int) -> frozenset[str]:
-        return self.tree.cliques[clique] - set(self.do_vars) - set(self.observed)
+        return self.open_vars[clique]
+
+    @functools.cached_property
+    def open_vars(self) -> tuple[frozenset[str], ...]:
+        """Per clique, its variables that are not set."""
+        fixed = {*self.do_vars, *self.observed}
+        return tuple(c - fixed for c in self.tree.cliques)
 
     def _inputs(self, clique: int, but: int | None) -> list[tuple[int, int]]:
         return [(k, clique) for k in self.tree.neighbours[clique] if k != but]
