@@ -85,6 +85,12 @@ def _posteriors(model: Any, given: Any, do: Any) -> Any:
     return engine.posteriors(given, do)
 
 
+def _elaborate_model(name: str, variables: Any, params: Any) -> Any:
+    from causaldsl.lang.writer import elaborate_built
+
+    return elaborate_built(name, variables, params)
+
+
 def install() -> None:
     """Fill every hook; called once by ``causaldsl/__init__``."""
     hooks.answer.install(_answer)
@@ -98,3 +104,4 @@ def install() -> None:
     hooks.read_network.install(_read_network)
     hooks.fit.install(_fit)
     hooks.posteriors.install(_posteriors)
+    hooks.elaborate_model.install(_elaborate_model)

@@ -52,3 +52,5 @@ fit = Hook("fit", "Learn a model's unknown parts from data: (model, data, method
            "FittedModel.")
 posteriors = Hook("posteriors", "Every observed variable's posterior from one calibrated junction "
                   "tree: (model, given, do) → dict of Distribution, or of Batch for lists.")
+elaborate_model = Hook("elaborate_model", "A model built in Python with equations or parameters, "
+                       "checked as .causal text: (name, variables, params) → CausalModel.")

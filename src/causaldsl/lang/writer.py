@@ -101,7 +101,8 @@ def _type(t: Type, shown: dict[FiniteType, str]) -> str:
     raise CausalError(f"the type {t} cannot be written in a .causal model")
 
 
-def _item(v: Variable, model: CausalModel, shown: dict[FiniteType, str]) -> list[str]:
+def _item(v: Variable, model: CausalModel | _Parents, shown: dict[FiniteType, str]
+          ) -> list[str]:
     role = "" if v.role is Role.OBSERVED else f"{v.role} "
     head = f"{INDENT}{role}{v.name} : {_type(v.type, shown)}"
     m = v.mechanism
@@ -129,3 +130,41 @@ def _item(v: Variable, model: CausalModel, shown: dict[FiniteType, str]) -> list
         return [one]
     return [opening, *(f"{INDENT * 2}{r}," for r in rows[:-1]), f"{INDENT * 2}{rows[-1]}",
             f"{INDENT}}}"]
+
+
+def elaborate_built(name: str, items: list[Variable | tuple[str, Type, Role, str]],
+                    params: dict[str, str]) -> CausalModel:
+    """A model from the Python builder that has equations or parameters: written as .causal
+    text (tables as the writer writes them, equations as given) and elaborated, so that it is
+    checked as a file is; errors point into that text, named ``<builder model NAME>``."""
+    from causaldsl.lang.loader import parse
+
+    model = writable_name(name)
+    variables = [v for v in items if isinstance(v, Variable)]
+    typed = variables + [Variable(n, t, r) for n, t, r, _ in
+                         (v for v in items if not isinstance(v, Variable))]
+    names = _type_names(typed, model)
+    shown = {t: n for n, t in names.items()}
+    lines = [f"type {n} = {_listing(t)}" for n, t in names.items()]
+    lines.append(f"model {model} {{")
+    lines.extend(f"{INDENT}param {p} ~ {prior}" for p, prior in params.items())
+    partial = CausalModel.from_variables([], model)
+    for v in items:
+        if isinstance(v, Variable):
+            _check(v, model)
+            lines.extend(_item(v, _Parents(partial, typed), shown))
+        else:
+            n, t, r, text = v
+            role = "" if r is Role.OBSERVED else f"{r} "
+            lines.append(f"{INDENT}{role}{n} : {_type(t, shown)} {text}")
+    lines.append("}")
+    prog = parse("\n".join(lines) + "\n", f"<builder model {name}>")
+    return prog.models[model]
+
+
+class _Parents:
+    """What ``_item`` reads of a model: its name and its variables' types (before it exists)."""
+
+    def __init__(self, model: CausalModel, variables: list[Variable]):
+        self.name = model.name
+        self.variables = {v.name: v for v in variables}
