@@ -320,3 +320,54 @@ def test_one_chain_gives_one_value_per_draw():
     tables = b.build().fit(pd.DataFrame({"A": ["no", "yes", "yes"]}), "nuts", draws=40,
                            warmup=40, chains=1)
     assert tables.draws["A"].shape == (40, 2, 2)
+
+
+
+#: A fresh process fits LINEAR by NUTS to rows drawn with the seed given, and says what JAX
+#: compiled and how many of those programs came from its persistent cache.
+FIT_CHILD = """
+import json, sys
+import numpy as np, pandas as pd
+import causaldsl
+from tests.backends.compiles import compiled
+import jax
+hits = []
+jax.monitoring.register_event_listener(
+    lambda event, **kw: hits.append(event) if event.endswith("/cache_hits") else None)
+rng = np.random.default_rng(int(sys.argv[1]))
+x = rng.normal(size=60)
+df = pd.DataFrame({"X": x, "Y": 1.0 + 2.0 * x + rng.normal(size=60)})
+model = causaldsl.parse(sys.argv[2]).models["lin"]
+with compiled() as names:
+    fitted = model.fit(df, draws=50, warmup=50, chains=1, seed=4)
+print(json.dumps({"compiled": names, "hits": len(hits),
+                  "b1": float(np.mean(fitted.draws["b1"]))}))
+"""
+
+
+@pytest.mark.slow
+def test_a_new_data_set_of_the_same_shape_loads_the_compiled_sampler(tmp_path):
+    """The data are an argument of the compiled NUTS program, not constants in it: a new
+    process fitting other rows of the same shape loads every program from JAX's persistent
+    cache (counted, not timed) and builds none, yet finds the other data's posterior."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CAUSALDSL_JAX_CACHE", "JAX_COMPILATION_CACHE_DIR")}
+    env.update(XDG_CACHE_HOME=str(tmp_path / "xdg"),
+               PYTHONPATH=os.pathsep.join([str(root / "src"), str(root)]))
+
+    def fit(seed: int) -> dict:
+        done = subprocess.run([sys.executable, "-c", FIT_CHILD, str(seed), LINEAR], cwd=root,
+                              env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.splitlines()[-1])
+
+    first, second = fit(1), fit(2)
+    assert any("fori_collect" in n for n in second["compiled"])  # the sampler, loaded …
+    assert second["hits"] == len(second["compiled"]), second     # … like every program
+    assert first["b1"] != second["b1"]

@@ -6,6 +6,7 @@ draw and the outcome's conditional mean or probabilities in place of its samples
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -145,10 +146,14 @@ def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chai
         mcmc.run(key, evidence)
         samples = mcmc.get_samples(group_by_chain=True)
     else:
-        potential, init, constrain = fast
-        mcmc = MCMC(NUTS(potential_fn=potential), num_warmup=warmup, num_samples=per_chain,
-                    num_chains=chains, chain_method="sequential", progress_bar=progress)
-        mcmc.run(key, init_params=init)
+        potential_of, init, constrain = fast
+        # the data are an argument of the compiled sampler, not constants baked into it: a new
+        # data set of the same shape reuses the compiled program (in this process, and from
+        # JAX's persistent cache in the next)
+        mcmc = MCMC(data_nuts(potential_of, evidence), num_warmup=warmup,
+                    num_samples=per_chain, num_chains=chains, chain_method="sequential",
+                    progress_bar=progress, jit_model_args=True)
+        mcmc.run(key, evidence, init_params=init)
         samples = constrain(mcmc.get_samples(group_by_chain=True))
     grouped = {p: np.asarray(samples[site(model, p)]) for p in priors}
     stats = summary(grouped, group_by_chain=True)
@@ -195,9 +200,8 @@ def _compiled_potential(joint: Any, evidence: Any, chains: int, key: Any,
         return {n: jax.random.uniform(jax.random.fold_in(k, i), shape, minval=-2, maxval=2)
                 for i, (n, shape) in enumerate(free.items())}
 
-    @jax.jit
-    def potential(u: Any) -> Any:
-        return potential_energy(joint, (evidence,), {}, u)
+    def potential_of(data: Any) -> Any:
+        return lambda u: potential_energy(joint, (data,), {}, u)
 
     @jax.jit
     def constrain(samples: Any) -> Any:  # the parameters' and tables' sites, not the rows'
@@ -205,7 +209,36 @@ def _compiled_potential(joint: Any, evidence: Any, chains: int, key: Any,
 
     # NumPyro reads a leading chain axis in the starting points only for several chains
     init = jax.vmap(start)(jax.random.split(key, chains)) if chains > 1 else start(key)
-    return potential, init, constrain
+    return potential_of, init, constrain
+
+
+def data_nuts(potential_of: Any, data: Any) -> Any:
+    """NUTS on a potential that takes the data as an argument (``potential_of(data)(u)``),
+    as NumPyro's own kernels do for a model with ``jit_model_args``; run with
+    ``MCMC(..., jit_model_args=True).run(key, data, init_params=...)``."""
+    return _data_nuts_class()(potential_of, data)
+
+
+@functools.cache
+def _data_nuts_class() -> type:
+    """The kernel's class, made on first use (NumPyro is imported only for a fit)."""
+    from numpyro.infer import NUTS
+    from numpyro.infer.hmc import hmc
+
+    class DataNUTS(NUTS):  # type: ignore[misc]
+        def __init__(self, potential_of: Any, data: Any):
+            super().__init__(potential_fn=potential_of(data))
+            self._potential_of = potential_of
+
+        def _init_state(self, rng_key: Any, model_args: Any, model_kwargs: Any,
+                        init_params: Any) -> Any:
+            if self._init_fn is None:
+                self._init_fn, self._sample_fn = hmc(
+                    potential_fn_gen=self._potential_of, kinetic_fn=self._kinetic_fn,
+                    algo=self._algo)
+            return init_params
+
+    return DataNUTS
 
 
 def mle_parameters(model: CausalModel, data: Any, bootstrap: int, seed: int, missing: str
