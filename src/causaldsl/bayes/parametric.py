@@ -225,14 +225,14 @@ def _data_nuts_class() -> type:
     from numpyro.infer import NUTS
     from numpyro.infer.hmc import hmc
 
-    class DataNUTS(NUTS):  # type: ignore[misc]
+    class DataNUTS(NUTS):
         def __init__(self, potential_of: Any, data: Any):
             super().__init__(potential_fn=potential_of(data))
             self._potential_of = potential_of
 
         def _init_state(self, rng_key: Any, model_args: Any, model_kwargs: Any,
                         init_params: Any) -> Any:
-            if self._init_fn is None:
+            if getattr(self, "_init_fn", None) is None:
                 self._init_fn, self._sample_fn = hmc(
                     potential_fn_gen=self._potential_of, kinetic_fn=self._kinetic_fn,
                     algo=self._algo)
