@@ -24,20 +24,10 @@ from causaldsl import (
 )
 from causaldsl.backends import junction
 from causaldsl.backends.exact import AUTO_CALIBRATE, engine_for
+from examples.smoking import smoking_model as smoking
 from tests.backends.test_properties import MODEL_SETTINGS, TOL, lab, random_models
 
 YesNo = FiniteType("YesNo", ["no", "yes"])
-
-
-def smoking():
-    m = ModelBuilder("smoking")
-    m.latent("H", YesNo, [0.5, 0.5])
-    m.observed("S", YesNo, given="H", table={"no": [0.8, 0.2], "yes": [0.3, 0.7]})
-    m.observed("T", YesNo, given="S", table={"no": [0.9, 0.1], "yes": [0.2, 0.8]})
-    m.observed("C", YesNo, given=("T", "H"), table={
-        ("no", "no"): [0.9, 0.1], ("no", "yes"): [0.6, 0.4],
-        ("yes", "no"): [0.7, 0.3], ("yes", "yes"): [0.2, 0.8]})
-    return m.build()
 
 
 def test_smoking_posteriors_by_hand():

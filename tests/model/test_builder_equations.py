@@ -10,19 +10,10 @@ import causaldsl
 from causaldsl import CausalTypeError, DuplicateVariableError, ModelBuilder, Real
 from causaldsl.lang.writer import model_source
 from causaldsl.syntax.diagnostics import SourceError
+from tests.bayes.test_parameters import ADJUSTED
 
-TEXT = """
-type Bin = {0, 1}
-model lin {
-  param b0 ~ Normal(0, 10)
-  param bx ~ Normal(0, 10)
-  param c ~ Normal(0, 10)
-  param s ~ HalfNormal(5)
-  param a ~ Normal(0, 3)
-  Z : Real ~ Normal(0, 1)
-  X : Bin ~ Bernoulli(sigmoid(a * Z))
-  Y : Real ~ Normal(b0 + bx * X + c * Z, s)
-  latent U : Bin ~ [0.3, 0.7]
+#: the regression model of the Bayesian tests, and a latent-confounded pair of tables
+TEXT = ADJUSTED.rstrip().removesuffix("}") + """  latent U : Bin ~ [0.3, 0.7]
   W : Bin ~ table(U) { 0: [0.9, 0.1], 1: [0.2, 0.8] }
 }
 """

@@ -186,16 +186,12 @@ class Propagation:
     def _shape(self, wires: Sequence[Hashable]) -> tuple[int, ...]:
         return tuple(1 if w == BATCH else self.sizes[w] for w in wires)  # type: ignore[index]
 
-    def _message_wires(self, edge: tuple[int, int]) -> tuple[Hashable, ...]:
-        return self.wires[edge]
-
     def _plan_message(self, edge: tuple[int, int]) -> None:
         """Plan one message: the separator's open variables that its inputs read (a variable
         none reads would make the message constant along it, so it is left out)."""
         i, j = edge
         ins = self._inputs(i, j)
-        terms = [(o.wires, self._shape(o.wires)) for o in self.operands[i]] + \
-                [(self.wires[e], self._shape(self.wires[e])) for e in ins]
+        terms = self._terms(i, ins)
         read = {w for wires, _ in terms for w in wires}
         self.batched[edge] = BATCH in read
         sep = sorted(self._open(i) & self._open(j) & read)
@@ -212,14 +208,17 @@ class Propagation:
         (cached per pattern)."""
         hit = self.belief_plans.get(clique)
         if hit is None:
-            ins = self._inputs(clique, None)
-            terms = [(o.wires, self._shape(o.wires)) for o in self.operands[clique]] + \
-                    [(self.wires[e], self._shape(self.wires[e])) for e in ins]
-            read = {w for wires, _ in terms for w in wires}
-            out = tuple(sorted(read - {BATCH}))  # type: ignore[type-var]
-            out = (BATCH, *out) if BATCH in read else out
+            terms = self._terms(clique, self._inputs(clique, None))
+            out = _belief_wires(terms)
             hit = self.belief_plans[clique] = (out, quick_plan(terms, out))
         return hit
+
+    def _terms(self, clique: int, ins: list[tuple[int, int]]
+               ) -> list[tuple[tuple[Hashable, ...], tuple[int, ...]]]:
+        """The operands of a contraction at ``clique``: its tables, then the messages ``ins``,
+        as (wires, planning shape)."""
+        return [(o.wires, self._shape(o.wires)) for o in self.operands[clique]] + \
+               [(self.wires[e], self._shape(self.wires[e])) for e in ins]
 
     def _plan_dense(self, edge: tuple[int, int]) -> None:
         """Plan a message sent by division: the sender's belief (planned with its first such
@@ -228,14 +227,10 @@ class Propagation:
         self.by_division.add(edge)
         if i not in self.dense:
             ins = self._inputs(i, None)
-            terms = [(o.wires, self._shape(o.wires)) for o in self.operands[i]] + \
-                    [(self.wires[e], self._shape(self.wires[e])) for e in ins]
-            read = {w for wires, _ in terms for w in wires}
-            out = tuple(sorted(read - {BATCH}))  # type: ignore[type-var]
-            out = (BATCH, *out) if BATCH in read else out
-            self.dense_wires[i] = out
+            terms = self._terms(i, ins)
+            out = self.dense_wires[i] = _belief_wires(terms)
             self.dense[i] = quick_plan(terms, out)
-            if BATCH not in read:
+            if BATCH not in out:
                 self.dense_constants[i] = self._contract(self.dense[i], [
                     *(self.tables[o.var] for o in self.operands[i]),
                     *(self.constants[e] for e in ins)])
@@ -392,6 +387,14 @@ class Calibrated:
             hit = p._batch(hit, True, self.n)
             self.clique_beliefs[clique] = hit
         return (bw if bw[:1] == (BATCH,) else (BATCH, *bw)), hit
+
+
+def _belief_wires(terms: Sequence[tuple[tuple[Hashable, ...], tuple[int, ...]]]
+                  ) -> tuple[Hashable, ...]:
+    """Every wire the operands read, sorted, the batch axis first where one reads it."""
+    read = {w for wires, _ in terms for w in wires}
+    out = tuple(sorted(read - {BATCH}))  # type: ignore[type-var]
+    return (BATCH, *out) if BATCH in read else out
 
 
 def _missing(v: str) -> int:
