@@ -200,8 +200,12 @@ def _compiled_potential(joint: Any, evidence: Any, chains: int, key: Any,
         return {n: jax.random.uniform(jax.random.fold_in(k, i), shape, minval=-2, maxval=2)
                 for i, (n, shape) in enumerate(free.items())}
 
+    # jitted with the data as an argument: NumPyro takes its first gradient eagerly, which op
+    # by op costs seconds; inside the sampler's own jit the call is inlined
+    energy = jax.jit(lambda u, data: potential_energy(joint, (data,), {}, u))
+
     def potential_of(data: Any) -> Any:
-        return lambda u: potential_energy(joint, (data,), {}, u)
+        return lambda u: energy(u, data)
 
     @jax.jit
     def constrain(samples: Any) -> Any:  # the parameters' and tables' sites, not the rows'
