@@ -164,3 +164,17 @@ def test_bad_priors():
     b = ModelBuilder("both")
     with pytest.raises(CausalTypeError, match="has a table and is unknown"):
         b.observed("X", YN, [0.5, 0.5], unknown=True)
+
+
+def test_mle_bootstrap_draws_a_bar_and_nuts_announces_its_compilation(capfd):
+    counts = {("no", "no"): 20, ("no", "yes"): 10, ("yes", "no"): 20, ("yes", "yes"): 50}
+    df = frame(counts, ("X", "Y"))
+    quiet = xy_model().fit(df, "mle", bootstrap=30, seed=6)
+    assert capfd.readouterr() == ("", "")
+    loud = xy_model().fit(df, "mle", bootstrap=30, seed=6, progress=True)
+    err = capfd.readouterr().err
+    assert "bootstrap" in err and "30/30" in err
+    assert loud.query("P(Y = yes | X = yes)").mean == quiet.query("P(Y = yes | X = yes)").mean
+    xy_model().fit(df, "nuts", draws=20, warmup=20, chains=1, seed=1, progress=True)
+    err = capfd.readouterr().err
+    assert err.index("compiling the sampler") < err.index("sample: 100%")  # NumPyro's bar

@@ -20,7 +20,7 @@ from causaldsl import Diagram, FiniteType, cut, do, load
 from causaldsl.app.cli import main
 from causaldsl.app.repl import Session
 from causaldsl.core.errors import DrawError
-from causaldsl.draw import Picture, draw, seeing_and_doing, surgery_picture
+from causaldsl.draw import Picture, draw, render, seeing_and_doing, surgery_picture
 from causaldsl.draw.gallery import stale
 from causaldsl.model.distribution import Batch, Distribution
 from causaldsl.model.graph import ADMG
@@ -344,3 +344,42 @@ def test_left_to_right_and_bad_options():
 
 def test_the_gallery_is_up_to_date():
     assert stale(ROOT / "examples", ROOT / "docs") == [], "run docs/make_gallery.py"
+
+
+def _ids_and_classes(svg: str) -> list[tuple[str, str]]:
+    """Every element's id and class, in document order (what CSS and the tests select on)."""
+    return [(e.get("id", ""), e.get("class", "")) for e in ET.fromstring(svg).iter()
+            if e.get("id") or e.get("class")]
+
+
+@pytest.mark.skipif(render.bundled_dot() is None, reason="graphviz-pure is not installed")
+def test_without_dot_on_the_path_the_bundled_graphviz_pure_draws_svg_and_png(monkeypatch,
+                                                                             tmp_path):
+    m = load(ROOT / "examples" / "smoking.causal")["smoking"]
+    system = render.dot_program() if HAVE_DOT and "CAUSAL_DOT" not in os.environ else None
+    monkeypatch.delenv("CAUSAL_DOT", raising=False)
+    real_which = render._which
+    monkeypatch.setattr(render, "_which",
+                        lambda name: None if name in ("dot", "graphviz-pure") else real_which(name))
+    assert render.dot_program().endswith(("graphviz-pure", "graphviz-pure.exe"))
+    for pic in (draw(m), draw(m, do={"S": "yes"}), draw(m.admg())):
+        svg = pic.svg()
+        assert "graphviz-pure" in svg and {"S", "T", "C"} <= svg_texts(svg)
+        if system is not None:  # the same ids and classes as graphviz's own dot gives
+            monkeypatch.setattr(render, "_which", real_which)
+            want = pic.render("svg").decode()
+            monkeypatch.setattr(render, "_which",
+                                lambda name: None if name in ("dot", "graphviz-pure")
+                                else real_which(name))
+            assert "graphviz-pure" not in want
+            assert _ids_and_classes(svg) == _ids_and_classes(want)
+    assert draw(m).render("png").startswith(b"\x89PNG\r\n\x1a\n")
+    assert m._repr_svg_() is not None  # notebooks show the picture, not the text
+    assert main(["draw", str(ROOT / "examples" / "smoking.causal"), "-o",
+                 str(tmp_path / "m.png")]) == 0
+    assert (tmp_path / "m.png").read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(DrawError, match=r"PDF needs graphviz's dot.*apt install graphviz"):
+        draw(m).render("pdf")
+    monkeypatch.setattr(render, "bundled_dot", lambda: None)
+    with pytest.raises(DrawError, match=r"pip install graphviz-pure.*apt install graphviz"):
+        draw(m).render("svg")

@@ -196,7 +196,7 @@ def _sampling_flags(p: argparse.ArgumentParser) -> None:
                    "(default 0)")
     p.add_argument("--samples", type=int, help="samples (NUTS: draws per chain)")
     p.add_argument("--progress", action="store_true", default=None,
-                   help="show a progress bar while MCMC (NUTS) runs")
+                   help="show a progress bar on standard error while it samples")
 
 
 def _seed(text: str) -> int:
@@ -317,10 +317,6 @@ def _estimate_cmd(args: argparse.Namespace) -> int:
 
     from causaldsl.estimation.estimate import estimate
 
-    def bar(done: int, total: int) -> None:
-        print(f"\rbootstrap {done}/{total}", end="" if done < total else "\n", file=sys.stderr,
-              flush=True)
-
     try:
         if args.output or args.overlap:  # a bad file name is said before any work
             from causaldsl.draw.cli import check_chart_path
@@ -341,7 +337,7 @@ def _estimate_cmd(args: argparse.Namespace) -> int:
                           instrument=instrument,
                           level=args.level, bootstrap=args.bootstrap, seed=args.seed,
                           missing=args.missing, trusted=False,
-                          progress=bar if args.progress else None)
+                          progress=bool(args.progress))
         written = []
         if args.output or args.overlap:
             from causaldsl.draw.cli import estimate_pictures
