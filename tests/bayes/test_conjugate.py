@@ -178,3 +178,16 @@ def test_mle_bootstrap_draws_a_bar_and_nuts_announces_its_compilation(capfd):
     xy_model().fit(df, "nuts", draws=20, warmup=20, chains=1, seed=1, progress=True)
     err = capfd.readouterr().err
     assert err.index("compiling the sampler") < err.index("sample: 100%")  # NumPyro's bar
+
+
+def test_a_posterior_shows_in_a_notebook_as_its_summary_table():
+    fitted = xy_model().fit(frame(SMALL, ("X", "Y")), draws=200, seed=1)
+    post = fitted.query("P(Y = yes | X = yes)")
+    html = post._repr_html_()
+    frame_ = post.to_pandas()
+    heads = [h.strip() for h in __import__("re").findall(r"<th>(.*?)</th>", html)]
+    assert heads == list(frame_.columns)
+    assert f"<td>{float(frame_['estimate'][0]):.6g}</td>" in html
+    assert "<p><b>P(Y = yes | X = yes)</b></p>" in html and "posterior mean of 200 draws" in html
+    table = fitted.query("P(Y | X)")._repr_html_()
+    assert table.count("<tr>") == 4  # a row per cell of the table (the heading has a style)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from causaldsl.core.errors import CausalError, DrawError
 from causaldsl.draw.dot import Dot
+from causaldsl.draw.raster import PINNED, chart_dot
 
 FORMATS = ("svg", "png", "pdf", "dot")
 _EXTENSIONS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
@@ -77,14 +78,15 @@ def bundled_dot() -> str | None:
 _which = shutil.which
 
 
-def run_dot(source: str, fmt: str) -> bytes:
-    """Lay out DOT text with graphviz and return the picture's bytes."""
+def run_dot(source: str, fmt: str, args: tuple[str, ...] = ()) -> bytes:
+    """Lay out DOT text with graphviz (and its extra ``args``) and return the picture's
+    bytes."""
     if fmt not in FORMATS:
         raise DrawError(f"unknown picture format {fmt!r}; use one of {', '.join(FORMATS)}")
     if fmt == "dot":
         return source.encode()
     extra = ["-Gdpi=144"] if fmt == "png" else []  # sharp on high-density screens
-    proc = subprocess.run([dot_program(fmt), f"-T{fmt}", *extra], input=source.encode(),
+    proc = subprocess.run([dot_program(fmt), *args, f"-T{fmt}", *extra], input=source.encode(),
                           capture_output=True, check=False)
     if proc.returncode != 0:
         why = proc.stderr.decode(errors="replace").strip()
@@ -110,8 +112,11 @@ class Picture:
     def render(self, fmt: str = "svg") -> bytes:
         """The picture in one of ``svg``, ``png``, ``pdf``, ``dot``."""
         if self.svg_text is not None:
+            if fmt == "png":  # the chart's shapes pinned in DOT, drawn by the same graphviz
+                return run_dot(chart_dot(self.svg_text).source(), "png", PINNED)
             if fmt != "svg":
-                raise DrawError(f"a chart is drawn as SVG only, not {fmt}; save it as .svg")
+                raise DrawError(f"a chart is drawn as SVG or PNG, not {fmt}; save it as .svg "
+                                "or .png")
             return self.svg_text.encode()
         return run_dot(self.source, fmt)
 
