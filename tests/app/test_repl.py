@@ -211,7 +211,8 @@ def test_use_is_respected_by_every_statement():
 
     out, err = io.StringIO(), io.StringIO()
     s = Session(out, err)
-    s.define("type B = {0, 1}\nmodel a {\n  X : B ~ [0.5, 0.5]\n  Y : B ~ table(X) { 0: [1, 0], 1: [0.5, 0.5] }\n}")
+    s.define("type B = {0, 1}\nmodel a {\n  X : B ~ [0.5, 0.5]\n"
+             "  Y : B ~ table(X) { 0: [1, 0], 1: [0.5, 0.5] }\n}")
     s.define("model b {\n  X : B ~ [0.5, 0.5]\n  Y : B ~ table(X) { 0: [0.5, 0.5], 1: [0, 1] }\n}")
     s.define("query P(Y = 1)")  # before :use: the last model, b
     assert "[b]" in out.getvalue() and "0.75" in out.getvalue()
