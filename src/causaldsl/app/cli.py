@@ -197,6 +197,9 @@ def _sampling_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, help="samples (NUTS: draws per chain)")
     p.add_argument("--progress", action="store_true", default=None,
                    help="show a progress bar on standard error while it samples")
+    p.add_argument("--assume", choices=["response-functions"],
+                   help="answer on the model's canonical response-function model, so a "
+                        "counterfactual on tables is determined (docs/counterfactuals.md)")
 
 
 def _seed(text: str) -> int:
@@ -224,8 +227,11 @@ def _rows(text: str) -> int:
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     """The query options the command line gave: backend, method, seed, samples, progress."""
-    return {k: getattr(args, k) for k in ("backend", "method", "seed", "samples", "progress")
-            if getattr(args, k, None) is not None}
+    out = {k: getattr(args, k) for k in ("backend", "method", "seed", "samples", "progress")
+           if getattr(args, k, None) is not None}
+    if getattr(args, "assume", None):
+        out["assume"] = args.assume.replace("-", "_")
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:

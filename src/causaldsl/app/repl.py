@@ -41,6 +41,7 @@ Commands:
 COMMANDS = [":help", ":load", ":type", ":models", ":use", ":draw", ":quit"]
 KEYWORDS = ["type", "model", "graph", "observed", "box", "diagram", "query", "identify",
             "estimate", "fit", "to", "unknown", "param", "Dirichlet", "import", "latent",
+            "assuming", "response_functions",
             "exogenous", "table", "do", "Bernoulli", "Categorical",
             "Bool", "Real", "if", "then", "else", "and", "or", "not", "true", "false"]
 
@@ -184,7 +185,8 @@ class Session:
 
         q = st.query if isinstance(st, A.QueryStmt) else st
         try:
-            result, method = answer(self.program, q, target, self.fits)
+            result, method = answer(self.program, q, target, self.fits,
+                                    assume=getattr(st, "assume", None))
         except CausalError as e:
             print(f"error: {e}", file=self.err)
             return

@@ -925,6 +925,12 @@ class Elaborator:
                                 "`query P(...) in NAME`")
             return
         model = self.prog.models[name]
+        if getattr(st, "assume", None) and (name in self.prog.graphs or name in self.fitted):
+            what = "a graph, which has no tables" if name in self.prog.graphs else \
+                "a fitted model, answered by its posterior"
+            self.error(st.span, f"`assuming {st.assume}` is an assumption about a model's "
+                                f"tables; {name} is {what}")
+            return
         unknown = [*model.unknown, *model.parameters]
         if unknown and name not in self.fitted and not isinstance(st, A.IdentifyStmt):
             what = "tables" if not model.parameters else "parameters" if not model.unknown \
