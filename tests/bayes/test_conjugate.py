@@ -177,7 +177,8 @@ def test_mle_bootstrap_draws_a_bar_and_nuts_announces_its_compilation(capfd):
     assert loud.query("P(Y = yes | X = yes)").mean == quiet.query("P(Y = yes | X = yes)").mean
     xy_model().fit(df, "nuts", draws=20, warmup=20, chains=1, seed=1, progress=True)
     err = capfd.readouterr().err
-    assert err.index("compiling the sampler") < err.index("sample: 100%")  # NumPyro's bar
+    # NumPyro's own bar follows (not asserted: under pytest-xdist tqdm may draw none)
+    assert err.startswith("compiling the sampler (NUTS)…\n")
 
 
 def test_a_posterior_shows_in_a_notebook_as_its_summary_table():
