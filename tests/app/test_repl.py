@@ -199,3 +199,38 @@ def test_identify_defaults_to_the_last_model():
     s.define("identify P(C | do(S)) by frontdoor")
     assert err.getvalue() == "", err.getvalue()
     assert "(by frontdoor)" in out.getvalue()
+
+
+def test_use_is_respected_by_every_statement():
+    """After `:use a`, typed `query`, `identify` and bare queries ask `a`, though `b` was
+    defined last; `in NAME` still wins, and earlier statements keep their model. The two
+    models give P(Y = 1) = 0.25 and 0.75, so the answer says which was asked."""
+    import io
+
+    from causaldsl.app.repl import Session
+
+    out, err = io.StringIO(), io.StringIO()
+    s = Session(out, err)
+    s.define("type B = {0, 1}\nmodel a {\n  X : B ~ [0.5, 0.5]\n"
+             "  Y : B ~ table(X) { 0: [1, 0], 1: [0.5, 0.5] }\n}")
+    s.define("model b {\n  X : B ~ [0.5, 0.5]\n  Y : B ~ table(X) { 0: [0.5, 0.5], 1: [0, 1] }\n}")
+    s.define("query P(Y = 1)")  # before :use: the last model, b
+    assert "[b]" in out.getvalue() and "0.75" in out.getvalue()
+    s.handle(":use a")
+    for typed in ("query P(Y = 1)", "P(Y = 1)", "query P(Y = 1 | do(X = 1))"):
+        out.truncate(0), out.seek(0)
+        s.handle(typed)
+        assert "[a]" in out.getvalue() and "[b]" not in out.getvalue(), (typed, out.getvalue())
+    assert "0.5" in out.getvalue()  # P(Y = 1 | do(X = 1)) in a
+    out.truncate(0), out.seek(0)
+    s.handle("query P(Y = 1) in b")
+    assert "[b]" in out.getvalue() and "0.75" in out.getvalue()
+    out.truncate(0), out.seek(0)
+    s.handle("identify P(Y | do(X))")
+    assert "[a]" in out.getvalue() and "[b]" not in out.getvalue(), out.getvalue()
+    assert "0      |  1    0\n" in out.getvalue()  # a's P(Y = 1 | X = 0) = 0 (b's is 0.5)
+    out.truncate(0), out.seek(0)
+    s.handle("model c {\n  X : B ~ [0.5, 0.5]\n}")  # a model without Y, defined after :use
+    s.handle("query P(Y = 1)")  # still a: checked against a, not refused as c's
+    assert "[a]" in out.getvalue() and "0.25" in out.getvalue(), out.getvalue()
+    assert err.getvalue() == "", err.getvalue()

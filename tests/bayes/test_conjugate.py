@@ -164,3 +164,31 @@ def test_bad_priors():
     b = ModelBuilder("both")
     with pytest.raises(CausalTypeError, match="has a table and is unknown"):
         b.observed("X", YN, [0.5, 0.5], unknown=True)
+
+
+def test_mle_bootstrap_draws_a_bar_and_nuts_announces_its_compilation(capfd):
+    counts = {("no", "no"): 20, ("no", "yes"): 10, ("yes", "no"): 20, ("yes", "yes"): 50}
+    df = frame(counts, ("X", "Y"))
+    quiet = xy_model().fit(df, "mle", bootstrap=30, seed=6)
+    assert capfd.readouterr() == ("", "")
+    loud = xy_model().fit(df, "mle", bootstrap=30, seed=6, progress=True)
+    err = capfd.readouterr().err
+    assert "bootstrap" in err and "30/30" in err
+    assert loud.query("P(Y = yes | X = yes)").mean == quiet.query("P(Y = yes | X = yes)").mean
+    xy_model().fit(df, "nuts", draws=20, warmup=20, chains=1, seed=1, progress=True)
+    err = capfd.readouterr().err
+    # NumPyro's own bar follows (not asserted: under pytest-xdist tqdm may draw none)
+    assert err.startswith("compiling the sampler (NUTS)…\n")
+
+
+def test_a_posterior_shows_in_a_notebook_as_its_summary_table():
+    fitted = xy_model().fit(frame(SMALL, ("X", "Y")), draws=200, seed=1)
+    post = fitted.query("P(Y = yes | X = yes)")
+    html = post._repr_html_()
+    frame_ = post.to_pandas()
+    heads = [h.strip() for h in __import__("re").findall(r"<th>(.*?)</th>", html)]
+    assert heads == list(frame_.columns)
+    assert f"<td>{float(frame_['estimate'][0]):.6g}</td>" in html
+    assert "<p><b>P(Y = yes | X = yes)</b></p>" in html and "posterior mean of 200 draws" in html
+    table = fitted.query("P(Y | X)")._repr_html_()
+    assert table.count("<tr>") == 4  # a row per cell of the table (the heading has a style)

@@ -20,8 +20,9 @@ from causaldsl import Diagram, FiniteType, cut, do, load
 from causaldsl.app.cli import main
 from causaldsl.app.repl import Session
 from causaldsl.core.errors import DrawError
-from causaldsl.draw import Picture, draw, seeing_and_doing, surgery_picture
+from causaldsl.draw import Picture, draw, render, seeing_and_doing, surgery_picture
 from causaldsl.draw.gallery import stale
+from causaldsl.draw.raster import chart_dot
 from causaldsl.model.distribution import Batch, Distribution
 from causaldsl.model.graph import ADMG
 from tests.backends.test_properties import random_models
@@ -207,8 +208,8 @@ def test_charts_are_svg_without_matplotlib_or_graphviz(monkeypatch):
     b = Batch(np.array([[0.2, 0.8], [0.5, 0.5], [0.9, 0.1]]), ("C",), (yn,), title="P(C | T)")
     assert len([r for r in ET.fromstring(b._repr_svg_()).iter(f"{SVG}rect")
                 if r.get("class") == "bar"]) == 6
-    with pytest.raises(DrawError, match="SVG only"):
-        both.render("png")
+    with pytest.raises(DrawError, match="as SVG or PNG, not pdf"):
+        both.render("pdf")
     with pytest.raises(DrawError, match="same values"):
         draw({"a": d, "b": d["yes"]})
 
@@ -344,3 +345,107 @@ def test_left_to_right_and_bad_options():
 
 def test_the_gallery_is_up_to_date():
     assert stale(ROOT / "examples", ROOT / "docs") == [], "run docs/make_gallery.py"
+
+
+def _ids_and_classes(svg: str) -> list[tuple[str, str]]:
+    """Every element's id and class, in document order (what CSS and the tests select on)."""
+    return [(e.get("id", ""), e.get("class", "")) for e in ET.fromstring(svg).iter()
+            if e.get("id") or e.get("class")]
+
+
+@pytest.mark.skipif(render.bundled_dot() is None, reason="graphviz-pure is not installed")
+def test_without_dot_on_the_path_the_bundled_graphviz_pure_draws_svg_and_png(monkeypatch,
+                                                                             tmp_path):
+    m = load(ROOT / "examples" / "smoking.causal")["smoking"]
+    system = render.dot_program() if HAVE_DOT and "CAUSAL_DOT" not in os.environ else None
+    monkeypatch.delenv("CAUSAL_DOT", raising=False)
+    real_which = render._which
+    monkeypatch.setattr(render, "_which",
+                        lambda name: None if name in ("dot", "graphviz-pure") else real_which(name))
+    assert render.dot_program().endswith(("graphviz-pure", "graphviz-pure.exe"))
+    for pic in (draw(m), draw(m, do={"S": "yes"}), draw(m.admg())):
+        svg = pic.svg()
+        assert "graphviz-pure" in svg and {"S", "T", "C"} <= svg_texts(svg)
+        if system is not None:  # the same ids and classes as graphviz's own dot gives
+            monkeypatch.setattr(render, "_which", real_which)
+            want = pic.render("svg").decode()
+            monkeypatch.setattr(render, "_which",
+                                lambda name: None if name in ("dot", "graphviz-pure")
+                                else real_which(name))
+            assert "graphviz-pure" not in want
+            assert _ids_and_classes(svg) == _ids_and_classes(want)
+    assert draw(m).render("png").startswith(b"\x89PNG\r\n\x1a\n")
+    assert m._repr_svg_() is not None  # notebooks show the picture, not the text
+    assert main(["draw", str(ROOT / "examples" / "smoking.causal"), "-o",
+                 str(tmp_path / "m.png")]) == 0
+    assert (tmp_path / "m.png").read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(DrawError, match=r"PDF needs graphviz's dot.*apt install graphviz"):
+        draw(m).render("pdf")
+    monkeypatch.setattr(render, "bundled_dot", lambda: None)
+    with pytest.raises(DrawError, match=r"pip install graphviz-pure.*apt install graphviz"):
+        draw(m).render("svg")
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+@pytest.mark.skipif(not HAVE_DOT and render.bundled_dot() is None, reason="no dot to draw with")
+@pytest.mark.parametrize("bundled", [False, True])
+def test_charts_render_as_png_with_their_shapes_where_the_svg_puts_them(bundled, monkeypatch):
+    if bundled:
+        if render.bundled_dot() is None:
+            pytest.skip("graphviz-pure is not installed")
+        monkeypatch.delenv("CAUSAL_DOT", raising=False)
+        monkeypatch.setattr(render, "_which", lambda name: None)
+    elif not HAVE_DOT:
+        pytest.skip("graphviz's dot is not installed")
+    yn = FiniteType("YN", ["no", "yes"])
+    d = Distribution(("C",), (yn,), np.array([[0.7, 0.3], [0.4, 0.6]]), ("S",), (yn,))
+    chart = draw(d)
+    root = ET.fromstring(chart.svg())
+    w, h = float(root.get("width")), float(root.get("height"))
+    pw, ph = _png_size(chart.render("png"))
+    # 144 dpi: twice the SVG's size in points; pinned, not laid out anew (which would pack the
+    # shapes into another box); text may reach a few points past the edge
+    assert abs(pw - 2 * w) <= 0.1 * 2 * w and abs(ph - 2 * h) <= 0.1 * 2 * h, (pw, ph, w, h)
+    dot = chart_dot(chart.svg())
+    bars = [n for n in dot.nodes.values() if n.get("shape") == "box" and n.get("fillcolor")
+            in ("#4e79a7", "#f28e2b")]
+    assert len(bars) == 4 + 2  # four bars and the legend's two swatches
+    heights = sorted(round(float(n["height"]) * 72, 1) for n in bars if float(n["height"]) > 0.2)
+    assert heights == [0.3 * 150, 0.4 * 150, 0.6 * 150, 0.7 * 150]  # 150 points for 1
+    labels = {n.get("label") for n in dot.nodes.values()}
+    assert {"P(C | S)", "C = no", "C = yes", "0.7", "0.25"} <= labels
+
+
+def test_batches_and_estimates_show_as_escaped_html_tables():
+    yn = FiniteType("YN", ["no", "yes"])
+    b = Batch(np.array([[0.2, 0.8], [0.5, 0.5], [0.9, 0.1]]), ("C",), (yn,), title="P(C | T)",
+              settings={"T": ["<b>t</b>", "u & v", "w"]})
+    html = b._repr_html_()
+    table = html[html.index('<div class="causaldsl-result">'):]
+    assert "<b>t</b>" not in table and "&lt;b&gt;t&lt;/b&gt;" in table and "u &amp; v" in table
+    assert [c.strip() for c in re.findall(r"<th>(.*?)</th>", table)] == ["setting", "T", "C", "P"]
+    assert len(re.findall(r"<tr>", table)) == 6  # a row per setting and cell
+    assert "<td>0.9</td>" in table and "<p><b>P(C | T)</b></p>" in table
+    est = Estimate_from_data()
+    html = est._repr_html_()
+    cells = re.findall(r"<td>(.*?)</td>", html[html.index('<div class="causaldsl-result">'):])
+    assert cells[0] == "E[Y | do(X = 1)] - E[Y | do(X = 0)]" and cells[6:] == ["aipw", "400", "Z"]
+    assert float(cells[1]) == pytest.approx(float(est), rel=1e-5)
+
+
+def Estimate_from_data():
+    import pandas as pd
+
+    import causaldsl
+
+    rng = np.random.default_rng(0)
+    n = 400
+    z = rng.normal(size=n)
+    x = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    df = pd.DataFrame({"Z": z, "X": x, "Y": 2 * x + z + rng.normal(size=n)})
+    g = ADMG(["Z", "X", "Y"], [("Z", "X"), ("Z", "Y"), ("X", "Y")])
+    return causaldsl.estimate(g, "E[Y | do(X = 1)] - E[Y | do(X = 0)]", df, method="aipw")

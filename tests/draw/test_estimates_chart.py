@@ -239,9 +239,9 @@ def test_causal_estimate_writes_the_forest_and_overlap_plots(tmp_path, monkeypat
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["-o", "forest.png"], r"-o forest\.png: the forest and overlap plots are drawn as SVG only"),
-    (["-o", "forest"], r"name a \.svg file \(not no extension\)"),
-    (["--overlap", "o.pdf"], r"--overlap o\.pdf: .* SVG only.*'\.pdf'"),
+    (["-o", "forest.pdf"], r"-o forest\.pdf: the forest and overlap plots are drawn as SVG or PNG"),
+    (["-o", "forest"], r"name a \.svg or \.png file \(not no extension\)"),
+    (["--overlap", "o.pdf"], r"--overlap o\.pdf: .* SVG or PNG.*'\.pdf'"),
     (["-o", "forest.svg", "--overlap", "overlap.svg", "--method", "gformula"],
      "method gformula fits no propensity model"),
 ])

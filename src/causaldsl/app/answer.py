@@ -16,17 +16,36 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_INPUT = 0, 1
 
 
+#: The assumptions a query may state (``assuming NAME``, ``--assume``), and what each says.
+ASSUMPTIONS = {"response_functions": "assuming response functions: each row of each table "
+                                     "answers independently across worlds"}
+
+
 def answer(program: Program, query: Any, target: str | None = None,
-           fits: dict[str, Any] | None = None, **options: Any) -> tuple[Any, str | None]:
+           fits: dict[str, Any] | None = None, assume: str | None = None,
+           **options: Any) -> tuple[Any, str | None]:
     """A query's answer on ``target`` (default: the last model), and how it was found: a
     model answers by its mechanisms (method None), or, once a ``fit`` statement has learned
     it (``fits``), by its posterior; a graph, by identification evaluated on its last
-    ``observed`` distribution (the rule's name)."""
+    ``observed`` distribution (the rule's name). ``assume="response_functions"``: the model's
+    canonical response-function model answers (a counterfactual on tables is then
+    determined; the method says the assumption)."""
     from causaldsl.analysis.identify import identify
     from causaldsl.lang.elaborate import no_data_error
     from causaldsl.syntax.query import Prob, parse_query
 
     target = program.target(target or None)
+    if assume is not None:
+        if assume not in ASSUMPTIONS:
+            raise CausalError(f"unknown assumption {assume!r}; the assumptions are "
+                              f"{', '.join(ASSUMPTIONS)}")
+        if target in program.graphs or (fits is not None and target in fits):
+            raise CausalError(f"assuming {assume} is an assumption about a model's tables; "
+                              f"{target} is " + ("a graph, which has no tables"
+                                                 if target in program.graphs else
+                                                 "a fitted model, answered by its posterior"))
+        model = program.models[target].with_response_functions()
+        return model.query(query, **options), ASSUMPTIONS[assume]
     if fits is not None and target in fits:
         return fits[target].query(query), None
     if target not in program.graphs:
@@ -110,14 +129,19 @@ def answer_statement(prog: Any, target: str, st: Any, file: str, as_json: bool, 
         return identify_statement(prog, target, st, where, as_json)
     q = st.query if isinstance(st, A.QueryStmt) else st
     label = st.text if isinstance(st, A.QueryStmt) else text
+    options = dict(options or {})
+    if isinstance(st, A.QueryStmt) and st.assume:
+        options["assume"] = st.assume
     try:
-        result, method = answer(prog, q, target, fits, **(options or {}))
+        result, method = answer(prog, q, target, fits, **options)
     except CausalError as e:
         print(f"{where}error: {e}", file=sys.stderr)
         return EXIT_INPUT
     if as_json:
         out = jsonable(label, target, result)
-        if method:
+        if method in ASSUMPTIONS.values():
+            out["assumption"] = options["assume"]
+        elif method:
             out["identified_by"] = method
         print(json.dumps(out))
     else:
@@ -241,7 +265,8 @@ def show(label: str, target: str, result: Any, method: str | None = None) -> str
 
     if isinstance(result, Posterior):
         return f"{label}  [{target}]\n{result.body()}\n"
-    how = f"  (identified by {method}, evaluated on the observed data)" if method else ""
+    how = f"  ({method})" if method in ASSUMPTIONS.values() else \
+        f"  (identified by {method}, evaluated on the observed data)" if method else ""
     if isinstance(result, Distribution | Expectations):
         how += f"  ({result.route})" if hasattr(result, "route") else ""
         body = str(result).split("\n", 1)[1]

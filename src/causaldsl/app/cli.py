@@ -208,7 +208,10 @@ def _sampling_flags(p: argparse.ArgumentParser) -> None:
                    "(default 0)")
     p.add_argument("--samples", type=int, help="samples (NUTS: draws per chain)")
     p.add_argument("--progress", action="store_true", default=None,
-                   help="show a progress bar while MCMC (NUTS) runs")
+                   help="show a progress bar on standard error while it samples")
+    p.add_argument("--assume", choices=["response-functions"],
+                   help="answer on the model's canonical response-function model, so a "
+                        "counterfactual on tables is determined (docs/counterfactuals.md)")
 
 
 def _seed(text: str) -> int:
@@ -236,8 +239,11 @@ def _rows(text: str) -> int:
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     """The query options the command line gave: backend, method, seed, samples, progress."""
-    return {k: getattr(args, k) for k in ("backend", "method", "seed", "samples", "progress")
-            if getattr(args, k, None) is not None}
+    out = {k: getattr(args, k) for k in ("backend", "method", "seed", "samples", "progress")
+           if getattr(args, k, None) is not None}
+    if getattr(args, "assume", None):
+        out["assume"] = args.assume.replace("-", "_")
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -329,10 +335,6 @@ def _estimate_cmd(args: argparse.Namespace) -> int:
 
     from causaldsl.estimation.estimate import estimate
 
-    def bar(done: int, total: int) -> None:
-        print(f"\rbootstrap {done}/{total}", end="" if done < total else "\n", file=sys.stderr,
-              flush=True)
-
     try:
         if args.output or args.overlap:  # a bad file name is said before any work
             from causaldsl.draw.cli import check_chart_path
@@ -353,7 +355,7 @@ def _estimate_cmd(args: argparse.Namespace) -> int:
                           instrument=instrument,
                           level=args.level, bootstrap=args.bootstrap, seed=args.seed,
                           missing=args.missing, trusted=False,
-                          progress=bar if args.progress else None)
+                          progress=bool(args.progress))
         written = []
         if args.output or args.overlap:
             from causaldsl.draw.cli import estimate_pictures

@@ -31,7 +31,8 @@ Commands:
   :load FILE         read a .causal file into the session
   :type NAME         the type of a variable, or what a name is
   :models            the models and graphs defined so far
-  :use NAME          ask queries of this model (default: the last one defined)
+  :use NAME          ask this model from now on: typed queries, and query, identify and
+                     estimate statements without `in NAME` (default: the last one defined)
   :draw [NAME] [--do "S=yes"] [--cut S] [--graph] [--latent] [--lr] [-o FILE]
                      draw a model, graph or diagram to a file (default NAME.svg)
   :draw P(...) [-o FILE]   a query's answer as a bar chart (SVG)
@@ -40,6 +41,7 @@ Commands:
 COMMANDS = [":help", ":load", ":type", ":models", ":use", ":draw", ":quit"]
 KEYWORDS = ["type", "model", "graph", "observed", "box", "diagram", "query", "identify",
             "estimate", "fit", "to", "unknown", "param", "Dirichlet", "import", "latent",
+            "assuming", "response_functions",
             "exogenous", "table", "do", "Bernoulli", "Categorical",
             "Bool", "Real", "if", "then", "else", "and", "or", "not", "true", "false"]
 
@@ -52,6 +54,8 @@ class Session:
         self.fits: dict[str, Any] = {}  # models learned by fit statements, by name
         self.program: Any = None
         self.current: str | None = None
+        #: each ``:use``: the first line of the source it applies to, and the model chosen
+        self.uses: list[tuple[int, str]] = []
         self.out, self.err = out, err
         from causaldsl.lang.loader import Loader
 
@@ -89,7 +93,8 @@ class Session:
             self.draw(arg)
         elif name == ":use":
             if self.program and arg in self.program.models:
-                self.current = arg
+                self.current = arg  # statements typed from now on without `in NAME` too
+                self.uses.append((sum(c.count("\n") for c in self.chunks) + 1, arg))
             else:
                 print(f"error: no model named {arg!r}", file=self.err)
         else:
@@ -130,7 +135,7 @@ class Session:
         chunk = text if text.endswith("\n") else text + "\n"
         source = "".join(self.chunks) + chunk
         try:
-            program = self.loader.elaborate(source, "<repl>")
+            program = self.loader.elaborate(source, "<repl>", self.uses)
         except SourceError as e:
             offset = sum(c.count("\n") for c in self.chunks)
             for d in e.diagnostics:  # report positions within what was just typed
@@ -180,7 +185,8 @@ class Session:
 
         q = st.query if isinstance(st, A.QueryStmt) else st
         try:
-            result, method = answer(self.program, q, target, self.fits)
+            result, method = answer(self.program, q, target, self.fits,
+                                    assume=getattr(st, "assume", None))
         except CausalError as e:
             print(f"error: {e}", file=self.err)
             return

@@ -63,6 +63,8 @@ def _route(model: CausalModel, backend: str | None, options: Mapping[str, Any]
         check_seed(given["seed"])
     if backend not in BACKENDS:
         raise QueryError(f"unknown backend {backend!r}; the backends are {', '.join(BACKENDS)}")
+    if backend == "exact":  # exact answers take no long sampling: no bar to show
+        given.pop("progress", None)
     if backend == "exact" and given:
         raise QueryError(f"the options {', '.join(given)} are for sampling, and this query is "
                          "answered exactly; pass backend='sample' (--backend sample) to sample")

@@ -29,12 +29,14 @@ from numpyro.handlers import trace
 from numpyro.primitives import Messenger
 
 from causaldsl.backends import jax64
+from causaldsl.backends.chunks import chunk_count, chunk_sums, chunking, pooled
 from causaldsl.backends.closed import condition, gaussian
 from causaldsl.backends.program import ABDUCTED, Program, indices, is_flag
 from causaldsl.backends.reparam import reparameterise
 from causaldsl.core.checks import SEEDS, available_memory, check_count, check_seed
 from causaldsl.core.errors import QueryError, ZeroProbabilityError
 from causaldsl.core.memo import cached_on
+from causaldsl.core.progress import announce, bar
 from causaldsl.core.types import FiniteType
 from causaldsl.ir.mechanism import ExprMechanism
 from causaldsl.model.causal_model import CausalModel
@@ -290,7 +292,10 @@ class SamplingEngine:
         _check_memory(program, samples)
         sampler = self._batch_sampler(program, samples, statistic, method)
         seeds = np.uint32(opts.seed) + np.arange(len(settings), dtype=np.uint32)
-        est, se, _, seen, ok = jax.device_get(sampler(seeds, do, ev))
+        if opts.progress:
+            est, se, seen, ok = _in_groups(sampler, seeds, do, ev, str(q))
+        else:
+            est, se, _, seen, ok = jax.device_get(sampler(seeds, do, ev))
         _check_batch_flags(program, q, settings, ok, do, ev)
         est, se = _checked_estimate(q, est, se, seen, samples, settings)
         route = ", ".join([f"{ROUTES[method]}, {samples} samples per setting",
@@ -367,6 +372,8 @@ class SamplingEngine:
         """Forward or importance sampling; the estimate is reduced inside the compiled sampler,
         so only the answer leaves the device."""
         n = opts.samples or DEFAULT_SAMPLES
+        if opts.progress:
+            return self._weighted_in_chunks(q, program, statistic, do, ev, opts, method, n)
         _check_memory(program, n)
         devices = jax.devices()
         chunk = -(-n // len(devices))
@@ -387,6 +394,35 @@ class SamplingEngine:
         meta: dict[str, Any] = {"samples": samples, "devices": spread}
         if method != "forward":
             meta["ess"] = float(ess)
+        return est, se, meta
+
+    def _weighted_in_chunks(self, q: Prob, program: Program, statistic: SampleStatistic,
+                            do: Any, ev: Any, opts: Options, method: str, n: int
+                            ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """:meth:`_weighted` with a progress bar: the samples drawn in equal chunks by one
+        compiled sampler (chunk i from the i-th key split from the seed's), pooled on the host
+        (:mod:`chunks`); on one device. Another draw than the one without a bar, as exact."""
+        chunks, size = chunking(n)
+        _check_memory(program, size)
+        key = ("chunk", id(program), size, statistic.key, method)
+        sampler = self._draws.get(key)
+        if sampler is None:
+            sampler = self._draws[key] = jax.jit(_chunk_estimator(program, size, statistic))
+        keys = jax.random.split(jax.random.key(np.uint32(opts.seed), impl=KEY_IMPL), chunks)
+        parts, flags = [], []
+        with bar(chunks * size, str(q), unit="sample") as advance:
+            for i in range(chunks):
+                sums, ok = jax.device_get(sampler(keys[i], np.uint32(i), do, ev))
+                parts.append(sums)
+                flags.append(ok)
+                advance(size)
+        ok = {k: all(bool(f[k]) for f in flags) for k in flags[0]}
+        program.check_flags(str(q), ok, rerun=(do, ev))
+        est, se, ess, seen = pooled(parts, method != "forward")
+        est, se = _checked_estimate(q, est, se, seen, chunks * size)
+        meta: dict[str, Any] = {"samples": chunks * size, "devices": 1}
+        if method != "forward":
+            meta["ess"] = ess
         return est, se, meta
 
     def _nuts(self, q: Prob, program: Program, reads: list[str], statistic: SampleStatistic, do: Any,
@@ -451,6 +487,8 @@ def _nuts_run(program: Program, reads: Sequence[str], statistic: SampleStatistic
         mcmc = MCMC(NUTS(model), num_warmup=opts.warmup, num_samples=draws,
                     num_chains=opts.chains, chain_method="vectorized",
                     progress_bar=opts.progress, jit_model_args=True)
+        if opts.progress:  # NumPyro's bar appears once its loop is compiled
+            announce("compiling the sampler (NUTS)…")
         mcmc.run(jax.random.PRNGKey(seed), do, ev, extra_fields=("potential_energy",))
         got = mcmc.get_samples()
         if discrete:
@@ -599,6 +637,25 @@ class _OneTransferSampler:
                 bool(out[2 * k + 1]), ok)
 
 
+def _chunk_estimator(program: Program, size: int, statistic: SampleStatistic) -> Any:
+    """(key, i, do, ev) → the sums (:func:`chunks.chunk_sums`) of chunk ``i`` of ``size``
+    samples drawn from ``key``, and whether each distribution's parameters were valid.
+    Forward samples have log weight 0. The chunks' keys are split on the host: a key folded
+    with the traced ``i`` inside made XLA's CPU compiler take minutes (JAX 0.10.2; the fusion
+    :func:`_standard_normals` describes)."""
+    draw = jax.vmap(_drawer(program, size), in_axes=(0, 0, None, None))
+    rows = _normal_sites(program)
+
+    def run(key: Any, i: Any, do: Mapping[str, Any], ev: Mapping[str, Any]) -> Any:
+        key, normals = jax.random.split(key)
+        eps = _standard_normals(normals, (1, rows, size), i, None)
+        vals, logw, ok = draw(jax.random.split(key, 1), eps, do, ev)
+        x = jnp.asarray(statistic({k: v.reshape(-1) for k, v in vals.items()}), dtype=float)
+        return chunk_sums(jnp, x, logw.reshape(-1)), {k: jnp.all(v) for k, v in ok.items()}
+
+    return run
+
+
 def _estimator(program: Program, chunk: int, statistic: SampleStatistic, weighted: bool, chunks: int,
                spread_over: NamedSharding | None) -> Any:
     """seed → the (weighted) mean of ``statistic`` over ``chunks`` chunks of samples, its standard
@@ -702,6 +759,29 @@ def _drawer(program: Program, n: int) -> Any:
         return {r: tr[r]["value"] for r in program.reads}, logw, ok
 
     return draw
+
+
+def _in_groups(sampler: Any, seeds: np.ndarray, do: Mapping[str, np.ndarray],
+               ev: Mapping[str, np.ndarray], what: str) -> tuple[Any, ...]:
+    """A batch's sampler called on groups of its settings (the last padded with copies of its
+    last setting, so every call has one shape and one compiled program), a progress bar
+    advancing after each: the same estimates as one call, setting by setting."""
+    total = len(seeds)
+    size = chunk_count(total, 50)
+    outs = []
+    with bar(total, what, unit="setting") as advance:
+        for start in range(0, total, size):
+            take = np.minimum(np.arange(start, start + size), total - 1)
+            out = jax.device_get(sampler(seeds[take], {k: v[take] for k, v in do.items()},
+                                         {k: v[take] for k, v in ev.items()}))
+            outs.append((out, min(size, total - start)))
+            advance(min(size, total - start))
+    est = np.concatenate([o[0][:k] for o, k in outs])
+    se = np.concatenate([o[1][:k] for o, k in outs])
+    seen = np.concatenate([np.asarray(o[3])[:k] for o, k in outs])
+    flags = {name: np.concatenate([np.asarray(o[4][name])[:k] for o, k in outs])
+             for name in outs[0][0][4]}
+    return est, se, seen, flags
 
 
 def _batch_settings(text: str | Prob | Expect, values: Any

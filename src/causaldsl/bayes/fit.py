@@ -22,6 +22,7 @@ from causaldsl.bayes.inference import Diagnostics, max_likelihood, nuts, svi
 from causaldsl.bayes.patterns import Patterns, observed_patterns
 from causaldsl.core.checks import check_count, check_seed
 from causaldsl.core.errors import FitError
+from causaldsl.core.progress import announce, bar
 from causaldsl.core.types import FiniteType
 from causaldsl.ir.mechanism import Table, UnknownTable
 from causaldsl.model.causal_model import CausalModel
@@ -73,7 +74,7 @@ def fit(model: CausalModel, data: Any, method: str = "auto", *, draws: int = 100
     elif method == "svi":
         out, diag = svi(model, patterns, draws, steps, seed, progress)
     else:
-        return _mle(model, patterns, conjugate, bootstrap, steps, rng, seed)
+        return _mle(model, patterns, conjugate, bootstrap, steps, rng, seed, progress)
     return FittedModel(model, out, patterns.names, patterns.n, diag, patterns.source)
 
 
@@ -91,6 +92,8 @@ def _fit_parameters(model: CausalModel, data: Any, method: str, draws: int, warm
             raise FitError(f"mle of a model with unknown tables ({', '.join(model.unknown)}) "
                            "and parameters is not supported yet; fit by nuts or svi")
 
+        if progress:  # replicates fitted at once: nothing to advance between them
+            announce(f"fitting the data and {bootstrap} bootstrap replicates at once…")
         point, reps, diag, names, n, source = mle_parameters(model, data, bootstrap, seed,
                                                              missing)
         return FittedModel(model, reps, names, n, diag, source,
@@ -110,7 +113,8 @@ def _fit_parameters(model: CausalModel, data: Any, method: str, draws: int, warm
 
 
 def _mle(model: CausalModel, patterns: Patterns, conjugate: bool, bootstrap: int,
-         steps: int, rng: np.random.Generator, seed: int) -> FittedModel:
+         steps: int, rng: np.random.Generator, seed: int, progress: bool = False
+         ) -> FittedModel:
     """Maximum-likelihood tables and ``bootstrap`` replicates (rows resampled with
     replacement): closed form where every family is observed, else by optimisation."""
     t0 = time.perf_counter()
@@ -119,11 +123,16 @@ def _mle(model: CausalModel, patterns: Patterns, conjugate: bool, bootstrap: int
     if conjugate:
         point = _counted(model, patterns, strict=True)
         draws: dict[str, list[np.ndarray]] = {v: [] for v in model.unknown}
-        for r in reps:
-            for v, a in _counted(model, patterns.resampled(r), strict=False).items():
-                draws[v].append(a)
+        with bar(bootstrap, "bootstrap", unit="replicate", on=progress) as advance:
+            for r in reps:
+                for v, a in _counted(model, patterns.resampled(r), strict=False).items():
+                    draws[v].append(a)
+                advance(1)
         out = {v: np.stack(a) for v, a in draws.items()}
     else:
+        if progress:  # one vectorised optimisation: nothing to advance between replicates
+            announce(f"fitting the data and {bootstrap} bootstrap replicates at once "
+                     f"({steps} steps)…")
         both = max_likelihood(model, patterns, np.vstack([patterns.counts[None], reps]),
                               steps, seed)
         point = {v: a[0] for v, a in both.items()}

@@ -15,6 +15,7 @@ import numpy as np
 from causaldsl.backends import jax64
 from causaldsl.bayes.likelihood import log_likelihood, pattern_probabilities
 from causaldsl.bayes.patterns import Patterns
+from causaldsl.core.progress import announce
 from causaldsl.ir.mechanism import UnknownTable
 from causaldsl.model.causal_model import CausalModel
 
@@ -162,6 +163,8 @@ def nuts(model: CausalModel, patterns: Patterns, draws: int, warmup: int, chains
     # jitted: NumPyro takes its first gradient eagerly, op by op, which costs a second or two
     mcmc = MCMC(NUTS(potential_fn=jax.jit(potential)), num_warmup=warmup, num_samples=per_chain,
                 num_chains=chains, chain_method="sequential", progress_bar=progress)
+    if progress:  # NumPyro's bar appears once its loop is compiled
+        announce("compiling the sampler (NUTS)…")
     mcmc.run(key, init_params=init)
     raw = mcmc.get_samples(group_by_chain=True)
     tables = jax.jit(jax.vmap(jax.vmap(to_tables)))(raw)

@@ -16,6 +16,7 @@ import numpy as np
 from causaldsl.backends import jax64
 from causaldsl.bayes.inference import Diagnostics, mcmc_warnings, svi_warnings
 from causaldsl.core.errors import FitError, QueryError
+from causaldsl.core.progress import announce
 from causaldsl.core.types import FiniteType, Real
 from causaldsl.estimation.data import columns_of, load
 from causaldsl.ir.expr import free_names
@@ -143,6 +144,8 @@ def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chai
     if fast is None:  # finite sites summed out: NumPyro's own set-up enumerates them
         mcmc = MCMC(NUTS(joint), num_warmup=warmup, num_samples=per_chain, num_chains=chains,
                     chain_method="sequential", progress_bar=progress)
+        if progress:
+            announce("compiling the sampler (NUTS)…")
         mcmc.run(key, evidence)
         samples = mcmc.get_samples(group_by_chain=True)
     else:
@@ -153,6 +156,8 @@ def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chai
         mcmc = MCMC(data_nuts(potential_of, evidence), num_warmup=warmup,
                     num_samples=per_chain, num_chains=chains, chain_method="sequential",
                     progress_bar=progress, jit_model_args=True)
+        if progress:
+            announce("compiling the sampler (NUTS)…")
         mcmc.run(key, evidence, init_params=init)
         samples = constrain(mcmc.get_samples(group_by_chain=True))
     grouped = {p: np.asarray(samples[site(model, p)]) for p in priors}

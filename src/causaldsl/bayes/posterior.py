@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from causaldsl.core.types import FiniteType, show_label
+from causaldsl.model.html import html_table
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,6 +152,10 @@ class Posterior:
         out = pd.DataFrame(rows)
         out["level"], out["identified"] = self.level, self.identified
         return out
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the summary table (:meth:`to_pandas`) under the query, and the note."""
+        return html_table(self.to_pandas(), self.query, self.note())
 
     def to_dict(self) -> dict[str, Any]:
         """The answer as JSON-ready data."""

@@ -24,6 +24,7 @@ from causaldsl.model.causal_model import CausalModel
 from causaldsl.model.distribution import Batch, Distribution
 from causaldsl.model.estimate import EffectEstimate
 from causaldsl.model.graph import ADMG
+from causaldsl.model.html import html_table
 
 
 def draw(x: Any, *, do: Mapping[str, Any] | None = None, cut: Sequence[str] = (),
@@ -86,8 +87,15 @@ def repr_mimebundle(x: Any) -> dict[str, str]:
 
 
 def _html(x: Any, picture: Picture) -> str | None:
+    """The picture's HTML, and under a result's chart its text (a distribution) or its
+    table (a batch, a row per setting and cell; an estimate, one row) with the text folded
+    away (the route, the interval's kind and any warning)."""
     html = picture._repr_html_()
-    if html is not None and isinstance(x, Distribution | Batch | EffectEstimate):
+    if html is not None and isinstance(x, Batch | EffectEstimate):
+        title = x.title if isinstance(x, Batch) else str(x.details.get("query") or "")
+        html += html_table(x.to_pandas(), title)
+        html += f"<details><summary>as text</summary><pre>{escape(str(x))}</pre></details>"
+    elif html is not None and isinstance(x, Distribution):
         html += f"<pre>{escape(str(x))}</pre>"
     return html
 

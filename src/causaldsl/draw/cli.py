@@ -132,11 +132,12 @@ def save_chart(result: Any, title: str, output: str) -> Path:
 
 
 def check_chart_path(output: str, flag: str) -> None:
-    """Before any work: ``output`` names a file a chart can be saved to (charts are SVG)."""
+    """Before any work: ``output`` names a file a chart can be saved to (SVG or PNG)."""
     ext = Path(output).suffix.lower()
-    if ext != ".svg":
-        raise DrawError(f"{flag} {output}: the forest and overlap plots are drawn as SVG only, "
-                        f"so name a .svg file (not {repr(ext) if ext else 'no extension'})")
+    if ext not in (".svg", ".png"):
+        raise DrawError(f"{flag} {output}: the forest and overlap plots are drawn as SVG or "
+                        f"PNG, so name a .svg or .png file (not "
+                        f"{repr(ext) if ext else 'no extension'})")
 
 
 def estimate_pictures(result: Any, forest: str | None, overlap: str | None) -> list[Path]:

@@ -1,7 +1,8 @@
 """Turning pictures into files: DOT text as is, SVG/PNG/PDF through graphviz's ``dot`` program.
 
-DOT output needs nothing installed. The other formats run ``dot`` (or the program named by the
-``CAUSAL_DOT`` environment variable); when it is missing the error says how to install it.
+DOT output needs nothing installed. The other formats run the program the ``CAUSAL_DOT``
+environment variable names, else ``dot`` on the PATH, else the ``graphviz-pure`` program that
+installs with causaldsl (a static build of dot: SVG and PNG, no PDF). docs/pictures.md says more.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import sysconfig
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from causaldsl.core.errors import CausalError, DrawError
 from causaldsl.draw.dot import Dot
+from causaldsl.draw.raster import PINNED, chart_dot
 
 FORMATS = ("svg", "png", "pdf", "dot")
 _EXTENSIONS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
@@ -32,24 +36,57 @@ def format_of(path: str | Path) -> str:
     return _EXTENSIONS[ext]
 
 
-def dot_program() -> str:
-    """The path of graphviz's ``dot``; DrawError saying how to install it when it is missing."""
-    name = os.environ.get("CAUSAL_DOT", "dot")
-    found = shutil.which(name)
-    if found is None:
-        raise DrawError(f"the graphviz program {name!r} was not found, and it is needed for "
-                        f"SVG, PNG and PDF pictures; {INSTALL_HINT}")
-    return found
+def dot_program(fmt: str = "svg") -> str:
+    """The path of the program that lays out DOT for ``fmt``: ``$CAUSAL_DOT``, else ``dot``
+    on the PATH, else the bundled ``graphviz-pure`` (not for PDF); DrawError saying how to get
+    one when there is none."""
+    named = os.environ.get("CAUSAL_DOT")
+    if named:
+        found = _which(named)
+        if found is None:
+            raise DrawError(f"CAUSAL_DOT names the graphviz program {named!r}, which was not "
+                            f"found; it is needed for SVG, PNG and PDF pictures; {INSTALL_HINT}")
+        return found
+    found = _which("dot")
+    if found is not None:
+        return found
+    bundled = bundled_dot()
+    if bundled is None:
+        raise DrawError("graphviz's dot was not found, and it is needed for SVG, PNG and PDF "
+                        "pictures; `pip install graphviz-pure` (installed with causaldsl) "
+                        f"draws SVG and PNG, or {INSTALL_HINT}")
+    if fmt == "pdf":
+        raise DrawError("PDF needs graphviz's dot, which was not found (the bundled "
+                        f"graphviz-pure writes SVG and PNG only); save .svg or .png, or "
+                        f"{INSTALL_HINT}")
+    return bundled
 
 
-def run_dot(source: str, fmt: str) -> bytes:
-    """Lay out DOT text with graphviz and return the picture's bytes."""
+def bundled_dot() -> str | None:
+    """The ``graphviz-pure`` program installed beside this Python (its scripts folder, so
+    found in a virtual environment that is not activated), else on the PATH; None without
+    it."""
+    exe = "graphviz-pure.exe" if os.name == "nt" else "graphviz-pure"
+    for folder in dict.fromkeys([sysconfig.get_path("scripts"), os.path.dirname(sys.executable)]):
+        path = Path(folder) / exe
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path)
+    return _which("graphviz-pure")
+
+
+#: Looks a program up on the PATH (a name of this module, so tests can hide ``dot``).
+_which = shutil.which
+
+
+def run_dot(source: str, fmt: str, args: tuple[str, ...] = ()) -> bytes:
+    """Lay out DOT text with graphviz (and its extra ``args``) and return the picture's
+    bytes."""
     if fmt not in FORMATS:
         raise DrawError(f"unknown picture format {fmt!r}; use one of {', '.join(FORMATS)}")
     if fmt == "dot":
         return source.encode()
     extra = ["-Gdpi=144"] if fmt == "png" else []  # sharp on high-density screens
-    proc = subprocess.run([dot_program(), f"-T{fmt}", *extra], input=source.encode(),
+    proc = subprocess.run([dot_program(fmt), *args, f"-T{fmt}", *extra], input=source.encode(),
                           capture_output=True, check=False)
     if proc.returncode != 0:
         why = proc.stderr.decode(errors="replace").strip()
@@ -75,8 +112,11 @@ class Picture:
     def render(self, fmt: str = "svg") -> bytes:
         """The picture in one of ``svg``, ``png``, ``pdf``, ``dot``."""
         if self.svg_text is not None:
+            if fmt == "png":  # the chart's shapes pinned in DOT, drawn by the same graphviz
+                return run_dot(chart_dot(self.svg_text).source(), "png", PINNED)
             if fmt != "svg":
-                raise DrawError(f"a chart is drawn as SVG only, not {fmt}; save it as .svg")
+                raise DrawError(f"a chart is drawn as SVG or PNG, not {fmt}; save it as .svg "
+                                "or .png")
             return self.svg_text.encode()
         return run_dot(self.source, fmt)
 

@@ -22,6 +22,7 @@ from causaldsl.analysis.adjustment import (
 )
 from causaldsl.analysis.identify import graph_of
 from causaldsl.core.errors import DataError, QueryError
+from causaldsl.core.progress import callback
 from causaldsl.core.types import FiniteType, Label, OpaqueType, Type, show_label
 from causaldsl.estimation import design as D
 from causaldsl.estimation import plugin
@@ -55,7 +56,7 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
              propensity: str | None = None, level: float = 0.95, bootstrap: int = 0,
              seed: int = 0, missing: str = "error", trusted: bool = True,
              instrument: Iterable[str] | str | None = None,
-             progress: Callable[[int, int], None] | None = None) -> EffectEstimate:
+             progress: bool | Callable[[int, int], None] | None = None) -> EffectEstimate:
     """``query`` (a mean, a probability of a value, or a difference of them, under
     ``do(X = x)``, optionally in a stratum ``W = w`` or among the treated) estimated from
     ``data`` on the graph of ``target`` (a CausalModel, an ADMG or a networkx DiGraph).
@@ -69,7 +70,21 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
     adjustment set (default: chosen from the graph). ``outcome`` / ``propensity``: Wilkinson
     formulas for the nuisance models (default: main effects). ``bootstrap``: replicates for
     the standard error and a percentile interval (default: the sandwich and a normal
-    interval). ``trusted=False`` for formulas from text (they may not run code)."""
+    interval). ``trusted=False`` for formulas from text (they may not run code).
+    ``progress=True`` shows the bootstrap's bar on standard error (or a callable is called
+    with the replicates done and their total)."""
+    if progress is True or progress is False:
+        if not progress or not bootstrap:
+            progress = None
+        else:
+            report, shown = callback(bootstrap, "bootstrap", unit="replicate")
+            try:
+                return estimate(target, query, data, method=method, adjust=adjust,
+                                outcome=outcome, propensity=propensity, level=level,
+                                bootstrap=bootstrap, seed=seed, missing=missing,
+                                trusted=trusted, instrument=instrument, progress=report)
+            finally:
+                shown.close()
     if not 0 < level < 1:
         raise QueryError(f"level={level}: a confidence level is between 0 and 1, e.g. 0.95")
     if not isinstance(bootstrap, int) or bootstrap < 0 or bootstrap == 1:

@@ -217,6 +217,8 @@ class QueryStmt(Record):
     text: str
     target: tuple[str, Span] | None
     span: Span
+    #: an assumption the user states so the model answers (``assuming response_functions``)
+    assume: str | None = None
 
 
 class IdentifyStmt(Record):
@@ -484,8 +486,10 @@ class _ToAst(Transformer_NonRecursive):
         return _ToQuery().prob(items)
 
     def query_stmt(self, meta, items):  # type: ignore[no-untyped-def]
-        target = (str(items[1]), _span(items[1])) if len(items) > 1 and items[1] is not None else None
-        return QueryStmt(items[0], str(items[0]), target, self._sp(meta, items))
+        rest = [t for t in items[1:] if t is not None]
+        target = next(((str(t), _span(t)) for t in rest if t.type == "NAME"), None)
+        assume = next((str(t) for t in rest if t.type == "ASSUMPTION"), None)
+        return QueryStmt(items[0], str(items[0]), target, self._sp(meta, items), assume)
 
     def identify_stmt(self, meta, items):  # type: ignore[no-untyped-def]
         rest = [t for t in items[1:] if t is not None]

@@ -7,6 +7,7 @@ import csv
 import itertools
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,10 +119,14 @@ BUILTIN_TYPES: dict[str, Type] = {"Bool": Bool, "Real": Real}
 
 
 class Elaborator:
-    def __init__(self, file: str, text: str, loader: Any = None):
+    def __init__(self, file: str, text: str, loader: Any = None,
+                 uses: Sequence[tuple[int, str]] = ()):
         self.file = file
         self.text = text
         self.loader = loader
+        #: (line, model): from that line on, a statement without ``in NAME`` asks that model
+        #: (the REPL's ``:use``), else the last model or graph above it
+        self.uses = sorted(uses)
         self.diags: list[Diagnostic] = []
         self.prog = Program(file)
         self.defined_at: dict[str, Span] = {}
@@ -912,7 +917,7 @@ class Elaborator:
                            + did_you_mean(name, self.prog.models))
                 return
         elif self.targets:
-            name = self.targets[-1]
+            name = self.default_target(st.span, self.targets[-1])
             if name not in self.prog.models:
                 return  # its definition failed and was reported
         else:
@@ -920,6 +925,12 @@ class Elaborator:
                                 "`query P(...) in NAME`")
             return
         model = self.prog.models[name]
+        if getattr(st, "assume", None) and (name in self.prog.graphs or name in self.fitted):
+            what = "a graph, which has no tables" if name in self.prog.graphs else \
+                "a fitted model, answered by its posterior"
+            self.error(st.span, f"`assuming {st.assume}` is an assumption about a model's "
+                                f"tables; {name} is {what}")
+            return
         unknown = [*model.unknown, *model.parameters]
         if unknown and name not in self.fitted and not isinstance(st, A.IdentifyStmt):
             what = "tables" if not model.parameters else "parameters" if not model.unknown \
@@ -945,6 +956,12 @@ class Elaborator:
         self.prog.statements.append((st, name))
 
 
+    def default_target(self, span: Span, last: str) -> str:
+        """The model a statement without ``in NAME`` asks: the one a ``:use`` before its line
+        chose (while it is defined), else ``last``."""
+        chosen = [name for line, name in self.uses if line <= span.line]
+        return chosen[-1] if chosen and chosen[-1] in self.prog.models else last
+
     def estimate_statement(self, st: A.EstimateStmt) -> None:
         """Check what can be checked without reading the data: the target, the question, the
         options, and that the data file is a readable regular file. The data path is kept
@@ -960,7 +977,7 @@ class Elaborator:
                                  f"{did_you_mean(name, self.prog.models)}")
                 return
         elif self.prog.models:
-            name = list(self.prog.models)[-1]
+            name = self.default_target(st.span, list(self.prog.models)[-1])
         else:
             self.error(st.span, "an estimate needs a graph or model: define one above it, or "
                                 "write `estimate ... in NAME`")

@@ -171,7 +171,8 @@ class _Printer:
             return [*out, "}" + self.trailing(sp.last_line, sp.last_line)]
         if isinstance(st, A.QueryStmt):
             target = f" in {st.target[0]}" if st.target else ""
-            return [f"query {st.query}{target}" + self.trailing(sp.line, sp.last_line)]
+            assume = f" assuming {st.assume}" if st.assume else ""
+            return [f"query {st.query}{target}{assume}" + self.trailing(sp.line, sp.last_line)]
         if isinstance(st, A.IdentifyStmt):
             by = f" by {st.method}" if st.method else ""
             target = f" in {st.target[0]}" if st.target else ""

@@ -9,6 +9,7 @@ statements then find them loaded."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from causaldsl.core import hooks
@@ -53,9 +54,11 @@ class Loader:
     def load_import(self, importer: str, path: str) -> Program:
         return self.load(_import_path(importer, path))
 
-    def elaborate(self, text: str, file: str) -> Program:
+    def elaborate(self, text: str, file: str, uses: Sequence[tuple[int, str]] = ()) -> Program:
+        """``text`` as a program; ``uses``: (line, model) choices of the model that statements
+        without ``in NAME`` ask from that line on (the REPL's ``:use``)."""
         text = without_bom(text)
-        return Elaborator(file, text, self).run(parse_module(text, file))
+        return Elaborator(file, text, self, uses).run(parse_module(text, file))
 
     # -- without recursion ---------------------------------------------------------------
     def _load_one(self, p: Path, shown: str) -> Program:

@@ -20,7 +20,7 @@ KEYWORDS = {"type", "model", "graph", "observed", "box", "diagram", "query", "id
             "estimate", "with", "import", "latent", "exogenous", "table", "if", "then", "else",
             "and", "or", "not",
             "true", "false", "in", "from", "by", "return", "do", "P", "E", "id", "copy",
-            "discard", "swap", "Real", "Bool"}
+            "discard", "swap", "Real", "Bool", "assuming"}
 
 
 _TERMINALS = {"NAME": "a name", "NUMBER": "a number", "SIGNED_INT": "an integer", "INT": "an integer",
@@ -28,7 +28,8 @@ _TERMINALS = {"NAME": "a name", "NUMBER": "a number", "SIGNED_INT": "an integer"
               "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COLON": "':'", "COMMA": "','",
               "EQUAL": "'='", "TILDE": "'~'", "$END": "end of file", "SIGNED_REAL": "a number",
               "ESCAPED_STRING": 'a "quoted" value', "METHOD": "a method (backdoor, adjustment, "
-              "frontdoor, comb, id)", "NUMBERS": "numbers", "PROPERTY": "a property"}
+              "frontdoor, comb, id)", "NUMBERS": "numbers", "PROPERTY": "a property",
+              "ASSUMPTION": "an assumption (response_functions)"}
 
 
 #: What an expected-token list shows as one entry when it holds several of these.

@@ -325,7 +325,7 @@ class CausalModel(Drawable):
 
         Keyword values fill variables left open in the text: ``query("P(C | do(S))", S="yes")``.
         ``backend`` ("exact" or "sample") forces a route; ``method``, ``seed``, ``samples`` and
-        ``progress`` (a progress bar for MCMC) control sampling.
+        ``progress`` (a bar on standard error while it samples) control sampling.
         """
         check_query("query", text)
         self._check_known("query")
@@ -386,14 +386,16 @@ class CausalModel(Drawable):
     def query_batch(self, text: str | Query, values: Any = None,
                     tables: Mapping[str, Any] | None = None,
                     backend: str | None = None, *, method: str | None = None,
-                    seed: int | None = None, samples: int | None = None) -> Batch:
+                    seed: int | None = None, samples: int | None = None,
+                    progress: bool | None = None) -> Batch:
         """Answer one query for many value settings (``values``: a dict of columns or a list of
         dicts) and/or, exactly, many table sets (``tables``) in one compiled call. Models with
-        continuous variables are sampled, one setting per seed from ``seed`` on."""
+        continuous variables are sampled, one setting per seed from ``seed`` on;
+        ``progress=True`` shows a bar on standard error as groups of settings are sampled."""
         check_query("query_batch", text)
         values, tables = _batch_arguments(values, tables)
         self._check_known("query_batch", tables or {})
-        options = {"method": method, "seed": seed, "samples": samples}
+        options = {"method": method, "seed": seed, "samples": samples, "progress": progress}
         return hooks.answer_batch(self, text, values, tables, backend, options)
 
 

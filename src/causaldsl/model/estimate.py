@@ -216,6 +216,13 @@ class SampledBatch(Batch):
     se: np.ndarray = field(default_factory=lambda: np.zeros(()))
     route: str = ""
 
+    def to_pandas(self) -> Any:
+        """:meth:`Batch.to_pandas` with the standard error of each cell (``se``)."""
+        out = super().to_pandas()
+        out["se"] = np.concatenate([np.asarray(self.se[i], dtype=np.float64).reshape(-1)
+                                    for i in range(len(self))]) if len(self) else []
+        return out
+
     def __getitem__(self, i: int) -> Any:
         row, se = self.probs[i], np.asarray(self.se)[i]
         if not self.variables and not self.given:

@@ -243,8 +243,10 @@ def _check_determined(model: CausalModel, mw: MultiWorld, prob: Prob) -> None:
             f"{len(names)} worlds ({', '.join(names)}); how its noise is shared between "
             "worlds is not part of the model. Either write it as a function of exogenous noise "
             f"(`exogenous U_{var} ...` and `{var} := ...`), or assume the canonical "
-            "response-function model with model.with_response_functions() (each row of each "
-            "table answers independently), or bound it: PN, PS and PNS have sharp bounds, "
+            "response-function model (each row of each table answers independently): "
+            "`query ... assuming response_functions` in a .causal file, --assume "
+            "response-functions on the command line, model.with_response_functions() in "
+            "Python; or bound it: PN, PS and PNS have sharp bounds, "
             "causaldsl.counterfactual.bounds")
 
 
