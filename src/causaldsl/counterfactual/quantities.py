@@ -174,9 +174,16 @@ def _answer(model: CausalModel, name: str, q: Prob | Linear, formula: str | None
 
 def _levels(model: CausalModel, treatment: str, treated: Label | None,
             control: Label | None) -> tuple[Label, Label]:
-    """Treated and control values. On a two-valued treatment the defaults are its second and
-    first value, and one given alone makes the other the other value."""
-    t = finite(model[treatment].type, f"treatment {treatment}")
+    """Treated and control values of the model's treatment (see :func:`levels_of`)."""
+    return levels_of(finite(model[treatment].type, f"treatment {treatment}"), treatment,
+                     treated, control)
+
+
+def levels_of(t: FiniteType, treatment: str, treated: Label | None, control: Label | None
+              ) -> tuple[Label, Label]:
+    """Treated and control values of a treatment of type ``t``. On a two-valued treatment the
+    defaults are its second and first value, and one given alone makes the other the other
+    value."""
     for x in (treated, control):
         if x is not None and x not in t:
             raise QueryError(f"{x!r} is not a value of {treatment} : {t}; its values are "
