@@ -51,12 +51,41 @@ def ett(model: CausalModel, treatment: str, outcome: str, *, treated: Label | No
     given = (Event(treatment, x1),)
     q = _difference(_term(outcome, outcome_value, ((treatment, x1),), given),
                     _term(outcome, outcome_value, ((treatment, x0),), given))
-    y = _given(outcome, outcome_value)
-    x1_, x0_ = show_value(x1), show_value(x0)
-    formula = (f"Σ_z ({y(f'{treatment} = {x1_}, z')} − {y(f'{treatment} = {x0_}, z')}) "
-               f"P(z | {treatment} = {x1_}), z over the parents of {treatment} "
-               "(back-door adjustment)")
+    formula = _ett_formula(model, treatment, outcome, x1, x0, _given(outcome, outcome_value))
     return _answer(model, "ETT", q, formula, INDEPENDENT)
+
+
+def _ett_formula(model: CausalModel, treatment: str, outcome: str, x1: Label, x0: Label,
+                 y: Callable[[str], str]) -> str:
+    """The back-door adjustment ETT equals, over the set it adjusts for: the observed parents
+    of the treatment where they are a back-door set, else a minimal back-door set; without
+    one, what the value rests on instead."""
+    from causaldsl.analysis.adjustment import backdoor_admissible, find_backdoor_set
+
+    g = model.admg()
+    x1_, x0_ = f"{treatment} = {show_value(x1)}", f"{treatment} = {show_value(x0)}"
+    if outcome not in g.nodes or treatment not in g.nodes:
+        z: frozenset[str] | None = None
+    else:
+        parents = frozenset(g.parents(treatment))
+        z = parents if backdoor_admissible(g, treatment, outcome, parents) else \
+            find_backdoor_set(g, treatment, outcome)
+    if z is None:
+        return (f"no set of observed variables blocks the back-door paths from {treatment} to "
+                f"{outcome}, so no adjustment gives ETT; the value is the definition evaluated "
+                "in the multi-world model, where every table (latent ones included) is read "
+                "in one world only")
+    if not z:
+        return (f"{y(x1_)} − {y(x0_)} ({treatment} and {outcome} have no back-door path: "
+                "nothing to adjust for)")
+    zs = sorted(z, key=lambda v: list(g.nodes).index(v))
+    low = ", ".join(v.lower() for v in zs)
+    which = (f"the observed parents of {treatment}" if z == frozenset(g.parents(treatment))
+             else "a minimal back-door set")
+    sub = low if len(zs) == 1 else "{" + low + "}"
+    return (f"Σ_{sub} ({y(f'{x1_}, {low}')} − {y(f'{x0_}, {low}')}) P({low} | {x1_}), "
+            f"over {{{', '.join(zs)}}}: {which}, a back-door set for {treatment} → {outcome} "
+            "(back-door adjustment)")
 
 
 def nde(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequence[str], *,
@@ -81,6 +110,11 @@ def _natural(name: str, model: CausalModel, treatment: str, outcome: str,
     x1, x0 = _levels(model, treatment, treated, control)
     x, xm = (x1, x0) if name == "NDE" else (x0, x1)
     ms = _names(mediator)
+    if not ms:
+        raise QueryError(f"{name} needs at least one mediator between {treatment} and "
+                         f"{outcome}; with none, every effect is direct: the total effect "
+                         f"E[{outcome}[{treatment} = x1]] − E[{outcome}[{treatment} = x0]] is the "
+                         "NDE and the NIE is 0")
     natural = tuple((m, Event(m, None, ((treatment, xm),))) for m in ms)
     q = _difference(_term(outcome, outcome_value, ((treatment, x), *natural)),
                     _term(outcome, outcome_value, ((treatment, x0),)))
@@ -106,6 +140,8 @@ def cde(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequen
                                  else tuple(mediator_value))  # type: ignore[arg-type]
     if len(values) != len(ms):
         raise QueryError(f"cde: {len(ms)} mediators but {len(values)} mediator values")
+    if not ms:
+        raise QueryError("cde needs at least one mediator to hold fixed")
     held = tuple(zip(ms, values, strict=True))
     q = _difference(_term(outcome, outcome_value, ((treatment, x1), *held)),
                     _term(outcome, outcome_value, ((treatment, x0), *held)))
