@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from causaldsl.core.errors import NotDeterminedError, QueryError
 from causaldsl.core.types import FiniteType, Label
@@ -15,6 +15,14 @@ from causaldsl.model.distribution import Distribution
 from causaldsl.rewrite.responses import RESPONSE_MARK
 from causaldsl.rewrite.worlds import deterministic
 from causaldsl.syntax.query import Event, Expect, Linear, Prob, show_value
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from causaldsl.model.graph import ADMG
+
+#: A model (its mechanisms answer), or a graph (identified, then evaluated on data).
+Source: TypeAlias = "CausalModel | ADMG | nx.DiGraph"
 
 EXPLICIT = "the model's structural equations and the distribution of its exogenous noise"
 INDEPENDENT = ("independent noise: each table has noise of its own, independent of all other "
@@ -44,13 +52,17 @@ class Answer:
                 f"  formula:    {self.formula}\n  assumption: {self.assumption}")
 
 
-def ett(model: CausalModel, treatment: str, outcome: str, *, treated: Label | None = None,
-        control: Label | None = None, outcome_value: Label | None = None) -> Answer:
+def ett(model: Source, treatment: str, outcome: str, *, treated: Label | None = None,
+        control: Label | None = None, outcome_value: Label | None = None,
+        data: Any = None) -> Answer:
     """Effect of treatment on the treated: E[Y[X = x1] − Y[X = x0] | X = x1]."""
     x1, x0 = _levels(model, treatment, treated, control)
     given = (Event(treatment, x1),)
     q = _difference(_term(outcome, outcome_value, ((treatment, x1),), given),
                     _term(outcome, outcome_value, ((treatment, x0),), given))
+    if _from_data(model, data):
+        return _identified("ETT", model, q, data)
+    assert isinstance(model, CausalModel)
     formula = _ett_formula(model, treatment, outcome, x1, x0, _given(outcome, outcome_value))
     return _answer(model, "ETT", q, formula, INDEPENDENT)
 
@@ -88,23 +100,25 @@ def _ett_formula(model: CausalModel, treatment: str, outcome: str, x1: Label, x0
             "(back-door adjustment)")
 
 
-def nde(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequence[str], *,
+def nde(model: Source, treatment: str, outcome: str, mediator: str | Sequence[str], *,
         treated: Label | None = None, control: Label | None = None,
-        outcome_value: Label | None = None) -> Answer:
+        outcome_value: Label | None = None, data: Any = None) -> Answer:
     """Natural direct effect: E[Y[X = x1, M = M[X = x0]]] − E[Y[X = x0]] (Pearl 2001)."""
-    return _natural("NDE", model, treatment, outcome, mediator, treated, control, outcome_value)
+    return _natural("NDE", model, treatment, outcome, mediator, treated, control, outcome_value,
+                    data)
 
 
-def nie(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequence[str], *,
+def nie(model: Source, treatment: str, outcome: str, mediator: str | Sequence[str], *,
         treated: Label | None = None, control: Label | None = None,
-        outcome_value: Label | None = None) -> Answer:
+        outcome_value: Label | None = None, data: Any = None) -> Answer:
     """Natural indirect effect: E[Y[X = x0, M = M[X = x1]]] − E[Y[X = x0]] (Pearl 2001)."""
-    return _natural("NIE", model, treatment, outcome, mediator, treated, control, outcome_value)
+    return _natural("NIE", model, treatment, outcome, mediator, treated, control, outcome_value,
+                    data)
 
 
-def _natural(name: str, model: CausalModel, treatment: str, outcome: str,
+def _natural(name: str, model: Source, treatment: str, outcome: str,
              mediator: str | Sequence[str], treated: Label | None, control: Label | None,
-             outcome_value: Label | None) -> Answer:
+             outcome_value: Label | None, data: Any) -> Answer:
     """NDE sets X = x1 and M to its value under x0; NIE sets X = x0 and M to its value under x1.
     Both subtract E[Y[X = x0]]."""
     x1, x0 = _levels(model, treatment, treated, control)
@@ -118,6 +132,8 @@ def _natural(name: str, model: CausalModel, treatment: str, outcome: str,
     natural = tuple((m, Event(m, None, ((treatment, xm),))) for m in ms)
     q = _difference(_term(outcome, outcome_value, ((treatment, x), *natural)),
                     _term(outcome, outcome_value, ((treatment, x0),)))
+    if _from_data(model, data):
+        return _identified(name, model, q, data)
     y, m = _given(outcome, outcome_value), ", ".join(ms).lower()
     if name == "NDE":
         inner = (f"({y(f'{show_value(x1)}, {m}, c')} − {y(f'{show_value(x0)}, {m}, c')}) "
@@ -130,9 +146,10 @@ def _natural(name: str, model: CausalModel, treatment: str, outcome: str,
     return _answer(model, name, q, formula, INDEPENDENT)
 
 
-def cde(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequence[str],
+def cde(model: Source, treatment: str, outcome: str, mediator: str | Sequence[str],
         mediator_value: Label | Sequence[Label], *, treated: Label | None = None,
-        control: Label | None = None, outcome_value: Label | None = None) -> Answer:
+        control: Label | None = None, outcome_value: Label | None = None,
+        data: Any = None) -> Answer:
     """Controlled direct effect: E[Y[X = x1, M = m]] − E[Y[X = x0, M = m]]."""
     x1, x0 = _levels(model, treatment, treated, control)
     ms = _names(mediator)
@@ -145,6 +162,8 @@ def cde(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequen
     held = tuple(zip(ms, values, strict=True))
     q = _difference(_term(outcome, outcome_value, ((treatment, x1), *held)),
                     _term(outcome, outcome_value, ((treatment, x0), *held)))
+    if _from_data(model, data):
+        return _identified("CDE", model, q, data)
     setting = ", ".join(f"{m} = {show_value(v)}" for m, v in held)
     y = _given(outcome, outcome_value)
     formula = (f"{y(f'do({treatment} = {show_value(x1)}, {setting})')} − "
@@ -152,40 +171,66 @@ def cde(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequen
     return _answer(model, "CDE", q, formula, INTERVENTIONAL)
 
 
-def pn(model: CausalModel, treatment: str, outcome: str, *, treated: Label | None = None,
-       control: Label | None = None, outcome_value: Label | None = None) -> Answer:
+def pn(model: Source, treatment: str, outcome: str, *, treated: Label | None = None,
+       control: Label | None = None, outcome_value: Label | None = None, data: Any = None
+        ) -> Answer:
     """Probability of necessity: P(Y[X = x0] = y0 | X = x1, Y = y1)."""
-    return _probability("PN", model, treatment, outcome, treated, control, outcome_value)
+    return _probability("PN", model, treatment, outcome, treated, control, outcome_value, data)
 
 
-def ps(model: CausalModel, treatment: str, outcome: str, *, treated: Label | None = None,
-       control: Label | None = None, outcome_value: Label | None = None) -> Answer:
+def ps(model: Source, treatment: str, outcome: str, *, treated: Label | None = None,
+       control: Label | None = None, outcome_value: Label | None = None, data: Any = None
+        ) -> Answer:
     """Probability of sufficiency: P(Y[X = x1] = y1 | X = x0, Y = y0)."""
-    return _probability("PS", model, treatment, outcome, treated, control, outcome_value)
+    return _probability("PS", model, treatment, outcome, treated, control, outcome_value, data)
 
 
-def pns(model: CausalModel, treatment: str, outcome: str, *, treated: Label | None = None,
-        control: Label | None = None, outcome_value: Label | None = None) -> Answer:
+def pns(model: Source, treatment: str, outcome: str, *, treated: Label | None = None,
+        control: Label | None = None, outcome_value: Label | None = None, data: Any = None
+        ) -> Answer:
     """Probability of necessity and sufficiency: P(Y[X = x1] = y1, Y[X = x0] = y0)."""
-    return _probability("PNS", model, treatment, outcome, treated, control, outcome_value)
+    return _probability("PNS", model, treatment, outcome, treated, control, outcome_value, data)
 
 
-def _probability(name: str, model: CausalModel, treatment: str, outcome: str,
+def _probability(name: str, model: Source, treatment: str, outcome: str,
                  treated: Label | None, control: Label | None,
-                 outcome_value: Label | None) -> Answer:
+                 outcome_value: Label | None, data: Any = None) -> Answer:
     x1, x0 = _levels(model, treatment, treated, control)
     y1, y0 = _binary(model, outcome, outcome_value)
     yes, no = Event(outcome, y1, ((treatment, x1),)), Event(outcome, y0, ((treatment, x0),))
     q = {"PN": Prob((no,), (), (Event(treatment, x1), Event(outcome, y1))),
          "PS": Prob((yes,), (), (Event(treatment, x0), Event(outcome, y0))),
          "PNS": Prob((yes, no))}[name]
+    if _from_data(model, data):
+        return _identified(name, model, q, data)
     return _answer(model, name, q, None, INDEPENDENT, treatment, outcome)
 
 
 # -- helpers ----------------------------------------------------------------------------------
 
-def _answer(model: CausalModel, name: str, q: Prob | Linear, formula: str | None,
+def _from_data(source: Source, data: Any) -> bool:
+    """Whether the quantity is identified on a graph and evaluated on data (a graph, or a
+    model given ``data``), rather than computed on a model's mechanisms."""
+    if isinstance(source, CausalModel) and data is None:
+        return False
+    if data is None:
+        raise QueryError("a graph has no tables: give the observational data, data=... (a "
+                         "DataFrame, a CSV or Parquet file, a joint table with names=..., or "
+                         "a model whose observational distribution stands for the data)")
+    return True
+
+
+def _identified(name: str, source: Source, q: Prob | Linear, data: Any) -> Answer:
+    """The quantity by ID* on the source's graph, evaluated on ``data``."""
+    from causaldsl.counterfactual.identified import GRAPH, identify_quantity
+
+    iq = identify_quantity(source, name, q)
+    return Answer(name, iq.evaluate(data), str(q), iq.formula(), GRAPH)
+
+
+def _answer(model: Source, name: str, q: Prob | Linear, formula: str | None,
             assumption: str, treatment: str = "", outcome: str = "") -> Answer:
+    assert isinstance(model, CausalModel)  # a graph went to _identified (_from_data)
     explicit = all(deterministic(v.mechanism) for v in model.variables.values() if v.parents)
     from causaldsl.backends.exact import engine_for
 
@@ -208,9 +253,15 @@ def _answer(model: CausalModel, name: str, q: Prob | Linear, formula: str | None
     return Answer(name, float(value), str(q), formula, assumption)
 
 
-def _levels(model: CausalModel, treatment: str, treated: Label | None,
+def _levels(model: Source, treatment: str, treated: Label | None,
             control: Label | None) -> tuple[Label, Label]:
-    """Treated and control values of the model's treatment (see :func:`levels_of`)."""
+    """Treated and control values of the model's treatment (see :func:`levels_of`); on a graph,
+    whose nodes have no values, 1 and 0 unless said."""
+    if not isinstance(model, CausalModel):
+        x1, x0 = (1 if treated is None else treated), (0 if control is None else control)
+        if x1 == x0:
+            raise QueryError(f"treated and control are the same value {x1!r} of {treatment}")
+        return x1, x0
     return levels_of(finite(model[treatment].type, f"treatment {treatment}"), treatment,
                      treated, control)
 
@@ -240,8 +291,14 @@ def levels_of(t: FiniteType, treatment: str, treated: Label | None, control: Lab
     return t.values[t.index(x1)], t.values[t.index(x0)]
 
 
-def _binary(model: CausalModel, outcome: str, value: Label | None) -> tuple[Label, Label]:
-    """The outcome y and its complement y' of a two-valued outcome."""
+def _binary(model: Source, outcome: str, value: Label | None) -> tuple[Label, Label]:
+    """The outcome y and its complement y' of a two-valued outcome; on a graph, 1 and 0 (0 and
+    1 when the outcome value is 0; the other truth value for true or false)."""
+    if not isinstance(model, CausalModel):
+        y1 = 1 if value is None else value
+        if isinstance(y1, bool):
+            return y1, not y1
+        return y1, (1 if y1 == 0 else 0)
     t = finite(model[outcome].type, f"outcome {outcome}")
     if t.size != 2:
         raise QueryError(f"PN, PS and PNS need an outcome with two values; {outcome} has "
