@@ -170,6 +170,10 @@ def _counterfactual(source: CausalModel | ADMG | nx.DiGraph, q: Prob, method: st
             if isinstance(x, Event):
                 raise QueryError(f"{q}: {e.term} sets {v} to a potential outcome (a nested "
                                  "counterfactual); ID* takes settings to values")
+            if x is None:
+                raise QueryError(f"{q}: {e.term} leaves {v} open (every value at once); ID* "
+                                 f"takes settings to values: identify one value of {v} at a "
+                                 "time")
     for e in q.interventions:
         if e.value is None:
             raise QueryError(f"{q}: do({e.var}) has no value; a counterfactual query sets "
