@@ -98,7 +98,7 @@ model lin {
   Y : Real := 2 * X + U
 }
 """).model
-    with pytest.raises(QueryError, match="leaves X open .* X : Real is not finite"):
+    with pytest.raises(QueryError, match=r"leaves X open .* X : Real is not finite"):
         lin.query("E[Y[X] | X = 1.0]")
     with pytest.raises(QueryError, match="ID\\* takes settings to values: identify one value"):
         identify(ADMG(["X", "Y"], [("X", "Y")]), "P(Y[X] = 1 | X = 0)")
