@@ -314,3 +314,39 @@ def test_causal_identify_takes_a_counterfactual_without_jax(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert "= Σ_{z,w} P(z) P(y=1|z,x=0,w) P(w|x=1)    (by idc*)" in out
+
+
+def test_the_separation_test_of_line_4_agrees_with_networkx():
+    """IDC*'s line 4 asks whether an evidence node, its edges out cut, is d-separated from the
+    outcomes; idstar answers by a Bayes-ball on the counterfactual graph (no graph built).
+    It must agree with networkx's d-separation on the graph built from the same nodes."""
+    import sys
+    from pathlib import Path
+
+    from causaldsl.analysis.idstar import Inconsistent, _reaches
+
+    sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
+    from bench_idstar import random_queries
+
+    rng = np.random.default_rng(5)
+    checked = 0
+    for _, g, gamma, delta in random_queries(150, rng):
+        evs = [e for e in (*gamma, *delta) if e.var not in dict(e.world)]
+        try:
+            cg = make_cg(g, evs)
+        except (Inconsistent, QueryError):
+            continue
+        nodes, full = cg.nodes, cg.admg()
+        for _ in range(5):
+            if len(nodes) < 2:
+                break
+            idx = rng.permutation(len(nodes))
+            start = nodes[idx[0]]
+            t = {nodes[j] for j in idx[1:1 + rng.integers(1, len(nodes))]}
+            given = {nodes[j] for j in idx[1:] if nodes[j] not in t and rng.random() < 0.5}
+            cut = full.without_outgoing({cg.name(start)})
+            want = not cut.d_separated({cg.name(start)}, {cg.name(m) for m in t},
+                                       {cg.name(m) for m in given})
+            assert _reaches(cg, start, t, given) == want, (str(cg), start, t, given)
+            checked += 1
+    assert checked > 300
