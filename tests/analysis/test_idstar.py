@@ -104,6 +104,15 @@ def test_two_worlds_through_a_mediator_with_separate_noise():
     check(g, "P(Y[X = x1] = y1 | Z = z0, X = x0)")
 
 
+def test_one_district_sums_the_nodes_no_event_names():
+    """In V1 → V2, V1 ↔ V2 (V3 apart), V2[V3 = 0] is V2: its counterfactual graph is one
+    district {V1, V2}, and V1, which no event names, is summed out: P(v2 = 0), not the
+    P(v1, v2 = 0) of the papers' line 9 taken literally."""
+    g = G("V1>V2", "V1-V2", "V3")
+    assert str(id_star(g, [ev("V2", "v20", V3="v30")])) == "P(v2=v20)"
+    check(g, "P(V2[V3 = v30] = v20)")
+
+
 def check(g: ADMG, q: str, seeds: range = range(2)) -> None:
     for seed in seeds:
         m = model_for(g, seed)

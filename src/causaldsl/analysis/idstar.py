@@ -289,7 +289,11 @@ def _id_star(g: ADMG, events: tuple[CfEvent, ...], query: str, experiments: bool
             f"{{{', '.join(cg.name(n) for n in s)}}} needs {inner}, which is not: {why}",
             e.f, e.f_prime, e.roots, reason="hedge") from None
     values = {v: x for v, x in (*outcomes.items(), *sets.items()) if x is not None}
-    return est.bind(values) if values else est
+    est = est.bind(values) if values else est
+    # the district's nodes that no event names are summed out (line 6 sums them where there
+    # are several districts; with one, the papers' line 9 leaves them implicit)
+    summed = tuple(n.var for n in s if n not in cg.observed)
+    return Sum(summed, est).simplify() if summed else est
 
 
 def _check_conflict(cg: CounterfactualGraph, s: list[Node], query: str) -> None:

@@ -291,8 +291,9 @@ def _check_determined(model: CausalModel, mw: MultiWorld, prob: Prob) -> None:
             "worlds is not part of the model. Either write it as a function of exogenous noise "
             f"(`exogenous U_{var} ...` and `{var} := ...`), or assume the canonical "
             "response-function model with model.with_response_functions() (each row of each "
-            "table answers independently), or bound it: PN, PS and PNS have sharp bounds, "
-            "causaldsl.counterfactual.bounds")
+            "table answers independently), or bound it: a query over a treatment and an outcome "
+            "has sharp bounds from the data, causaldsl.counterfactual.bounds_from(model, query, "
+            "treatment, outcome)")
 
 
 def deterministic(mechanism: Any) -> bool:
