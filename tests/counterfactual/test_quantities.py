@@ -194,3 +194,20 @@ def test_too_many_response_functions_are_refused_with_the_count():
     with pytest.raises(QueryError, match=r"Y would need 131,072 response functions, above the "
                                          r"limit of 65,536"):
         b.build().with_response_functions()
+
+
+def test_natural_effects_formula_comes_from_the_graph():
+    """The mediation formula's covariates are the ones the graph needs ({C} here); with a
+    hidden common cause of M and Y there is none, and the formula says why, while the value
+    still comes from the model's tables (each read in one world)."""
+    m = mediation(*random_tables(np.random.default_rng(2)))
+    assert "Σ_{m,c} P(c) P(m|c,x=false) P(y|c,x=true,m)" in cf.nde(m, "X", "Y", "M").formula
+    b = ModelBuilder("confounded_mediator")
+    b.latent("H", Bool, [0.4, 0.6])
+    b.observed("X", Bool, [0.5, 0.5])
+    b.observed("M", Bool, given=("X", "H"), table=[[[0.9, 0.1], [0.3, 0.7]],
+                                                    [[0.6, 0.4], [0.2, 0.8]]])
+    b.observed("Y", Bool, given=("X", "M", "H"), table=np.full((2, 2, 2, 2), 0.5))
+    nie = cf.nie(b.build(), "X", "Y", "M")
+    assert nie.formula.startswith("no mediation formula over the observed variables")
+    assert "ID* line 8" in nie.formula and nie.value == pytest.approx(0.0)

@@ -134,16 +134,25 @@ def _natural(name: str, model: Source, treatment: str, outcome: str,
                     _term(outcome, outcome_value, ((treatment, x0),)))
     if _from_data(model, data):
         return _identified(name, model, q, data)
-    y, m = _given(outcome, outcome_value), ", ".join(ms).lower()
-    if name == "NDE":
-        inner = (f"({y(f'{show_value(x1)}, {m}, c')} − {y(f'{show_value(x0)}, {m}, c')}) "
-                 f"P({m} | {show_value(x0)}, c)")
-    else:
-        inner = (f"{y(f'{show_value(x0)}, {m}, c')} "
-                 f"(P({m} | {show_value(x1)}, c) − P({m} | {show_value(x0)}, c))")
-    formula = (f"Σ_c P(c) Σ_{m} {inner}, c over the parents of {treatment} (Pearl's mediation "
-               "formula)")
+    assert isinstance(model, CausalModel)
+    formula = _mediation_formula(model, name, q)
     return _answer(model, name, q, formula, INDEPENDENT)
+
+
+def _mediation_formula(model: CausalModel, name: str, q: Linear) -> str:
+    """Pearl's mediation formula over the observed variables, as ID* finds it on the model's
+    graph view (its covariates are the ones the graph needs, not assumed to be the treatment's
+    parents), or why there is none."""
+    from causaldsl.core.errors import CausalError
+    from causaldsl.counterfactual.identified import identify_quantity
+
+    try:
+        return ("Pearl's mediation formula, found by ID* on the graph: "
+                f"{identify_quantity(model, name, q).formula()}")
+    except CausalError as e:
+        return (f"no mediation formula over the observed variables ({e}); the value is the "
+                "definition evaluated in the multi-world model, where every table (latent "
+                "ones included) is read in one world only")
 
 
 def cde(model: Source, treatment: str, outcome: str, mediator: str | Sequence[str],
