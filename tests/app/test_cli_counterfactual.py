@@ -50,3 +50,29 @@ def test_a_counterfactual_that_is_not_identified_is_a_located_error(tmp_path, ca
     assert code == 1
     assert "cf.causal:11:1" in err and "not identifiable" in err and "ID* line 8" in err
     assert "Traceback" not in err
+
+
+def test_a_natural_direct_effect_from_a_graph_and_data(tmp_path, capsys):
+    f = tmp_path / "med.causal"
+    f.write_text("""type Bit = {0, 1}
+graph med {
+  X : Bit
+  M : Bit
+  Y : Bit
+  X -> M
+  M -> Y
+  X -> Y
+}
+observed P(X, M, Y) in med = [0.2, 0.1, 0.05, 0.15, 0.1, 0.05, 0.15, 0.2]
+identify P(Y[X = 1, M = M[X = 0]] = 1)
+query E[Y[X = 1, M = M[X = 0]]] - E[Y[X = 0]]
+""", encoding="utf-8")
+    assert main(["run", str(f)]) == 0
+    out = capsys.readouterr().out
+    # Σ_m P(m | x = 0) P(y = 1 | x = 1, m): P(m = 0 | x = 0) = 0.3 / 0.5, P(m = 1 | x = 0) =
+    # 0.2 / 0.5; P(y = 1 | x = 1, m = 0) = 0.05 / 0.15, P(y = 1 | x = 1, m = 1) = 0.2 / 0.35
+    nested = 0.6 * 0.05 / 0.15 + 0.4 * 0.2 / 0.35
+    assert "Σ_m P(m|x=0) P(y=1|x=1,m)    (by id*)" in out
+    assert f"= {nested:.6g}" in out
+    # NDE = that − P(y = 1 | x = 0) = that − 0.25 / 0.5
+    assert f"= {nested - 0.5:.6g}" in out

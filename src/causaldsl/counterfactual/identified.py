@@ -2,7 +2,7 @@
 identified by ID*/IDC* (ID for the interventional CDE), with its formula, evaluated on
 observational data; or ``NotIdentifiable`` with the reason (hedge, conflict, inconsistent).
 
-The natural effects are nested counterfactuals; they are unnested first,
+The natural effects are nested counterfactuals; ``identify`` unnests them,
 ``P(Y[X = x, M = M[X = x']] = y) = Σ_m P(Y[X = x, M = m] = y, M[X = x'] = m)``, and the
 conjunction goes to ID* with m open (named by its variable, so the sum over m is a sum over
 the estimand's free m). Where Pearl's conditions hold this gives the mediation formula; where
@@ -15,12 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from causaldsl.analysis.estimand import Sum
 from causaldsl.analysis.identify import Identification, identify
-from causaldsl.analysis.idstar import CfEvent, idc_star
 from causaldsl.core.errors import NotIdentifiable, QueryError
 from causaldsl.model.distribution import Distribution
-from causaldsl.syntax.query import Event, Expect, Linear, Prob, terms_of
+from causaldsl.syntax.query import Expect, Linear, Prob, terms_of
 
 GRAPH = ("the graph: its directed edges and hidden common causes (bidirected edges), and "
          "positivity of the data where the formula divides")
@@ -75,35 +73,11 @@ def identify_quantity(graph: Any, name: str, definition: Prob | Linear) -> Ident
         else:
             prob = term
         try:
-            terms.append((c, _identify(graph, prob)))
+            terms.append((c, identify(graph, prob)))
         except NotIdentifiable as e:
             raise NotIdentifiable(f"{name}: {e}{_hint(name)}", e.f, e.f_prime, e.roots,
                                   reason=e.reason) from None
     return IdentifiedQuantity(name, definition, tuple(terms), means)
-
-
-def _identify(graph: Any, q: Prob) -> Identification:
-    """One term: a nested world (``M = M[X = x']``) unnested into a conjunction with M open
-    and summed; anything else by ``identify`` (ID*, IDC*, or ID for a do-query)."""
-    nested = [(e, v, x) for e in q.outcomes for v, x in e.world if isinstance(x, Event)]
-    if not nested:
-        return identify(graph, q)
-    from causaldsl.analysis.identify import graph_of
-
-    y = q.outcomes[0]
-    g = graph_of(graph, Prob((Event(y.var, y.value),)))
-    world = {v: (None if isinstance(x, Event) else x) for v, x in y.world}
-    inner = []
-    for _, _, x in nested:
-        world_x = {w: s for w, s in x.world if not isinstance(s, Event)}
-        if len(world_x) < len(x.world) or len(q.outcomes) > 1 or q.evidence:
-            raise QueryError(f"{q}: ID* takes one nested setting deep, with no evidence")
-        inner.append(CfEvent(x.var, frozenset(world_x.items()), None))
-    g.check([y.var, *world, *(e.var for e in inner)], str(q))
-    events = [CfEvent(y.var, frozenset(world.items()), y.value), *inner]
-    est = idc_star(g, events, (), str(q))
-    summed = tuple(v for _, v, _ in nested)
-    return Identification(q, Sum(summed, est).simplify(), "id*", None, g)
 
 
 def _hint(name: str) -> str:
