@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections import Counter
 from typing import Any
 
@@ -171,18 +172,30 @@ def counterfactual_setups(draw: st.DrawFn) -> tuple[Spec, str]:
 
     seen: set[str] = set()
 
-    def term(world: bool) -> str:
+    nested: list[str] = []
+
+    def term(world: bool, nest: bool = False) -> str:
         y = draw(st.sampled_from(obs))
         name = y
         if world:
             x = draw(st.sampled_from([v for v in obs if v != y] or obs))
-            name = f"{y}[{x} = {value(x)}]"
+            inner = ""
+            others = [v for v in obs if v not in (x, y)]
+            if nest and others:  # a nested setting: M = M[X = x'] (unnested by identify)
+                m = draw(st.sampled_from(others))
+                inner = f", {m} = {m}[{x} = {value(x)}]"
+                nested.append(m)
+            name = f"{y}[{x} = {value(x)}{inner}]"
         assume(name not in seen)  # one term once (the model refuses a term given twice)
         seen.add(name)
         return f"{name} = {value(y)}"
 
-    outcomes = [term(i == 0 or draw(st.booleans())) for i in range(draw(st.integers(1, 2)))]
+    outcomes = [term(i == 0 or draw(st.booleans()), i == 0 and draw(st.booleans()))
+                for i in range(draw(st.integers(1, 2)))]
     evidence = [term(draw(st.booleans())) for _ in range(draw(st.integers(0, 1)))]
+    for m in nested:  # the nested variable appears only in its setting
+        rest = [outcomes[0].replace(f"{m} = {m}[", "")] + outcomes[1:] + evidence
+        assume(not any(re.search(rf"\b{m}\b", t) for t in rest))
     q = f"P({', '.join(outcomes)}{' | ' + ', '.join(evidence) if evidence else ''})"
     return spec, q
 
@@ -199,6 +212,8 @@ def repr_label(v: Any) -> str:
 @given(counterfactual_setups())
 def test_master_counterfactual_formula_equals_the_multiworld_answer(setup: tuple[Spec, str]):
     spec, q = setup
+    if re.search(r"= \w+\[", q):
+        event("a nested setting")
     m = spec.model
     try:
         exact = m.with_response_functions()
