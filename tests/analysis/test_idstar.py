@@ -194,7 +194,7 @@ def counterfactual_setups(draw: st.DrawFn) -> tuple[Spec, str]:
                 for i in range(draw(st.integers(1, 2)))]
     evidence = [term(draw(st.booleans())) for _ in range(draw(st.integers(0, 1)))]
     for m in nested:  # the nested variable appears only in its setting
-        rest = [outcomes[0].replace(f"{m} = {m}[", "")] + outcomes[1:] + evidence
+        rest = [outcomes[0].replace(f"{m} = {m}[", ""), *outcomes[1:], *evidence]
         assume(not any(re.search(rf"\b{m}\b", t) for t in rest))
     q = f"P({', '.join(outcomes)}{' | ' + ', '.join(evidence) if evidence else ''})"
     return spec, q
