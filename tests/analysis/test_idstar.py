@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections import Counter
 from typing import Any
 
@@ -104,6 +105,31 @@ def test_two_worlds_through_a_mediator_with_separate_noise():
     check(g, "P(Y[X = x1] = y1 | Z = z0, X = x0)")
 
 
+def test_one_district_sums_the_nodes_no_event_names():
+    """In V1 → V2, V1 ↔ V2 (V3 apart), V2[V3 = 0] is V2: its counterfactual graph is one
+    district {V1, V2}, and V1, which no event names, is summed out: P(v2 = 0), not the
+    P(v1, v2 = 0) of the papers' line 9 taken literally."""
+    g = G("V1>V2", "V1-V2", "V3")
+    assert str(id_star(g, [ev("V2", "v20", V3="v30")])) == "P(v2=v20)"
+    check(g, "P(V2[V3 = v30] = v20)")
+
+
+def test_nested_counterfactuals_are_unnested():
+    """Y[X = x, M = M[X = x']] is Σ_m P(Y[X = x, M = m], M[X = x'] = m): Pearl's mediation
+    formula where the graph allows it, checked against the multi-world answer; a hidden common
+    cause of M and Y, or a recanting witness, is a conflict."""
+    g = G("C>X C>M C>Y X>M X>Y M>Y")
+    r = identify(g, "P(Y[X = 1, M = M[X = 0]] = 1)")
+    assert r.formula() == "Σ_{m,c} P(c) P(m|c,x=0) P(y=1|c,x=1,m)"
+    for q in ("P(Y[X = x1, M = M[X = x0]] = y1)", "P(Y[X = x0, M = M[X = x1]])",
+              "P(Y[X = x1, M = M[X = x0]] = y1 | C = c0)"):
+        check(g, q)
+    for bad in (G("X>M M>Y X>Y", "M-Y"), G("X>W W>M W>Y X>Y M>Y")):
+        assert reason(identify, bad, "P(Y[X = 1, M = M[X = 0]] = 1)") == "conflict"
+    with pytest.raises(QueryError, match="M is set to a potential outcome and also named"):
+        identify(g, "P(Y[X = 1, M = M[X = 0]] = 1, M = 0)")
+
+
 def check(g: ADMG, q: str, seeds: range = range(2)) -> None:
     for seed in seeds:
         m = model_for(g, seed)
@@ -123,7 +149,7 @@ def test_identify_prints_latex_and_refuses_what_it_does_not_support():
     assert r.latex() == r"\sum_{w} P(y{=}\text{1} \mid x{=}\text{0}, w, z{=}\text{1}) " \
                         r"P(w \mid x{=}\text{1})"
     with pytest.raises(QueryError, match="nested counterfactual"):
-        identify(PAPER, "P(Y[W = W[X = 1]] = 1)")
+        identify(PAPER, "P(Y[W = Z[D = 1]] = 1)")   # W set to another variable's outcome
     with pytest.raises(QueryError, match="ID\\*/IDC\\*"):
         identify(PAPER, "P(Y[X = 1] = 1)", "backdoor")
     with pytest.raises(QueryError, match="open value"):
@@ -146,18 +172,30 @@ def counterfactual_setups(draw: st.DrawFn) -> tuple[Spec, str]:
 
     seen: set[str] = set()
 
-    def term(world: bool) -> str:
+    nested: list[str] = []
+
+    def term(world: bool, nest: bool = False) -> str:
         y = draw(st.sampled_from(obs))
         name = y
         if world:
             x = draw(st.sampled_from([v for v in obs if v != y] or obs))
-            name = f"{y}[{x} = {value(x)}]"
+            inner = ""
+            others = [v for v in obs if v not in (x, y)]
+            if nest and others:  # a nested setting: M = M[X = x'] (unnested by identify)
+                m = draw(st.sampled_from(others))
+                inner = f", {m} = {m}[{x} = {value(x)}]"
+                nested.append(m)
+            name = f"{y}[{x} = {value(x)}{inner}]"
         assume(name not in seen)  # one term once (the model refuses a term given twice)
         seen.add(name)
         return f"{name} = {value(y)}"
 
-    outcomes = [term(i == 0 or draw(st.booleans())) for i in range(draw(st.integers(1, 2)))]
+    outcomes = [term(i == 0 or draw(st.booleans()), i == 0 and draw(st.booleans()))
+                for i in range(draw(st.integers(1, 2)))]
     evidence = [term(draw(st.booleans())) for _ in range(draw(st.integers(0, 1)))]
+    for m in nested:  # the nested variable appears only in its setting
+        rest = [outcomes[0].replace(f"{m} = {m}[", ""), *outcomes[1:], *evidence]
+        assume(not any(re.search(rf"\b{m}\b", t) for t in rest))
     q = f"P({', '.join(outcomes)}{' | ' + ', '.join(evidence) if evidence else ''})"
     return spec, q
 
@@ -174,6 +212,8 @@ def repr_label(v: Any) -> str:
 @given(counterfactual_setups())
 def test_master_counterfactual_formula_equals_the_multiworld_answer(setup: tuple[Spec, str]):
     spec, q = setup
+    if re.search(r"= \w+\[", q):
+        event("a nested setting")
     m = spec.model
     try:
         exact = m.with_response_functions()
@@ -314,3 +354,39 @@ def test_causal_identify_takes_a_counterfactual_without_jax(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert "= Σ_{z,w} P(z) P(y=1|z,x=0,w) P(w|x=1)    (by idc*)" in out
+
+
+def test_the_separation_test_of_line_4_agrees_with_networkx():
+    """IDC*'s line 4 asks whether an evidence node, its edges out cut, is d-separated from the
+    outcomes; idstar answers by a Bayes-ball on the counterfactual graph (no graph built).
+    It must agree with networkx's d-separation on the graph built from the same nodes."""
+    import sys
+    from pathlib import Path
+
+    from causaldsl.analysis.idstar import Inconsistent, _reaches
+
+    sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
+    from bench_idstar import random_queries
+
+    rng = np.random.default_rng(5)
+    checked = 0
+    for _, g, gamma, delta in random_queries(150, rng):
+        evs = [e for e in (*gamma, *delta) if e.var not in dict(e.world)]
+        try:
+            cg = make_cg(g, evs)
+        except (Inconsistent, QueryError):
+            continue
+        nodes, full = cg.nodes, cg.admg()
+        for _ in range(5):
+            if len(nodes) < 2:
+                break
+            idx = rng.permutation(len(nodes))
+            start = nodes[idx[0]]
+            t = {nodes[j] for j in idx[1:1 + rng.integers(1, len(nodes))]}
+            given = {nodes[j] for j in idx[1:] if nodes[j] not in t and rng.random() < 0.5}
+            cut = full.without_outgoing({cg.name(start)})
+            want = not cut.d_separated({cg.name(start)}, {cg.name(m) for m in t},
+                                       {cg.name(m) for m in given})
+            assert _reaches(cg, start, t, given) == want, (str(cg), start, t, given)
+            checked += 1
+    assert checked > 300

@@ -149,3 +149,65 @@ def test_one_level_given_on_a_binary_treatment_makes_the_other_the_other_value()
     assert ett.definition == "E[Y[X = false] | X = false] - E[Y[X = true] | X = false]"
     with pytest.raises(QueryError, match="'maybe' is not a value of X"):
         cf.ett(tables_only(), "X", "Y", control="maybe")
+
+
+def test_ett_formula_names_the_set_it_adjusts_for():
+    """The formula's set is the one the graph allows: X's observed parents ({C} in the
+    mediation model), a minimal back-door set when a parent is hidden (H → X, H → W → Y:
+    {W}), nothing without a back-door path, and a plain statement without any set."""
+    rng = np.random.default_rng(3)
+    ett = cf.ett(mediation(*random_tables(rng)), "X", "Y")
+    assert "Σ_c (E[Y | X = true, c] − E[Y | X = false, c]) P(c | X = true), over {C}: the " \
+           "observed parents of X" in ett.formula
+    b = ModelBuilder("hidden_parent")
+    b.latent("H", Bool, [0.5, 0.5])
+    b.observed("W", Bool, given="H", table=[[0.9, 0.1], [0.2, 0.8]])
+    b.observed("X", Bool, given="H", table=[[0.7, 0.3], [0.4, 0.6]])
+    b.observed("Y", Bool, given=("X", "W"), table=[[[0.9, 0.1], [0.5, 0.5]],
+                                                    [[0.6, 0.4], [0.2, 0.8]]])
+    ett = cf.ett(b.build(), "X", "Y")
+    assert "P(w | X = true), over {W}: a minimal back-door set" in ett.formula
+    b = ModelBuilder("bow")
+    b.latent("H", Bool, [0.5, 0.5])
+    b.observed("X", Bool, given="H", table=[[0.7, 0.3], [0.4, 0.6]])
+    b.observed("Y", Bool, given=("X", "H"), table=[[[0.9, 0.1], [0.5, 0.5]],
+                                                    [[0.6, 0.4], [0.2, 0.8]]])
+    ett = cf.ett(b.build(), "X", "Y")
+    assert ett.formula.startswith("no set of observed variables blocks the back-door paths")
+    assert "parents" not in ett.formula
+
+
+def test_natural_effects_refuse_no_mediators():
+    m = mediation(*random_tables(np.random.default_rng(0)))
+    for f in (cf.nde, cf.nie):
+        with pytest.raises(QueryError, match="needs at least one mediator between X and Y"):
+            f(m, "X", "Y", ())
+    with pytest.raises(QueryError, match="needs at least one mediator"):
+        cf.cde(m, "X", "Y", (), ())
+
+
+def test_too_many_response_functions_are_refused_with_the_count():
+    """Y with 17 parent rows of two positive values each has 2^17 response functions."""
+    b = ModelBuilder("wide")
+    b.observed("X", causaldsl.FiniteType(list(range(17))), np.full(17, 1 / 17))
+    b.observed("Y", Bool, given="X", table=np.full((17, 2), 0.5))
+    with pytest.raises(QueryError, match=r"Y would need 131,072 response functions, above the "
+                                         r"limit of 65,536"):
+        b.build().with_response_functions()
+
+
+def test_natural_effects_formula_comes_from_the_graph():
+    """The mediation formula's covariates are the ones the graph needs ({C} here); with a
+    hidden common cause of M and Y there is none, and the formula says why, while the value
+    still comes from the model's tables (each read in one world)."""
+    m = mediation(*random_tables(np.random.default_rng(2)))
+    assert "Σ_{m,c} P(c) P(m|c,x=false) P(y|c,x=true,m)" in cf.nde(m, "X", "Y", "M").formula
+    b = ModelBuilder("confounded_mediator")
+    b.latent("H", Bool, [0.4, 0.6])
+    b.observed("X", Bool, [0.5, 0.5])
+    b.observed("M", Bool, given=("X", "H"), table=[[[0.9, 0.1], [0.3, 0.7]],
+                                                    [[0.6, 0.4], [0.2, 0.8]]])
+    b.observed("Y", Bool, given=("X", "M", "H"), table=np.full((2, 2, 2, 2), 0.5))
+    nie = cf.nie(b.build(), "X", "Y", "M")
+    assert nie.formula.startswith("no mediation formula over the observed variables")
+    assert "ID* line 8" in nie.formula and nie.value == pytest.approx(0.0)

@@ -29,7 +29,7 @@ from causaldsl.analysis.adjustment import (
     optimal_adjustment_set,
 )
 from causaldsl.analysis.comb import comb_shape
-from causaldsl.analysis.estimand import Estimand
+from causaldsl.analysis.estimand import Estimand, Sum
 from causaldsl.analysis.id_algorithm import _check_disjoint, id_algorithm, idc_algorithm
 from causaldsl.core import hooks
 from causaldsl.core.errors import (
@@ -158,8 +158,10 @@ def _identifiable_query(query: str | Prob) -> Prob:
 
 def _counterfactual(source: CausalModel | ADMG | nx.DiGraph, q: Prob, method: str | None
                     ) -> Identification:
-    """A counterfactual query by ID* (IDC* with evidence): settings are point values; a
-    ``do(X = x)`` of the query sets X in every world that does not set it itself."""
+    """A counterfactual query by ID* (IDC* with evidence): settings are point values, or a
+    variable's own potential outcome (``Y[X = 1, M = M[X = 0]]``, unnested into
+    ``Σ_m P(Y[X = 1, M = m], M[X = 0] = m)``); a ``do(X = x)`` of the query sets X in every
+    world that does not set it itself."""
     from causaldsl.analysis.idstar import CfEvent, idc_star
 
     if method not in (None, "id"):
@@ -167,9 +169,10 @@ def _counterfactual(source: CausalModel | ADMG | nx.DiGraph, q: Prob, method: st
                          "identified by ID*/IDC* (method=None or 'id')")
     for e in (*q.outcomes, *q.evidence):
         for v, x in e.world:
-            if isinstance(x, Event):
-                raise QueryError(f"{q}: {e.term} sets {v} to a potential outcome (a nested "
-                                 "counterfactual); ID* takes settings to values")
+            if x is None:
+                raise QueryError(f"{q}: {e.term} leaves {v} open (every value at once); ID* "
+                                 f"takes settings to values: identify one value of {v} at a "
+                                 "time")
     for e in q.interventions:
         if e.value is None:
             raise QueryError(f"{q}: do({e.var}) has no value; a counterfactual query sets "
@@ -177,6 +180,8 @@ def _counterfactual(source: CausalModel | ADMG | nx.DiGraph, q: Prob, method: st
     g = graph_of(source, q)
     names = [e.var for e in (*q.outcomes, *q.interventions, *q.evidence)]
     names += [v for e in (*q.outcomes, *q.evidence) for v, _ in e.world]
+    names += [w for e in (*q.outcomes, *q.evidence) for _, x in e.world if isinstance(x, Event)
+              for w, _ in x.world]
     g.check(names, str(q))
     events = (*q.outcomes, *q.evidence)
     for e in events:
@@ -185,13 +190,49 @@ def _counterfactual(source: CausalModel | ADMG | nx.DiGraph, q: Prob, method: st
                              "term; ID* names an open value by its variable, so give it a "
                              "value")
     done: dict[str, Label | None] = {e.var: e.value for e in q.interventions}
+    nested: dict[str, CfEvent] = {}
 
-    def cf(e: Event) -> CfEvent:
-        world = {**done, **{v: x for v, x in e.world if not isinstance(x, Event)}}
+    def cf(e: Event, evidence: bool) -> CfEvent:
+        world = dict(done)
+        for v, x in e.world:
+            if isinstance(x, Event):
+                world[v] = None
+                nested.setdefault(v, _unnested(q, e, v, x, done, evidence))
+                if nested[v] != _unnested(q, e, v, x, done, evidence):
+                    raise QueryError(f"{q}: {v} is set to two different potential outcomes; "
+                                     "ID* sums a nested setting over its variable, so each "
+                                     "variable may be set to one")
+            else:
+                world[v] = x
         return CfEvent(e.var, frozenset(world.items()), e.value)
 
-    est = idc_star(g, [cf(e) for e in q.outcomes], [cf(e) for e in q.evidence], str(q))
+    gamma = [cf(e, False) for e in q.outcomes]
+    delta = [cf(e, True) for e in q.evidence]
+    for v in nested:
+        if any(e.var == v or any(w == v and not isinstance(x, Event) for w, x in e.world)
+               for e in events):
+            raise QueryError(f"{q}: {v} is set to a potential outcome and also named "
+                             "elsewhere; ID* sums the nested setting over the values of "
+                             f"{v}, so {v} may appear only in that setting")
+    est = idc_star(g, [*gamma, *nested.values()], delta, str(q))
+    if nested:  # P(Y[M = M[X = x']]) = Σ_m P(Y[M = m], M[X = x'] = m)
+        est = Sum(tuple(nested), est).simplify()
     return Identification(q, est, "idc*" if q.evidence else "id*", None, g)
+
+
+def _unnested(q: Prob, e: Event, v: str, x: Event, done: dict[str, Label | None],
+              evidence: bool) -> Any:
+    """The event ``M[X = x'] = m`` (m open: named by M) that unnests ``M = M[X = x']``; the
+    forms ID* takes: the setting's own variable, one world deep, in an outcome."""
+    from causaldsl.analysis.idstar import CfEvent
+
+    if x.var != v or any(isinstance(s, Event) or s is None for _, s in x.world) or evidence:
+        raise QueryError(f"{q}: {e.term} sets {v} to {x.term}; ID* identifies a nested "
+                         "counterfactual in an outcome whose setting is the variable's own "
+                         f"potential outcome one world deep ({v} = {v}[…] with values)")
+    world: dict[str, Label | None] = {**done, **{w: s for w, s in x.world
+                                                 if not isinstance(s, Event)}}
+    return CfEvent(v, frozenset(world.items()), None)
 
 
 def graph_of(source: CausalModel | ADMG | nx.DiGraph, q: Prob) -> ADMG:

@@ -75,6 +75,14 @@ class Node:
 
     var: str
     key: tuple[tuple[str, tuple[str, object]], ...]
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # a key holds its parents' nodes, so the default hash would walk every ancestor
+        object.__setattr__(self, "_hash", hash((self.var, self.key)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def settings(self) -> dict[str, Value]:
         """The values its parents take by setting or observation (the papers' ``sub``)."""
@@ -281,7 +289,11 @@ def _id_star(g: ADMG, events: tuple[CfEvent, ...], query: str, experiments: bool
             f"{{{', '.join(cg.name(n) for n in s)}}} needs {inner}, which is not: {why}",
             e.f, e.f_prime, e.roots, reason="hedge") from None
     values = {v: x for v, x in (*outcomes.items(), *sets.items()) if x is not None}
-    return est.bind(values) if values else est
+    est = est.bind(values) if values else est
+    # the district's nodes that no event names are summed out (line 6 sums them where there
+    # are several districts; with one, the papers' line 9 leaves them implicit)
+    summed = tuple(n.var for n in s if n not in cg.observed)
+    return Sum(summed, est).simplify() if summed else est
 
 
 def _check_conflict(cg: CounterfactualGraph, s: list[Node], query: str) -> None:
@@ -321,8 +333,9 @@ def idc_star(g: ADMG, gamma: Sequence[CfEvent], delta: Sequence[CfEvent] = (),
                       f"P({_conj(gamma)})")
     if not delta:
         return id_star(g, gamma, query, experiments)
-    try:  # line 1: evidence of probability zero leaves the query undefined
-        _id_star(g, tuple(delta), query)
+    try:  # line 1: evidence of probability zero leaves the query undefined (only the
+        # Inconsistent verdict counts here, so no district goes to ID)
+        _id_star(g, tuple(delta), query, experiments=True)
     except Inconsistent as e:
         raise NotIdentifiable(f"{query} is undefined: its evidence has probability zero in "
                               f"every model ({e})", reason="inconsistent") from None
@@ -349,12 +362,10 @@ def _idc_star(g: ADMG, gamma: tuple[CfEvent, ...], delta: tuple[CfEvent, ...], q
     if not gamma:
         return ONE  # the outcomes are implied by the evidence
     gnodes = {cg.node_of[e] for e in gamma}
-    full = cg.admg()
     for e in delta:  # line 4: evidence d-separated from the outcomes once its edges out are cut
         n = cg.node_of[e]
-        rest = {cg.name(cg.node_of[d]) for d in delta if cg.node_of[d] != n}
-        cut = full.without_outgoing({cg.name(n)})
-        if cut.d_separated({cg.name(n)}, {cg.name(m) for m in gnodes}, rest):
+        rest = {cg.node_of[d] for d in delta if cg.node_of[d] != n}
+        if not _reaches(cg, n, gnodes, rest):
             others = tuple(d for d in delta if cg.node_of[d] != n)
             moved = tuple(_subscript(cg, x, e, n) for x in gamma)
             if not others:
@@ -363,6 +374,55 @@ def _idc_star(g: ADMG, gamma: tuple[CfEvent, ...], delta: tuple[CfEvent, ...], q
                              experiments)
     joint = _id_star(g, (*gamma, *delta), query, experiments)  # line 5
     return Quotient(joint, _id_star(g, delta, query, experiments))  # line 6
+
+
+def _reaches(cg: CounterfactualGraph, start: Node, targets: set[Node], given: set[Node]
+             ) -> bool:
+    """Whether ``start`` is d-connected to a node of ``targets`` given ``given`` in the
+    counterfactual graph with the edges out of ``start`` cut (the test of IDC*'s line 4). A
+    bidirected edge is a hidden common parent. Bayes-ball: a trail passes a node it enters from
+    a child (going up) unless the node is given, and one it enters from a parent (going down)
+    onward to its children unless given, or back up (a collider) when it is given or an
+    ancestor of a given node."""
+    parents: dict[Node, list[Node]] = {n: [] for n in cg.nodes}
+    children: dict[Node, list[Node]] = {n: [] for n in cg.nodes}
+    for a, b in cg.directed:
+        if a == start:
+            continue
+        parents[b].append(a)
+        children[a].append(b)
+    spouses: dict[Node, list[Node]] = {n: [] for n in cg.nodes}
+    for pair in cg.bidirected():
+        a, b = tuple(pair)
+        spouses[a].append(b)
+        spouses[b].append(a)
+    above: set[Node] = set()  # the given nodes and their ancestors
+    stack = list(given)
+    while stack:
+        v = stack.pop()
+        if v not in above:
+            above.add(v)
+            stack.extend(parents[v])
+    seen: set[tuple[Node, bool]] = set()
+    todo = [(start, True)]  # (node, entered going up)
+    while todo:
+        v, up = todo.pop()
+        if (v, up) in seen:
+            continue
+        seen.add((v, up))
+        if v not in given and v in targets:
+            return True
+        if up and v not in given:
+            todo.extend((p, True) for p in parents[v])
+            todo.extend((c, False) for c in children[v])
+            todo.extend((s, False) for s in spouses[v])
+        elif not up:
+            if v not in given:
+                todo.extend((c, False) for c in children[v])
+            if v in above:
+                todo.extend((p, True) for p in parents[v])
+                todo.extend((s, False) for s in spouses[v])
+    return False
 
 
 def is_testable(g: ADMG, gamma: Sequence[CfEvent], delta: Sequence[CfEvent] = ()) -> bool:

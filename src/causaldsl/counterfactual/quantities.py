@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from causaldsl.core.errors import NotDeterminedError, QueryError
 from causaldsl.core.types import FiniteType, Label
@@ -15,6 +15,14 @@ from causaldsl.model.distribution import Distribution
 from causaldsl.rewrite.responses import RESPONSE_MARK
 from causaldsl.rewrite.worlds import deterministic
 from causaldsl.syntax.query import Event, Expect, Linear, Prob, show_value
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from causaldsl.model.graph import ADMG
+
+#: A model (its mechanisms answer), or a graph (identified, then evaluated on data).
+Source: TypeAlias = "CausalModel | ADMG | nx.DiGraph"
 
 EXPLICIT = "the model's structural equations and the distribution of its exogenous noise"
 INDEPENDENT = ("independent noise: each table has noise of its own, independent of all other "
@@ -44,61 +52,113 @@ class Answer:
                 f"  formula:    {self.formula}\n  assumption: {self.assumption}")
 
 
-def ett(model: CausalModel, treatment: str, outcome: str, *, treated: Label | None = None,
-        control: Label | None = None, outcome_value: Label | None = None) -> Answer:
+def ett(model: Source, treatment: str, outcome: str, *, treated: Label | None = None,
+        control: Label | None = None, outcome_value: Label | None = None,
+        data: Any = None) -> Answer:
     """Effect of treatment on the treated: E[Y[X = x1] − Y[X = x0] | X = x1]."""
     x1, x0 = _levels(model, treatment, treated, control)
     given = (Event(treatment, x1),)
     q = _difference(_term(outcome, outcome_value, ((treatment, x1),), given),
                     _term(outcome, outcome_value, ((treatment, x0),), given))
-    y = _given(outcome, outcome_value)
-    x1_, x0_ = show_value(x1), show_value(x0)
-    formula = (f"Σ_z ({y(f'{treatment} = {x1_}, z')} − {y(f'{treatment} = {x0_}, z')}) "
-               f"P(z | {treatment} = {x1_}), z over the parents of {treatment} "
-               "(back-door adjustment)")
+    if _from_data(model, data):
+        return _identified("ETT", model, q, data)
+    assert isinstance(model, CausalModel)
+    formula = _ett_formula(model, treatment, outcome, x1, x0, _given(outcome, outcome_value))
     return _answer(model, "ETT", q, formula, INDEPENDENT)
 
 
-def nde(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequence[str], *,
+def _ett_formula(model: CausalModel, treatment: str, outcome: str, x1: Label, x0: Label,
+                 y: Callable[[str], str]) -> str:
+    """The back-door adjustment ETT equals, over the set it adjusts for: the observed parents
+    of the treatment where they are a back-door set, else a minimal back-door set; without
+    one, what the value rests on instead."""
+    from causaldsl.analysis.adjustment import backdoor_admissible, find_backdoor_set
+
+    g = model.admg()
+    x1_, x0_ = f"{treatment} = {show_value(x1)}", f"{treatment} = {show_value(x0)}"
+    if outcome not in g.nodes or treatment not in g.nodes:
+        z: frozenset[str] | None = None
+    else:
+        parents = frozenset(g.parents(treatment))
+        z = parents if backdoor_admissible(g, treatment, outcome, parents) else \
+            find_backdoor_set(g, treatment, outcome)
+    if z is None:
+        return (f"no set of observed variables blocks the back-door paths from {treatment} to "
+                f"{outcome}, so no adjustment gives ETT; the value is the definition evaluated "
+                "in the multi-world model, where every table (latent ones included) is read "
+                "in one world only")
+    if not z:
+        return (f"{y(x1_)} − {y(x0_)} ({treatment} and {outcome} have no back-door path: "
+                "nothing to adjust for)")
+    zs = sorted(z, key=lambda v: list(g.nodes).index(v))
+    low = ", ".join(v.lower() for v in zs)
+    which = (f"the observed parents of {treatment}" if z == frozenset(g.parents(treatment))
+             else "a minimal back-door set")
+    sub = low if len(zs) == 1 else "{" + low + "}"
+    return (f"Σ_{sub} ({y(f'{x1_}, {low}')} − {y(f'{x0_}, {low}')}) P({low} | {x1_}), "
+            f"over {{{', '.join(zs)}}}: {which}, a back-door set for {treatment} → {outcome} "
+            "(back-door adjustment)")
+
+
+def nde(model: Source, treatment: str, outcome: str, mediator: str | Sequence[str], *,
         treated: Label | None = None, control: Label | None = None,
-        outcome_value: Label | None = None) -> Answer:
+        outcome_value: Label | None = None, data: Any = None) -> Answer:
     """Natural direct effect: E[Y[X = x1, M = M[X = x0]]] − E[Y[X = x0]] (Pearl 2001)."""
-    return _natural("NDE", model, treatment, outcome, mediator, treated, control, outcome_value)
+    return _natural("NDE", model, treatment, outcome, mediator, treated, control, outcome_value,
+                    data)
 
 
-def nie(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequence[str], *,
+def nie(model: Source, treatment: str, outcome: str, mediator: str | Sequence[str], *,
         treated: Label | None = None, control: Label | None = None,
-        outcome_value: Label | None = None) -> Answer:
+        outcome_value: Label | None = None, data: Any = None) -> Answer:
     """Natural indirect effect: E[Y[X = x0, M = M[X = x1]]] − E[Y[X = x0]] (Pearl 2001)."""
-    return _natural("NIE", model, treatment, outcome, mediator, treated, control, outcome_value)
+    return _natural("NIE", model, treatment, outcome, mediator, treated, control, outcome_value,
+                    data)
 
 
-def _natural(name: str, model: CausalModel, treatment: str, outcome: str,
+def _natural(name: str, model: Source, treatment: str, outcome: str,
              mediator: str | Sequence[str], treated: Label | None, control: Label | None,
-             outcome_value: Label | None) -> Answer:
+             outcome_value: Label | None, data: Any) -> Answer:
     """NDE sets X = x1 and M to its value under x0; NIE sets X = x0 and M to its value under x1.
     Both subtract E[Y[X = x0]]."""
     x1, x0 = _levels(model, treatment, treated, control)
     x, xm = (x1, x0) if name == "NDE" else (x0, x1)
     ms = _names(mediator)
+    if not ms:
+        raise QueryError(f"{name} needs at least one mediator between {treatment} and "
+                         f"{outcome}; with none, every effect is direct: the total effect "
+                         f"E[{outcome}[{treatment} = x1]] − E[{outcome}[{treatment} = x0]] is the "
+                         "NDE and the NIE is 0")
     natural = tuple((m, Event(m, None, ((treatment, xm),))) for m in ms)
     q = _difference(_term(outcome, outcome_value, ((treatment, x), *natural)),
                     _term(outcome, outcome_value, ((treatment, x0),)))
-    y, m = _given(outcome, outcome_value), ", ".join(ms).lower()
-    if name == "NDE":
-        inner = (f"({y(f'{show_value(x1)}, {m}, c')} − {y(f'{show_value(x0)}, {m}, c')}) "
-                 f"P({m} | {show_value(x0)}, c)")
-    else:
-        inner = (f"{y(f'{show_value(x0)}, {m}, c')} "
-                 f"(P({m} | {show_value(x1)}, c) − P({m} | {show_value(x0)}, c))")
-    formula = (f"Σ_c P(c) Σ_{m} {inner}, c over the parents of {treatment} (Pearl's mediation "
-               "formula)")
+    if _from_data(model, data):
+        return _identified(name, model, q, data)
+    assert isinstance(model, CausalModel)
+    formula = _mediation_formula(model, name, q)
     return _answer(model, name, q, formula, INDEPENDENT)
 
 
-def cde(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequence[str],
+def _mediation_formula(model: CausalModel, name: str, q: Linear) -> str:
+    """Pearl's mediation formula over the observed variables, as ID* finds it on the model's
+    graph view (its covariates are the ones the graph needs, not assumed to be the treatment's
+    parents), or why there is none."""
+    from causaldsl.core.errors import CausalError
+    from causaldsl.counterfactual.identified import identify_quantity
+
+    try:
+        return ("Pearl's mediation formula, found by ID* on the graph: "
+                f"{identify_quantity(model, name, q).formula()}")
+    except CausalError as e:
+        return (f"no mediation formula over the observed variables ({e}); the value is the "
+                "definition evaluated in the multi-world model, where every table (latent "
+                "ones included) is read in one world only")
+
+
+def cde(model: Source, treatment: str, outcome: str, mediator: str | Sequence[str],
         mediator_value: Label | Sequence[Label], *, treated: Label | None = None,
-        control: Label | None = None, outcome_value: Label | None = None) -> Answer:
+        control: Label | None = None, outcome_value: Label | None = None,
+        data: Any = None) -> Answer:
     """Controlled direct effect: E[Y[X = x1, M = m]] − E[Y[X = x0, M = m]]."""
     x1, x0 = _levels(model, treatment, treated, control)
     ms = _names(mediator)
@@ -106,9 +166,13 @@ def cde(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequen
                                  else tuple(mediator_value))  # type: ignore[arg-type]
     if len(values) != len(ms):
         raise QueryError(f"cde: {len(ms)} mediators but {len(values)} mediator values")
+    if not ms:
+        raise QueryError("cde needs at least one mediator to hold fixed")
     held = tuple(zip(ms, values, strict=True))
     q = _difference(_term(outcome, outcome_value, ((treatment, x1), *held)),
                     _term(outcome, outcome_value, ((treatment, x0), *held)))
+    if _from_data(model, data):
+        return _identified("CDE", model, q, data)
     setting = ", ".join(f"{m} = {show_value(v)}" for m, v in held)
     y = _given(outcome, outcome_value)
     formula = (f"{y(f'do({treatment} = {show_value(x1)}, {setting})')} − "
@@ -116,40 +180,66 @@ def cde(model: CausalModel, treatment: str, outcome: str, mediator: str | Sequen
     return _answer(model, "CDE", q, formula, INTERVENTIONAL)
 
 
-def pn(model: CausalModel, treatment: str, outcome: str, *, treated: Label | None = None,
-       control: Label | None = None, outcome_value: Label | None = None) -> Answer:
+def pn(model: Source, treatment: str, outcome: str, *, treated: Label | None = None,
+       control: Label | None = None, outcome_value: Label | None = None, data: Any = None
+        ) -> Answer:
     """Probability of necessity: P(Y[X = x0] = y0 | X = x1, Y = y1)."""
-    return _probability("PN", model, treatment, outcome, treated, control, outcome_value)
+    return _probability("PN", model, treatment, outcome, treated, control, outcome_value, data)
 
 
-def ps(model: CausalModel, treatment: str, outcome: str, *, treated: Label | None = None,
-       control: Label | None = None, outcome_value: Label | None = None) -> Answer:
+def ps(model: Source, treatment: str, outcome: str, *, treated: Label | None = None,
+       control: Label | None = None, outcome_value: Label | None = None, data: Any = None
+        ) -> Answer:
     """Probability of sufficiency: P(Y[X = x1] = y1 | X = x0, Y = y0)."""
-    return _probability("PS", model, treatment, outcome, treated, control, outcome_value)
+    return _probability("PS", model, treatment, outcome, treated, control, outcome_value, data)
 
 
-def pns(model: CausalModel, treatment: str, outcome: str, *, treated: Label | None = None,
-        control: Label | None = None, outcome_value: Label | None = None) -> Answer:
+def pns(model: Source, treatment: str, outcome: str, *, treated: Label | None = None,
+        control: Label | None = None, outcome_value: Label | None = None, data: Any = None
+        ) -> Answer:
     """Probability of necessity and sufficiency: P(Y[X = x1] = y1, Y[X = x0] = y0)."""
-    return _probability("PNS", model, treatment, outcome, treated, control, outcome_value)
+    return _probability("PNS", model, treatment, outcome, treated, control, outcome_value, data)
 
 
-def _probability(name: str, model: CausalModel, treatment: str, outcome: str,
+def _probability(name: str, model: Source, treatment: str, outcome: str,
                  treated: Label | None, control: Label | None,
-                 outcome_value: Label | None) -> Answer:
+                 outcome_value: Label | None, data: Any = None) -> Answer:
     x1, x0 = _levels(model, treatment, treated, control)
     y1, y0 = _binary(model, outcome, outcome_value)
     yes, no = Event(outcome, y1, ((treatment, x1),)), Event(outcome, y0, ((treatment, x0),))
     q = {"PN": Prob((no,), (), (Event(treatment, x1), Event(outcome, y1))),
          "PS": Prob((yes,), (), (Event(treatment, x0), Event(outcome, y0))),
          "PNS": Prob((yes, no))}[name]
+    if _from_data(model, data):
+        return _identified(name, model, q, data)
     return _answer(model, name, q, None, INDEPENDENT, treatment, outcome)
 
 
 # -- helpers ----------------------------------------------------------------------------------
 
-def _answer(model: CausalModel, name: str, q: Prob | Linear, formula: str | None,
+def _from_data(source: Source, data: Any) -> bool:
+    """Whether the quantity is identified on a graph and evaluated on data (a graph, or a
+    model given ``data``), rather than computed on a model's mechanisms."""
+    if isinstance(source, CausalModel) and data is None:
+        return False
+    if data is None:
+        raise QueryError("a graph has no tables: give the observational data, data=... (a "
+                         "DataFrame, a CSV or Parquet file, a joint table with names=..., or "
+                         "a model whose observational distribution stands for the data)")
+    return True
+
+
+def _identified(name: str, source: Source, q: Prob | Linear, data: Any) -> Answer:
+    """The quantity by ID* on the source's graph, evaluated on ``data``."""
+    from causaldsl.counterfactual.identified import GRAPH, identify_quantity
+
+    iq = identify_quantity(source, name, q)
+    return Answer(name, iq.evaluate(data), str(q), iq.formula(), GRAPH)
+
+
+def _answer(model: Source, name: str, q: Prob | Linear, formula: str | None,
             assumption: str, treatment: str = "", outcome: str = "") -> Answer:
+    assert isinstance(model, CausalModel)  # a graph went to _identified (_from_data)
     explicit = all(deterministic(v.mechanism) for v in model.variables.values() if v.parents)
     from causaldsl.backends.exact import engine_for
 
@@ -172,11 +262,24 @@ def _answer(model: CausalModel, name: str, q: Prob | Linear, formula: str | None
     return Answer(name, float(value), str(q), formula, assumption)
 
 
-def _levels(model: CausalModel, treatment: str, treated: Label | None,
+def _levels(model: Source, treatment: str, treated: Label | None,
             control: Label | None) -> tuple[Label, Label]:
-    """Treated and control values. On a two-valued treatment the defaults are its second and
-    first value, and one given alone makes the other the other value."""
-    t = finite(model[treatment].type, f"treatment {treatment}")
+    """Treated and control values of the model's treatment (see :func:`levels_of`); on a graph,
+    whose nodes have no values, 1 and 0 unless said."""
+    if not isinstance(model, CausalModel):
+        x1, x0 = (1 if treated is None else treated), (0 if control is None else control)
+        if x1 == x0:
+            raise QueryError(f"treated and control are the same value {x1!r} of {treatment}")
+        return x1, x0
+    return levels_of(finite(model[treatment].type, f"treatment {treatment}"), treatment,
+                     treated, control)
+
+
+def levels_of(t: FiniteType, treatment: str, treated: Label | None, control: Label | None
+              ) -> tuple[Label, Label]:
+    """Treated and control values of a treatment of type ``t``. On a two-valued treatment the
+    defaults are its second and first value, and one given alone makes the other the other
+    value."""
     for x in (treated, control):
         if x is not None and x not in t:
             raise QueryError(f"{x!r} is not a value of {treatment} : {t}; its values are "
@@ -197,8 +300,14 @@ def _levels(model: CausalModel, treatment: str, treated: Label | None,
     return t.values[t.index(x1)], t.values[t.index(x0)]
 
 
-def _binary(model: CausalModel, outcome: str, value: Label | None) -> tuple[Label, Label]:
-    """The outcome y and its complement y' of a two-valued outcome."""
+def _binary(model: Source, outcome: str, value: Label | None) -> tuple[Label, Label]:
+    """The outcome y and its complement y' of a two-valued outcome; on a graph, 1 and 0 (0 and
+    1 when the outcome value is 0; the other truth value for true or false)."""
+    if not isinstance(model, CausalModel):
+        y1 = 1 if value is None else value
+        if isinstance(y1, bool):
+            return y1, not y1
+        return y1, (1 if y1 == 0 else 0)
     t = finite(model[outcome].type, f"outcome {outcome}")
     if t.size != 2:
         raise QueryError(f"PN, PS and PNS need an outcome with two values; {outcome} has "

@@ -118,6 +118,9 @@ def _on_the_treated(coef: float, outcome: Outcome, p: Prob, worlds: list[Event],
     if isinstance(value, Event):
         raise QueryError(f"{text}: a world set to another world's variable is not estimated "
                          "from data yet")
+    if value is None:
+        raise QueryError(f"{text}: an estimate is a number for one setting; give {x} a value "
+                         f"in the world, {x} = ...")
     on = [e for e in p.evidence if e.var == x]
     if not on or on[0].value is None or on[0].world:
         raise QueryError(f"{text}: a potential outcome {x} = {value} needs the population it "

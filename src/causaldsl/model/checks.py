@@ -129,5 +129,10 @@ def _check_world(model: CausalModel, q: Prob, e: Event) -> None:
             if want != got:
                 raise QueryError(f"{q}: {e.term} sets {var} : {want} to {value.term} : {got}; "
                                  "the types differ")
+        elif value is None:
+            if not isinstance(model.variables[var].type, FiniteType):
+                raise QueryError(f"{q}: {e.term} leaves {var} open (every value at once), but "
+                                 f"{var} : {model.variables[var].type} is not finite; set it "
+                                 "to a value")
         else:
             check_value(model, q, var, value)

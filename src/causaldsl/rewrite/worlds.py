@@ -7,8 +7,11 @@ are the variable itself or lie upstream of it, unblocked by other interventions 
 ``Y``, ``Y[X = yes]``. Worlds that agree on those settings share the copy, so k interventions
 on separate paths do not make 2^k copies. Only what the query reads, and its ancestors, is
 built. Interventions are point states (``do``); a nested setting ``M = M[X = no]`` makes M in
-that world the very copy ``M[X = no]``. The result is a plain :class:`CausalModel`, so the exact
-backend, the pictures and a sampling backend take it as it is.
+that world the very copy ``M[X = no]``; an open setting ``Y[X]`` makes X in that world a new
+root variable ``[X]``, uniform and independent of everything, on which the query is
+conditioned, so one contraction answers every value of X at once. The result is a plain
+:class:`CausalModel`, so the exact backend, the pictures and a sampling backend take it as it
+is.
 """
 
 from __future__ import annotations
@@ -28,6 +31,16 @@ from causaldsl.model.surgery import cut
 from causaldsl.syntax.query import Event, Prob, show_value
 
 
+class Open:
+    """The value of an open setting (``Y[X]``): every value of X at once."""
+
+    def __repr__(self) -> str:
+        return "OPEN"
+
+
+OPEN = Open()
+
+
 @dataclass(frozen=True)
 class CopyRef:
     """A copy by identity: the variable of the original model and the settings that reach it
@@ -35,11 +48,12 @@ class CopyRef:
     apart by this, never by their printed names."""
 
     var: str
-    key: frozenset[tuple[str, Label | CopyRef]]
+    key: frozenset[tuple[str, Label | CopyRef | Open]]
 
 
-#: A world: what it sets, variable → a label or another world's copy.
-Setting = Label | CopyRef
+
+#: A world: what it sets, variable → a label, another world's copy, or OPEN.
+Setting = Label | CopyRef | Open
 World = frozenset[tuple[str, Setting]]
 
 
@@ -52,6 +66,9 @@ class MultiWorld:
     model: CausalModel
     query: Prob
     origin: Mapping[str, str]
+    #: The variables of the open settings (``[X]`` for ``Y[X]``), the first evidence of
+    #: ``query``.
+    settings: tuple[str, ...] = ()
 
     def copies(self, var: str) -> tuple[str, ...]:
         """The copies of a variable of the original model that carry its mechanism."""
@@ -75,8 +92,9 @@ class _Rewrite:
         self.names: dict[CopyRef, str] = {}
         self.owner: dict[str, object] = {}  # name → its CopyRef, or ("alias", canonical name)
         self._keys: dict[tuple[str, World], World] = {}
+        self.open: dict[str, str] = {}  # variable → the root that an open setting gives it
 
-    def world(self, settings: tuple[tuple[str, Label | Event], ...]) -> World:
+    def world(self, settings: tuple[tuple[str, Label | Event | None], ...]) -> World:
         """A world from a query's settings; a nested setting refers to the copy it names."""
         out: list[tuple[str, Setting]] = []
         for var, value in settings:
@@ -84,6 +102,8 @@ class _Rewrite:
                 inner = self.world(value.world)
                 self.node(value.var, inner)
                 out.append((var, self.ref(value.var, inner)))
+            elif value is None:
+                out.append((var, OPEN))
             else:
                 out.append((var, value))
         return frozenset(out)
@@ -116,6 +136,9 @@ class _Rewrite:
         settings = sorted(ref.key, key=lambda s: self.order[s[0]])
         shown, ambiguous = [], False
         for v, x in settings:
+            if isinstance(x, Open):
+                shown.append(v)
+                continue
             if isinstance(x, CopyRef):
                 text = self.names[x]
                 t = self.base.variables[v].type
@@ -143,6 +166,8 @@ class _Rewrite:
             return hit
         v = self.base.variables[var]
         setting = dict(world).get(var)
+        if isinstance(setting, Open):
+            return self.open_setting(var, ref)
         if setting is not None:
             name = self.names[ref] = self.name(ref)
             point = point_mechanism(v.type, setting, f"variable {var}")
@@ -168,6 +193,25 @@ class _Rewrite:
         self.vars[name] = Variable(name, v.type, v.role, parents, mech)
         self.origin[name] = var
         return name
+
+    def open_setting(self, var: str, ref: CopyRef) -> str:
+        """The root ``[X]`` that X is in every world that leaves its value open: uniform over
+        X's values, so conditioning on it reads each value's world."""
+        from causaldsl.core.errors import QueryError
+        from causaldsl.model.causal_model import Role
+
+        hit = self.open.get(var)
+        if hit is None:
+            v = self.base.variables[var]
+            if not isinstance(v.type, FiniteType):
+                raise QueryError(f"the open setting {var} needs a finite type (a table over its "
+                                 f"values), but {var} : {v.type}; set it to a value")
+            hit = self._claim(f"[{var}]", ("open", var), False)
+            self.vars[hit] = Variable(hit, v.type, Role.OBSERVED, (),
+                                      Table(np.full(v.type.size, 1 / v.type.size), 0))
+            self.open[var] = hit
+        self.names[ref] = hit
+        return hit
 
     def alias(self, name: str, of: str) -> str:
         """A copy under another name (an identity mechanism), for a term written differently
@@ -223,9 +267,12 @@ def multiworld(model: CausalModel, prob: Prob, shown: Prob | None = None) -> Mul
 
     outcomes = tuple(term(e) for e in prob.outcomes)
     evidence = tuple(term(e) for e in prob.evidence)
+    settings = tuple(rw.open.values())
     new = CausalModel.from_variables(rw.vars.values(), f"{model.name}_worlds",
                                      trusted=rw.vars.values())
-    mw = MultiWorld(new, Prob(outcomes, prob.interventions, evidence), dict(rw.origin))
+    mw = MultiWorld(new, Prob(outcomes, prob.interventions,
+                              (*(Event(s) for s in settings), *evidence)),
+                    dict(rw.origin), settings)
     _check_determined(model, mw, shown or prob)
     return mw
 
@@ -246,8 +293,9 @@ def _check_determined(model: CausalModel, mw: MultiWorld, prob: Prob) -> None:
             "response-function model (each row of each table answers independently): "
             "`query ... assuming response_functions` in a .causal file, --assume "
             "response-functions on the command line, model.with_response_functions() in "
-            "Python; or bound it: PN, PS and PNS have sharp bounds, "
-            "causaldsl.counterfactual.bounds")
+            "Python; or bound it: a query over a treatment and an outcome has sharp bounds "
+            "from the data, causaldsl.counterfactual.bounds_from(model, query, treatment, "
+            "outcome)")
 
 
 def deterministic(mechanism: Any) -> bool:
@@ -273,12 +321,14 @@ def multiworld_for(model: CausalModel, prob: Prob) -> MultiWorld:
     if mw is None:
         mw = multiworld(model, shape, prob)
         cache[shape] = mw
+    k = len(mw.settings)
     query = Prob(tuple(Event(t.var, e.value) for t, e in zip(mw.query.outcomes, prob.outcomes,
                                                               strict=True)),
                  prob.interventions,
-                 tuple(Event(t.var, e.value) for t, e in zip(mw.query.evidence, prob.evidence,
-                                                             strict=True)))
-    return MultiWorld(mw.model, query, mw.origin)
+                 (*mw.query.evidence[:k],
+                  *(Event(t.var, e.value) for t, e in zip(mw.query.evidence[k:], prob.evidence,
+                                                          strict=True))))
+    return MultiWorld(mw.model, query, mw.origin, mw.settings)
 
 
 __all__ = ["MultiWorld", "multiworld", "multiworld_for"]

@@ -28,18 +28,20 @@ from causaldsl.syntax.grammars import parser
 class Event:
     """``X = x``, or ``X`` alone (every value at once). With a ``world`` it is a potential
     outcome: ``Y[X = yes] = no`` reads Y in the world where X is set to yes. A world setting's
-    value is a label, or another potential outcome (``M = M[X = no]``, a nested counterfactual)."""
+    value is a label, another potential outcome (``M = M[X = no]``, a nested counterfactual), or
+    None: an open setting (``Y[X]``), every value of X at once."""
 
     var: str
     value: Label | None = None
-    world: tuple[tuple[str, Label | Event], ...] = ()
+    world: tuple[tuple[str, Label | Event | None], ...] = ()
 
     @property
     def term(self) -> str:
         """The variable as written, with its world: ``Y``, ``Y[X = yes]``."""
         if not self.world:
             return self.var
-        inner = ", ".join(f"{v} = {x.term if isinstance(x, Event) else show_value(x)}"
+        inner = ", ".join(v if x is None else
+                          f"{v} = {x.term if isinstance(x, Event) else show_value(x)}"
                           for v, x in self.world)
         return f"{self.var}[{inner}]"
 
@@ -270,6 +272,9 @@ class _ToQuery(Transformer_NonRecursive):
 
     def set_value(self, items):  # type: ignore[no-untyped-def]
         return (str(items[0]), items[1])
+
+    def set_open(self, items):  # type: ignore[no-untyped-def]
+        return (str(items[0]), None)
 
     def set_potential(self, items):  # type: ignore[no-untyped-def]
         return (str(items[0]), self._outcome(items[1], None, items[2]))
