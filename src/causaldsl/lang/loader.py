@@ -63,8 +63,10 @@ class Loader:
         or failed, or on the chain being loaded (a cycle, which its elaboration reports)."""
         if is_network(p):
             model = hooks.read_network(p, shown)
+            structure = all(v.mechanism is None for v in model.variables.values())
             prog = Program(shown, models={model.name: model},
-                           origins={model.name: origin_of(shown)})
+                           origins={model.name: origin_of(shown)},
+                           graphs={model.name} if structure else set())
             self.loaded[p] = prog
             return prog
         got = self._read.pop(p, None)
@@ -139,8 +141,9 @@ class Loader:
         return out
 
 
-#: The extensions of the network files of other formats that load as a model (BIF).
-NETWORK_EXTENSIONS = (".bif", ".bif.gz")
+#: The extensions of the files of other formats that load as a model or a graph (BIF, XMLBIF,
+#: dagitty; ``interop.formats`` reads them).
+NETWORK_EXTENSIONS = (".bif", ".bif.gz", ".xmlbif", ".xml", ".dagitty")
 
 
 def is_network(path: str | Path) -> bool:
