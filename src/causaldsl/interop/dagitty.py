@@ -280,7 +280,7 @@ def dagitty_text(obj: CausalModel | ADMG | DagittyGraph) -> str:
     for v in variables:
         for p in v.parents:
             children[p].append(v.name)
-    spouses = {v.name: tuple(children[v.name]) for v in variables if _is_bidirected(v, children)}
+    spouses = {v.name: ends for v in variables if (ends := _bidirected(v, children))}
     nodes = []
     for v in variables:
         if v.name in spouses:
@@ -291,10 +291,13 @@ def dagitty_text(obj: CausalModel | ADMG | DagittyGraph) -> str:
     return _text(nodes, directed, [spouses[u] for u in spouses])
 
 
-def _is_bidirected(v: Variable, children: dict[str, list[str]]) -> bool:
+def _bidirected(v: Variable, children: dict[str, list[str]]) -> tuple[str, str] | None:
+    """The ends of the bidirected edge that a hidden variable stands for, in the order its name
+    gives them (``U_A_B``: A, B), or None when it is no such variable."""
     kids = children[v.name]
-    return (v.role is Role.LATENT and not v.parents and v.type is Opaque and len(kids) == 2
-            and any(v.name.startswith(f"U_{a}_{b}") for a, b in (kids, kids[::-1])))
+    if v.role is not Role.LATENT or v.parents or v.type is not Opaque or len(kids) != 2:
+        return None
+    return next(((a, b) for a, b in (kids, kids[::-1]) if v.name.startswith(f"U_{a}_{b}")), None)
 
 
 def _text(nodes: list[tuple[str, tuple[str, ...]]], directed: list[tuple[str, str]],
