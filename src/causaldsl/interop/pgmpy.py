@@ -58,10 +58,13 @@ def to_pgmpy(model: CausalModel) -> Any:
     variables = list(model.variables.values())
     for v in variables:
         tabular(v, model, "a pgmpy network")
-    net = DiscreteBayesianNetwork(latents={v.name for v in variables if v.role is not Role.OBSERVED})
+    net = DiscreteBayesianNetwork()
     net.name = model.name
     net.add_nodes_from(v.name for v in variables)
     net.add_edges_from((p, v.name) for v in variables for p in v.parents)
+    hidden = [v.name for v in variables if v.role is not Role.OBSERVED]
+    if hidden:
+        net.with_role("latents", hidden, inplace=True)
     for v in variables:
         assert isinstance(v.mechanism, Table) and isinstance(v.type, FiniteType)
         ptypes = [t for p in v.parents if isinstance(t := model[p].type, FiniteType)]
