@@ -144,6 +144,7 @@ def test_a_network_pyagrum_built_reads_in_and_answers_as_pyagrum_does(spec):
             np.testing.assert_allclose(v.mechanism.array[idx],
                                        np.asarray(bn.cpt(node)[row]), rtol=0, atol=1e-15)
     assert_posteriors_agree(model, bn, 3)
+    assert causaldsl.from_pyagrum(gum.BayesNet()).name == "bn"  # no name property: "bn"
 
 
 def test_latent_variables_go_to_pyagrum_as_nodes_and_come_back_observed():

@@ -1,6 +1,7 @@
 """One entry for network files: ``causaldsl.read(path)`` and ``causaldsl.write(obj, path)``
 pick the format by the file's extension (``FORMATS``): ``.causal`` (the language), ``.bif`` and
-``.bif.gz`` (BIF, ``interop.bif``), ``.xmlbif`` and ``.xml`` (XMLBIF, ``interop.xmlbif``),
+``.bif.gz`` (BIF, ``interop.bif``), ``.xmlbif``, ``.bifxml`` (pyAgrum's) and ``.xml`` (XMLBIF,
+``interop.xmlbif``),
 ``.dagitty`` (dagitty's graph text, ``interop.dagitty``). Reading goes through the loader,
 which reads every one of them (``read_network``, behind its hook; ``pick`` chooses the model);
 ``write`` is here. ``causal convert IN -o OUT`` is the two in a row."""
@@ -21,7 +22,8 @@ from causaldsl.model.graph import ADMG
 #: Each extension a file may end with, and its format (a name may end with several: the first
 #: that fits wins, so ``.bif.gz`` comes before ``.bif``).
 FORMATS: tuple[tuple[str, str], ...] = (
-    (".bif.gz", "bif"), (".bif", "bif"), (".xmlbif", "xmlbif"), (".xml", "xmlbif"),
+    (".bif.gz", "bif"), (".bif", "bif"), (".xmlbif", "xmlbif"), (".bifxml", "xmlbif"),
+    (".xml", "xmlbif"),
     (".dagitty", "dagitty"), (".causal", "causal"))
 
 #: How each format is named in messages.

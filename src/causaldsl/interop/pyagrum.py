@@ -37,7 +37,15 @@ def from_pyagrum(bn: Any, name: str | None = None) -> CausalModel:
                            [axes.index(n) for n in (*parents, var)])
         variables.append(Variable(var, types[var], Role.OBSERVED, tuple(parents),
                                   Table(arr, len(parents))))
-    return CausalModel.from_variables(variables, name or bn.property("name") or "bn")
+    return CausalModel.from_variables(variables, name or _name(bn) or "bn")
+
+
+def _name(bn: Any) -> str:
+    """The network's ``name`` property, or "" where it has none (pyAgrum raises NotFound)."""
+    try:
+        return str(bn.property("name"))
+    except Exception:  # pyAgrum's NotFound, which only pyagrum's module names
+        return ""
 
 
 def to_pyagrum(model: CausalModel) -> Any:

@@ -143,7 +143,7 @@ class Loader:
 
 #: The extensions of the files of other formats that load as a model or a graph (BIF, XMLBIF,
 #: dagitty; ``interop.formats`` reads them).
-NETWORK_EXTENSIONS = (".bif", ".bif.gz", ".xmlbif", ".xml", ".dagitty")
+NETWORK_EXTENSIONS = (".bif", ".bif.gz", ".xmlbif", ".bifxml", ".xml", ".dagitty")
 
 
 def is_network(path: str | Path) -> bool:
