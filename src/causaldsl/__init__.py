@@ -91,8 +91,9 @@ def estimate(target: Any, query: Any, data: Any, **options: Any) -> EffectEstima
 
 def read(path: str | Path, model: str | None = None) -> CausalModel:
     """The model (or graph) in a file, by its extension: BIF (``.bif``, ``.bif.gz``, gzipped
-    or not), XMLBIF (``.xmlbif``, ``.bifxml``, ``.xml``), dagitty (``.dagitty``: a graph; its exposure and
-    outcome marks come with ``causaldsl.interop.dagitty.read_dagitty``) or .causal
+    or not), XMLBIF (``.xmlbif``, ``.bifxml``, ``.xml``), Hugin (``.net``), dagitty
+    (``.dagitty``: a graph; its exposure and outcome marks come with
+    ``causaldsl.interop.dagitty.read_dagitty``) or .causal
     (``model``: which one, where the file defines several). Errors as ``load`` has them; see
     docs/formats.md."""
     from causaldsl.interop.formats import pick
@@ -103,7 +104,7 @@ def read(path: str | Path, model: str | None = None) -> CausalModel:
 def write(model: Any, path: str | Path) -> None:
     """Write a model or a graph (an ``ADMG``, a dagitty read) to a file in the format its
     extension names: ``.causal`` (text that reads back as the same model or graph), ``.bif``,
-    ``.bif.gz``, ``.xmlbif``, ``.bifxml``, ``.xml`` or ``.dagitty``. What a format cannot hold is a
+    ``.bif.gz``, ``.xmlbif``, ``.bifxml``, ``.xml``, ``.net`` or ``.dagitty``. What a format cannot hold is a
     CausalError naming it; a path that cannot be written, an OSError. See docs/formats.md."""
     from causaldsl.interop.formats import write as _write
 

@@ -170,15 +170,15 @@ def _parser() -> argparse.ArgumentParser:
                         epilog="example: causal repl examples/smoking.causal")
     rp.add_argument("file", nargs="?", metavar="FILE", help="a .causal file to load first")
     cv = sub.add_parser("convert", help="convert a network or graph file: .causal, .bif, "
-                        ".bif.gz, .xmlbif, .bifxml, .xml, .dagitty (by extension)",
+                        ".bif.gz, .xmlbif, .bifxml, .xml, .net, .dagitty (by extension)",
                         epilog="examples: causal convert alarm.bif.gz -o alarm.causal\n"
                         "          causal convert g.dagitty -o g.causal\n"
                         "          causal convert examples/smoking.causal -o - ",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    cv.add_argument("file", metavar="IN", help="a .causal, BIF, XMLBIF or dagitty file")
+    cv.add_argument("file", metavar="IN", help="a .causal, BIF, XMLBIF, Hugin or dagitty file")
     cv.add_argument("-o", "--output", metavar="OUT", required=True,
-                    help="the file to write, .causal, .bif, .bif.gz, .xmlbif, .bifxml, .xml or "
-                    ".dagitty; - "
+                    help="the file to write, .causal, .bif, .bif.gz, .xmlbif, .bifxml, .xml, .net "
+                    "or .dagitty; - "
                     "writes .causal text to standard output")
     cv.add_argument("--in", dest="target", metavar="MODEL",
                     help="the model to convert (default: the file's only model)")

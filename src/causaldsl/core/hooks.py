@@ -47,7 +47,7 @@ picture = Hook("picture", "Notebook renderings of a model, diagram, graph or res
 simulate = Hook("simulate", "Draw rows from a model: (model, n, seed, do, columns) → a pandas "
                 "DataFrame, one row per draw.")
 read_network = Hook("read_network", "Read a network file of another format (BIF, XMLBIF, "
-                    "dagitty) as a model or graph: (path, shown) → CausalModel; errors name "
+                    "Hugin, dagitty) as a model or graph: (path, shown) → CausalModel; errors name "
                     "``shown``.")
 fit = Hook("fit", "Learn a model's unknown parts from data: (model, data, method, options) → "
            "FittedModel.")

@@ -179,9 +179,9 @@ def read_bytes(path: str | Path, shown: str) -> bytes:
 
 def network_stem(path: str | Path) -> str:
     """A network file's name without its extensions: ``alarm`` for ``alarm.bif.gz`` (and
-    ``.xmlbif``, ``.bifxml``, ``.xml``, ``.dagitty``, ``.causal``)."""
+    ``.xmlbif``, ``.bifxml``, ``.xml``, ``.net``, ``.dagitty``, ``.causal``)."""
     name = Path(path).name
-    for ext in (".gz", ".bif", ".xmlbif", ".bifxml", ".xml", ".dagitty", ".causal"):
+    for ext in (".gz", ".bif", ".xmlbif", ".bifxml", ".xml", ".net", ".dagitty", ".causal"):
         if name.lower().endswith(ext) and len(name) > len(ext):
             name = name[: -len(ext)]
     return name

@@ -1,7 +1,7 @@
 """One entry for network files: ``causaldsl.read(path)`` and ``causaldsl.write(obj, path)``
 pick the format by the file's extension (``FORMATS``): ``.causal`` (the language), ``.bif`` and
 ``.bif.gz`` (BIF, ``interop.bif``), ``.xmlbif``, ``.bifxml`` (pyAgrum's) and ``.xml`` (XMLBIF,
-``interop.xmlbif``),
+``interop.xmlbif``), ``.net`` (Hugin's, ``interop.hugin``),
 ``.dagitty`` (dagitty's graph text, ``interop.dagitty``). Reading goes through the loader,
 which reads every one of them (``read_network``, behind its hook; ``pick`` chooses the model);
 ``write`` is here. ``causal convert IN -o OUT`` is the two in a row."""
@@ -23,16 +23,18 @@ from causaldsl.model.graph import ADMG
 #: that fits wins, so ``.bif.gz`` comes before ``.bif``).
 FORMATS: tuple[tuple[str, str], ...] = (
     (".bif.gz", "bif"), (".bif", "bif"), (".xmlbif", "xmlbif"), (".bifxml", "xmlbif"),
-    (".xml", "xmlbif"),
+    (".xml", "xmlbif"), (".net", "hugin"),
     (".dagitty", "dagitty"), (".causal", "causal"))
 
 #: How each format is named in messages.
-TITLES = {"bif": "a BIF file", "xmlbif": "an XMLBIF file", "dagitty": "a dagitty file",
+TITLES = {"bif": "a BIF file", "xmlbif": "an XMLBIF file", "hugin": "a Hugin .net file",
+          "dagitty": "a dagitty file",
           "causal": "a .causal file"}
 
 
 def format_of(path: str | os.PathLike[str]) -> str:
-    """The format a path's extension names: "causal", "bif", "xmlbif" or "dagitty"."""
+    """The format a path's extension names: "causal", "bif", "xmlbif", "hugin" or
+    "dagitty"."""
     name = os.fsdecode(os.fspath(path))
     for ext, fmt in FORMATS:
         if name.lower().endswith(ext):
@@ -49,6 +51,10 @@ def read_network(path: str | Path, shown: str) -> CausalModel:
         from causaldsl.interop.xmlbif import read_xmlbif
 
         return read_xmlbif(path, shown)
+    if fmt == "hugin":
+        from causaldsl.interop.hugin import read_hugin
+
+        return read_hugin(path, shown)
     if fmt == "dagitty":
         from causaldsl.interop.dagitty import read_dagitty
 
@@ -92,5 +98,9 @@ def write(obj: Any, path: str | Path) -> None:
         from causaldsl.interop.xmlbif import write_xmlbif
 
         write_xmlbif(obj, path)
+    elif fmt == "hugin":
+        from causaldsl.interop.hugin import write_hugin
+
+        write_hugin(obj, path)
     else:
         write_causal(obj, path)

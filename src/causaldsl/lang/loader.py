@@ -142,8 +142,8 @@ class Loader:
 
 
 #: The extensions of the files of other formats that load as a model or a graph (BIF, XMLBIF,
-#: dagitty; ``interop.formats`` reads them).
-NETWORK_EXTENSIONS = (".bif", ".bif.gz", ".xmlbif", ".bifxml", ".xml", ".dagitty")
+#: Hugin, dagitty; ``interop.formats`` reads them).
+NETWORK_EXTENSIONS = (".bif", ".bif.gz", ".xmlbif", ".bifxml", ".xml", ".net", ".dagitty")
 
 
 def is_network(path: str | Path) -> bool:

@@ -7,10 +7,11 @@ were made from. Generated from grammar/*.lark by tools/gen_parser_tables.py: do 
 LARK_VERSION = '1.3.1'
 
 DIGESTS = {
-    "causal.lark:start:positions": "c0192f55464ca1407c58ed93d4c10c9f2cbe92975733f27de3f0453150fec108",
-    "query.lark:start:no positions": "75db4e0cd5efe2f7010ada047a86e5fd33d68ea8a69875184842e40ae9260283",
-    "bif.lark:start:positions": "11e88cd845cf156fccb3c3f5d1fffdb3d69069868c46887cc3e7866b76d0cc47",
-    "dagitty.lark:start:positions": "42a5c06107a55a43f4c147276352614b947c58243e4fd96fb28f2a1311a21505"
+    "causal.lark:start:positions": "905ec97dd79b1352f9e001bdbfb2a60c1a947a5f04abd09a454669dfc7dbc483",
+    "query.lark:start:no positions": "2253c61538626f6f0ed00ff601d679cad6c102f553c1d8e2d7a2731a2cba492c",
+    "bif.lark:start:positions": "3dd0867edfb53bb80235ff648531f33b17dd8cfa939caea3e49a73defb23ec36",
+    "dagitty.lark:start:positions": "4ae6bd75e6bcde80ea45e485c83455fa61cec27dc0d5612d3fb615503d60e277",
+    "hugin.lark:start:positions": "fcbb9f5fdf560d38970ee53a78a1479cd93e443e2a9cda07e306f8921e885edb"
 }
 
 TABLES = {
@@ -8072,6 +8073,798 @@ TABLES = {
         {"name": "attr", "__type__": "NonTerminal"}
       ],
       "order": 5, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    }
+  }
+}
+''',
+    'hugin.lark:start:positions': r'''
+{
+  "data": {
+    "parser": {
+      "lexer_conf": {
+        "terminals": [
+          {"@": 0}, {"@": 1}, {"@": 2}, {"@": 3}, {"@": 4}, {"@": 5}, {"@": 6}, {"@": 7}, {"@": 8},
+          {"@": 9}, {"@": 10}, {"@": 11}, {"@": 12}, {"@": 13}, {"@": 14}, {"@": 15}, {"@": 16},
+          {"@": 17}, {"@": 18}
+        ],
+        "ignore": ["WS", "COMMENT"], "g_regex_flags": 0, "use_bytes": false,
+        "lexer_type": "contextual", "__type__": "LexerConf"
+      },
+      "parser_conf": {
+        "rules": [
+          {"@": 19}, {"@": 20}, {"@": 21}, {"@": 22}, {"@": 23}, {"@": 24}, {"@": 25}, {"@": 26},
+          {"@": 27}, {"@": 28}, {"@": 29}, {"@": 30}, {"@": 31}, {"@": 32}, {"@": 33}, {"@": 34},
+          {"@": 35}, {"@": 36}, {"@": 37}, {"@": 38}, {"@": 39}, {"@": 40}, {"@": 41}, {"@": 42},
+          {"@": 43}, {"@": 44}, {"@": 45}, {"@": 46}, {"@": 47}, {"@": 48}, {"@": 49}, {"@": 50},
+          {"@": 51}, {"@": 52}, {"@": 53}, {"@": 54}, {"@": 55}, {"@": 56}, {"@": 57}
+        ],
+        "start": ["start"], "parser_type": "lalr", "__type__": "ParserConf"
+      },
+      "parser": {
+        "tokens": {
+          "0": "$END", "1": "CONTINUOUS", "2": "DECISION", "3": "DISCRETE", "4": "EQUAL",
+          "5": "ESCAPED_STRING", "6": "FUNCTION", "7": "LBRACE", "8": "LPAR", "9": "NET",
+          "10": "NODE", "11": "POTENTIAL", "12": "RBRACE", "13": "RPAR", "14": "SEMICOLON",
+          "15": "UTILITY", "16": "VBAR", "17": "WORD", "18": "__heads_plus_2",
+          "19": "__list_star_3", "20": "__net_star_1", "21": "__start_star_0", "22": "_block",
+          "23": "attr", "24": "heads", "25": "kind", "26": "list", "27": "net", "28": "node",
+          "29": "parents", "30": "potential", "31": "start", "32": "value", "33": "word"
+        },
+        "states": {
+          "0": {
+            "0": [1, {"@": 20}], "1": [0, 1], "2": [0, 2], "3": [0, 3], "6": [0, 4], "9": [0, 5],
+            "10": [1, {"@": 33}], "11": [0, 6], "15": [0, 7], "21": [0, 8], "22": [0, 9],
+            "25": [0, 10], "27": [0, 11], "28": [0, 12], "30": [0, 13], "31": [0, 14]
+          },
+          "1": {"10": [1, {"@": 29}]}, "2": {"10": [1, {"@": 30}]}, "3": {"10": [1, {"@": 28}]},
+          "4": {"10": [1, {"@": 32}]}, "5": {"7": [0, 15]}, "6": {"8": [0, 16]},
+          "7": {"10": [1, {"@": 31}]},
+          "8": {
+            "0": [1, {"@": 19}], "1": [0, 1], "2": [0, 2], "3": [0, 3], "6": [0, 4], "9": [0, 5],
+            "10": [1, {"@": 33}], "11": [0, 6], "15": [0, 7], "22": [0, 17], "25": [0, 10],
+            "27": [0, 11], "28": [0, 12], "30": [0, 13]
+          },
+          "9": {
+            "0": [1, {"@": 50}], "1": [1, {"@": 50}], "2": [1, {"@": 50}], "3": [1, {"@": 50}],
+            "6": [1, {"@": 50}], "9": [1, {"@": 50}], "10": [1, {"@": 50}], "11": [1, {"@": 50}],
+            "15": [1, {"@": 50}]
+          },
+          "10": {"10": [0, 18]},
+          "11": {
+            "0": [1, {"@": 21}], "1": [1, {"@": 21}], "2": [1, {"@": 21}], "3": [1, {"@": 21}],
+            "6": [1, {"@": 21}], "9": [1, {"@": 21}], "10": [1, {"@": 21}], "11": [1, {"@": 21}],
+            "15": [1, {"@": 21}]
+          },
+          "12": {
+            "0": [1, {"@": 22}], "1": [1, {"@": 22}], "2": [1, {"@": 22}], "3": [1, {"@": 22}],
+            "6": [1, {"@": 22}], "9": [1, {"@": 22}], "10": [1, {"@": 22}], "11": [1, {"@": 22}],
+            "15": [1, {"@": 22}]
+          },
+          "13": {
+            "0": [1, {"@": 23}], "1": [1, {"@": 23}], "2": [1, {"@": 23}], "3": [1, {"@": 23}],
+            "6": [1, {"@": 23}], "9": [1, {"@": 23}], "10": [1, {"@": 23}], "11": [1, {"@": 23}],
+            "15": [1, {"@": 23}]
+          },
+          "14": {},
+          "15": {"5": [0, 19], "12": [0, 20], "17": [0, 21], "20": [0, 22], "23": [0, 23], "33": [0, 24]},
+          "16": {"5": [0, 19], "17": [0, 21], "18": [0, 25], "24": [0, 26], "33": [0, 27]},
+          "17": {
+            "0": [1, {"@": 51}], "1": [1, {"@": 51}], "2": [1, {"@": 51}], "3": [1, {"@": 51}],
+            "6": [1, {"@": 51}], "9": [1, {"@": 51}], "10": [1, {"@": 51}], "11": [1, {"@": 51}],
+            "15": [1, {"@": 51}]
+          },
+          "18": {"5": [0, 19], "17": [0, 21], "33": [0, 28]},
+          "19": {
+            "4": [1, {"@": 49}], "5": [1, {"@": 49}], "7": [1, {"@": 49}], "8": [1, {"@": 49}],
+            "13": [1, {"@": 49}], "14": [1, {"@": 49}], "16": [1, {"@": 49}], "17": [1, {"@": 49}]
+          },
+          "20": {
+            "0": [1, {"@": 25}], "1": [1, {"@": 25}], "2": [1, {"@": 25}], "3": [1, {"@": 25}],
+            "6": [1, {"@": 25}], "9": [1, {"@": 25}], "10": [1, {"@": 25}], "11": [1, {"@": 25}],
+            "15": [1, {"@": 25}]
+          },
+          "21": {
+            "4": [1, {"@": 48}], "5": [1, {"@": 48}], "7": [1, {"@": 48}], "8": [1, {"@": 48}],
+            "13": [1, {"@": 48}], "14": [1, {"@": 48}], "16": [1, {"@": 48}], "17": [1, {"@": 48}]
+          },
+          "22": {"5": [0, 19], "12": [0, 29], "17": [0, 21], "23": [0, 30], "33": [0, 24]},
+          "23": {"5": [1, {"@": 52}], "12": [1, {"@": 52}], "17": [1, {"@": 52}]},
+          "24": {"4": [0, 31]},
+          "25": {"5": [0, 19], "13": [1, {"@": 40}], "16": [1, {"@": 40}], "17": [0, 21], "33": [0, 32]},
+          "26": {"13": [0, 33], "16": [0, 34]},
+          "27": {"5": [1, {"@": 54}], "13": [1, {"@": 54}], "16": [1, {"@": 54}], "17": [1, {"@": 54}]},
+          "28": {"7": [0, 35]},
+          "29": {
+            "0": [1, {"@": 24}], "1": [1, {"@": 24}], "2": [1, {"@": 24}], "3": [1, {"@": 24}],
+            "6": [1, {"@": 24}], "9": [1, {"@": 24}], "10": [1, {"@": 24}], "11": [1, {"@": 24}],
+            "15": [1, {"@": 24}]
+          },
+          "30": {"5": [1, {"@": 53}], "12": [1, {"@": 53}], "17": [1, {"@": 53}]},
+          "31": {"5": [0, 19], "8": [0, 36], "17": [0, 21], "26": [0, 37], "32": [0, 38], "33": [0, 39]},
+          "32": {"5": [1, {"@": 55}], "13": [1, {"@": 55}], "16": [1, {"@": 55}], "17": [1, {"@": 55}]},
+          "33": {"7": [0, 40], "14": [0, 41]},
+          "34": {
+            "5": [0, 19], "13": [1, {"@": 42}], "17": [0, 21], "18": [0, 42], "29": [0, 43],
+            "33": [0, 27]
+          },
+          "35": {"5": [0, 19], "12": [0, 44], "17": [0, 21], "20": [0, 45], "23": [0, 23], "33": [0, 24]},
+          "36": {
+            "5": [0, 19], "8": [0, 36], "13": [0, 46], "17": [0, 21], "19": [0, 47], "26": [0, 37],
+            "32": [0, 48], "33": [0, 39]
+          },
+          "37": {
+            "5": [1, {"@": 45}], "8": [1, {"@": 45}], "13": [1, {"@": 45}], "14": [1, {"@": 45}],
+            "17": [1, {"@": 45}]
+          },
+          "38": {"14": [0, 49]},
+          "39": {
+            "5": [1, {"@": 44}], "8": [1, {"@": 44}], "13": [1, {"@": 44}], "14": [1, {"@": 44}],
+            "17": [1, {"@": 44}]
+          },
+          "40": {"5": [0, 19], "12": [0, 50], "17": [0, 21], "20": [0, 51], "23": [0, 23], "33": [0, 24]},
+          "41": {
+            "0": [1, {"@": 39}], "1": [1, {"@": 39}], "2": [1, {"@": 39}], "3": [1, {"@": 39}],
+            "6": [1, {"@": 39}], "9": [1, {"@": 39}], "10": [1, {"@": 39}], "11": [1, {"@": 39}],
+            "15": [1, {"@": 39}]
+          },
+          "42": {"5": [0, 19], "13": [1, {"@": 41}], "17": [0, 21], "33": [0, 32]},
+          "43": {"13": [0, 52]},
+          "44": {
+            "0": [1, {"@": 27}], "1": [1, {"@": 27}], "2": [1, {"@": 27}], "3": [1, {"@": 27}],
+            "6": [1, {"@": 27}], "9": [1, {"@": 27}], "10": [1, {"@": 27}], "11": [1, {"@": 27}],
+            "15": [1, {"@": 27}]
+          },
+          "45": {"5": [0, 19], "12": [0, 53], "17": [0, 21], "23": [0, 30], "33": [0, 24]},
+          "46": {
+            "5": [1, {"@": 47}], "8": [1, {"@": 47}], "13": [1, {"@": 47}], "14": [1, {"@": 47}],
+            "17": [1, {"@": 47}]
+          },
+          "47": {
+            "5": [0, 19], "8": [0, 36], "13": [0, 54], "17": [0, 21], "26": [0, 37], "32": [0, 55],
+            "33": [0, 39]
+          },
+          "48": {"5": [1, {"@": 56}], "8": [1, {"@": 56}], "13": [1, {"@": 56}], "17": [1, {"@": 56}]},
+          "49": {"5": [1, {"@": 43}], "12": [1, {"@": 43}], "17": [1, {"@": 43}]},
+          "50": {
+            "0": [1, {"@": 38}], "1": [1, {"@": 38}], "2": [1, {"@": 38}], "3": [1, {"@": 38}],
+            "6": [1, {"@": 38}], "9": [1, {"@": 38}], "10": [1, {"@": 38}], "11": [1, {"@": 38}],
+            "15": [1, {"@": 38}]
+          },
+          "51": {"5": [0, 19], "12": [0, 56], "17": [0, 21], "23": [0, 30], "33": [0, 24]},
+          "52": {"7": [0, 57], "14": [0, 58]},
+          "53": {
+            "0": [1, {"@": 26}], "1": [1, {"@": 26}], "2": [1, {"@": 26}], "3": [1, {"@": 26}],
+            "6": [1, {"@": 26}], "9": [1, {"@": 26}], "10": [1, {"@": 26}], "11": [1, {"@": 26}],
+            "15": [1, {"@": 26}]
+          },
+          "54": {
+            "5": [1, {"@": 46}], "8": [1, {"@": 46}], "13": [1, {"@": 46}], "14": [1, {"@": 46}],
+            "17": [1, {"@": 46}]
+          },
+          "55": {"5": [1, {"@": 57}], "8": [1, {"@": 57}], "13": [1, {"@": 57}], "17": [1, {"@": 57}]},
+          "56": {
+            "0": [1, {"@": 37}], "1": [1, {"@": 37}], "2": [1, {"@": 37}], "3": [1, {"@": 37}],
+            "6": [1, {"@": 37}], "9": [1, {"@": 37}], "10": [1, {"@": 37}], "11": [1, {"@": 37}],
+            "15": [1, {"@": 37}]
+          },
+          "57": {"5": [0, 19], "12": [0, 59], "17": [0, 21], "20": [0, 60], "23": [0, 23], "33": [0, 24]},
+          "58": {
+            "0": [1, {"@": 36}], "1": [1, {"@": 36}], "2": [1, {"@": 36}], "3": [1, {"@": 36}],
+            "6": [1, {"@": 36}], "9": [1, {"@": 36}], "10": [1, {"@": 36}], "11": [1, {"@": 36}],
+            "15": [1, {"@": 36}]
+          },
+          "59": {
+            "0": [1, {"@": 35}], "1": [1, {"@": 35}], "2": [1, {"@": 35}], "3": [1, {"@": 35}],
+            "6": [1, {"@": 35}], "9": [1, {"@": 35}], "10": [1, {"@": 35}], "11": [1, {"@": 35}],
+            "15": [1, {"@": 35}]
+          },
+          "60": {"5": [0, 19], "12": [0, 61], "17": [0, 21], "23": [0, 30], "33": [0, 24]},
+          "61": {
+            "0": [1, {"@": 34}], "1": [1, {"@": 34}], "2": [1, {"@": 34}], "3": [1, {"@": 34}],
+            "6": [1, {"@": 34}], "9": [1, {"@": 34}], "10": [1, {"@": 34}], "11": [1, {"@": 34}],
+            "15": [1, {"@": 34}]
+          }
+        },
+        "start_states": {"start": 0}, "end_states": {"start": 14}
+      },
+      "__type__": "ParsingFrontend"
+    },
+    "rules": [
+      {"@": 19}, {"@": 20}, {"@": 21}, {"@": 22}, {"@": 23}, {"@": 24}, {"@": 25}, {"@": 26},
+      {"@": 27}, {"@": 28}, {"@": 29}, {"@": 30}, {"@": 31}, {"@": 32}, {"@": 33}, {"@": 34},
+      {"@": 35}, {"@": 36}, {"@": 37}, {"@": 38}, {"@": 39}, {"@": 40}, {"@": 41}, {"@": 42},
+      {"@": 43}, {"@": 44}, {"@": 45}, {"@": 46}, {"@": 47}, {"@": 48}, {"@": 49}, {"@": 50},
+      {"@": 51}, {"@": 52}, {"@": 53}, {"@": 54}, {"@": 55}, {"@": 56}, {"@": 57}
+    ],
+    "options": {
+      "debug": false, "strict": false, "keep_all_tokens": false, "tree_class": null, "cache": false,
+      "cache_grammar": false, "postlex": null, "parser": "lalr", "lexer": "contextual",
+      "transformer": null, "start": ["start"], "priority": "normal", "ambiguity": "auto",
+      "regex": false, "propagate_positions": true, "lexer_callbacks": {},
+      "maybe_placeholders": false, "edit_terminals": null, "g_regex_flags": 0, "use_bytes": false,
+      "ordered_sets": true, "_plugins": {}
+    },
+    "__type__": "Lark"
+  },
+  "memo": {
+    "0": {
+      "name": "ESCAPED_STRING",
+      "pattern": {
+        "value": "\".*?(?<!\\\\)(\\\\\\\\)*?\"", "flags": [], "raw": null,
+        "_width": [2, 18446744073709551616], "__type__": "PatternRE"
+      },
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "1": {
+      "name": "WS",
+      "pattern": {
+        "value": "(?:[ \t\f\r\n])+", "flags": [], "raw": null, "_width": [1, 18446744073709551616],
+        "__type__": "PatternRE"
+      },
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "2": {
+      "name": "DISCRETE",
+      "pattern": {"value": "discrete", "flags": [], "raw": "\"discrete\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "3": {
+      "name": "CONTINUOUS",
+      "pattern": {"value": "continuous", "flags": [], "raw": "\"continuous\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "4": {
+      "name": "DECISION",
+      "pattern": {"value": "decision", "flags": [], "raw": "\"decision\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "5": {
+      "name": "UTILITY",
+      "pattern": {"value": "utility", "flags": [], "raw": "\"utility\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "6": {
+      "name": "FUNCTION",
+      "pattern": {"value": "function", "flags": [], "raw": "\"function\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "7": {
+      "name": "WORD",
+      "pattern": {
+        "value": "[^\\s()\"=;{}|%]+", "flags": [], "raw": "/[^\\s()\"=;{}|%]+/",
+        "_width": [1, 18446744073709551616], "__type__": "PatternRE"
+      },
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "8": {
+      "name": "COMMENT",
+      "pattern": {
+        "value": "%[^\n]*", "flags": [], "raw": "/%[^\\n]*/", "_width": [1, 18446744073709551616],
+        "__type__": "PatternRE"
+      },
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "9": {
+      "name": "NET",
+      "pattern": {"value": "net", "flags": [], "raw": "\"net\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "10": {
+      "name": "LBRACE",
+      "pattern": {"value": "{", "flags": [], "raw": "\"{\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "11": {
+      "name": "RBRACE",
+      "pattern": {"value": "}", "flags": [], "raw": "\"}\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "12": {
+      "name": "NODE",
+      "pattern": {"value": "node", "flags": [], "raw": "\"node\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "13": {
+      "name": "VBAR",
+      "pattern": {"value": "|", "flags": [], "raw": "\"|\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "14": {
+      "name": "SEMICOLON",
+      "pattern": {"value": ";", "flags": [], "raw": "\";\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "15": {
+      "name": "POTENTIAL",
+      "pattern": {"value": "potential", "flags": [], "raw": "\"potential\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "16": {
+      "name": "LPAR",
+      "pattern": {"value": "(", "flags": [], "raw": "\"(\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "17": {
+      "name": "RPAR",
+      "pattern": {"value": ")", "flags": [], "raw": "\")\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "18": {
+      "name": "EQUAL",
+      "pattern": {"value": "=", "flags": [], "raw": "\"=\"", "__type__": "PatternStr"},
+      "priority": 0, "__type__": "TerminalDef"
+    },
+    "19": {
+      "origin": {"name": "start", "__type__": "NonTerminal"},
+      "expansion": [{"name": "__start_star_0", "__type__": "NonTerminal"}], "order": 0,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "20": {
+      "origin": {"name": "start", "__type__": "NonTerminal"}, "expansion": [], "order": 1,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "21": {
+      "origin": {"name": "_block", "__type__": "NonTerminal"},
+      "expansion": [{"name": "net", "__type__": "NonTerminal"}], "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "22": {
+      "origin": {"name": "_block", "__type__": "NonTerminal"},
+      "expansion": [{"name": "node", "__type__": "NonTerminal"}], "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "23": {
+      "origin": {"name": "_block", "__type__": "NonTerminal"},
+      "expansion": [{"name": "potential", "__type__": "NonTerminal"}], "order": 2, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "24": {
+      "origin": {"name": "net", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "NET", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "__net_star_1", "__type__": "NonTerminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "25": {
+      "origin": {"name": "net", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "NET", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "26": {
+      "origin": {"name": "node", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "kind", "__type__": "NonTerminal"},
+        {"name": "NODE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word", "__type__": "NonTerminal"},
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "__net_star_1", "__type__": "NonTerminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "27": {
+      "origin": {"name": "node", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "kind", "__type__": "NonTerminal"},
+        {"name": "NODE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "word", "__type__": "NonTerminal"},
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "28": {
+      "origin": {"name": "kind", "__type__": "NonTerminal"},
+      "expansion": [{"name": "DISCRETE", "filter_out": false, "__type__": "Terminal"}], "order": 0,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "29": {
+      "origin": {"name": "kind", "__type__": "NonTerminal"},
+      "expansion": [{"name": "CONTINUOUS", "filter_out": false, "__type__": "Terminal"}],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "30": {
+      "origin": {"name": "kind", "__type__": "NonTerminal"},
+      "expansion": [{"name": "DECISION", "filter_out": false, "__type__": "Terminal"}], "order": 2,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "31": {
+      "origin": {"name": "kind", "__type__": "NonTerminal"},
+      "expansion": [{"name": "UTILITY", "filter_out": false, "__type__": "Terminal"}], "order": 3,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "32": {
+      "origin": {"name": "kind", "__type__": "NonTerminal"},
+      "expansion": [{"name": "FUNCTION", "filter_out": false, "__type__": "Terminal"}], "order": 4,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "33": {
+      "origin": {"name": "kind", "__type__": "NonTerminal"}, "expansion": [], "order": 5,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "34": {
+      "origin": {"name": "potential", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "POTENTIAL", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "heads", "__type__": "NonTerminal"},
+        {"name": "VBAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "parents", "__type__": "NonTerminal"},
+        {"name": "RPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "__net_star_1", "__type__": "NonTerminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "35": {
+      "origin": {"name": "potential", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "POTENTIAL", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "heads", "__type__": "NonTerminal"},
+        {"name": "VBAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "parents", "__type__": "NonTerminal"},
+        {"name": "RPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "36": {
+      "origin": {"name": "potential", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "POTENTIAL", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "heads", "__type__": "NonTerminal"},
+        {"name": "VBAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "parents", "__type__": "NonTerminal"},
+        {"name": "RPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "SEMICOLON", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 2, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "37": {
+      "origin": {"name": "potential", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "POTENTIAL", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "heads", "__type__": "NonTerminal"},
+        {"name": "RPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "__net_star_1", "__type__": "NonTerminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 3, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "38": {
+      "origin": {"name": "potential", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "POTENTIAL", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "heads", "__type__": "NonTerminal"},
+        {"name": "RPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LBRACE", "filter_out": true, "__type__": "Terminal"},
+        {"name": "RBRACE", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 4, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "39": {
+      "origin": {"name": "potential", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "POTENTIAL", "filter_out": true, "__type__": "Terminal"},
+        {"name": "LPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "heads", "__type__": "NonTerminal"},
+        {"name": "RPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "SEMICOLON", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 5, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "40": {
+      "origin": {"name": "heads", "__type__": "NonTerminal"},
+      "expansion": [{"name": "__heads_plus_2", "__type__": "NonTerminal"}], "order": 0,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "41": {
+      "origin": {"name": "parents", "__type__": "NonTerminal"},
+      "expansion": [{"name": "__heads_plus_2", "__type__": "NonTerminal"}], "order": 0,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "42": {
+      "origin": {"name": "parents", "__type__": "NonTerminal"}, "expansion": [], "order": 1,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "43": {
+      "origin": {"name": "attr", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "word", "__type__": "NonTerminal"},
+        {"name": "EQUAL", "filter_out": true, "__type__": "Terminal"},
+        {"name": "value", "__type__": "NonTerminal"},
+        {"name": "SEMICOLON", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "44": {
+      "origin": {"name": "value", "__type__": "NonTerminal"},
+      "expansion": [{"name": "word", "__type__": "NonTerminal"}], "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": true, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "45": {
+      "origin": {"name": "value", "__type__": "NonTerminal"},
+      "expansion": [{"name": "list", "__type__": "NonTerminal"}], "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": true, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "46": {
+      "origin": {"name": "list", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "LPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "__list_star_3", "__type__": "NonTerminal"},
+        {"name": "RPAR", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "47": {
+      "origin": {"name": "list", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "LPAR", "filter_out": true, "__type__": "Terminal"},
+        {"name": "RPAR", "filter_out": true, "__type__": "Terminal"}
+      ],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "48": {
+      "origin": {"name": "word", "__type__": "NonTerminal"},
+      "expansion": [{"name": "WORD", "filter_out": false, "__type__": "Terminal"}], "order": 0,
+      "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": true, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "49": {
+      "origin": {"name": "word", "__type__": "NonTerminal"},
+      "expansion": [{"name": "ESCAPED_STRING", "filter_out": false, "__type__": "Terminal"}],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": true, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "50": {
+      "origin": {"name": "__start_star_0", "__type__": "NonTerminal"},
+      "expansion": [{"name": "_block", "__type__": "NonTerminal"}], "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "51": {
+      "origin": {"name": "__start_star_0", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "__start_star_0", "__type__": "NonTerminal"},
+        {"name": "_block", "__type__": "NonTerminal"}
+      ],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "52": {
+      "origin": {"name": "__net_star_1", "__type__": "NonTerminal"},
+      "expansion": [{"name": "attr", "__type__": "NonTerminal"}], "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "53": {
+      "origin": {"name": "__net_star_1", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "__net_star_1", "__type__": "NonTerminal"},
+        {"name": "attr", "__type__": "NonTerminal"}
+      ],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "54": {
+      "origin": {"name": "__heads_plus_2", "__type__": "NonTerminal"},
+      "expansion": [{"name": "word", "__type__": "NonTerminal"}], "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "55": {
+      "origin": {"name": "__heads_plus_2", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "__heads_plus_2", "__type__": "NonTerminal"},
+        {"name": "word", "__type__": "NonTerminal"}
+      ],
+      "order": 1, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "56": {
+      "origin": {"name": "__list_star_3", "__type__": "NonTerminal"},
+      "expansion": [{"name": "value", "__type__": "NonTerminal"}], "order": 0, "alias": null,
+      "options": {
+        "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
+        "empty_indices": [], "__type__": "RuleOptions"
+      },
+      "__type__": "Rule"
+    },
+    "57": {
+      "origin": {"name": "__list_star_3", "__type__": "NonTerminal"},
+      "expansion": [
+        {"name": "__list_star_3", "__type__": "NonTerminal"},
+        {"name": "value", "__type__": "NonTerminal"}
+      ],
+      "order": 1, "alias": null,
       "options": {
         "keep_all_tokens": false, "expand1": false, "priority": null, "template_source": null,
         "empty_indices": [], "__type__": "RuleOptions"
