@@ -63,7 +63,8 @@ class Loader:
         or failed, or on the chain being loaded (a cycle, which its elaboration reports)."""
         if is_network(p):
             model = hooks.read_network(p, shown)
-            structure = all(v.mechanism is None for v in model.variables.values())
+            variables = model.variables.values()
+            structure = bool(variables) and all(v.mechanism is None for v in variables)
             prog = Program(shown, models={model.name: model},
                            origins={model.name: origin_of(shown)},
                            graphs={model.name} if structure else set())
