@@ -90,17 +90,21 @@ def estimate(target: Any, query: Any, data: Any, **options: Any) -> EffectEstima
 
 
 def read(path: str | Path, model: str | None = None) -> CausalModel:
-    """The model in a network file, by its extension: a BIF file (``.bif``, ``.bif.gz``,
-    gzipped or not) or a .causal file (``model``: which one, where the file defines several).
-    Errors as ``load`` has them; see docs/formats.md."""
+    """The model (or graph) in a file, by its extension: BIF (``.bif``, ``.bif.gz``, gzipped
+    or not), XMLBIF (``.xmlbif``, ``.bifxml``, ``.xml``), Hugin (``.net``), dagitty
+    (``.dagitty``: a graph; its exposure and outcome marks come with
+    ``causaldsl.interop.dagitty.read_dagitty``) or .causal
+    (``model``: which one, where the file defines several). Errors as ``load`` has them; see
+    docs/formats.md."""
     from causaldsl.interop.formats import pick
 
     return pick(load(path), model, os.fsdecode(os.fspath(path)))
 
 
-def write(model: CausalModel, path: str | Path) -> None:
-    """Write a model to a file in the format its extension names: ``.causal`` (text that
-    reads back as the same model), ``.bif`` or ``.bif.gz``. What a format cannot hold is a
+def write(model: Any, path: str | Path) -> None:
+    """Write a model or a graph (an ``ADMG``, a dagitty read) to a file in the format its
+    extension names: ``.causal`` (text that reads back as the same model or graph), ``.bif``,
+    ``.bif.gz``, ``.xmlbif``, ``.bifxml``, ``.xml``, ``.net`` or ``.dagitty``. What a format cannot hold is a
     CausalError naming it; a path that cannot be written, an OSError. See docs/formats.md."""
     from causaldsl.interop.formats import write as _write
 
@@ -108,6 +112,48 @@ def write(model: CausalModel, path: str | Path) -> None:
         raise CausalTypeError(f"write takes the path of the file to write (a str or a Path), "
                               f"got {_shown(path)}")
     _write(model, path)
+
+
+def to_networkx(obj: Any) -> Any:
+    """A model's or an ADMG's graph as an ``nx.DiGraph`` (docs/formats.md)."""
+    from causaldsl.interop.networkx import to_networkx as _to
+
+    return _to(obj)
+
+
+def from_networkx(g: Any, name: str | None = None) -> CausalModel:
+    """An ``nx.DiGraph`` as a graph: a model without mechanisms (docs/formats.md)."""
+    from causaldsl.interop.networkx import from_networkx as _from
+
+    return _from(g, name)
+
+
+def to_pgmpy(model: CausalModel) -> Any:
+    """A model of tables as a pgmpy ``DiscreteBayesianNetwork`` (pgmpy installed)."""
+    from causaldsl.interop.pgmpy import to_pgmpy as _to
+
+    return _to(model)
+
+
+def from_pgmpy(network: Any, name: str | None = None) -> CausalModel:
+    """A pgmpy ``DiscreteBayesianNetwork`` as a model."""
+    from causaldsl.interop.pgmpy import from_pgmpy as _from
+
+    return _from(network, name)
+
+
+def to_pyagrum(model: CausalModel) -> Any:
+    """A model of tables as a pyAgrum ``BayesNet`` (the ``pyagrum`` extra installed)."""
+    from causaldsl.interop.pyagrum import to_pyagrum as _to
+
+    return _to(model)
+
+
+def from_pyagrum(bn: Any, name: str | None = None) -> CausalModel:
+    """A pyAgrum ``BayesNet`` as a model."""
+    from causaldsl.interop.pyagrum import from_pyagrum as _from
+
+    return _from(bn, name)
 
 
 def parse(text: str) -> Program:
@@ -166,6 +212,9 @@ __all__ = [
     "cut",
     "do",
     "estimate",
+    "from_networkx",
+    "from_pgmpy",
+    "from_pyagrum",
     "intervene",
     "load",
     "model",
@@ -173,5 +222,8 @@ __all__ = [
     "parse_query",
     "program",
     "read",
+    "to_networkx",
+    "to_pgmpy",
+    "to_pyagrum",
     "write",
 ]

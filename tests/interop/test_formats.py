@@ -17,6 +17,7 @@ import pytest
 import causaldsl
 from causaldsl import CausalError, CausalModel, FiniteType, ModelBuilder, Role, parse
 from causaldsl.app.cli import main
+from causaldsl.graph import ADMG
 from causaldsl.interop.bif import bif_text, parse_bif, read_bif
 from causaldsl.lang.fmt import format_source
 from causaldsl.lang.writer import model_source
@@ -158,8 +159,10 @@ def test_what_the_language_cannot_write_is_refused_by_name():
     smoking = causaldsl.load(Path(causaldsl.__file__).parents[2] / "examples" / "smoking.causal")
     assert refused(smoking.model.cut("S")) == ("variable 'S' of model smoking is an input (it was "
                                                "cut); a .causal file cannot write one")
-    graph = causaldsl.load(Path(causaldsl.__file__).parents[2] / "examples" / "frontdoor.causal")
-    assert "has no mechanism" in refused(next(iter(graph.models.values())))
+    half = CausalModel.from_variables([v("X", t, mechanism=causaldsl.Table([0.5, 0.5], 0)),
+                                       v("Y", t, parents=("X",))])
+    assert refused(half) == ("variable 'Y' of model model has no mechanism; a .causal model "
+                             "gives each variable one (a graph block, none)")
 
 
 def test_a_model_name_the_language_cannot_write_is_written_with_underscores():
@@ -300,3 +303,32 @@ def test_causal_convert_errors_exit_1_with_a_message(tmp_path, capsys, monkeypat
     assert not (tmp_path / "x.causal").exists() and not (tmp_path / "s.bif").exists()
     code, out, _ = run(capsys, "convert", "two.causal", "--in", "m", "-o", "-")
     assert code == 0 and out == "model m {\n  X : {a, b} ~ [0.5, 0.5]\n}\n"
+
+
+# -- graphs as .causal text ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["frontdoor", "napkin"])
+def test_a_graph_is_written_as_a_graph_block_that_reads_back_the_same(name):
+    prog = causaldsl.load(Path(causaldsl.__file__).parents[2] / "examples" / f"{name}.causal")
+    graph = prog.models[name]
+    text = model_source(graph)
+    assert text.startswith(("type YesNo", f"graph {name} {{"))
+    again = back(graph)
+    assert again == graph and list(again.variables) == list(graph.variables)
+    assert format_source(text) == text  # canonical: what causal fmt writes
+
+
+def test_a_node_may_be_declared_without_a_type():
+    """Alone (a node with no edge) or with its role; typed nodes keep their types."""
+    text = ("type YesNo = {no, yes}\n\ngraph g {\n  latent U\n  Z\n  X\n  Y : YesNo\n"
+            "  exogenous N : {a, b}\n  U -> X\n  N -> Y\n  X -> Y\n}\n")
+    g = parse(text).models["g"]
+    assert [(v.name, str(v.type), v.role.value, v.parents) for v in g.variables.values()] == [
+        ("U", "?", "latent", ()), ("Z", "?", "observed", ()), ("X", "?", "observed", ("U",)),
+        ("N", "{a, b}", "exogenous", ()), ("Y", "YesNo", "observed", ("N", "X"))]
+    assert g.admg() == ADMG(["Z", "X", "Y"], [("X", "Y")])
+    assert model_source(g) == text.replace("  Y : YesNo\n  exogenous N : {a, b}\n",
+                                           "  exogenous N : {a, b}\n  Y : YesNo\n")
+    assert back(g) == g
+    assert format_source("graph g { latent U  Z\nU->Z }") == "graph g {\n  latent U\n  Z\n  U -> Z\n}\n"

@@ -181,14 +181,17 @@ def _parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("repl", help="an interactive session (history, tab completion)",
                         epilog="example: causal repl examples/smoking.causal")
     rp.add_argument("file", nargs="?", metavar="FILE", help="a .causal file to load first")
-    cv = sub.add_parser("convert", help="convert a network file: .causal, .bif, .bif.gz (by "
-                        "extension)", epilog="examples: causal convert alarm.bif.gz -o alarm.causal\n"
+    cv = sub.add_parser("convert", help="convert a network or graph file: .causal, .bif, "
+                        ".bif.gz, .xmlbif, .bifxml, .xml, .net, .dagitty (by extension)",
+                        epilog="examples: causal convert alarm.bif.gz -o alarm.causal\n"
+                        "          causal convert g.dagitty -o g.causal\n"
                         "          causal convert examples/smoking.causal -o - ",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    cv.add_argument("file", metavar="IN", help="a .causal or BIF file")
+    cv.add_argument("file", metavar="IN", help="a .causal, BIF, XMLBIF, Hugin or dagitty file")
     cv.add_argument("-o", "--output", metavar="OUT", required=True,
-                    help="the file to write, .causal, .bif or .bif.gz; - writes .causal text to "
-                    "standard output")
+                    help="the file to write, .causal, .bif, .bif.gz, .xmlbif, .bifxml, .xml, .net "
+                    "or .dagitty; - "
+                    "writes .causal text to standard output")
     cv.add_argument("--in", dest="target", metavar="MODEL",
                     help="the model to convert (default: the file's only model)")
     f = sub.add_parser("fmt", help="rewrite files in the canonical form (comments kept)",
@@ -492,8 +495,10 @@ def _fmt(args: argparse.Namespace) -> int:
     for f in args.files:
         path = Path(f)
         if is_network(f):
-            print(f"{f}: a BIF file; causal fmt formats .causal files (causal convert {f} -o "
-                  f"FILE.causal writes one)", file=sys.stderr)
+            from causaldsl.interop.formats import TITLES, format_of
+
+            print(f"{f}: {TITLES[format_of(f)]}; causal fmt formats .causal files (causal "
+                  f"convert {f} -o FILE.causal writes one)", file=sys.stderr)
             status = EXIT_INPUT
             continue
         try:

@@ -64,9 +64,9 @@ def _picture(obj: Any, kind: str) -> Any:
 
 
 def _read_network(path: Any, shown: str) -> Any:
-    from causaldsl.interop.bif import read_bif
+    from causaldsl.interop.formats import read_network
 
-    return read_bif(path, shown)
+    return read_network(path, shown)
 
 
 def _fit(model: Any, data: Any, method: str, options: Any) -> Any:

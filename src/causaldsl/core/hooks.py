@@ -46,8 +46,9 @@ picture = Hook("picture", "Notebook renderings of a model, diagram, graph or res
                "(obj, kind) with kind 'mimebundle', 'svg' or 'html'.")
 simulate = Hook("simulate", "Draw rows from a model: (model, n, seed, do, columns) → a pandas "
                 "DataFrame, one row per draw.")
-read_network = Hook("read_network", "Read a network file of another format (BIF) as a model: "
-                    "(path, shown) → CausalModel; errors name ``shown``.")
+read_network = Hook("read_network", "Read a network file of another format (BIF, XMLBIF, "
+                    "Hugin, dagitty) as a model or graph: (path, shown) → CausalModel; errors name "
+                    "``shown``.")
 fit = Hook("fit", "Learn a model's unknown parts from data: (model, data, method, options) → "
            "FittedModel.")
 posteriors = Hook("posteriors", "Every observed variable's posterior from one calibrated junction "

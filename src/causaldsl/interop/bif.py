@@ -73,6 +73,7 @@ class Entry:
     key: tuple[Word, ...]
     numbers: np.ndarray
     span: Span
+    variable_last: bool = False  # a table with the variable innermost (XMLBIF's order)
 
 
 @dataclass(frozen=True)
@@ -160,19 +161,27 @@ def read_bif(path: str | Path, shown: str | None = None) -> CausalModel:
     """The network in a BIF file, plain or gzipped (``alarm.bif``, ``alarm.bif.gz``); only a
     regular file is read. ``shown``: the path that errors name (default: ``path``)."""
     shown = str(path) if shown is None else shown
+    return parse_bif(decode_source(read_bytes(path, shown), shown), shown,
+                     name=network_stem(path))
+
+
+def read_bytes(path: str | Path, shown: str) -> bytes:
+    """A network file's bytes, decompressed when they are gzip data (whatever the file is
+    called); only a regular file is read."""
     data = read_regular(path)
-    if data[:2] == b"\x1f\x8b":  # gzip, whatever the file is called
+    if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as e:
             raise CausalError(f"{shown}: the file is damaged gzip data ({e})") from None
-    return parse_bif(decode_source(data, shown), shown, name=network_stem(path))
+    return data
 
 
 def network_stem(path: str | Path) -> str:
-    """A network file's name without its extensions: ``alarm`` for ``alarm.bif.gz``."""
+    """A network file's name without its extensions: ``alarm`` for ``alarm.bif.gz`` (and
+    ``.xmlbif``, ``.bifxml``, ``.xml``, ``.net``, ``.dagitty``, ``.causal``)."""
     name = Path(path).name
-    for ext in (".gz", ".bif", ".causal"):
+    for ext in (".gz", ".bif", ".xmlbif", ".bifxml", ".xml", ".net", ".dagitty", ".causal"):
         if name.lower().endswith(ext) and len(name) > len(ext):
             name = name[: -len(ext)]
     return name
@@ -188,18 +197,21 @@ def parse_bif(text: str, file: str = "<string>", name: str | None = None) -> Cau
         raise SourceError([syntax_diagnostic(e, text, file, GRAMMAR)], parsed=False) from None
     network: Network = _ToBif().transform(tree)
     named = network.name.text if network.name is not None else UNNAMED
-    return _Builder(file, text).model(network, named if named != UNNAMED else name or "bn")
+    return NetworkBuilder(file, text).model(network, named if named != UNNAMED else name or "bn")
 
 
 @dataclass
-class _Builder:
-    """Checks a network's syntax tree and builds its model, gathering every error."""
+class NetworkBuilder:
+    """Checks a network's syntax tree and builds its model, gathering every error (the BIF
+    and XMLBIF readers share it: XMLBIF's elements become the same tree)."""
 
     file: str
     text: str
     diags: list[Diagnostic] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     broken: set[str] = field(default_factory=set)  # variables whose block an error refused
+    #: how to declare a type, for a variable declared without one
+    declare: str = "declare one, e.g. type discrete [ 2 ] { yes, no };"
 
     def error(self, span: Span, message: str) -> None:
         if not self.lines:
@@ -239,8 +251,7 @@ class _Builder:
                 continue
             first[n] = v.name.span
             if not v.types:
-                self.error(v.name.span, f"variable {n} has no type; declare one, e.g. "
-                                        "type discrete [ 2 ] { yes, no };")
+                self.error(v.name.span, f"variable {n} has no type; {self.declare}")
                 continue
             if len(v.types) > 1:
                 self.error(v.types[1][1], f"variable {n} has a second type")
@@ -329,7 +340,8 @@ class _Builder:
                     self.error(e.span, f"the table of {n} has {_count(count, 'number')}, but it "
                                        f"needs {need}: {_count(k, 'state')}{rows}")
                     return None
-                arr[...] = np.moveaxis(e.numbers.reshape(k, *shape), 0, -1)
+                arr[...] = (e.numbers.reshape(*shape, k) if e.variable_last else
+                            np.moveaxis(e.numbers.reshape(k, *shape), 0, -1))
                 source[...] = i
                 continue
             if count != k:
@@ -418,7 +430,7 @@ def bif_text(model: CausalModel) -> str:
     lines = [f"network {_bif_word(model.name)} {{", "}"]
     variables = list(model.variables.values())
     for v in variables:
-        _writable(v, model)
+        writable(v, model)
         assert isinstance(v.type, FiniteType)
         states = ", ".join(_bif_word(show_label(s)) for s in v.type.values)
         lines += [f"variable {_bif_word(v.name)} {{",
@@ -439,16 +451,17 @@ def bif_text(model: CausalModel) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _writable(v: Variable, model: CausalModel) -> None:
-    """Refuse a variable BIF cannot hold, naming it."""
+def writable(v: Variable, model: CausalModel, fmt: str = "BIF") -> None:
+    """Refuse a variable that a network format (BIF, XMLBIF) cannot hold, naming it: it must be
+    observed, with a finite type and a table."""
     if v.is_input or v.role is not Role.OBSERVED:
         what = "an input (it was cut)" if v.is_input else f"{v.role}"
-        raise CausalError(f"variable {v.name} of model {model.name} is {what}; BIF holds only "
+        raise CausalError(f"variable {v.name} of model {model.name} is {what}; {fmt} holds only "
                           "observed variables with tables (write a .causal file to keep it)")
     if not isinstance(v.type, FiniteType) or not isinstance(v.mechanism, Table):
         why = (f"its type is {v.type}" if not isinstance(v.type, FiniteType) else
                "it has no mechanism" if v.mechanism is None else f"its mechanism is {v.mechanism}")
-        raise CausalError(f"variable {v.name} of model {model.name} has no table ({why}); BIF "
+        raise CausalError(f"variable {v.name} of model {model.name} has no table ({why}); {fmt} "
                           "holds only tables over finite types")
 
 

@@ -133,9 +133,12 @@ class ModelDef(Record):
 
 
 class NodeDecl(Record):
+    """``[latent|exogenous] X [: T]``: a graph's node, with its role and type (None: none
+    given)."""
+
     role: str | None
     name: str
-    type: TypeExpr
+    type: TypeExpr | None
     span: Span
 
 
@@ -409,8 +412,8 @@ class _ToAst(Transformer_NonRecursive):
         role = str(items[0]) if isinstance(items[0], lark.Token) and items[0].type == "ROLE" else None
         rest = items[1:] if role else items
         first = _span(items[0])
-        return NodeDecl(role, str(rest[0]), rest[1], Span(first.line, first.column,
-                                                           getattr(meta, "end_line", 0)))
+        return NodeDecl(role, str(rest[0]), rest[1] if len(rest) > 1 else None,
+                        Span(first.line, first.column, getattr(meta, "end_line", 0)))
 
     def chain(self, meta, items):  # type: ignore[no-untyped-def]
         return Chain(tuple((str(t), _span(t)) for t in items), self._sp(meta, items))

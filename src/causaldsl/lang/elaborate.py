@@ -645,7 +645,7 @@ class Elaborator:
         if it.name in parts.spans and parts.types[it.name] is not Opaque:
             self.error(it.span, f"node {it.name} is declared twice in graph {gd.name}")
             return False
-        t = self.type_(it.type)
+        t = self.type_(it.type) if it.type is not None else None
         parts.node(it.name, it.span)
         parts.types[it.name] = t if t is not None else Opaque
         parts.roles[it.name] = Role(it.role) if it.role else Role.OBSERVED

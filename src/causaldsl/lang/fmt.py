@@ -201,7 +201,7 @@ class _Printer:
         if isinstance(it, A.Bidirected):
             return [f"{INDENT}{it.a[0]} <-> {it.b[0]}" + self.trailing(sp.line, sp.last_line)]
         role = f"{it.role} " if it.role else ""
-        head = f"{INDENT}{role}{it.name} : {typ(it.type)}"
+        head = f"{INDENT}{role}{it.name}" + (f" : {typ(it.type)}" if it.type is not None else "")
         mech = getattr(it, "mechanism", None)
         if mech is None:
             return [head + self.trailing(sp.line, sp.last_line)]

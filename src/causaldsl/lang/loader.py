@@ -66,8 +66,11 @@ class Loader:
         or failed, or on the chain being loaded (a cycle, which its elaboration reports)."""
         if is_network(p):
             model = hooks.read_network(p, shown)
+            variables = model.variables.values()
+            structure = bool(variables) and all(v.mechanism is None for v in variables)
             prog = Program(shown, models={model.name: model},
-                           origins={model.name: origin_of(shown)})
+                           origins={model.name: origin_of(shown)},
+                           graphs={model.name} if structure else set())
             self.loaded[p] = prog
             return prog
         got = self._read.pop(p, None)
@@ -142,8 +145,9 @@ class Loader:
         return out
 
 
-#: The extensions of the network files of other formats that load as a model (BIF).
-NETWORK_EXTENSIONS = (".bif", ".bif.gz")
+#: The extensions of the files of other formats that load as a model or a graph (BIF, XMLBIF,
+#: Hugin, dagitty; ``interop.formats`` reads them).
+NETWORK_EXTENSIONS = (".bif", ".bif.gz", ".xmlbif", ".bifxml", ".xml", ".net", ".dagitty")
 
 
 def is_network(path: str | Path) -> bool:

@@ -4,9 +4,10 @@ tables, every number written exactly (``repr``), every label bare or quoted as i
 
 A model built in Python or read from another format (BIF) may hold what the language cannot
 write; each such thing is refused, naming it: an input (a cut variable), a variable without a
-mechanism, a variable whose name is no name of the language (``a b``, ``2x``, ``table``), and a
-label with a line break. A model's own name that the language cannot write is written with
-``_`` for each character it cannot hold (``Dog-Problem`` → ``Dog_Problem``)."""
+mechanism (unless none has one: a graph, written as a graph block), a variable whose name is
+no name of the language (``a b``, ``2x``, ``table``), and a label with a line break. A model's
+own name that the language cannot write is written with ``_`` for each character it cannot
+hold (``Dog-Problem`` → ``Dog_Problem``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import re
 from pathlib import Path
 
 from causaldsl.core.errors import CausalError
-from causaldsl.core.types import Bool, FiniteType, RealType, Type
+from causaldsl.core.types import Bool, FiniteType, Opaque, RealType, Type
 from causaldsl.ir.mechanism import ExprMechanism, Table, UnknownTable
 from causaldsl.lang.files import write_regular
 from causaldsl.lang.fmt import INDENT, WIDTH, key, label, num, typ
@@ -24,9 +25,12 @@ from causaldsl.model.causal_model import CausalModel, Role, Variable
 
 
 def model_source(model: CausalModel) -> str:
-    """The model as .causal text: its named types, then the model block."""
+    """The model as .causal text: its named types, then the model block; a model without
+    mechanisms (a graph) as a graph block (``graph_source``)."""
     name = writable_name(model.name)
     variables = list(model.variables.values())
+    if variables and all(v.mechanism is None for v in variables):
+        return graph_source(model)
     for v in variables:
         _check(v, model.name)
     names = _type_names(variables, name)
@@ -38,6 +42,30 @@ def model_source(model: CausalModel) -> str:
     lines.extend(f"{INDENT}param {p.name} {p.prior}" for p in model.parameter_items)
     for v in variables:
         lines.extend(_item(v, model, shown))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def graph_source(model: CausalModel) -> str:
+    """A model without mechanisms as a graph block that reads back as it: each variable
+    declared in order with its role and type (none where it has none), then an edge
+    ``P -> X`` for each parent, in order. A hidden common cause stays the latent variable it is
+    (``latent U_A_B`` with its two edges): ``A <-> B`` would name it anew."""
+    name = writable_name(model.name)
+    variables = list(model.variables.values())
+    for v in variables:
+        _check(v, model.name, graph=True)
+    names = _type_names([v for v in variables if v.type is not Opaque], name)
+    lines = [f"type {n} = {_listing(t)}" for n, t in names.items()]
+    shown = {t: n for n, t in names.items()}
+    if lines:
+        lines.append("")
+    lines.append(f"graph {name} {{")
+    for v in variables:
+        role = "" if v.role is Role.OBSERVED else f"{v.role} "
+        typed = "" if v.type is Opaque else f" : {_type(v.type, shown)}"
+        lines.append(f"{INDENT}{role}{v.name}{typed}")
+    lines.extend(f"{INDENT}{p} -> {v.name}" for v in variables for p in v.parents)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -57,15 +85,16 @@ def writable_name(name: str) -> str:
     return out if _is_name(out) else out + "_"
 
 
-def _check(v: Variable, model: str) -> None:
+def _check(v: Variable, model: str, graph: bool = False) -> None:
     where = f"variable {v.name!r} of model {model}"
     if not _is_name(v.name):
         raise CausalError(f"{where} cannot be written in a .causal file: a variable's name is "
                           "letters, digits, _ and ', not first a digit, and not a keyword")
     if v.is_input:
         raise CausalError(f"{where} is an input (it was cut); a .causal file cannot write one")
-    if v.mechanism is None:
-        raise CausalError(f"{where} has no mechanism; a .causal model gives each variable one")
+    if v.mechanism is None and not graph:
+        raise CausalError(f"{where} has no mechanism; a .causal model gives each variable one "
+                          "(a graph block, none)")
     if isinstance(v.type, FiniteType):
         for lab in v.type.values:
             if isinstance(lab, str) and ("\n" in lab or "\r" in lab):

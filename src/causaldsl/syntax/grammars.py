@@ -21,7 +21,8 @@ import lark
 
 #: The parsers whose tables ship in ``parser_tables``: (grammar, start rule, positions).
 SHIPPED = (("causal.lark", "start", True), ("query.lark", "start", False),
-           ("bif.lark", "start", True))
+           ("bif.lark", "start", True), ("dagitty.lark", "start", True),
+           ("hugin.lark", "start", True))
 
 
 def grammar_path(name: str) -> Path:
