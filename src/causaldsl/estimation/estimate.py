@@ -466,7 +466,7 @@ def _set(frame: pd.DataFrame, x: str, ds: Dataset, value: Any) -> pd.DataFrame:
 def _check_fits(est: Estimator, p: Problem, fit: Any, names: Mapping[str, Sequence[str]]
                 ) -> None:
     """The main fits converged and do not separate."""
-    betas = est._betas if est._betas is not None else est.nuisances(np.ones(est.n))
+    betas = est._betas if est._betas is not None else est.nuisances(np.ones(est.n))[0]
     if p.uses_outcome:
         assert p.design is not None
         seen = np.ones(est.n, dtype=bool) if p.observed is None else p.observed

@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from causaldsl.backends import jax64
 from causaldsl.estimation.glm import Family, gram_rows
 
 METHODS = ("gformula", "ipw", "aipw")
@@ -107,6 +108,7 @@ class Estimator:
         self.sizes = self._sizes()
         self._point = self._jit(self.point)
         self._betas: list[Any] | None = None  # the full data's fits, once fit() has run
+        self.refitted = 0  # bootstrap chunks computed again by Newton's method (bootstrap)
 
     def _jit(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``fn`` (a method reading ``self.arrays``) jitted with the data arrays as arguments:
@@ -133,20 +135,31 @@ class Estimator:
         return sizes
 
     # -- the estimating equations --------------------------------------------------------------
-    def nuisances(self, w: Any, starts: Sequence[Any] | None = None) -> list[Any]:
-        """The nuisance fits under row weights ``w``, in the order of ``sizes``; Newton's
-        method (the logistic families) starts from ``starts`` where given."""
+    def nuisances(self, w: Any, starts: Sequence[Any] | None = None,
+                  refit: bool = False) -> tuple[list[Any], Any]:
+        """The nuisance fits under row weights ``w``, in the order of ``sizes``, and whether
+        they all converged. Newton's method (the logistic families) starts from ``starts``
+        where given; ``refit``: a bootstrap replicate's fixed-step ``Family.refit`` from
+        ``starts`` (the full data's fits), whose flag may be false, instead of ``fit``."""
         a, p = self.arrays, self.p
         at = list(starts) if starts is not None else [None] * len(self.sizes)
-        out = []
+        jobs = []
         if p.uses_outcome:
             wo = w if a["observed"] is None else w * a["observed"]
-            out += [fam.fit(a["design"], a["outcomes"][j], wo, at[j], a["design_gram"])
-                    for j, fam in enumerate(p.families)]
+            jobs += [(fam, a["design"], a["outcomes"][j], wo, at[j], a["design_gram"])
+                     for j, fam in enumerate(p.families)]
         if p.uses_propensity:
-            out.append(p.prop_family.fit(a["prop_design"], a["treatment_fit"], w, at[-1],
-                                         a["prop_gram"]))
-        return out
+            jobs.append((p.prop_family, a["prop_design"], a["treatment_fit"], w, at[-1],
+                         a["prop_gram"]))
+        out, converged = [], jnp.asarray(True)
+        for fam, design, y, weights, start, gram in jobs:
+            if refit:
+                beta, ok = fam.refit(design, y, weights, start, gram)
+                converged = converged & ok
+            else:
+                beta = fam.fit(design, y, weights, start, gram)
+            out.append(beta)
+        return out, converged
 
     def _split(self, betas: Sequence[Any]) -> tuple[list[Any], Any]:
         p = self.p
@@ -185,9 +198,17 @@ class Estimator:
 
     def point(self, w: Any, starts: Sequence[Any] | None = None) -> tuple[Any, list[Any]]:
         """The terms' means and the nuisance fits, under row weights ``w``."""
-        betas = self.nuisances(w, starts)
-        means = jnp.stack([(w * num).sum() / (w * den).sum() for num, den in self.parts(betas)])
-        return means, betas
+        betas = self.nuisances(w, starts)[0]
+        return self._means(w, betas), betas
+
+    def replicate(self, w: Any, starts: Sequence[Any]) -> tuple[Any, Any]:
+        """A bootstrap replicate's means under row weights ``w``, refitted in a fixed number
+        of steps from ``starts``, and whether the refits converged."""
+        betas, converged = self.nuisances(w, starts, refit=True)
+        return self._means(w, betas), converged
+
+    def _means(self, w: Any, betas: Sequence[Any]) -> Any:
+        return jnp.stack([(w * num).sum() / (w * den).sum() for num, den in self.parts(betas)])
 
     def psi(self, theta: Any) -> Any:
         """The stacked estimating functions, per row: (n, len(theta))."""
@@ -230,24 +251,48 @@ class Estimator:
     def bootstrap(self, replicates: int, seed: int, chunk: int = 16,
                   progress: Callable[[int], None] | None = None) -> np.ndarray:
         """The means on ``replicates`` nonparametric bootstrap samples (rows drawn with
-        replacement, as multinomial row weights), in jitted, vmapped chunks: (replicates, T).
-        Each replicate's Newton iterations start from the full data's fit, a few steps from
-        the replicate's own."""
+        replacement, as multinomial row weights), (replicates, T), in jitted, vmapped chunks.
+        Each replicate is refitted from the full data's fit in a fixed number of steps
+        (``Family.refit``); a chunk where one has not converged is computed again with
+        Newton's method to convergence (``fit``), so the answer is the same either way
+        (``self.refitted`` counts those chunks). The resampling counts are drawn on the host
+        with NumPy while the previous chunk runs (JAX dispatches it asynchronously): in XLA the
+        scatter that counts them cost a fifth of a replicate. Chunks are laid out over the
+        devices where there are several."""
         n = self.n
         starts = self._betas if self._betas is not None else self._point(jnp.ones(n))[1]
+        fast = self._jit(jax.vmap(lambda w: self.replicate(w, starts)))
+        exact = None
+        rng = np.random.default_rng(seed)
+        offsets = np.arange(chunk)[:, None] * n
 
-        def one(key: Any) -> Any:
-            idx = jax.random.randint(key, (n,), 0, n)
-            w = jnp.bincount(idx, length=n).astype(jnp.float64)
-            return self.point(w, starts)[0]
+        def draw(k: int) -> Any:
+            """``chunk`` rows of resampling counts (the first ``k`` used; the rest pad the
+            last chunk, so that every chunk has the same shape and one program)."""
+            idx = rng.integers(0, n, size=(k, n)) + offsets[:k]
+            counts = np.bincount(idx.ravel(), minlength=k * n).reshape(k, n)
+            if k < chunk:
+                counts = np.concatenate([counts, np.ones((chunk - k, n), dtype=counts.dtype)])
+            return jax64.over_devices(jnp.asarray(counts, dtype=jnp.float64), chunk)[0]
 
-        many = self._jit(jax.vmap(one))
-        keys = jax.random.split(jax.random.PRNGKey(seed), replicates)
-        out = []
-        for start in range(0, replicates, chunk):
-            out.append(np.asarray(many(keys[start:start + chunk])))
+        self.refitted = 0
+        sizes = [min(chunk, replicates - s) for s in range(0, replicates, chunk)]
+        out, done = [], 0
+        weights = draw(sizes[0])
+        for i, k in enumerate(sizes):
+            pending = fast(weights)  # dispatched; the next chunk's counts are drawn meanwhile
+            following = draw(sizes[i + 1]) if i + 1 < len(sizes) else None
+            means, converged = (np.asarray(v) for v in pending)
+            if not converged[:k].all():
+                if exact is None:
+                    exact = self._jit(jax.vmap(lambda w: self.point(w, starts)[0]))
+                means = np.asarray(exact(weights))
+                self.refitted += 1
+            out.append(means[:k])
+            done += k
             if progress is not None:
-                progress(min(start + chunk, replicates))
+                progress(done)
+            weights = following
         return np.concatenate(out, axis=0)
 
     @property
