@@ -40,12 +40,16 @@ METHODS = ("gformula", "ipw", "aipw")
 @dataclass(frozen=True)
 class Term:
     """``E[f_outcome(Y) | do(X = level)]`` over the rows ``where`` (0/1), and, for the effect on
-    the treated, only those with treatment ``treated``."""
+    the treated, only those with treatment ``treated``. ``at``: the g-formula's prediction at
+    one point instead, the outcome model's design row there (a stratum of a continuous
+    covariate that, with the other strata, is the adjustment set: ``E[Y | do(X = x), W = w]``
+    is then ``m_x(w)``); ``where`` is then every row."""
 
     outcome: int
     level: int
     where: np.ndarray
     treated: int | None = None
+    at: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ class Problem:
     def __post_init__(self) -> None:
         if self.observed is not None and self.method != "gformula":
             raise ValueError("censored rows: the g-formula only")
+        if any(t.at is not None for t in self.terms) and self.method != "gformula":
+            raise ValueError("a prediction at a point: the g-formula only")
 
     @property
     def uses_outcome(self) -> bool:
@@ -184,7 +190,8 @@ class Estimator:
                 ht = ht * e[:, t.treated] if e is not None else h
             f = a["outcomes"][t.outcome]
             if p.uses_outcome:
-                m = p.families[t.outcome].mean(a["design_at"][t.level], outs[t.outcome])
+                rows = a["at"][id(t)][None, :] if t.at is not None else a["design_at"][t.level]
+                m = p.families[t.outcome].mean(rows, outs[t.outcome])
             if p.method == "gformula":
                 res.append((h * m, h))
                 continue
@@ -308,6 +315,7 @@ def _device_arrays(p: Problem) -> dict[str, Any]:
     a: dict[str, Any] = {
         "outcomes": [jnp.asarray(f, dtype=jnp.float64) for f in p.outcomes],
         "where": {id(t): jnp.asarray(t.where, dtype=jnp.float64) for t in p.terms},
+        "at": {id(t): jnp.asarray(t.at, dtype=jnp.float64) for t in p.terms if t.at is not None},
         "observed": None if p.observed is None else jnp.asarray(p.observed, dtype=jnp.float64),
     }
     a["design_gram"] = a["prop_gram"] = None
