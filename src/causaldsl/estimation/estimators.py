@@ -268,7 +268,9 @@ class Estimator:
         devices where there are several."""
         n = self.n
         starts = self._betas if self._betas is not None else self._point(jnp.ones(n))[1]
-        fast = self._jit(jax.vmap(lambda w: self.replicate(w, starts)))
+        # the starts are arguments, not constants: the program then depends on the shapes
+        # alone, and JAX's persistent cache serves it to a later call on other data
+        fast = self._jit(jax.vmap(self.replicate, in_axes=(0, None)))
         exact = None
         rng = np.random.default_rng(seed)
         offsets = np.arange(chunk)[:, None] * n
@@ -287,13 +289,14 @@ class Estimator:
         out, done = [], 0
         weights = draw(sizes[0])
         for i, k in enumerate(sizes):
-            pending = fast(weights)  # dispatched; the next chunk's counts are drawn meanwhile
+            pending = fast(weights, starts)  # dispatched; the next chunk's counts are drawn
             following = draw(sizes[i + 1]) if i + 1 < len(sizes) else None
             means, converged = (np.asarray(v) for v in pending)
             if not converged[:k].all():
                 if exact is None:
-                    exact = self._jit(jax.vmap(lambda w: self.point(w, starts)[0]))
-                means = np.asarray(exact(weights))
+                    exact = self._jit(jax.vmap(lambda w, at: self.point(w, at)[0],
+                                               in_axes=(0, None)))
+                means = np.asarray(exact(weights, starts))
                 self.refitted += 1
             out.append(means[:k])
             done += k
