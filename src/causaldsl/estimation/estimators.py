@@ -183,14 +183,14 @@ class Estimator:
         outs, gamma = self._split(betas)
         e = self.propensities(gamma) if gamma is not None else None
         res = []
-        for t in p.terms:
-            h = ht = a["where"][id(t)]
+        for k, t in enumerate(p.terms):
+            h = ht = a["where"][k]
             if t.treated is not None:
                 h = h * (a["treatment"] == t.treated).astype(jnp.float64)
                 ht = ht * e[:, t.treated] if e is not None else h
             f = a["outcomes"][t.outcome]
             if p.uses_outcome:
-                rows = a["at"][id(t)][None, :] if t.at is not None else a["design_at"][t.level]
+                rows = a["at"][k][None, :] if t.at is not None else a["design_at"][t.level]
                 m = p.families[t.outcome].mean(rows, outs[t.outcome])
             if p.method == "gformula":
                 res.append((h * m, h))
@@ -317,8 +317,10 @@ class Estimator:
 def _device_arrays(p: Problem) -> dict[str, Any]:
     a: dict[str, Any] = {
         "outcomes": [jnp.asarray(f, dtype=jnp.float64) for f in p.outcomes],
-        "where": {id(t): jnp.asarray(t.where, dtype=jnp.float64) for t in p.terms},
-        "at": {id(t): jnp.asarray(t.at, dtype=jnp.float64) for t in p.terms if t.at is not None},
+        # by the terms' positions (keys that differ between processes, such as ids, would
+        # name the program's arguments differently and miss JAX's persistent cache)
+        "where": [jnp.asarray(t.where, dtype=jnp.float64) for t in p.terms],
+        "at": [None if t.at is None else jnp.asarray(t.at, dtype=jnp.float64) for t in p.terms],
         "observed": None if p.observed is None else jnp.asarray(p.observed, dtype=jnp.float64),
     }
     a["design_gram"] = a["prop_gram"] = None
