@@ -125,3 +125,38 @@ def test_refit_converges_to_newtons_fit(rows):
     assert np.abs(np.asarray(refit) - newton).max() < 1e-11
     _, ok_short = jax.vmap(lambda w: fam.refit(xs, ys, w, start, None, (1, 1)))(ws)
     assert not np.any(ok_short)  # too few steps: flagged, so bootstrap refits them
+
+
+def test_programs_depend_on_shapes_not_on_the_data():
+    """Two data sets of the same shape lower to the same programs (the point estimate's and a
+    bootstrap chunk's), so JAX's persistent cache serves the second from the first: data
+    closed over as constants, or argument names that differ between problems (ids), would
+    make them differ (the comparison keeps the programs' debug names: JAX's cache key does)."""
+    programs, alive = [], []  # both estimators alive, as in two processes: ids differ
+    for seed in (1, 2):
+        rng = np.random.default_rng(seed)
+        n = 300
+        z = rng.normal(size=n)
+        x = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+        y = 1 + x + z + rng.normal(size=n)
+        built = []
+        init = estimators.Estimator.__init__
+
+        def keep(self, problem, built=built, init=init):  # type: ignore[no-untyped-def]
+            init(self, problem)
+            built.append(self)
+
+        estimators.Estimator.__init__ = keep  # type: ignore[method-assign]
+        try:
+            causaldsl.estimate(ADMG(["Z", "X", "Y"], [("Z", "X"), ("Z", "Y"), ("X", "Y")]),
+                               "E[Y | do(X = 1)] - E[Y | do(X = 0)]", {"Z": z, "X": x, "Y": y},
+                               method="aipw")
+        finally:
+            estimators.Estimator.__init__ = init  # type: ignore[method-assign]
+        est = built[-1]
+        alive.append(est)
+        chunk = est._jit(jax.vmap(est.replicate, in_axes=(0, None)))
+        programs.append([lowered.as_text(debug_info=True) for lowered in (
+            est._point.jitted.lower(est.arrays, jnp.ones(n)),
+            chunk.jitted.lower(est.arrays, jnp.ones((16, n)), est._betas))])
+    assert programs[0] == programs[1]

@@ -128,7 +128,12 @@ class Estimator:
                 self.arrays = saved
 
         jitted = jax.jit(run)
-        return lambda *args: jitted(self.arrays, *args)
+
+        def call(*args: Any) -> Any:
+            return jitted(self.arrays, *args)
+
+        call.jitted = jitted  # type: ignore[attr-defined]  # for lowering it (tests)
+        return call
 
     def _sizes(self) -> list[int]:
         p, sizes = self.p, []
