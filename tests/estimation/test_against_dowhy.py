@@ -4,7 +4,8 @@ DoWhy (0.14) is a test-only oracle kept out of the ``test`` extra: its own requi
 (numba, cvxpy, Cython, and an older SciPy) are heavy, and the estimators used here need none of
 them. CI installs the two pure-Python wheels it needs, ``pip install --no-deps dowhy==0.14
 causal-learn==0.1.4.8`` (about 650 KB; ``causal-learn`` only because ``import dowhy`` imports
-it), before the slow tests, so these tests are marked slow and skip where DoWhy is absent.
+it) and matplotlib (which ``import dowhy`` imports too), checks that ``import dowhy`` works,
+and runs the slow tests; so these tests are marked slow and skip where DoWhy is absent.
 
 Which DoWhy estimator matches ours, and with which options:
 
