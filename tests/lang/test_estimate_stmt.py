@@ -86,7 +86,7 @@ def test_run_answers_with_the_python_apis_number(folder, capsys):
     ('estimate E[GRADE | do(PSI = 1)] from "d.csv" with missing = maybe', "error, drop and censored"),
     ('estimate E[GRADE | do(PSI = 1)] from "d.csv" with outcome = 3', "a string in quotes"),
     ('estimate E[GRADE | do(PSI = 1)] from "d.csv" with level = 0.9, level = 0.8', "twice"),
-    ('estimate E[GRADE | do(PSI = 1)] in h from "d.csv"', "unknown model or graph 'h'"),
+    ('estimate E[GRADE | do(PSI = 1)] in h from "d.csv"', "no model or graph named 'h'"),
     ('estimate E[GRADE | do(PSI)] from "d.csv"', "name the treatment's value"),
     ('estimate E[GRAD | do(PSI = 1)] from "d.csv"', "GRAD"),
     ('estimate E[GRADE | do(PSI = 1)] from "nope.csv"', "no such file"),

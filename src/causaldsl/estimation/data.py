@@ -4,12 +4,16 @@ variables by name and typed: a declared type is checked against its column; an u
 graph node takes its type from the column (numbers → ``Real``, booleans → ``Bool``, strings →
 a finite type of the labels seen). Missing values are an error unless ``missing="drop"``
 (complete cases) or ``missing="censored"`` (rows missing only an outcome are kept, marked
-censored: ``Dataset.observed``). pandas is imported here, lazily, never by ``causal check``."""
+censored: ``Dataset.observed``). A Dask DataFrame (Dask is optional) gives the counting
+estimators its distinct rows and their counts, computed where its partitions live
+(``load_counts``), and the others its needed columns, computed into memory. pandas is imported
+here, lazily, never by ``causal check``."""
 
 from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,12 +116,25 @@ class Dataset:
             .reshape(shape).astype(np.float64)
 
 
+def is_dask(data: Any) -> bool:
+    """Whether ``data`` is a Dask DataFrame. Dask is never imported here: a user who built
+    one has imported it."""
+    dd = sys.modules.get("dask.dataframe")
+    return dd is not None and isinstance(data, dd.DataFrame)
+
+
+DASK = "the Dask DataFrame"
+
+
 def read_table(data: Any) -> tuple[pd.DataFrame, str]:
-    """A DataFrame from what a user hands: a DataFrame, a mapping of columns, or a path."""
+    """A DataFrame from what a user hands: a DataFrame, a mapping of columns, or a path (a
+    Dask DataFrame: ``load``)."""
     import pandas as pd
 
     if isinstance(data, pd.DataFrame):
         return data, "the DataFrame"
+    if is_dask(data):
+        return data.compute(), DASK
     if isinstance(data, Mapping):
         try:
             return pd.DataFrame(dict(data)), "the columns given"
@@ -134,6 +151,8 @@ def columns_of(data: Any) -> list[str]:
     format has one (CSV, TSV); other files are read whole."""
     import pandas as pd
 
+    if is_dask(data):
+        return [str(c) for c in data.columns]
     if isinstance(data, str | os.PathLike):
         path = Path(os.fspath(data))
         if path.suffix.lower() in CSV_LIKE:
@@ -185,8 +204,12 @@ def load(data: Any, names: Sequence[str], declared: Mapping[str, Type] | None = 
     if missing not in MISSING:
         raise DataError(f"missing={missing!r}: the policies for missing values are "
                         f"{', '.join(map(repr, MISSING))}")
-    frame, source = read_table(data)
-    _check_columns(list(frame.columns), names, source)
+    if is_dask(data):  # only the columns needed are computed
+        _check_columns(list(data.columns), names, DASK)
+        frame, source = data[list(dict.fromkeys(names))].compute(), DASK
+    else:
+        frame, source = read_table(data)
+        _check_columns(list(frame.columns), names, source)
     return _typed_dataset(frame[list(dict.fromkeys(names))], source, declared or {}, missing,
                           outcomes=outcomes)
 
@@ -198,10 +221,19 @@ def load_counts(data: Any, names: Sequence[str], declared: Mapping[str, Type] | 
     with their counts (``Dataset.weights``), so that memory grows with the distinct rows, not
     with the file. Types and messages are those of ``load``; where a column's parsed type
     differs between chunks (numbers in one, text in another) the file is read whole, as
-    ``load`` does. Other data: ``load``."""
+    ``load`` does. A Dask DataFrame: its distinct rows of ``names`` and their counts, by a
+    ``groupby(...).size()`` that Dask computes where the partitions are (its scheduler, or the
+    cluster of an active ``dask.distributed`` client), so only the counts come back. Other
+    data: ``load``."""
     if missing not in MISSING:
         raise DataError(f"missing={missing!r}: the policies for missing values are "
                         f"{', '.join(map(repr, MISSING))}")
+    if missing == "censored":  # it would act as "drop" (no outcome is held): say so instead
+        raise DataError("missing='censored' keeps rows without an outcome for the g-formula "
+                        "only; counting frequencies needs complete rows: use missing='drop'")
+    if is_dask(data):
+        frame, weights = _dask_counts(data, list(dict.fromkeys(names)))
+        return _typed_dataset(frame, DASK, declared or {}, missing, weights)
     if not isinstance(data, str | os.PathLike) or \
             Path(os.fspath(data)).suffix.lower() not in CSV_LIKE:
         return load(data, names, declared, missing=missing)
@@ -250,6 +282,20 @@ def _read_csv_counts(path: Path, names: list[str]) -> tuple[pd.DataFrame, np.nda
             frame[v] = pd.to_numeric(frame[v])
         elif kinds[v] == "bool" and not pd.api.types.is_bool_dtype(frame[v]):
             frame[v] = frame[v].astype(bool)
+    return frame, total.to_numpy(dtype=np.float64)
+
+
+def _dask_counts(data: Any, names: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The distinct rows of ``names`` in a Dask DataFrame and their counts (missing values
+    kept as a row of their own, so that ``_typed_dataset`` refuses or drops them as it does
+    for a whole read)."""
+    _check_columns(list(data.columns), names, DASK)
+    try:
+        total = data[names].groupby(names, dropna=False, observed=True).size().compute()
+    except (ValueError, TypeError) as e:
+        raise DataError(f"{DASK}: cannot count its rows of {', '.join(names)}: {e}") from None
+    frame = total.index.to_frame(index=False)
+    frame.columns = names
     return frame, total.to_numpy(dtype=np.float64)
 
 

@@ -124,6 +124,13 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
     z = _adjustment(g, question, adjust)
     covariates = list(g.sort(z | set(question.strata)))
     ds = load(data, [x, *ys, *covariates], declared, missing=missing, outcomes=ys)
+    points = _continuous_strata(ds, question)
+    if points:
+        method, z = _at_points(g, question, points, method, adjust, att), \
+            frozenset(question.strata)
+        if set(covariates) != z:
+            covariates = list(g.sort(z))
+            ds = load(data, [x, *ys, *covariates], declared, missing=missing, outcomes=ys)
     if method == "auto":
         size = plugin.cells(ds.discrete(), [x, *ys, *covariates])
         if not att and adjust is None and size is not None and size * PER_CELL <= ds.n:
@@ -155,6 +162,7 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
     details["models"] = _models(problem, fit, names, question)
     diagnostics, warnings = _overlap(problem, fit, ds, x, covariates) \
         if fit.propensity is not None else ({}, [])
+    warnings += _outside(ds, question, points)
     return EffectEstimate(
         value, se, f"{method}, adjusting for {show_set(z)}" if z else f"{method}, no adjustment",
         query=str(question), method=method, described=DESCRIBED[method], ci=ci, level=level,
@@ -257,6 +265,51 @@ def _events(q: Question) -> list[Any]:
 
     names = [q.treatment, *q.outcomes, *q.strata]
     return [Event(v) for v in dict.fromkeys(names)]
+
+
+def _continuous_strata(ds: Dataset, q: Question) -> list[str]:
+    """The strata whose variables are not finite: a stratum of one is a point."""
+    return [v for v in q.strata if not isinstance(ds.types[v], FiniteType)]
+
+
+def _at_points(g: ADMG, q: Question, points: list[str], method: str,
+               adjust: Iterable[str] | None, att: bool) -> str:
+    """The method for a question within strata of continuous covariates: the g-formula's
+    prediction at the stratum, ``E[Y | do(X = x), W = w] = E[Y | X = x, W = w]``, which holds
+    where the strata's variables alone are an adjustment set (no other covariate is then to be
+    averaged over ``P(Z | W = w)``, which would need a model of its own)."""
+    what = f"{q}: {show_set(points)} {'is' if len(points) == 1 else 'are'} continuous, so " \
+        f"the stratum {'is' if len(points) == 1 else 'has'} a point"
+    if method not in ("auto", "gformula") or att:
+        raise QueryError(f"{what}, which only the outcome model's prediction answers (method "
+                         "gformula, not the effect on the treated); or bin "
+                         f"{show_set(points)} into a finite type")
+    strata = frozenset(q.strata)
+    if adjust is not None and not set([adjust] if isinstance(adjust, str) else adjust) <= strata:
+        raise QueryError(f"{what}: the adjustment set is then the strata's variables "
+                         f"{show_set(strata)}; leave adjust out")
+    x, ys = q.treatment, frozenset(q.outcomes)
+    if not adjustment_admissible(g, x, ys, strata):
+        found = find_adjustment_set(g, x, ys)
+        more = "" if found is None or not adjustment_admissible(g, x, ys, found | strata) \
+            else f": condition on {show_set(sorted(found - strata))} too (one value each)"
+        raise QueryError(f"{what}: its answer is the outcome model's prediction there, which "
+                         f"needs the strata's variables {show_set(strata)} to be an adjustment "
+                         f"set for the effect of {x} on {show_set(ys)}, and they are not"
+                         f"{more}; or bin {show_set(points)} into a finite type")
+    return "gformula"
+
+
+def _outside(ds: Dataset, q: Question, points: list[str]) -> list[str]:
+    """A warning for each continuous stratum's value outside the data's range of it."""
+    out = []
+    for v, value in dict.fromkeys((v, w) for m in q.means for v, w in m.where if v in points):
+        col = ds.values(v)
+        lo, hi = float(col.min()), float(col.max())
+        if not lo <= _number(value, v) <= hi:
+            out.append(f"{v} = {show_label(value)} is outside the data's range of {v} "
+                       f"([{lo:g}, {hi:g}]): the answer extrapolates the outcome model")
+    return out
 
 
 def _adjustment(g: ADMG, q: Question, adjust: Iterable[str] | None) -> frozenset[str]:
@@ -412,6 +465,9 @@ def _problem(method: str, q: Question, ds: Dataset, covariates: list[str],
             lvl = values.index(v)
         treated = None if m.treated is None else _level_of(levels, ds, x, m.treated)
         where = np.ones(ds.n)
+        if any(not isinstance(ds.types[var], FiniteType) for var, _ in m.where):
+            terms.append(Term(outcomes.index(m.outcome), lvl, where))  # at a point: below
+            continue
         for var, value in m.where:
             where = where * _indicator(ds, var, value)
         if not where.any():
@@ -428,6 +484,7 @@ def _problem(method: str, q: Question, ds: Dataset, covariates: list[str],
         design, names["outcome"] = dsg.array, dsg.columns
         settings = levels if treatment is not None else values
         design_at = [dsg.at(_set(frame, x, ds, v)) for v in settings]
+        terms = [_at_point(t, m, dsg, frame, ds) for t, m in zip(terms, q.means, strict=True)]
         if len(design_at) > 1 and all(np.array_equal(design_at[0], d) for d in design_at[1:]):
             raise QueryError(f"the outcome model {rhs.strip()!r} does not use the treatment "
                              f"{x}, so it cannot tell the treatment's settings apart")
@@ -463,6 +520,20 @@ def _present(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _at_point(t: Term, m: Any, dsg: D.Design, frame: pd.DataFrame, ds: Dataset) -> Term:
+    """A term within a stratum with a continuous variable, as the outcome model's design row at
+    the treatment's value and the strata's (the strata are then the adjustment set)."""
+    if all(isinstance(ds.types[v], FiniteType) for v, _ in m.where):
+        return t
+    row = _set(frame.iloc[:1], m.treatment, ds, m.value)
+    for var, value in m.where:
+        if isinstance(ds.types[var], FiniteType):
+            _position(ds, var, value)  # a label no row has: said as for a finite stratum
+        row = _set(row, var, ds, value if isinstance(ds.types[var], FiniteType)
+                   else _number(value, var))
+    return Term(t.outcome, t.level, t.where, t.treated, dsg.at(row)[0])
+
+
 def _set(frame: pd.DataFrame, x: str, ds: Dataset, value: Any) -> pd.DataFrame:
     """The data with every row's treatment set to ``value``."""
     import pandas as pd
@@ -481,7 +552,7 @@ def _set(frame: pd.DataFrame, x: str, ds: Dataset, value: Any) -> pd.DataFrame:
 def _check_fits(est: Estimator, p: Problem, fit: Any, names: Mapping[str, Sequence[str]]
                 ) -> None:
     """The main fits converged and do not separate."""
-    betas = est._betas if est._betas is not None else est.nuisances(np.ones(est.n))
+    betas = est._betas if est._betas is not None else est.nuisances(np.ones(est.n))[0]
     if p.uses_outcome:
         assert p.design is not None
         seen = np.ones(est.n, dtype=bool) if p.observed is None else p.observed

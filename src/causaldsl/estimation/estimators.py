@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from causaldsl.backends import jax64
 from causaldsl.estimation.glm import Family, gram_rows
 
 METHODS = ("gformula", "ipw", "aipw")
@@ -39,12 +40,16 @@ METHODS = ("gformula", "ipw", "aipw")
 @dataclass(frozen=True)
 class Term:
     """``E[f_outcome(Y) | do(X = level)]`` over the rows ``where`` (0/1), and, for the effect on
-    the treated, only those with treatment ``treated``."""
+    the treated, only those with treatment ``treated``. ``at``: the g-formula's prediction at
+    one point instead, the outcome model's design row there (a stratum of a continuous
+    covariate that, with the other strata, is the adjustment set: ``E[Y | do(X = x), W = w]``
+    is then ``m_x(w)``); ``where`` is then every row."""
 
     outcome: int
     level: int
     where: np.ndarray
     treated: int | None = None
+    at: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,8 @@ class Problem:
     def __post_init__(self) -> None:
         if self.observed is not None and self.method != "gformula":
             raise ValueError("censored rows: the g-formula only")
+        if any(t.at is not None for t in self.terms) and self.method != "gformula":
+            raise ValueError("a prediction at a point: the g-formula only")
 
     @property
     def uses_outcome(self) -> bool:
@@ -107,6 +114,7 @@ class Estimator:
         self.sizes = self._sizes()
         self._point = self._jit(self.point)
         self._betas: list[Any] | None = None  # the full data's fits, once fit() has run
+        self.refitted = 0  # bootstrap chunks computed again by Newton's method (bootstrap)
 
     def _jit(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``fn`` (a method reading ``self.arrays``) jitted with the data arrays as arguments:
@@ -120,7 +128,12 @@ class Estimator:
                 self.arrays = saved
 
         jitted = jax.jit(run)
-        return lambda *args: jitted(self.arrays, *args)
+
+        def call(*args: Any) -> Any:
+            return jitted(self.arrays, *args)
+
+        call.jitted = jitted  # type: ignore[attr-defined]  # for lowering it (tests)
+        return call
 
     def _sizes(self) -> list[int]:
         p, sizes = self.p, []
@@ -133,20 +146,31 @@ class Estimator:
         return sizes
 
     # -- the estimating equations --------------------------------------------------------------
-    def nuisances(self, w: Any, starts: Sequence[Any] | None = None) -> list[Any]:
-        """The nuisance fits under row weights ``w``, in the order of ``sizes``; Newton's
-        method (the logistic families) starts from ``starts`` where given."""
+    def nuisances(self, w: Any, starts: Sequence[Any] | None = None,
+                  refit: bool = False) -> tuple[list[Any], Any]:
+        """The nuisance fits under row weights ``w``, in the order of ``sizes``, and whether
+        they all converged. Newton's method (the logistic families) starts from ``starts``
+        where given; ``refit``: a bootstrap replicate's fixed-step ``Family.refit`` from
+        ``starts`` (the full data's fits), whose flag may be false, instead of ``fit``."""
         a, p = self.arrays, self.p
         at = list(starts) if starts is not None else [None] * len(self.sizes)
-        out = []
+        jobs = []
         if p.uses_outcome:
             wo = w if a["observed"] is None else w * a["observed"]
-            out += [fam.fit(a["design"], a["outcomes"][j], wo, at[j], a["design_gram"])
-                    for j, fam in enumerate(p.families)]
+            jobs += [(fam, a["design"], a["outcomes"][j], wo, at[j], a["design_gram"])
+                     for j, fam in enumerate(p.families)]
         if p.uses_propensity:
-            out.append(p.prop_family.fit(a["prop_design"], a["treatment_fit"], w, at[-1],
-                                         a["prop_gram"]))
-        return out
+            jobs.append((p.prop_family, a["prop_design"], a["treatment_fit"], w, at[-1],
+                         a["prop_gram"]))
+        out, converged = [], jnp.asarray(True)
+        for fam, design, y, weights, start, gram in jobs:
+            if refit:
+                beta, ok = fam.refit(design, y, weights, start, gram)
+                converged = converged & ok
+            else:
+                beta = fam.fit(design, y, weights, start, gram)
+            out.append(beta)
+        return out, converged
 
     def _split(self, betas: Sequence[Any]) -> tuple[list[Any], Any]:
         p = self.p
@@ -164,14 +188,15 @@ class Estimator:
         outs, gamma = self._split(betas)
         e = self.propensities(gamma) if gamma is not None else None
         res = []
-        for t in p.terms:
-            h = ht = a["where"][id(t)]
+        for k, t in enumerate(p.terms):
+            h = ht = a["where"][k]
             if t.treated is not None:
                 h = h * (a["treatment"] == t.treated).astype(jnp.float64)
                 ht = ht * e[:, t.treated] if e is not None else h
             f = a["outcomes"][t.outcome]
             if p.uses_outcome:
-                m = p.families[t.outcome].mean(a["design_at"][t.level], outs[t.outcome])
+                rows = a["at"][k][None, :] if t.at is not None else a["design_at"][t.level]
+                m = p.families[t.outcome].mean(rows, outs[t.outcome])
             if p.method == "gformula":
                 res.append((h * m, h))
                 continue
@@ -185,9 +210,17 @@ class Estimator:
 
     def point(self, w: Any, starts: Sequence[Any] | None = None) -> tuple[Any, list[Any]]:
         """The terms' means and the nuisance fits, under row weights ``w``."""
-        betas = self.nuisances(w, starts)
-        means = jnp.stack([(w * num).sum() / (w * den).sum() for num, den in self.parts(betas)])
-        return means, betas
+        betas = self.nuisances(w, starts)[0]
+        return self._means(w, betas), betas
+
+    def replicate(self, w: Any, starts: Sequence[Any]) -> tuple[Any, Any]:
+        """A bootstrap replicate's means under row weights ``w``, refitted in a fixed number
+        of steps from ``starts``, and whether the refits converged."""
+        betas, converged = self.nuisances(w, starts, refit=True)
+        return self._means(w, betas), converged
+
+    def _means(self, w: Any, betas: Sequence[Any]) -> Any:
+        return jnp.stack([(w * num).sum() / (w * den).sum() for num, den in self.parts(betas)])
 
     def psi(self, theta: Any) -> Any:
         """The stacked estimating functions, per row: (n, len(theta))."""
@@ -230,24 +263,51 @@ class Estimator:
     def bootstrap(self, replicates: int, seed: int, chunk: int = 16,
                   progress: Callable[[int], None] | None = None) -> np.ndarray:
         """The means on ``replicates`` nonparametric bootstrap samples (rows drawn with
-        replacement, as multinomial row weights), in jitted, vmapped chunks: (replicates, T).
-        Each replicate's Newton iterations start from the full data's fit, a few steps from
-        the replicate's own."""
+        replacement, as multinomial row weights), (replicates, T), in jitted, vmapped chunks.
+        Each replicate is refitted from the full data's fit in a fixed number of steps
+        (``Family.refit``); a chunk where one has not converged is computed again with
+        Newton's method to convergence (``fit``), so the answer is the same either way
+        (``self.refitted`` counts those chunks). The resampling counts are drawn on the host
+        with NumPy while the previous chunk runs (JAX dispatches it asynchronously): in XLA the
+        scatter that counts them cost a fifth of a replicate. Chunks are laid out over the
+        devices where there are several."""
         n = self.n
         starts = self._betas if self._betas is not None else self._point(jnp.ones(n))[1]
+        # the starts are arguments, not constants: the program then depends on the shapes
+        # alone, and JAX's persistent cache serves it to a later call on other data
+        fast = self._jit(jax.vmap(self.replicate, in_axes=(0, None)))
+        exact = None
+        rng = np.random.default_rng(seed)
+        offsets = np.arange(chunk)[:, None] * n
 
-        def one(key: Any) -> Any:
-            idx = jax.random.randint(key, (n,), 0, n)
-            w = jnp.bincount(idx, length=n).astype(jnp.float64)
-            return self.point(w, starts)[0]
+        def draw(k: int) -> Any:
+            """``chunk`` rows of resampling counts (the first ``k`` used; the rest pad the
+            last chunk, so that every chunk has the same shape and one program)."""
+            idx = rng.integers(0, n, size=(k, n)) + offsets[:k]
+            counts = np.bincount(idx.ravel(), minlength=k * n).reshape(k, n)
+            if k < chunk:
+                counts = np.concatenate([counts, np.ones((chunk - k, n), dtype=counts.dtype)])
+            return jax64.over_devices(jnp.asarray(counts, dtype=jnp.float64), chunk)[0]
 
-        many = self._jit(jax.vmap(one))
-        keys = jax.random.split(jax.random.PRNGKey(seed), replicates)
-        out = []
-        for start in range(0, replicates, chunk):
-            out.append(np.asarray(many(keys[start:start + chunk])))
+        self.refitted = 0
+        sizes = [min(chunk, replicates - s) for s in range(0, replicates, chunk)]
+        out, done = [], 0
+        weights = draw(sizes[0])
+        for i, k in enumerate(sizes):
+            pending = fast(weights, starts)  # dispatched; the next chunk's counts are drawn
+            following = draw(sizes[i + 1]) if i + 1 < len(sizes) else None
+            means, converged = (np.asarray(v) for v in pending)
+            if not converged[:k].all():
+                if exact is None:
+                    exact = self._jit(jax.vmap(lambda w, at: self.point(w, at)[0],
+                                               in_axes=(0, None)))
+                means = np.asarray(exact(weights, starts))
+                self.refitted += 1
+            out.append(means[:k])
+            done += k
             if progress is not None:
-                progress(min(start + chunk, replicates))
+                progress(done)
+            weights = following
         return np.concatenate(out, axis=0)
 
     @property
@@ -262,7 +322,10 @@ class Estimator:
 def _device_arrays(p: Problem) -> dict[str, Any]:
     a: dict[str, Any] = {
         "outcomes": [jnp.asarray(f, dtype=jnp.float64) for f in p.outcomes],
-        "where": {id(t): jnp.asarray(t.where, dtype=jnp.float64) for t in p.terms},
+        # by the terms' positions (keys that differ between processes, such as ids, would
+        # name the program's arguments differently and miss JAX's persistent cache)
+        "where": [jnp.asarray(t.where, dtype=jnp.float64) for t in p.terms],
+        "at": [None if t.at is None else jnp.asarray(t.at, dtype=jnp.float64) for t in p.terms],
         "observed": None if p.observed is None else jnp.asarray(p.observed, dtype=jnp.float64),
     }
     a["design_gram"] = a["prop_gram"] = None

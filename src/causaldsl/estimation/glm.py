@@ -27,6 +27,15 @@ NEWTON_STEPS = 30
 #: rounding. A bootstrap replicate started from the full data's fit stops after 3 or 4 steps
 #: instead of 30 (on 10^5 rows, replicates equal to the 30-step ones within 1e-15).
 NEWTON_TOL = 1e-8
+#: Steps of a bootstrap replicate's refit (``Family.refit``), (Newton, chord) by the number of
+#: rows: Newton's steps from the full data's fit, then chord steps (a gradient each, with the
+#: last Newton step's information matrix). A replicate's coefficients are ~1/√n from the full
+#: fit's, so the larger the data the closer the start and the faster the chord converges:
+#: measured on 32 replicates of a logistic model with 11 coefficients, (2, 2) converged on
+#: every one from 2·10^4 rows (to 2e-12 of Newton's fit; 5e-15 on 10^5 rows), (3, 1) from
+#: 2000. A replicate that has not converged (smaller or harder data) is refitted to convergence
+#: by ``fit`` (``Estimator.bootstrap``), so these counts change the time, never the answer.
+REFIT_STEPS = {10_000: (2, 2), 0: (3, 1)}
 #: The most entries (n × p(p+1)/2) of a design's row products kept to form weighted Gram
 #: matrices by one matrix product (``gram_rows``): 2**24 (128 MiB); larger designs form them
 #: directly.
@@ -95,12 +104,11 @@ class Family:
 
         def step(state: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
             i, beta, _ = state
+            grad = self.gradient(design, y, w, beta)
             if self.name == "logistic":
                 mu = self.mean(design, beta)
-                grad = design.T @ (w * (y - mu))
                 info = weighted_gram(design, w * mu * (1 - mu), gram)
             else:
-                grad = (w[:, None] * self.score(design, y, beta)).sum(axis=0)
                 info = self.information(design, w, beta)
             delta = jnp.linalg.solve(info, grad)
             beta = beta + delta
@@ -114,6 +122,44 @@ class Family:
             jnp.asarray(start, dtype=jnp.float64)
         state = (jnp.asarray(0, dtype=jnp.int32), beta0, jnp.asarray(jnp.inf, dtype=jnp.float64))
         return jax.lax.while_loop(more, step, state)[1]
+
+    def refit(self, design: Any, y: Any, w: Any, start: Any, gram: Any = None,
+              steps: tuple[int, int] | None = None) -> tuple[Any, Any]:
+        """A fit that starts near its answer (a bootstrap replicate, from the full data's fit)
+        in a fixed number of steps, and whether it converged: a few Newton steps from ``start``
+        (``steps`` or REFIT_STEPS's by the number of rows), then chord steps that reuse the last Newton step's
+        information matrix (its Cholesky factor), each costing a gradient but no weighted
+        Gram matrix. Converged: the last step moved no coefficient by more than NEWTON_TOL
+        (relative) and at most half as far as the one before, so that (the chord's convergence
+        being linear, at rate ≤ 1/2) what is left is below the last step. A fixed count, not a
+        ``while_loop``, keeps the loop out of ``vmap``'s batch: vmapped replicates run as one
+        batch of matrix products. Linear: the exact fit, converged."""
+        if self.name == "linear":
+            return self.fit(design, y, w, None, gram), jnp.asarray(True)
+        newton, chord = steps if steps is not None else \
+            next(v for rows, v in sorted(REFIT_STEPS.items(), reverse=True)
+                 if design.shape[0] >= rows)
+        beta = jnp.asarray(start, dtype=jnp.float64)
+        last = prev = jnp.asarray(jnp.inf, dtype=jnp.float64)
+        factor: Any = None
+        for k in range(newton + chord):  # unrolled: a few steps
+            if k < newton:
+                if self.name == "logistic":
+                    mu = self.mean(design, beta)
+                    info = weighted_gram(design, w * mu * (1 - mu), gram)
+                else:
+                    info = self.information(design, w, beta)
+                factor = jnp.linalg.cholesky(info)
+            delta = jax.scipy.linalg.cho_solve((factor, True), self.gradient(design, y, w, beta))
+            beta = beta + delta
+            last, prev = jnp.max(jnp.abs(delta) / jnp.maximum(1.0, jnp.abs(beta))), last
+        return beta, (last <= NEWTON_TOL) & (last <= prev / 2)
+
+    def gradient(self, design: Any, y: Any, w: Any, beta: Any) -> Any:
+        """The weighted score's sum (the log-likelihood's gradient), (n_params,)."""
+        if self.name == "multinomial":
+            return (w[:, None] * self.score(design, y, beta)).sum(axis=0)
+        return design.T @ (w * (y - self.mean(design, beta)))
 
     def information(self, design: Any, w: Any, beta: Any) -> Any:
         """The weighted Fisher information (minus the score's Jacobian)."""

@@ -907,22 +907,29 @@ class Elaborator:
         return d
 
     # -- statements ----------------------------------------------------------------------
-    def query_statement(self, st: Any) -> None:
+    def statement_target(self, st: Any, none: str) -> str | None:
+        """The model a statement is about: its ``in NAME``, else the last one defined above
+        it; None after reporting why there is none (``none``: the message where no model is
+        defined), or where its definition failed (reported there)."""
         if st.target is not None:
             name, span = st.target
             if name in self.targets and name not in self.prog.models:
-                return  # its definition failed and was reported
+                return None  # its definition failed and was reported
             if name not in self.prog.models:
                 self.error(span, f"no model or graph named {name!r}"
                            + did_you_mean(name, self.prog.models))
-                return
-        elif self.targets:
+                return None
+            return str(name)
+        if self.targets:
             name = self.default_target(st.span, self.targets[-1])
-            if name not in self.prog.models:
-                return  # its definition failed and was reported
-        else:
-            self.error(st.span, "a query needs a model: define one above it, or write "
-                                "`query P(...) in NAME`")
+            return name if name in self.prog.models else None  # else: failed, reported
+        self.error(st.span, none)
+        return None
+
+    def query_statement(self, st: Any) -> None:
+        name = self.statement_target(st, "a query needs a model: define one above it, or write "
+                                         "`query P(...) in NAME`")
+        if name is None:
             return
         model = self.prog.models[name]
         if getattr(st, "assume", None) and (name in self.prog.graphs or name in self.fitted):
@@ -968,19 +975,9 @@ class Elaborator:
         resolved against this file's folder."""
         from causaldsl.estimation.question import read_question
 
-        if st.target is not None:
-            name, span = st.target
-            if name in self.targets and name not in self.prog.models:
-                return  # its definition failed and was reported
-            if name not in self.prog.models:
-                self.error(span, f"unknown model or graph {name!r}"
-                                 f"{did_you_mean(name, self.prog.models)}")
-                return
-        elif self.prog.models:
-            name = self.default_target(st.span, list(self.prog.models)[-1])
-        else:
-            self.error(st.span, "an estimate needs a graph or model: define one above it, or "
-                                "write `estimate ... in NAME`")
+        name = self.statement_target(st, "an estimate needs a graph or model: define one "
+                                         "above it, or write `estimate ... in NAME`")
+        if name is None:
             return
         model = self.prog.models[name]
         try:
