@@ -198,3 +198,9 @@ def test_messages_too_large_fall_back_to_contractions(monkeypatch):
     post = e.posteriors({"S": "yes"})
     assert e.tree_answers == 0
     assert post["C"]["yes"] == pytest.approx(5.56 / 9, abs=1e-15)
+    batch = e.posteriors_batch({"S": ["no", "yes"]})  # setting by setting, no tree
+    assert e.tree_answers == 0 and batch["C"].settings == {"S": ["no", "yes"]}
+    assert batch["C"].probs[1, 1] == pytest.approx(5.56 / 9, abs=1e-15)
+    # P(C = yes | S = no): P(H = yes | S = no) = 0.5·0.3 / (0.5·0.8 + 0.5·0.3) = 3/11; by T:
+    # 0.9·(8/11·0.1 + 3/11·0.4) + 0.1·(8/11·0.3 + 3/11·0.8) = 0.9·2/11 + 0.1·4.8/11 = 2.28/11
+    assert batch["C"].probs[0, 1] == pytest.approx(2.28 / 11, abs=1e-15)

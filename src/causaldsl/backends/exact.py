@@ -743,9 +743,14 @@ class ExactEngine:
                         (*do_cols.items(), *ev_cols.items())], axis=1)
         prop = self._propagation(tuple(do_cols), tuple(ev_cols))
         settings = {**do_cols, **ev_cols}
-        if prop is None:
+        if prop is None:  # no tree: setting by setting, each posterior through its tiers
+            rows = [self.posteriors({v: c[k] for v, c in ev_cols.items()},
+                                    {v: c[k] for v, c in do_cols.items()}) for k in range(n)]
             given = ", ".join([*(f"do({v})" for v in do_cols), *ev_cols])
-            return {v: self.query_batch(f"P({v} | {given})", settings) for v in targets}
+            return {v: Batch(np.stack([np.asarray(r[v].probs) for r in rows]), (v,),
+                             rows[0][v].types, title=f"P({v} | {given})",
+                             settings={k: list(c) for k, c in settings.items()})
+                    for v in targets}
         cal = prop.calibrate(idx)
         if ev_cols:
             z = cal.evidence()
