@@ -259,8 +259,37 @@ def report(rows: list[dict[str, Any]], argv: list[str], load: tuple[str, str]) -
     return "\n".join(lines) + "\n"
 
 
+def one_question(name: str, reps: int = 2) -> None:
+    """Where the full run would take too long (pyAgrum needs over 30 s a question on munin1):
+    the first question only, ``reps`` times in sequence with a fresh engine, printed."""
+    from causaldsl.backends.exact import engine_for
+
+    _, model = load_ours(name)
+    agrum = Agrum(name, model)
+    q = questions(model, 1, 1)[0]
+    targets = [v for v in model.observed if v not in q.evidence]
+    print(f"{name}: {len(q.evidence)} observed, {len(targets)} posteriors; load "
+          f"{os.getloadavg()[0]:.2f}")
+    for _ in range(reps):
+        engine = engine_for(load_ours(name)[1])
+        t_new, ours = clock(engine.posteriors, q.evidence)
+        t_same, _ = clock(engine.posteriors, q.again[0])
+
+        def fresh() -> dict[str, Any]:
+            ie = agrum.gum.LazyPropagation(agrum.bn)
+            ie.setEvidence(q.evidence)
+            ie.makeInference()
+            return {v: ie.posterior(v).toarray() for v in targets}
+        t_agrum, theirs = clock(fresh)
+        diff = max(float(np.abs(np.asarray(ours[v].probs) - theirs[v]).max()) for v in targets)
+        print(f"ours new pattern {t_new:.2f} s, same variables other values {t_same:.2f} s, "
+              f"pyAgrum fresh {t_agrum:.2f} s, diff {diff:.1e}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--one-question", metavar="NETWORK",
+                    help="time the first question only, in sequence, and print (for munin1)")
     ap.add_argument("--networks", nargs="*", default=NETWORKS)
     ap.add_argument("--questions", type=int, default=10)
     ap.add_argument("--batch", type=int, default=100)
@@ -269,6 +298,9 @@ def main() -> int:
                     help="skip 'one question each' (slow on large networks)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "RESULTS-posteriors.md"))
     args = ap.parse_args()
+    if args.one_question:
+        one_question(args.one_question)
+        return 0
     load0 = os.getloadavg()[0]
     rows = []
     for name in args.networks:
