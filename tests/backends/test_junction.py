@@ -204,3 +204,28 @@ def test_messages_too_large_fall_back_to_contractions(monkeypatch):
     # P(C = yes | S = no): P(H = yes | S = no) = 0.5·0.3 / (0.5·0.8 + 0.5·0.3) = 3/11; by T:
     # 0.9·(8/11·0.1 + 3/11·0.4) + 0.1·(8/11·0.3 + 3/11·0.8) = 0.9·2/11 + 0.1·4.8/11 = 2.28/11
     assert batch["C"].probs[0, 1] == pytest.approx(2.28 / 11, abs=1e-15)
+
+
+def test_evidence_below_the_smallest_float_is_not_impossible():
+    """35 children of H each observed at 1e-10 or 2e-10: P(evidence) is about 1e-350 (below
+    float64's 1e-308), but the messages are rescaled, so the posterior is answered, not refused:
+    P(H = yes | E) = 2^35 / (1 + 2^35) by Bayes' rule with equal priors."""
+    m = ModelBuilder("faint")
+    m.observed("H", YesNo, [0.5, 0.5])
+    for i in range(35):
+        m.observed(f"E{i}", YesNo, given="H",
+                   table={"no": [1 - 1e-10, 1e-10], "yes": [1 - 2e-10, 2e-10]})
+    e = engine_for(m.build())
+    post = e.posteriors({f"E{i}": "yes" for i in range(35)})
+    assert post["H"]["yes"] == pytest.approx(2**35 / (1 + 2**35), rel=1e-9)
+
+
+def test_single_values_hold_in_every_setting_of_a_batch():
+    model = smoking()
+    batch = model.posteriors({"T": ["no", "yes"]}, do={"S": "yes"})
+    assert batch["C"].settings == {"S": ["yes", "yes"], "T": ["no", "yes"]}
+    assert batch["C"][1].allclose(model.query("P(C | do(S = yes), T = yes)"))
+    with pytest.raises(QueryError, match="one length, not empty"):
+        model.posteriors({"T": []})
+    with pytest.raises(QueryError, match="one length"):
+        model.posteriors({"T": ["no"]}, do={"S": ["no", "yes"]})

@@ -89,3 +89,16 @@ def test_a_model_without_equations_is_built_as_before():
     m.observed("A", ["no", "yes"], [0.5, 0.5])
     model = m.build()
     assert model.parameters == {} and model["A"].mechanism.array.tolist() == [0.5, 0.5]
+
+
+def test_an_equation_is_one_expression_and_the_name_is_kept():
+    m = ModelBuilder("Dog-Problem")
+    m.observed("X", Real, "~ Normal(0, 1)")
+    assert m.build().name == "Dog-Problem"  # as a model without equations keeps it
+    m.observed("Y", Real, "~ Normal(X, 1)\n  Z : Real ~ Normal(5, 1)")
+    with pytest.raises(causaldsl.CausalError, match="one expression on one line"):
+        m.build()
+    m = ModelBuilder("m")
+    m.param("b", "Normal(0, 1) } model other {")
+    with pytest.raises(causaldsl.CausalError, match="one expression on one line"):
+        m.build()

@@ -77,12 +77,22 @@ def _fit(model: Any, data: Any, method: str, options: Any) -> Any:
 
 def _posteriors(model: Any, given: Any, do: Any) -> Any:
     from causaldsl.backends.exact import engine_for
+    from causaldsl.core.errors import QueryError
 
     engine = engine_for(model)
-    batched = any(isinstance(x, list | tuple) for x in (*given.values(), *do.values()))
-    if batched:
-        return engine.posteriors_batch(given or None, do or None)
-    return engine.posteriors(given, do)
+    lists = {len(x) for x in (*given.values(), *do.values()) if isinstance(x, list | tuple)}
+    if not lists:
+        return engine.posteriors(given, do)
+    if len(lists) > 1 or 0 in lists:
+        raise QueryError("posteriors: lists of values give one setting per position, so they "
+                         f"need one length, not empty (got lengths {sorted(lists)})")
+    (n,) = lists
+
+    def columns(values: Any) -> dict[str, list[Any]]:  # a single value holds in every setting
+        return {v: list(x) if isinstance(x, list | tuple) else [x] * n
+                for v, x in values.items()}
+
+    return engine.posteriors_batch(columns(given) or None, columns(do) or None)
 
 
 def _elaborate_model(name: str, variables: Any, params: Any) -> Any:

@@ -665,9 +665,7 @@ class ExactEngine:
 
     def _tree_answer(self, prob: Prob, cal: Calibrated) -> Distribution | float:
         outcomes = [e.var for e in prob.outcomes]
-        if prob.evidence and not cal.evidence()[0] > 0:
-            raise ZeroProbabilityError(f"{prob}: the evidence has probability zero, so the "
-                                       "conditional is undefined")
+        _refuse_impossible(cal, prob)
         joint = cal.marginal(outcomes)
         assert joint is not None
         variables = self.model.variables
@@ -696,10 +694,7 @@ class ExactEngine:
         if cal is None:  # no tree: each posterior by its own contraction
             return {v: self.evaluate(self._posterior_prob(v, do, evidence))  # type: ignore[misc]
                     for v in targets}
-        if evidence and not cal.evidence()[0] > 0:
-            prob = self._posterior_prob(targets[0], do, evidence)
-            raise ZeroProbabilityError(f"{prob}: the evidence has probability zero, so the "
-                                       "conditional is undefined")
+        _refuse_impossible(cal, self._posterior_prob(targets[0], do, evidence))
         self.tree_answers += len(targets)
         title = str(self._posterior_prob("_", do, evidence))  # "P(_ | …)": one str for all
         out = {}
@@ -752,13 +747,12 @@ class ExactEngine:
                              settings={k: list(c) for k, c in settings.items()})
                     for v in targets}
         cal = prop.calibrate(idx)
-        if ev_cols:
-            z = cal.evidence()
-            if not np.all(z > 0):
-                bad = int(np.argwhere(z <= 0)[0][0])
-                raise ZeroProbabilityError(f"posteriors_batch: the evidence of setting {bad} "
-                                           f"({ {v: c[bad] for v, c in settings.items()} }) "
-                                           "has probability zero")
+        possible = cal.possible()
+        if not possible.all():
+            bad = int(np.argwhere(~possible)[0][0])
+            raise ZeroProbabilityError(f"posteriors_batch: the evidence of setting {bad} "
+                                       f"({ {v: c[bad] for v, c in settings.items()} }) "
+                                       "has probability zero")
         self.tree_answers += len(targets) * n
         given = ", ".join([*(f"do({v})" for v in do_cols), *ev_cols])
         out = {}
@@ -1011,6 +1005,13 @@ class ExactEngine:
         if fn is None:
             fn = self._batch_functions[key] = make()
         return fn
+
+
+def _refuse_impossible(cal: Calibrated, prob: Prob) -> None:
+    """ZeroProbabilityError where a calibration's (single) evidence is impossible."""
+    if not cal.possible()[0]:
+        raise ZeroProbabilityError(f"{prob}: the evidence has probability zero, so the "
+                                   "conditional is undefined")
 
 
 def _placeholder_value(model: CausalModel, var: str) -> Any:

@@ -341,10 +341,22 @@ class Calibrated:
     clique_beliefs: dict[int, np.ndarray] = field(default_factory=dict)
 
     def evidence(self) -> np.ndarray:
-        """P(observed values) in the cut model, per setting."""
-        p = self.propagation
-        root = self._unnormalised(0, ())
-        return root.reshape(self.n) * np.exp(self.log_scale) if p.observed else np.ones(self.n)
+        """P(observed values) in the cut model, per setting (0 where it underflows: see
+        ``possible``)."""
+        return np.exp(self.log_evidence())
+
+    def log_evidence(self) -> np.ndarray:
+        """log P(observed values) per setting, -inf where it is zero: messages are rescaled,
+        so evidence far below float64's smallest number is still told from impossible."""
+        if not self.propagation.observed:
+            return np.zeros(self.n)
+        root = self._unnormalised(0, ()).reshape(self.n)
+        with np.errstate(divide="ignore"):
+            return np.log(root) + self.log_scale
+
+    def possible(self) -> np.ndarray:
+        """Per setting, whether its evidence has a positive probability."""
+        return self.log_evidence() > -np.inf
 
     def marginal(self, variables: Sequence[str]) -> np.ndarray | None:
         """P(variables | set values), shape ``(n, *sizes)``, normalised; None when no clique

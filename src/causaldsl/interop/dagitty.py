@@ -174,6 +174,8 @@ class _Builder:
         self.diags.append(Diagnostic(self.file, span, message, line))
 
     def node(self, w: Word) -> str:
+        if not w.text.strip() and w.text not in self.spans:
+            self.error(w.span, "a node's name is empty")
         if w.text not in self.spans:
             self.spans[w.text] = w.span
             self.parents[w.text] = []

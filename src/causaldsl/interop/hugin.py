@@ -202,6 +202,10 @@ class _Reader:
                                         'e.g. states = ("yes" "no");')
             return None
         listed = tuple(states.value)
+        if not listed:
+            self.error(states.key.span, f"node {b.name.text} has no states; list at least one, "
+                                        'e.g. states = ("yes" "no");')
+            return None
         return VariableDecl(b.name, ((len(listed), states.key.span, listed),), b.span)
 
     def potential(self, b: PotentialBlock) -> ProbabilityBlock | None:

@@ -195,6 +195,9 @@ class _Reader:
         if len(found) > 1:
             self.error(found[1].span, f"<{parent.tag}> has a second <{tag}> ({what})")
             return None
+        if not found[0].text.strip():
+            self.error(found[0].span, f"<{tag}> is empty ({what})")
+            return None
         return Word(found[0].text, found[0].span)
 
     def variable(self, el: Element) -> VariableDecl | None:
@@ -226,12 +229,11 @@ class _Reader:
 
     def numbers(self, t: Element, var: str) -> np.ndarray | None:
         words = t.text.replace(",", " ").split()
-        try:
-            return np.array([float(w) for w in words], dtype=np.float64)
-        except ValueError:
-            bad = next(w for w in words if not _NUMBER.fullmatch(w))
+        bad = next((w for w in words if not _NUMBER.fullmatch(w)), None)
+        if bad is not None:  # Python's float() would take "0_5" as 5
             self.error(t.span, f"{bad!r} in the table of {var} is not a number")
             return None
+        return np.array([float(w) for w in words], dtype=np.float64)
 
 
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|nan)",

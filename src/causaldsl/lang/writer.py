@@ -166,8 +166,16 @@ def elaborate_built(name: str, items: list[Variable | tuple[str, Type, Role, str
     """A model from the Python builder that has equations or parameters: written as .causal
     text (tables as the writer writes them, equations as given) and elaborated, so that it is
     checked as a file is; errors point into that text, named ``<builder model NAME>``."""
+    import dataclasses
+
     from causaldsl.lang.loader import parse
 
+    for what, text in [*((f"the prior of parameter {p}", t) for p, t in params.items()),
+                       *((f"the equation of variable {v[0]}", v[3]) for v in items
+                         if not isinstance(v, Variable))]:
+        if any(c in text for c in "\n\r;{}#"):
+            raise CausalError(f"{what} is one expression on one line, without ; {{ }} or #: "
+                              f"{text!r}")
     model = writable_name(name)
     variables = [v for v in items if isinstance(v, Variable)]
     typed = variables + [Variable(n, t, r) for n, t, r, _ in
@@ -188,7 +196,8 @@ def elaborate_built(name: str, items: list[Variable | tuple[str, Type, Role, str
             lines.append(f"{INDENT}{role}{n} : {_type(t, shown)} {text}")
     lines.append("}")
     prog = parse("\n".join(lines) + "\n", f"<builder model {name}>")
-    return prog.models[model]
+    built = prog.models[model]
+    return built if built.name == name else dataclasses.replace(built, name=name)
 
 
 class _Parents:
