@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import causaldsl
 from causaldsl.model.graph import ADMG
@@ -36,3 +37,16 @@ def test_a_callback_still_hears_each_chunk():
     causaldsl.estimate(G, ATE, _frame(), method="gformula", bootstrap=40, seed=3,
                        progress=lambda done, total: heard.append((done, total)))
     assert heard == [(16, 40), (32, 40), (40, 40)]  # chunks of 16 replicates
+
+
+def test_bad_arguments_are_refused_before_any_bar(capsys):
+    """A bar drawn and then an error would leave a stray bar on the terminal."""
+    from causaldsl import QueryError
+
+    graph = causaldsl.parse("graph g { X -> Y }").models["g"]
+    df = pd.DataFrame({"X": [0, 1, 0, 1], "Y": [0.1, 0.5, 0.2, 0.7]})
+    for bad in ({"bootstrap": 1}, {"bootstrap": 10, "method": "magic"},
+                {"bootstrap": 10, "level": 1.5}):
+        with pytest.raises(QueryError):
+            causaldsl.estimate(graph, "E[Y | do(X = 1)]", df, progress=True, **bad)
+        assert capsys.readouterr().err == ""

@@ -73,6 +73,15 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
     interval). ``trusted=False`` for formulas from text (they may not run code).
     ``progress=True`` shows the bootstrap's bar on standard error (or a callable is called
     with the replicates done and their total)."""
+    if not 0 < level < 1:
+        raise QueryError(f"level={level}: a confidence level is between 0 and 1, e.g. 0.95")
+    if not isinstance(bootstrap, int) or bootstrap < 0 or bootstrap == 1:
+        raise QueryError(f"bootstrap={bootstrap}: the number of replicates is 0 (none) or at "
+                         "least 2")
+    choices = ("auto", "plugin", *METHODS, "iv")
+    if method not in choices:
+        raise QueryError(f"unknown estimation method {method!r}; use one of "
+                         f"{', '.join(choices)}")
     if progress is True or progress is False:
         if not progress or not bootstrap:
             progress = None
@@ -85,15 +94,6 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
                                 trusted=trusted, instrument=instrument, progress=report)
             finally:
                 shown.close()
-    if not 0 < level < 1:
-        raise QueryError(f"level={level}: a confidence level is between 0 and 1, e.g. 0.95")
-    if not isinstance(bootstrap, int) or bootstrap < 0 or bootstrap == 1:
-        raise QueryError(f"bootstrap={bootstrap}: the number of replicates is 0 (none) or at "
-                         "least 2")
-    choices = ("auto", "plugin", *METHODS, "iv")
-    if method not in choices:
-        raise QueryError(f"unknown estimation method {method!r}; use one of "
-                         f"{', '.join(choices)}")
     if missing == "censored" and method != "gformula":
         raise QueryError(f"missing='censored' keeps rows without an outcome for the g-formula "
                          f"to standardise over; method {method} cannot use them: use method "
