@@ -215,9 +215,19 @@ def test_evidence_below_the_smallest_float_is_not_impossible():
     for i in range(35):
         m.observed(f"E{i}", YesNo, given="H",
                    table={"no": [1 - 1e-10, 1e-10], "yes": [1 - 2e-10, 2e-10]})
-    e = engine_for(m.build())
+    model = m.build()
+    e = engine_for(model)
     post = e.posteriors({f"E{i}": "yes" for i in range(35)})
     assert post["H"]["yes"] == pytest.approx(2**35 / (1 + 2**35), rel=1e-9)
+    # a question's own contraction underflows to P(evidence) = 0, and the tree answers it
+    fresh = engine_for(m.build())
+    q = "P(H = yes | " + ", ".join(f"E{i} = yes" for i in range(35)) + ")"
+    assert fresh.query(q) == pytest.approx(2**35 / (1 + 2**35), rel=1e-9)
+    assert fresh.tree_answers == 1
+    # truly impossible evidence is still refused
+    m.observed("F", YesNo, given="H", table={"no": [1.0, 0.0], "yes": [1.0, 0.0]})
+    with pytest.raises(ZeroProbabilityError):
+        m.build().query(q.replace(")", ", F = yes)"))
 
 
 def test_single_values_hold_in_every_setting_of_a_batch():

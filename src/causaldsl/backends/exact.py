@@ -569,8 +569,27 @@ class ExactEngine:
         if cq.normalise:
             z = np.asarray(z)
             if not z.min() > 0:
+                faint = self._faint_evidence(prob)
+                if faint is not None:
+                    return faint
                 self._refuse_zero_evidence(prob, cq, z)
         return read(np.asarray(joint))
+
+    def _faint_evidence(self, prob: Prob) -> Distribution | float | None:
+        """The answer from a calibrated tree where the contraction's P(evidence) is 0 in
+        float64 but the tree, whose messages are rescaled, finds it positive (evidence below
+        about 1e-308); None where the tree cannot tell or agrees it is impossible."""
+        given = (*prob.interventions, *prob.evidence)
+        tree = self.junction_tree
+        if any(e.value is None for e in given) or tree is None or \
+                tree.home([e.var for e in prob.outcomes]) is None:
+            return None
+        cal = self.calibrate({e.var: e.value for e in prob.interventions},
+                             {e.var: e.value for e in prob.evidence})
+        if cal is None or not cal.possible()[0]:
+            return None
+        self.tree_answers += 1
+        return self._tree_answer(prob, cal)
 
     # -- junction tree -------------------------------------------------------------------
     @functools.cached_property
