@@ -38,6 +38,8 @@ import sys
 from causaldsl.app.cli import main
 assert main(["query", "examples/smoking.causal", "P(C | do(S = yes))"]) == 0
 assert main(["run", "examples/smoking.causal"]) == 0
+# nor networkx: the junction tree imports it when it builds a tree, which these never do
+assert "networkx" not in sys.modules, "networkx was imported by a one-shot question"
 assert main(["run", "examples/frontdoor.causal"]) == 0
 assert main(["posteriors", "examples/smoking.causal", "--given", "C = yes"]) == 0
 assert "jax" not in sys.modules, sorted(k for k in sys.modules if k.startswith("jax"))[:5]

@@ -19,10 +19,8 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import opt_einsum
-from networkx.algorithms.approximation import treewidth_min_fill_in
 
 from causaldsl.backends.eliminate import PLAIN_EINSUM
 from causaldsl.backends.factors import numpy_einsum
@@ -53,6 +51,9 @@ class JunctionTree:
     @classmethod
     def of(cls, families: Mapping[str, Sequence[str]]) -> JunctionTree:
         """The tree of tables whose families (``(*parents, variable)``) are given by variable."""
+        import networkx as nx  # here, not at import: a one-shot question never builds a tree
+        from networkx.algorithms.approximation import treewidth_min_fill_in
+
         moral = nx.Graph()
         for v, fam in families.items():
             moral.add_node(v)
