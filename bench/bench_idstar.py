@@ -17,17 +17,21 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from causaldsl.analysis.idstar import CfEvent, idc_star
 from causaldsl.analysis.idstar import event as ev
 from causaldsl.core.errors import NotIdentifiable
 from causaldsl.model.graph import ADMG
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' y0 converter
+from tests.analysis.y0_graph import to_y0
 
 PAPER = ADMG(["X", "W", "Y", "D", "Z"], [("X", "W"), ("W", "Y"), ("D", "Z"), ("Z", "Y")],
              [("X", "Y")])
@@ -85,18 +89,6 @@ def random_queries(n: int, rng: np.random.Generator) -> list[Query]:
             continue
         out.append((f"random {len(out)}", g, gamma, delta))  # type: ignore[arg-type]
     return out
-
-
-def to_y0(g: ADMG) -> Any:
-    from y0.dsl import Variable
-    from y0.graph import NxMixedGraph
-
-    d, u = nx.DiGraph(), nx.Graph()
-    d.add_nodes_from(Variable(n) for n in g.nodes)
-    u.add_nodes_from(Variable(n) for n in g.nodes)
-    d.add_edges_from((Variable(a), Variable(b)) for a, b in g.directed)
-    u.add_edges_from(tuple(Variable(v) for v in sorted(e)) for e in g.bidirected)
-    return NxMixedGraph(d, u)
 
 
 def y0_event(es: list[CfEvent]) -> dict[Any, Any]:

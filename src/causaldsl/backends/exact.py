@@ -579,13 +579,7 @@ class ExactEngine:
         """The answer from a calibrated tree where the contraction's P(evidence) is 0 in
         float64 but the tree, whose messages are rescaled, finds it positive (evidence below
         about 1e-308); None where the tree cannot tell or agrees it is impossible."""
-        given = (*prob.interventions, *prob.evidence)
-        tree = self.junction_tree
-        if any(e.value is None for e in given) or tree is None or \
-                tree.home([e.var for e in prob.outcomes]) is None:
-            return None
-        cal = self.calibrate({e.var: e.value for e in prob.interventions},
-                             {e.var: e.value for e in prob.evidence})
+        cal = self._calibrated_for(prob)
         if cal is None or not cal.possible()[0]:
             return None
         self.tree_answers += 1
@@ -672,15 +666,21 @@ class ExactEngine:
             shapes.add(prob.shape_key)
             if len(shapes) < AUTO_CALIBRATE:
                 return None
-        outcomes = [e.var for e in prob.outcomes]
-        tree = self.junction_tree
-        if tree is None or tree.home(outcomes) is None:
-            return None
-        cal = self.calibrate(do, evidence)
+        cal = self._calibrated_for(prob)
         if cal is None:
             return None
         self.tree_answers += 1
         return self._tree_answer(prob, cal)
+
+    def _calibrated_for(self, prob: Prob) -> Calibrated | None:
+        """The tree calibrated at a question's given values, where every given variable has a
+        value and one clique holds its outcomes; else None."""
+        tree = self.junction_tree
+        if any(e.value is None for e in (*prob.interventions, *prob.evidence)) or \
+                tree is None or tree.home([e.var for e in prob.outcomes]) is None:
+            return None
+        return self.calibrate({e.var: e.value for e in prob.interventions},
+                              {e.var: e.value for e in prob.evidence})
 
     def _tree_answer(self, prob: Prob, cal: Calibrated) -> Distribution | float:
         outcomes = [e.var for e in prob.outcomes]
