@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import causaldsl.core.startup  # noqa: F401  (first: it sets what NumPy reads when it loads)
 from causaldsl.app.hooks import install as _install_hooks
 from causaldsl.core.errors import (
     CausalError,
