@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from causaldsl.backends import jax64
+from causaldsl.backends.eliminate import elimination_order
 from causaldsl.backends.factors import (
     Factor,
     Staged,
@@ -90,9 +91,11 @@ class SlicedContraction:
 
     @classmethod
     def of(cls, tables: Sequence[Factor], given: Mapping[Any, int],
-           known: Sequence[Factor], output: Sequence[Hashable]) -> SlicedContraction:
+           known: Sequence[Factor], output: Sequence[Hashable],
+           order_by: Mapping[Any, int] | None = None) -> SlicedContraction:
         """``given`` maps a wire to its value's position in the indices; ``known`` are extra
-        operands known ahead of time (ones along unread wires)."""
+        operands known ahead of time (ones along unread wires); ``order_by``: the model's
+        elimination order (``plan.plan``)."""
         picks_of = [tuple(given.get(w) for w in f.wires) for f in tables]
         order = tuple(sorted(range(len(tables)), key=lambda i: any(
             j is not None for j in picks_of[i])))
@@ -102,7 +105,7 @@ class SlicedContraction:
                          tuple(n for n, j in zip(f.shape, pk, strict=True) if j is None),
                          f.array if all(j is None for j in pk) else None)
                   for f, pk in zip(ordered, picks, strict=True)]
-        p = plan_factors([*sliced, *known], output)
+        p = plan_factors([*sliced, *known], output, order_by=order_by)
         extra = tuple(f.array for f in known)
         return cls(p, order, picks, tuple(None if s.array is not None else f.array
                                           for f, s in zip(ordered, sliced, strict=True)),
@@ -385,6 +388,15 @@ class ExactEngine:
     def _producers(self) -> dict[str, Node]:
         return self.model.diagram.producers()
 
+    @functools.cached_property
+    def _elimination_rank(self) -> dict[str, int]:
+        """The model's elimination order (min-fill, found once), by which a new question's
+        contraction is planned without a search."""
+        sizes = {v: self._size(v) for v in self.model.variables
+                 if isinstance(self.model.variables[v].type, FiniteType)}
+        return elimination_order([(*n.inputs, *n.outputs) for n in self._producers.values()
+                                  if all(w in sizes for w in (*n.inputs, *n.outputs))], sizes)
+
     def table(self, var: str) -> np.ndarray:
         """A variable's table (host memory; jit moves it to the device when it is an argument)."""
         node = self._producers.get(var)
@@ -494,12 +506,13 @@ class ExactEngine:
         ones = [ones_factor(v, self._size(v)) for v in axes.free_do if v not in keep]
         normalise = bool(prob.evidence)
         given = {v: j for j, v in enumerate(axes.value_vars)}
-        main = SlicedContraction.of(table_factors, given, ones, axes.result)
+        rank = self._elimination_rank
+        main = SlicedContraction.of(table_factors, given, ones, axes.result, rank)
         normaliser = None
         if normalise and axes.picked:  # the evidence's probability sums the picked outcomes
             unpicked = {v: j for v, j in given.items() if v not in set(axes.picked)}
             normaliser = SlicedContraction.of(table_factors, unpicked, ones,
-                                              (*axes.free_do, *axes.free_evidence))
+                                              (*axes.free_do, *axes.free_evidence), rank)
         contraction = self._contraction(main, normaliser, table_factors, axes, normalise, keep)
         return CompiledQuery(prob=prob, table_vars=tuple(tables), axes=axes, plan=main.plan,
                              hoisted=main.model_tables.hoisted, normalise=normalise,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -58,9 +58,10 @@ def ones_factor(wire: Hashable, size: int) -> Factor:
 
 
 def plan_factors(factors: Sequence[Factor], output: Sequence[Hashable],
-                 limit: int | None = None, search: bool = True) -> Plan:
+                 limit: int | None = None, search: bool = True,
+                 order_by: Mapping[Any, int] | None = None) -> Plan:
     """The contraction order of ``factors`` down to the ``output`` wires (``plan.plan``)."""
-    return plan([(f.wires, f.shape) for f in factors], output, limit, search)
+    return plan([(f.wires, f.shape) for f in factors], output, limit, search, order_by)
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,13 @@ Pure planning (no JAX), so that analyses can reason about cost without compiling
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import opt_einsum
 
-from causaldsl.backends.eliminate import elimination_path
+from causaldsl.backends.eliminate import elimination_path, ordered_path
 from causaldsl.core.checks import MAX_ENTRIES, count
 from causaldsl.core.errors import QueryError
 
@@ -19,6 +19,9 @@ from causaldsl.core.errors import QueryError
 MAX_INTERMEDIATE = MAX_ENTRIES
 
 
+#: A model's elimination order plans a question when the path it gives costs at most this many
+#: flops (a tenth of a millisecond or so); dearer questions are worth a search.
+ORDERED_FLOPS = 10**5
 #: Contractions with more flops than this by greedy's order get a randomised search too.
 SEARCH_FLOPS = 10**6
 #: What the search may cost: a tenth of the time greedy's order would take at FLOPS_PER_SECOND,
@@ -41,13 +44,16 @@ class Plan:
 
 
 def plan(operands: Sequence[tuple[Sequence[Hashable], Sequence[int]]],
-         output: Sequence[Hashable], limit: int | None = None, search: bool = True) -> Plan:
+         output: Sequence[Hashable], limit: int | None = None, search: bool = True,
+         order_by: Mapping[Any, int] | None = None) -> Plan:
     """Plan ``einsum`` over operands given as (index names, shape); output names its indices.
 
     Tries several optimisers and keeps the path with the smallest largest intermediate (memory
     first, then flops); with ``search`` false, only variable elimination (a quick plan, to
-    decide whether a contraction is worth doing). Raises QueryError when even the best plan
-    exceeds ``limit`` entries.
+    decide whether a contraction is worth doing). ``order_by`` ranks the index names (a model's
+    elimination order): the indices are summed out in that order when that costs at most
+    ORDERED_FLOPS, with no search at all. Raises QueryError when even the best plan exceeds
+    ``limit`` entries.
     """
     limit = MAX_INTERMEDIATE if limit is None else limit
     symbols: dict[Hashable, str] = {}
@@ -67,7 +73,13 @@ def plan(operands: Sequence[tuple[Sequence[Hashable], Sequence[int]]],
     # of a new question's time (dp on 10 operands with 60-state wires took seconds for a
     # question answered in milliseconds). Where its order is costly, opt_einsum's greedy and a
     # randomised search bounded in time may find better.
-    best = _eliminate(terms, eq.split("->")[1], shapes)
+    ranks = None
+    if order_by is not None:
+        last = len(order_by)  # names without a rank (batch axes, copies) go last
+        ranks = {symbols[k]: order_by.get(k, last) for k in symbols}
+    best = _eliminate(terms, eq.split("->")[1], shapes, ranks) if ranks is not None else None
+    if best is None:
+        best = _eliminate(terms, eq.split("->")[1], shapes)
     if best is None or (search and best[0][1] > SEARCH_FLOPS):
         best = _better(best, eq, shapes, "optimal" if n <= 4 else "greedy")
     assert best is not None
@@ -104,9 +116,10 @@ def _better(best: Best | None, eq: str, shapes: tuple[tuple[int, ...], ...],
     return best
 
 
-def _eliminate(terms: Sequence[str], output: str, shapes: tuple[tuple[int, ...], ...]
-               ) -> Best | None:
-    """The elimination path (``eliminate``), or None where it does not apply (opt_einsum then
+def _eliminate(terms: Sequence[str], output: str, shapes: tuple[tuple[int, ...], ...],
+               order_by: Mapping[str, int] | None = None) -> Best | None:
+    """The elimination path (``eliminate``), in the order ``order_by`` ranks when given (None
+    when that costs more than ORDERED_FLOPS), or None where it does not apply (opt_einsum then
     plans, and reports any shape that does not match)."""
     sizes: dict[str, int] = {}
     for term, shape in zip(terms, shapes, strict=True):
@@ -115,7 +128,8 @@ def _eliminate(terms: Sequence[str], output: str, shapes: tuple[tuple[int, ...],
         for c, n in zip(term, shape, strict=True):
             if sizes.setdefault(c, n) != n:
                 return None
-    found = elimination_path(terms, output, sizes)
+    found = (elimination_path(terms, output, sizes) if order_by is None else
+             ordered_path(terms, output, sizes, order_by, ORDERED_FLOPS))
     if found is None:
         return None
     return (found.largest_intermediate, found.flops), found.path, found.steps
