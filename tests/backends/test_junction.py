@@ -239,3 +239,27 @@ def test_single_values_hold_in_every_setting_of_a_batch():
         model.posteriors({"T": []})
     with pytest.raises(QueryError, match="one length"):
         model.posteriors({"T": ["no"]}, do={"S": ["no", "yes"]})
+
+
+def test_a_batch_with_evidence_below_the_smallest_float_is_answered():
+    """The batch form of the test above: the settings' contraction underflows to P(evidence) =
+    0 where all 35 children are observed yes, and those rows are answered from the tree (Bayes'
+    rule: P(H = yes | E) = 2^35 / (1 + 2^35)); a row with ordinary evidence keeps its
+    contraction's answer, P(H = yes | all no) = (1 - 2e-10)^35 / ((1 - 1e-10)^35 + (1 - 2e-10)^35);
+    an impossible setting is still refused, naming it."""
+    m = ModelBuilder("faint")
+    m.observed("H", YesNo, [0.5, 0.5])
+    for i in range(35):
+        m.observed(f"E{i}", YesNo, given="H",
+                   table={"no": [1 - 1e-10, 1e-10], "yes": [1 - 2e-10, 2e-10]})
+    m.observed("F", YesNo, given="H", table={"no": [1.0, 0.0], "yes": [1.0, 0.0]})
+    model = m.build()
+    given = ", ".join(f"E{i}" for i in range(35))
+    batch = model.query_batch(f"P(H | {given})", {f"E{i}": ["yes", "no", "yes"]
+                                                   for i in range(35)})
+    yes = 2**35 / (1 + 2**35)
+    no = (1 - 2e-10) ** 35 / ((1 - 1e-10) ** 35 + (1 - 2e-10) ** 35)
+    np.testing.assert_allclose(batch.probs[:, 1], [yes, no, yes], rtol=1e-9)
+    with pytest.raises(ZeroProbabilityError, match="setting 1"):
+        model.query_batch(f"P(H | F, {given})", {"F": ["no", "yes"],
+                                                 **{f"E{i}": ["no", "no"] for i in range(35)}})

@@ -919,14 +919,39 @@ class ExactEngine:
             stacks[v] = self._check_table_stack(v, stack, n)
         joint, z = self._run_batch(shaped, cq, stacks, idx)
         if cq.normalise and not np.all(np.asarray(z) > 0):
-            bad = int(np.argwhere(np.asarray(z).reshape(n, -1) <= 0)[0][0])
-            setting = {v: c[bad] for v, c in columns.items()} if columns else "tables"
-            raise ZeroProbabilityError(f"{text}: the evidence of setting {bad} ({setting}) has "
-                                       "probability zero")
+            joint = self._faint_settings(text, q, cq, columns, stacks, joint, z)
         layout = self._answer_layout(q, cq)
         return Batch(np.asarray(joint)[(slice(None), *layout.pick)], layout.variables,
                      layout.types, layout.given, layout.given_types, str(q),
                      settings={v: list(c) for v, c in columns.items()})
+
+    def _faint_settings(self, text: Any, q: Prob, cq: CompiledQuery,
+                        columns: Mapping[str, list[Any]], stacks: Mapping[str, Any],
+                        joint: Any, z: Any) -> np.ndarray:
+        """The batch's rows where the contraction found P(evidence) = 0 in float64, answered
+        from a calibrated tree where it finds them possible (evidence below about 1e-308, as
+        for a single question); the first setting that is truly impossible (or that the tree
+        cannot ask: tables batched, given variables left open) raises ZeroProbabilityError."""
+        n = len(np.asarray(joint))
+        out = np.array(joint, dtype=np.float64)
+        zero = np.asarray(z).reshape(n, -1) <= 0
+        for k in np.flatnonzero(zero.any(axis=1)):
+            setting = {v: c[k] for v, c in columns.items()}
+            cal = None
+            if not stacks and not cq.axes.picked and not cq.axes.free_do and \
+                    not cq.axes.free_evidence:
+                one = bind(q, setting)
+                assert isinstance(one, Prob)
+                cal = self._calibrated_for(one)
+            if cal is None or not cal.possible()[0]:
+                shown = setting if columns else "tables"
+                raise ZeroProbabilityError(f"{text}: the evidence of setting {k} ({shown}) has "
+                                           "probability zero")
+            marginal = cal.marginal(list(cq.axes.outcomes))
+            assert marginal is not None  # _calibrated_for found a clique holding them
+            out[k] = marginal[0]
+            self.tree_answers += 1
+        return out
 
     def _expectation_batch(self, q: Expect, values: Any, tables: Mapping[str, Any] | None
                            ) -> Batch:
