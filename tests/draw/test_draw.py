@@ -286,7 +286,7 @@ def test_causal_draw(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("args,message", [
     (["nope"], "no model, graph, diagram or box named 'nope'"),
     (["smokin"], "did you mean 'smoking'"),
-    (["--do", "S"], "expected NAME=VALUE"),
+    (["--do", "S"], "expected NAME = VALUE"),
     (["--do", "S=maybe"], "'maybe' is not a value of YesNo"),
     (["--do", "Q=yes"], "'Q' is not a variable"),
     (["--do", "S=yes,S=no"], "S is set twice"),

@@ -414,7 +414,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 def _settings(texts: Sequence[str] | None, flag: str) -> dict[str, Any]:
     """The NAME=VALUE settings of a repeatable flag, each variable set once."""
-    from causaldsl.backends.simulate import parse_settings
+    from causaldsl.syntax.query import parse_settings
 
     out: dict[str, Any] = {}
     for text in texts or ():

@@ -40,7 +40,7 @@ from causaldsl.core.types import FiniteType, Label, show_label
 from causaldsl.ir.mechanism import Table
 from causaldsl.model.causal_model import CausalModel
 from causaldsl.model.checks import check_query
-from causaldsl.syntax.query import Event, Prob, parse_query
+from causaldsl.syntax.query import SETTINGS_EXAMPLE, Event, Prob, parse_query, parse_settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,7 +53,6 @@ CHECKED_BYTES = 2**28
 #: per million rows each); past it, by a binary search (about 17 ms per step and million rows).
 LINEAR_SEARCH = 64
 
-SETTINGS_EXAMPLE = '"S = yes, T = no"'
 COLUMNS_EXAMPLE = '"A, B, Y[X = 1]"'
 
 
@@ -115,29 +114,6 @@ def settings_of(do: Any, what: str) -> dict[str, Any]:
         return dict(do)
     raise CausalTypeError(f"{what} takes variables and their values, a dict such as "
                           f"{{\"S\": \"yes\"}} or text such as {SETTINGS_EXAMPLE}, got {shown(do)}")
-
-
-def parse_settings(text: str, what: str) -> dict[str, Any]:
-    """``"S = yes, T = 1.5"`` (or ``do(S = yes)``) as ``{"S": "yes", "T": 1.5}``: values as in
-    a query (a number, ``true``/``false``, a name, a quoted label)."""
-    body = text.strip()
-    if body.startswith("do(") and body.endswith(")"):
-        body = body[3:-1]
-    bad = QueryError(f"{what} {text!r}: expected NAME = VALUE pairs separated by commas, e.g. "
-                     f"{SETTINGS_EXAMPLE}")
-    try:
-        q = parse_query(f"P({body})")
-    except QuerySyntaxError:
-        raise bad from None
-    if not isinstance(q, Prob) or q.interventions or q.evidence or any(
-            e.value is None or e.world for e in q.outcomes):
-        raise bad
-    out: dict[str, Any] = {}
-    for e in q.outcomes:
-        if e.var in out:
-            raise QueryError(f"{what} {text!r}: {e.var} is set twice")
-        out[e.var] = e.value
-    return out
 
 
 def _columns(model: CausalModel, columns: Any) -> tuple[Event, ...]:

@@ -12,24 +12,7 @@ from causaldsl.draw import draw
 from causaldsl.draw.estimates import forest_plot, overlap_plot
 from causaldsl.draw.render import Picture
 from causaldsl.model.causal_model import did_you_mean
-
-
-def parse_assignments(text: str) -> dict[str, str]:
-    """``"S=yes, T=no"`` (or ``do(S = yes)``) as ``{"S": "yes", "T": "no"}``."""
-    body = text.strip()
-    if body.startswith("do(") and body.endswith(")"):
-        body = body[3:-1]
-    out: dict[str, str] = {}
-    for part in body.split(","):
-        name, eq, value = part.partition("=")
-        name, value = name.strip(), value.strip().strip("\"'")
-        if not eq or not name.isidentifier() or not value:
-            raise DrawError(f"--do {text!r}: expected NAME=VALUE pairs separated by commas, "
-                            'e.g. --do "S=yes"')
-        if name in out:
-            raise DrawError(f"--do {text!r}: {name} is set twice")
-        out[name] = value
-    return out
+from causaldsl.syntax.query import parse_settings
 
 
 def picture_of(prog: Any, file: str, name: str | None, do: str | None = None,
@@ -45,7 +28,7 @@ def picture_of(prog: Any, file: str, name: str | None, do: str | None = None,
                 raise CausalError(f"{file}: defines no model, graph or diagram to draw")
         else:
             name = prog.target()
-    values = parse_assignments(do) if do else None
+    values = parse_settings(do, "--do") if do else None
     cuts = [c.strip() for c in cut.split(",") if c.strip()] if cut is not None else []
     if cut is not None and not cuts:
         raise DrawError(f"--cut {cut!r}: expected variable names separated by commas, "

@@ -456,3 +456,30 @@ def batch_columns(values: Any) -> dict[str, list[Any]]:
     if lens == {0}:
         return {}
     return cols
+
+
+#: how settings are written on the command line and in ``do=`` text
+SETTINGS_EXAMPLE = '"S = yes, T = no"'
+
+
+def parse_settings(text: str, what: str) -> dict[str, Any]:
+    """``"S = yes, T = 1.5"`` (or ``do(S = yes)``) as ``{"S": "yes", "T": 1.5}``: values as in
+    a query (a number, ``true``/``false``, a name, a quoted label)."""
+    body = text.strip()
+    if body.startswith("do(") and body.endswith(")"):
+        body = body[3:-1]
+    bad = QueryError(f"{what} {text!r}: expected NAME = VALUE pairs separated by commas, e.g. "
+                     f"{SETTINGS_EXAMPLE}")
+    try:
+        q = parse_query(f"P({body})")
+    except QuerySyntaxError:
+        raise bad from None
+    if not isinstance(q, Prob) or q.interventions or q.evidence or any(
+            e.value is None or e.world for e in q.outcomes):
+        raise bad
+    out: dict[str, Any] = {}
+    for e in q.outcomes:
+        if e.var in out:
+            raise QueryError(f"{what} {text!r}: {e.var} is set twice")
+        out[e.var] = e.value
+    return out
