@@ -704,7 +704,8 @@ def test_failing_queries_change_nothing(model):
     with pytest.raises(CausalError):
         model.query_batch("P(C)", {"S": ["yes"]})
     assert np.array_equal(model.query("P(C | do(S))").to_numpy(), before)
-    assert model.query("P(C = yes | S = yes)") == p
+    # the repeat may come from another tier (the answer table), summed in another order
+    assert model.query("P(C = yes | S = yes)") == pytest.approx(p, rel=4e-16, abs=0)
     assert model.query("P(C = yes | do(S = no))") == pytest.approx(0.28, abs=1e-12)
     assert model == smoking_builder().build()
 

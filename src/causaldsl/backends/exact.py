@@ -25,6 +25,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from causaldsl.backends import jax64
+from causaldsl.backends import plan as planner
+from causaldsl.backends.bucket import BucketPlan
 from causaldsl.backends.eliminate import elimination_order
 from causaldsl.backends.factors import (
     Factor,
@@ -37,7 +39,7 @@ from causaldsl.backends.factors import (
     stage,
 )
 from causaldsl.backends.junction import Calibrated, JunctionTree, Propagation
-from causaldsl.backends.plan import Plan
+from causaldsl.backends.plan import ORDERED_FLOPS, Plan
 from causaldsl.core.dag import linked_classes
 from causaldsl.core.errors import QueryError, ZeroProbabilityError
 from causaldsl.core.memo import cached_on
@@ -182,6 +184,9 @@ STEADY_TIER_CALL = 2
 SHAPE_TABLE_LIMIT = 2**20
 TABLE_FLOPS_FREE = 10**5
 JIT_SECONDS = 0.1
+#: The NumPy tier eliminates buckets in the model's order (``bucket.BucketPlan``) when that
+#: costs at most this many flops; dearer shapes are worth a searched, staged plan
+BUCKET_FLOPS = ORDERED_FLOPS
 #: What one step of a plan costs on the host beyond its flops (about 20 µs of Python and
 #: NumPy set-up), in flops
 STEP_FLOPS = 20_000
@@ -273,30 +278,79 @@ class Contraction:
     every_value_table: EveryValueTable
 
 
+def normalised(joint: Any, xp: Any, n_out: int, normalise: bool, z: Any = None
+               ) -> tuple[Any, Any]:
+    """A joint over the result's axes (the outcomes last, ``n_out`` of them) divided by the
+    evidence's probability, and that probability: the joint summed over the outcomes, or ``z``
+    when given (computed apart, as where outcomes are picked); 1 without evidence."""
+    if not normalise:
+        return joint, xp.ones(())
+    if z is None:
+        z = joint.sum(axis=tuple(range(joint.ndim - n_out, joint.ndim)), keepdims=True)
+    else:
+        z = xp.reshape(z, (*xp.shape(z), *([1] * n_out)))
+    return joint / xp.where(z > 0, z, 1.0), z
+
+
 @dataclass(eq=False, kw_only=True)
 class CompiledQuery:
-    """One query shape, planned and staged.
+    """One query shape, planned.
 
     ``evaluate(idx)`` takes the indices of the given values (interventions, then evidence) and
     returns the result over (free do, free evidence, outcomes), normalised where there is
-    evidence, and the normaliser. It runs NumPy the first time, and afterwards looks the answer
-    up in the shape's answer table or, for shapes too large for one, calls the jitted
-    ``contraction.jax``.
+    evidence, and the normaliser. It runs NumPy the first times (bucket elimination where it
+    fits BUCKET_FLOPS, else the staged plan), and afterwards looks the answer up in the shape's
+    answer table or, for shapes too large for one, calls the jitted ``contraction.jax``. The
+    staged contraction (``plan``, ``hoisted``, ``contraction``) is made when first needed.
     """
 
     prob: Prob
     table_vars: tuple[str, ...]        # whose tables are operands, in order
     axes: QueryAxes
-    plan: Plan
-    hoisted: int                       # contraction steps done ahead of time
     normalise: bool                    # there is evidence: divide by its probability
-    contraction: Contraction
+    #: the NumPy tier's plan, where the model's elimination order keeps it within BUCKET_FLOPS
+    bucket: BucketPlan | None
+    every_value_table: EveryValueTable
+    #: plans and stages the contraction: (plan, steps hoisted, contraction)
+    staging: Callable[[], tuple[Plan, int, Contraction]]
     evaluations: int = 0               # counted until the shape reaches its steady tier
     numpy_seconds: float = 0.0         # what the NumPy tier has cost so far
     jitted: Callable[..., Any] | None = None
     shape_table: np.ndarray | None = None        # normalised answers for every setting of the values
     shape_normalisers: np.ndarray | None = None  # and their normalisers (evidence probabilities)
     shape_table_tried: bool = False
+
+    @functools.cached_property
+    def _staged(self) -> tuple[Plan, int, Contraction]:
+        return self.staging()
+
+    @property
+    def plan(self) -> Plan:
+        """The staged contraction's plan (made when first asked for)."""
+        return self._staged[0]
+
+    @property
+    def hoisted(self) -> int:
+        """The staged plan's steps done ahead of time."""
+        return self._staged[1]
+
+    @property
+    def contraction(self) -> Contraction:
+        """The staged contraction, in the forms the jitted tier and batches call."""
+        return self._staged[2]
+
+    @property
+    def numpy_cost(self) -> int:
+        """What one NumPy evaluation costs: flops, and STEP_FLOPS a step."""
+        if self.bucket is not None:
+            return self.bucket.flops + STEP_FLOPS * len(self.bucket.steps)
+        return _cost(self.plan)
+
+    def numpy(self, idx: np.ndarray) -> tuple[Any, Any]:
+        """One evaluation on the host, by the bucket plan where there is one."""
+        if self.bucket is None:
+            return self.contraction.numpy(idx)
+        return normalised(self.bucket.run(idx), np, len(self.axes.outcomes), self.normalise)
 
     def evaluate(self, idx: np.ndarray) -> tuple[Any, Any]:
         """The answer for one setting of the values, through the cheapest tier."""
@@ -310,31 +364,30 @@ class CompiledQuery:
             if not self.shape_table_tried and self._table_is_paid_for() and \
                     self.try_shape_table() is not None:
                 return self.evaluate(idx)
-            if self.contraction.every_value_table.plan() is None and \
-                    self.numpy_seconds >= JIT_SECONDS:
+            if self.every_value_table.plan() is None and self.numpy_seconds >= JIT_SECONDS:
                 self.jitted = jax64.jax().jit(self.contraction.jax)
                 return self.jitted(idx)
         start = time.perf_counter()
         try:
-            return self.contraction.numpy(idx)
+            return self.numpy(idx)
         finally:
             self.numpy_seconds += time.perf_counter() - start
 
     def _table_is_paid_for(self) -> bool:
         """Whether the answer table costs no more than the NumPy calls so far (flops, and
         STEP_FLOPS for each step's set-up)."""
-        table = self.contraction.every_value_table.plan()
+        table = self.every_value_table.plan()
         return table is not None and (_cost(table) <= TABLE_FLOPS_FREE or
-                                      _cost(table) <= self.evaluations * _cost(self.plan))
+                                      _cost(table) <= self.evaluations * self.numpy_cost)
 
     def try_shape_table(self) -> np.ndarray | None:
         """The shape's answer table over (values, free do, free evidence, outcomes), computed
         on first use; None when it is too large."""
         if not self.shape_table_tried:
             self.shape_table_tried = True
-            joint = self.contraction.every_value_table.build()
-            if joint is not None:
-                p, z = self.contraction.normalise_numpy(joint)  # z has the value axes too
+            joint = self.every_value_table.build()
+            if joint is not None:  # z has the value axes too
+                p, z = normalised(joint, np, len(self.axes.outcomes), self.normalise)
                 self.shape_normalisers = (z if self.normalise else
                                           np.ones(p.shape[: len(self.axes.value_vars)]))
                 self.shape_table = p
@@ -499,41 +552,47 @@ class ExactEngine:
     def _stage_query(self, prob: Prob, tables: dict[str, Factor], keep: set[str],
                      axes: QueryAxes) -> CompiledQuery:
         """Plan the contraction of the kept tables, each sliced at the given values (a given
-        value fixes its wire, so the wire leaves the contraction), down to the result's axes,
-        and stage it."""
+        value fixes its wire, so the wire leaves the contraction), down to the result's axes:
+        by buckets in the model's order where that fits BUCKET_FLOPS, and staged (searched,
+        hoisted) when first needed."""
         table_factors = list(tables.values())
         # do(X) that nothing kept reads: the result is constant along X's axis
         ones = [ones_factor(v, self._size(v)) for v in axes.free_do if v not in keep]
         normalise = bool(prob.evidence)
         given = {v: j for j, v in enumerate(axes.value_vars)}
         rank = self._elimination_rank
-        main = SlicedContraction.of(table_factors, given, ones, axes.result, rank)
-        normaliser = None
-        if normalise and axes.picked:  # the evidence's probability sums the picked outcomes
-            unpicked = {v: j for v, j in given.items() if v not in set(axes.picked)}
-            normaliser = SlicedContraction.of(table_factors, unpicked, ones,
-                                              (*axes.free_do, *axes.free_evidence), rank)
-        contraction = self._contraction(main, normaliser, table_factors, axes, normalise, keep)
-        return CompiledQuery(prob=prob, table_vars=tuple(tables), axes=axes, plan=main.plan,
-                             hoisted=main.model_tables.hoisted, normalise=normalise,
-                             contraction=contraction)
+        bucket = None
+        if not axes.picked:  # picked outcomes need a normaliser of their own: staged
+            bucket = BucketPlan.of([*table_factors, *ones], given, axes.result, rank,
+                                   BUCKET_FLOPS)
+        every_value_table = self._every_value_table(table_factors, axes, keep)
+
+        def staging() -> tuple[Plan, int, Contraction]:
+            main = SlicedContraction.of(table_factors, given, ones, axes.result, rank)
+            normaliser = None
+            if normalise and axes.picked:  # the evidence's probability sums the picked outcomes
+                unpicked = {v: j for v, j in given.items() if v not in set(axes.picked)}
+                normaliser = SlicedContraction.of(table_factors, unpicked, ones,
+                                                  (*axes.free_do, *axes.free_evidence), rank)
+            contraction = self._contraction(main, normaliser, axes, normalise,
+                                            every_value_table)
+            return main.plan, main.model_tables.hoisted, contraction
+
+        if bucket is not None and bucket.largest > planner.MAX_INTERMEDIATE:
+            bucket = None
+        cq = CompiledQuery(prob=prob, table_vars=tuple(tables), axes=axes, normalise=normalise,
+                           bucket=bucket, every_value_table=every_value_table, staging=staging)
+        if bucket is None:  # staged now: a plan over the memory limit is refused before it runs
+            cq.plan  # noqa: B018
+        return cq
 
     def _contraction(self, main: SlicedContraction, normaliser: SlicedContraction | None,
-                     tables: list[Factor], axes: QueryAxes, normalise: bool, keep: set[str]
+                     axes: QueryAxes, normalise: bool, every_value_table: EveryValueTable
                      ) -> Contraction:
         """The staged contraction in the forms its tiers call, normalised by the evidence's
         probability: the joint's sum over the outcomes, or, when outcomes were picked, the
         ``normaliser`` contraction (which leaves them open and sums them out)."""
         n_out = len(axes.outcomes)
-
-        def finish(joint: Any, xp: Any, z: Any = None) -> tuple[Any, Any]:
-            if not normalise:
-                return joint, xp.ones(())
-            if z is None:
-                z = joint.sum(axis=tuple(range(joint.ndim - n_out, joint.ndim)), keepdims=True)
-            else:
-                z = xp.reshape(z, (*xp.shape(z), *([1] * n_out)))
-            return joint / xp.where(z > 0, z, 1.0), z
 
         def run(tabs: Sequence[Any] | None, idx: Any, xp: Any = None,
                 einsum: Callable[..., Any] | None = None) -> tuple[Any, Any]:
@@ -543,14 +602,14 @@ class ExactEngine:
             assert einsum is not None
             joint = xp.asarray(main.run(tabs, idx, xp, einsum))
             z = None if normaliser is None else xp.asarray(normaliser.run(tabs, idx, xp, einsum))
-            return finish(joint, xp, z)
+            return normalised(joint, xp, n_out, normalise, z)
 
         return Contraction(
             jax_given_tables=lambda tabs, idx: run(tabs, idx),
             jax=lambda idx: run(None, idx),
             numpy=lambda idx: run(None, idx, np, numpy_einsum),
-            normalise_numpy=lambda joint: finish(joint, np),
-            every_value_table=self._every_value_table(tables, axes, keep))
+            normalise_numpy=lambda joint: normalised(joint, np, n_out, normalise),
+            every_value_table=every_value_table)
 
     def _every_value_table(self, tables: list[Factor], axes: QueryAxes, keep: set[str]
                            ) -> EveryValueTable:
