@@ -132,9 +132,6 @@ def test_errors():
     fitted = model.fit(df, draws=100, warmup=100)
     with pytest.raises(QueryError, match="name the value of X"):
         fitted.query("E[Y | do(X)]")
-    mixed = causaldsl.parse(MIXED).models["mixed"]
-    with pytest.raises(FitError, match="mle of a model with unknown tables"):
-        mixed.fit(pd.DataFrame({"T": [0, 1], "Y": [0.1, 0.2]}), "mle")
 
 
 MIXED = """type B = {0, 1}

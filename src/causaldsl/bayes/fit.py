@@ -13,6 +13,7 @@ import numpy as np
 
 from causaldsl.bayes.conjugate import (
     dirichlet_draws,
+    frequencies,
     hidden_families,
     is_conjugate,
     posterior_concentrations,
@@ -88,10 +89,6 @@ def _fit_parameters(model: CausalModel, data: Any, method: str, draws: int, warm
     if method == "mle":
         from causaldsl.bayes.parametric import mle_parameters
 
-        if model.unknown:  # said before the data are read
-            raise FitError(f"mle of a model with unknown tables ({', '.join(model.unknown)}) "
-                           "and parameters is not supported yet; fit by nuts or svi")
-
         if progress:  # replicates fitted at once: nothing to advance between them
             announce(f"fitting the data and {bootstrap} bootstrap replicates at once…")
         point, reps, diag, names, n, source = mle_parameters(model, data, bootstrap, seed,
@@ -121,11 +118,11 @@ def _mle(model: CausalModel, patterns: Patterns, conjugate: bool, bootstrap: int
     n = patterns.n
     reps = rng.multinomial(n, patterns.counts / n, size=bootstrap).astype(np.float64)
     if conjugate:
-        point = _counted(model, patterns, strict=True)
+        point = frequencies(model, patterns, strict=True)
         draws: dict[str, list[np.ndarray]] = {v: [] for v in model.unknown}
         with bar(bootstrap, "bootstrap", unit="replicate", on=progress) as advance:
             for r in reps:
-                for v, a in _counted(model, patterns.resampled(r), strict=False).items():
+                for v, a in frequencies(model, patterns.resampled(r), strict=False).items():
                     draws[v].append(a)
                 advance(1)
         out = {v: np.stack(a) for v, a in draws.items()}
@@ -140,27 +137,6 @@ def _mle(model: CausalModel, patterns: Patterns, conjugate: bool, bootstrap: int
     diag = Diagnostics("mle", bootstrap, seconds=time.perf_counter() - t0)
     return FittedModel(model, out, patterns.names, patterns.n, diag, patterns.source,
                        point=point)
-
-
-def _counted(model: CausalModel, patterns: Patterns, strict: bool) -> dict[str, np.ndarray]:
-    """Each unknown table as its family's frequencies. A row the data never show has no
-    maximum-likelihood value: an error (``strict``), or, in a bootstrap replicate, the
-    uniform row (the replicate says nothing of it)."""
-    out = {}
-    for v in model.unknown:
-        var = model.variables[v]
-        c = patterns.family_counts((*var.parents, v))
-        rows = c.sum(axis=-1, keepdims=True)
-        if strict and np.any(rows == 0):
-            idx = tuple(int(i) for i in np.argwhere(rows[..., 0] == 0)[0])
-            ptypes = [model.variables[p].type for p in var.parents]
-            shown = ", ".join(f"{p} = {t.values[i]}"  # type: ignore[union-attr]
-                              for p, t, i in zip(var.parents, ptypes, idx, strict=True))
-            raise FitError(f"the data have no row with {shown}, so the row of {v}'s table "
-                           "for it has no maximum-likelihood value; fit by exact (its prior "
-                           "decides that row) or give more data")
-        out[v] = np.where(rows > 0, c / np.where(rows > 0, rows, 1), 1.0 / c.shape[-1])
-    return out
 
 
 def _check_tables(model: CausalModel) -> None:

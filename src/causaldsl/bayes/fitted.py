@@ -45,10 +45,10 @@ class FittedModel:
         """Each unknown table's estimate: the posterior mean (exact where conjugate), or the
         maximum-likelihood table."""
         if self.point is not None:
-            return {v: np.asarray(a) for v, a in self.point.items()}
+            return {v: np.asarray(self.point[v]) for v in self.model.unknown}
         if self.concentration is not None:
             return {v: a / a.sum(axis=-1, keepdims=True) for v, a in self.concentration.items()}
-        return {v: np.asarray(a).mean(axis=0) for v, a in self.draws.items()}
+        return {v: np.asarray(self.draws[v]).mean(axis=0) for v in self.model.unknown}
 
     @cached_property
     def estimated_model(self) -> CausalModel:
