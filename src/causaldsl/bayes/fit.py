@@ -1,8 +1,8 @@
-"""Fitting a model's unknown tables to data: the entry point behind ``model.fit``,
-``causal fit`` and the ``fit`` statement. ``exact`` is the conjugate Dirichlet posterior (no
-sampling); ``nuts`` and ``svi`` sample it in NumPyro with hidden variables summed out;
-``mle`` gives maximum-likelihood tables with bootstrap replicates. ``auto`` is ``exact``
-where every unknown table's family is observed, else ``nuts``."""
+"""Fitting a model's unknown tables and parameters to data: the entry point behind
+``model.fit``, ``causal fit`` and the ``fit`` statement. ``exact`` is the conjugate posterior
+(Dirichlet tables, Normal coefficients; no sampling); ``nuts`` and ``svi`` sample it in
+NumPyro; ``mle`` gives maximum-likelihood estimates with bootstrap replicates. ``auto`` is
+``exact`` where the model is conjugate given the data's columns, else ``nuts``."""
 
 from __future__ import annotations
 
@@ -19,12 +19,14 @@ from causaldsl.bayes.conjugate import (
     posterior_concentrations,
 )
 from causaldsl.bayes.fitted import FittedModel
+from causaldsl.bayes.gaussian import normal_posterior, not_conjugate
 from causaldsl.bayes.inference import Diagnostics, max_likelihood, nuts, svi
-from causaldsl.bayes.patterns import Patterns, observed_patterns
+from causaldsl.bayes.patterns import Patterns, observed_patterns, row_patterns
 from causaldsl.core.checks import check_count, check_seed
 from causaldsl.core.errors import FitError
 from causaldsl.core.progress import announce, bar
 from causaldsl.core.types import FiniteType
+from causaldsl.estimation.data import columns_of
 from causaldsl.ir.mechanism import Table, UnknownTable
 from causaldsl.model.causal_model import CausalModel
 
@@ -101,12 +103,38 @@ def _fit_parameters(model: CausalModel, data: Any, method: str, draws: int, warm
         out, diag, names, n, source = svi_parameters(model, data, draws, steps, seed, missing,
                                                      progress)
         return FittedModel(model, out, names, n, diag, source)
-    if method not in ("auto", "nuts"):
-        raise FitError(f"a model with parameters is fitted by nuts, svi or mle, not by "
-                       f"{method}: no closed form is known for its posterior")
+    if method in ("auto", "exact"):
+        reasons = not_conjugate(model, tuple(v for v in model.observed if v in columns_of(data)))
+        if not reasons:
+            return _exact_parameters(model, data, draws, seed, missing)
+        if method == "exact":
+            raise FitError(f"no closed form for the posterior of {model.name}: "
+                           f"{'; '.join(reasons)}; fit by nuts (or svi, mle)")
     out, diag, names, n, source = nuts_parameters(model, data, draws, warmup, chains, seed,
                                                   missing, progress)
     return FittedModel(model, out, names, n, diag, source)
+
+
+def _exact_parameters(model: CausalModel, data: Any, draws: int, seed: int, missing: str
+                      ) -> FittedModel:
+    """The closed-form posterior: Normal for the coefficients (Bayesian linear regression),
+    Dirichlet for the unknown tables, independent draws of each; no sampling chain."""
+    from causaldsl.bayes.parametric import observed_data
+
+    t0 = time.perf_counter()
+    names, values, n, source = observed_data(model, data, missing)
+    rng = np.random.default_rng(seed)
+    normal = normal_posterior(model, values, n)
+    out = normal.draws(draws, rng)
+    conc = None
+    if model.unknown:
+        types = {v: t for v in names if isinstance(t := model.variables[v].type, FiniteType)}
+        patterns, _ = row_patterns(tuple(types), tuple(types.values()),
+                                   {v: np.asarray(values[v]) for v in types}, source)
+        conc = posterior_concentrations(model, patterns)
+        out.update({v: dirichlet_draws(a, draws, rng) for v, a in conc.items()})
+    diag = Diagnostics("exact", draws, seconds=time.perf_counter() - t0)
+    return FittedModel(model, out, names, n, diag, source, concentration=conc, normal=normal)
 
 
 def _mle(model: CausalModel, patterns: Patterns, conjugate: bool, bootstrap: int,

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from causaldsl.bayes.gaussian import NormalPosterior
 from causaldsl.bayes.inference import Diagnostics
 from causaldsl.bayes.posterior import Posterior
 from causaldsl.core.errors import CausalError, NotIdentifiable, QueryError
@@ -25,7 +26,8 @@ class FittedModel:
     """``model`` (its unknown tables as declared), ``draws`` of each unknown table (a leading
     axis of draws), the data's observed columns (``observed``, ``n`` rows from ``source``), and
     how the fit went. ``point``: the maximum-likelihood tables of a fit ``by mle``;
-    ``concentration``: the exact Dirichlet posterior of a conjugate fit."""
+    ``concentration``: the exact Dirichlet posterior of a conjugate fit; ``normal``: the exact
+    Normal posterior of the parameters of a conjugate fit."""
 
     model: CausalModel
     draws: Mapping[str, np.ndarray]
@@ -35,6 +37,7 @@ class FittedModel:
     source: str = "data"
     point: Mapping[str, np.ndarray] | None = None
     concentration: Mapping[str, np.ndarray] | None = field(default=None, repr=False)
+    normal: NormalPosterior | None = field(default=None, repr=False)
 
     @property
     def method(self) -> str:
