@@ -6,7 +6,6 @@ draw and the outcome's conditional mean or probabilities in place of its samples
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 
 from causaldsl.backends import jax64
 from causaldsl.bayes.inference import Diagnostics, mcmc_warnings, svi_warnings
+from causaldsl.bayes.kernel import data_nuts
 from causaldsl.core.errors import FitError, QueryError
 from causaldsl.core.progress import announce
 from causaldsl.core.types import FiniteType, Real
@@ -219,35 +219,6 @@ def _compiled_potential(joint: Any, evidence: Any, chains: int, key: Any,
     # NumPyro reads a leading chain axis in the starting points only for several chains
     init = jax.vmap(start)(jax.random.split(key, chains)) if chains > 1 else start(key)
     return potential_of, init, constrain
-
-
-def data_nuts(potential_of: Any, data: Any) -> Any:
-    """NUTS on a potential that takes the data as an argument (``potential_of(data)(u)``),
-    as NumPyro's own kernels do for a model with ``jit_model_args``; run with
-    ``MCMC(..., jit_model_args=True).run(key, data, init_params=...)``."""
-    return _data_nuts_class()(potential_of, data)
-
-
-@functools.cache
-def _data_nuts_class() -> type:
-    """The kernel's class, made on first use (NumPyro is imported only for a fit)."""
-    from numpyro.infer import NUTS
-    from numpyro.infer.hmc import hmc
-
-    class DataNUTS(NUTS):
-        def __init__(self, potential_of: Any, data: Any):
-            super().__init__(potential_fn=potential_of(data))
-            self._potential_of = potential_of
-
-        def _init_state(self, rng_key: Any, model_args: Any, model_kwargs: Any,
-                        init_params: Any) -> Any:
-            if getattr(self, "_init_fn", None) is None:
-                self._init_fn, self._sample_fn = hmc(
-                    potential_fn_gen=self._potential_of, kinetic_fn=self._kinetic_fn,
-                    algo=self._algo)
-            return init_params
-
-    return DataNUTS
 
 
 def mle_parameters(model: CausalModel, data: Any, bootstrap: int, seed: int, missing: str
