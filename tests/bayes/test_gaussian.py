@@ -67,6 +67,33 @@ def test_offsets_and_divisions_are_part_of_the_linear_form():
     np.testing.assert_allclose(fitted.normal.cov, cov, rtol=1e-12)
 
 
+def test_labels_and_bools_in_the_mean():
+    """A coefficient's column may be any expression of the variables: a label compared with a
+    name, a bool (1 when true); the same values the sampling backend gives them, so a query
+    of the fit reads the same coefficients."""
+    text = """type Arm = {control, treated}
+model arms {
+  param b0 ~ Normal(0, 10)
+  param b1 ~ Normal(0, 10)
+  param b2 ~ Normal(0, 10)
+  G : Arm ~ Categorical([0.5, 0.5])
+  F : Bool ~ Bernoulli(0.5)
+  Y : Real ~ Normal(b0 + b1 * (if G == treated then 1 else 0) + b2 * F, 1)
+}"""
+    df = pd.DataFrame({"G": ["control", "treated", "treated", "control", "treated"],
+                       "F": [True, False, True, False, False],
+                       "Y": [0.4, 2.2, 3.1, -0.1, 1.8]})
+    fitted = causaldsl.parse(text).models["arms"].fit(df, "exact", draws=50)
+    d = np.array([[1, 0, 1], [1, 1, 0], [1, 1, 1], [1, 0, 0], [1, 1, 0]], dtype=float)
+    cov = np.linalg.inv(np.eye(3) / 100 + d.T @ d)
+    assert fitted.normal is not None
+    np.testing.assert_allclose(fitted.normal.mean, cov @ d.T @ df["Y"].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(fitted.normal.cov, cov, rtol=1e-12)
+    post = fitted.query("E[Y | do(G = treated, F = true)]")
+    np.testing.assert_allclose(post.draws, fitted.draws["b0"] + fitted.draws["b1"]
+                               + fitted.draws["b2"], atol=1e-12)
+
+
 MIXED = """type B = {0, 1}
 model mixed {
   param b ~ Normal(0, 10)
@@ -168,3 +195,25 @@ def test_nuts_agrees_with_the_closed_form():
         assert ess > 400, p
         assert abs(d.mean() - exact.mean[i]) < 5 * sd / np.sqrt(ess), p
         assert abs(d.std() / sd - 1) < 5 / np.sqrt(2 * ess), p
+
+
+def test_the_command_line_reports_the_normal_posterior(tmp_path):
+    import contextlib
+    import io
+    import json
+
+    from causaldsl.app.cli import main
+
+    (tmp_path / "lin.causal").write_text(LIN)
+    ROWS.to_csv(tmp_path / "rows.csv", index=False)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["fit", str(tmp_path / "lin.causal"), "--data", str(tmp_path / "rows.csv"),
+                     "--method", "exact", "-q", "E[Y | do(X = 1)]", "--json"])
+    assert code == 0
+    got = json.loads(out.getvalue())
+    det = 16.25 * (24 + 1 / 9) - 64  # as in test_the_posterior_is_the_normal_equations
+    cov = np.array([[24 + 1 / 9, -8.0], [-8.0, 16.25]]) / det
+    assert got["method"] == "exact" and got["normal"]["names"] == ["b0", "b1"]
+    np.testing.assert_allclose(got["normal"]["mean"], cov @ [24.25, 30.0], rtol=1e-12)
+    np.testing.assert_allclose(got["normal"]["cov"], cov, rtol=1e-12)

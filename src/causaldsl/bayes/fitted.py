@@ -199,9 +199,13 @@ class FittedModel:
     def to_dict(self) -> dict[str, Any]:
         """How the fit went, as JSON-ready data."""
         d = self.diagnostics
-        return {"method": d.method, "rows": self.n, "columns": list(self.observed),
-                "draws": d.draws, "r_hat": d.r_hat, "ess": d.ess, "divergences": d.divergences,
-                "seconds": d.seconds, "warnings": list(d.warnings)}
+        out = {"method": d.method, "rows": self.n, "columns": list(self.observed),
+               "draws": d.draws, "r_hat": d.r_hat, "ess": d.ess, "divergences": d.divergences,
+               "seconds": d.seconds, "warnings": list(d.warnings)}
+        if self.normal is not None:  # the exact posterior of the coefficients
+            out["normal"] = {"names": list(self.normal.names),
+                             "mean": self.normal.mean.tolist(), "cov": self.normal.cov.tolist()}
+        return out
 
     def __str__(self) -> str:
         learned = ", ".join([*self.model.unknown, *self.model.parameters])

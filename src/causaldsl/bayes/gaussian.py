@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from causaldsl.core.errors import FitError
-from causaldsl.core.types import RealType
-from causaldsl.ir.expr import free_names
+from causaldsl.core.types import FiniteType, RealType
+from causaldsl.ir.expr import evaluate, free_names
 from causaldsl.ir.mechanism import ExprMechanism
 from causaldsl.model.causal_model import CausalModel
 from causaldsl.syntax.tree import Binary, DistCall, Unary, Var
@@ -132,23 +132,19 @@ def normal_posterior(model: CausalModel, values: Mapping[str, Any], n: int
     equations that read parameters (D: each row's coefficients of the parameters, a: the
     rest of its mean, W: 1 / scale² on the diagonal). ``values``: the columns as the
     program takes them (positions of finite values, numbers)."""
-    from causaldsl.backends import jax64
-    from causaldsl.backends.jaxexpr import as_value, evaluate
-
-    jnp = jax64.jnp()
     names = tuple(model.parameters)
     params = frozenset(names)
     index = {p: i for i, p in enumerate(names)}
     m0 = np.empty(len(names))
     sd0 = np.empty(len(names))
     for p, prm in model.parameters.items():
-        loc, scale = (float(evaluate(a, {})) for a in prm.prior.expr.args)
+        loc, scale = (float(evaluate(a, {})) for a in prm.prior.expr.args)  # numbers
         if not scale > 0:
             raise FitError(f"the prior of {p} has scale {scale}; a Normal's scale is positive")
         m0[index[p]], sd0[index[p]] = loc, scale
     precision = np.diag(1.0 / sd0 ** 2)
     shift = m0 / sd0 ** 2
-    env = {v: as_value(jnp.asarray(x), model.variables[v].type) for v, x in values.items()}
+    env = _environment(model, values)
 
     def column(e: Any) -> np.ndarray:
         return np.broadcast_to(np.asarray(evaluate(e, env), dtype=np.float64), (n,))
@@ -184,3 +180,24 @@ def normal_posterior(model: CausalModel, values: Mapping[str, Any], n: int
     cov = np.linalg.inv(factor).T @ np.linalg.inv(factor)
     mean = cov @ shift
     return NormalPosterior(names, mean, (cov + cov.T) / 2)
+
+
+def _environment(model: CausalModel, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns as NumPy's evaluator sees them, as the sampling backend's expressions see
+    a variable (``jaxexpr.as_value``): numbers for a type of whole numbers, bools for a
+    boolean type, labels otherwise (with every label name of the model as a constant)."""
+    env: dict[str, Any] = {}
+    for var in model.variables.values():
+        if isinstance(var.type, FiniteType):
+            env.update({x: x for x in var.type.values if isinstance(x, str)})
+    for v, x in values.items():
+        t = model.variables[v].type
+        if not isinstance(t, FiniteType):
+            env[v] = np.asarray(x, dtype=np.float64)
+        elif all(isinstance(a, bool) for a in t.values):
+            env[v] = np.asarray([bool(a) for a in t.values])[np.asarray(x)]
+        elif t.numeric() is not None and all(isinstance(a, int) for a in t.values):
+            env[v] = np.asarray(t.numeric(), dtype=np.float64)[np.asarray(x)]
+        else:
+            env[v] = np.asarray(t.values, dtype=object)[np.asarray(x)]
+    return env
