@@ -118,3 +118,32 @@ def test_mle_with_a_hidden_family_is_refused():
         causaldsl.parse(hidden).models["mix"].fit(ROWS[["Z", "Y"]], "mle", bootstrap=10)
     with pytest.raises(FitError, match="no row with X = 1"):
         causaldsl.parse(MIXED).models["mix"].fit(ROWS[ROWS["X"] == 0], "mle", bootstrap=10)
+
+
+@pytest.mark.slow
+def test_on_rows_drawn_from_a_mixed_model():
+    """500 rows drawn from the model with known numbers: the fitted tables are the rows'
+    conditional frequencies (pandas' crosstab), the coefficients least squares (statsmodels)
+    and s² the residual sum of squares over n."""
+    import statsmodels.api as sm
+
+    truth = causaldsl.parse("""type B = {0, 1}
+model truth {
+  X : B ~ [0.3, 0.7]
+  Z : B ~ table(X) { 0: [0.8, 0.2], 1: [0.35, 0.65] }
+  Y : Real ~ Normal(0.5 + 1.5 * Z, 0.8)
+}""").models["truth"]
+    rows = truth.sample(500, seed=6)
+    df = pd.DataFrame({"X": rows["X"].astype(int), "Z": rows["Z"].astype(int), "Y": rows["Y"]})
+    fitted = causaldsl.parse(MIXED).models["mix"].fit(df, "mle", bootstrap=20, seed=2)
+    np.testing.assert_allclose(fitted.tables["X"], df["X"].value_counts(normalize=True)
+                               .sort_index().to_numpy(), atol=1e-15)
+    np.testing.assert_allclose(fitted.tables["Z"], pd.crosstab(df["X"], df["Z"],
+                                                               normalize="index").to_numpy(),
+                               atol=1e-15)
+    ols = sm.OLS(df["Y"], sm.add_constant(df["Z"].astype(float))).fit()
+    s2 = ols.ssr / len(df)
+    tol = _bfgs_tolerance(df["Z"].to_numpy(float), s2)
+    assert abs(fitted.point["b0"] - ols.params["const"]) < tol
+    assert abs(fitted.point["b1"] - ols.params["Z"]) < tol
+    assert abs(fitted.point["s"] ** 2 - s2) < 2 * tol
