@@ -1,8 +1,8 @@
-"""Fitting a model's unknown tables to data: the entry point behind ``model.fit``,
-``causal fit`` and the ``fit`` statement. ``exact`` is the conjugate Dirichlet posterior (no
-sampling); ``nuts`` and ``svi`` sample it in NumPyro with hidden variables summed out;
-``mle`` gives maximum-likelihood tables with bootstrap replicates. ``auto`` is ``exact``
-where every unknown table's family is observed, else ``nuts``."""
+"""Fitting a model's unknown tables and parameters to data: the entry point behind
+``model.fit``, ``causal fit`` and the ``fit`` statement. ``exact`` is the conjugate posterior
+(Dirichlet tables, Normal coefficients; no sampling); ``nuts`` and ``svi`` sample it in
+NumPyro; ``mle`` gives maximum-likelihood estimates with bootstrap replicates. ``auto`` is
+``exact`` where the model is conjugate given the data's columns, else ``nuts``."""
 
 from __future__ import annotations
 
@@ -13,17 +13,20 @@ import numpy as np
 
 from causaldsl.bayes.conjugate import (
     dirichlet_draws,
+    frequencies,
     hidden_families,
     is_conjugate,
     posterior_concentrations,
 )
 from causaldsl.bayes.fitted import FittedModel
+from causaldsl.bayes.gaussian import normal_posterior, not_conjugate
 from causaldsl.bayes.inference import Diagnostics, max_likelihood, nuts, svi
-from causaldsl.bayes.patterns import Patterns, observed_patterns
+from causaldsl.bayes.patterns import Patterns, observed_patterns, row_patterns
 from causaldsl.core.checks import check_count, check_seed
 from causaldsl.core.errors import FitError
 from causaldsl.core.progress import announce, bar
 from causaldsl.core.types import FiniteType
+from causaldsl.estimation.data import columns_of
 from causaldsl.ir.mechanism import Table, UnknownTable
 from causaldsl.model.causal_model import CausalModel
 
@@ -88,10 +91,6 @@ def _fit_parameters(model: CausalModel, data: Any, method: str, draws: int, warm
     if method == "mle":
         from causaldsl.bayes.parametric import mle_parameters
 
-        if model.unknown:  # said before the data are read
-            raise FitError(f"mle of a model with unknown tables ({', '.join(model.unknown)}) "
-                           "and parameters is not supported yet; fit by nuts or svi")
-
         if progress:  # replicates fitted at once: nothing to advance between them
             announce(f"fitting the data and {bootstrap} bootstrap replicates at once…")
         point, reps, diag, names, n, source = mle_parameters(model, data, bootstrap, seed,
@@ -104,12 +103,38 @@ def _fit_parameters(model: CausalModel, data: Any, method: str, draws: int, warm
         out, diag, names, n, source = svi_parameters(model, data, draws, steps, seed, missing,
                                                      progress)
         return FittedModel(model, out, names, n, diag, source)
-    if method not in ("auto", "nuts"):
-        raise FitError(f"a model with parameters is fitted by nuts, svi or mle, not by "
-                       f"{method}: no closed form is known for its posterior")
+    if method in ("auto", "exact"):
+        reasons = not_conjugate(model, tuple(v for v in model.observed if v in columns_of(data)))
+        if not reasons:
+            return _exact_parameters(model, data, draws, seed, missing)
+        if method == "exact":
+            raise FitError(f"no closed form for the posterior of {model.name}: "
+                           f"{'; '.join(reasons)}; fit by nuts (or svi, mle)")
     out, diag, names, n, source = nuts_parameters(model, data, draws, warmup, chains, seed,
                                                   missing, progress)
     return FittedModel(model, out, names, n, diag, source)
+
+
+def _exact_parameters(model: CausalModel, data: Any, draws: int, seed: int, missing: str
+                      ) -> FittedModel:
+    """The closed-form posterior: Normal for the coefficients (Bayesian linear regression),
+    Dirichlet for the unknown tables, independent draws of each; no sampling chain."""
+    from causaldsl.bayes.parametric import observed_data
+
+    t0 = time.perf_counter()
+    names, values, n, source = observed_data(model, data, missing)
+    rng = np.random.default_rng(seed)
+    normal = normal_posterior(model, values, n)
+    out = normal.draws(draws, rng)
+    conc = None
+    if model.unknown:
+        types = {v: t for v in names if isinstance(t := model.variables[v].type, FiniteType)}
+        patterns, _ = row_patterns(tuple(types), tuple(types.values()),
+                                   {v: np.asarray(values[v]) for v in types}, source)
+        conc = posterior_concentrations(model, patterns)
+        out.update({v: dirichlet_draws(a, draws, rng) for v, a in conc.items()})
+    diag = Diagnostics("exact", draws, seconds=time.perf_counter() - t0)
+    return FittedModel(model, out, names, n, diag, source, concentration=conc, normal=normal)
 
 
 def _mle(model: CausalModel, patterns: Patterns, conjugate: bool, bootstrap: int,
@@ -121,11 +146,11 @@ def _mle(model: CausalModel, patterns: Patterns, conjugate: bool, bootstrap: int
     n = patterns.n
     reps = rng.multinomial(n, patterns.counts / n, size=bootstrap).astype(np.float64)
     if conjugate:
-        point = _counted(model, patterns, strict=True)
+        point = frequencies(model, patterns, strict=True)
         draws: dict[str, list[np.ndarray]] = {v: [] for v in model.unknown}
         with bar(bootstrap, "bootstrap", unit="replicate", on=progress) as advance:
             for r in reps:
-                for v, a in _counted(model, patterns.resampled(r), strict=False).items():
+                for v, a in frequencies(model, patterns.resampled(r), strict=False).items():
                     draws[v].append(a)
                 advance(1)
         out = {v: np.stack(a) for v, a in draws.items()}
@@ -140,27 +165,6 @@ def _mle(model: CausalModel, patterns: Patterns, conjugate: bool, bootstrap: int
     diag = Diagnostics("mle", bootstrap, seconds=time.perf_counter() - t0)
     return FittedModel(model, out, patterns.names, patterns.n, diag, patterns.source,
                        point=point)
-
-
-def _counted(model: CausalModel, patterns: Patterns, strict: bool) -> dict[str, np.ndarray]:
-    """Each unknown table as its family's frequencies. A row the data never show has no
-    maximum-likelihood value: an error (``strict``), or, in a bootstrap replicate, the
-    uniform row (the replicate says nothing of it)."""
-    out = {}
-    for v in model.unknown:
-        var = model.variables[v]
-        c = patterns.family_counts((*var.parents, v))
-        rows = c.sum(axis=-1, keepdims=True)
-        if strict and np.any(rows == 0):
-            idx = tuple(int(i) for i in np.argwhere(rows[..., 0] == 0)[0])
-            ptypes = [model.variables[p].type for p in var.parents]
-            shown = ", ".join(f"{p} = {t.values[i]}"  # type: ignore[union-attr]
-                              for p, t, i in zip(var.parents, ptypes, idx, strict=True))
-            raise FitError(f"the data have no row with {shown}, so the row of {v}'s table "
-                           "for it has no maximum-likelihood value; fit by exact (its prior "
-                           "decides that row) or give more data")
-        out[v] = np.where(rows > 0, c / np.where(rows > 0, rows, 1), 1.0 / c.shape[-1])
-    return out
 
 
 def _check_tables(model: CausalModel) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from causaldsl.bayes.gaussian import NormalPosterior
 from causaldsl.bayes.inference import Diagnostics
 from causaldsl.bayes.posterior import Posterior
 from causaldsl.core.errors import CausalError, NotIdentifiable, QueryError
@@ -25,7 +26,8 @@ class FittedModel:
     """``model`` (its unknown tables as declared), ``draws`` of each unknown table (a leading
     axis of draws), the data's observed columns (``observed``, ``n`` rows from ``source``), and
     how the fit went. ``point``: the maximum-likelihood tables of a fit ``by mle``;
-    ``concentration``: the exact Dirichlet posterior of a conjugate fit."""
+    ``concentration``: the exact Dirichlet posterior of a conjugate fit; ``normal``: the exact
+    Normal posterior of the parameters of a conjugate fit."""
 
     model: CausalModel
     draws: Mapping[str, np.ndarray]
@@ -35,6 +37,7 @@ class FittedModel:
     source: str = "data"
     point: Mapping[str, np.ndarray] | None = None
     concentration: Mapping[str, np.ndarray] | None = field(default=None, repr=False)
+    normal: NormalPosterior | None = field(default=None, repr=False)
 
     @property
     def method(self) -> str:
@@ -45,10 +48,10 @@ class FittedModel:
         """Each unknown table's estimate: the posterior mean (exact where conjugate), or the
         maximum-likelihood table."""
         if self.point is not None:
-            return {v: np.asarray(a) for v, a in self.point.items()}
+            return {v: np.asarray(self.point[v]) for v in self.model.unknown}
         if self.concentration is not None:
             return {v: a / a.sum(axis=-1, keepdims=True) for v, a in self.concentration.items()}
-        return {v: np.asarray(a).mean(axis=0) for v, a in self.draws.items()}
+        return {v: np.asarray(self.draws[v]).mean(axis=0) for v in self.model.unknown}
 
     @cached_property
     def estimated_model(self) -> CausalModel:
@@ -196,9 +199,13 @@ class FittedModel:
     def to_dict(self) -> dict[str, Any]:
         """How the fit went, as JSON-ready data."""
         d = self.diagnostics
-        return {"method": d.method, "rows": self.n, "columns": list(self.observed),
-                "draws": d.draws, "r_hat": d.r_hat, "ess": d.ess, "divergences": d.divergences,
-                "seconds": d.seconds, "warnings": list(d.warnings)}
+        out = {"method": d.method, "rows": self.n, "columns": list(self.observed),
+               "draws": d.draws, "r_hat": d.r_hat, "ess": d.ess, "divergences": d.divergences,
+               "seconds": d.seconds, "warnings": list(d.warnings)}
+        if self.normal is not None:  # the exact posterior of the coefficients
+            out["normal"] = {"names": list(self.normal.names),
+                             "mean": self.normal.mean.tolist(), "cov": self.normal.cov.tolist()}
+        return out
 
     def __str__(self) -> str:
         learned = ", ".join([*self.model.unknown, *self.model.parameters])

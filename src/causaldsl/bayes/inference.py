@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from causaldsl.backends import jax64
+from causaldsl.bayes.kernel import data_nuts
 from causaldsl.bayes.likelihood import log_likelihood, pattern_probabilities
 from causaldsl.bayes.patterns import Patterns
 from causaldsl.core.progress import announce
@@ -103,9 +104,10 @@ def _numpyro_model(model: CausalModel, patterns: Patterns) -> Any:
 
 def _potential(model: CausalModel, patterns: Patterns) -> tuple[Any, Any, dict[str, tuple]]:
     """NUTS's potential energy on unconstrained parameters (each row of a table through the
-    stick-breaking bijection, its Jacobian counted), the map back to tables, and the
-    unconstrained shapes. Written out, not found by tracing the NumPyro program: that eager
-    tracing costs seconds on every fit."""
+    stick-breaking bijection, its Jacobian counted) as ``potential_of(data)(u)``, the data
+    (``codes``, ``counts``) an argument; the map back to tables; and the unconstrained shapes.
+    Written out, not found by tracing the NumPyro program: that eager tracing costs seconds on
+    every fit."""
     import numpyro.distributions as dist
     from numpyro.distributions import constraints
     from numpyro.distributions.transforms import biject_to
@@ -113,7 +115,6 @@ def _potential(model: CausalModel, patterns: Patterns) -> tuple[Any, Any, dict[s
     jnp = jax64.jnp()
     simplex = biject_to(constraints.simplex)
     loglik = log_likelihood(model, patterns.names)
-    codes, counts = _data(patterns)
     priors = {v: dist.Dirichlet(jnp.asarray(_prior(model, v))) for v in model.unknown}
     dims = {v: (*_prior(model, v).shape[:-1], _prior(model, v).shape[-1] - 1)
             for v in model.unknown}
@@ -121,15 +122,22 @@ def _potential(model: CausalModel, patterns: Patterns) -> tuple[Any, Any, dict[s
     def to_tables(u: Mapping[str, Any]) -> dict[str, Any]:
         return {v: simplex(u[v]) for v in priors}
 
-    def potential(u: Mapping[str, Any]) -> Any:
+    def energy(u: Mapping[str, Any], data: tuple[Any, Any]) -> Any:
         tables = to_tables(u)
-        lp = loglik(tables, codes, counts)
+        lp = loglik(tables, *data)
         for v, prior in priors.items():
             lp = lp + jnp.sum(prior.log_prob(tables[v])) + jnp.sum(
                 simplex.log_abs_det_jacobian(u[v], tables[v]))
         return -lp
 
-    return potential, to_tables, dims
+    # jitted with the data as an argument: NumPyro takes its first gradient eagerly, which op
+    # by op costs a second or two; inside the sampler's own jit the call is inlined
+    jitted = jax64.jax().jit(energy)
+
+    def potential_of(data: tuple[Any, Any]) -> Any:
+        return lambda u: jitted(u, data)
+
+    return potential_of, to_tables, dims
 
 
 def _data(patterns: Patterns) -> tuple[Any, Any]:
@@ -149,23 +157,26 @@ def nuts(model: CausalModel, patterns: Patterns, draws: int, warmup: int, chains
     one after another: on CPUs faster than vectorised chains, which step in lockstep; kept
     chain after chain), and the diagnostics of the run."""
     from numpyro.diagnostics import summary
-    from numpyro.infer import MCMC, NUTS
+    from numpyro.infer import MCMC
 
     jax = jax64.jax()
     t0 = time.perf_counter()
     per_chain = -(-draws // chains)
-    potential, to_tables, dims = _potential(model, patterns)
+    potential_of, to_tables, dims = _potential(model, patterns)
     key = jax.random.PRNGKey(seed)
     # NumPyro reads a leading chain axis in the starting points only for several chains
     lead = (chains,) if chains > 1 else ()
     init = {v: jax.random.uniform(jax.random.fold_in(key, i), (*lead, *d), minval=-2,
                                   maxval=2) for i, (v, d) in enumerate(dims.items())}
-    # jitted: NumPyro takes its first gradient eagerly, op by op, which costs a second or two
-    mcmc = MCMC(NUTS(potential_fn=jax.jit(potential)), num_warmup=warmup, num_samples=per_chain,
-                num_chains=chains, chain_method="sequential", progress_bar=progress)
+    # the data are an argument of the compiled sampler: a data set with as many distinct rows
+    # reuses it (in this process, and from JAX's persistent cache in the next)
+    data = _data(patterns)
+    mcmc = MCMC(data_nuts(potential_of, data), num_warmup=warmup, num_samples=per_chain,
+                num_chains=chains, chain_method="sequential", progress_bar=progress,
+                jit_model_args=True)
     if progress:  # NumPyro's bar appears once its loop is compiled
         announce("compiling the sampler (NUTS)…")
-    mcmc.run(key, init_params=init)
+    mcmc.run(key, data, init_params=init)
     raw = mcmc.get_samples(group_by_chain=True)
     tables = jax.jit(jax.vmap(jax.vmap(to_tables)))(raw)
     grouped = {k: np.asarray(v) for k, v in tables.items()}

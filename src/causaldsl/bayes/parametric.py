@@ -6,7 +6,6 @@ draw and the outcome's conditional mean or probabilities in place of its samples
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 
 from causaldsl.backends import jax64
 from causaldsl.bayes.inference import Diagnostics, mcmc_warnings, svi_warnings
+from causaldsl.bayes.kernel import data_nuts
 from causaldsl.core.errors import FitError, QueryError
 from causaldsl.core.progress import announce
 from causaldsl.core.types import FiniteType, Real
@@ -221,39 +221,11 @@ def _compiled_potential(joint: Any, evidence: Any, chains: int, key: Any,
     return potential_of, init, constrain
 
 
-def data_nuts(potential_of: Any, data: Any) -> Any:
-    """NUTS on a potential that takes the data as an argument (``potential_of(data)(u)``),
-    as NumPyro's own kernels do for a model with ``jit_model_args``; run with
-    ``MCMC(..., jit_model_args=True).run(key, data, init_params=...)``."""
-    return _data_nuts_class()(potential_of, data)
-
-
-@functools.cache
-def _data_nuts_class() -> type:
-    """The kernel's class, made on first use (NumPyro is imported only for a fit)."""
-    from numpyro.infer import NUTS
-    from numpyro.infer.hmc import hmc
-
-    class DataNUTS(NUTS):
-        def __init__(self, potential_of: Any, data: Any):
-            super().__init__(potential_fn=potential_of(data))
-            self._potential_of = potential_of
-
-        def _init_state(self, rng_key: Any, model_args: Any, model_kwargs: Any,
-                        init_params: Any) -> Any:
-            if getattr(self, "_init_fn", None) is None:
-                self._init_fn, self._sample_fn = hmc(
-                    potential_fn_gen=self._potential_of, kinetic_fn=self._kinetic_fn,
-                    algo=self._algo)
-            return init_params
-
-    return DataNUTS
-
-
 def mle_parameters(model: CausalModel, data: Any, bootstrap: int, seed: int, missing: str
-                   ) -> tuple[dict[str, float], dict[str, np.ndarray], Diagnostics,
+                   ) -> tuple[dict[str, Any], dict[str, np.ndarray], Diagnostics,
                               tuple[str, ...], int, str]:
-    """Maximum-likelihood parameters (the priors ignored, only their supports kept), and
+    """Maximum-likelihood parameters (the priors ignored, only their supports kept) and
+    unknown tables (their frequencies), and
     ``bootstrap`` replicates: rows resampled with replacement, each replicate's likelihood
     the rows weighted by their counts; every fit by BFGS, all replicates in one vmapped call.
     Every variable the equations involve must be a column (nothing to integrate out)."""
@@ -269,19 +241,25 @@ def mle_parameters(model: CausalModel, data: Any, bootstrap: int, seed: int, mis
 
     t0 = time.perf_counter()
     names, values, n, source = observed_data(model, data, missing)
-    program = Program(model, (), names, names, params=tuple(model.parameters))
+    program = Program(model, (), names, names, params=(*model.parameters, *model.unknown))
     hidden = [v for v in program.order if v not in names]
     if hidden:
         raise FitError(f"mle needs every variable the equations involve as a column; "
                        f"{', '.join(hidden)} {'is' if len(hidden) == 1 else 'are'} not (fit by "
                        "nuts, which samples them)")
-    priors = _priors(model)
+    priors = {p: d for p, d in _priors(model).items() if p in model.parameters}
     to_value = {p: biject_to(d.support) for p, d in priors.items()}
     evidence = {v: jnp.asarray(x) for v, x in values.items()}
     order = list(priors)
+    # The likelihood factorises: an unknown table's factor reads that table alone, an
+    # equation's reads parameters alone. The tables are held at uniform rows here (a constant
+    # factor, finite in every replicate) and estimated apart, by their frequencies.
+    shapes = {v: model.variables[v].mechanism.shape  # type: ignore[union-attr]
+              for v in model.unknown}
+    held = {v: jnp.full(shape, 1.0 / shape[-1]) for v, shape in shapes.items()}
 
     def loglik(u: Any, weights: Any) -> Any:
-        theta = {p: to_value[p](u[i]) for i, p in enumerate(order)}
+        theta = {**held, **{p: to_value[p](u[i]) for i, p in enumerate(order)}}
         with handlers.block(hide_fn=lambda site: site["type"] == "deterministic"):
             lp, _ = log_density(handlers.scale(program.model, weights), (n, {}, evidence),
                                 {"params": theta}, {})
@@ -298,6 +276,8 @@ def mle_parameters(model: CausalModel, data: Any, bootstrap: int, seed: int, mis
 
     rng = np.random.default_rng(seed)
     reps = rng.multinomial(n, np.full(n, 1.0 / n), size=bootstrap).astype(np.float64)
+    if model.unknown:  # each table's frequencies, in the same bootstrap replicates
+        tables, table_reps = _table_frequencies(model, names, values, source, reps)
     weights = jnp.asarray(np.vstack([np.ones((1, n)), reps]))
     u, ok = jax.jit(jax.vmap(fit_one))(weights)
     u = np.asarray(u)
@@ -306,11 +286,35 @@ def mle_parameters(model: CausalModel, data: Any, bootstrap: int, seed: int, mis
                        "priors keep the parameters in range")
     values_of = {p: np.asarray(jax.vmap(to_value[p])(jnp.asarray(u[:, i])))
                  for i, p in enumerate(order)}
-    point = {p: float(v[0]) for p, v in values_of.items()}
+    point: dict[str, Any] = {p: float(v[0]) for p, v in values_of.items()}
+    reps_of: dict[str, np.ndarray] = {p: v[1:] for p, v in values_of.items()}
+    if model.unknown:
+        point.update(tables)
+        reps_of.update(table_reps)
     failed = int((~np.asarray(ok)[1:]).sum())
     warnings = (f"{failed} of {bootstrap} bootstrap fits did not converge",) if failed else ()
     diag = Diagnostics("mle", bootstrap, seconds=time.perf_counter() - t0, warnings=warnings)
-    return point, {p: v[1:] for p, v in values_of.items()}, diag, names, n, source
+    return point, reps_of, diag, names, n, source
+
+
+def _table_frequencies(model: CausalModel, names: tuple[str, ...], values: Mapping[str, Any],
+                       source: str, reps: np.ndarray
+                       ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The maximum-likelihood unknown tables (their families' frequencies; every family is a
+    column, mle needs that), and the same in each bootstrap replicate (``reps``: each row's
+    count in each replicate)."""
+    from causaldsl.bayes.conjugate import frequencies
+    from causaldsl.bayes.patterns import row_patterns
+
+    types = {v: t for v in names if isinstance(t := model.variables[v].type, FiniteType)}
+    finite = tuple(types)
+    patterns, inverse = row_patterns(finite, tuple(types.values()),
+                                     {v: np.asarray(values[v]) for v in finite}, source)
+    point = frequencies(model, patterns, strict=True)
+    per_rep = [frequencies(model, patterns.resampled(
+        np.bincount(inverse, weights=r, minlength=len(patterns.counts))), strict=False)
+        for r in reps]
+    return point, {v: np.stack([t[v] for t in per_rep]) for v in model.unknown}
 
 
 class AnswerDraws(np.ndarray):
@@ -418,6 +422,7 @@ def parametric_answer(model: CausalModel, draws: Mapping[str, np.ndarray], term:
     ``importance`` route); a counterfactual asked of the multi-world model, continuous
     mechanisms first written over explicit noise, which evidence abducts exactly."""
     from numpyro import handlers
+    from numpyro.distributions import ExpandedDistribution
 
     from causaldsl.backends.program import Program
 
@@ -457,6 +462,8 @@ def parametric_answer(model: CausalModel, draws: Mapping[str, np.ndarray], term:
     def statistic(tr: Mapping[str, Any]) -> Any:
         site = tr[y.var]
         fn = site.get("fn") if smooth and site["type"] == "sample" else None
+        while isinstance(fn, ExpandedDistribution):  # a plate's copies of one distribution
+            fn = fn.base_dist
         if isinstance(yt, FiniteType):
             k = yt.size
             if fn is not None and "Bernoulli" in type(fn).__name__:  # P(second value)

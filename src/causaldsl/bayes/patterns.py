@@ -69,3 +69,14 @@ def observed_patterns(model: CausalModel, data: Any, missing: str = "error") -> 
     keep = counts > 0
     return Patterns(names, tuple(types[v] for v in names),  # type: ignore[misc]
                     uniq[keep], counts[keep].astype(np.float64), ds.source, ds.dropped)
+
+
+def row_patterns(names: tuple[str, ...], types: tuple[FiniteType, ...],
+                 codes: dict[str, np.ndarray], source: str) -> tuple[Patterns, np.ndarray]:
+    """The patterns of finite columns given row by row (positions in their types), and each
+    row's pattern: ``np.bincount(inverse, weights)`` counts a bootstrap replicate's rows."""
+    rows = np.stack([np.asarray(codes[v], np.int64) for v in names], axis=1)
+    uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    counts = np.bincount(inverse, minlength=len(uniq)).astype(np.float64)
+    return Patterns(names, types, uniq, counts, source), inverse

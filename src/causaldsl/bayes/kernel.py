@@ -1,0 +1,37 @@
+"""NUTS whose potential takes the data as an argument: run with ``jit_model_args``, a new
+data set of the same shape reuses the compiled sampler (in this process, and from JAX's
+persistent cache in the next) instead of compiling one with the data baked in."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+
+def data_nuts(potential_of: Any, data: Any) -> Any:
+    """NUTS on a potential that takes the data as an argument (``potential_of(data)(u)``),
+    as NumPyro's own kernels do for a model with ``jit_model_args``; run with
+    ``MCMC(..., jit_model_args=True).run(key, data, init_params=...)``."""
+    return _data_nuts_class()(potential_of, data)
+
+
+@functools.cache
+def _data_nuts_class() -> type:
+    """The kernel's class, made on first use (NumPyro is imported only for a fit)."""
+    from numpyro.infer import NUTS
+    from numpyro.infer.hmc import hmc
+
+    class DataNUTS(NUTS):
+        def __init__(self, potential_of: Any, data: Any):
+            super().__init__(potential_fn=potential_of(data))
+            self._potential_of = potential_of
+
+        def _init_state(self, rng_key: Any, model_args: Any, model_kwargs: Any,
+                        init_params: Any) -> Any:
+            if getattr(self, "_init_fn", None) is None:
+                self._init_fn, self._sample_fn = hmc(
+                    potential_fn_gen=self._potential_of, kinetic_fn=self._kinetic_fn,
+                    algo=self._algo)
+            return init_params
+
+    return DataNUTS
