@@ -236,3 +236,24 @@ def test_a_batch_of_tables_is_renormalised_like_one_table():
         assert np.allclose(alt["T"].mechanism.array.sum(axis=-1), 1.0, atol=1e-15, rtol=0)
         assert math.isclose(batch.probs[i], alt.query("P(C = yes | do(S = yes))"),
                             abs_tol=1e-15)
+
+
+def test_a_hub_with_more_children_than_one_einsum_takes():
+    """H with 70 children: summing H joins 70 tables, and P(H | 70 children) multiplies 70
+    vectors, more operands than NumPy's einsum takes (63), so the bucket plan joins them 32 at
+    a time. With P(H = 1) = 0.3 and P(C = 1 | H) = 0.2 or 0.6: P(H = 1 | all 70 = 1) =
+    0.3·0.6^70 / (0.3·0.6^70 + 0.7·0.2^70) = 1 / (1 + (7/3)·3^-70); and P(C0 = 1 | the other
+    69 = 1) = (0.3·0.6^70 + 0.7·0.2^70) / (0.3·0.6^69 + 0.7·0.2^69)."""
+    b = ModelBuilder("hub")
+    b.observed("H", B, [0.7, 0.3])
+    for i in range(70):
+        b.observed(f"C{i}", B, given="H", table={"0": [0.8, 0.2], "1": [0.4, 0.6]})
+    m = b.build()
+    everyone = ", ".join(f"C{i} = 1" for i in range(70))
+    cq = engine_for(m).compile(parse_query(f"P(H | {everyone})"))
+    assert cq.bucket is not None  # joined in chunks, not left to the staged plan
+    assert m.query(f"P(H = 1 | {everyone})") == pytest.approx(1 / (1 + 7 / 3 * 3.0**-70),
+                                                              rel=1e-12)
+    others = ", ".join(f"C{i} = 1" for i in range(1, 70))
+    want = (0.3 * 0.6**70 + 0.7 * 0.2**70) / (0.3 * 0.6**69 + 0.7 * 0.2**69)
+    assert m.query(f"P(C0 = 1 | {others})") == pytest.approx(want, rel=1e-12)

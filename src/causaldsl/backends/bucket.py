@@ -20,6 +20,10 @@ import numpy as np
 
 from causaldsl.backends.factors import Factor
 
+#: the most operands one step joins (NumPy's einsum takes fewer than 64) and the most wires it
+#: reads (its subscripts are 52 letters)
+MAX_OPERANDS = 32
+MAX_WIRES = 52
 #: one step: the slots it reads, each slot's einsum sublist, and the sublist of its result
 Step = tuple[tuple[int, ...], tuple[tuple[int, ...], ...], tuple[int, ...]]
 
@@ -67,10 +71,33 @@ class BucketPlan:
         steps: list[Step] = []
         flops = 0
         largest = 1
+
+        def fewer(group: list[tuple[int, tuple[Hashable, ...]]]
+                  ) -> list[tuple[int, tuple[Hashable, ...]]] | None:
+            """The group joined MAX_OPERANDS at a time, every wire kept, until one einsum
+            can take it; None past the budget or NumPy's 52 wires."""
+            nonlocal flops, largest
+            while len(group) > MAX_OPERANDS:
+                chunk, group = group[:MAX_OPERANDS], group[MAX_OPERANDS:]
+                union = list(dict.fromkeys(x for _, ws in chunk for x in ws))
+                size = math.prod(sizes[x] for x in union)
+                flops += size
+                if flops > budget or len(union) > MAX_WIRES:
+                    return None
+                largest = max(largest, size)
+                for x in union:
+                    count[x] -= sum(x in ws for _, ws in chunk) - 1
+                steps.append(_step(chunk, union))
+                group.append((len(arrays) + len(steps) - 1, tuple(union)))
+            return group
+
         for w in sorted(count.keys() - out, key=lambda w: rank.get(w, last)):
             if not count.get(w):  # summed out with the tables that held it
                 continue
-            group = [f for f in live if w in f[1]]
+            joined = fewer([f for f in live if w in f[1]])
+            if joined is None:
+                return None
+            group = joined
             live = [f for f in live if w not in f[1]]
             held: dict[Hashable, int] = {}  # the union of the group's wires, and how often
             for _, ws in group:
@@ -88,17 +115,18 @@ class BucketPlan:
                 else:
                     count[x] = 0
             flops += work
-            if flops > budget:
+            if flops > budget or len(held) > MAX_WIRES:
                 return None
             largest = max(largest, size)
             steps.append(_step(group, result))
             live.append((len(arrays) + len(steps) - 1, tuple(result)))
+        joined = fewer(live)
         work = math.prod(sizes[x] for x in output)
         flops += work
         largest = max(largest, work)
-        if flops > budget:
+        if joined is None or flops > budget or len(output) > MAX_WIRES:
             return None
-        steps.append(_step(live, output))
+        steps.append(_step(joined, output))
         return cls(tuple(arrays), tuple(picks), tuple(steps), flops, largest)
 
     def run(self, idx: Any) -> np.ndarray:
