@@ -24,12 +24,12 @@ from causaldsl.analysis.identify import graph_of
 from causaldsl.core.errors import DataError, QueryError
 from causaldsl.core.progress import callback
 from causaldsl.core.types import FiniteType, OpaqueType, Type, show_label
+from causaldsl.estimation import chunks, plugin
 from causaldsl.estimation import design as D
-from causaldsl.estimation import plugin
 from causaldsl.estimation import rows as R
 from causaldsl.estimation.data import Dataset, load
 from causaldsl.estimation.estimators import METHODS, Estimator, Problem, Term
-from causaldsl.estimation.glm import check_design, check_fit, family_for
+from causaldsl.estimation.glm import Family, check_design, check_fit, family_for
 from causaldsl.estimation.question import Question, read_question
 from causaldsl.model.estimate import EffectEstimate
 from causaldsl.model.graph import ADMG, show_set
@@ -118,6 +118,14 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
             raise  # pragma: no cover - _no_backdoor said there is no set
     z = _adjustment(g, question, adjust)
     covariates = list(g.sort(z | set(question.strata)))
+    notes: list[str] = []
+    if method == "gformula" and chunks.out_of_core(data):
+        answer = _by_moments(g, question, data, declared, z, covariates, adjust, att, outcome,
+                             trusted, missing, level, bootstrap)
+        if isinstance(answer, EffectEstimate):
+            return answer
+        notes.append(f"{chunks.source_of(data)} was read into memory, not in chunks: "
+                     f"{answer}")
     ds = load(data, [x, *ys, *covariates], declared, missing=missing, outcomes=ys)
     points = _continuous_strata(ds, question)
     if points:
@@ -157,14 +165,67 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
     details["models"] = _models(problem, fit, names, question)
     diagnostics, warnings = _overlap(problem, fit, ds, x, covariates) \
         if fit.propensity is not None else ({}, [])
-    warnings += _outside(ds, question, points)
+    warnings += _outside(lambda v: _range(ds.values(v)), question, points)
     return EffectEstimate(
         value, se, f"{method}, adjusting for {show_set(z)}" if z else f"{method}, no adjustment",
         query=str(question), method=method, described=DESCRIBED[method], ci=ci, level=level,
         n=ds.n, dropped=ds.dropped, censored=ds.censored or None, adjustment=tuple(g.sort(z)),
         means=_means(question, fit),
-        diagnostics=diagnostics, warnings=tuple(warnings), interval="bootstrap percentile"
-        if bootstrap else "normal, sandwich standard error", **details)
+        diagnostics=diagnostics, warnings=tuple(notes + warnings),
+        interval="bootstrap percentile" if bootstrap else "normal, sandwich standard error",
+        **details)
+
+
+def _range(col: np.ndarray) -> tuple[float, float]:
+    return float(col.min()), float(col.max())
+
+
+def _by_moments(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type],
+                z: frozenset[str], covariates: list[str], adjust: Iterable[str] | None,
+                att: bool, outcome: str | None, trusted: bool, missing: str, level: float,
+                bootstrap: int) -> EffectEstimate | str:
+    """The g-formula with a linear outcome model from moments summed over the chunks of
+    ``data`` (``moments``), or why it cannot be (then the caller reads the data whole)."""
+    from causaldsl.estimation import moments
+    from causaldsl.estimation.survey import survey
+
+    if bootstrap:
+        return "a bootstrap resamples rows, which needs them in memory"
+    x, ys = q.treatment, list(q.outcomes)
+    sv = survey(data, [x, *ys, *covariates], declared, missing=missing, outcomes=ys)
+    points = [v for v in q.strata if not isinstance(sv.types[v], FiniteType)]
+    if points:
+        _at_points(g, q, points, "gformula", adjust, att)
+        z = frozenset(q.strata)
+        if set(covariates) != z:
+            covariates = list(g.sort(z))
+            sv = survey(data, [x, *ys, *covariates], declared, missing=missing, outcomes=ys)
+    cols = [x, *covariates]
+    rhs = D.main_effects(cols) if outcome is None else D.right_side(outcome, q.outcomes)
+    if outcome is not None and not trusted:
+        D.check_safe(rhs, cols, "outcome")
+    why = moments.unsupported(q, sv, rhs)
+    if why is not None:
+        return why
+    res = moments.gformula(q, sv, covariates, rhs)
+    fit = res.fit
+    coefs = np.array([m.coef for m in q.means])
+    value = float(fit.means @ coefs)
+    se = float(np.sqrt(max(coefs @ fit.mean_cov() @ coefs, 0.0)))
+    zq = NormalDist().inv_cdf(0.5 + level / 2)
+    outcomes = list(dict.fromkeys(m.outcome for m in q.means))
+    stub = Problem("gformula", (), tuple(Family("linear") for _ in outcomes), None, (), None, 2,
+                   None, ())
+    models = _models(stub, fit, {"outcome": res.columns}, q)
+    return EffectEstimate(
+        value, se, f"gformula, adjusting for {show_set(z)}" if z else "gformula, no adjustment",
+        query=str(q), method="gformula", described=DESCRIBED["gformula"] + ", linear, from "
+        "moments summed over the data in chunks", ci=(value - zq * se, value + zq * se),
+        level=level, n=sv.n, dropped=sv.dropped, censored=sv.censored or None,
+        adjustment=tuple(g.sort(z)), means=_means(q, fit), diagnostics={},
+        warnings=tuple(_outside(lambda v: sv.ranges[v], q, points)),
+        interval="normal, sandwich standard error", se_sandwich=se, models=models,
+        read="in chunks")
 
 
 def _plugin(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type], level: float,
@@ -295,12 +356,12 @@ def _at_points(g: ADMG, q: Question, points: list[str], method: str,
     return "gformula"
 
 
-def _outside(ds: Dataset, q: Question, points: list[str]) -> list[str]:
+def _outside(ranges: Callable[[str], tuple[float, float]], q: Question, points: list[str]
+             ) -> list[str]:
     """A warning for each continuous stratum's value outside the data's range of it."""
     out = []
     for v, value in dict.fromkeys((v, w) for m in q.means for v, w in m.where if v in points):
-        col = ds.values(v)
-        lo, hi = float(col.min()), float(col.max())
+        lo, hi = ranges(v)
         if not lo <= R.number(value, v) <= hi:
             out.append(f"{v} = {show_label(value)} is outside the data's range of {v} "
                        f"([{lo:g}, {hi:g}]): the answer extrapolates the outcome model")
