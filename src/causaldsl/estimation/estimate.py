@@ -204,7 +204,7 @@ def _by_moments(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type],
     rhs = D.main_effects(cols) if outcome is None else D.right_side(outcome, q.outcomes)
     if outcome is not None and not trusted:
         D.check_safe(rhs, cols, "outcome")
-    why = moments.unsupported(q, sv, rhs)
+    why = moments.unsupported(sv, rhs)
     if why is not None:
         return why
     res = moments.gformula(q, sv, covariates, rhs)
@@ -213,14 +213,15 @@ def _by_moments(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type],
     value = float(fit.means @ coefs)
     se = float(np.sqrt(max(coefs @ fit.mean_cov() @ coefs, 0.0)))
     zq = NormalDist().inv_cdf(0.5 + level / 2)
-    outcomes = list(dict.fromkeys(m.outcome for m in q.means))
-    stub = Problem("gformula", (), tuple(Family("linear") for _ in outcomes), None, (), None, 2,
+    stub = Problem("gformula", (), tuple(Family(f) for f in res.families), None, (), None, 2,
                    None, ())
     models = _models(stub, fit, {"outcome": res.columns}, q)
+    passes = "two passes" if "logistic" not in res.families else \
+        "passes (one per Newton step of the logistic fit)"
     return EffectEstimate(
         value, se, f"gformula, adjusting for {show_set(z)}" if z else "gformula, no adjustment",
-        query=str(q), method="gformula", described=DESCRIBED["gformula"] + ", linear, from "
-        "moments summed over the data in chunks", ci=(value - zq * se, value + zq * se),
+        query=str(q), method="gformula", described=f"{DESCRIBED['gformula']}, from sums over the data "
+        f"read in chunks, in {passes}", ci=(value - zq * se, value + zq * se),
         level=level, n=sv.n, dropped=sv.dropped, censored=sv.censored or None,
         adjustment=tuple(g.sort(z)), means=_means(q, fit), diagnostics={},
         warnings=tuple(_outside(lambda v: sv.ranges[v], q, points)),
