@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 
 PARQUET = (".parquet", ".pq")
 #: A CSV or Parquet file larger than this is read in chunks by the estimators that can (the
-#: linear g-formula); smaller ones are read whole, as every estimator reads them.
-OUT_OF_CORE_BYTES = 256 << 20
+#: g-formula); smaller ones are read whole, as every estimator reads them. A whole read's peak
+#: memory is about 60 times the CSV's size (5.6 GB for 97 MiB: bench/RESULTS-estimation.md),
+#: so 32 MiB keeps it near 2 GB.
+OUT_OF_CORE_BYTES = 32 << 20
 
 S = TypeVar("S")
 
