@@ -97,11 +97,12 @@ class _Look:
             if kind in ("text", "bool", "category"):
                 c.labels = _labels(pd.unique(col))
             codes, uniques = pd.factorize(col, sort=False)
-            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
-            c.values = {u.item() if hasattr(u, "item") else u: int(k)
-                        for u, k in zip(uniques, counts, strict=True)}
-            if self.cap(v) and len(c.values) > DISTINCT:
-                c.values = None
+            if self.cap(v) and len(uniques) > DISTINCT:
+                c.values = None  # continuous: its values are not kept
+            else:
+                counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+                c.values = {u.item() if hasattr(u, "item") else u: int(k)
+                            for u, k in zip(uniques, counts, strict=True)}
             if kind == "number":
                 x = col.to_numpy(dtype=np.float64)
                 finite = np.isfinite(x)
