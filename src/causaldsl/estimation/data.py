@@ -6,8 +6,9 @@ a finite type of the labels seen). Missing values are an error unless ``missing=
 (complete cases) or ``missing="censored"`` (rows missing only an outcome are kept, marked
 censored: ``Dataset.observed``). A Dask DataFrame (Dask is optional) gives the counting
 estimators its distinct rows and their counts, computed where its partitions live
-(``load_counts``), and the others its needed columns, computed into memory. pandas is imported
-here, lazily, never by ``causal check``."""
+(``load_counts``), and the others its needed columns, computed into memory (the g-formula sums
+its moments over its partitions instead: ``chunks``, ``survey``, ``moments``). pandas is
+imported here, lazily, never by ``causal check``."""
 
 from __future__ import annotations
 
