@@ -367,3 +367,18 @@ def test_peak_memory_follows_the_chunk_not_the_file(tmp_path):
     assert b - a < 40, (a, b)
     whole, _, how = _peak(str(large), 1 << 62)
     assert how == "whole" and whole - a > 200, (a, whole)
+
+
+@pytest.mark.slow
+def test_dask_moments_in_worker_processes():
+    """Dask's process scheduler pickles each partition's task (the survey's and the passes'
+    functions, with the model spec) and runs it in another process, as a cluster's workers
+    would: the same answer as pandas."""
+    dask = pytest.importorskip("dask")
+    dd = pytest.importorskip("dask.dataframe")
+    df = _with_k(900)
+    whole = causaldsl.estimate(GK, ATE, df, method="gformula", outcome="X * C(K) + Z + W")
+    with dask.config.set(scheduler="processes", num_workers=2):
+        part = causaldsl.estimate(GK, ATE, dd.from_pandas(df, npartitions=4),
+                                  method="gformula", outcome="X * C(K) + Z + W")
+    _same(whole, part)

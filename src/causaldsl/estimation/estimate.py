@@ -207,7 +207,7 @@ def _by_moments(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type],
     why = moments.unsupported(sv, rhs)
     if why is not None:
         return why
-    res = moments.gformula(q, sv, covariates, rhs)
+    res = moments.gformula(data, q, sv, covariates, rhs)
     fit = res.fit
     coefs = np.array([m.coef for m in q.means])
     value = float(fit.means @ coefs)

@@ -274,8 +274,8 @@ class Result:
     families: list[str]
 
 
-def gformula(q: Question, sv: Survey, covariates: list[str], rhs: str) -> Result:
-    """The g-formula over ``sv.data``'s chunks: a linear outcome model in two passes; a
+def gformula(data: Any, q: Question, sv: Survey, covariates: list[str], rhs: str) -> Result:
+    """The g-formula over the chunks of ``data`` (surveyed by ``sv``): a linear outcome model in two passes; a
     logistic one (a 0/1 outcome) by Newton's method (IRLS), one pass a step, then a pass for
     the means and one for the sandwich's meat."""
     plan = Plan(q, sv, covariates, rhs)
@@ -288,7 +288,7 @@ def gformula(q: Question, sv: Survey, covariates: list[str], rhs: str) -> Result
         def one(chunk: pd.DataFrame) -> Any:
             ds = sv.typed(chunk)
             return each(ds) if len(ds.frame) else empty
-        return chunks.reduce(sv.data, names, one, _add)
+        return chunks.reduce(data, names, one, _add)
 
     s = over(plan.sums, Sums(np.zeros((p, p)), np.zeros((p, p)), np.zeros((j_, p)),
                              np.zeros((k_, p)), np.zeros(k_), np.zeros(k_), False))

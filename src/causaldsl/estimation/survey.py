@@ -168,9 +168,9 @@ def _kind(col: pd.Series) -> str | None:
 
 @dataclass(frozen=True)
 class Survey:
-    """The whole data's types and facts, learnt chunk by chunk (``survey``)."""
+    """The whole data's types and facts, learnt chunk by chunk (``survey``). It holds no
+    data (the chunks' functions carry it to where a Dask partition is)."""
 
-    data: Any
     source: str
     names: tuple[str, ...]
     types: Mapping[str, Type]
@@ -262,7 +262,7 @@ def survey(data: Any, names: Sequence[str], declared: Mapping[str, Type] | None 
             present[v] = _present(c, v, t, source)
         else:  # pragma: no cover - only finite, real and opaque exist
             raise DataError(f"{v} has type {t}, which data cannot fill")
-    return Survey(data, source, tuple(names), types, tuple(inferred), missing,
+    return Survey(source, tuple(names), types, tuple(inferred), missing,
                   tuple(look.outcomes), facts.kept, dropped, facts.kept - facts.observed,
                   present, numbers, ranges, binary)
 
