@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import causaldsl
-from causaldsl import DataError
+from causaldsl import DataError, QueryError
 from causaldsl.core.errors import FitError
 from causaldsl.estimation import chunks
 from causaldsl.estimation import data as D
@@ -194,6 +194,19 @@ def test_bad_input_is_said_as_in_memory(tmp_path, monkeypatch):
     df.loc[1300, "Z"] = "oops"  # numbers in the first 13 chunks, a label in the 14th
     whole, part = _messages(monkeypatch, DECLARED, ATE, _csv(tmp_path, df, "text.csv"))
     assert "column Z holds labels" in whole and "column Z holds labels ('oops', …)" in part
+
+
+def test_a_formula_from_text_is_checked_before_any_pass(tmp_path, monkeypatch):
+    """A formula from a .causal file or the command line that could run code is refused as in
+    memory, before the data are read (the chunks' reader is never called)."""
+    path = _csv(tmp_path, hetero(300))
+    bad = "X + Z + W + I(open('x'))"
+    with pytest.raises(QueryError) as whole:
+        _whole(monkeypatch, G, ATE, path, outcome=bad, trusted=False)
+    monkeypatch.setattr(chunks, "file_chunks", None)  # a read would be a TypeError
+    with pytest.raises(QueryError) as part:
+        causaldsl.estimate(G, ATE, path, method="gformula", outcome=bad, trusted=False)
+    assert str(part.value) == str(whole.value) and "calls open" in str(part.value)
 
 
 @pytest.mark.parametrize("query", [ATE, RISK_DIFFERENCE, CATE, ATT])

@@ -192,6 +192,8 @@ def _by_moments(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type],
     if bootstrap:
         return "a bootstrap resamples rows, which needs them in memory"
     x, ys = q.treatment, list(q.outcomes)
+    if outcome is not None and not trusted:  # before a pass over the data
+        D.check_safe(D.right_side(outcome, q.outcomes), [x, *covariates], "outcome")
     sv = survey(data, [x, *ys, *covariates], declared, missing=missing, outcomes=ys)
     points = [v for v in q.strata if not isinstance(sv.types[v], FiniteType)]
     if points:

@@ -120,7 +120,7 @@ class Plan:
                                 R.level_of(self.levels, self.head, x, m.treated))
         self.settings = self.levels if isinstance(sv.types[x], FiniteType) or att \
             else self.values
-        self.design = D.Design(rhs, _template(sv, [x, *covariates], rhs), "outcome")
+        self.design = D.Design(rhs, _template(sv, [x, *covariates]), "outcome")
         self.columns = self.design.columns
         self.at: list[np.ndarray | None] = [self._point(m) for m in q.means]
 
@@ -128,7 +128,7 @@ class Plan:
         """A mean at a point of continuous strata: the design row there (``rows.at_point``)."""
         if all(isinstance(self.sv.types[v], FiniteType) for v, _ in m.where):
             return None
-        row = _template(self.sv, [self.x, *self.covariates], "1").iloc[:1]
+        row = _template(self.sv, [self.x, *self.covariates]).iloc[:1]
         row = R.set_value(row, m.treatment, self.head, m.value)
         for var, value in m.where:
             fin = isinstance(self.sv.types[var], FiniteType)
@@ -427,7 +427,7 @@ def _empty(sv: Survey) -> pd.DataFrame:
     return pd.DataFrame({v: pd.Series([], dtype=object) for v in sv.names})
 
 
-def _template(sv: Survey, names: list[str], rhs: str) -> pd.DataFrame:
+def _template(sv: Survey, names: list[str]) -> pd.DataFrame:
     """A frame to build the model spec on: each finite column a Categorical of the levels
     present, each numeric one its distinct values where known (so that ``C(v)`` learns them
     all) or points of its range, cycled to a common length."""

@@ -163,6 +163,9 @@ def _kind(col: pd.Series) -> str | None:
         return "bool"
     if pd.api.types.is_numeric_dtype(col):
         return "number"
+    if isinstance(col.iloc[0], bool | np.bool_) and \
+            col.map(lambda v: isinstance(v, bool | np.bool_)).all():
+        return "bool"  # a chunk whose missing values made the column objects
     return "text"
 
 
