@@ -184,8 +184,8 @@ def _by_moments(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type],
                 z: frozenset[str], covariates: list[str], adjust: Iterable[str] | None,
                 att: bool, outcome: str | None, trusted: bool, missing: str, level: float,
                 bootstrap: int) -> EffectEstimate | str:
-    """The g-formula with a linear outcome model from moments summed over the chunks of
-    ``data`` (``moments``), or why it cannot be (then the caller reads the data whole)."""
+    """The g-formula from sums over the chunks of ``data`` (``survey``, ``moments``: a linear
+    or logistic outcome model), or why it cannot be (then the caller reads the data whole)."""
     from causaldsl.estimation import moments
     from causaldsl.estimation.survey import survey
 
@@ -218,12 +218,13 @@ def _by_moments(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type],
     stub = Problem("gformula", (), tuple(Family(f) for f in res.families), None, (), None, 2,
                    None, ())
     models = _models(stub, fit, {"outcome": res.columns}, q)
-    passes = "two passes" if "logistic" not in res.families else \
-        "passes (one per Newton step of the logistic fit)"
+    passes = "three passes" if "logistic" not in res.families else \
+        "a pass per Newton step of the logistic fit and three more"
     return EffectEstimate(
         value, se, f"gformula, adjusting for {show_set(z)}" if z else "gformula, no adjustment",
-        query=str(q), method="gformula", described=f"{DESCRIBED['gformula']}, from sums over the data "
-        f"read in chunks, in {passes}", ci=(value - zq * se, value + zq * se),
+        query=str(q), method="gformula",
+        described=f"{DESCRIBED['gformula']}, from sums over the data read in chunks, in {passes}",
+        ci=(value - zq * se, value + zq * se),
         level=level, n=sv.n, dropped=sv.dropped, censored=sv.censored or None,
         adjustment=tuple(g.sort(z)), means=_means(q, fit), diagnostics={},
         warnings=tuple(_outside(lambda v: sv.ranges[v], q, points)),
