@@ -1,7 +1,8 @@
 """Data in a Dask DataFrame: the plug-in's sufficient statistics (the distinct rows of the
 columns it needs, with their counts) are computed by Dask where the partitions are, and only
 they come back; the answers, types and messages equal those of the same rows in pandas. The
-model-based estimators compute the needed columns into memory. Dask is test-only and optional
+g-formula's moments are summed there too (test_moments.py); IPW, AIPW and IV compute the needed
+columns into memory. Dask is test-only and optional
 (its synchronous scheduler and its default threaded one stand for a cluster's here)."""
 
 from __future__ import annotations

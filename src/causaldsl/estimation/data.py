@@ -6,8 +6,9 @@ a finite type of the labels seen). Missing values are an error unless ``missing=
 (complete cases) or ``missing="censored"`` (rows missing only an outcome are kept, marked
 censored: ``Dataset.observed``). A Dask DataFrame (Dask is optional) gives the counting
 estimators its distinct rows and their counts, computed where its partitions live
-(``load_counts``), and the others its needed columns, computed into memory. pandas is imported
-here, lazily, never by ``causal check``."""
+(``load_counts``), and the others its needed columns, computed into memory (the g-formula sums
+its moments over its partitions instead: ``chunks``, ``survey``, ``moments``). pandas is
+imported here, lazily, never by ``causal check``."""
 
 from __future__ import annotations
 
@@ -334,9 +335,7 @@ def _typed_dataset(cols: pd.DataFrame, source: str, declared: Mapping[str, Type]
     observed = None
     if any(gaps.values()):
         if missing == "error":
-            bad = [f"{v} ({k} of {total} rows)" for v, k in gaps.items() if k]
-            raise DataError(f"{source}: missing values in {', '.join(bad)}; drop incomplete "
-                            "rows with missing='drop' (--missing drop), or fill them first")
+            raise missing_values(source, gaps, total)
         held = [v for v in cols.columns if v in outcomes and gaps[v]] \
             if missing == "censored" else []
         keep = ~cols.drop(columns=held).isna().any(axis=1).to_numpy()
@@ -347,7 +346,7 @@ def _typed_dataset(cols: pd.DataFrame, source: str, declared: Mapping[str, Type]
         if held:
             observed, cols = _censor(cols, held, source)
     if len(cols) == 0 or (weights is not None and not weights.sum()):
-        raise DataError(f"{source} has no {'complete ' if dropped else ''}rows")
+        raise no_rows(source, dropped)
     out: dict[str, Any] = {}
     types: dict[str, Type] = {}
     inferred = []
@@ -362,6 +361,22 @@ def _typed_dataset(cols: pd.DataFrame, source: str, declared: Mapping[str, Type]
                    dropped, tuple(inferred), weights, observed)
 
 
+def missing_values(source: str, gaps: Mapping[str, int], total: int) -> DataError:
+    """The error for missing values under ``missing="error"``: each column's count."""
+    bad = [f"{v} ({k} of {total} rows)" for v, k in gaps.items() if k]
+    return DataError(f"{source}: missing values in {', '.join(bad)}; drop incomplete rows "
+                     "with missing='drop' (--missing drop), or fill them first")
+
+
+def no_rows(source: str, dropped: int) -> DataError:
+    return DataError(f"{source} has no {'complete ' if dropped else ''}rows")
+
+
+def all_censored(source: str, held: Sequence[str]) -> DataError:
+    return DataError(f"{source}: no row has a value of {', '.join(held)}: every row is "
+                     "censored, so there is nothing to fit the outcome model on")
+
+
 def _censor(cols: pd.DataFrame, held: list[str], source: str
             ) -> tuple[np.ndarray | None, pd.DataFrame]:
     """Which rows have every outcome in ``held``, and the columns with each censored row's
@@ -369,8 +384,7 @@ def _censor(cols: pd.DataFrame, held: list[str], source: str
     column types as usual; the estimators never read it)."""
     seen = ~cols[held].isna().any(axis=1).to_numpy()
     if len(cols) and not seen.any():
-        raise DataError(f"{source}: no row has a value of {', '.join(held)}: every row is "
-                        "censored, so there is nothing to fit the outcome model on")
+        raise all_censored(source, held)
     if seen.all():
         return None, cols
     cols = cols.copy()
@@ -399,20 +413,15 @@ def _typed(col: pd.Series, name: str, t: Type, source: str,
 
     if isinstance(t, RealType):
         if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-            sample = ", ".join(repr(x) for x in col.unique()[:3])
-            raise DataError(f"{source}: column {name} holds labels ({sample}, …) but {name} is "
-                            f"{'declared ' if t != RealType() else ''}{t}; declare it a finite "
-                            "type, or give numbers")
+            raise labels_for_real(source, name, t, col.unique()[:3])
         x = col.to_numpy(dtype=np.float64)
         if not np.isfinite(x).all():
-            raise DataError(f"{source}: column {name} has {int((~np.isfinite(x)).sum())} "
-                            "infinite values")
+            raise infinite_values(source, name, int((~np.isfinite(x)).sum()))
         outside = (x < t.low) | (x > t.high)
         out = x[outside]
         if out.size:
             k = out.size if weights is None else int(weights[outside].sum())
-            raise DataError(f"{source}: column {name} has {k} values outside {t} "
-                            f"(e.g. {out[0]:g})")
+            raise outside_type(source, name, t, k, out[0])
         return x
     if not isinstance(t, FiniteType):  # pragma: no cover - only finite, real and opaque exist
         raise DataError(f"{name} has type {t}, which data cannot fill")
@@ -424,6 +433,21 @@ def _typed(col: pd.Series, name: str, t: Type, source: str,
                                 int(at.sum() if weights is None else weights[at].sum()))
     return pd.Categorical.from_codes(where[codes], categories=list(range(t.size))) \
         .rename_categories([show_label(x) for x in t.values])
+
+
+def labels_for_real(source: str, name: str, t: RealType, sample: Sequence[Any]) -> DataError:
+    shown = ", ".join(repr(x) for x in sample)
+    return DataError(f"{source}: column {name} holds labels ({shown}, …) but {name} is "
+                     f"{'declared ' if t != RealType() else ''}{t}; declare it a finite type, "
+                     "or give numbers")
+
+
+def infinite_values(source: str, name: str, k: int) -> DataError:
+    return DataError(f"{source}: column {name} has {k} infinite values")
+
+
+def outside_type(source: str, name: str, t: RealType, k: int, example: float) -> DataError:
+    return DataError(f"{source}: column {name} has {k} values outside {t} (e.g. {example:g})")
 
 
 def _label_index(t: FiniteType, value: Any, name: str, source: str, rows: int) -> int:

@@ -89,6 +89,39 @@ def check_safe(formula: str, columns: Sequence[str], what: str) -> None:
                                      f"the columns it may use ({', '.join(columns)})")
 
 
+#: formulaic's transforms whose state is learnt from the data they are built on (a mean, a
+#: scale, knots, an orthogonal basis) or that read neighbouring rows (``lag``).
+LEARNT = frozenset({"center", "scale", "standardize", "poly", "bs", "cs", "cr", "cc", "te",
+                    "lag"})
+
+
+def calls(formula: str) -> tuple[set[str], set[str]]:
+    """The functions a formula's factors call, and the names inside its ``C(...)`` factors
+    (columns made categorical, whose levels formulaic learns from the data)."""
+    from formulaic import Formula
+
+    try:
+        parsed = Formula(formula)
+    except Exception as e:
+        raise QueryError(f"the formula {formula!r} does not parse: {e}") from None
+    funcs: set[str] = set()
+    categorical: set[str] = set()
+    for term in _terms(parsed):
+        for factor in term.factors:
+            try:
+                tree = ast.parse(str(factor.expr), mode="eval")
+            except SyntaxError:
+                continue  # a backquoted name
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call):
+                    name = ast.unparse(node.func)
+                    funcs.add(name)
+                    if name == "C" and node.args:
+                        categorical |= {n.id for n in ast.walk(node.args[0])
+                                        if isinstance(n, ast.Name)}
+    return funcs, categorical
+
+
 def _terms(parsed: Any) -> list[Any]:
     out: list[Any] = []
     stack = [parsed]
@@ -124,6 +157,14 @@ class Design:
     @property
     def array(self) -> np.ndarray:
         return np.asarray(self.matrix, dtype=np.float64)
+
+    def on(self, frame: pd.DataFrame) -> np.ndarray:
+        """The formula's model matrix on other rows, with this design's columns."""
+        try:
+            return np.asarray(self.spec.get_model_matrix(frame), dtype=np.float64)
+        except Exception as e:
+            raise DataError(f"the {self.what} model cannot be evaluated on the data: "
+                            f"{_short(e)}") from None
 
     def at(self, frame: pd.DataFrame) -> np.ndarray:
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -23,23 +23,18 @@ from causaldsl.analysis.adjustment import (
 from causaldsl.analysis.identify import graph_of
 from causaldsl.core.errors import DataError, QueryError
 from causaldsl.core.progress import callback
-from causaldsl.core.types import FiniteType, Label, OpaqueType, Type, show_label
+from causaldsl.core.types import FiniteType, OpaqueType, Type, show_label
+from causaldsl.estimation import chunks, plugin
 from causaldsl.estimation import design as D
-from causaldsl.estimation import plugin
+from causaldsl.estimation import rows as R
 from causaldsl.estimation.data import Dataset, load
 from causaldsl.estimation.estimators import METHODS, Estimator, Problem, Term
-from causaldsl.estimation.glm import check_design, check_fit, family_for
-from causaldsl.estimation.question import Outcome, Question, read_question
+from causaldsl.estimation.glm import Family, check_design, check_fit, family_for
+from causaldsl.estimation.question import Question, read_question
 from causaldsl.model.estimate import EffectEstimate
 from causaldsl.model.graph import ADMG, show_set
 from causaldsl.syntax.query import Prob
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-#: A numeric treatment with at most this many distinct values may be weighted (IPW, AIPW) as
-#: discrete levels; beyond it only the g-formula's outcome model applies.
-MAX_LEVELS = 20
 #: ``auto`` picks the plug-in when every variable is finite and the data hold at least this
 #: many rows per cell of the joint table (on average); else a model-based estimator.
 PER_CELL = 10
@@ -123,6 +118,14 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
             raise  # pragma: no cover - _no_backdoor said there is no set
     z = _adjustment(g, question, adjust)
     covariates = list(g.sort(z | set(question.strata)))
+    notes: list[str] = []
+    if method == "gformula" and chunks.out_of_core(data):
+        answer = _by_moments(g, question, data, declared, z, covariates, adjust, att, outcome,
+                             trusted, missing, level, bootstrap)
+        if isinstance(answer, EffectEstimate):
+            return answer
+        notes.append(f"{chunks.source_of(data)} was read into memory, not in chunks: "
+                     f"{answer}")
     ds = load(data, [x, *ys, *covariates], declared, missing=missing, outcomes=ys)
     points = _continuous_strata(ds, question)
     if points:
@@ -162,14 +165,71 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
     details["models"] = _models(problem, fit, names, question)
     diagnostics, warnings = _overlap(problem, fit, ds, x, covariates) \
         if fit.propensity is not None else ({}, [])
-    warnings += _outside(ds, question, points)
+    warnings += _outside(lambda v: _range(ds.values(v)), question, points)
     return EffectEstimate(
         value, se, f"{method}, adjusting for {show_set(z)}" if z else f"{method}, no adjustment",
         query=str(question), method=method, described=DESCRIBED[method], ci=ci, level=level,
         n=ds.n, dropped=ds.dropped, censored=ds.censored or None, adjustment=tuple(g.sort(z)),
         means=_means(question, fit),
-        diagnostics=diagnostics, warnings=tuple(warnings), interval="bootstrap percentile"
-        if bootstrap else "normal, sandwich standard error", **details)
+        diagnostics=diagnostics, warnings=tuple(notes + warnings),
+        interval="bootstrap percentile" if bootstrap else "normal, sandwich standard error",
+        **details)
+
+
+def _range(col: np.ndarray) -> tuple[float, float]:
+    return float(col.min()), float(col.max())
+
+
+def _by_moments(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type],
+                z: frozenset[str], covariates: list[str], adjust: Iterable[str] | None,
+                att: bool, outcome: str | None, trusted: bool, missing: str, level: float,
+                bootstrap: int) -> EffectEstimate | str:
+    """The g-formula from sums over the chunks of ``data`` (``survey``, ``moments``: a linear
+    or logistic outcome model), or why it cannot be (then the caller reads the data whole)."""
+    from causaldsl.estimation import moments
+    from causaldsl.estimation.survey import survey
+
+    if bootstrap:
+        return "a bootstrap resamples rows, which needs them in memory"
+    x, ys = q.treatment, list(q.outcomes)
+    if outcome is not None and not trusted:  # before a pass over the data
+        D.check_safe(D.right_side(outcome, q.outcomes), [x, *covariates], "outcome")
+    sv = survey(data, [x, *ys, *covariates], declared, missing=missing, outcomes=ys)
+    points = [v for v in q.strata if not isinstance(sv.types[v], FiniteType)]
+    if points:
+        _at_points(g, q, points, "gformula", adjust, att)
+        z = frozenset(q.strata)
+        if set(covariates) != z:
+            covariates = list(g.sort(z))
+            sv = survey(data, [x, *ys, *covariates], declared, missing=missing, outcomes=ys)
+    cols = [x, *covariates]
+    rhs = D.main_effects(cols) if outcome is None else D.right_side(outcome, q.outcomes)
+    if outcome is not None and not trusted:
+        D.check_safe(rhs, cols, "outcome")
+    why = moments.unsupported(sv, rhs)
+    if why is not None:
+        return why
+    res = moments.gformula(data, q, sv, covariates, rhs)
+    fit = res.fit
+    coefs = np.array([m.coef for m in q.means])
+    value = float(fit.means @ coefs)
+    se = float(np.sqrt(max(coefs @ fit.mean_cov() @ coefs, 0.0)))
+    zq = NormalDist().inv_cdf(0.5 + level / 2)
+    stub = Problem("gformula", (), tuple(Family(f) for f in res.families), None, (), None, 2,
+                   None, ())
+    models = _models(stub, fit, {"outcome": res.columns}, q)
+    passes = "three passes" if "logistic" not in res.families else \
+        "a pass per Newton step of the logistic fit and three more"
+    return EffectEstimate(
+        value, se, f"gformula, adjusting for {show_set(z)}" if z else "gformula, no adjustment",
+        query=str(q), method="gformula",
+        described=f"{DESCRIBED['gformula']}, from sums over the data read in chunks, in {passes}",
+        ci=(value - zq * se, value + zq * se),
+        level=level, n=sv.n, dropped=sv.dropped, censored=sv.censored or None,
+        adjustment=tuple(g.sort(z)), means=_means(q, fit), diagnostics={},
+        warnings=tuple(_outside(lambda v: sv.ranges[v], q, points)),
+        interval="normal, sandwich standard error", se_sandwich=se, models=models,
+        read="in chunks")
 
 
 def _plugin(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type], level: float,
@@ -300,13 +360,13 @@ def _at_points(g: ADMG, q: Question, points: list[str], method: str,
     return "gformula"
 
 
-def _outside(ds: Dataset, q: Question, points: list[str]) -> list[str]:
+def _outside(ranges: Callable[[str], tuple[float, float]], q: Question, points: list[str]
+             ) -> list[str]:
     """A warning for each continuous stratum's value outside the data's range of it."""
     out = []
     for v, value in dict.fromkeys((v, w) for m in q.means for v, w in m.where if v in points):
-        col = ds.values(v)
-        lo, hi = float(col.min()), float(col.max())
-        if not lo <= _number(value, v) <= hi:
+        lo, hi = ranges(v)
+        if not lo <= R.number(value, v) <= hi:
             out.append(f"{v} = {show_label(value)} is outside the data's range of {v} "
                        f"([{lo:g}, {hi:g}]): the answer extrapolates the outcome model")
     return out
@@ -363,80 +423,7 @@ def _event(v: str) -> Any:
 
 def _discrete(ds: Dataset, x: str) -> bool:
     return isinstance(ds.types[x], FiniteType) or \
-        len(np.unique(ds.values(x))) <= MAX_LEVELS
-
-
-def _levels(ds: Dataset, x: str, needed: bool) -> tuple[list[Any], np.ndarray | None]:
-    """The treatment's levels (labels, or numbers) and each row's level index; None when the
-    estimator needs no treatment levels (the g-formula for a numeric treatment)."""
-    t = ds.types[x]
-    if isinstance(t, FiniteType):
-        codes = ds.codes(x)
-        present = np.unique(codes)
-        where = np.full(t.size, -1)
-        where[present] = np.arange(len(present))
-        return [t.values[i] for i in present], where[codes]
-    vals = ds.values(x)
-    uniq = np.unique(vals)
-    if not needed:
-        return [], None
-    if len(uniq) > MAX_LEVELS:
-        raise DataError(f"{x} has {len(uniq)} distinct values; weighting (ipw, aipw) and the "
-                        f"effect on the treated need a treatment with at most {MAX_LEVELS} "
-                        "levels: declare it finite, or use method gformula")
-    return [float(u) for u in uniq], np.searchsorted(uniq, vals)
-
-
-def _level_of(levels: list[Any], ds: Dataset, x: str, value: Label) -> int:
-    t = ds.types[x]
-    if isinstance(t, FiniteType):
-        label = t.values[_position(ds, x, value)]
-        if label not in levels:
-            raise DataError(f"no row of {ds.source} has {x} = {show_label(label)}: its effect "
-                            "cannot be estimated from these data")
-        return levels.index(label)
-    num = _number(value, x)
-    if num not in levels:
-        raise DataError(f"no row of {ds.source} has {x} = {show_label(value)}; weighting needs "
-                        f"a value the data hold ({', '.join(f'{v:g}' for v in levels)})")
-    return levels.index(num)
-
-
-def _number(value: Label, x: str) -> float:
-    if isinstance(value, bool):
-        return float(value)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise QueryError(f"{x} is numeric in the data, so its value {value!r} must be a "
-                         "number") from None
-
-
-def _indicator(ds: Dataset, var: str, value: Label) -> np.ndarray:
-    t = ds.types[var]
-    if isinstance(t, FiniteType):
-        return (ds.codes(var) == _position(ds, var, value)).astype(np.float64)
-    return (ds.values(var) == _number(value, var)).astype(np.float64)
-
-
-def _position(ds: Dataset, var: str, value: Label) -> int:
-    """A value's position in a finite column's type; where the type was read from the column
-    (not declared), a value outside it is one no row has: a DataError that says so."""
-    t = ds.types[var]
-    assert isinstance(t, FiniteType)
-    if var in ds.inferred and value not in t:
-        raise DataError(f"no row of {ds.source} has {var} = {show_label(value)} (the column's "
-                        f"values: {', '.join(show_label(v) for v in t.values)})")
-    return t.index(value)
-
-
-def _outcome_values(ds: Dataset, o: Outcome) -> np.ndarray:
-    if o.var is not None:
-        return ds.values(o.var)
-    out = np.ones(ds.n)
-    for var, value in o.events:
-        out = out * _indicator(ds, var, value)
-    return out
+        len(np.unique(ds.values(x))) <= R.MAX_LEVELS
 
 
 def _problem(method: str, q: Question, ds: Dataset, covariates: list[str],
@@ -445,11 +432,11 @@ def _problem(method: str, q: Question, ds: Dataset, covariates: list[str],
     x = q.treatment
     att = any(m.treated is not None for m in q.means)
     weighting = method in ("ipw", "aipw")
-    levels, treatment = _levels(ds, x, weighting or att)
+    levels, treatment = R.levels_of(ds, x, weighting or att)
     outcomes = list(dict.fromkeys(m.outcome for m in q.means))
-    fs = [_outcome_values(ds, o) for o in outcomes]
+    fs = [R.outcome_values(ds, o) for o in outcomes]
     families = tuple(family_for(f) for f in fs)
-    frame = _present(ds.frame[[x, *covariates]])
+    frame = R.present(ds.frame[[x, *covariates]])
     names: dict[str, list[str]] = {}
     design = prop_design = None
     design_at: list[np.ndarray] = []
@@ -457,19 +444,19 @@ def _problem(method: str, q: Question, ds: Dataset, covariates: list[str],
     values = []  # the treatment settings, by level index for the design's copies
     for m in q.means:
         if treatment is not None:
-            lvl = _level_of(levels, ds, x, m.value)
+            lvl = R.level_of(levels, ds, x, m.value)
         else:
-            v = _number(m.value, x)
+            v = R.number(m.value, x)
             if v not in values:
                 values.append(v)
             lvl = values.index(v)
-        treated = None if m.treated is None else _level_of(levels, ds, x, m.treated)
+        treated = None if m.treated is None else R.level_of(levels, ds, x, m.treated)
         where = np.ones(ds.n)
         if any(not isinstance(ds.types[var], FiniteType) for var, _ in m.where):
             terms.append(Term(outcomes.index(m.outcome), lvl, where))  # at a point: below
             continue
         for var, value in m.where:
-            where = where * _indicator(ds, var, value)
+            where = where * R.indicator(ds, var, value)
         if not where.any():
             raise DataError(f"no row of {ds.source} is in the stratum "
                             f"{', '.join(f'{v} = {show_label(w)}' for v, w in m.where)} "
@@ -483,8 +470,8 @@ def _problem(method: str, q: Question, ds: Dataset, covariates: list[str],
         dsg = D.Design(rhs, frame, "outcome")
         design, names["outcome"] = dsg.array, dsg.columns
         settings = levels if treatment is not None else values
-        design_at = [dsg.at(_set(frame, x, ds, v)) for v in settings]
-        terms = [_at_point(t, m, dsg, frame, ds) for t, m in zip(terms, q.means, strict=True)]
+        design_at = [dsg.at(R.set_value(frame, x, ds, v)) for v in settings]
+        terms = [R.at_point(t, m, dsg, frame, ds) for t, m in zip(terms, q.means, strict=True)]
         if len(design_at) > 1 and all(np.array_equal(design_at[0], d) for d in design_at[1:]):
             raise QueryError(f"the outcome model {rhs.strip()!r} does not use the treatment "
                              f"{x}, so it cannot tell the treatment's settings apart")
@@ -505,48 +492,6 @@ def _problem(method: str, q: Question, ds: Dataset, covariates: list[str],
         raise DataError(f"every row of {ds.source} has {x} = {show_label(levels[0])}: "
                         "weighting needs rows at two settings at least")
     return prob, names
-
-
-def _present(frame: pd.DataFrame) -> pd.DataFrame:
-    """The columns for the nuisance models, each finite one with only the levels some row has:
-    a level of a declared type that no row has would be an all-zero column of the design, which
-    no model can fit (the treatment's levels asked of are checked to be present, _level_of)."""
-    import pandas as pd
-
-    out = frame.copy()
-    for c in out.columns:
-        if isinstance(out[c].dtype, pd.CategoricalDtype):
-            out[c] = out[c].cat.remove_unused_categories()
-    return out
-
-
-def _at_point(t: Term, m: Any, dsg: D.Design, frame: pd.DataFrame, ds: Dataset) -> Term:
-    """A term within a stratum with a continuous variable, as the outcome model's design row at
-    the treatment's value and the strata's (the strata are then the adjustment set)."""
-    if all(isinstance(ds.types[v], FiniteType) for v, _ in m.where):
-        return t
-    row = _set(frame.iloc[:1], m.treatment, ds, m.value)
-    for var, value in m.where:
-        if isinstance(ds.types[var], FiniteType):
-            _position(ds, var, value)  # a label no row has: said as for a finite stratum
-        row = _set(row, var, ds, value if isinstance(ds.types[var], FiniteType)
-                   else _number(value, var))
-    return Term(t.outcome, t.level, t.where, t.treated, dsg.at(row)[0])
-
-
-def _set(frame: pd.DataFrame, x: str, ds: Dataset, value: Any) -> pd.DataFrame:
-    """The data with every row's treatment set to ``value``."""
-    import pandas as pd
-
-    out = frame.copy()
-    t = ds.types[x]
-    if isinstance(t, FiniteType):
-        cats = list(out[x].cat.categories)  # the levels present (see _present), by label
-        at = cats.index(show_label(t.values[t.index(value)]))
-        out[x] = pd.Categorical.from_codes(np.full(len(out), at), categories=cats)
-    else:
-        out[x] = float(value)
-    return out
 
 
 def _check_fits(est: Estimator, p: Problem, fit: Any, names: Mapping[str, Sequence[str]]

@@ -191,6 +191,27 @@ def check_design(design: np.ndarray, what: str, names: list[str]) -> None:
         raise FitError(f"the {what} model's columns are collinear")  # pragma: no cover
 
 
+def check_gram(gram: np.ndarray, n: int, what: str, names: list[str]) -> None:
+    """``check_design`` from the design's Gram matrix ``XᵀX`` and its rows ``n`` (data read in
+    chunks): an eigenvalue of ``XᵀX`` at most the largest times max(n, p) times the float64
+    epsilon counts as zero. That is ``matrix_rank``'s tolerance on X's squared singular values,
+    since an eigenvalue of ``XᵀX`` is only known to about epsilon times the largest, so a
+    design whose columns are within about 1e-5 of collinear is refused here and not in
+    memory."""
+    def rank(j: int) -> int:
+        lam = np.linalg.eigvalsh(gram[:j, :j])
+        return int((lam > lam.max() * max(n, j) * np.finfo(np.float64).eps).sum())
+
+    p = gram.shape[1]
+    if rank(p) < p:
+        for j in range(1, p + 1):
+            if rank(j) < j:
+                raise FitError(f"the {what} model's columns are collinear: {names[j - 1]} is a "
+                               "combination of the columns before it (a covariate constant in "
+                               "the data, or a level no row has); drop it or write the model")
+        raise FitError(f"the {what} model's columns are collinear")  # pragma: no cover
+
+
 def check_fit(family: Family, design: np.ndarray, y: np.ndarray, beta: np.ndarray,
               what: str) -> None:
     """A logistic fit that has not converged, or whose fitted probabilities reach 0 or 1, is

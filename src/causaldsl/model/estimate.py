@@ -102,7 +102,7 @@ class EffectEstimate(Estimate, Drawable):
         out["models"] = {name: {c: {"coef": b, "se": s} for c, (b, s) in coefs.items()}
                          for name, coefs in d.get("models", {}).items()}
         for k in ("dropped", "censored", "bootstrap", "bootstrap_failed", "se_sandwich", "se_delta",
-                  "instrument", "first_stage_F", "estimands", "described"):
+                  "instrument", "first_stage_F", "estimands", "described", "read"):
             if k in d:
                 out[k] = d[k]
         return out
