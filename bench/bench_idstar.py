@@ -25,9 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from causaldsl.analysis.estimand import Zero
 from causaldsl.analysis.idstar import CfEvent, idc_star
 from causaldsl.analysis.idstar import event as ev
-from causaldsl.core.errors import NotIdentifiable
+from causaldsl.core.errors import NotIdentifiable, ZeroProbabilityError
 from causaldsl.model.graph import ADMG
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' y0 converter
@@ -116,18 +117,20 @@ def run_y0(yg: Any, gamma: dict[Any, Any], delta: dict[Any, Any]) -> str:
     except Unidentifiable:
         return "refused"
     except ValueError as e:
-        if "returned 0" in str(e):
-            return "zero"
+        if "returned 0" in str(e):  # IDC*'s line 1: the evidence is inconsistent
+            return "undefined"
         raise
     return "identified"
 
 
 def run_ours(g: ADMG, gamma: list[CfEvent], delta: list[CfEvent], experiments: bool) -> str:
     try:
-        idc_star(g, gamma, delta, experiments=experiments)
-    except NotIdentifiable as e:
-        return "zero" if e.reason == "inconsistent" else "refused"
-    return "identified"
+        est = idc_star(g, gamma, delta, experiments=experiments)
+    except NotIdentifiable:
+        return "refused"
+    except ZeroProbabilityError:
+        return "undefined"
+    return "zero" if isinstance(est, Zero) else "identified"
 
 
 def fresh(g: ADMG) -> ADMG:

@@ -8,7 +8,6 @@ of its canonical response-function model), to 1e-9.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 from collections import Counter
@@ -20,10 +19,13 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from causaldsl import QueryError
+from causaldsl.analysis.estimand import ZERO, P, Product, Quotient, Sum, Zero
 from causaldsl.analysis.identify import identify
 from causaldsl.analysis.idstar import event as ev
-from causaldsl.analysis.idstar import id_star, idc_star, make_cg
+from causaldsl.analysis.idstar import id_star, idc_star, is_testable, make_cg
+from causaldsl.backends.estimand_eval import CompiledEstimand, JointSource, evaluate
 from causaldsl.core.errors import NotIdentifiable, ZeroProbabilityError
+from causaldsl.core.types import FiniteType
 from causaldsl.model.graph import ADMG
 from tests.analysis.test_identify import G, model_for
 from tests.backends.test_properties import Spec, random_models
@@ -86,14 +88,89 @@ def test_probability_of_necessity_and_sufficiency_is_a_conflict():
     assert reason(id_star, G("X>W W>Y"), [ev("Y", 1, X=1), ev("Y", 0, X=0)]) == "conflict"
 
 
-def test_inconsistent_events():
+def test_an_inconsistent_event_is_zero():
+    """ID*'s lines 2-3 and make-cg's merges (Shpitser & Pearl 2008): an event that cannot
+    happen has probability 0 in every model, so ID* returns 0 (not a refusal)."""
     g = G("X>Y")
-    assert reason(id_star, g, [ev("Y", 1, X=1), ev("Y", 0, X=1)]) == "inconsistent"
-    assert reason(id_star, g, [ev("X", 0, X=1)]) == "inconsistent"       # x_x'
+    for events in ([ev("Y", 1, X=1), ev("Y", 0, X=1)],   # y_x ∧ y'_x: one variable
+                   [ev("X", 0, X=1)],                     # x'_x: X set to 1 is 1
+                   [ev("Y", 1, X=1), ev("Y", 0), ev("X", 1)],  # Lemma 24: Y_x = Y given X = x
+                   [ev("Y", 1, X=1), ev("X", 0, X=1)]):   # a consistent term beside one that is not
+        est = id_star(g, events)
+        assert est == ZERO and isinstance(est, Zero), events
+        assert str(est) == "0" and est.latex() == "0" and est.to_sympy() == 0
+        assert "0 in every model: the event is inconsistent" in est.why
+    assert "Y[X = 1] = 1 and Y = 0 name one variable" in \
+        id_star(g, [ev("Y", 1, X=1), ev("Y", 0), ev("X", 1)]).why
+    assert "X[X = 1] = 0: its world sets X to 1" in id_star(g, [ev("X", 0, X=1)]).why
     assert str(id_star(g, [ev("X", 1, X=1)])) == "1"                      # x_x
-    # merged by Lemma 24: Y_x and Y are one variable once X = x is observed
-    assert reason(id_star, g, [ev("Y", 1, X=1), ev("Y", 0), ev("X", 1)]) == "inconsistent"
-    assert reason(idc_star, g, [ev("Y", 1)], [ev("X", 0, X=1)]) == "inconsistent"
+    # from experiments too (the papers' verdict): 0 is identified
+    assert is_testable(g, [ev("X", 0, X=1)]) and id_star(g, [ev("X", 0, X=1)], None, True) == ZERO
+
+
+def test_idc_star_zero_and_undefined():
+    """IDC*: γ inconsistent with the evidence is 0 (line 3); evidence inconsistent by itself
+    has probability zero, so the conditional is undefined (line 1): a ZeroProbabilityError,
+    as the model's own answer to that conditional is."""
+    g = G("X>Y")
+    assert idc_star(g, [ev("X", 0, X=1)], [ev("Y", 1)]) == ZERO
+    assert idc_star(g, [ev("Y", 1, X=1)], [ev("Y", 0), ev("X", 1)]) == ZERO  # Lemma 24
+    # evidence that its world settles (x_x) is dropped: P(y_x | x_x) = P(y_x) = P(y | x)
+    assert str(idc_star(g, [ev("Y", 1, X=1)], [ev("X", 1, X=1)])) == "P(y=1|x=1)"
+    with pytest.raises(ZeroProbabilityError, match=re.escape(
+            "P(Y | X[X = 1] = 0) is undefined: its evidence X[X = 1] = 0 has probability zero "
+            "in every model (X[X = 1] = 0: its world sets X to 1)")):
+        idc_star(g, [ev("Y")], [ev("X", 0, X=1)])
+    with pytest.raises(ZeroProbabilityError, match="undefined"):
+        idc_star(g, [ev("Y", 1)], [ev("Y", 1, X=1), ev("Y", 0, X=1)])
+    assert not is_testable(g, [ev("Y")], [ev("X", 0, X=1)])
+    for q in ("P(X[X = x1] = x0 | Y = y1)", "P(Y[X = x1] = y1 | Y = y0, X = x1)",
+              "P(X[X = x1] = x0, Y)", "P(Y[X = x1] = y1, Y = y0, X = x1)"):
+        check(g, q)
+    m = model_for(g, 0)
+    with pytest.raises(ZeroProbabilityError, match="undefined"):
+        identify(m, "P(Y | X[X = x1] = x0)")
+    with pytest.raises(ZeroProbabilityError):  # the model agrees: no such evidence
+        m.with_response_functions().query("P(Y | X[X = x1] = x0)")
+
+
+def test_zero_inside_a_product_or_sum_is_zero():
+    """0 × … = 0, Σ 0 = 0 and 0 / d = 0, so a zero sub-term leaves a readable 0; a zero
+    keeps its reason through them."""
+    z = Zero("why not")
+    for e in (Product((P(("x",)), z)), Sum(("x",), Product((P(("x",)), z))),
+              Quotient(z, P(("y",))), Product((Quotient(P(("x",)), P(("y",))), z)),
+              Sum(("x", "w"), Product((P(("w",)), Sum(("x",), Product((z, P(("x",)))))))),
+              ):
+        out = e.simplify()
+        assert out == ZERO and out.why == "why not", e
+        assert out.bind({"x": 1}) is out and not out.free
+    # nested counterfactuals: the sum over m of a zero
+    r = identify(G("X>M M>Y X>Y"), "P(Y[X = 1, M = M[X = 0]] = 1, X[X = 0] = 1)")
+    assert r.formula() == "0" and r.method == "id*"
+    assert str(r) == "P(Y[X = 1, M = M[X = 0]] = 1, X[X = 0] = 1) = 0"
+
+
+def test_zero_evaluates_to_zero_on_any_distribution():
+    """On a joint table (NumPy), compiled (JAX), and shaped like the query: a table of zeros
+    over the open outcome."""
+    g = G("X>Y")
+    m = model_for(g, 1)
+    joint = np.asarray(m.query("P(X, Y)").probs)
+    r = identify(g, "P(X[X = x1] = x0)")
+    assert r.estimand == ZERO
+    assert r.evaluate(m) == 0.0
+    types = {v: m.variables[v].type for v in ("X", "Y")}
+    assert r.evaluate(joint, names=["X", "Y"], types=types) == 0.0
+    table = identify(m, "P(X[X = x1] = x0, Y)").evaluate(m)
+    assert np.array_equal(np.asarray(table.probs), [0.0, 0.0])
+    assert evaluate(ZERO, JointSource(joint, ["X", "Y"]), ("Y",)).tolist() == [0.0, 0.0]
+    compiled = CompiledEstimand(ZERO, ["X", "Y"], [FiniteType("X", [0, 1]),
+                                                   FiniteType("Y", [0, 1])], ("X",))
+    assert np.asarray(compiled(joint)).tolist() == [0.0, 0.0]
+    assert np.asarray(compiled.batch(np.stack([joint, joint]))).tolist() == [[0.0, 0.0]] * 2
+    assert not np.any(compiled.jacobian(joint))  # the delta method's gradient: none
+    assert r.compile(["X", "Y"], types)(joint) == 0.0  # what the plug-in estimator runs
 
 
 def test_two_worlds_through_a_mediator_with_separate_noise():
@@ -178,10 +255,13 @@ def counterfactual_setups(draw: st.DrawFn) -> tuple[Spec, str]:
         y = draw(st.sampled_from(obs))
         name = y
         if world:
-            x = draw(st.sampled_from([v for v in obs if v != y] or obs))
+            # now and then a world that sets the outcome itself (X[X = x], inconsistent
+            # where the values differ: ID*'s lines 2-3)
+            own = draw(st.integers(0, 4)) == 0
+            x = y if own else draw(st.sampled_from([v for v in obs if v != y] or obs))
             inner = ""
             others = [v for v in obs if v not in (x, y)]
-            if nest and others:  # a nested setting: M = M[X = x'] (unnested by identify)
+            if nest and others and not own:  # a nested setting: M = M[X = x'] (unnested)
                 m = draw(st.sampled_from(others))
                 inner = f", {m} = {m}[{x} = {value(x)}]"
                 nested.append(m)
@@ -224,12 +304,16 @@ def test_master_counterfactual_formula_equals_the_multiworld_answer(setup: tuple
     except NotIdentifiable as e:
         REASONS[e.reason] += 1
         event(f"refused: {e.reason}")
-        if e.reason == "inconsistent":  # zero in every model, or evidence of probability zero
-            with contextlib.suppress(ZeroProbabilityError):
-                assert float(exact.query(q)) == 0.0, q
         return
-    REASONS["identified"] += 1
-    event(f"identified by {ident.method}")
+    except ZeroProbabilityError:  # evidence inconsistent by itself: undefined in every model
+        REASONS["undefined"] += 1
+        event("undefined")
+        with pytest.raises(ZeroProbabilityError):
+            exact.query(q)
+        return
+    zero = isinstance(ident.estimand, Zero)
+    REASONS["zero" if zero else "identified"] += 1
+    event("zero (an inconsistent event)" if zero else f"identified by {ident.method}")
     got = np.asarray(ident.evaluate(m))
     want = np.asarray(exact.query(q))
     assert np.allclose(got, want, atol=TOL, rtol=0), f"{m.admg()}\n{ident}\n{got}\n{want}"
@@ -252,8 +336,9 @@ def graph_queries(draw: st.DrawFn) -> tuple[ADMG, list[Any], list[Any]]:
     def term(world: bool) -> Any:
         y = draw(st.sampled_from(g.nodes))
         w = {}
-        if world:
-            x = draw(st.sampled_from([v for v in g.nodes if v != y]))
+        if world:  # now and then a world that sets the outcome itself (X[X = x])
+            x = y if draw(st.integers(0, 4)) == 0 else \
+                draw(st.sampled_from([v for v in g.nodes if v != y]))
             w[x] = draw(st.sampled_from([0, 1]))
         key = (y, frozenset(w.items()))
         assume(key not in seen)  # y0 keeps an event as a dict: one value per term
@@ -269,10 +354,12 @@ def ours(g: ADMG, gamma: list[Any], delta: list[Any]) -> tuple[str, str]:
     """Our verdict from experiments, y0's notion (its line 9 returns P_x(var(S)) as it is,
     where ours goes on to ID and may find a hedge), and the refusal's message."""
     try:
-        idc_star(g, gamma, delta, experiments=True)
+        est = idc_star(g, gamma, delta, experiments=True)
     except NotIdentifiable as e:
-        return ("zero" if e.reason == "inconsistent" else "refused"), str(e)
-    return "identified", ""
+        return "refused", str(e)
+    except ZeroProbabilityError as e:
+        return "undefined", str(e)
+    return ("zero", est.why) if isinstance(est, Zero) else ("identified", "")
 
 
 def theirs(g: ADMG, gamma: list[Any], delta: list[Any]) -> str | None:
@@ -280,7 +367,8 @@ def theirs(g: ADMG, gamma: list[Any], delta: list[Any]) -> str | None:
     from y0.algorithm.identify import Unidentifiable
     from y0.algorithm.identify.id_star import id_star as y0_id_star
     from y0.algorithm.identify.idc_star import idc_star as y0_idc_star
-    from y0.dsl import Variable, Zero
+    from y0.dsl import Variable
+    from y0.dsl import Zero as Y0Zero
 
     from tests.analysis.y0_graph import to_y0
 
@@ -304,13 +392,13 @@ def theirs(g: ADMG, gamma: list[Any], delta: list[Any]) -> str | None:
         return "refused"
     except ValueError as e:
         if "returned 0" in str(e):  # IDC*'s line 1: the evidence is inconsistent
-            return "zero"
+            return "undefined"
         Y0[f"crash: {type(e).__name__}"] += 1
         return None
     except Exception as e:
         Y0[f"crash: {type(e).__name__}"] += 1
         return None
-    return "zero" if isinstance(found, Zero) else "identified"
+    return "zero" if isinstance(found, Y0Zero) else "identified"
 
 
 @settings(max_examples=int(os.environ.get("IDSTAR_EXAMPLES", "60")), deadline=None,
@@ -336,7 +424,9 @@ def test_verdicts_agree_with_y0(setup: tuple[ADMG, list[Any], list[Any]]):
     # and it calls some events of V0 → V1 → V3, V0 ↔ V1 inconsistent that are not
     # (P(V3[V0 = 0] = 0, V0 = 1)). Those are the disagreements allowed, each counted; where
     # we identify, y0 must too.
-    allowed = {("refused", "identified"), ("zero", "identified"), ("refused", "zero")}
+    # The same misses make y0 call some evidence consistent that is not, or not that is.
+    allowed = {("refused", "identified"), ("zero", "identified"), ("refused", "zero"),
+               ("undefined", "identified"), ("refused", "undefined")}
     event(f"ours {ours_}, y0 {theirs_}")
     assert (ours_, theirs_) in allowed, \
         f"{g}: P({gamma} | {delta}): ours {ours_} ({why}), y0 {theirs_}"

@@ -1,13 +1,16 @@
 """Estimands: expressions over observational probabilities, the answers of identification.
 
-An estimand is built from four immutable node kinds:
+An estimand is built from five immutable node kinds:
 
 - ``P(vars, given, fixed)``: the observational probability ``P(vars | given)``; ``fixed`` gives
   some of those variables a value (``P(c | S=yes)``);
 - ``Sum(over, body)``: a sum over every value of the variables ``over`` (they are bound in
   ``body``, so an inner sum may reuse a name that is free outside: the printer primes it);
 - ``Product(factors)`` (the empty product is :data:`ONE`);
-- ``Quotient(num, den)``.
+- ``Quotient(num, den)``;
+- :data:`ZERO` (a :class:`Zero`): the constant 0, the probability of an inconsistent
+  counterfactual event (ID*'s answer to ``P(X[X = 1] = 0)``); a product or sum over it, or a
+  quotient with it on top, simplifies to it.
 
 The meaning is exact: ``Sum`` over a variable that ``body`` does not mention multiplies by the
 number of its values. The algorithms never build such sums (they marginalise with
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -29,7 +32,7 @@ from causaldsl.core.types import Label, show_label
 
 
 class Estimand(ABC):
-    """Base of the expression nodes (P, Sum, Product, Quotient)."""
+    """Base of the expression nodes (P, Sum, Product, Quotient, Zero)."""
 
     @property
     @abstractmethod
@@ -195,6 +198,24 @@ class Quotient(Estimand):
 ONE = Product(())
 
 
+@dataclass(frozen=True)
+class Zero(Estimand):
+    """The constant 0, on any distribution. ``why`` says why (an inconsistent event, for
+    ID*); it does not take part in equality, so every zero is :data:`ZERO`."""
+
+    why: str = field(default="", compare=False)
+
+    @property
+    def free(self) -> frozenset[str]:
+        return frozenset()
+
+    def bind(self, values: Mapping[str, Label]) -> Estimand:
+        return self
+
+
+ZERO = Zero()
+
+
 def _multiset(xs: Iterable[Estimand]) -> dict[Estimand, int]:
     out: dict[Estimand, int] = {}
     for x in xs:
@@ -240,7 +261,7 @@ def conditional(e: Estimand, vs: Iterable[str], given: Iterable[str], domain: It
 # -- simplification -------------------------------------------------------------------------
 
 def _simplify(e: Estimand) -> Estimand:
-    if isinstance(e, P) or "_simple" in e.__dict__:
+    if isinstance(e, (P, Zero)) or "_simple" in e.__dict__:
         return e
     if isinstance(e, Product):
         return _simplify_product([_simplify(f) for f in e.factors])
@@ -263,6 +284,9 @@ def _flatten(fs: Iterable[Estimand]) -> list[Estimand]:
 
 def _simplify_product(fs: list[Estimand]) -> Estimand:
     fs = _flatten(fs)
+    for f in fs:  # 0 × … = 0
+        if isinstance(f, Zero):
+            return f
     # quotients inside a product: a (b / c) = (a b) / c, so cancellation sees every factor
     quots = [f for f in fs if isinstance(f, Quotient)]
     if quots:
@@ -310,7 +334,7 @@ def _agree(a: P, b: P) -> bool:
 
 
 def _simplify_sum(over: tuple[str, ...], body: Estimand) -> Estimand:
-    if not over:
+    if not over or isinstance(body, Zero):  # Σ 0 = 0
         return body
     if isinstance(body, Sum) and not set(over) & set(body.over) and \
             not set(over) & (body.body.free - body.free):
@@ -392,7 +416,7 @@ def _collapse(over: tuple[str, ...], f: P) -> Estimand:
 
 
 def _simplify_quotient(num: Estimand, den: Estimand) -> Estimand:
-    if den == ONE:
+    if den == ONE or isinstance(num, Zero):  # 0 / d = 0 (a zero is 0 in every model)
         return num
     if isinstance(num, Quotient):
         return _simplify_quotient(num.num, _simplify_product([num.den, den]))
@@ -466,6 +490,8 @@ class _Printer:
     def _show(self, e: Estimand, env: dict[str, str], scope: set[str]) -> str:
         if isinstance(e, P):
             return self._term(e, env)
+        if isinstance(e, Zero):
+            return "0"
         if isinstance(e, Sum):
             env2 = dict(env)
             taken = set(env.values()) | scope
@@ -558,6 +584,8 @@ def _to_sympy(e: Estimand, sizes: dict[str, int], env: Mapping[str, Any] | None 
         if e.given:
             args.append(Given(*(arg(v) for v in e.given)))
         return Pf(*args)
+    if isinstance(e, Zero):
+        return sympy.Integer(0)
     if isinstance(e, Sum):
         env2 = dict(env)
         for v in e.over:

@@ -9,10 +9,15 @@ they are not.
   with different values make the conjunction inconsistent (probability zero).
 - :func:`id_star`: ``P(γ)`` as an estimand: a sum, over the counterfactual graph's nodes that
   the events do not name, of one factor per district, each an interventional distribution
-  ``P(s | do(x))`` that ID turns into observational terms.
+  ``P(s | do(x))`` that ID turns into observational terms; :data:`ZERO` for an inconsistent
+  ``γ`` (``X[X = 1] = 0``, or two values of one node).
 - :func:`idc_star`: ``P(γ | δ)``: evidence that is independent of the outcomes once its
   outgoing edges are cut becomes a setting (rule 2 in the counterfactual graph), then the
-  ratio ``ID*(γ ∧ δ) / ID*(δ)``.
+  ratio ``ID*(γ ∧ δ) / ID*(δ)``; 0 where ``γ ∧ δ`` is inconsistent, undefined
+  (ZeroProbabilityError) where ``δ`` is.
+
+One call memoises the counterfactual graphs and ID* results it meets (IDC*'s evidence is asked
+for at its line 1 and again as the denominator), and writes its messages only when it raises.
 
 Values: a label, or None for an open value; an open value is named by its variable in the
 estimand (so the summed nodes and the open events of one conjunction are copies of different
@@ -25,9 +30,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from causaldsl.analysis.estimand import ONE, Estimand, P, Product, Quotient, Sum
+from causaldsl.analysis.estimand import ONE, Estimand, P, Product, Quotient, Sum, Zero
 from causaldsl.analysis.id_algorithm import id_algorithm
-from causaldsl.core.errors import NotIdentifiable, QueryError
+from causaldsl.core.errors import NotIdentifiable, QueryError, ZeroProbabilityError
 from causaldsl.core.types import Label
 from causaldsl.model.graph import ADMG
 from causaldsl.syntax.query import show_value
@@ -150,34 +155,41 @@ def make_cg(g: ADMG, events: Sequence[CfEvent]) -> CounterfactualGraph:
     events on one node disagree. Events on a variable their own world sets are for
     :func:`id_star` to resolve first."""
     worlds = list(dict.fromkeys(e.world for e in events))
+    wds = [dict(w) for w in worlds]
     refs: dict[tuple[str, World], tuple[str, object]] = {}
     observed: dict[Node, Value] = {}
     node_of: dict[CfEvent, Node] = {}
-    rep: dict[Node, World] = {}
+    made: dict[Node, list[int]] = {}  # the worlds (indices) a node stands in
     edges: dict[Node, set[Node]] = {}
     by_var: dict[str, list[CfEvent]] = {}
     for e in events:
         by_var.setdefault(e.var, []).append(e)
-
-    def parent_ref(p: str, w: World) -> tuple[str, object]:
-        r = refs[(p, w)]
-        if r[0] == "n" and observed.get(r[1]) is not None:  # type: ignore[call-overload]
-            return ("=", observed[r[1]])  # type: ignore[index]
-        return r
-
+    parent_map = g.parent_map
     for v in g.order:
-        for w in worlds:
-            wd = dict(w)
+        ps = parent_map[v]
+        for i, w in enumerate(worlds):
+            wd = wds[i]
             if v in wd:
                 refs[(v, w)] = ("=", wd[v])
                 continue
-            n = Node(v, tuple((p, parent_ref(p, w)) for p in g.parents(v)))
+            key = []
+            ups = set()
+            for p in ps:
+                r = refs[(p, w)]
+                if r[0] == "n":
+                    ups.add(r[1])
+                    o = observed.get(r[1])  # type: ignore[call-overload]
+                    if o is not None:  # observed to a value: that value (Lemma 24)
+                        r = ("=", o)
+                key.append((p, r))
+            n = Node(v, tuple(key))
             refs[(v, w)] = ("n", n)
-            ups = {refs[(p, w)][1] for p in g.parents(v) if refs[(p, w)][0] == "n"}
-            edges.setdefault(n, set()).update(ups)  # type: ignore[arg-type]
-            relevant = _relevant(g, v, w)
-            if n not in rep or len(relevant) < len(rep[n]):
-                rep[n] = relevant
+            if n in made:
+                made[n].append(i)
+                edges[n].update(ups)  # type: ignore[arg-type]
+            else:
+                made[n] = [i]
+                edges[n] = ups  # type: ignore[assignment]
         for e in by_var.get(v, ()):
             r = refs[(v, e.world)]
             if r[0] == "=":
@@ -187,8 +199,11 @@ def make_cg(g: ADMG, events: Sequence[CfEvent]) -> CounterfactualGraph:
                 if observed[n] is None or e.value is None:
                     raise QueryError(f"{e}: an open value and another event on the same "
                                      "variable (ID* names open values by their variable)")
-                raise Inconsistent(f"{e} and {CfEvent(v, rep[n], observed[n])} are one "
-                                   "variable, which cannot take two values")
+                first = next(f for f in events if node_of.get(f) == n)
+                why = "" if first.world == e.world else \
+                    " (its parents take the same values in both)"
+                raise Inconsistent(f"{first} and {e} name one variable{why}, which cannot take "
+                                   "two values")
             observed[n] = e.value
             node_of[e] = n
     keep: set[Node] = set()
@@ -198,6 +213,9 @@ def make_cg(g: ADMG, events: Sequence[CfEvent]) -> CounterfactualGraph:
         if n not in keep:
             keep.add(n)
             stack.extend(edges[n])
+    rel: dict[tuple[str, int], World] = {}
+    rep = {n: min((_relevant(g, n.var, worlds, wds, i, rel) for i in made[n]), key=len)
+           for n in keep}
     pos = {v: i for i, v in enumerate(g.order)}
     nodes = sorted(keep, key=lambda n: (pos[n.var], len(rep[n]), sorted(map(str, rep[n]))))
     terms = {n: CfEvent(n.var, rep[n], observed.get(n)) for n in nodes}
@@ -207,42 +225,86 @@ def make_cg(g: ADMG, events: Sequence[CfEvent]) -> CounterfactualGraph:
                                node_of, refs, g)
 
 
-def _relevant(g: ADMG, v: str, w: World) -> World:
-    """The settings of ``w`` that reach ``v`` (through variables it does not set)."""
-    wd = dict(w)
+def _relevant(g: ADMG, v: str, worlds: list[World], wds: list[dict[str, Value]], i: int,
+              memo: dict[tuple[str, int], World]) -> World:
+    """The settings of world ``i`` that reach ``v`` (through variables it does not set)."""
+    hit = memo.get((v, i))
+    if hit is not None:
+        return hit
+    wd = wds[i]
     out: set[tuple[str, Value]] = set()
-    seen: set[str] = set()
-    stack = [v]
-    while stack:
-        u = stack.pop()
-        for p in g.parents(u):
-            if p in seen:
-                continue
-            seen.add(p)
-            if p in wd:
-                out.add((p, wd[p]))
-            else:
-                stack.append(p)
-    return frozenset(out)
+    for p in g.parent_map[v]:
+        if p in wd:
+            out.add((p, wd[p]))
+        else:
+            out |= _relevant(g, p, worlds, wds, i, memo)
+    res = frozenset(out)
+    memo[(v, i)] = res
+    return res
 
 
 # -- ID* ------------------------------------------------------------------------------------
 
+class _Query:
+    """The query as messages name it, written only when one is (most calls need none)."""
+
+    def __init__(self, gamma: Sequence[CfEvent], delta: Sequence[CfEvent] = (),
+                 text: str | None = None):
+        self.gamma, self.delta, self.text = gamma, delta, text
+
+    def __str__(self) -> str:
+        if self.text is None:
+            self.text = (f"P({_conj(self.gamma)} | {_conj(self.delta)})" if self.delta else
+                         f"P({_conj(self.gamma)})")
+        return self.text
+
+
+@dataclass
+class _Run:
+    """One ID*/IDC* call: the graph, the query (for messages), whether districts go to ID,
+    and what it has computed, so a conjunction met twice (IDC*'s evidence, say) is done once."""
+
+    g: ADMG
+    query: _Query
+    experiments: bool
+    cgs: dict[tuple[CfEvent, ...], CounterfactualGraph] = field(default_factory=dict)
+    done: dict[tuple[tuple[CfEvent, ...], bool], Estimand] = field(default_factory=dict)
+
+    def cg(self, events: tuple[CfEvent, ...]) -> CounterfactualGraph:
+        hit = self.cgs.get(events)
+        if hit is None:
+            hit = self.cgs[events] = make_cg(self.g, events)
+        return hit
+
+
 def id_star(g: ADMG, events: Sequence[CfEvent], query: str | None = None,
             experiments: bool = False) -> Estimand:
     """``P(events)`` as an estimand over the observational distribution (Shpitser & Pearl's
-    ID*), or NotIdentifiable with ``reason`` "hedge", "conflict" or "inconsistent"
-    (``experiments``: see :func:`idc_star`)."""
-    query = query or f"P({_conj(events)})"
-    try:
-        return _id_star(g, tuple(events), query, experiments).simplify()
-    except Inconsistent as e:
-        raise NotIdentifiable(f"{query} is 0 in every model: the event is inconsistent ({e})",
-                              reason="inconsistent") from None
+    ID*): :data:`ZERO` (its ``why`` says why) when the events are inconsistent, or
+    NotIdentifiable with ``reason`` "hedge" or "conflict" (``experiments``: see
+    :func:`idc_star`)."""
+    run = _Run(g, _Query(events, (), query), experiments)
+    return _id_star(run, tuple(events), experiments).simplify()
 
 
-def _id_star(g: ADMG, events: tuple[CfEvent, ...], query: str, experiments: bool = False
-             ) -> Estimand:
+def _zero(run: _Run, e: Inconsistent) -> Zero:
+    return Zero(f"{run.query} is 0 in every model: the event is inconsistent ({e})")
+
+
+def _id_star(run: _Run, events: tuple[CfEvent, ...], experiments: bool) -> Estimand:
+    key = (events, experiments)
+    hit = run.done.get(key)
+    if hit is None:
+        try:
+            hit = _id_star_lines(run, events, experiments)
+        except Inconsistent as e:  # lines 3 and 5: an inconsistent event has probability 0
+            hit = _zero(run, e)
+        run.done[key] = hit
+    return hit
+
+
+def _id_star_lines(run: _Run, events: tuple[CfEvent, ...], experiments: bool) -> Estimand:
+    g = run.g
     kept = []
     for e in events:  # lines 2 and 3: an event on a variable its world sets
         wd = dict(e.world)
@@ -252,10 +314,10 @@ def _id_star(g: ADMG, events: tuple[CfEvent, ...], query: str, experiments: bool
             raise Inconsistent(f"{e}: its world sets {e.var} to {_shown(wd[e.var], e.var)}")
     if not kept:  # line 1
         return ONE
-    cg = make_cg(g, kept)  # lines 4, 5
+    cg = run.cg(tuple(kept))  # lines 4, 5
     districts = cg.districts()
     for s in districts:  # line 8, for every district at once
-        _check_conflict(cg, s, query)
+        _check_conflict(cg, s, run.query)
     value = {n: cg.observed.get(n) for n in cg.nodes}
     if len(districts) > 1:  # line 6
         factors = []
@@ -267,7 +329,10 @@ def _id_star(g: ADMG, events: tuple[CfEvent, ...], query: str, experiments: bool
                 own = dict(cg.terms[n].world)
                 world = {v: x for v, x in outside if v not in own} | own
                 sub.append(CfEvent(n.var, frozenset(world.items()), value[n]))
-            factors.append(_id_star(g, tuple(sub), query, experiments))
+            factor = _id_star(run, tuple(sub), experiments)
+            if isinstance(factor, Zero):  # 0 × … = 0
+                return factor
+            factors.append(factor)
         summed = tuple(n.var for n in cg.nodes if n not in cg.observed)
         return Sum(summed, Product(tuple(factors))).simplify() if summed else \
             Product(tuple(factors)).simplify()
@@ -285,7 +350,7 @@ def _id_star(g: ADMG, events: tuple[CfEvent, ...], query: str, experiments: bool
     except NotIdentifiable as e:
         inner, _, why = str(e).partition(" is not identifiable: ")
         raise NotIdentifiable(
-            f"{query} is not identifiable: in its counterfactual graph, the district "
+            f"{run.query} is not identifiable: in its counterfactual graph, the district "
             f"{{{', '.join(cg.name(n) for n in s)}}} needs {inner}, which is not: {why}",
             e.f, e.f_prime, e.roots, reason="hedge") from None
     values = {v: x for v, x in (*outcomes.items(), *sets.items()) if x is not None}
@@ -296,24 +361,31 @@ def _id_star(g: ADMG, events: tuple[CfEvent, ...], query: str, experiments: bool
     return Sum(summed, est).simplify() if summed else est
 
 
-def _check_conflict(cg: CounterfactualGraph, s: list[Node], query: str) -> None:
+def _check_conflict(cg: CounterfactualGraph, s: list[Node], query: object) -> None:
     """Line 8: a district whose nodes need one variable at two values (two copies of one
     variable, or settings and values that differ) is not identifiable."""
-    values: dict[str, tuple[Value, str]] = {}
+    node_of_var: dict[str, Node] = {}
     for n in s:
-        if n.var in values and values[n.var][1].startswith("node"):
-            _conflict(cg, s, n.var, values[n.var][1], f"node {cg.name(n)}", query)
-        values[n.var] = (cg.observed.get(n), f"node {cg.name(n)}")
+        if n.var in node_of_var:
+            _conflict(cg, s, n.var, f"node {cg.name(node_of_var[n.var])}",
+                      f"node {cg.name(n)}", query)
+        node_of_var[n.var] = n
+    values: dict[str, Value] = {n.var: cg.observed.get(n) for n in s}
+    first: dict[str, Node] = {}
     for n in s:
         for v, x in n.settings().items():
-            had = values.setdefault(v, (x, f"the setting {v} = {_shown(x, v)} of {cg.name(n)}"))
-            if had[0] != x:
-                _conflict(cg, s, v, had[1], f"the setting {v} = {_shown(x, v)} of "
-                          f"{cg.name(n)}", query)
+            if v not in values:
+                values[v] = x
+                first[v] = n
+            elif values[v] != x:
+                one = f"the setting {v} = {_shown(values[v], v)} of {cg.name(first[v])}" \
+                    if v in first else f"node {cg.name(node_of_var[v])}"
+                _conflict(cg, s, v, one, f"the setting {v} = {_shown(x, v)} of {cg.name(n)}",
+                          query)
 
 
 def _conflict(cg: CounterfactualGraph, s: list[Node], v: str, one: str, other: str,
-              query: str) -> None:
+              query: object) -> None:
     raise NotIdentifiable(
         f"{query} is not identifiable: in its counterfactual graph, the district "
         f"{{{', '.join(cg.name(m) for m in s)}}} (nodes that share hidden causes) needs {v} "
@@ -325,38 +397,44 @@ def _conflict(cg: CounterfactualGraph, s: list[Node], v: str, one: str, other: s
 
 def idc_star(g: ADMG, gamma: Sequence[CfEvent], delta: Sequence[CfEvent] = (),
              query: str | None = None, experiments: bool = False) -> Estimand:
-    """``P(γ | δ)`` as an estimand (Shpitser & Pearl's IDC*), or NotIdentifiable. With
+    """``P(γ | δ)`` as an estimand (Shpitser & Pearl's IDC*): :data:`ZERO` where ``γ ∧ δ`` is
+    inconsistent, or NotIdentifiable; ZeroProbabilityError where the evidence ``δ`` itself is
+    inconsistent (probability zero in every model: the conditional is undefined). With
     ``experiments``, the verdict the papers give, from every interventional distribution
     ``P_x`` rather than from the observational one (no hedge can refuse it; the estimand is
     then only a placeholder): see :func:`is_testable`."""
-    query = query or (f"P({_conj(gamma)} | {_conj(delta)})" if delta else
-                      f"P({_conj(gamma)})")
+    run = _Run(g, _Query(gamma, delta, query), experiments)
     if not delta:
-        return id_star(g, gamma, query, experiments)
-    try:  # line 1: evidence of probability zero leaves the query undefined (only the
-        # Inconsistent verdict counts here, so no district goes to ID)
-        _id_star(g, tuple(delta), query, experiments=True)
-    except Inconsistent as e:
-        raise NotIdentifiable(f"{query} is undefined: its evidence has probability zero in "
-                              f"every model ({e})", reason="inconsistent") from None
-    except NotIdentifiable:
-        pass
+        return _id_star(run, tuple(gamma), experiments).simplify()
+    # line 1: evidence of probability zero leaves the query undefined (only the Inconsistent
+    # verdict counts here, so no district goes to ID). Later calls need not ask again: rule 2
+    # (line 4) keeps the counterfactual graph, so the evidence stays consistent.
     try:
-        return _idc_star(g, tuple(gamma), tuple(delta), query, experiments).simplify()
-    except Inconsistent as e:
-        raise NotIdentifiable(f"{query} is 0 in every model: the event is inconsistent ({e})",
-                              reason="inconsistent") from None
+        zero = _id_star(run, tuple(delta), True)
+    except NotIdentifiable:
+        zero = ONE
+    if isinstance(zero, Zero):
+        why = zero.why.partition(": the event is inconsistent ")[2]
+        raise ZeroProbabilityError(f"{run.query} is undefined: its evidence "
+                                   f"{_conj(delta)} has probability zero in every model {why}")
+    return _idc_star(run, tuple(gamma), tuple(delta)).simplify()
 
 
-def _idc_star(g: ADMG, gamma: tuple[CfEvent, ...], delta: tuple[CfEvent, ...], query: str,
-              experiments: bool = False) -> Estimand:
+def _idc_star(run: _Run, gamma: tuple[CfEvent, ...], delta: tuple[CfEvent, ...]) -> Estimand:
+    experiments = run.experiments
     if any(e.var in dict(e.world) for e in (*gamma, *delta)):
         # lines 2 and 3 of ID*: settle events on a variable their world sets
-        kept_g = tuple(e for e in gamma if not _settled(e))
+        try:
+            kept_g = tuple(e for e in gamma if not _settled(e))
+        except Inconsistent as err:
+            return _zero(run, err)
         kept_d = tuple(e for e in delta if not _settled(e))
-        return _idc_star(g, kept_g, kept_d, query, experiments) if kept_d else \
-            _id_star(g, kept_g, query, experiments)
-    cg = make_cg(g, (*gamma, *delta))  # line 2 (raises Inconsistent: line 3)
+        return _idc_star(run, kept_g, kept_d) if kept_d else \
+            _id_star(run, kept_g, experiments)
+    try:
+        cg = run.cg((*gamma, *delta))  # line 2
+    except Inconsistent as err:  # line 3
+        return _zero(run, err)
     dnodes = {cg.node_of[e] for e in delta}
     gamma = tuple(dict.fromkeys(e for e in gamma if cg.node_of[e] not in dnodes))
     if not gamma:
@@ -369,11 +447,12 @@ def _idc_star(g: ADMG, gamma: tuple[CfEvent, ...], delta: tuple[CfEvent, ...], q
             others = tuple(d for d in delta if cg.node_of[d] != n)
             moved = tuple(_subscript(cg, x, e, n) for x in gamma)
             if not others:
-                return _id_star(g, moved, query, experiments)
-            return _idc_star(g, moved, tuple(_subscript(cg, x, e, n) for x in others), query,
-                             experiments)
-    joint = _id_star(g, (*gamma, *delta), query, experiments)  # line 5
-    return Quotient(joint, _id_star(g, delta, query, experiments))  # line 6
+                return _id_star(run, moved, experiments)
+            return _idc_star(run, moved, tuple(_subscript(cg, x, e, n) for x in others))
+    joint = _id_star(run, (*gamma, *delta), experiments)  # line 5
+    if isinstance(joint, Zero):
+        return joint
+    return Quotient(joint, _id_star(run, delta, experiments))  # line 6
 
 
 def _reaches(cg: CounterfactualGraph, start: Node, targets: set[Node], given: set[Node]
@@ -431,8 +510,8 @@ def is_testable(g: ADMG, gamma: Sequence[CfEvent], delta: Sequence[CfEvent] = ()
     identified, evidence of probability zero as not."""
     try:
         idc_star(g, gamma, delta, experiments=True)
-    except NotIdentifiable as e:
-        return e.reason == "inconsistent" and "undefined" not in str(e)
+    except (NotIdentifiable, ZeroProbabilityError):
+        return False
     return True
 
 
