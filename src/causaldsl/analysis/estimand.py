@@ -22,26 +22,45 @@ into ``P(a, b | c)``, and quotients cancel. No JAX here.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from causaldsl.core.types import Label, show_label
 
+if TYPE_CHECKING:
+    _cached = cached_property
+else:
+    class _cached:
+        """functools.cached_property without the lock that Python 3.11 takes on each first
+        read (a microsecond, paid for every node the algorithms build)."""
 
-class Estimand(ABC):
-    """Base of the expression nodes (P, Sum, Product, Quotient, Zero)."""
+        def __init__(self, f):
+            self.f = f
+            self.name = f.__name__
+            self.__doc__ = f.__doc__
+
+        def __get__(self, obj, cls=None):
+            if obj is None:
+                return self
+            v = obj.__dict__[self.name] = self.f(obj)
+            return v
+
+
+class Estimand:
+    """Base of the expression nodes (P, Sum, Product, Quotient, Zero). Not an ABC: the
+    algorithms test node kinds with ``isinstance`` at every step, and an ABC's metaclass makes
+    each test a Python call."""
 
     @property
-    @abstractmethod
     def free(self) -> frozenset[str]:
         """The variables the expression depends on."""
+        raise NotImplementedError
 
-    @abstractmethod
     def bind(self, values: Mapping[str, Label]) -> Estimand:
         """Give free variables values (bound variables of inner sums are left alone)."""
+        raise NotImplementedError
 
     def simplify(self) -> Estimand:
         """Rewrite to a textbook-looking equal expression (under positivity)."""
@@ -100,18 +119,18 @@ class P(Estimand):
                 ((k, v) for k, v in dict(self.fixed).items() if k in names),
                 key=lambda kv: kv[0])))
 
-    @cached_property
+    @_cached
     def key(self) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str, Any]]]:
         return (frozenset(self.vars), frozenset(self.given),
                 frozenset((k, _hashable(v)) for k, v in self.fixed))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, P) and self.key == other.key
+        return self is other or (isinstance(other, P) and self.key == other.key)
 
     def __hash__(self) -> int:
         return hash(self.key)
 
-    @cached_property
+    @_cached
     def free(self) -> frozenset[str]:
         return frozenset(self.vars + self.given) - {k for k, _ in self.fixed}
 
@@ -137,17 +156,17 @@ class Sum(Estimand):
         object.__setattr__(self, "over", tuple(dict.fromkeys(self.over)))
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Sum) and set(self.over) == set(other.over)
-                and self.body == other.body)
+        return self is other or (isinstance(other, Sum) and set(self.over) == set(other.over)
+                                 and self.body == other.body)
 
     def __hash__(self) -> int:
         return self._hash
 
-    @cached_property
+    @_cached
     def _hash(self) -> int:
         return hash((frozenset(self.over), self.body))
 
-    @cached_property
+    @_cached
     def free(self) -> frozenset[str]:
         return self.body.free - set(self.over)
 
@@ -163,16 +182,17 @@ class Product(Estimand):
     factors: tuple[Estimand, ...]
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Product) and _multiset(self.factors) == _multiset(other.factors)
+        return self is other or (isinstance(other, Product) and
+                                 _multiset(self.factors) == _multiset(other.factors))
 
     def __hash__(self) -> int:
         return self._hash
 
-    @cached_property
+    @_cached
     def _hash(self) -> int:
         return hash(frozenset(_multiset(self.factors).items()))
 
-    @cached_property
+    @_cached
     def free(self) -> frozenset[str]:
         return frozenset().union(*(f.free for f in self.factors))
 
@@ -187,7 +207,14 @@ class Quotient(Estimand):
     num: Estimand
     den: Estimand
 
-    @cached_property
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, Quotient) and self.num == other.num
+                                 and self.den == other.den)
+
+    def __hash__(self) -> int:
+        return hash((self.num, self.den))
+
+    @_cached
     def free(self) -> frozenset[str]:
         return self.num.free | self.den.free
 
@@ -261,14 +288,27 @@ def conditional(e: Estimand, vs: Iterable[str], given: Iterable[str], domain: It
 # -- simplification -------------------------------------------------------------------------
 
 def _simplify(e: Estimand) -> Estimand:
+    """One pass of the rewrites; ``e`` itself where the pass rebuilt it from the same parts
+    (so the fixed-point test of :meth:`Estimand.simplify` is an identity check)."""
     if isinstance(e, (P, Zero)) or "_simple" in e.__dict__:
         return e
+    out: Estimand
     if isinstance(e, Product):
-        return _simplify_product([_simplify(f) for f in e.factors])
+        out = _simplify_product([_simplify(f) for f in e.factors])
+        if isinstance(out, Product) and len(out.factors) == len(e.factors) and \
+                all(a is b for a, b in zip(out.factors, e.factors, strict=True)):
+            return e
+        return out
     if isinstance(e, Sum):
-        return _simplify_sum(e.over, _simplify(e.body))
+        out = _simplify_sum(e.over, _simplify(e.body))
+        if isinstance(out, Sum) and out.over == e.over and out.body is e.body:
+            return e
+        return out
     if isinstance(e, Quotient):
-        return _simplify_quotient(_simplify(e.num), _simplify(e.den))
+        out = _simplify_quotient(_simplify(e.num), _simplify(e.den))
+        if isinstance(out, Quotient) and out.num is e.num and out.den is e.den:
+            return e
+        return out
     raise TypeError(f"not an estimand: {e!r}")  # pragma: no cover
 
 

@@ -27,8 +27,10 @@ papers' line 8 refuses). No JAX here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, NamedTuple
 
 from causaldsl.analysis.estimand import ONE, Estimand, P, Product, Quotient, Sum, Zero
 from causaldsl.analysis.id_algorithm import id_algorithm
@@ -41,9 +43,9 @@ Value = Label | None
 World = frozenset[tuple[str, Value]]
 
 
-@dataclass(frozen=True)
-class CfEvent:
-    """``var[world] = value``: a counterfactual event (``value`` None: open)."""
+class CfEvent(NamedTuple):
+    """``var[world] = value``: a counterfactual event (``value`` None: open). A named tuple:
+    ID* hashes and builds many."""
 
     var: str
     world: World = frozenset()
@@ -73,21 +75,20 @@ def _conj(events: Iterable[CfEvent]) -> str:
     return ", ".join(map(str, events))
 
 
-@dataclass(frozen=True)
 class Node:
     """A node of a counterfactual graph: a copy of ``var`` told apart by what its parents are:
-    per parent, ``("=", value)`` (set, or observed to be that value) or ``("n", node)``."""
+    per parent, ``("=", value)`` (set, or observed to be that value) or ``("n", node)``.
+    make-cg makes one object per distinct ``(var, key)`` (interned), so nodes compare and hash
+    by identity: cheap, where a key holds its parents' nodes and so every ancestor."""
 
-    var: str
-    key: tuple[tuple[str, tuple[str, object]], ...]
-    _hash: int = field(init=False, repr=False, compare=False)
+    __slots__ = ("key", "var")
 
-    def __post_init__(self) -> None:
-        # a key holds its parents' nodes, so the default hash would walk every ancestor
-        object.__setattr__(self, "_hash", hash((self.var, self.key)))
+    def __init__(self, var: str, key: tuple[tuple[str, tuple[str, object]], ...]):
+        self.var = var
+        self.key = key
 
-    def __hash__(self) -> int:
-        return self._hash
+    def __repr__(self) -> str:
+        return f"Node(var={self.var!r}, key={self.key!r})"
 
     def settings(self) -> dict[str, Value]:
         """The values its parents take by setting or observation (the papers' ``sub``)."""
@@ -100,18 +101,22 @@ class Inconsistent(Exception):
 
 @dataclass
 class CounterfactualGraph:
-    """The counterfactual graph of a conjunction: its nodes (each with the term it stands for:
-    the world of fewest settings that makes it), directed edges, bidirected edges (shared
-    noise: copies of one variable, or a bidirected edge of the graph), and each node's value
-    where an event names it."""
+    """The counterfactual graph of a conjunction: its nodes (each named by the term it stands
+    for, ``terms``: the world of fewest settings that makes it, ``rep``), directed edges,
+    bidirected edges (shared noise: copies of one variable, or a bidirected edge of the
+    graph), and each node's value where an event names it."""
 
     nodes: list[Node]
-    terms: dict[Node, CfEvent]
+    rep: dict[Node, World]
     directed: set[tuple[Node, Node]]
     observed: dict[Node, Value]
     node_of: dict[CfEvent, Node]
-    refs: dict[tuple[str, World], tuple[str, object]] = field(repr=False)
+    refs: dict[World, dict[str, tuple[str, Any]]] = field(repr=False)
     graph: ADMG = field(repr=False)
+
+    @cached_property
+    def terms(self) -> dict[Node, CfEvent]:
+        return {n: CfEvent(n.var, self.rep[n], self.observed.get(n)) for n in self.nodes}
 
     def bidirected(self) -> set[frozenset[Node]]:
         out = set()
@@ -122,19 +127,33 @@ class CounterfactualGraph:
         return out
 
     def name(self, n: Node) -> str:
-        return self.terms[n].term
+        names = self.__dict__.setdefault("_names", {})
+        hit = names.get(n)
+        if hit is None:
+            hit = names[n] = CfEvent(n.var, self.rep[n]).term
+        return hit
 
     def districts(self) -> list[list[Node]]:
-        """Classes of nodes joined by bidirected edges, in node order."""
-        cls: list[list[Node]] = []
+        """Classes of nodes joined by bidirected edges, in node order (classes by their first
+        node). Two nodes are joined where their variables are one or spouses, so the classes
+        are those of the variables present under the graph's bidirected edges."""
+        spouses = self.graph.spouse_map
+        present = {n.var for n in self.nodes}
+        cls_of: dict[str, int] = {}
+        out: list[list[Node]] = []
         for n in self.nodes:
-            joined = [c for c in cls if any(m.var == n.var or frozenset((m.var, n.var))
-                                            in self.graph.bidirected for m in c)]
-            merged = [m for c in joined for m in c] + [n]
-            cls = [c for c in cls if c not in joined] + [merged]
-        order = {n: i for i, n in enumerate(self.nodes)}
-        return sorted((sorted(c, key=order.__getitem__) for c in cls),
-                      key=lambda c: order[c[0]])
+            k = cls_of.get(n.var)
+            if k is None:
+                k = cls_of[n.var] = len(out)
+                out.append([])
+                stack = [n.var]
+                while stack:
+                    for u in spouses[stack.pop()]:
+                        if u in present and u not in cls_of:
+                            cls_of[u] = k
+                            stack.append(u)
+            out[k].append(n)
+        return out
 
     def admg(self) -> ADMG:
         """The graph over the nodes' terms, for separation tests."""
@@ -154,52 +173,62 @@ def make_cg(g: ADMG, events: Sequence[CfEvent]) -> CounterfactualGraph:
     """The counterfactual graph of ``events`` (make-cg); raises :class:`Inconsistent` when two
     events on one node disagree. Events on a variable their own world sets are for
     :func:`id_star` to resolve first."""
-    worlds = list(dict.fromkeys(e.world for e in events))
-    wds = [dict(w) for w in worlds]
-    refs: dict[tuple[str, World], tuple[str, object]] = {}
+    by_var: dict[str, list[CfEvent]] = {}
+    for e in events:
+        by_var.setdefault(e.var, []).append(e)
+    # per world, its references: ("=", value) for a variable it sets, ("n", node) for others
+    refs: dict[World, dict[str, tuple[str, Any]]] = {}
+    for e in events:
+        if e.world not in refs:
+            refs[e.world] = {v: ("=", x) for v, x in e.world}
+    worlds = list(refs.values())
     observed: dict[Node, Value] = {}
     node_of: dict[CfEvent, Node] = {}
     made: dict[Node, list[int]] = {}  # the worlds (indices) a node stands in
     edges: dict[Node, set[Node]] = {}
-    by_var: dict[str, list[CfEvent]] = {}
-    for e in events:
-        by_var.setdefault(e.var, []).append(e)
+    interned: dict[tuple[str, tuple[tuple[str, tuple[str, Any]], ...]], Node] = {}
     parent_map = g.parent_map
+    anc = g.ancestors(by_var)  # only the events' ancestors can be kept
     for v in g.order:
+        if v not in anc:
+            continue
         ps = parent_map[v]
-        for i, w in enumerate(worlds):
-            wd = wds[i]
-            if v in wd:
-                refs[(v, w)] = ("=", wd[v])
+        for i, ref in enumerate(worlds):
+            if v in ref:
                 continue
-            key = []
-            ups = set()
-            for p in ps:
-                r = refs[(p, w)]
-                if r[0] == "n":
-                    ups.add(r[1])
-                    o = observed.get(r[1])  # type: ignore[call-overload]
-                    if o is not None:  # observed to a value: that value (Lemma 24)
-                        r = ("=", o)
-                key.append((p, r))
-            n = Node(v, tuple(key))
-            refs[(v, w)] = ("n", n)
-            if n in made:
-                made[n].append(i)
-                edges[n].update(ups)  # type: ignore[arg-type]
+            ups: set[Node] = set()
+            if ps:
+                key = []
+                for p in ps:
+                    r = ref[p]
+                    if r[0] == "n":
+                        ups.add(r[1])
+                        o = observed.get(r[1])
+                        if o is not None:  # observed to a value: that value (Lemma 24)
+                            r = ("=", o)
+                    key.append((p, r))
+                k = (v, tuple(key))
             else:
+                k = (v, ())
+            n = interned.get(k)
+            if n is None:
+                n = interned[k] = Node(v, k[1])
                 made[n] = [i]
-                edges[n] = ups  # type: ignore[assignment]
+                edges[n] = ups
+            else:
+                made[n].append(i)
+                edges[n] |= ups
+            ref[v] = ("n", n)
         for e in by_var.get(v, ()):
-            r = refs[(v, e.world)]
+            r = refs[e.world][v]
             if r[0] == "=":
                 raise QueryError(f"make-cg: {e} reads a variable its own world sets")
-            n = r[1]  # type: ignore[assignment]
+            n = r[1]
             if n in observed and observed[n] != e.value:
                 if observed[n] is None or e.value is None:
                     raise QueryError(f"{e}: an open value and another event on the same "
                                      "variable (ID* names open values by their variable)")
-                first = next(f for f in events if node_of.get(f) == n)
+                first = next(f for f in events if node_of.get(f) is n)
                 why = "" if first.world == e.world else \
                     " (its parents take the same values in both)"
                 raise Inconsistent(f"{first} and {e} name one variable{why}, which cannot take "
@@ -213,31 +242,33 @@ def make_cg(g: ADMG, events: Sequence[CfEvent]) -> CounterfactualGraph:
         if n not in keep:
             keep.add(n)
             stack.extend(edges[n])
+    wds = [dict(w) for w in refs]
     rel: dict[tuple[str, int], World] = {}
-    rep = {n: min((_relevant(g, n.var, worlds, wds, i, rel) for i in made[n]), key=len)
-           for n in keep}
-    pos = {v: i for i, v in enumerate(g.order)}
+    rep: dict[Node, World] = {}
+    for n in keep:
+        ws = made[n]
+        rep[n] = _relevant(parent_map, n.var, wds, ws[0], rel) if len(ws) == 1 else \
+            min((_relevant(parent_map, n.var, wds, i, rel) for i in ws), key=len)
+    pos = g.position
     nodes = sorted(keep, key=lambda n: (pos[n.var], len(rep[n]), sorted(map(str, rep[n]))))
-    terms = {n: CfEvent(n.var, rep[n], observed.get(n)) for n in nodes}
     directed = {(a, b) for b in nodes for a in edges[b]}
-    return CounterfactualGraph(nodes, terms, directed, {n: observed[n] for n in nodes
-                                                        if n in observed},
-                               node_of, refs, g)
+    return CounterfactualGraph(nodes, rep, directed, {n: observed[n] for n in nodes
+                                                      if n in observed}, node_of, refs, g)
 
 
-def _relevant(g: ADMG, v: str, worlds: list[World], wds: list[dict[str, Value]], i: int,
-              memo: dict[tuple[str, int], World]) -> World:
+def _relevant(parent_map: Mapping[str, tuple[str, ...]], v: str, wds: list[dict[str, Value]],
+              i: int, memo: dict[tuple[str, int], World]) -> World:
     """The settings of world ``i`` that reach ``v`` (through variables it does not set)."""
     hit = memo.get((v, i))
     if hit is not None:
         return hit
     wd = wds[i]
     out: set[tuple[str, Value]] = set()
-    for p in g.parent_map[v]:
+    for p in parent_map[v]:
         if p in wd:
             out.add((p, wd[p]))
         else:
-            out |= _relevant(g, p, worlds, wds, i, memo)
+            out |= _relevant(parent_map, p, wds, i, memo)
     res = frozenset(out)
     memo[(v, i)] = res
     return res
@@ -268,6 +299,7 @@ class _Run:
     query: _Query
     experiments: bool
     cgs: dict[tuple[CfEvent, ...], CounterfactualGraph] = field(default_factory=dict)
+    evidence_ok: bool = False  # IDC*'s evidence is known consistent
     done: dict[tuple[tuple[CfEvent, ...], bool], Estimand] = field(default_factory=dict)
 
     def cg(self, events: tuple[CfEvent, ...]) -> CounterfactualGraph:
@@ -284,7 +316,7 @@ def id_star(g: ADMG, events: Sequence[CfEvent], query: str | None = None,
     NotIdentifiable with ``reason`` "hedge" or "conflict" (``experiments``: see
     :func:`idc_star`)."""
     run = _Run(g, _Query(events, (), query), experiments)
-    return _id_star(run, tuple(events), experiments).simplify()
+    return _simplified(_id_star(run, tuple(events), experiments), experiments)
 
 
 def _zero(run: _Run, e: Inconsistent) -> Zero:
@@ -304,7 +336,6 @@ def _id_star(run: _Run, events: tuple[CfEvent, ...], experiments: bool) -> Estim
 
 
 def _id_star_lines(run: _Run, events: tuple[CfEvent, ...], experiments: bool) -> Estimand:
-    g = run.g
     kept = []
     for e in events:  # lines 2 and 3: an event on a variable its world sets
         wd = dict(e.world)
@@ -326,16 +357,18 @@ def _id_star_lines(run: _Run, events: tuple[CfEvent, ...], experiments: bool) ->
             outside = {(n.var, value[n]) for n in cg.nodes if n not in inside}
             sub = []
             for n in s:
-                own = dict(cg.terms[n].world)
+                own = dict(cg.rep[n])
                 world = {v: x for v, x in outside if v not in own} | own
                 sub.append(CfEvent(n.var, frozenset(world.items()), value[n]))
-            factor = _id_star(run, tuple(sub), experiments)
+            factor = _lone(run, sub[0], experiments) if len(sub) == 1 else None
+            if factor is None:
+                factor = _id_star(run, tuple(sub), experiments)
             if isinstance(factor, Zero):  # 0 × … = 0
                 return factor
             factors.append(factor)
         summed = tuple(n.var for n in cg.nodes if n not in cg.observed)
-        return Sum(summed, Product(tuple(factors))).simplify() if summed else \
-            Product(tuple(factors)).simplify()
+        prod = Product(tuple(factors))
+        return _simplified(Sum(summed, prod) if summed else prod, experiments)
     (s,) = districts  # line 9: P_x(var(S)) by ID
     outcomes = {n.var: value[n] for n in s}
     sets: dict[str, Value] = {}
@@ -343,21 +376,45 @@ def _id_star_lines(run: _Run, events: tuple[CfEvent, ...], experiments: bool) ->
         for v, x in n.settings().items():
             if v not in outcomes:
                 sets[v] = x
+    # the district's nodes that no event names are summed out (line 6 sums them where there
+    # are several districts; with one, the papers' line 9 leaves them implicit)
+    summed = tuple(n.var for n in s if n not in cg.observed)
+    return _line9(run, outcomes, sets, summed, experiments,
+                  lambda: ", ".join(cg.name(n) for n in s))
+
+
+def _lone(run: _Run, e: CfEvent, experiments: bool) -> Estimand | None:
+    """Line 6's call for a district of one node, ``e``, without its counterfactual graph: the
+    world of ``e`` sets every other node of the graph, and so each parent of ``e``'s
+    variable, so that graph is the one node, its parents set to their values there, with no
+    conflict (one variable) and no summed node (the event names it): line 9 at once. None
+    (make the graph) if a parent is not set, which the construction of line 6 rules out."""
+    wd = dict(e.world)
+    ps = run.g.parent_map[e.var]
+    if e.var in wd or any(p not in wd for p in ps):
+        return None
+    sets = {p: wd[p] for p in ps}
+    return _line9(run, {e.var: e.value}, sets, (), experiments,
+                  lambda: CfEvent(e.var, frozenset(sets.items()), e.value).term)
+
+
+def _line9(run: _Run, outcomes: dict[str, Value], sets: dict[str, Value],
+           summed: tuple[str, ...], experiments: bool, names: Callable[[], str]) -> Estimand:
+    """Line 9: ``P_x(var(S))`` for a district S with values ``outcomes`` under settings
+    ``sets``, by ID (``experiments``: given, so a placeholder term); ``names`` names S's
+    nodes for the hedge's message."""
     if experiments:  # P_x(var(S)) is given: a placeholder term, only the verdict counts
         return P(tuple(outcomes))
     try:
-        est = id_algorithm(g, outcomes, sets)
+        est = id_algorithm(run.g, outcomes, sets)
     except NotIdentifiable as e:
         inner, _, why = str(e).partition(" is not identifiable: ")
         raise NotIdentifiable(
             f"{run.query} is not identifiable: in its counterfactual graph, the district "
-            f"{{{', '.join(cg.name(n) for n in s)}}} needs {inner}, which is not: {why}",
+            f"{{{names()}}} needs {inner}, which is not: {why}",
             e.f, e.f_prime, e.roots, reason="hedge") from None
     values = {v: x for v, x in (*outcomes.items(), *sets.items()) if x is not None}
     est = est.bind(values) if values else est
-    # the district's nodes that no event names are summed out (line 6 sums them where there
-    # are several districts; with one, the papers' line 9 leaves them implicit)
-    summed = tuple(n.var for n in s if n not in cg.observed)
     return Sum(summed, est).simplify() if summed else est
 
 
@@ -402,25 +459,47 @@ def idc_star(g: ADMG, gamma: Sequence[CfEvent], delta: Sequence[CfEvent] = (),
     inconsistent (probability zero in every model: the conditional is undefined). With
     ``experiments``, the verdict the papers give, from every interventional distribution
     ``P_x`` rather than from the observational one (no hedge can refuse it; the estimand is
-    then only a placeholder): see :func:`is_testable`."""
+    then only a placeholder, left as built): see :func:`is_testable`."""
     run = _Run(g, _Query(gamma, delta, query), experiments)
     if not delta:
-        return _id_star(run, tuple(gamma), experiments).simplify()
-    # line 1: evidence of probability zero leaves the query undefined (only the Inconsistent
-    # verdict counts here, so no district goes to ID). Later calls need not ask again: rule 2
-    # (line 4) keeps the counterfactual graph, so the evidence stays consistent.
+        return _simplified(_id_star(run, tuple(gamma), experiments), experiments)
+    # Line 1 (evidence of probability zero leaves the query undefined) is asked only where
+    # the answer is 0 or a refusal: a consistent γ ∧ δ has a consistent δ (fewer events, fewer
+    # merges in the counterfactual graph), and so does every call below (rule 2, line 4,
+    # keeps the graph).
     try:
-        zero = _id_star(run, tuple(delta), True)
+        out = _idc_star(run, tuple(gamma), tuple(delta))
+    except (NotIdentifiable, QueryError, Inconsistent):
+        _line1(run, tuple(delta))
+        raise
+    if isinstance(out, Zero):
+        _line1(run, tuple(delta))
+    return _simplified(out, experiments)
+
+
+def _simplified(e: Estimand, experiments: bool) -> Estimand:
+    """``e`` simplified; from experiments, ``e`` as built (a placeholder: only its verdict
+    counts, so rewriting it would be time spent for nothing)."""
+    return e if experiments else e.simplify()
+
+
+def _line1(run: _Run, delta: tuple[CfEvent, ...]) -> None:
+    """IDC*'s line 1: ZeroProbabilityError where the evidence is inconsistent (only that
+    verdict counts here, so no district goes to ID)."""
+    if run.evidence_ok:
+        return
+    try:
+        zero = _id_star(run, delta, True)
     except NotIdentifiable:
-        zero = ONE
+        return
     if isinstance(zero, Zero):
         why = zero.why.partition(": the event is inconsistent ")[2]
         raise ZeroProbabilityError(f"{run.query} is undefined: its evidence "
                                    f"{_conj(delta)} has probability zero in every model {why}")
-    return _idc_star(run, tuple(gamma), tuple(delta)).simplify()
 
 
-def _idc_star(run: _Run, gamma: tuple[CfEvent, ...], delta: tuple[CfEvent, ...]) -> Estimand:
+def _idc_star(run: _Run, gamma: tuple[CfEvent, ...], delta: tuple[CfEvent, ...],
+              top: bool = True) -> Estimand:
     experiments = run.experiments
     if any(e.var in dict(e.world) for e in (*gamma, *delta)):
         # lines 2 and 3 of ID*: settle events on a variable their world sets
@@ -429,12 +508,15 @@ def _idc_star(run: _Run, gamma: tuple[CfEvent, ...], delta: tuple[CfEvent, ...])
         except Inconsistent as err:
             return _zero(run, err)
         kept_d = tuple(e for e in delta if not _settled(e))
-        return _idc_star(run, kept_g, kept_d) if kept_d else \
-            _id_star(run, kept_g, experiments)
+        if not kept_d:
+            run.evidence_ok |= top
+            return _id_star(run, kept_g, experiments)
+        return _idc_star(run, kept_g, kept_d, top)
     try:
         cg = run.cg((*gamma, *delta))  # line 2
     except Inconsistent as err:  # line 3
         return _zero(run, err)
+    run.evidence_ok |= top  # γ ∧ δ is consistent, so δ is (line 1 need not ask)
     dnodes = {cg.node_of[e] for e in delta}
     gamma = tuple(dict.fromkeys(e for e in gamma if cg.node_of[e] not in dnodes))
     if not gamma:
@@ -448,7 +530,8 @@ def _idc_star(run: _Run, gamma: tuple[CfEvent, ...], delta: tuple[CfEvent, ...])
             moved = tuple(_subscript(cg, x, e, n) for x in gamma)
             if not others:
                 return _id_star(run, moved, experiments)
-            return _idc_star(run, moved, tuple(_subscript(cg, x, e, n) for x in others))
+            return _idc_star(run, moved, tuple(_subscript(cg, x, e, n) for x in others),
+                             False)
     joint = _id_star(run, (*gamma, *delta), experiments)  # line 5
     if isinstance(joint, Zero):
         return joint
@@ -527,7 +610,7 @@ def _settled(e: CfEvent) -> bool:
 def _subscript(cg: CounterfactualGraph, x: CfEvent, by: CfEvent, node: Node) -> CfEvent:
     """``x`` with ``by``'s variable set to ``by``'s value where, in ``x``'s world, that variable
     is the node ``node`` (rule 2 acts on that node, not on other copies of its variable)."""
-    if by.var in dict(x.world) or cg.refs.get((by.var, x.world)) != ("n", node):
+    if by.var in dict(x.world) or cg.refs.get(x.world, {}).get(by.var) != ("n", node):
         return x
     return CfEvent(x.var, x.world | {(by.var, by.value)}, x.value)
 
