@@ -480,3 +480,38 @@ def test_the_separation_test_of_line_4_agrees_with_networkx():
             assert _reaches(cg, start, t, given) == want, (str(cg), start, t, given)
             checked += 1
     assert checked > 300
+
+
+def test_shortcuts_give_what_the_full_recursion_gives(monkeypatch):
+    """Speed-ups that must not change answers: line 6's one-node district goes to line 9
+    without its own counterfactual graph (``_lone``), and IDC*'s line 1 is asked only when
+    the answer is 0 or a refusal. With both turned off (the papers' recursion as written),
+    every estimand, refusal and message on random queries is the same."""
+    import sys
+    from pathlib import Path
+
+    from causaldsl.analysis import idstar
+
+    sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
+    from bench_idstar import random_queries
+
+    def verdicts() -> list[tuple[str, str]]:
+        out = []
+        for _, g, gamma, delta in random_queries(150, np.random.default_rng(11)):
+            for exp in (False, True):
+                try:
+                    est = idc_star(g, gamma, delta, experiments=exp)
+                    out.append(("zero" if isinstance(est, Zero) else "ok",
+                                "" if exp else str(est)))
+                except (NotIdentifiable, ZeroProbabilityError) as e:
+                    out.append((type(e).__name__, str(e)))
+        return out
+
+    fast = verdicts()
+    with monkeypatch.context() as mp:
+        mp.setattr(idstar, "_lone", lambda run, e, experiments: None)
+        mp.setattr(idstar._Run, "evidence_ok", property(lambda self: False,
+                                                        lambda self, v: None))
+        slow = verdicts()
+    assert fast == slow
+    assert {k for k, _ in fast} >= {"ok", "NotIdentifiable"}
