@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 from causaldsl.analysis.estimand import ONE, Estimand, P, Product, Quotient, Sum, Zero
 from causaldsl.analysis.id_algorithm import id_algorithm
+from causaldsl.core.drawable import Drawable
 from causaldsl.core.errors import NotIdentifiable, QueryError, ZeroProbabilityError
 from causaldsl.core.types import Label
 from causaldsl.model.graph import ADMG
@@ -100,11 +101,12 @@ class Inconsistent(Exception):
 
 
 @dataclass
-class CounterfactualGraph:
+class CounterfactualGraph(Drawable):
     """The counterfactual graph of a conjunction: its nodes (each named by the term it stands
     for, ``terms``: the world of fewest settings that makes it, ``rep``), directed edges,
     bidirected edges (shared noise: copies of one variable, or a bidirected edge of the
-    graph), and each node's value where an event names it."""
+    graph), and each node's value where an event names it. Drawn (``draw``, or shown in a
+    notebook) as :meth:`admg`, the graph over the terms."""
 
     nodes: list[Node]
     rep: dict[Node, World]
