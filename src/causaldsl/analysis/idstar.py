@@ -5,7 +5,8 @@ they are not.
 - :func:`make_cg`: the counterfactual graph of a conjunction of counterfactual events. One
   copy of the graph per world, the copies sharing their noise; a variable's copies are merged
   where their parents take the same values (the same node, or a setting and an observation of
-  one value: Lemma 24), and only the ancestors of the events are kept. Two events on one node
+  one value: Lemma 24, an open value included, which both name by its variable), and only the
+  ancestors of the events are kept. Two events on one node
   with different values make the conjunction inconsistent (probability zero).
 - :func:`id_star`: ``P(γ)`` as an estimand: a sum, over the counterfactual graph's nodes that
   the events do not name, of one factor per district, each an interventional distribution
@@ -205,9 +206,9 @@ def make_cg(g: ADMG, events: Sequence[CfEvent]) -> CounterfactualGraph:
                     r = ref[p]
                     if r[0] == "n":
                         ups.add(r[1])
-                        o = observed.get(r[1])
-                        if o is not None:  # observed to a value: that value (Lemma 24)
-                            r = ("=", o)
+                        if r[1] in observed:  # observed to a value: that value (Lemma 24);
+                            # an open one is the value named by its variable, as a setting is
+                            r = ("=", observed[r[1]])
                     key.append((p, r))
                 k = (v, tuple(key))
             else:
