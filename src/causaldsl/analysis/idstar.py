@@ -139,9 +139,15 @@ class CounterfactualGraph(Drawable):
     def districts(self) -> list[list[Node]]:
         """Classes of nodes joined by bidirected edges, in node order (classes by their first
         node). Two nodes are joined where their variables are one or spouses, so the classes
-        are those of the variables present under the graph's bidirected edges."""
-        spouses = self.graph.spouse_map
+        are those of the variables present under the graph's bidirected edges (read from the
+        edges: a graph's spouse map costs more to build than the few edges do to scan)."""
         present = {n.var for n in self.nodes}
+        spouses: dict[str, list[str]] = {}
+        for e in self.graph.bidirected:
+            a, b = e
+            if a in present and b in present:
+                spouses.setdefault(a, []).append(b)
+                spouses.setdefault(b, []).append(a)
         cls_of: dict[str, int] = {}
         out: list[list[Node]] = []
         for n in self.nodes:
@@ -151,8 +157,8 @@ class CounterfactualGraph(Drawable):
                 out.append([])
                 stack = [n.var]
                 while stack:
-                    for u in spouses[stack.pop()]:
-                        if u in present and u not in cls_of:
+                    for u in spouses.get(stack.pop(), ()):
+                        if u not in cls_of:
                             cls_of[u] = k
                             stack.append(u)
             out[k].append(n)
@@ -252,8 +258,8 @@ def make_cg(g: ADMG, events: Sequence[CfEvent]) -> CounterfactualGraph:
         ws = made[n]
         rep[n] = _relevant(parent_map, n.var, wds, ws[0], rel) if len(ws) == 1 else \
             min((_relevant(parent_map, n.var, wds, i, rel) for i in ws), key=len)
-    pos = g.position
-    nodes = sorted(keep, key=lambda n: (pos[n.var], len(rep[n]), sorted(map(str, rep[n]))))
+    at = g.order.index
+    nodes = sorted(keep, key=lambda n: (at(n.var), len(rep[n]), sorted(map(str, rep[n]))))
     directed = {(a, b) for b in nodes for a in edges[b]}
     return CounterfactualGraph(nodes, rep, directed, {n: observed[n] for n in nodes
                                                       if n in observed}, node_of, refs, g)

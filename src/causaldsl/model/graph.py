@@ -166,11 +166,6 @@ class ADMG(Drawable):
             raise CycleError(f"{self.name} has a cycle: {' → '.join([*cycle, cycle[0]])}", cycle)
         return tuple(order)
 
-    @cached_property
-    def position(self) -> Mapping[str, int]:
-        """Each node's place in :attr:`order`."""
-        return {n: i for i, n in enumerate(self.order)}
-
     def __contains__(self, v: object) -> bool:
         return v in self.parent_map
 
