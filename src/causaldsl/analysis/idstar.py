@@ -116,6 +116,8 @@ class CounterfactualGraph(Drawable):
     node_of: dict[CfEvent, Node]
     refs: dict[World, dict[str, tuple[str, Any]]] = field(repr=False)
     graph: ADMG = field(repr=False)
+    _names: dict[Node, str] = field(default_factory=dict, init=False, repr=False,
+                                    compare=False)
 
     @cached_property
     def terms(self) -> dict[Node, CfEvent]:
@@ -130,10 +132,10 @@ class CounterfactualGraph(Drawable):
         return out
 
     def name(self, n: Node) -> str:
-        names = self.__dict__.setdefault("_names", {})
-        hit = names.get(n)
+        """The node's term, e.g. ``Y[X = 1]`` (written once, for messages and pictures)."""
+        hit = self._names.get(n)
         if hit is None:
-            hit = names[n] = CfEvent(n.var, self.rep[n]).term
+            hit = self._names[n] = CfEvent(n.var, self.rep[n]).term
         return hit
 
     def districts(self) -> list[list[Node]]:
