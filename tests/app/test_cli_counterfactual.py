@@ -76,3 +76,32 @@ query E[Y[X = 1, M = M[X = 0]]] - E[Y[X = 0]]
     assert f"= {nested:.6g}" in out
     # NDE = that − P(y = 1 | x = 0) = that − 0.25 / 0.5
     assert f"= {nested - 0.5:.6g}" in out
+
+
+def test_an_inconsistent_counterfactual_is_zero_and_inconsistent_evidence_an_error(
+        tmp_path, capsys):
+    """ID* returns 0 for an event no model can produce (T[T = 1] = 0; C[T = 1] = 1 beside
+    C = 0 and T = 1, one variable by Lemma 24), on every surface; evidence that no model can
+    produce leaves the conditional undefined: a located error, as on a model."""
+    code, out, err = run(tmp_path, capsys, "query P(T[T = 1] = 0)\n"
+                                           "query P(C[T = 1] = 1 | C = 0, T = 1)\n"
+                                           "query P(T[T = 1] = 0, C)\n"
+                                           "identify P(C[T = 1] = 1, C = 0, T = 1)\n"
+                                           "query E[C[T = 1] | T = 0] - P(T[T = 0] = 1)\n")
+    assert code == 0, err
+    assert out.count("= 0\n") == 3 and "0  0\n1  0\n" in out
+    assert "= 0    (by id*)\nP(C[T = 1] = 1, C = 0, T = 1) is 0 in every model: the event is " \
+           "inconsistent (C[T = 1] = 1 and C = 0 name one variable" in out
+    # E[C[T = 1] | T = 0] as in the first test (0.715152), less 0
+    assert f"= {(0.02 / 0.03 * 0.6 + 0.2 / 0.22 * 0.15) / 0.75:.6g}\n" in out
+    code, out, err = run(tmp_path, capsys, "query P(C | T[T = 1] = 0)\n")
+    assert code == 1 and "cf.causal:11:1" in err and "Traceback" not in err
+    assert "P(C | T[T = 1] = 0) is undefined: its evidence T[T = 1] = 0 has probability zero " \
+           "in every model" in err
+    f = tmp_path / "g.causal"
+    f.write_text(GRAPH, encoding="utf-8")
+    assert main(["identify", str(f), "P(S[S = 0] = 1 | C = 1)", "--json"]) == 0
+    assert '"estimand": "0", "latex": "0", "why": "P(S[S = 0] = 1 | C = 1) is 0 in every ' \
+           'model' in capsys.readouterr().out
+    assert main(["identify", str(f), "P(C | S[S = 0] = 1)"]) == 1
+    assert "error: P(C | S[S = 0] = 1) is undefined" in capsys.readouterr().err

@@ -194,6 +194,23 @@ def test_causal_graphs_draw_bidirected_edges_dashed_and_latents_on_request():
     assert "A" in svg_texts(a._repr_svg_())
 
 
+def test_a_counterfactual_graph_is_drawn_over_its_terms():
+    """ID*'s counterfactual graph of the papers' example (Shpitser & Pearl 2008, Fig. 5):
+    nodes named by their terms, the shared noise of X and Y[X = 1] a dashed ↔."""
+    from causaldsl.analysis.idstar import event, make_cg
+
+    paper = ADMG(["X", "W", "Y", "D", "Z"], [("X", "W"), ("W", "Y"), ("D", "Z"), ("Z", "Y")],
+                 [("X", "Y")])
+    cg = make_cg(paper, [event("Y", 1, X=1), event("X", 0), event("Z", 1, D=1), event("D", 1)])
+    g = draw(cg).graph
+    assert set(g.nodes) == {"X", "W[X = 1]", "Y[X = 1]", "D", "Z"}
+    assert {(e.tail, e.head) for e in g.edges if e.attrs.get("class") != "bidirected"} == \
+        {("W[X = 1]", "Y[X = 1]"), ("D", "Z"), ("Z", "Y[X = 1]")}
+    assert [{e.tail, e.head} for e in g.edges if e.attrs.get("class") == "bidirected"] == \
+        [{"X", "Y[X = 1]"}]
+    assert "Y[X = 1]" in svg_texts(cg._repr_svg_())
+
+
 def test_charts_are_svg_without_matplotlib_or_graphviz(monkeypatch):
     monkeypatch.setenv("CAUSAL_DOT", "no-such-dot-program")
     yn = FiniteType("YN", ["no", "yes"])

@@ -1,13 +1,16 @@
 """Estimands: expressions over observational probabilities, the answers of identification.
 
-An estimand is built from four immutable node kinds:
+An estimand is built from five immutable node kinds:
 
 - ``P(vars, given, fixed)``: the observational probability ``P(vars | given)``; ``fixed`` gives
   some of those variables a value (``P(c | S=yes)``);
 - ``Sum(over, body)``: a sum over every value of the variables ``over`` (they are bound in
   ``body``, so an inner sum may reuse a name that is free outside: the printer primes it);
 - ``Product(factors)`` (the empty product is :data:`ONE`);
-- ``Quotient(num, den)``.
+- ``Quotient(num, den)``;
+- :data:`ZERO` (a :class:`Zero`): the constant 0, the probability of an inconsistent
+  counterfactual event (ID*'s answer to ``P(X[X = 1] = 0)``); a product or sum over it, or a
+  quotient with it on top, simplifies to it.
 
 The meaning is exact: ``Sum`` over a variable that ``body`` does not mention multiplies by the
 number of its values. The algorithms never build such sums (they marginalise with
@@ -19,26 +22,45 @@ into ``P(a, b | c)``, and quotients cancel. No JAX here.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from causaldsl.core.types import Label, show_label
 
+if TYPE_CHECKING:
+    _cached = cached_property
+else:
+    class _cached:
+        """functools.cached_property without the lock that Python 3.11 takes on each first
+        read (a microsecond, paid for every node the algorithms build)."""
 
-class Estimand(ABC):
-    """Base of the expression nodes (P, Sum, Product, Quotient)."""
+        def __init__(self, f):
+            self.f = f
+            self.name = f.__name__
+            self.__doc__ = f.__doc__
+
+        def __get__(self, obj, cls=None):
+            if obj is None:
+                return self
+            v = obj.__dict__[self.name] = self.f(obj)
+            return v
+
+
+class Estimand:
+    """Base of the expression nodes (P, Sum, Product, Quotient, Zero). Not an ABC: the
+    algorithms test node kinds with ``isinstance`` at every step, and an ABC's metaclass makes
+    each test a Python call."""
 
     @property
-    @abstractmethod
     def free(self) -> frozenset[str]:
         """The variables the expression depends on."""
+        raise NotImplementedError
 
-    @abstractmethod
     def bind(self, values: Mapping[str, Label]) -> Estimand:
         """Give free variables values (bound variables of inner sums are left alone)."""
+        raise NotImplementedError
 
     def simplify(self) -> Estimand:
         """Rewrite to a textbook-looking equal expression (under positivity)."""
@@ -97,18 +119,18 @@ class P(Estimand):
                 ((k, v) for k, v in dict(self.fixed).items() if k in names),
                 key=lambda kv: kv[0])))
 
-    @cached_property
+    @_cached
     def key(self) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str, Any]]]:
         return (frozenset(self.vars), frozenset(self.given),
                 frozenset((k, _hashable(v)) for k, v in self.fixed))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, P) and self.key == other.key
+        return self is other or (isinstance(other, P) and self.key == other.key)
 
     def __hash__(self) -> int:
         return hash(self.key)
 
-    @cached_property
+    @_cached
     def free(self) -> frozenset[str]:
         return frozenset(self.vars + self.given) - {k for k, _ in self.fixed}
 
@@ -134,17 +156,17 @@ class Sum(Estimand):
         object.__setattr__(self, "over", tuple(dict.fromkeys(self.over)))
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Sum) and set(self.over) == set(other.over)
-                and self.body == other.body)
+        return self is other or (isinstance(other, Sum) and set(self.over) == set(other.over)
+                                 and self.body == other.body)
 
     def __hash__(self) -> int:
         return self._hash
 
-    @cached_property
+    @_cached
     def _hash(self) -> int:
         return hash((frozenset(self.over), self.body))
 
-    @cached_property
+    @_cached
     def free(self) -> frozenset[str]:
         return self.body.free - set(self.over)
 
@@ -160,16 +182,17 @@ class Product(Estimand):
     factors: tuple[Estimand, ...]
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Product) and _multiset(self.factors) == _multiset(other.factors)
+        return self is other or (isinstance(other, Product) and
+                                 _multiset(self.factors) == _multiset(other.factors))
 
     def __hash__(self) -> int:
         return self._hash
 
-    @cached_property
+    @_cached
     def _hash(self) -> int:
         return hash(frozenset(_multiset(self.factors).items()))
 
-    @cached_property
+    @_cached
     def free(self) -> frozenset[str]:
         return frozenset().union(*(f.free for f in self.factors))
 
@@ -184,7 +207,14 @@ class Quotient(Estimand):
     num: Estimand
     den: Estimand
 
-    @cached_property
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, Quotient) and self.num == other.num
+                                 and self.den == other.den)
+
+    def __hash__(self) -> int:
+        return hash((self.num, self.den))
+
+    @_cached
     def free(self) -> frozenset[str]:
         return self.num.free | self.den.free
 
@@ -193,6 +223,24 @@ class Quotient(Estimand):
 
 
 ONE = Product(())
+
+
+@dataclass(frozen=True)
+class Zero(Estimand):
+    """The constant 0, on any distribution. ``why`` says why (an inconsistent event, for
+    ID*); it does not take part in equality, so every zero is :data:`ZERO`."""
+
+    why: str = field(default="", compare=False)
+
+    @property
+    def free(self) -> frozenset[str]:
+        return frozenset()
+
+    def bind(self, values: Mapping[str, Label]) -> Estimand:
+        return self
+
+
+ZERO = Zero()
 
 
 def _multiset(xs: Iterable[Estimand]) -> dict[Estimand, int]:
@@ -240,14 +288,27 @@ def conditional(e: Estimand, vs: Iterable[str], given: Iterable[str], domain: It
 # -- simplification -------------------------------------------------------------------------
 
 def _simplify(e: Estimand) -> Estimand:
-    if isinstance(e, P) or "_simple" in e.__dict__:
+    """One pass of the rewrites; ``e`` itself where the pass rebuilt it from the same parts
+    (so the fixed-point test of :meth:`Estimand.simplify` is an identity check)."""
+    if isinstance(e, (P, Zero)) or "_simple" in e.__dict__:
         return e
+    out: Estimand
     if isinstance(e, Product):
-        return _simplify_product([_simplify(f) for f in e.factors])
+        out = _simplify_product([_simplify(f) for f in e.factors])
+        if isinstance(out, Product) and len(out.factors) == len(e.factors) and \
+                all(a is b for a, b in zip(out.factors, e.factors, strict=True)):
+            return e
+        return out
     if isinstance(e, Sum):
-        return _simplify_sum(e.over, _simplify(e.body))
+        out = _simplify_sum(e.over, _simplify(e.body))
+        if isinstance(out, Sum) and out.over == e.over and out.body is e.body:
+            return e
+        return out
     if isinstance(e, Quotient):
-        return _simplify_quotient(_simplify(e.num), _simplify(e.den))
+        out = _simplify_quotient(_simplify(e.num), _simplify(e.den))
+        if isinstance(out, Quotient) and out.num is e.num and out.den is e.den:
+            return e
+        return out
     raise TypeError(f"not an estimand: {e!r}")  # pragma: no cover
 
 
@@ -263,6 +324,9 @@ def _flatten(fs: Iterable[Estimand]) -> list[Estimand]:
 
 def _simplify_product(fs: list[Estimand]) -> Estimand:
     fs = _flatten(fs)
+    for f in fs:  # 0 × … = 0
+        if isinstance(f, Zero):
+            return f
     # quotients inside a product: a (b / c) = (a b) / c, so cancellation sees every factor
     quots = [f for f in fs if isinstance(f, Quotient)]
     if quots:
@@ -310,7 +374,7 @@ def _agree(a: P, b: P) -> bool:
 
 
 def _simplify_sum(over: tuple[str, ...], body: Estimand) -> Estimand:
-    if not over:
+    if not over or isinstance(body, Zero):  # Σ 0 = 0
         return body
     if isinstance(body, Sum) and not set(over) & set(body.over) and \
             not set(over) & (body.body.free - body.free):
@@ -392,7 +456,7 @@ def _collapse(over: tuple[str, ...], f: P) -> Estimand:
 
 
 def _simplify_quotient(num: Estimand, den: Estimand) -> Estimand:
-    if den == ONE:
+    if den == ONE or isinstance(num, Zero):  # 0 / d = 0 (a zero is 0 in every model)
         return num
     if isinstance(num, Quotient):
         return _simplify_quotient(num.num, _simplify_product([num.den, den]))
@@ -466,6 +530,8 @@ class _Printer:
     def _show(self, e: Estimand, env: dict[str, str], scope: set[str]) -> str:
         if isinstance(e, P):
             return self._term(e, env)
+        if isinstance(e, Zero):
+            return "0"
         if isinstance(e, Sum):
             env2 = dict(env)
             taken = set(env.values()) | scope
@@ -558,6 +624,8 @@ def _to_sympy(e: Estimand, sizes: dict[str, int], env: Mapping[str, Any] | None 
         if e.given:
             args.append(Given(*(arg(v) for v in e.given)))
         return Pf(*args)
+    if isinstance(e, Zero):
+        return sympy.Integer(0)
     if isinstance(e, Sum):
         env2 = dict(env)
         for v in e.over:

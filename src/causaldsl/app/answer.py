@@ -222,10 +222,13 @@ def identify_statement(prog: Any, target: str, st: Any, where: str, as_json: boo
     except CausalError as e:
         print(f"{where}error: {e}", file=sys.stderr)
         return EXIT_INPUT
+    zero = getattr(ident.bound, "why", None)  # 0 in every model: an inconsistent event
     if as_json:
         out: dict[str, Any] = {"identify": st.text, "model": target, "identifiable": True,
                                "method": ident.method, "estimand": ident.formula(),
                                "latex": ident.latex()}
+        if zero:
+            out["why"] = zero
         if value is not None:
             out["answer"] = jsonable(st.text, target, value)
         if note is not None:
@@ -234,6 +237,8 @@ def identify_statement(prog: Any, target: str, st: Any, where: str, as_json: boo
     else:
         formula = ident.formula(latex)
         body = f"identify {st.text}  [{target}]\n= {formula}    (by {ident.method})\n"
+        if zero:
+            body += f"{zero}\n"
         if value is not None:
             body += show("on the observed distribution:", target, value, None)
         if note is not None:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import opt_einsum
 
-from causaldsl.analysis.estimand import P, Product, Quotient, Sum
+from causaldsl.analysis.estimand import P, Product, Quotient, Sum, Zero
 from causaldsl.core.errors import PositivityError, QueryError
 from causaldsl.core.types import FiniteType, show_label
 from causaldsl.model.distribution import Batch, Distribution, do_axis
@@ -207,6 +207,8 @@ class _Evaluator:
     def eval(self, e: Estimand) -> _Val:
         if isinstance(e, P):
             return self.term(e)
+        if isinstance(e, Zero):  # 0 on every distribution, defined everywhere
+            return _Val(e, (), self.xp.zeros(()))
         if isinstance(e, Sum):
             body = e.body.factors if isinstance(e.body, Product) else (e.body,)
             parts = tuple(self.eval(f) for f in body)

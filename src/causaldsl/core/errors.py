@@ -87,9 +87,8 @@ class NotIdentifiable(CausalError):
     ``f`` and ``f_prime`` are the two c-forests of the hedge (empty when a named rule such as
     the back-door criterion was asked for and does not apply); ``roots`` is their root set.
     ``reason`` names the verdict: ``"hedge"`` (the default), and for counterfactuals (ID*/IDC*)
-    ``"conflict"`` (a district of the counterfactual graph needs one variable at two values) or
-    ``"inconsistent"`` (the event has probability zero in every model, or the evidence of a
-    conditional one has).
+    ``"conflict"`` (a district of the counterfactual graph needs one variable at two values).
+    An inconsistent counterfactual event is no refusal: it is identified as 0.
     """
 
     def __init__(self, message: str, f: frozenset[str] = frozenset(),

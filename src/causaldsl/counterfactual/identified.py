@@ -1,6 +1,7 @@
 """Named quantities from a graph and data: ETT, NDE, NIE, CDE, PN, PS and PNS, each term
 identified by ID*/IDC* (ID for the interventional CDE), with its formula, evaluated on
-observational data; or ``NotIdentifiable`` with the reason (hedge, conflict, inconsistent).
+observational data (0 for an inconsistent event); or ``NotIdentifiable`` with the reason
+(hedge, conflict).
 
 The natural effects are nested counterfactuals; ``identify`` unnests them,
 ``P(Y[X = x, M = M[X = x']] = y) = Σ_m P(Y[X = x, M = m] = y, M[X = x'] = m)``, and the

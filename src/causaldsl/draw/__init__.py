@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from causaldsl.analysis.idstar import CounterfactualGraph
 from causaldsl.core.errors import DrawError
 from causaldsl.draw.chart import batch_chart, comparison_chart, distribution_chart, seeing_and_doing
 from causaldsl.draw.diagram import diagram_picture
@@ -30,7 +31,8 @@ from causaldsl.model.html import html_table
 def draw(x: Any, *, do: Mapping[str, Any] | None = None, cut: Sequence[str] = (),
          graph: bool = False, latent: str = "project", direction: str = "TB",
          title: str | None = None) -> Picture:
-    """The picture of a model, diagram, box, ADMG, result, or a dict of results to compare.
+    """The picture of a model, diagram, box, ADMG (or ID*'s counterfactual graph), result, or a
+    dict of results to compare.
     An estimate from data (or a list or dict of them) is drawn as its forest plot.
 
     A model is drawn as its string diagram; with ``do``/``cut`` as the surgery before and
@@ -49,6 +51,8 @@ def draw(x: Any, *, do: Mapping[str, Any] | None = None, cut: Sequence[str] = ()
         x = x.diagram
     if isinstance(x, Diagram):
         return diagram_picture(x, direction, title)
+    if isinstance(x, CounterfactualGraph):  # ID*'s graph: its nodes named by their terms
+        x = x.admg()
     if isinstance(x, ADMG):
         return graph_picture(x, latent, direction)
     if isinstance(x, Distribution):

@@ -57,6 +57,8 @@ def show_value(v: Label) -> str:
     A float is written short (``0.5``, ``1``) when that reads back as the same number, else
     exactly (``1.0000004``): two different values never print alike, since a term's text names
     its world."""
+    if type(v) is int:  # the common case, first (bool is an int, and prints as a word)
+        return str(v)
     if isinstance(v, float):
         if v == 0:  # -0.0 too: "-0" reads back as the integer 0, which prints "0"
             return "0"
