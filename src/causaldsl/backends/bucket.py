@@ -91,7 +91,8 @@ class BucketPlan:
                 group.append((len(arrays) + len(steps) - 1, tuple(union)))
             return group
 
-        for w in sorted(count.keys() - out, key=lambda w: rank.get(w, last)):
+        # in the order's ranks; wires it does not rank last, in the order the tables give them
+        for w in sorted([w for w in count if w not in out], key=lambda w: rank.get(w, last)):
             if not count.get(w):  # summed out with the tables that held it
                 continue
             joined = fewer([f for f in live if w in f[1]])

@@ -180,7 +180,7 @@ def ordered_path(terms: Sequence[str], output: str, sizes: Mapping[str, int],
         assert term is not None
         return math.prod([sizes[c] for c in term])
 
-    for c in sorted(holders.keys() - set(output), key=rank.__getitem__):
+    for c in sorted([c for c in holders if c not in output], key=rank.__getitem__):
         group = holders[c]
         if not group:  # summed out already, with the last operands that held it
             continue
