@@ -285,3 +285,18 @@ def test_dask_equals_the_dataframe(method):
         part = causaldsl.estimate(GK, ATE, frame, **kw)
     _same(whole, part)
     _same_overlap(whole, part)
+
+
+@pytest.mark.slow
+def test_dask_in_worker_processes():
+    """Dask's process scheduler pickles each partition's task (the weighting's per-chunk
+    functions, with the model specs) and runs it in another process, as a cluster's workers
+    would: the same answer as pandas."""
+    dask = pytest.importorskip("dask")
+    dd = pytest.importorskip("dask.dataframe")
+    df = _with_k(900)
+    whole = causaldsl.estimate(GK, ATT, df, method="aipw")
+    with dask.config.set(scheduler="processes", num_workers=2):
+        part = causaldsl.estimate(GK, ATT, dd.from_pandas(df, npartitions=4), method="aipw")
+    _same(whole, part)
+    _same_overlap(whole, part)
