@@ -1,8 +1,8 @@
 """Data in a Dask DataFrame: the plug-in's sufficient statistics (the distinct rows of the
 columns it needs, with their counts) are computed by Dask where the partitions are, and only
 they come back; the answers, types and messages equal those of the same rows in pandas. The
-g-formula's moments are summed there too (test_moments.py); IPW, AIPW and IV compute the needed
-columns into memory. Dask is test-only and optional
+g-formula's moments are summed there too (test_moments.py), and IPW's and AIPW's sums
+(test_weighting_chunks.py); IV computes the needed columns into memory. Dask is test-only and optional
 (its synchronous scheduler and its default threaded one stand for a cluster's here)."""
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def test_missing_values_and_absent_columns_said_as_for_pandas():
 
 
 def test_model_based_estimators_read_the_needed_columns():
-    """AIPW on a Dask DataFrame is AIPW on its rows (computed into memory)."""
+    """AIPW on a Dask DataFrame is AIPW on its rows (its sums computed by Dask)."""
     df = _frame(800, seed=5)
     a = causaldsl.estimate(G, ATE, _dask(df), method="aipw")
     b = causaldsl.estimate(G, ATE, df, method="aipw")

@@ -26,11 +26,13 @@ from causaldsl.core.progress import callback
 from causaldsl.core.types import FiniteType, OpaqueType, Type, show_label
 from causaldsl.estimation import chunks, plugin
 from causaldsl.estimation import design as D
+from causaldsl.estimation import overlap as O
 from causaldsl.estimation import rows as R
 from causaldsl.estimation.data import Dataset, load
 from causaldsl.estimation.estimators import METHODS, Estimator, Problem, Term
 from causaldsl.estimation.glm import Family, check_design, check_fit, family_for
 from causaldsl.estimation.question import Question, read_question
+from causaldsl.estimation.survey import Survey
 from causaldsl.model.estimate import EffectEstimate
 from causaldsl.model.graph import ADMG, show_set
 from causaldsl.syntax.query import Prob
@@ -38,8 +40,6 @@ from causaldsl.syntax.query import Prob
 #: ``auto`` picks the plug-in when every variable is finite and the data hold at least this
 #: many rows per cell of the joint table (on average); else a model-based estimator.
 PER_CELL = 10
-#: Propensities below this (or weights above its inverse) are reported as poor overlap.
-OVERLAP = 0.01
 
 DESCRIBED = {"gformula": "g-formula (standardisation over an outcome model)",
              "ipw": "inverse probability weighting (stabilised)",
@@ -119,9 +119,18 @@ def estimate(target: Any, query: str | Any, data: Any, *, method: str = "auto",
     z = _adjustment(g, question, adjust)
     covariates = list(g.sort(z | set(question.strata)))
     notes: list[str] = []
-    if method == "gformula" and chunks.out_of_core(data):
+    if chunks.out_of_core(data) and method in ("auto", *METHODS):
+        sv = None
+        if method == "auto":
+            sv = _survey(data, question, covariates, declared, missing)
+            method = _auto(sv, question, covariates, adjust, att)
+            if method == "plugin":
+                return _plugin(g, question, data, declared, level, bootstrap, seed, missing,
+                               progress)
         answer = _by_moments(g, question, data, declared, z, covariates, adjust, att, outcome,
-                             trusted, missing, level, bootstrap)
+                             trusted, missing, level, bootstrap, sv) if method == "gformula" \
+            else _by_weighting(question, data, declared, z, g, covariates, method, outcome,
+                               propensity, trusted, missing, level, bootstrap, sv)
         if isinstance(answer, EffectEstimate):
             return answer
         notes.append(f"{chunks.source_of(data)} was read into memory, not in chunks: "
@@ -180,28 +189,124 @@ def _range(col: np.ndarray) -> tuple[float, float]:
     return float(col.min()), float(col.max())
 
 
-def _by_moments(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type],
-                z: frozenset[str], covariates: list[str], adjust: Iterable[str] | None,
-                att: bool, outcome: str | None, trusted: bool, missing: str, level: float,
-                bootstrap: int) -> EffectEstimate | str:
-    """The g-formula from sums over the chunks of ``data`` (``survey``, ``moments``: a linear
-    or logistic outcome model), or why it cannot be (then the caller reads the data whole)."""
-    from causaldsl.estimation import moments
+def _survey(data: Any, q: Question, covariates: list[str], declared: Mapping[str, Type],
+            missing: str) -> Survey:
+    """The first pass over data read in chunks: the columns typed and checked."""
     from causaldsl.estimation.survey import survey
+
+    ys = list(q.outcomes)
+    return survey(data, [q.treatment, *ys, *covariates], declared, missing=missing, outcomes=ys)
+
+
+def _auto(sv: Survey, q: Question, covariates: list[str], adjust: Iterable[str] | None,
+          att: bool) -> str:
+    """``auto``'s choice made from the survey of data read in chunks, as it is made in memory:
+    the g-formula at a point of a continuous stratum; the plug-in where every column is finite
+    (a numeric one of at most 20 integers counting as finite, as ``Dataset.discrete``) with
+    PER_CELL rows a cell; else aipw for a discrete treatment, gformula for a continuous one."""
+    x = q.treatment
+    if any(not isinstance(sv.types[v], FiniteType) for v in q.strata):
+        return "gformula"  # checked by _by_moments (_at_points)
+    size = 1
+    for v in dict.fromkeys([x, *q.outcomes, *covariates]):
+        s = _discrete_size(sv, v)
+        if s is None:
+            size = 0
+            break
+        size *= s or 1
+    if not att and adjust is None and size and size * PER_CELL <= sv.n:
+        return "plugin"
+    nums = sv.numbers.get(x)
+    discrete = isinstance(sv.types[x], FiniteType) or (nums is not None and
+                                                       len(nums) <= R.MAX_LEVELS)
+    return "aipw" if discrete else "gformula"
+
+
+def _discrete_size(sv: Survey, v: str) -> int | None:
+    """A column's size as ``Dataset.discrete`` types it (None: continuous)."""
+    t = sv.types[v]
+    if isinstance(t, FiniteType):
+        return t.size
+    nums = sv.numbers.get(v)
+    if v not in sv.inferred or nums is None or len(nums) > 20 or \
+            not all(u == round(u) for u in nums):
+        return None
+    return len(nums)
+
+
+def _by_weighting(q: Question, data: Any, declared: Mapping[str, Type], z: frozenset[str],
+                  g: ADMG, covariates: list[str], method: str, outcome: str | None,
+                  propensity: str | None, trusted: bool, missing: str, level: float,
+                  bootstrap: int, sv: Survey | None) -> EffectEstimate | str:
+    """IPW or AIPW from sums over the chunks of ``data`` (``survey``, ``weighting``), or why
+    it cannot be (then the caller reads the data whole)."""
+    from causaldsl.estimation import moments, weighting
 
     if bootstrap:
         return "a bootstrap resamples rows, which needs them in memory"
-    x, ys = q.treatment, list(q.outcomes)
+    x = q.treatment
+    cols = [x, *covariates]
+    orhs = D.main_effects(cols) if outcome is None else D.right_side(outcome, q.outcomes)
+    prhs = D.main_effects(covariates) if propensity is None else D.right_side(propensity, [x])
+    if not trusted:  # before a pass over the data, in the in-memory order
+        if outcome is not None and method == "aipw":
+            D.check_safe(orhs, cols, "outcome")
+        if propensity is not None:
+            D.check_safe(prhs, covariates, "propensity")
+    if sv is None:
+        sv = _survey(data, q, covariates, declared, missing)
+    points = [v for v in q.strata if not isinstance(sv.types[v], FiniteType)]
+    if points:
+        _at_points(g, q, points, method, None, False)  # refuses: weighting has no point
+    why = (moments.unsupported(sv, orhs) if method == "aipw" else None) or \
+        moments.unsupported(sv, prhs, "propensity")
+    if why is not None:
+        return why
+    res = weighting.weighting(data, q, sv, covariates, method, orhs, prhs)
+    if isinstance(res, str):
+        return res
+    fit = res.fit
+    coefs = np.array([m.coef for m in q.means])
+    value = float(fit.means @ coefs)
+    se = float(np.sqrt(max(coefs @ fit.mean_cov() @ coefs, 0.0)))
+    zq = NormalDist().inv_cdf(0.5 + level / 2)
+    stub = Problem(method, (), tuple(Family(f) for f in res.families), None, (), None, 2,
+                   None, ())
+    models = _models(stub, fit, res.columns, q)
+    passes = "a pass per Newton step of each logistic fit and three more"
+    return EffectEstimate(
+        value, se, f"{method}, adjusting for {show_set(z)}" if z else f"{method}, no adjustment",
+        query=str(q), method=method,
+        described=f"{DESCRIBED[method]}, from sums over the data read in chunks, in {passes}",
+        ci=(value - zq * se, value + zq * se), level=level, n=sv.n, dropped=sv.dropped,
+        censored=None, adjustment=tuple(g.sort(z)), means=_means(q, fit),
+        diagnostics=res.diagnostics, warnings=tuple(res.warnings),
+        interval="normal, sandwich standard error", se_sandwich=se, models=models,
+        read="in chunks")
+
+
+def _by_moments(g: ADMG, q: Question, data: Any, declared: Mapping[str, Type],
+                z: frozenset[str], covariates: list[str], adjust: Iterable[str] | None,
+                att: bool, outcome: str | None, trusted: bool, missing: str, level: float,
+                bootstrap: int, sv: Survey | None = None) -> EffectEstimate | str:
+    """The g-formula from sums over the chunks of ``data`` (``survey``, ``moments``: a linear
+    or logistic outcome model), or why it cannot be (then the caller reads the data whole)."""
+    from causaldsl.estimation import moments
+
+    if bootstrap:
+        return "a bootstrap resamples rows, which needs them in memory"
+    x = q.treatment
     if outcome is not None and not trusted:  # before a pass over the data
         D.check_safe(D.right_side(outcome, q.outcomes), [x, *covariates], "outcome")
-    sv = survey(data, [x, *ys, *covariates], declared, missing=missing, outcomes=ys)
+    if sv is None:
+        sv = _survey(data, q, covariates, declared, missing)
     points = [v for v in q.strata if not isinstance(sv.types[v], FiniteType)]
     if points:
         _at_points(g, q, points, "gformula", adjust, att)
         z = frozenset(q.strata)
         if set(covariates) != z:
             covariates = list(g.sort(z))
-            sv = survey(data, [x, *ys, *covariates], declared, missing=missing, outcomes=ys)
+            sv = _survey(data, q, covariates, declared, missing)
     cols = [x, *covariates]
     rhs = D.main_effects(cols) if outcome is None else D.right_side(outcome, q.outcomes)
     if outcome is not None and not trusted:
@@ -543,37 +648,33 @@ def _means(q: Question, fit: Any) -> tuple[tuple[str, float, float], ...]:
 
 def _overlap(p: Problem, fit: Any, ds: Dataset, x: str, covariates: Sequence[str]
              ) -> tuple[dict[str, Any], list[str]]:
-    """Propensity overlap: per treatment level used, the range of P(X = x | Z), the rows below
-    OVERLAP, the effective sample size of the weighted arm and the share of weights above
-    1/0.05 = 20; a warning naming the covariates whose ranges differ between arms."""
-    e = fit.propensity
+    """Propensity overlap (``overlap``): per treatment level used, the range of P(X = x | Z),
+    the rows below OVERLAP, the effective sample size of the weighted arm and the share of
+    weights above 1/0.05 = 20; a warning naming the covariates whose ranges differ between
+    arms."""
     assert p.treatment is not None
-    levels = sorted({t.level for t in p.terms} | {t.treated for t in p.terms
-                                                   if t.treated is not None})
-    label = _level_labels(ds, x, p)
-    out: dict[str, Any] = {}
-    warnings = []
-    for lvl in levels:
-        el = e[:, lvl]
-        arm = p.treatment == lvl
-        w = 1.0 / el[arm]
-        low = int((el < OVERLAP).sum())
-        out[f"{x} = {label[lvl]}"] = {
-            "propensity_min": float(el.min()), "propensity_max": float(el.max()),
-            "rows_below_0.01": low, "ess": float(w.sum() ** 2 / (w ** 2).sum()),
-            "rows": int(arm.sum()), "weights_above_20": float((w > 20).mean()),
-            # P(X = x | Z) in 20 bins over [0, 1], for the rows of each arm: the overlap plot
-            "histogram": {label[a]: np.histogram(el[p.treatment == a], bins=20,
-                                                 range=(0.0, 1.0))[0].tolist()
-                          for a in range(len(label))}}
-        if low:
-            warnings.append(f"poor overlap: {low} of {len(el)} rows have P({x} = {label[lvl]} | "
-                            f"covariates) below {OVERLAP}")
-    if warnings:
-        names = _separating(ds, x, p, covariates, label)
-        if names:
-            warnings.append("the treatment arms differ most in " + "; ".join(names))
-    return out, warnings
+    used = _used_levels(p.terms)
+    cols: list[np.ndarray] = []
+    sizes: list[int | None] = []
+    levels: list[list[str] | None] = []
+    for c in covariates:
+        t = ds.types[c]
+        if isinstance(t, FiniteType):
+            cols.append(ds.codes(c))
+            sizes.append(t.size)
+            levels.append([show_label(v) for v in t.values])
+        else:
+            cols.append(ds.values(c))
+            sizes.append(None)
+            levels.append(None)
+    s = O.sums(fit.propensity, p.treatment, used, cols, sizes)
+    return O.report(s, O.outside(cols, O.bounds(s)), x, used, _level_labels(ds, x, p),
+                    covariates, levels)
+
+
+def _used_levels(terms: Sequence[Any]) -> list[int]:
+    """The treatment levels the terms weight by: their levels and those they are treated at."""
+    return sorted({t.level for t in terms} | {t.treated for t in terms if t.treated is not None})
 
 
 def _level_labels(ds: Dataset, x: str, p: Problem) -> list[str]:
@@ -582,31 +683,3 @@ def _level_labels(ds: Dataset, x: str, p: Problem) -> list[str]:
         present = np.unique(ds.codes(x))
         return [show_label(t.values[i]) for i in present]
     return [f"{v:g}" for v in np.unique(ds.values(x))]
-
-
-def _separating(ds: Dataset, x: str, p: Problem, covariates: Sequence[str],
-                label: list[str]) -> list[str]:
-    """Covariates whose values in one arm fall outside the other arm's range, or finite
-    strata where an arm has no row: where overlap fails."""
-    assert p.treatment is not None
-    found = []
-    arms = [p.treatment == i for i in range(len(label))]
-    for c in covariates:
-        t = ds.types[c]
-        if isinstance(t, FiniteType):
-            codes = ds.codes(c)
-            for k, lab in enumerate(t.values):
-                counts = [int((codes[a] == k).sum()) for a in arms]
-                if sum(counts) and min(counts) == 0:
-                    empty = [label[i] for i, n in enumerate(counts) if n == 0]
-                    found.append(f"{c} = {show_label(lab)} (no row with {x} = "
-                                 f"{', '.join(empty)})")
-        else:
-            v = ds.values(c)
-            ranges = [(v[a].min(), v[a].max()) for a in arms if a.any()]
-            lo, hi = max(r[0] for r in ranges), min(r[1] for r in ranges)
-            outside = int(((v < lo) | (v > hi)).sum())
-            if outside > 0.01 * len(v):
-                found.append(f"{c} ({outside} rows outside the range every arm covers, "
-                             f"[{lo:g}, {hi:g}])")
-    return found[:5]

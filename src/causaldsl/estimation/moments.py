@@ -46,21 +46,21 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def unsupported(sv: Survey, rhs: str) -> str | None:
-    """Why the outcome formula cannot be evaluated chunk by chunk (None: it can): a transform
+def unsupported(sv: Survey, rhs: str, what: str = "outcome") -> str | None:
+    """Why the ``what`` formula cannot be evaluated chunk by chunk (None: it can): a transform
     that learns from the data, or ``C(v)`` of a numeric column with too many values to list."""
     funcs, categorical = D.calls(rhs)
     learnt = sorted(funcs & D.LEARNT)
     if learnt:
-        return (f"the outcome formula uses {', '.join(learnt)}, whose state formulaic learns "
+        return (f"the {what} formula uses {', '.join(learnt)}, whose state formulaic learns "
                 "from the rows it is built on")
     wide = sorted(v for v in categorical if v in sv.numbers and sv.numbers[v] is None)
     if wide:
-        return f"the outcome formula makes {', '.join(wide)} categorical, which has too many values"
+        return f"the {what} formula makes {', '.join(wide)} categorical, which has too many values"
     return None
 
 
-def _binary(sv: Survey, o: Outcome) -> bool:
+def binary(sv: Survey, o: Outcome) -> bool:
     """``glm.family_for``'s test (every value of f(Y) is 0 or 1), from the survey."""
     if o.var is None:
         return True  # an indicator
@@ -93,15 +93,17 @@ class Sums:
 
 
 class Plan:
-    """How every chunk becomes arrays: the model spec, the treatment's settings and levels,
-    and the terms."""
+    """How every chunk becomes arrays: the outcome model's spec (None: no outcome model, as
+    for IPW), the treatment's settings and levels (``weighting``: always levels, as IPW and
+    AIPW need), and the terms."""
 
-    def __init__(self, q: Question, sv: Survey, covariates: list[str], rhs: str):
+    def __init__(self, q: Question, sv: Survey, covariates: list[str], rhs: str | None,
+                 weighting: bool = False):
         self.q, self.sv, self.x = q, sv, q.treatment
         self.covariates = covariates
         self.head = Dataset(_empty(sv), dict(sv.types), sv.source, 0, sv.inferred)
         x = self.x
-        att = any(m.treated is not None for m in q.means)
+        att = any(m.treated is not None for m in q.means) or weighting
         self.levels = _levels(sv, x, att)
         self.outcomes = list(dict.fromkeys(m.outcome for m in q.means))
         self.values: list[float] = []
@@ -120,14 +122,17 @@ class Plan:
                                 R.level_of(self.levels, self.head, x, m.treated))
         self.settings = self.levels if isinstance(sv.types[x], FiniteType) or att \
             else self.values
-        self.design = D.Design(rhs, _template(sv, [x, *covariates]), "outcome")
-        self.columns = self.design.columns
+        #: a frame holding every level, for the model specs (see the module's docstring)
+        self.template = _template(sv, [x, *covariates])
+        self.design = None if rhs is None else D.Design(rhs, self.template, "outcome")
+        self.columns = [] if self.design is None else self.design.columns
         self.at: list[np.ndarray | None] = [self._point(m) for m in q.means]
 
     def _point(self, m: Any) -> np.ndarray | None:
         """A mean at a point of continuous strata: the design row there (``rows.at_point``)."""
         if all(isinstance(self.sv.types[v], FiniteType) for v, _ in m.where):
             return None
+        assert self.design is not None  # a point: the g-formula only
         row = _template(self.sv, [self.x, *self.covariates]).iloc[:1]
         row = R.set_value(row, m.treatment, self.head, m.value)
         for var, value in m.where:
@@ -141,15 +146,17 @@ class Plan:
         """A typed chunk's arrays: the design, the rows with an outcome, the outcome values,
         and (``terms``) the design at each setting and each mean's population h, its design
         rows d and its strata's rows."""
-        frame = _categories(ds.frame[[self.x, *self.covariates]], self.sv)
-        design = self.design.on(frame)
+        frame = self.frame(ds)
+        dsg = self.design
+        design = np.zeros((len(frame), 0)) if dsg is None else dsg.on(frame)
         seen = np.ones(len(frame), bool) if ds.observed is None else np.asarray(ds.observed)
         fs = [R.outcome_values(ds, o) for o in self.outcomes]
-        out = {"design": design, "seen": seen, "fs": fs}
+        out: dict[str, Any] = {"design": design, "seen": seen, "fs": fs}
         if not terms:
             return out
-        at = [self.design.at(R.set_value(frame, self.x, ds, v)) for v in self.settings]
-        level = _row_levels(ds, self.x, self.levels) if any(
+        at = [] if dsg is None else \
+            [dsg.at(R.set_value(frame, self.x, ds, v)) for v in self.settings]
+        level = row_levels(ds, self.x, self.levels) if any(
             t is not None for t in self.treated) else None
         hs, wheres, ds_ = [], [], []
         for k, m in enumerate(self.q.means):
@@ -165,10 +172,14 @@ class Plan:
             wheres.append(where)
             point = self.at[k]
             ds_.append(np.broadcast_to(point, design.shape) if point is not None
-                       else at[self.term_levels[k]])
+                       else at[self.term_levels[k]] if at else design)
         differ = len(at) > 1 and not all(np.array_equal(at[0], d) for d in at[1:])
         out.update(h=hs, where=wheres, d=ds_, differ=differ)
         return out
+
+    def frame(self, ds: Dataset) -> pd.DataFrame:
+        """A typed chunk's treatment and covariates, finite ones with the whole data's levels."""
+        return _categories(ds.frame[[self.x, *self.covariates]], self.sv)
 
     def sums(self, ds: Dataset) -> Sums:
         a = self.arrays(ds)
@@ -187,7 +198,7 @@ class Plan:
         xo = a["design"][a["seen"]]
         info, grad = [], []
         for j, beta in zip(js, betas, strict=True):
-            mu = _sigmoid(xo @ beta)
+            mu = sigmoid(xo @ beta)
             info.append((xo.T * (mu * (1 - mu))) @ xo)
             grad.append(xo.T @ (a["fs"][j][a["seen"]] - mu))
         return np.concatenate([np.stack(info), np.stack(grad)[:, :, None]], axis=2)
@@ -205,7 +216,7 @@ class Plan:
             j = self.outcomes.index(m.outcome)
             eta = a["d"][k] @ betas[j]
             if fams[j].name == "logistic":
-                mu = _sigmoid(eta)
+                mu = sigmoid(eta)
                 hm.append(a["h"][k] @ mu)
                 hd.append((a["h"][k] * mu * (1 - mu)) @ a["d"][k])
             else:
@@ -214,7 +225,7 @@ class Plan:
         info, score, extreme = [], [], []
         for j, fam in enumerate(fams):
             if fam.name == "logistic":
-                mu = _sigmoid(xo @ betas[j])
+                mu = sigmoid(xo @ betas[j])
                 info.append((xo.T * (mu * (1 - mu))) @ xo)
                 extreme.append(int(((mu < 1e-9) | (mu > 1 - 1e-9)).sum()))
             else:
@@ -234,7 +245,7 @@ class Plan:
 
         def mean(j: int, rows: np.ndarray) -> np.ndarray:
             eta = rows @ betas[j]
-            return _sigmoid(eta) if fams[j].name == "logistic" else eta
+            return sigmoid(eta) if fams[j].name == "logistic" else eta
 
         cols = [x * ((f - mean(j, x)) * seen)[:, None] for j, f in enumerate(a["fs"])]
         cols += [(h * (mean(self.outcomes.index(m.outcome), d) - means[k]))[:, None]
@@ -260,7 +271,8 @@ class _AtFit:
                       self.score + o.score, self.extreme + o.extreme, max(self.scale, o.scale))
 
 
-def _sigmoid(t: np.ndarray) -> np.ndarray:
+def sigmoid(t: np.ndarray) -> np.ndarray:
+    """The logistic function, without overflow."""
     return np.exp(-np.logaddexp(0.0, -t))
 
 
@@ -279,16 +291,11 @@ def gformula(data: Any, q: Question, sv: Survey, covariates: list[str], rhs: str
     logistic one (a 0/1 outcome) by Newton's method (IRLS), one pass a step, then a pass for
     the means and one for the sandwich's meat."""
     plan = Plan(q, sv, covariates, rhs)
-    names = sv.names
     p, j_, k_ = len(plan.columns), len(plan.outcomes), len(q.means)
-    fams = [Family("logistic") if _binary(sv, o) else Family("linear") for o in plan.outcomes]
+    fams = [Family("logistic") if binary(sv, o) else Family("linear") for o in plan.outcomes]
 
     def over(each: Any, empty: Any) -> Any:
-        """``each(typed chunk)`` summed over the chunks (``empty`` for a chunk with no rows)."""
-        def one(chunk: pd.DataFrame) -> Any:
-            ds = sv.typed(chunk)
-            return each(ds) if len(ds.frame) else empty
-        return chunks.reduce(data, names, one, _add)
+        return summed(data, sv, each, empty)
 
     s = over(plan.sums, Sums(np.zeros((p, p)), np.zeros((p, p)), np.zeros((j_, p)),
                              np.zeros((k_, p)), np.zeros(k_), np.zeros(k_), False))
@@ -305,7 +312,7 @@ def gformula(data: Any, q: Question, sv: Survey, covariates: list[str], rhs: str
     info = {j: s.gram for j in range(j_)}
     logistic = [j for j, f in enumerate(fams) if f.name == "logistic"]
     if logistic:
-        betas[logistic] = _newton(plan, over, logistic, p)
+        betas[logistic] = newton(plan.newton, over, logistic, p)
     if not np.isfinite(betas).all():
         which = "separates the data" if logistic else "could not be fitted (a singular design)"
         raise FitError(f"the outcome model {which}")
@@ -315,7 +322,8 @@ def gformula(data: Any, q: Question, sv: Survey, covariates: list[str], rhs: str
                  _AtFit(np.zeros(k_), np.zeros(k_), np.zeros((k_, p)),
                         np.zeros((j_, p, p)), np.zeros((j_, p)), np.zeros(j_, int), 0.0))
         for j in logistic:
-            _check_logistic(t, j, sv.n - sv.censored)
+            check_logistic(t.score[j], int(t.extreme[j]), t.scale, sv.n - sv.censored,
+                           "outcome")
             info[j] = t.info[j]
         means, h, hd = t.hm / t.h, t.h, t.hd
     else:
@@ -339,15 +347,26 @@ def gformula(data: Any, q: Question, sv: Survey, covariates: list[str], rhs: str
     return Result(Fit(means, theta, cov, None), plan.columns, [f.name for f in fams])
 
 
+def summed(data: Any, sv: Survey, each: Any, empty: Any) -> Any:
+    """``each(typed chunk)`` summed (``+``) over the chunks of ``data``, typed by ``sv``
+    (``empty`` for a chunk with no rows kept)."""
+    def one(chunk: pd.DataFrame) -> Any:
+        ds = sv.typed(chunk)
+        return each(ds) if len(ds.frame) else empty
+    return chunks.reduce(data, sv.names, one, _add)
+
+
 def _add(a: Any, b: Any) -> Any:
     return a + b
 
 
-def _newton(plan: Plan, over: Any, logistic: list[int], p: int) -> np.ndarray:
-    """The logistic outcome models' maximum-likelihood fits by Newton's method from zero, one
-    pass over the data a step (the information ``Xᵀ diag(μ(1 - μ)) X`` and the score
-    ``Xᵀ(y - μ)`` summed over the chunks), stopping as ``glm.Family.fit`` does: after a step
-    that moves no coefficient by more than NEWTON_TOL (relative), or NEWTON_STEPS steps."""
+def newton(step: Any, over: Any, logistic: list[int], p: int) -> np.ndarray:
+    """Logistic models' maximum-likelihood fits by Newton's method from zero, one pass over
+    the data a step (``step(chunk, models, betas)``: a chunk's information
+    ``Xᵀ diag(μ(1 - μ)) X`` and score ``Xᵀ(y - μ)`` per model, as ``Plan.newton`` gives them,
+    summed over the chunks), stopping as ``glm.Family.fit`` does: after a step that moves no
+    coefficient by more than NEWTON_TOL (relative), or NEWTON_STEPS steps. ``logistic``: the
+    models' indices as ``step`` knows them."""
     betas = np.zeros((len(logistic), p))
     moved = np.full(len(logistic), np.inf)
     for _ in range(NEWTON_STEPS):
@@ -356,7 +375,7 @@ def _newton(plan: Plan, over: Any, logistic: list[int], p: int) -> np.ndarray:
             break
         js = [logistic[i] for i in going]
         now = betas[going]
-        both = over(lambda ds, js=js, now=now: plan.newton(ds, js, now),
+        both = over(lambda ds, js=js, now=now: step(ds, js, now),
                     np.zeros((len(js), p, p + 1)))
         for i, inf_, g in zip(going, both[:, :, :p], both[:, :, p], strict=True):
             try:
@@ -368,13 +387,14 @@ def _newton(plan: Plan, over: Any, logistic: list[int], p: int) -> np.ndarray:
     return betas
 
 
-def _check_logistic(t: _AtFit, j: int, n: int) -> None:
-    """``glm.check_fit`` from sums: the score not ~0 at the fit, or fitted probabilities of 0
-    or 1, is separation (the maximum-likelihood fit does not exist)."""
-    scale = max(1.0, float(t.scale))
-    if np.abs(t.score[j]).max() > 1e-6 * n * scale or t.extreme[j]:
-        raise FitError(f"the outcome model separates the data perfectly (or nearly: "
-                       f"{int(t.extreme[j])} rows have fitted probability 0 or 1), so its "
+def check_logistic(score: np.ndarray, extreme: int, scale: float, n: int, what: str) -> None:
+    """``glm.check_fit`` from sums (the score at the fit, the rows with fitted probability 0
+    or 1, the largest ``|x|``): the score not ~0 at the fit, or fitted probabilities of 0 or
+    1, is separation (the maximum-likelihood fit does not exist)."""
+    scale = max(1.0, float(scale))
+    if not np.isfinite(score).all() or np.abs(score).max() > 1e-6 * n * scale or extreme:
+        raise FitError(f"the {what} model separates the data perfectly (or nearly: "
+                       f"{extreme} rows have fitted probability 0 or 1), so its "
                        "maximum-likelihood fit does not exist; merge sparse levels, drop the "
                        "covariate that separates, or use fewer covariates")
 
@@ -392,10 +412,10 @@ def _levels(sv: Survey, x: str, needed: bool) -> list[Any]:
         raise DataError(f"{x} has {count} distinct values; weighting (ipw, aipw) and the "
                         f"effect on the treated need a treatment with at most {R.MAX_LEVELS} "
                         "levels: declare it finite, or use method gformula")
-    return list(nums)
+    return [float(v) for v in nums]  # as rows.levels_of, so that messages show 1.0
 
 
-def _row_levels(ds: Dataset, x: str, levels: Sequence[Label]) -> np.ndarray:
+def row_levels(ds: Dataset, x: str, levels: Sequence[Label]) -> np.ndarray:
     """Each row's treatment level, as an index into ``levels`` (-1: none)."""
     t = ds.types[x]
     if isinstance(t, FiniteType):
