@@ -100,3 +100,20 @@ def test_absent_columns_and_empty_files_said_as_before(tmp_path):
     empty.write_text("Z,X,Y\n")
     with pytest.raises(DataError, match="has no rows"):
         D.load_counts(empty, ["Z", "X", "Y"])
+
+
+def test_a_parquet_file_is_counted_in_batches(tmp_path, monkeypatch):
+    """A Parquet file is counted batch by batch (37 rows each here), never read whole: the same
+    types and counts as the whole read, with ``load`` out of reach."""
+    path = tmp_path / "d.parquet"
+    _frame().to_parquet(path, index=False)
+    names = ["Z", "S", "X", "Y", "B"]
+    whole = D.load(path, names)
+
+    def no_whole_read(*a, **k):
+        raise AssertionError("read whole")
+
+    monkeypatch.setattr(D, "load", no_whole_read)
+    counted = D.load_counts(path, names)
+    assert counted.weights is not None and len(counted.frame) < 30  # distinct rows only
+    _same(whole.discrete(), counted.discrete(), names)

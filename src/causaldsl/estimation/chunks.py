@@ -9,17 +9,17 @@ and the running statistics, never the table."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from causaldsl.core.errors import DataError
 from causaldsl.estimation import data as D
+from causaldsl.estimation.data import file_chunks
 
 if TYPE_CHECKING:
     import pandas as pd
 
-PARQUET = (".parquet", ".pq")
 #: A CSV or Parquet file larger than this is read in chunks by the estimators that can (the
 #: g-formula); smaller ones are read whole, as every estimator reads them. A whole read's peak
 #: memory is about 60 times the CSV's size (5.6 GB for 97 MiB: bench/RESULTS-estimation.md),
@@ -37,7 +37,7 @@ def out_of_core(data: Any) -> bool:
     if not isinstance(data, str | os.PathLike):
         return False
     path = Path(os.fspath(data))
-    if path.suffix.lower() not in (*D.CSV_LIKE, *PARQUET) or not path.is_file():
+    if path.suffix.lower() not in (*D.CSV_LIKE, *D.PARQUET) or not path.is_file():
         return False
     return path.stat().st_size > OUT_OF_CORE_BYTES
 
@@ -63,34 +63,6 @@ def reduce(data: Any, names: Sequence[str], each: Callable[[pd.DataFrame], S],
 
         total = each(pd.DataFrame({v: pd.Series([], dtype=object) for v in names}))
     return total
-
-
-def file_chunks(path: Path, names: list[str]) -> Iterator[pd.DataFrame]:
-    """The columns ``names`` of a CSV or Parquet file, a chunk of rows at a time; a missing
-    column or an unreadable file is a DataError (the messages of a whole read)."""
-    import pandas as pd
-
-    D._check_file(path)
-    ext = path.suffix.lower()
-    try:
-        if ext in PARQUET:
-            import pyarrow.parquet as pq
-
-            file = pq.ParquetFile(path)
-            D._check_columns(list(file.schema_arrow.names), names, os.fspath(path))
-            for batch in file.iter_batches(batch_size=D.CSV_CHUNK_ROWS, columns=names):
-                yield batch.to_pandas()
-            return
-        if ext not in D.CSV_LIKE:
-            raise DataError(f"{path}: {ext} files are read whole; reading in chunks takes "
-                            f"{', '.join((*D.CSV_LIKE, *PARQUET))}")
-        kw = D._csv_options(path)
-        D._check_columns(list(pd.read_csv(path, nrows=0, **kw).columns), names, os.fspath(path))
-        yield from pd.read_csv(path, usecols=names, chunksize=D.CSV_CHUNK_ROWS, **kw)
-    except ImportError as e:
-        raise DataError(f"{path}: reading {ext} files needs an optional package: {e}") from None
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
-        raise DataError(f"{path}: cannot read it as {ext} data: {e}") from None
 
 
 def _dask_reduce(data: Any, names: list[str], each: Callable[[Any], S],

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -217,15 +217,15 @@ def load(data: Any, names: Sequence[str], declared: Mapping[str, Type] | None = 
 
 def load_counts(data: Any, names: Sequence[str], declared: Mapping[str, Type] | None = None,
                 *, missing: str = "error") -> Dataset:
-    """``load`` for counting estimators: a CSV file (``.csv``, ``.tsv``, ``.txt``) is read
-    CSV_CHUNK_ROWS rows at a time, only the columns ``names``, and kept as its distinct rows
-    with their counts (``Dataset.weights``), so that memory grows with the distinct rows, not
-    with the file. Types and messages are those of ``load``; where a column's parsed type
-    differs between chunks (numbers in one, text in another) the file is read whole, as
-    ``load`` does. A Dask DataFrame: its distinct rows of ``names`` and their counts, by a
-    ``groupby(...).size()`` that Dask computes where the partitions are (its scheduler, or the
-    cluster of an active ``dask.distributed`` client), so only the counts come back. Other
-    data: ``load``."""
+    """``load`` for counting estimators: a CSV file (``.csv``, ``.tsv``, ``.txt``) or a Parquet
+    file (``.parquet``, ``.pq``) is read CSV_CHUNK_ROWS rows at a time, only the columns
+    ``names``, and kept as its distinct rows with their counts (``Dataset.weights``), so that
+    memory grows with the distinct rows, not with the file. Types and messages are those of
+    ``load``; where a column's parsed type differs between chunks (numbers in one, text in
+    another) the file is read whole, as ``load`` does. A Dask DataFrame: its distinct rows of
+    ``names`` and their counts, by a ``groupby(...).size()`` that Dask computes where the
+    partitions are (its scheduler, or the cluster of an active ``dask.distributed`` client), so
+    only the counts come back. Other data: ``load``."""
     if missing not in MISSING:
         raise DataError(f"missing={missing!r}: the policies for missing values are "
                         f"{', '.join(map(repr, MISSING))}")
@@ -236,44 +236,66 @@ def load_counts(data: Any, names: Sequence[str], declared: Mapping[str, Type] | 
         frame, weights = _dask_counts(data, list(dict.fromkeys(names)))
         return _typed_dataset(frame, DASK, declared or {}, missing, weights)
     if not isinstance(data, str | os.PathLike) or \
-            Path(os.fspath(data)).suffix.lower() not in CSV_LIKE:
+            Path(os.fspath(data)).suffix.lower() not in (*CSV_LIKE, *PARQUET):
         return load(data, names, declared, missing=missing)
     path = Path(os.fspath(data))
-    counted = _read_csv_counts(path, list(dict.fromkeys(names)))
+    counted = _read_counts(path, list(dict.fromkeys(names)))
     if counted is None:
         return load(data, names, declared, missing=missing)
     frame, weights = counted
     return _typed_dataset(frame, os.fspath(data), declared or {}, missing, weights)
 
 
-#: Rows per chunk when a CSV file is counted (``load_counts``).
+#: Rows per chunk when a file is read in chunks (``load_counts``, ``file_chunks``).
 CSV_CHUNK_ROWS = 1 << 20
 CSV_LIKE = (".csv", ".tsv", ".txt")
+PARQUET = (".parquet", ".pq")
 
 
-def _read_csv_counts(path: Path, names: list[str]) -> tuple[pd.DataFrame, np.ndarray] | None:
-    """The distinct rows of ``names`` in a CSV file and how many times each occurs, read in
-    chunks; None where a column is parsed as numbers in one chunk and as text (or booleans) in
-    another, which a whole read would parse differently."""
+def file_chunks(path: Path, names: list[str]) -> Iterator[pd.DataFrame]:
+    """The columns ``names`` of a CSV or Parquet file, CSV_CHUNK_ROWS rows at a time; a missing
+    column or an unreadable file is a DataError (the messages of a whole read)."""
     import pandas as pd
 
     _check_file(path)
-    kw = _csv_options(path)
+    ext = path.suffix.lower()
     try:
-        header = list(pd.read_csv(path, nrows=0, **kw).columns)
-        _check_columns(header, names, os.fspath(path))
-        kinds: dict[str, str] = {}
-        total: pd.Series | None = None
-        for chunk in pd.read_csv(path, usecols=names, chunksize=CSV_CHUNK_ROWS, **kw):
-            for v in names:
-                kind = _kind(chunk[v])
-                if kinds.setdefault(v, kind) != kind:
-                    return None
-            part = chunk[names].value_counts(dropna=False, sort=False)
-            total = part if total is None else pd.concat([total, part]).groupby(
-                level=list(range(len(names))), dropna=False, sort=False).sum()
+        if ext in PARQUET:
+            import pyarrow.parquet as pq
+
+            file = pq.ParquetFile(path)
+            _check_columns(list(file.schema_arrow.names), names, os.fspath(path))
+            for batch in file.iter_batches(batch_size=CSV_CHUNK_ROWS, columns=names):
+                yield batch.to_pandas()
+            return
+        if ext not in CSV_LIKE:
+            raise DataError(f"{path}: {ext} files are read whole; reading in chunks takes "
+                            f"{', '.join((*CSV_LIKE, *PARQUET))}")
+        kw = _csv_options(path)
+        _check_columns(list(pd.read_csv(path, nrows=0, **kw).columns), names, os.fspath(path))
+        yield from pd.read_csv(path, usecols=names, chunksize=CSV_CHUNK_ROWS, **kw)
+    except ImportError as e:
+        raise DataError(f"{path}: reading {ext} files needs an optional package: {e}") from None
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
-        raise DataError(f"{path}: cannot read it as {path.suffix} data: {e}") from None
+        raise DataError(f"{path}: cannot read it as {ext} data: {e}") from None
+
+
+def _read_counts(path: Path, names: list[str]) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """The distinct rows of ``names`` in a CSV or Parquet file and how many times each occurs,
+    read in chunks; None where a column is parsed as numbers in one chunk and as text (or
+    booleans) in another, which a whole read would parse differently."""
+    import pandas as pd
+
+    kinds: dict[str, str] = {}
+    total: pd.Series | None = None
+    for chunk in file_chunks(path, names):
+        for v in names:
+            kind = _kind(chunk[v])
+            if kinds.setdefault(v, kind) != kind:
+                return None
+        part = chunk[names].value_counts(dropna=False, sort=False)
+        total = part if total is None else pd.concat([total, part]).groupby(
+            level=list(range(len(names))), dropna=False, sort=False).sum()
     if total is None:  # a header and no rows
         return pd.DataFrame({v: pd.Series([], dtype=object) for v in names}), np.zeros(0)
     frame = total.index.to_frame(index=False)
