@@ -40,6 +40,10 @@ assert main(["query", "examples/smoking.causal", "P(C | do(S = yes))"]) == 0
 assert main(["run", "examples/smoking.causal"]) == 0
 # nor networkx: the junction tree imports it when it builds a tree, which these never do
 assert "networkx" not in sys.modules, "networkx was imported by a one-shot question"
+# a model answers itself: no identification, no Bayesian layer, no estimation
+later = sorted(m for m in sys.modules if m.split(".")[:2] in (
+    ["causaldsl", "analysis"], ["causaldsl", "bayes"], ["causaldsl", "estimation"]))
+assert not later, later
 assert main(["run", "examples/frontdoor.causal"]) == 0
 assert main(["posteriors", "examples/smoking.causal", "--given", "C = yes"]) == 0
 assert "jax" not in sys.modules, sorted(k for k in sys.modules if k.startswith("jax"))[:5]

@@ -30,7 +30,6 @@ def answer(program: Program, query: Any, target: str | None = None,
     ``observed`` distribution (the rule's name). ``assume="response_functions"``: the model's
     canonical response-function model answers (a counterfactual on tables is then
     determined; the method says the assumption)."""
-    from causaldsl.analysis.identify import identify
     from causaldsl.lang.elaborate import no_data_error
     from causaldsl.syntax.query import Prob, parse_query
 
@@ -55,6 +54,8 @@ def answer(program: Program, query: Any, target: str | None = None,
     q = parse_query(query) if isinstance(query, str) else query
     if not isinstance(q, Prob):
         return _number_on_observations(program, target, q)
+    from causaldsl.analysis.identify import identify  # a graph only: a model answers itself
+
     ident = identify(program.models[target], q)
     return on_observations(program, target, ident), ident.method
 
@@ -263,12 +264,18 @@ def _no_exact_value(model: Any) -> str | None:
             "answers the query on the model by sampling")
 
 
+def _is_posterior(result: Any) -> bool:
+    """Whether an answer is a fitted model's posterior, without importing the Bayesian layer
+    for a command that fitted nothing (no posterior can exist before it is imported)."""
+    posterior = sys.modules.get("causaldsl.bayes.posterior")
+    return posterior is not None and isinstance(result, posterior.Posterior)
+
+
 def show(label: str, target: str, result: Any, method: str | None = None) -> str:
     """An answer as ``causal run`` prints it."""
-    from causaldsl.bayes.posterior import Posterior
     from causaldsl.model.distribution import Distribution, Expectations
 
-    if isinstance(result, Posterior):
+    if _is_posterior(result):
         return f"{label}  [{target}]\n{result.body()}\n"
     how = f"  ({method})" if method in ASSUMPTIONS.values() else \
         f"  (identified by {method}, evaluated on the observed data)" if method else ""
@@ -282,12 +289,11 @@ def show(label: str, target: str, result: Any, method: str | None = None) -> str
 
 def jsonable(label: str, target: str, result: Any) -> dict[str, Any]:
     """An answer as the JSON object ``--json`` prints."""
-    from causaldsl.bayes.posterior import Posterior
     from causaldsl.core.types import show_label
     from causaldsl.model.distribution import Distribution, Expectations
 
     out: dict[str, Any] = {"query": label, "model": target}
-    if isinstance(result, Posterior):
+    if _is_posterior(result):
         return {**out, **{k: v for k, v in result.to_dict().items() if k != "query"}}
     if isinstance(result, Distribution | Expectations):
         key = "p" if isinstance(result, Distribution) else "E"
