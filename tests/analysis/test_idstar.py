@@ -592,3 +592,22 @@ def test_shortcuts_give_what_the_full_recursion_gives(monkeypatch):
         slow = verdicts()
     assert fast == slow
     assert {k for k, _ in fast} >= {"ok", "NotIdentifiable"}
+
+
+def test_an_open_value_on_a_variable_its_world_sets_is_refused():
+    """X[X = 1] with no value is X = 1 with probability 1, not an inconsistent event; an
+    estimand cannot be 1 at one value of an open variable and 0 at the other, so ID* and
+    IDC* refuse it with a message (they returned 0, so that P(X[X = 1]) read [0, 0] and
+    E[X[X = 1]] read 0)."""
+    g = G("X>Y")
+    for call, args in ((id_star, ([ev("X", None, X=1)],)),
+                       (id_star, ([ev("Y", 1), ev("X", None, X=1)],)),
+                       (idc_star, ([ev("X", None, X=1)], [ev("Y", 1)])),
+                       (idc_star, ([ev("Y", 1)], [ev("X", None, X=1)]))):
+        with pytest.raises(QueryError, match=re.escape(
+                "X[X = 1] has no value and its world sets X to 1 (so X[X = 1] = 1 with "
+                "probability 1); give it a value")):
+            call(g, *args)
+    # and the converse, a value for X under a setting of X to an open value
+    with pytest.raises(QueryError, match="its world sets X to an open value; give the setting"):
+        id_star(g, [ev("X", 1, X=None)])
