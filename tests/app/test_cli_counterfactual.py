@@ -105,3 +105,14 @@ def test_an_inconsistent_counterfactual_is_zero_and_inconsistent_evidence_an_err
            'model' in capsys.readouterr().out
     assert main(["identify", str(f), "P(C | S[S = 0] = 1)"]) == 1
     assert "error: P(C | S[S = 0] = 1) is undefined" in capsys.readouterr().err
+
+
+def test_an_open_value_its_world_sets_is_a_located_error_not_zero(tmp_path, capsys):
+    """P(T[T = 1]) is [0, 1] (T set to 1 is 1) and E[T[T = 1]] is 1; ID* cannot write that
+    as an estimand, so each is a located error (both read 0 when ID* called them
+    inconsistent)."""
+    for line, query in ((11, "P(T[T = 1])"), (11, "E[T[T = 1]]")):
+        code, out, err = run(tmp_path, capsys, f"query {query}\n")
+        assert code == 1 and out == "" and "Traceback" not in err
+        assert f"cf.causal:{line}:1: error: T[T = 1] has no value and its world sets T to 1" \
+            in err

@@ -395,3 +395,17 @@ def test_dask_moments_in_worker_processes():
         part = causaldsl.estimate(GK, ATE, dd.from_pandas(df, npartitions=4),
                                   method="gformula", outcome="X * C(K) + Z + W")
     _same(whole, part)
+
+
+@pytest.mark.parametrize(("scale", "shift"), [(1e-7, 0.0), (3e7, 1.7e9)])
+def test_a_covariate_in_small_or_large_units_gives_the_same_answer(tmp_path, monkeypatch,
+                                                                    scale, shift):
+    """Z in other units (scaled by 1e-7; or a timestamp's 1.7e9 ± 3e7): the same columns up
+    to a change of units, so not collinear, and the same estimate. A rank check on the raw
+    XᵀX (whose eigenvalues then span 1e-14 or 1e-18 of the largest, only from the units)
+    refused both as collinear, though the whole read fits them."""
+    df = hetero(1500)
+    df["Z"] = df["Z"] * scale + shift
+    path = _csv(tmp_path, df)
+    _same(_whole(monkeypatch, G, ATE, path), causaldsl.estimate(G, ATE, path,
+                                                                method="gformula"))

@@ -196,6 +196,8 @@ def _counterfactual(source: CausalModel | ADMG | nx.DiGraph, q: Prob, method: st
         world = dict(done)
         for v, x in e.world:
             if isinstance(x, Event):
+                if v not in g.ancestors(e.var):  # a setting of a non-ancestor changes
+                    continue  # nothing, and unnested it would bring its ancestors in
                 world[v] = None
                 nested.setdefault(v, _unnested(q, e, v, x, done, evidence))
                 if nested[v] != _unnested(q, e, v, x, done, evidence):

@@ -353,6 +353,7 @@ def _id_star_lines(run: _Run, events: tuple[CfEvent, ...], experiments: bool) ->
         if e.var not in wd:
             kept.append(e)
         elif wd[e.var] != e.value:
+            _refuse_open(e, wd[e.var])
             raise Inconsistent(f"{e}: its world sets {e.var} to {_shown(wd[e.var], e.var)}")
     if not kept:  # line 1
         return ONE
@@ -614,8 +615,22 @@ def _settled(e: CfEvent) -> bool:
     if e.var not in wd:
         return False
     if wd[e.var] != e.value:
+        _refuse_open(e, wd[e.var])
         raise Inconsistent(f"{e}: its world sets {e.var} to {_shown(wd[e.var], e.var)}")
     return True
+
+
+def _refuse_open(e: CfEvent, setting: Value) -> None:
+    """An event on a variable its world sets, where the event or the setting has an open
+    value: not inconsistent (``X[X = 1]`` is 1 with probability 1), but an estimand cannot be
+    1 at one value of an open variable and 0 at the others, so a QueryError."""
+    if e.value is None and setting is not None:
+        raise QueryError(f"{e} has no value and its world sets {e.var} to "
+                         f"{_shown(setting, e.var)} (so {e} = {_shown(setting, e.var)} with "
+                         "probability 1); give it a value")
+    if setting is None:
+        raise QueryError(f"{e}: its world sets {e.var} to an open value; give the setting a "
+                         "value")
 
 
 def _subscript(cg: CounterfactualGraph, x: CfEvent, by: CfEvent, node: Node) -> CfEvent:

@@ -158,20 +158,17 @@ class Design:
     def array(self) -> np.ndarray:
         return np.asarray(self.matrix, dtype=np.float64)
 
-    def on(self, frame: pd.DataFrame) -> np.ndarray:
+    def on(self, frame: pd.DataFrame, where: str = "on the data") -> np.ndarray:
         """The formula's model matrix on other rows, with this design's columns."""
         try:
             return np.asarray(self.spec.get_model_matrix(frame), dtype=np.float64)
         except Exception as e:
-            raise DataError(f"the {self.what} model cannot be evaluated on the data: "
+            raise DataError(f"the {self.what} model cannot be evaluated {where}: "
                             f"{_short(e)}") from None
 
     def at(self, frame: pd.DataFrame) -> np.ndarray:
-        try:
-            return np.asarray(self.spec.get_model_matrix(frame), dtype=np.float64)
-        except Exception as e:
-            raise DataError(f"the {self.what} model cannot be evaluated at the treatment's "
-                            f"value: {_short(e)}") from None
+        """The model matrix of rows whose treatment is set to a value."""
+        return self.on(frame, "at the treatment's value")
 
 
 def _short(e: Exception) -> str:

@@ -197,9 +197,13 @@ def check_gram(gram: np.ndarray, n: int, what: str, names: list[str]) -> None:
     epsilon counts as zero. That is ``matrix_rank``'s tolerance on X's squared singular values,
     since an eigenvalue of ``XᵀX`` is only known to about epsilon times the largest, so a
     design whose columns are within about 1e-5 of collinear is refused here and not in
-    memory."""
+    memory. The Gram is first scaled to a unit diagonal (``equilibrated``): a change of a
+    column's units changes no rank, and unscaled, a column in units of 1e-7 or a timestamp's
+    1e9 would put eigenvalues below the tolerance by its units alone."""
+    scaled = equilibrated(gram)
+
     def rank(j: int) -> int:
-        lam = np.linalg.eigvalsh(gram[:j, :j])
+        lam = np.linalg.eigvalsh(scaled[:j, :j])
         return int((lam > lam.max() * max(n, j) * np.finfo(np.float64).eps).sum())
 
     p = gram.shape[1]
@@ -210,6 +214,14 @@ def check_gram(gram: np.ndarray, n: int, what: str, names: list[str]) -> None:
                                "combination of the columns before it (a covariate constant in "
                                "the data, or a level no row has); drop it or write the model")
         raise FitError(f"the {what} model's columns are collinear")  # pragma: no cover
+
+
+def equilibrated(gram: np.ndarray) -> np.ndarray:
+    """``XᵀX`` for X's columns scaled to unit length, ``D⁻¹ XᵀX D⁻¹`` with D the columns'
+    norms (a column of zeros left as it is)."""
+    d = np.sqrt(np.diag(gram))
+    d = np.where(d > 0, d, 1.0)
+    return gram / np.outer(d, d)
 
 
 def check_fit(family: Family, design: np.ndarray, y: np.ndarray, beta: np.ndarray,
