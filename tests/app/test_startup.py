@@ -44,6 +44,8 @@ assert "networkx" not in sys.modules, "networkx was imported by a one-shot quest
 later = sorted(m for m in sys.modules if m.split(".")[:2] in (
     ["causaldsl", "analysis"], ["causaldsl", "bayes"], ["causaldsl", "estimation"]))
 assert not later, later
+# and no path search: the bucket tier plans in the model's order (opt_einsum costs 9 ms)
+assert "opt_einsum" not in sys.modules, "opt_einsum was imported by a one-shot question"
 assert main(["run", "examples/frontdoor.causal"]) == 0
 assert main(["posteriors", "examples/smoking.causal", "--given", "C = yes"]) == 0
 assert "jax" not in sys.modules, sorted(k for k in sys.modules if k.startswith("jax"))[:5]

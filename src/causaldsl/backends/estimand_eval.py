@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import opt_einsum
 
 from causaldsl.analysis.estimand import P, Product, Quotient, Sum, Zero
 from causaldsl.core.errors import PositivityError, QueryError
@@ -346,6 +345,8 @@ class _Evaluator:
 
 
 def _contract(factors: Sequence[tuple[tuple[str, ...], Any]], out: tuple[str, ...]) -> Factor:
+    import opt_einsum  # here: a one-shot exact answer never evaluates an estimand
+
     if not factors:
         return (), np.ones(())
     sym: dict[str, str] = {}

@@ -187,6 +187,9 @@ JIT_SECONDS = 0.1
 #: The NumPy tier eliminates buckets in the model's order (``bucket.BucketPlan``) when that
 #: costs at most this many flops; dearer shapes are worth a searched, staged plan
 BUCKET_FLOPS = ORDERED_FLOPS
+#: A shape's answer table is planned by buckets when that costs at most this many flops (the
+#: tier rule then decides whether it pays)
+TABLE_BUCKET_FLOPS = 2**40
 #: What one step of a plan costs on the host beyond its flops (about 20 µs of Python and
 #: NumPy set-up), in flops
 STEP_FLOPS = 20_000
@@ -199,7 +202,7 @@ CALIBRATIONS_KEPT = 16
 SHAPES_COUNTED = 4096
 
 
-def _cost(p: Plan) -> int:
+def _cost(p: BucketPlan | Plan) -> int:
     return p.flops + STEP_FLOPS * len(p.steps)
 
 
@@ -231,18 +234,26 @@ class QueryAxes:
 class EveryValueTable:
     """A shape's answer table: its factors contracted down to ``output`` (the given variables,
     then the result's axes), planned when first asked and built when asked; nothing when it
-    would have more than SHAPE_TABLE_LIMIT entries or need a larger intermediate."""
+    would have more than SHAPE_TABLE_LIMIT entries or need a larger intermediate. Planned by
+    buckets in the model's order (``rank``) where that keeps every intermediate within the
+    limit, else by variable elimination: the table is built when it pays, not searched for."""
 
     factors: tuple[Factor, ...]
     output: tuple[Hashable, ...]
-    _plan: Plan | None = None
+    rank: Mapping[Any, int] | None = None
+    _plan: BucketPlan | Plan | None = None
     _planned: bool = False
 
-    def plan(self) -> Plan | None:
+    def plan(self) -> BucketPlan | Plan | None:
         if not self._planned:
             self._planned = True
             if self.output or self.factors:
-                try:  # elimination only: the table is built when it pays, not searched for
+                bucket = None if self.rank is None else BucketPlan.of(
+                    self.factors, {}, self.output, self.rank, TABLE_BUCKET_FLOPS)
+                if bucket is not None and bucket.largest <= SHAPE_TABLE_LIMIT:
+                    self._plan = bucket
+                    return self._plan
+                try:
                     self._plan = plan_factors(self.factors, self.output, SHAPE_TABLE_LIMIT,
                                               search=False)
                 except QueryError:
@@ -253,6 +264,8 @@ class EveryValueTable:
         p = self.plan()
         if p is None:
             return None
+        if isinstance(p, BucketPlan):
+            return np.ascontiguousarray(p.run(np.zeros(0, dtype=np.int32)))
         staged = stage(p, [f.array for f in self.factors])
         return np.ascontiguousarray(staged.run([], numpy_einsum))
 
@@ -622,7 +635,8 @@ class ExactEngine:
         if math.prod(sizes.values()) > SHAPE_TABLE_LIMIT:
             return EveryValueTable((), ())
         unread = [v for v in (*axes.value_vars, *axes.free_do) if v not in keep]
-        return EveryValueTable((*tables, *(ones_factor(v, sizes[v]) for v in unread)), output)
+        return EveryValueTable((*tables, *(ones_factor(v, sizes[v]) for v in unread)), output,
+                               self._elimination_rank)
 
     # -- evaluate ----------------------------------------------------------------------
     def evaluate(self, prob: Prob) -> Distribution | float:

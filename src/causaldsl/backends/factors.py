@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-import opt_einsum
 
 from causaldsl.backends import jax64
 from causaldsl.backends.eliminate import PLAIN_EINSUM
@@ -135,6 +134,8 @@ def numpy_einsum(eq: str, *ops: Any) -> np.ndarray:
 @functools.lru_cache(maxsize=65536)
 def numpy_letters(eq: str) -> str:
     """NumPy's einsum knows only 52 letters; one pairwise step never needs more."""
+    import opt_einsum  # here: the bucket tier never runs a staged step
+
     letters = {c: opt_einsum.get_symbol(i) for i, c in enumerate(dict.fromkeys(
         ch for ch in eq if ch not in ",->"))}
     return "".join(letters.get(ch, ch) for ch in eq)

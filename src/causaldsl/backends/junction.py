@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import opt_einsum
 
 from causaldsl.backends.eliminate import PLAIN_EINSUM
 from causaldsl.backends.factors import numpy_einsum
@@ -425,6 +424,8 @@ def quick_plan(terms: Sequence[tuple[tuple[Hashable, ...], tuple[int, ...]]],
         if math.prod(sizes[w] for w in out) > MAX_MESSAGE_ENTRIES:
             raise QueryError(f"a message of {math.prod(sizes[w] for w in out):,} entries, "
                              f"above the limit of {MAX_MESSAGE_ENTRIES:,}")
+        import opt_einsum
+
         letters = {w: opt_einsum.get_symbol(k) for k, w in enumerate(sizes)}
         words = ["".join(letters[w] for w in wires) for wires, _ in terms]
         result = "->" + "".join(letters[w] for w in out)

@@ -9,8 +9,6 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import opt_einsum
-
 from causaldsl.backends.eliminate import elimination_path, ordered_path
 from causaldsl.core.checks import MAX_ENTRIES, count
 from causaldsl.core.errors import QueryError
@@ -55,6 +53,8 @@ def plan(operands: Sequence[tuple[Sequence[Hashable], Sequence[int]]],
     ORDERED_FLOPS, with no search at all. Raises QueryError when even the best plan exceeds
     ``limit`` entries.
     """
+    import opt_einsum  # here: a one-shot command plans by buckets and never loads it
+
     limit = MAX_INTERMEDIATE if limit is None else limit
     symbols: dict[Hashable, str] = {}
 
@@ -106,6 +106,8 @@ def _better(best: Best | None, eq: str, shapes: tuple[tuple[int, ...], ...],
             optimize: object) -> Best | None:
     """The better of ``best`` and the path ``optimize`` finds: the smaller largest
     intermediate, then the fewer flops."""
+    import opt_einsum
+
     try:
         path, info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize=optimize)
     except (MemoryError, RecursionError):  # pragma: no cover - optimiser gave up
