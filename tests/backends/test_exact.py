@@ -168,7 +168,7 @@ def test_each_tier_waits_until_the_calls_before_it_have_paid_for_it(monkeypatch)
         return "P(X59 | " + ", ".join(f"{v} = {x}" for v, x in zip(given, values, strict=True)) + ")"
 
     cq = engine_for(m).compile(parse_query(q()))
-    table = cq.contraction.every_value_table.plan()
+    table = cq.every_value_table.plan()
     assert table is not None
     calls = -(-exact._cost(table) // cq.numpy_cost)  # the calls that pay for the table
     assert calls > 2, (table.flops, cq.numpy_cost)  # a test of the rule needs a costly table

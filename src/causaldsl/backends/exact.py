@@ -282,13 +282,8 @@ class Contraction:
     #: ``(idx)``, JAX: the model's tables baked in and table-only steps done ahead of time;
     #: jitted for single queries, vmapped for batches of values
     jax: Callable[..., Any]
-    #: ``(idx)``: the same on the host with NumPy, for the first evaluation of a shape
+    #: ``(idx)``: the same on the host with NumPy, for shapes without a bucket plan
     numpy: Callable[..., Any]
-    #: ``(joint)``: normalise, on the host, a joint with the result's axes last
-    normalise_numpy: Callable[..., Any]
-    #: the same contraction with every given variable left open, axes (values, result); None
-    #: when it has more than SHAPE_TABLE_LIMIT entries or needs a larger intermediate
-    every_value_table: EveryValueTable
 
 
 def normalised(joint: Any, xp: Any, n_out: int, normalise: bool, z: Any = None
@@ -323,6 +318,7 @@ class CompiledQuery:
     normalise: bool                    # there is evidence: divide by its probability
     #: the NumPy tier's plan, where the model's elimination order keeps it within BUCKET_FLOPS
     bucket: BucketPlan | None
+    #: the same contraction with every given variable left open, axes (values, result)
     every_value_table: EveryValueTable
     #: plans and stages the contraction: (plan, steps hoisted, contraction)
     staging: Callable[[], tuple[Plan, int, Contraction]]
@@ -578,30 +574,31 @@ class ExactEngine:
         if not axes.picked:  # picked outcomes need a normaliser of their own: staged
             bucket = BucketPlan.of([*table_factors, *ones], given, axes.result, rank,
                                    BUCKET_FLOPS)
-        every_value_table = self._every_value_table(table_factors, axes, keep)
+            if bucket is not None and bucket.largest > planner.MAX_INTERMEDIATE:
+                bucket = None
+        # where the model's order was too costly for buckets it is for the staged plan too:
+        # that plan searches at once instead of trying the order again
+        order = rank if bucket is not None else None
 
         def staging() -> tuple[Plan, int, Contraction]:
-            main = SlicedContraction.of(table_factors, given, ones, axes.result, rank)
+            main = SlicedContraction.of(table_factors, given, ones, axes.result, order)
             normaliser = None
             if normalise and axes.picked:  # the evidence's probability sums the picked outcomes
                 unpicked = {v: j for v, j in given.items() if v not in set(axes.picked)}
                 normaliser = SlicedContraction.of(table_factors, unpicked, ones,
-                                                  (*axes.free_do, *axes.free_evidence), rank)
-            contraction = self._contraction(main, normaliser, axes, normalise,
-                                            every_value_table)
-            return main.plan, main.model_tables.hoisted, contraction
+                                                  (*axes.free_do, *axes.free_evidence), order)
+            return main.plan, main.model_tables.hoisted, self._contraction(
+                main, normaliser, axes, normalise)
 
-        if bucket is not None and bucket.largest > planner.MAX_INTERMEDIATE:
-            bucket = None
         cq = CompiledQuery(prob=prob, table_vars=tuple(tables), axes=axes, normalise=normalise,
-                           bucket=bucket, every_value_table=every_value_table, staging=staging)
+                           bucket=bucket, staging=staging,
+                           every_value_table=self._every_value_table(table_factors, axes, keep))
         if bucket is None:  # staged now: a plan over the memory limit is refused before it runs
             cq.plan  # noqa: B018
         return cq
 
     def _contraction(self, main: SlicedContraction, normaliser: SlicedContraction | None,
-                     axes: QueryAxes, normalise: bool, every_value_table: EveryValueTable
-                     ) -> Contraction:
+                     axes: QueryAxes, normalise: bool) -> Contraction:
         """The staged contraction in the forms its tiers call, normalised by the evidence's
         probability: the joint's sum over the outcomes, or, when outcomes were picked, the
         ``normaliser`` contraction (which leaves them open and sums them out)."""
@@ -620,9 +617,7 @@ class ExactEngine:
         return Contraction(
             jax_given_tables=lambda tabs, idx: run(tabs, idx),
             jax=lambda idx: run(None, idx),
-            numpy=lambda idx: run(None, idx, np, numpy_einsum),
-            normalise_numpy=lambda joint: normalised(joint, np, n_out, normalise),
-            every_value_table=every_value_table)
+            numpy=lambda idx: run(None, idx, np, numpy_einsum))
 
     def _every_value_table(self, tables: list[Factor], axes: QueryAxes, keep: set[str]
                            ) -> EveryValueTable:
