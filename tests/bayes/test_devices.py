@@ -1,5 +1,5 @@
-"""Posterior queries share their draws out among devices where there are several (two CPU
-devices forced here), with the answers of one device: a draw dropped or duplicated by the
+"""Posterior queries and the bootstrap's replicates are shared out among devices where there
+are several (two CPU devices forced here), with the answers of one device: a draw dropped or duplicated by the
 padding, or a shard answered with another's draws, would change them."""
 
 from __future__ import annotations
@@ -33,8 +33,15 @@ tab = causaldsl.load("examples/smoking_bayes.causal")
 fitted = tab.models["smoking_bayes"].fit("examples/smoking_data.csv", "mle", bootstrap=31,
                                           steps=200)
 t = fitted.query("P(C = yes | do(S = yes))")
+z = rng.normal(size=300)
+tr = (rng.random(300) < 1 / (1 + np.exp(-z))).astype(int)
+frame = pd.DataFrame({"Z": z, "T": tr, "Y": 1 + tr + z + rng.normal(size=300)})
+from causaldsl.model.graph import ADMG
+g = ADMG(["Z", "T", "Y"], [("Z", "T"), ("Z", "Y"), ("T", "Y")])
+boot = causaldsl.estimate(g, "E[Y | do(T = 1)] - E[Y | do(T = 0)]", frame, method="aipw",
+                          bootstrap=45, seed=2)
 print(json.dumps({"devices": len(jax.devices()), "par": par.draws.tolist(),
-                  "tab": t.draws.tolist()}))
+                  "tab": t.draws.tolist(), "boot": [boot.se, *boot.ci]}))
 """
 
 
@@ -55,3 +62,5 @@ def test_two_devices_give_the_answers_of_one():
 
     np.testing.assert_allclose(two["par"], one["par"], rtol=0, atol=1e-9)
     np.testing.assert_allclose(two["tab"], one["tab"], rtol=0, atol=1e-9)
+    # the bootstrap's chunks (weights (n, chunk)) are split by their replicates' axis
+    np.testing.assert_allclose(two["boot"], one["boot"], rtol=0, atol=1e-12)

@@ -68,19 +68,21 @@ def test_bootstrap_stopped_at_convergence_equals_thirty_newton_steps(monkeypatch
         return out
 
     monkeypatch.setattr(estimators.Estimator, "bootstrap", spy)
-    fast = causaldsl.estimate(g, q, df, method="aipw", bootstrap=40, seed=5)
+    fast = causaldsl.estimate(g, q, df, method="aipw", bootstrap=100, seed=5)
     monkeypatch.setattr(glm, "NEWTON_TOL", 0.0)  # every fit takes all NEWTON_STEPS steps
-    slow = causaldsl.estimate(g, q, df, method="aipw", bootstrap=40, seed=5)
+    slow = causaldsl.estimate(g, q, df, method="aipw", bootstrap=100, seed=5)
     assert float(fast) == pytest.approx(float(slow), abs=1e-13)
     assert np.abs(seen[0] - seen[1]).max() < 1e-12
     # the first ran the fixed-step refits (no chunk fell back to Newton's method: 1500 rows
-    # take (3, 1) steps, which converge here); the second fell back in all of its 3 chunks
-    assert refitted == [0, 3]
+    # take a Newton step and 13 chord steps, which converge here); the second fell back in
+    # both of its chunks (64 replicates each at 1500 rows)
+    assert refitted == [0, 2]
 
 
 def test_a_refit_that_has_not_converged_falls_back_to_newton(monkeypatch):
-    """One Newton step and no chord step cannot pass the convergence test (the step before
-    the first is infinite), so every chunk is computed again by ``fit``: the same replicates
+    """One Newton step and no chord step cannot pass the convergence test (the first step
+    moves the coefficients by far more than NEWTON_TOL), so every chunk is computed again by
+    ``fit``: the same replicates
     as the fixed-step refits that converge. A refit that returned unconverged coefficients,
     or a fallback that drew other resamples, would differ by far more than 1e-12."""
     rng = np.random.default_rng(4)
@@ -98,33 +100,79 @@ def test_a_refit_that_has_not_converged_falls_back_to_newton(monkeypatch):
         built.append(self)
 
     monkeypatch.setattr(estimators.Estimator, "__init__", keep)
-    a = causaldsl.estimate(g, q, {"Z": z, "X": x, "Y": y}, method="ipw", bootstrap=20, seed=1)
-    monkeypatch.setattr(glm, "REFIT_STEPS", {0: (1, 0)})
-    b = causaldsl.estimate(g, q, {"Z": z, "X": x, "Y": y}, method="ipw", bootstrap=20, seed=1)
-    assert [e.refitted for e in built] == [0, 2]
+    a = causaldsl.estimate(g, q, {"Z": z, "X": x, "Y": y}, method="ipw", bootstrap=40, seed=1)
+    monkeypatch.setattr(glm, "REFIT_CHORDS", {0: 0})
+    b = causaldsl.estimate(g, q, {"Z": z, "X": x, "Y": y}, method="ipw", bootstrap=40, seed=1)
+    assert [e.refitted for e in built] == [0, 1]  # one chunk of 64 at 1200 rows
     assert a.se == pytest.approx(b.se, rel=1e-10) and a.ci == pytest.approx(b.ci, abs=1e-12)
 
 
-@pytest.mark.parametrize("rows", [2000, 20000])
-def test_refit_converges_to_newtons_fit(rows):
-    """The fixed-step refits of 8 resamples, from the full data's fit, equal Newton's method
-    run to convergence within 1e-11, and say they converged (REFIT_STEPS: (3, 1) below 10^4
-    rows, (2, 2) above); a chord step that used the wrong information matrix or sign would
-    not converge, and a flag that ignored the last step would pass unconverged fits."""
+@pytest.mark.parametrize(("name", "rows"), [("logistic", 2000), ("logistic", 20000),
+                                            ("multinomial", 3000)])
+def test_refit_batch_converges_to_newtons_fit(name, rows):
+    """The fixed-step refits of 8 resamples (weights side by side, (n, 8)), from the full
+    data's fit, say they converged (REFIT_CHORDS: 10 chord steps at 2000 rows, 5 at 20000)
+    and equal Newton's method run to convergence within what that flag promises: the last
+    step at most NEWTON_TOL (coefficients here are below 1) and the chord's rate at most 1/2,
+    so at most 1e-8 is left. A chord step that used the wrong information matrix (a dropped
+    block, a class pair put in the wrong place) or sign would not converge, a wrong gradient
+    would converge elsewhere, and a flag that ignored the last step would pass unconverged
+    fits (one chord step)."""
     rng = np.random.default_rng(6)
     x = np.column_stack([np.ones(rows), rng.normal(size=(rows, 6)),
                          rng.random((rows, 4)) < 0.4]).astype(float)
-    y = (rng.random(rows) < 1 / (1 + np.exp(-(x @ (rng.normal(size=11) * 0.3))))).astype(float)
-    fam, xs, ys = glm.Family("logistic"), jnp.asarray(x), jnp.asarray(y)
+    if name == "logistic":
+        fam = glm.Family("logistic")
+        y = (rng.random(rows) < 1 / (1 + np.exp(-(x @ (rng.normal(size=11) * 0.3))))
+             ).astype(float)
+    else:
+        fam = glm.Family("multinomial", 3)
+        eta = np.column_stack([np.zeros(rows), x @ (rng.normal(size=(11, 2)) * 0.3)])
+        p = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
+        y = (rng.random(rows)[:, None] > p.cumsum(axis=1)).sum(axis=1)
+    xs, ys = jnp.asarray(x), jnp.asarray(y)
     start = fam.fit(xs, ys, jnp.ones(rows))
-    ws = jnp.asarray(np.stack([np.bincount(rng.integers(0, rows, rows), minlength=rows)
-                               for _ in range(8)]).astype(float))
-    newton = np.asarray(jax.vmap(lambda w: fam.fit(xs, ys, w, start))(ws))
-    refit, ok = jax.vmap(lambda w: fam.refit(xs, ys, w, start))(ws)
+    ws = np.stack([np.bincount(rng.integers(0, rows, rows), minlength=rows)
+                   for _ in range(8)]).astype(float)
+    newton = np.asarray(jax.vmap(lambda w: fam.fit(xs, ys, w, start))(jnp.asarray(ws)))
+    wt = jnp.asarray(ws.T)
+    sums = (fam.step_rows(xs, ys, start).T @ wt).T
+    refit, ok = fam.refit_batch(xs, ys, wt, start, sums)
     assert bool(np.all(ok))
-    assert np.abs(np.asarray(refit) - newton).max() < 1e-11
-    _, ok_short = jax.vmap(lambda w: fam.refit(xs, ys, w, start, None, (1, 1)))(ws)
+    assert np.abs(newton).max() < 1
+    assert np.abs(np.asarray(refit) - newton).max() < glm.NEWTON_TOL
+    _, ok_short = fam.refit_batch(xs, ys, wt, start, sums, chords=1)
     assert not np.any(ok_short)  # too few steps: flagged, so bootstrap refits them
+
+
+def test_step_rows_sum_to_the_information_and_gradient():
+    """Summed under weights, ``step_rows`` give the weighted Fisher information and gradient
+    at the start (``Family.information``, ``Family.gradient``), for the three families: the
+    first step of every replicate's refit is Newton's."""
+    x, y, w = _design(n=400, p=3)
+    rng = np.random.default_rng(1)
+    xs, ws = jnp.asarray(x), jnp.asarray(w)
+    for fam, yy, beta in (
+            (glm.Family("linear"), rng.normal(size=400), np.zeros(3)),
+            (glm.Family("logistic"), y, rng.normal(size=3) * 0.3),
+            (glm.Family("multinomial", 4), rng.integers(0, 4, 400), rng.normal(size=9) * 0.3)):
+        ys, bs = jnp.asarray(yy), jnp.asarray(beta)
+        rows = fam.step_rows(xs, ys, bs)
+        assert rows.shape[1] == fam.n_step_rows(3)
+        sums = (rows.T @ ws[:, None]).T
+        q = fam.n_params(3)
+        info = np.asarray(glm._information(fam, 3, sums[:, :-q]))[0]
+        grad = np.asarray(sums[0, -q:])
+        if fam.name == "linear":  # the normal equations: XᵀWX and XᵀWy
+            assert np.allclose(info, (x.T * w) @ x, rtol=1e-12)
+            assert np.allclose(grad, x.T @ (w * yy), rtol=1e-12)
+            continue
+        assert np.allclose(info, np.asarray(fam.information(xs, ws, bs)), rtol=1e-12,
+                           atol=1e-9)
+        assert np.allclose(grad, np.asarray(fam.gradient(xs, ys, ws, bs)), rtol=1e-12,
+                           atol=1e-9)
+        batch = np.asarray(fam.gradient_batch(xs, ys, ws[:, None], bs[None, :]))[0]
+        assert np.allclose(batch, grad, rtol=1e-12, atol=1e-9)
 
 
 def test_programs_depend_on_shapes_not_on_the_data():
@@ -155,8 +203,37 @@ def test_programs_depend_on_shapes_not_on_the_data():
             estimators.Estimator.__init__ = init  # type: ignore[method-assign]
         est = built[-1]
         alive.append(est)
-        chunk = est._jit(jax.vmap(est.replicate, in_axes=(0, None)))
+        chunk = est._jit(est.replicates)
+        rows = est._jit(est.step_rows)
         programs.append([lowered.as_text(debug_info=True) for lowered in (
             est._point.jitted.lower(est.arrays, jnp.ones(n)),
-            chunk.jitted.lower(est.arrays, jnp.ones((16, n)), est._betas))])
+            rows.jitted.lower(est.arrays, est._betas),
+            chunk.jitted.lower(est.arrays, jnp.ones((n, 32)), rows(est._betas), est._betas))])
     assert programs[0] == programs[1]
+
+
+def test_step_rows_made_by_blocks_give_the_same_replicates(monkeypatch):
+    """Above ROWS_ENTRIES the rows' Newton terms are made again in each chunk, ROW_BLOCK rows
+    at a time (here 128 of 1100, so the last block is short): the same replicates as when they
+    are held whole. A block dropped, counted twice or cut short would change them."""
+    rng = np.random.default_rng(8)
+    n = 1100
+    z = rng.normal(size=n)
+    x = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(x + z)))).astype(int)
+    g = ADMG(["Z", "X", "Y"], [("Z", "X"), ("Z", "Y"), ("X", "Y")])
+    q = "E[Y | do(X = 1)] - E[Y | do(X = 0)]"
+    seen = []
+    real = estimators.Estimator.bootstrap
+
+    def spy(self, *a, **k):
+        seen.append(real(self, *a, **k))
+        return seen[-1]
+
+    monkeypatch.setattr(estimators.Estimator, "bootstrap", spy)
+    causaldsl.estimate(g, q, {"Z": z, "X": x, "Y": y}, method="aipw", bootstrap=30, seed=3)
+    monkeypatch.setattr(estimators, "ROWS_ENTRIES", 0)
+    monkeypatch.setattr(estimators, "ROW_BLOCK", 128)
+    causaldsl.estimate(g, q, {"Z": z, "X": x, "Y": y}, method="aipw", bootstrap=30, seed=3)
+    assert seen[0].shape == (30, 2)
+    assert np.abs(seen[0] - seen[1]).max() < 1e-12

@@ -34,9 +34,9 @@ def test_the_bootstrap_draws_a_bar_only_when_asked(capfd):
 
 def test_a_callback_still_hears_each_chunk():
     heard = []
-    causaldsl.estimate(G, ATE, _frame(), method="gformula", bootstrap=40, seed=3,
+    causaldsl.estimate(G, ATE, _frame(), method="gformula", bootstrap=150, seed=3,
                        progress=lambda done, total: heard.append((done, total)))
-    assert heard == [(16, 40), (32, 40), (40, 40)]  # chunks of 16 replicates
+    assert heard == [(64, 150), (128, 150), (150, 150)]  # chunks of 64 replicates (400 rows)
 
 
 def test_bad_arguments_are_refused_before_any_bar(capsys):

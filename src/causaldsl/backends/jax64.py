@@ -80,10 +80,11 @@ def _use_compile_cache(module: ModuleType) -> None:
             config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
 
 
-def over_devices(tree: Any, n: int) -> tuple[Any, int]:
-    """A batch (arrays with a leading axis of ``n``) laid out across every JAX device, the
-    axis padded with its last entry to a multiple of their number, and the padded length: a
-    jitted, vmapped function of it then runs its share on each device. One device: as is."""
+def over_devices(tree: Any, n: int, axis: int = 0) -> tuple[Any, int]:
+    """A batch (arrays whose ``axis`` has length ``n``, the leading one by default) laid out
+    across every JAX device, the axis padded with its last entry to a multiple of their
+    number, and the padded length: a jitted function of it then runs its share on each
+    device. One device: as is."""
     jx = jax()
     devices = jx.devices()
     if len(devices) < 2 or n < 2:
@@ -98,8 +99,10 @@ def over_devices(tree: Any, n: int) -> tuple[Any, int]:
     def pad(x: Any) -> Any:
         x = jn.asarray(x)
         if padded > n:
-            x = jn.concatenate([x, jn.repeat(x[-1:], padded - n, axis=0)])
+            last = jn.take(x, jn.asarray([n - 1]), axis=axis)
+            x = jn.concatenate([x, jn.repeat(last, padded - n, axis=axis)], axis=axis)
         return x
 
-    sharding = NamedSharding(Mesh(np.array(devices), ("d",)), PartitionSpec("d"))
+    spec = PartitionSpec(*([None] * axis), "d")
+    sharding = NamedSharding(Mesh(np.array(devices), ("d",)), spec)
     return jx.device_put(jx.tree_util.tree_map(pad, tree), sharding), padded

@@ -12,9 +12,11 @@ propensity ``e_x(Z) = P(X = x | Z)``, each estimator solves ``Σ_i w_i (num_i - 
 
 where h is the population's indicator and h̃ its density ratio (the stratum's indicator, times
 ``e_x'(Z)`` for the effect on the treated). Nuisance fits and means are one traced function
-of the row weights ``w``: ones for the estimate, multinomial counts for each bootstrap
-replicate (vmapped). The sandwich variance differentiates the stacked equations with
-``jax.jacfwd``; it is the influence-function (robust, HC0) variance.
+of the row weights ``w``: ones for the estimate; for a batch of bootstrap replicates, their
+multinomial counts side by side (n, B), each refitted from the full data's fit by one matrix
+product and a few chord steps (``Estimator.replicates``). The sandwich variance
+differentiates the stacked equations with ``jax.jacfwd``; it is the influence-function
+(robust, HC0) variance.
 
 Censored rows (``Problem.observed``: the outcome missing, for the g-formula only) have no
 outcome-model score and a term in every mean: the model is fitted on the rows with an outcome,
@@ -35,6 +37,14 @@ from causaldsl.backends import jax64
 from causaldsl.estimation.glm import Family, gram_rows
 
 METHODS = ("gformula", "ipw", "aipw")
+#: Entries of a bootstrap chunk's weights (n, chunk), roughly: 2**22 (32 MiB); a chunk holds
+#: a few arrays of that shape, and at 10^5 rows 32 replicates a chunk ran faster than 16 or 64.
+CHUNK_ENTRIES = 2 ** 22
+#: The most entries of ``Estimator.step_rows`` held for a whole bootstrap: 2**25 (256 MiB; 10^5
+#: rows of the AIPW benchmark's 167 columns take 134 MiB). Above it every chunk makes them again
+#: ROW_BLOCK rows at a time, which costs a chunk a few percent more.
+ROWS_ENTRIES = 2 ** 25
+ROW_BLOCK = 2 ** 16
 
 
 @dataclass(frozen=True)
@@ -146,31 +156,27 @@ class Estimator:
         return sizes
 
     # -- the estimating equations --------------------------------------------------------------
-    def nuisances(self, w: Any, starts: Sequence[Any] | None = None,
-                  refit: bool = False) -> tuple[list[Any], Any]:
-        """The nuisance fits under row weights ``w``, in the order of ``sizes``, and whether
-        they all converged. Newton's method (the logistic families) starts from ``starts``
-        where given; ``refit``: a bootstrap replicate's fixed-step ``Family.refit`` from
-        ``starts`` (the full data's fits), whose flag may be false, instead of ``fit``."""
+    def _jobs(self, w: Any) -> list[tuple[Family, Any, Any, Any, Any]]:
+        """The nuisance fits to make, in the order of ``sizes``: (family, design, response,
+        weights, Gram rows), the outcome models' weights zero on censored rows. ``w``: the row
+        weights, (n,), or (n, B) for a batch of replicates."""
         a, p = self.arrays, self.p
-        at = list(starts) if starts is not None else [None] * len(self.sizes)
         jobs = []
         if p.uses_outcome:
-            wo = w if a["observed"] is None else w * a["observed"]
-            jobs += [(fam, a["design"], a["outcomes"][j], wo, at[j], a["design_gram"])
+            obs = a["observed"]
+            wo = w if obs is None else w * (obs if w.ndim == 1 else obs[:, None])
+            jobs += [(fam, a["design"], a["outcomes"][j], wo, a["design_gram"])
                      for j, fam in enumerate(p.families)]
         if p.uses_propensity:
-            jobs.append((p.prop_family, a["prop_design"], a["treatment_fit"], w, at[-1],
-                         a["prop_gram"]))
-        out, converged = [], jnp.asarray(True)
-        for fam, design, y, weights, start, gram in jobs:
-            if refit:
-                beta, ok = fam.refit(design, y, weights, start, gram)
-                converged = converged & ok
-            else:
-                beta = fam.fit(design, y, weights, start, gram)
-            out.append(beta)
-        return out, converged
+            jobs.append((p.prop_family, a["prop_design"], a["treatment_fit"], w, a["prop_gram"]))
+        return jobs
+
+    def nuisances(self, w: Any, starts: Sequence[Any] | None = None) -> list[Any]:
+        """The nuisance fits under row weights ``w``, in the order of ``sizes``. Newton's method
+        (the logistic families) starts from ``starts`` where given."""
+        at = list(starts) if starts is not None else [None] * len(self.sizes)
+        return [fam.fit(design, y, weights, start, gram)
+                for (fam, design, y, weights, gram), start in zip(self._jobs(w), at, strict=True)]
 
     def _split(self, betas: Sequence[Any]) -> tuple[list[Any], Any]:
         p = self.p
@@ -179,29 +185,45 @@ class Estimator:
         return outs, prop
 
     def propensities(self, gamma: Any) -> Any:
-        e = self.p.prop_family.mean(self.arrays["prop_design"], gamma)
+        """(n, levels)."""
+        fam, x = self.p.prop_family, self.arrays["prop_design"]
+        e = fam.mean(x, gamma)
         return jnp.stack([1 - e, e], axis=1) if self.p.levels == 2 else e
 
-    def parts(self, betas: Sequence[Any]) -> list[tuple[Any, Any]]:
-        """Each term's per-row (num, den)."""
+    def _levels(self, gamma: Any, batch: bool = False) -> list[Any]:
+        """Each level's propensity, (n,), or (n, B) for coefficients (B, q): a list, not
+        stacked, since copying a batch's (n, B) arrays into one costs XLA a pass."""
+        fam, x = self.p.prop_family, self.arrays["prop_design"]
+        e = fam.mean_batch(x, gamma) if batch else fam.mean(x, gamma)
+        if self.p.levels == 2:
+            return [1 - e, e]
+        return [e[:, level] for level in range(self.p.levels)]
+
+    def parts(self, betas: Sequence[Any], batch: bool = False) -> list[tuple[Any, Any]]:
+        """Each term's per-row (num, den): (n,), or (n, B) for coefficients (B, q) (``batch``)."""
         a, p = self.arrays, self.p
         outs, gamma = self._split(betas)
-        e = self.propensities(gamma) if gamma is not None else None
+        e = self._levels(gamma, batch) if gamma is not None else None
+
+        def col(v: Any) -> Any:  # a per-row array against a batch's (n, B)
+            return v[:, None] if batch else v
+
         res = []
         for k, t in enumerate(p.terms):
-            h = ht = a["where"][k]
+            h = ht = col(a["where"][k])
             if t.treated is not None:
-                h = h * (a["treatment"] == t.treated).astype(jnp.float64)
-                ht = ht * e[:, t.treated] if e is not None else h
-            f = a["outcomes"][t.outcome]
+                h = h * col((a["treatment"] == t.treated).astype(jnp.float64))
+                ht = ht * e[t.treated] if e is not None else h
+            f = col(a["outcomes"][t.outcome])
             if p.uses_outcome:
                 rows = a["at"][k][None, :] if t.at is not None else a["design_at"][t.level]
-                m = p.families[t.outcome].mean(rows, outs[t.outcome])
+                fam, beta = p.families[t.outcome], outs[t.outcome]
+                m = fam.mean_batch(rows, beta) if batch else fam.mean(rows, beta)
             if p.method == "gformula":
                 res.append((h * m, h))
                 continue
             assert e is not None
-            ipw = (a["treatment"] == t.level).astype(jnp.float64) * ht / e[:, t.level]
+            ipw = col((a["treatment"] == t.level).astype(jnp.float64)) * ht / e[t.level]
             if p.method == "ipw":
                 res.append((ipw * f, ipw))
             else:
@@ -210,17 +232,48 @@ class Estimator:
 
     def point(self, w: Any, starts: Sequence[Any] | None = None) -> tuple[Any, list[Any]]:
         """The terms' means and the nuisance fits, under row weights ``w``."""
-        betas = self.nuisances(w, starts)[0]
+        betas = self.nuisances(w, starts)
         return self._means(w, betas), betas
 
-    def replicate(self, w: Any, starts: Sequence[Any]) -> tuple[Any, Any]:
-        """A bootstrap replicate's means under row weights ``w``, refitted in a fixed number
-        of steps from ``starts``, and whether the refits converged."""
-        betas, converged = self.nuisances(w, starts, refit=True)
-        return self._means(w, betas), converged
+    def step_rows(self, starts: Sequence[Any], lo: int = 0, hi: int | None = None) -> Any:
+        """Every nuisance fit's ``Family.step_rows`` at ``starts`` side by side, transposed
+        (columns, rows), for the rows ``lo:hi`` (all by default): a batch of replicates'
+        weights (n, B) times these, summed over the rows, is each replicate's first step of
+        every fit (``replicates``)."""
+        blocks = []
+        for (fam, design, y, weights, _), start in zip(self._jobs(jnp.ones(self.n)), starts,
+                                                   strict=True):
+            blocks.append(fam.step_rows(design[lo:hi], y[lo:hi], start)
+                          * weights[lo:hi, None])
+        return jnp.concatenate(blocks, axis=1).T  # (columns, rows): a faster product in XLA
 
-    def _means(self, w: Any, betas: Sequence[Any]) -> Any:
-        return jnp.stack([(w * num).sum() / (w * den).sum() for num, den in self.parts(betas)])
+    def n_step_rows(self) -> int:
+        """The number of ``step_rows`` columns."""
+        return sum(fam.n_step_rows(design.shape[1])
+                   for fam, design, *_ in self._jobs(jnp.ones(self.n)))
+
+    def replicates(self, w: Any, rows: Any, starts: Sequence[Any]) -> tuple[Any, Any]:
+        """A batch of bootstrap replicates: their means (B, T) under row weights ``w`` (n, B),
+        refitted from ``starts`` by ``Family.refit_batch`` from one matrix product with
+        ``rows`` (``step_rows(starts)``), and whether every refit converged, (B,). ``rows``
+        None: made here, ROW_BLOCK rows at a time, so that they need not be held whole."""
+        if rows is not None:
+            sums = (rows @ w).T  # (B, columns)
+        else:
+            sums = sum((self.step_rows(starts, lo, lo + ROW_BLOCK) @ w[lo:lo + ROW_BLOCK]).T
+                       for lo in range(0, self.n, ROW_BLOCK))
+        betas, converged, i = [], jnp.ones(w.shape[1], dtype=bool), 0
+        for (fam, design, y, weights, _), start in zip(self._jobs(w), starts, strict=True):
+            c = fam.n_step_rows(design.shape[1])
+            beta, ok = fam.refit_batch(design, y, weights, start, sums[:, i:i + c])
+            betas.append(beta)
+            converged, i = converged & ok, i + c
+        return self._means(w, betas, batch=True), converged
+
+    def _means(self, w: Any, betas: Sequence[Any], batch: bool = False) -> Any:
+        """The terms' means, (T,), or (B, T) for a batch."""
+        return jnp.stack([(w * num).sum(axis=0) / (w * den).sum(axis=0)
+                          for num, den in self.parts(betas, batch)], axis=-1)
 
     def psi(self, theta: Any) -> Any:
         """The stacked estimating functions, per row: (n, len(theta))."""
@@ -260,47 +313,51 @@ class Estimator:
         inv = jnp.linalg.inv(bread)
         return inv @ (rows.T @ rows / self.n) @ inv.T / self.n
 
-    def bootstrap(self, replicates: int, seed: int, chunk: int = 16,
+    def bootstrap(self, replicates: int, seed: int, chunk: int | None = None,
                   progress: Callable[[int], None] | None = None) -> np.ndarray:
         """The means on ``replicates`` nonparametric bootstrap samples (rows drawn with
-        replacement, as multinomial row weights), (replicates, T), in jitted, vmapped chunks.
-        Each replicate is refitted from the full data's fit in a fixed number of steps
-        (``Family.refit``); a chunk where one has not converged is computed again with
-        Newton's method to convergence (``fit``), so the answer is the same either way
+        replacement, as multinomial row weights), (replicates, T), in jitted chunks batched in
+        a trailing axis (weights (n, chunk); ``chunk`` by default the power of two that keeps
+        such an array near CHUNK_ENTRIES, from 4 to 64). Each replicate is refitted from the full data's
+        fit by ``replicates``; a chunk where one has not converged is computed again with
+        Newton's method to convergence (``fit``, vmapped), so the answer is the same either way
         (``self.refitted`` counts those chunks). The resampling counts are drawn on the host
-        with NumPy while the previous chunk runs (JAX dispatches it asynchronously): in XLA the
-        scatter that counts them cost a fifth of a replicate. Chunks are laid out over the
-        devices where there are several."""
+        with NumPy while the previous chunk runs (JAX dispatches it asynchronously). Chunks
+        are laid out over the devices where there are several."""
         n = self.n
+        if chunk is None:
+            chunk = int(np.clip(2 ** int(np.log2(max(1, CHUNK_ENTRIES // n))), 4, 64))
         starts = self._betas if self._betas is not None else self._point(jnp.ones(n))[1]
         # the starts are arguments, not constants: the program then depends on the shapes
         # alone, and JAX's persistent cache serves it to a later call on other data
-        fast = self._jit(jax.vmap(self.replicate, in_axes=(0, None)))
+        hold = n * self.n_step_rows() <= ROWS_ENTRIES
+        rows = self._jit(self.step_rows)(starts) if hold else None
+        fast = self._jit(self.replicates)
         exact = None
         rng = np.random.default_rng(seed)
-        offsets = np.arange(chunk)[:, None] * n
 
         def draw(k: int) -> Any:
-            """``chunk`` rows of resampling counts (the first ``k`` used; the rest pad the
-            last chunk, so that every chunk has the same shape and one program)."""
-            idx = rng.integers(0, n, size=(k, n)) + offsets[:k]
-            counts = np.bincount(idx.ravel(), minlength=k * n).reshape(k, n)
-            if k < chunk:
-                counts = np.concatenate([counts, np.ones((chunk - k, n), dtype=counts.dtype)])
-            return jax64.over_devices(jnp.asarray(counts, dtype=jnp.float64), chunk)[0]
+            """Resampling counts (n, ``chunk``), the first ``k`` columns used; the rest pad
+            the last chunk, so that every chunk has the same shape and one program. Counted
+            replicate by replicate (each count fits in the cache), then transposed: twice as
+            fast as one count over the chunk."""
+            counts = np.ones((chunk, n))
+            for j in range(k):
+                counts[j] = np.bincount(rng.integers(0, n, size=n), minlength=n)
+            return jax64.over_devices(jnp.asarray(counts.T.copy()), chunk, axis=1)[0]
 
         self.refitted = 0
         sizes = [min(chunk, replicates - s) for s in range(0, replicates, chunk)]
         out, done = [], 0
         weights = draw(sizes[0])
         for i, k in enumerate(sizes):
-            pending = fast(weights, starts)  # dispatched; the next chunk's counts are drawn
+            pending = fast(weights, rows, starts)  # dispatched; the next chunk's counts drawn
             following = draw(sizes[i + 1]) if i + 1 < len(sizes) else None
             means, converged = (np.asarray(v) for v in pending)
             if not converged[:k].all():
                 if exact is None:
                     exact = self._jit(jax.vmap(lambda w, at: self.point(w, at)[0],
-                                               in_axes=(0, None)))
+                                               in_axes=(1, None)))
                 means = np.asarray(exact(weights, starts))
                 self.refitted += 1
             out.append(means[:k])

@@ -27,15 +27,19 @@ NEWTON_STEPS = 30
 #: rounding. A bootstrap replicate started from the full data's fit stops after 3 or 4 steps
 #: instead of 30 (on 10^5 rows, replicates equal to the 30-step ones within 1e-15).
 NEWTON_TOL = 1e-8
-#: Steps of a bootstrap replicate's refit (``Family.refit``), (Newton, chord) by the number of
-#: rows: Newton's steps from the full data's fit, then chord steps (a gradient each, with the
-#: last Newton step's information matrix). A replicate's coefficients are ~1/√n from the full
-#: fit's, so the larger the data the closer the start and the faster the chord converges:
-#: measured on 32 replicates of a logistic model with 11 coefficients, (2, 2) converged on
-#: every one from 2·10^4 rows (to 2e-12 of Newton's fit; 5e-15 on 10^5 rows), (3, 1) from
-#: 2000. A replicate that has not converged (smaller or harder data) is refitted to convergence
-#: by ``fit`` (``Estimator.bootstrap``), so these counts change the time, never the answer.
-REFIT_STEPS = {10_000: (2, 2), 0: (3, 1)}
+#: Chord steps of a bootstrap replicate's refit (``Family.refit_batch``) by the number of rows:
+#: after one Newton step from the full data's fit, each chord step costs a gradient and reuses
+#: that step's information matrix (the full fit's, under the replicate's weights). A replicate's
+#: coefficients are ~1/√n from the full fit's, so the larger the data the faster the chord
+#: converges: measured on 16 resamples of an 11-coefficient logistic model, the largest step
+#: fell below 1e-9 after 4 chord steps at 10^5 rows, 5 at 2·10^4, 6 at 10^4, 7 at 5000, 9 at
+#: 2000 and 12 at 1000 (each step ~100× smaller than the last at 10^5 rows, ~6× at 1000); the
+#: counts below leave a step's margin, and small data pay little for extra steps. A replicate
+#: that has not converged (smaller or harder data) is refitted to convergence by ``fit``
+#: (``Estimator.bootstrap``), so these counts change the time, never the answer.
+REFIT_CHORDS = {50_000: 4, 20_000: 5, 10_000: 6, 5_000: 8, 2_000: 10, 1_000: 13, 0: 16}
+#: A refit's step this small (relative) is rounding: 64 float64 epsilons.
+ROUNDING = 64 * float(np.finfo(np.float64).eps)
 #: The most entries (n × p(p+1)/2) of a design's row products kept to form weighted Gram
 #: matrices by one matrix product (``gram_rows``): 2**24 (128 MiB); larger designs form them
 #: directly.
@@ -62,6 +66,39 @@ def weighted_gram(design: Any, v: Any, gram: Any = None) -> Any:
     a, b = np.triu_indices(p)
     upper = jnp.zeros((p, p), dtype=jnp.float64).at[a, b].set(v @ gram)
     return upper + upper.T - jnp.diag(jnp.diag(upper))
+
+
+def gram_rows_of(design: Any) -> Any:
+    """``gram_rows`` traced (no budget): each row's products ``x_ia x_ib`` (a ≤ b)."""
+    a, b = np.triu_indices(design.shape[1])
+    return design[:, a] * design[:, b]
+
+
+def _information(family: Family, p: int, upper: Any) -> Any:
+    """Information matrices (B, q, q) from their sums of ``step_rows``' upper-triangle
+    columns (B, ...): the design's pairs (a ≤ b), and for the multinomial, within each pair,
+    the classes' pairs (c ≤ d); the coefficient (a, c) is at a(k-1) + c, as in ``mean``."""
+    batch = upper.shape[0]
+    a, b = np.triu_indices(p)
+    if family.name != "multinomial":
+        m = jnp.zeros((batch, p, p)).at[:, a, b].set(upper).at[:, b, a].set(upper)
+        return m
+    k1 = family.k - 1
+    c, d = np.triu_indices(k1)
+    v = upper.reshape(batch, len(a), len(c))
+    ia, ib = np.repeat(a, len(c)), np.repeat(b, len(c))
+    ic, id_ = np.tile(c, len(a)), np.tile(d, len(a))
+    flat = v.reshape(batch, -1)
+    q = p * k1
+    m = jnp.zeros((batch, q, q))
+    for r, s_, t, u in ((ia, ic, ib, id_), (ib, ic, ia, id_), (ia, id_, ib, ic), (ib, id_, ia, ic)):
+        m = m.at[:, r * k1 + s_, t * k1 + u].set(flat)
+    return m
+
+
+def _moved(delta: Any, beta: Any) -> Any:
+    """The largest step of each replicate's coefficients, relative (absolute below 1)."""
+    return jnp.max(jnp.abs(delta) / jnp.maximum(1.0, jnp.abs(beta)), axis=-1)
 
 
 @dataclass(frozen=True)
@@ -123,37 +160,87 @@ class Family:
         state = (jnp.asarray(0, dtype=jnp.int32), beta0, jnp.asarray(jnp.inf, dtype=jnp.float64))
         return jax.lax.while_loop(more, step, state)[1]
 
-    def refit(self, design: Any, y: Any, w: Any, start: Any, gram: Any = None,
-              steps: tuple[int, int] | None = None) -> tuple[Any, Any]:
-        """A fit that starts near its answer (a bootstrap replicate, from the full data's fit)
-        in a fixed number of steps, and whether it converged: a few Newton steps from ``start``
-        (``steps`` or REFIT_STEPS's by the number of rows), then chord steps that reuse the last Newton step's
-        information matrix (its Cholesky factor), each costing a gradient but no weighted
-        Gram matrix. Converged: the last step moved no coefficient by more than NEWTON_TOL
-        (relative) and at most half as far as the one before, so that (the chord's convergence
-        being linear, at rate ≤ 1/2) what is left is below the last step. A fixed count, not a
-        ``while_loop``, keeps the loop out of ``vmap``'s batch: vmapped replicates run as one
-        batch of matrix products. Linear: the exact fit, converged."""
+    # -- bootstrap replicates, batched in a trailing axis: weights (n, B), coefficients (B, q) --
+    def step_rows(self, design: Any, y: Any, start: Any) -> Any:
+        """Per row, the terms whose weighted sums give a Newton step's system at ``start``:
+        the information's upper triangle then the gradient, (n, columns); linear: the normal
+        equations' (``start`` unused). Summed under every replicate's weights at once, these
+        are one matrix product (``refit_batch``)."""
+        pairs = gram_rows_of(design)
         if self.name == "linear":
-            return self.fit(design, y, w, None, gram), jnp.asarray(True)
-        newton, chord = steps if steps is not None else \
-            next(v for rows, v in sorted(REFIT_STEPS.items(), reverse=True)
-                 if design.shape[0] >= rows)
-        beta = jnp.asarray(start, dtype=jnp.float64)
-        last = prev = jnp.asarray(jnp.inf, dtype=jnp.float64)
-        factor: Any = None
-        for k in range(newton + chord):  # unrolled: a few steps
-            if k < newton:
-                if self.name == "logistic":
-                    mu = self.mean(design, beta)
-                    info = weighted_gram(design, w * mu * (1 - mu), gram)
-                else:
-                    info = self.information(design, w, beta)
-                factor = jnp.linalg.cholesky(info)
-            delta = jax.scipy.linalg.cho_solve((factor, True), self.gradient(design, y, w, beta))
+            return jnp.concatenate([pairs, design * y[:, None]], axis=1)
+        mu = self.mean(design, start)
+        if self.name == "logistic":
+            return jnp.concatenate([pairs * (mu * (1 - mu))[:, None],
+                                    design * (y - mu)[:, None]], axis=1)
+        p = mu[:, 1:]
+        a, b = np.triu_indices(self.k - 1)
+        inner = jnp.where(a == b, p[:, a], 0.0) - p[:, a] * p[:, b]  # (n, classes' pairs)
+        info = (pairs[:, :, None] * inner[:, None, :]).reshape(design.shape[0], -1)
+        return jnp.concatenate([info, self.score(design, y, start)], axis=1)
+
+    def n_step_rows(self, p: int) -> int:
+        """The number of ``step_rows`` columns for a design of ``p`` columns."""
+        q = self.n_params(p)
+        pairs = p * (p + 1) // 2
+        return pairs * (self.k - 1) * self.k // 2 + q if self.name == "multinomial" \
+            else pairs + q
+
+    def refit_batch(self, design: Any, y: Any, w: Any, start: Any, sums: Any,
+                    chords: int | None = None) -> tuple[Any, Any]:
+        """Every replicate's fit from ``sums`` (B, columns), its weights ``w`` (n, B) times
+        ``step_rows(design, y, start)`` summed over the rows, and whether it converged, (B,):
+        linear, the exact solution; otherwise one Newton step from ``start`` (the full data's
+        fit) and ``chords`` chord steps (REFIT_CHORDS's by the number of rows) reusing its
+        information matrix's Cholesky factor, each a gradient in the trailing-batch layout.
+        Converged: the last step moved no coefficient by more than NEWTON_TOL (relative) and
+        at most half as far as the one before, so that (the chord's convergence being linear,
+        at rate ≤ 1/2) what is left is below the last step, or by no more than ROUNDING (steps
+        at rounding's level go up and down). Unrolled, a fixed count: the
+        replicates run as one batch of matrix products."""
+        pdim = design.shape[1]
+        q = self.n_params(pdim)
+        info, grad = _information(self, pdim, sums[:, :-q]), sums[:, -q:]
+        if self.name == "linear":
+            beta = jnp.linalg.solve(info, grad[..., None])[..., 0]
+            return beta, jnp.ones(beta.shape[0], dtype=bool)
+        if chords is None:
+            chords = next(v for rows, v in sorted(REFIT_CHORDS.items(), reverse=True)
+                          if design.shape[0] >= rows)
+        factor = jnp.linalg.cholesky(info)
+
+        def solve(g: Any) -> Any:
+            return jax.scipy.linalg.cho_solve((factor, True), g[..., None])[..., 0]
+
+        delta = solve(grad)
+        beta = jnp.asarray(start, dtype=jnp.float64)[None, :] + delta
+        last = _moved(delta, beta)
+        prev = jnp.full_like(last, jnp.inf)
+        for _ in range(chords):  # unrolled: a few steps
+            delta = solve(self.gradient_batch(design, y, w, beta))
             beta = beta + delta
-            last, prev = jnp.max(jnp.abs(delta) / jnp.maximum(1.0, jnp.abs(beta))), last
-        return beta, (last <= NEWTON_TOL) & (last <= prev / 2)
+            last, prev = _moved(delta, beta), last
+        return beta, (last <= NEWTON_TOL) & ((last <= prev / 2) | (last <= ROUNDING))
+
+    def mean_batch(self, design: Any, beta: Any) -> Any:
+        """``mean`` for coefficients (B, q): (n, B), or (n, k, B) for the multinomial."""
+        if self.name == "linear":
+            return design @ beta.T
+        if self.name == "logistic":
+            return jax.nn.sigmoid(design @ beta.T)
+        eta = jnp.einsum("np,bpk->nkb", design, beta.reshape(-1, design.shape[1], self.k - 1))
+        eta = jnp.concatenate([jnp.zeros((design.shape[0], 1, beta.shape[0])), eta], axis=1)
+        return jax.nn.softmax(eta, axis=1)
+
+    def gradient_batch(self, design: Any, y: Any, w: Any, beta: Any) -> Any:
+        """``gradient`` under weights (n, B) at coefficients (B, q): (B, q). The rows stay on
+        the leading axis throughout: transposing an (n, B) array costs XLA more than the
+        products."""
+        mu = self.mean_batch(design, beta)
+        if self.name != "multinomial":
+            return (design.T @ (w * (y[:, None] - mu))).T
+        resid = jax.nn.one_hot(y, self.k)[:, 1:, None] - mu[:, 1:]  # (n, k-1, B)
+        return jnp.einsum("np,nkb->bpk", design, w[:, None, :] * resid).reshape(beta.shape[0], -1)
 
     def gradient(self, design: Any, y: Any, w: Any, beta: Any) -> Any:
         """The weighted score's sum (the log-likelihood's gradient), (n_params,)."""
