@@ -17,6 +17,13 @@ question ``E[Y | do(X = 1)] - E[Y | do(X = 0)]`` on the graph Z1, Z2, W → X, Y
   with main effects the standardised effect is X's coefficient and its sandwich se is HC0's,
   so the estimates must agree (to 1e-6 relative, checked).
 
+``--multilevel``: X has three levels a, b, c instead (multinomial logistic in Z1, Z2, W; Y
+linear, the effects of b and c against a 1 and 2.5), the question
+``E[Y | do(X = c)] - E[Y | do(X = a)]`` by ``method="aipw"`` (a linear outcome model and a
+multinomial propensity, main effects), and no statsmodels contender:
+
+    python bench/bench_moments.py --multilevel --rows 2000000 --repeats 2
+
 Peak RSS is the process's VmHWM (``bench_estimation.rss_mib``). It prints a Markdown table.
 """
 
@@ -36,9 +43,10 @@ sys.path.insert(0, str(HERE))
 from bench_estimation import CACHE, SRC, fmt, load, med, rss_mib, timed  # noqa: E402
 
 ATE = "E[Y | do(X = 1)] - E[Y | do(X = 0)]"
+ATE3 = "E[Y | do(X = c)] - E[Y | do(X = a)]"
 
 
-def write_csv(path: Path, rows: int, seed: int) -> None:
+def write_csv(path: Path, rows: int, seed: int, multilevel: bool = False) -> None:
     import numpy as np
     import pandas as pd
 
@@ -51,15 +59,24 @@ def write_csv(path: Path, rows: int, seed: int) -> None:
             z1 = rng.choice(3, m, p=[0.5, 0.3, 0.2])
             z2 = (rng.random(m) < 0.4).astype(np.int64)
             w = np.round(rng.normal(size=m), 4)
-            px = 1 / (1 + np.exp(-(-0.5 + 0.6 * z1 - 0.8 * z2 + 0.5 * w)))
-            x = (rng.random(m) < px).astype(np.int64)
-            y = np.round(1 + 2 * x + 0.7 * z1 - 0.4 * z2 + 1.1 * w + rng.normal(size=m), 4)
-            pd.DataFrame({"Z1": np.array(["a", "b", "c"])[z1], "Z2": z2, "W": w, "X": x,
+            if multilevel:
+                eta = np.column_stack([np.zeros(m), -0.3 + 0.5 * z1 - 0.6 * z2 + 0.4 * w,
+                                       0.2 - 0.4 * z1 + 0.3 * z2 - 0.5 * w])
+                px = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
+                x = (rng.random(m)[:, None] > np.cumsum(px, axis=1)).sum(axis=1)
+                effect = np.array([0.0, 1.0, 2.5])[x]
+            else:
+                px = 1 / (1 + np.exp(-(-0.5 + 0.6 * z1 - 0.8 * z2 + 0.5 * w)))
+                x = (rng.random(m) < px).astype(np.int64)
+                effect = 2 * x
+            y = np.round(1 + effect + 0.7 * z1 - 0.4 * z2 + 1.1 * w + rng.normal(size=m), 4)
+            pd.DataFrame({"Z1": np.array(["a", "b", "c"])[z1], "Z2": z2, "W": w,
+                          "X": np.array(["a", "b", "c"])[x] if multilevel else x,
                           "Y": y}).to_csv(f, header=start == 0, index=False)
     tmp.rename(path)
 
 
-def worker(name: str, data: str) -> dict:
+def worker(name: str, data: str, multilevel: bool = False) -> dict:
     base = rss_mib()
     if name == "statsmodels":
         import pandas as pd
@@ -83,16 +100,18 @@ def worker(name: str, data: str) -> dict:
     g = ADMG(["Z1", "Z2", "W", "X", "Y"],
              [(z, v) for z in ("Z1", "Z2", "W") for v in ("X", "Y")] + [("X", "Y")])
     base = rss_mib()
-    r, wall, cpu = timed(lambda: causaldsl.estimate(g, ATE, data, method="gformula"))
+    query, method = (ATE3, "aipw") if multilevel else (ATE, "gformula")
+    r, wall, cpu = timed(lambda: causaldsl.estimate(g, query, data, method=method))
     return {"wall_s": wall, "cpu_s": cpu, "estimate": float(r), "se": r.se, "n": r.n,
             "read": r.details.get("read", "whole"), "rss_mib": rss_mib(),
             "rss_before_mib": base}
 
 
-def run(name: str, data: str, timeout: float) -> dict:
+def run(name: str, data: str, timeout: float, multilevel: bool = False) -> dict:
     env = dict(os.environ, JAX_PLATFORMS="cpu",
                PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, __file__, "--worker", name, "--data", data]
+    cmd = [sys.executable, __file__, "--worker", name, "--data", data,
+           *(["--multilevel"] if multilevel else [])]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     if p.returncode:
         raise RuntimeError(f"worker {name} failed:\n{p.stderr[-4000:]}")
@@ -110,16 +129,19 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--worker")
     ap.add_argument("--data")
+    ap.add_argument("--multilevel", action="store_true",
+                    help="a three-level treatment, by AIPW (see the docstring)")
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.data)))
+        print(json.dumps(worker(args.worker, args.data, args.multilevel)))
         return 0
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"gformula-{args.rows}-{args.seed}.csv"
-    fifth = CACHE / f"gformula-{args.rows}-{args.seed}-fifth.csv"
+    stem = "aipw3" if args.multilevel else "gformula"
+    path = CACHE / f"{stem}-{args.rows}-{args.seed}.csv"
+    fifth = CACHE / f"{stem}-{args.rows}-{args.seed}-fifth.csv"
     if not path.exists():
         print(f"writing {path}", file=sys.stderr, flush=True)
-        write_csv(path, args.rows, args.seed)
+        write_csv(path, args.rows, args.seed, args.multilevel)
     if not fifth.exists():
         with open(path) as src, open(fifth, "w") as dst:
             for i, line in enumerate(src):
@@ -127,13 +149,13 @@ def main() -> int:
                     break
                 dst.write(line)
     start, load0 = time.perf_counter(), load()
-    names = ["chunks", "chunks-fifth", "whole", "statsmodels"]
+    names = ["chunks", "chunks-fifth", "whole", *([] if args.multilevel else ["statsmodels"])]
     results: dict[str, list[dict]] = {n: [] for n in names}
     for k in range(args.repeats):
         print(f"round {k + 1}/{args.repeats} (load {load():.2f})", file=sys.stderr, flush=True)
         for name in names[k % len(names):] + names[:k % len(names)]:
             results[name].append(run(name, str(fifth if name == "chunks-fifth" else path),
-                                     args.timeout))
+                                     args.timeout, args.multilevel))
     mib = {p: q.stat().st_size / 2 ** 20 for p, q in (("full", path), ("fifth", fifth))}
     lines = [f"Rows {args.rows:,} ({mib['full']:,.0f} MiB; the fifth {mib['fifth']:,.0f} MiB), "
              f"chunks of 2^20 rows; load (1 min) {load0:.2f} at the start.", "",

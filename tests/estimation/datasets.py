@@ -105,3 +105,30 @@ def _poor_overlap(n: int, seed: int) -> pd.DataFrame:
 def poor_overlap(n: int = 2000, seed: int = 11) -> pd.DataFrame:
     """Overlap nearly fails for large Z (no treated rows there, nearly), not along W."""
     return _poor_overlap(n, seed).copy()
+
+
+@cache
+def _multilevel(n: int, k: int, binary_outcome: bool, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=n)
+    w = rng.integers(0, 2, n)
+    # class j's linear predictor against class 0's: slopes in Z alternate in sign, so the
+    # classes' propensities cross over Z's range, none below about 0.03 for |Z| < 2.5
+    j = np.arange(1, k)
+    eta = np.column_stack([np.zeros(n), *(0.2 * (-1) ** j_ + 0.5 * (-1) ** j_ * j_ / (k - 1) * z
+                                          + 0.3 * (j_ % 2) * w for j_ in j)])
+    p = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
+    x = (rng.random(n)[:, None] > np.cumsum(p, axis=1)).sum(axis=1)
+    effect = np.linspace(0.0, 2.5, k)[x] * (1 + 0.4 * w)  # the effects differ by stratum
+    lin = 0.2 + effect + 0.8 * z - 0.5 * w
+    y = (rng.random(n) < sigmoid(lin - 1.2)).astype(int) if binary_outcome \
+        else lin + (1 + 0.2 * x) * rng.normal(size=n)
+    return pd.DataFrame({"X": np.array(list("abcdefgh"[:k]))[x], "Y": y, "Z": z,
+                         "W": np.where(w == 1, "b", "a")})
+
+
+def multilevel(n: int = 800, k: int = 3, binary_outcome: bool = False, seed: int = 12
+               ) -> pd.DataFrame:
+    """A treatment with the labels a, b, … (k of them; multinomial logistic in Z and W) whose
+    effect differs with W; Y continuous, or 0/1 (logistic in X, Z and W)."""
+    return _multilevel(n, k, binary_outcome, seed).copy()

@@ -2,8 +2,9 @@
 ``chunks.OUT_OF_CORE_BYTES``, a Dask DataFrame): the same estimate, standard error, interval,
 means, nuisance coefficients and overlap diagnostics as the in-memory estimators on the same
 rows, the same messages for bad input, and, where chunks cannot serve (a bootstrap, a
-multinomial propensity, a transform that learns from the data), the in-memory answer with a
-warning that says so. ``auto`` on such data takes the chunked path of what it picks.
+transform that learns from the data), the in-memory answer with a warning that says so.
+``auto`` on such data takes the chunked path of what it picks. (Treatments with three or more
+levels: test_weighting_multilevel.py.)
 
 The tolerance, 1e-9 relative, as in test_moments.py: the same float64 arithmetic summed in
 another order (chunk by chunk here, row-wise in XLA there) on designs with condition numbers
@@ -34,7 +35,6 @@ from .datasets import (
     declared_graph,
     hetero,
     poor_overlap,
-    three_levels,
 )
 from .test_moments import CATE, GK, ONE_MEAN, RTOL, _csv, _same, _with_k
 
@@ -234,11 +234,10 @@ def test_a_separating_propensity_is_said_as_in_memory(tmp_path, monkeypatch, met
 @pytest.mark.parametrize(("frame", "options", "why"), [
     (hetero, {"method": "ipw", "propensity": "scale(Z) + W"}, "scale"),
     (hetero, {"method": "aipw", "outcome": "X + poly(Z, 2) + W"}, "poly"),
-    (hetero, {"method": "ipw", "bootstrap": 20}, "bootstrap"),
-    (three_levels, {"method": "aipw"}, "multinomial")])
+    (hetero, {"method": "ipw", "bootstrap": 20}, "bootstrap")])
 def test_what_chunks_cannot_do_is_read_into_memory(tmp_path, monkeypatch, frame, options, why):
     path = _csv(tmp_path, frame(600))
-    query = "E[Y | do(X = b)] - E[Y | do(X = a)]" if frame is three_levels else ATE
+    query = ATE
     whole = _whole(monkeypatch, G, query, path, **options)
     part = causaldsl.estimate(G, query, path, **options)
     assert float(part) == float(whole) and part.se == whole.se and "read" not in part.details

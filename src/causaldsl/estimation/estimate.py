@@ -263,17 +263,16 @@ def _by_weighting(q: Question, data: Any, declared: Mapping[str, Type], z: froze
     if why is not None:
         return why
     res = weighting.weighting(data, q, sv, covariates, method, orhs, prhs)
-    if isinstance(res, str):
-        return res
     fit = res.fit
     coefs = np.array([m.coef for m in q.means])
     value = float(fit.means @ coefs)
     se = float(np.sqrt(max(coefs @ fit.mean_cov() @ coefs, 0.0)))
     zq = NormalDist().inv_cdf(0.5 + level / 2)
-    stub = Problem(method, (), tuple(Family(f) for f in res.families), None, (), None, 2,
-                   None, ())
+    stub = Problem(method, (), tuple(Family(f) for f in res.families), None, (), None,
+                   res.levels, None, ())
     models = _models(stub, fit, res.columns, q)
-    passes = "a pass per Newton step of each logistic fit and three more"
+    passes = "a pass per Newton step of each logistic fit and three more" if res.levels == 2 \
+        else "a pass per Newton step of each logistic or multinomial logistic fit and three more"
     return EffectEstimate(
         value, se, f"{method}, adjusting for {show_set(z)}" if z else f"{method}, no adjustment",
         query=str(q), method=method,

@@ -364,9 +364,10 @@ def newton(step: Any, over: Any, logistic: list[int], p: int) -> np.ndarray:
     """Logistic models' maximum-likelihood fits by Newton's method from zero, one pass over
     the data a step (``step(chunk, models, betas)``: a chunk's information
     ``Xᵀ diag(μ(1 - μ)) X`` and score ``Xᵀ(y - μ)`` per model, as ``Plan.newton`` gives them,
-    summed over the chunks), stopping as ``glm.Family.fit`` does: after a step that moves no
-    coefficient by more than NEWTON_TOL (relative), or NEWTON_STEPS steps. ``logistic``: the
-    models' indices as ``step`` knows them."""
+    summed over the chunks; or a multinomial's, its p coefficients all classes' together, as
+    ``weighting.Weighting.newton`` gives them), stopping as ``glm.Family.fit`` does: after a
+    step that moves no coefficient by more than NEWTON_TOL (relative), or NEWTON_STEPS steps.
+    ``logistic``: the models' indices as ``step`` knows them."""
     betas = np.zeros((len(logistic), p))
     moved = np.full(len(logistic), np.inf)
     for _ in range(NEWTON_STEPS):

@@ -1,5 +1,6 @@
-"""IPW and AIPW from sums over data read in chunks (a large file, a Dask DataFrame), for a
-treatment with two levels (a logistic propensity model).
+"""IPW and AIPW from sums over data read in chunks (a large file, a Dask DataFrame): a
+treatment with two levels has a logistic propensity model, one with k ≥ 3 a multinomial
+logistic one (class 0 the reference), as in memory (``estimators.Problem.prop_family``).
 
 The same stacked estimating equations as ``estimators.Estimator`` (the outcome models' scores
 for AIPW, the propensity model's score ``z (t - e)``, and per mean ``num - den μ``), evaluated
@@ -8,12 +9,16 @@ designs' Gram matrices (the rank checks; a linear outcome model's fit), Newton's
 each logistic model (one pass a step), a pass at the fit for the means (``Σ num / Σ den``),
 the bread's rows (below) and the overlap sums, and a pass for the meat ``Σ ψ ψᵀ``.
 
-With ``e = σ(zᵀγ)`` the propensity of level 1, a term at level l has the weight
-``a = 1{T = l} h̃ / e_l`` (``h̃`` the stratum, times ``e_t`` for the effect on the treated at
-t), so ``∂a/∂γ = a (c_t - c_l) z`` with ``c_1 = 1 - e`` and ``c_0 = -e`` (``∂ log e_l / ∂η``;
-no ``c_t`` outside the treated). The means' rows of the bread are then ``Σ a c (f - μ) z``
-(IPW), and ``Σ a c (f - m) z`` and ``Σ (h - a) m' d`` (AIPW, m the outcome model at the
-term's setting, m' its derivative in the linear predictor), with ``-Σ den`` on the diagonal."""
+With ``e_l = softmax(η)_l``, ``η_0 = 0`` and ``η_j = zᵀγ_j`` (j = 1 … k-1; two levels:
+``e_1 = σ(zᵀγ)``), a term at level l has the weight ``a = 1{T = l} h̃ / e_l`` (``h̃`` the
+stratum, times ``e_t`` for the effect on the treated at t), so ``∂a/∂γ_j = a (c_tj - c_lj) z``
+with ``c_lj = ∂ log e_l / ∂η_j = 1{l = j} - e_j`` (no ``c_t`` outside the treated; two levels:
+``c_1 = 1 - e``, ``c_0 = -e``). The means' rows of the bread are then ``Σ a c (f - μ) ⊗ z``
+(IPW), and ``Σ a c (f - m) ⊗ z`` and ``Σ (h - a) m' d`` (AIPW, m the outcome model at the
+term's setting, m' its derivative in the linear predictor), with ``-Σ den`` on the diagonal;
+the propensity's block is minus its information, ``Σ (diag(e₊) - e₊e₊ᵀ) ⊗ zzᵀ`` (``e₊`` the
+k-1 non-reference propensities), coefficients laid out as ``glm.Family``'s, (z's column,
+class) row-major."""
 
 from __future__ import annotations
 
@@ -39,13 +44,15 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Result:
     """The fit (means, stacked parameters, sandwich covariance), the models' column names,
-    the outcome families (AIPW), and the overlap diagnostics and warnings."""
+    the outcome families (AIPW), the overlap diagnostics and warnings, and the treatment's
+    levels (the propensity model's classes)."""
 
     fit: Fit
     columns: dict[str, list[str]]
     families: list[str]
     diagnostics: dict[str, Any]
     warnings: list[str]
+    levels: int
 
 
 class _Acc:
@@ -79,6 +86,45 @@ class Weighting:
         self.oi = [self.plan.outcomes.index(m.outcome) for m in q.means]
         self.used = sorted(set(self.plan.term_levels) |
                            {t for t in self.plan.treated if t is not None})
+        #: the propensity model's classes (two at least, as in memory: fewer is refused later)
+        self.k = max(len(self.plan.levels), 2)
+
+    def propensities(self, z: np.ndarray, gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The propensities (n, k) and ``c``, ``∂ log e_l / ∂η_j`` (n, k, k-1): logistic for
+        two levels, else the multinomial's softmax with class 0 the reference."""
+        if self.k == 2:
+            e = M.sigmoid(z @ gamma)
+            ee = np.stack([1 - e, e], axis=1)
+        else:
+            eta = z @ gamma.reshape(z.shape[1], self.k - 1)
+            ee = _softmax(np.concatenate([np.zeros((len(z), 1)), eta], axis=1))
+        return ee, np.eye(self.k)[None, :, 1:] - ee[:, None, 1:]
+
+    def information(self, z: np.ndarray, ee: np.ndarray) -> np.ndarray:
+        """The propensity model's Fisher information over some rows, ``Σ (diag(e₊) - e₊e₊ᵀ)
+        ⊗ zzᵀ`` laid out as ``glm.Family.information``'s (two levels: ``Σ e(1 - e) zzᵀ``)."""
+        if self.k == 2:
+            e = ee[:, 1]
+            return (z.T * (e * (1 - e))) @ z
+        m, q = self.k - 1, z.shape[1]
+        p = ee[:, 1:]
+        out = np.empty((q, m, q, m))
+        for i in range(m):
+            for j in range(i, m):
+                out[:, i, :, j] = out[:, j, :, i] = (z.T * (p[:, i] * ((i == j) - p[:, j]))) @ z
+        return out.reshape(q * m, q * m)
+
+    def scores(self, z: np.ndarray, ee: np.ndarray, lvl: np.ndarray) -> np.ndarray:
+        """The propensity model's per-row scores ``(1{T = j} - e_j) ⊗ z`` (n, q (k-1))."""
+        resid = (lvl[:, None] == np.arange(1, self.k)[None, :]) - ee[:, 1:]
+        return (z[:, :, None] * resid[:, None, :]).reshape(len(z), -1)
+
+    def extreme(self, ee: np.ndarray) -> int:
+        """The rows with a fitted probability 0 or 1 (``glm.check_fit``'s count)."""
+        if self.k == 2:
+            e = ee[:, 1]
+            return int(((e < 1e-9) | (e > 1 - 1e-9)).sum())
+        return int(((ee < 1e-9) | (ee > 1 - 1e-9)).any(axis=1).sum())
 
     def base(self, ds: Dataset) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
         """The outcome arrays (``Plan.arrays``), the propensity design and the level rows."""
@@ -94,18 +140,16 @@ class Weighting:
     def newton(self, ds: Dataset, js: list[int], gammas: np.ndarray) -> np.ndarray:
         """The propensity model's information and score (``Plan.newton``'s layout)."""
         z = self.prop.on(self.plan.frame(ds))
-        t = (M.row_levels(ds, self.plan.x, self.plan.levels) == 1).astype(np.float64)
-        mu = M.sigmoid(z @ gammas[0])
-        info = (z.T * (mu * (1 - mu))) @ z
-        return np.concatenate([info[None], (z.T @ (t - mu))[None, :, None]], axis=2)
+        lvl = M.row_levels(ds, self.plan.x, self.plan.levels)
+        ee, _ = self.propensities(z, gammas[0])
+        score = self.scores(z, ee, lvl).sum(axis=0)
+        return np.concatenate([self.information(z, ee)[None], score[None, :, None]], axis=2)
 
     def terms(self, a: dict[str, Any], z: np.ndarray, lvl: np.ndarray, betas: np.ndarray,
               gamma: np.ndarray) -> tuple[np.ndarray, list[dict[str, np.ndarray]]]:
-        """The propensities (n, 2), and per term its rows' num, den, weight a, ∂log a/∂η,
-        and (AIPW) the outcome model's mean m and m' at the term's setting."""
-        e = M.sigmoid(z @ gamma)
-        ee = np.stack([1 - e, e], axis=1)
-        c = np.stack([-e, 1 - e], axis=1)
+        """The propensities (n, k), and per term its rows' num, den, weight a, ∂log a/∂η
+        (n, k-1), and (AIPW) the outcome model's mean m and m' at the term's setting."""
+        ee, c = self.propensities(z, gamma)
         out = []
         for k in range(len(self.q.means)):
             l_, t_ = self.plan.term_levels[k], self.plan.treated[k]
@@ -150,11 +194,11 @@ class Weighting:
         dg, db = [], []
         for k, r in enumerate(rows):
             if self.method == "ipw":
-                dg.append(np.stack([(r["a"] * r["dlog"] * r["f"]) @ z,
-                                    (r["a"] * r["dlog"]) @ z]))
+                dg.append(np.stack([_outer(r["a"] * r["f"], r["dlog"], z),
+                                    _outer(r["a"], r["dlog"], z)]))
             else:
-                dg.append(np.stack([(r["a"] * r["dlog"] * (r["f"] - r["m"])) @ z,
-                                    np.zeros(z.shape[1])]))
+                dg.append(np.stack([_outer(r["a"] * (r["f"] - r["m"]), r["dlog"], z),
+                                    np.zeros(z.shape[1] * (self.k - 1))]))
                 db.append(((a["h"][k] - r["a"]) * r["dm"]) @ a["d"][k])
         info, score, extreme = [], [], []
         for j, fam in enumerate(self.fams):
@@ -168,8 +212,6 @@ class Weighting:
                 info.append(x.T @ x)
                 extreme.append(0)
             score.append(x.T @ (a["fs"][j] - mu))
-        e = ee[:, 1]
-        t = (lvl == 1).astype(np.float64)
         cols, sizes = self.covariate_columns(ds)
         p = x.shape[1]
         return _Acc(
@@ -180,8 +222,8 @@ class Weighting:
             score=np.stack(score) if score else np.zeros((0, p)),
             extreme=np.array(extreme, dtype=np.int64),
             scale=float(np.abs(x).max()) if x.size else 0.0,
-            pinfo=(z.T * (e * (1 - e))) @ z, pscore=z.T @ (t - e),
-            pextreme=int(((e < 1e-9) | (e > 1 - 1e-9)).sum()),
+            pinfo=self.information(z, ee), pscore=self.scores(z, ee, lvl).sum(axis=0),
+            pextreme=self.extreme(ee),
             pscale=float(np.abs(z).max()) if z.size else 0.0,
             overlap=O.sums(ee, lvl, self.used, cols, sizes))
 
@@ -196,7 +238,7 @@ class Weighting:
             eta = x @ betas[j]
             mu = M.sigmoid(eta) if fam.name == "logistic" else eta
             cols.append(x * (a["fs"][j] - mu)[:, None])
-        cols.append(z * ((lvl == 1) - ee[:, 1])[:, None])
+        cols.append(self.scores(z, ee, lvl))
         cols += [(r["num"] - r["den"] * means[k])[:, None] for k, r in enumerate(rows)]
         psi = np.concatenate(cols, axis=1)
         return _Acc(meat=psi.T @ psi,
@@ -204,15 +246,12 @@ class Weighting:
 
 
 def weighting(data: Any, q: Question, sv: Survey, covariates: list[str], method: str,
-              outcome: str, propensity: str) -> Result | str:
-    """IPW or AIPW over the chunks of ``data`` (surveyed by ``sv``), or why it cannot be done
-    so (the caller then reads the data whole)."""
+              outcome: str, propensity: str) -> Result:
+    """IPW or AIPW over the chunks of ``data`` (surveyed by ``sv``)."""
     w = Weighting(q, sv, covariates, method, outcome, propensity)
     plan = w.plan
-    if len(plan.levels) > 2:
-        return (f"{plan.x} has {len(plan.levels)} levels, whose multinomial propensity model "
-                "is fitted in memory only")
     p, q_, k_ = len(plan.columns), len(w.prop.columns), len(q.means)
+    g_ = q_ * (w.k - 1)  # the propensity model's coefficients
     j_ = len(plan.outcomes) if method == "aipw" else 0
     js = len(plan.outcomes)
 
@@ -244,8 +283,8 @@ def weighting(data: Any, q: Question, sv: Survey, covariates: list[str], method:
         logistic = [j for j, f in enumerate(w.fams) if f.name == "logistic"]
         if logistic:
             betas[logistic] = M.newton(plan.newton, over, logistic, p)
-    gamma = M.newton(w.newton, over, [0], q_)[0]
-    t = over(lambda ds: w.at_fit(ds, betas, gamma), _empty_at_fit(w, j_, p, q_, k_))
+    gamma = M.newton(w.newton, over, [0], g_)[0]
+    t = over(lambda ds: w.at_fit(ds, betas, gamma), _empty_at_fit(w, j_, p, g_, k_))
     n = sv.n
     for j, fam in enumerate(w.fams):
         if fam.name == "logistic":
@@ -259,18 +298,18 @@ def weighting(data: Any, q: Question, sv: Survey, covariates: list[str], method:
                         "weight in the data")
     ov = t["overlap"]
     within = O.bounds(ov)
-    size = j_ * p + q_ + k_
+    size = j_ * p + g_ + k_
     last = over(lambda ds: w.meat(ds, betas, gamma, means, within),
                 _Acc(meat=np.zeros((size, size)), out=np.zeros(len(covariates), dtype=int)))
     bread = np.zeros((size, size))
     for j in range(j_):
         bread[j * p:(j + 1) * p, j * p:(j + 1) * p] = -t["info"][j] / n
     g0 = j_ * p
-    bread[g0:g0 + q_, g0:g0 + q_] = -t["pinfo"] / n
+    bread[g0:g0 + g_, g0:g0 + g_] = -t["pinfo"] / n
     for k in range(k_):
-        r = g0 + q_ + k
+        r = g0 + g_ + k
         dg = t["dg"][k]
-        bread[r, g0:g0 + q_] = (dg[0] - means[k] * dg[1] if method == "ipw" else dg[0]) / n
+        bread[r, g0:g0 + g_] = (dg[0] - means[k] * dg[1] if method == "ipw" else dg[0]) / n
         if method == "aipw":
             o = w.oi[k]
             bread[r, o * p:(o + 1) * p] = t["db"][k] / n
@@ -286,7 +325,18 @@ def weighting(data: Any, q: Question, sv: Survey, covariates: list[str], method:
     if method == "aipw":
         columns["outcome"] = list(plan.columns)
     return Result(Fit(means, theta, cov, None), columns, [f.name for f in w.fams], diag,
-                  warnings)
+                  warnings, w.k)
+
+
+def _softmax(eta: np.ndarray) -> np.ndarray:
+    """Each row's softmax, as ``jax.nn.softmax`` computes it (its maximum subtracted)."""
+    u = np.exp(eta - eta.max(axis=1, keepdims=True))
+    return u / u.sum(axis=1, keepdims=True)
+
+
+def _outer(v: np.ndarray, dlog: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """``Σ_i v_i dlog_i ⊗ z_i`` in the propensity coefficients' layout, (q (k-1),)."""
+    return (z.T @ (v[:, None] * dlog)).ravel()
 
 
 def _all_labels(sv: Survey, c: str) -> list[str] | None:
@@ -296,9 +346,9 @@ def _all_labels(sv: Survey, c: str) -> list[str] | None:
     return [show_label(v) for v in t.values] if isinstance(t, FiniteType) else None
 
 
-def _empty_at_fit(w: Weighting, j_: int, p: int, q_: int, k_: int) -> _Acc:
-    """``Weighting.at_fit``'s sums over no rows."""
-    a_ = 2
+def _empty_at_fit(w: Weighting, j_: int, p: int, g_: int, k_: int) -> _Acc:
+    """``Weighting.at_fit``'s sums over no rows (``g_``: the propensity's coefficients)."""
+    a_ = w.k
     cov_sizes = [_size(w.sv, c) for c in w.covariates]
     ov = O.Sums(np.zeros(len(w.used), dtype=int), np.full(len(w.used), np.inf),
                 np.full(len(w.used), -np.inf), np.zeros(len(w.used)), np.zeros(len(w.used)),
@@ -308,10 +358,10 @@ def _empty_at_fit(w: Weighting, j_: int, p: int, q_: int, k_: int) -> _Acc:
                       for s in cov_sizes),
                 tuple(np.full(a_, np.inf) if s is None else None for s in cov_sizes),
                 tuple(np.full(a_, -np.inf) if s is None else None for s in cov_sizes))
-    return _Acc(num=np.zeros(k_), den=np.zeros(k_), dg=np.zeros((k_, 2, q_)),
+    return _Acc(num=np.zeros(k_), den=np.zeros(k_), dg=np.zeros((k_, 2, g_)),
                 db=np.zeros((k_, p)), info=np.zeros((j_, p, p)), score=np.zeros((j_, p)),
-                extreme=np.zeros(j_, dtype=np.int64), scale=0.0, pinfo=np.zeros((q_, q_)),
-                pscore=np.zeros(q_), pextreme=0, pscale=0.0, overlap=ov)
+                extreme=np.zeros(j_, dtype=np.int64), scale=0.0, pinfo=np.zeros((g_, g_)),
+                pscore=np.zeros(g_), pextreme=0, pscale=0.0, overlap=ov)
 
 
 def _size(sv: Survey, c: str) -> int | None:
