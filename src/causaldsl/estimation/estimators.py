@@ -45,6 +45,9 @@ CHUNK_ENTRIES = 2 ** 22
 #: ROW_BLOCK rows at a time, which costs a chunk a few percent more.
 ROWS_ENTRIES = 2 ** 25
 ROW_BLOCK = 2 ** 16
+#: Rows of a block of the sandwich's sums (``Estimator.sandwich``): its Jacobian holds a tangent
+#: per parameter for each of them (2**16 rows × 50 parameters: 26 MB an array).
+SANDWICH_ROWS = 2 ** 16
 
 
 @dataclass(frozen=True)
@@ -299,7 +302,7 @@ class Estimator:
         means, betas = self._point(jnp.ones(n))
         self._betas = betas
         theta = jnp.concatenate([*[jnp.ravel(b) for b in betas], means])
-        cov = self._jit(self.sandwich)(theta)
+        cov = self.sandwich(theta)
         prop = None
         if self.p.uses_propensity:
             prop = np.asarray(self.propensities(betas[-1]))
@@ -307,11 +310,41 @@ class Estimator:
 
     def sandwich(self, theta: Any) -> Any:
         """``A⁻¹ B A⁻ᵀ / n`` with A the mean Jacobian of the stacked equations and B the mean
-        outer product of their values: the influence-function covariance of ``theta``."""
-        rows = self.psi(theta)
-        bread = jax.jacfwd(lambda th: self.psi(th).mean(axis=0))(theta)
-        inv = jnp.linalg.inv(bread)
-        return inv @ (rows.T @ rows / self.n) @ inv.T / self.n
+        outer product of their values: the influence-function covariance of ``theta``. Both
+        are sums over the rows, taken SANDWICH_ROWS rows at a time (one jitted program for
+        every block), so that the Jacobian's tangents, one per parameter for each row in
+        the block, never span all the rows."""
+        n = self.n
+        size = min(n, SANDWICH_ROWS)
+        block = self._jit(lambda th, lo: self._sandwich_block(th, lo, size))
+        bread = meat = 0
+        for lo in range(0, n, size):
+            b, m = block(theta, lo)
+            bread, meat = bread + b, meat + m
+        inv = jnp.linalg.inv(bread / n)
+        return inv @ (meat / n) @ inv.T / n
+
+    def _sandwich_block(self, theta: Any, lo: Any, size: int) -> tuple[Any, Any]:
+        """The stacked equations' Jacobian and outer products summed over rows ``lo`` to
+        ``lo + size``: the last block starts earlier so that it has ``size`` rows too, and
+        its rows before ``lo`` (counted by the block before) are left out."""
+        full, n = self.arrays, self.n
+        start = jnp.minimum(lo, n - size)
+        keep = ((start + jnp.arange(size)) >= lo).astype(jnp.float64)[:, None]
+
+        def rows(name: str, v: Any) -> Any:
+            if v is None or name == "at":  # ``at``: a point's design row, not one per row
+                return v
+            return jax.tree_util.tree_map(
+                lambda x: jax.lax.dynamic_slice_in_dim(x, start, size, axis=0), v)
+
+        self.arrays = {k: rows(k, v) for k, v in full.items()}
+        try:
+            values = self.psi(theta) * keep
+            jac = jax.jacfwd(lambda th: (self.psi(th) * keep).sum(axis=0))(theta)
+        finally:
+            self.arrays = full
+        return jac, values.T @ values
 
     def bootstrap(self, replicates: int, seed: int, chunk: int | None = None,
                   progress: Callable[[int], None] | None = None) -> np.ndarray:
