@@ -15,6 +15,7 @@ from typing import Any
 from causaldsl import __version__
 from causaldsl.app.answer import EXIT_INPUT, EXIT_OK, answer_statement, identify_statement
 from causaldsl.core.errors import CausalError, DrawError
+from causaldsl.core.startup import resume_collector
 
 EXIT_USAGE, EXIT_INTERNAL = 2, 3
 
@@ -251,6 +252,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``causal``."""
+    resume_collector()  # held while the modules loaded (core/startup.py)
     parser = _parser()
     try:
         args = parser.parse_args(argv)
