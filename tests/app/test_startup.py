@@ -46,8 +46,10 @@ later = sorted(m for m in sys.modules if m.split(".")[:2] in (
 assert not later, later
 # and no path search: the bucket tier plans in the model's order (opt_einsum costs 9 ms)
 assert "opt_einsum" not in sys.modules, "opt_einsum was imported by a one-shot question"
-# nor lark (20 ms): the shipped tables are read by its standalone runtime
-assert "lark" not in sys.modules, "lark was imported by a one-shot question"
+# nor lark (20 ms): the shipped tables are read by its standalone runtime; nor what a one-shot
+# exact question never uses: the junction tree, sampled results, JSON
+for name in ("lark", "causaldsl.backends.junction", "causaldsl.model.estimate", "json"):
+    assert name not in sys.modules, f"{name} was imported by a one-shot question"
 assert main(["run", "examples/frontdoor.causal"]) == 0
 assert main(["posteriors", "examples/smoking.causal", "--given", "C = yes"]) == 0
 assert "jax" not in sys.modules, sorted(k for k in sys.modules if k.startswith("jax"))[:5]

@@ -110,7 +110,7 @@ def test_loading_the_parsers_unpickles_nothing(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(pickle, "loads", refuse)
     monkeypatch.setattr(pickle, "Unpickler", refuse)
     for name, start, positions in grammars.SHIPPED:
-        assert grammars.parser.__wrapped__(name, start, positions) is not None
+        assert grammars._load.__wrapped__(name, start, positions) is not None
 
 
 def test_a_parser_that_does_not_ship_is_a_clear_error() -> None:
@@ -195,3 +195,9 @@ def test_a_relative_cache_folder_writes_nothing_into_the_working_folder(tmp_path
                   XDG_CACHE_HOME="relative-cache")
     assert out.returncode == 0, out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_parser_loads_once_however_it_is_asked_for() -> None:
+    assert grammars.parser("query.lark", positions=False) is \
+        grammars.parser("query.lark", "start", False)
+    assert grammars.parser("causal.lark") is grammars.parser("causal.lark", "start", True)

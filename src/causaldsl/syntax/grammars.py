@@ -37,10 +37,14 @@ def table_key(name: str, start: str, positions: bool) -> str:
     return f"{name}:{start}:{'positions' if positions else 'no positions'}"
 
 
-@cache
 def parser(name: str, start: str = "start", positions: bool = True) -> Lark:
     """The LALR parser of a grammar file, loaded once from its shipped tables; ``positions``
     keeps source spans in the tree (syntax errors carry their position either way)."""
+    return _load(name, start, positions)  # one cache entry however the caller passes them
+
+
+@cache
+def _load(name: str, start: str, positions: bool) -> Lark:
     from causaldsl.syntax import parser_tables
 
     key = table_key(name, start, positions)
