@@ -105,17 +105,24 @@ COLLECTOR = """
 import contextlib, gc, io, sys
 sys.argv[0] = {argv0!r}
 import causaldsl.app.cli as cli
-held = not gc.isenabled()
+from causaldsl.lang import loader
+held = [not gc.isenabled()]
+load = loader.load
+def watched(*args, **kwargs):
+    held.append(not gc.isenabled())
+    return load(*args, **kwargs)
+loader.load = watched
 with contextlib.redirect_stdout(io.StringIO()):
-    assert cli.main(["check", "examples/smoking.causal"]) == 0
-print(held, gc.isenabled(), gc.get_freeze_count() > 0)
+    assert cli.main({argv!r}) == {code}
+print(*held, gc.isenabled(), gc.get_freeze_count() > 0)
 """
 
 
-def _collector(argv0: str) -> str:
+def _collector(argv0: str, argv: list[str], code: int = 0) -> str:
     from pathlib import Path
 
-    done = subprocess.run([sys.executable, "-c", COLLECTOR.format(argv0=argv0)], text=True,
+    done = subprocess.run([sys.executable, "-c", COLLECTOR.format(argv0=argv0, argv=argv,
+                                                                  code=code)], text=True,
                           capture_output=True, cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout.strip()
@@ -123,8 +130,14 @@ def _collector(argv0: str) -> str:
 
 def test_the_causal_command_holds_the_collector_only_while_its_modules_load():
     """A full collection walked every loaded object again (about 10 ms of a one-shot command):
-    the command holds the collector while it starts, then freezes what loaded and turns the
-    collector back on, so a long command (a fit, the REPL) collects as usual; a library user's
-    process is left alone."""
-    assert _collector("/venv/bin/causal") == "True True True"
-    assert _collector("/usr/bin/python3") == "False True False"
+    the command holds the collector while it loads its modules and its file, then freezes what
+    loaded and turns the collector back on, so the questions and a long command (a fit, the
+    REPL) collect as usual; a library user's process is left alone. (Printed: held at start,
+    held while the file loads, on at the end, anything frozen.)"""
+    smoking = "examples/smoking.causal"
+    assert _collector("/venv/bin/causal", ["check", smoking]) == "True True True True"
+    assert _collector("/venv/bin/causal", ["check", "no-such.causal"], 1) == "True True True True"
+    # a command that loads no file with ``_load`` (here: none at all) turns it on at once
+    assert _collector("/venv/bin/causal", ["fmt", "--check", smoking]) == "True True True"
+    assert _collector("/venv/bin/causal", ["--version"]) == "True True True"
+    assert _collector("/usr/bin/python3", ["check", smoking]) == "False False True False"

@@ -252,12 +252,14 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``causal``."""
-    resume_collector()  # held while the modules loaded (core/startup.py)
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse: --help/--version exit 0, usage errors exit 2
+        resume_collector()
         return int(e.code or 0)
+    if args.command not in _LOAD_FIRST:
+        resume_collector()  # held while the modules loaded (core/startup.py)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
@@ -281,6 +283,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+#: the commands whose first work is to load their files (``_load``), with the collector held
+_LOAD_FIRST = ("check", "run", "query", "identify")
+
+
 def _load(path: str) -> Any:
     from causaldsl.lang.files import why
     from causaldsl.lang.loader import load
@@ -293,6 +299,8 @@ def _load(path: str) -> Any:
         raise CausalError(f"{path}: is a folder, not a .causal file") from None
     except OSError as e:  # a FIFO, a device, a loop of symbolic links, no permission
         raise CausalError(f"{path}: cannot read: {why(e)}") from None
+    finally:
+        resume_collector()  # held through the modules' loading and the first file's
 
 
 def _load_target(args: argparse.Namespace) -> tuple[Any, str]:

@@ -28,10 +28,11 @@ def one_blas_thread(argv0: str, environ: dict[str, str] | None = None) -> bool:
 
 
 def hold_collector(argv0: str) -> bool:
-    """Hold the cyclic garbage collector while the ``causal`` command loads its modules: the
-    ~100,000 objects they make live as long as the process, yet each full collection walks
-    them all again (about 10 ms of a one-shot command). ``resume_collector``, called first
-    thing by the command's ``main``, turns it back on. Returns whether it held it."""
+    """Hold the cyclic garbage collector while the ``causal`` command loads its modules and
+    its file: the objects they make live as long as the command, yet each full collection
+    walks them all again (about 10 ms of a one-shot command, more on a large file).
+    ``resume_collector``, called by the command once its file is loaded (or first thing, for a
+    command that loads none), turns it back on. Returns whether it held it."""
     if not is_command(argv0) or not gc.isenabled():
         return False
     gc.disable()
@@ -42,8 +43,8 @@ def hold_collector(argv0: str) -> bool:
 
 def resume_collector() -> None:
     """Move what has loaded into the collector's permanent generation (``gc.freeze``: never
-    walked again) and turn the collector back on, if ``hold_collector`` held it: a long
-    command (a fit, the REPL) collects as usual."""
+    walked again) and turn the collector back on, if ``hold_collector`` held it: the
+    questions that follow, and a long command (a fit, the REPL), collect as usual."""
     global _held
     if _held:
         _held = False
