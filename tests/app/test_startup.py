@@ -47,8 +47,9 @@ assert not later, later
 # and no path search: the bucket tier plans in the model's order (opt_einsum costs 9 ms)
 assert "opt_einsum" not in sys.modules, "opt_einsum was imported by a one-shot question"
 # nor lark (20 ms): the shipped tables are read by its standalone runtime; nor what a one-shot
-# exact question never uses: the junction tree, sampled results, JSON
-for name in ("lark", "causaldsl.backends.junction", "causaldsl.model.estimate", "json"):
+# exact question never uses: the junction tree, sampled results, JSON, JAX's cache folder
+for name in ("lark", "causaldsl.backends.junction", "causaldsl.model.estimate", "json",
+             "causaldsl.core.cachedir"):
     assert name not in sys.modules, f"{name} was imported by a one-shot question"
 assert main(["run", "examples/frontdoor.causal"]) == 0
 assert main(["posteriors", "examples/smoking.causal", "--given", "C = yes"]) == 0
