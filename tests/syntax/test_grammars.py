@@ -81,14 +81,32 @@ def _shape(x: Any) -> Any:
     return (x.type, str(x), x.line, x.column, x.end_line, x.end_column)
 
 
-def test_a_syntax_error_is_the_runtime_s_own() -> None:
-    # the errors parse.py and query.py catch are the runtime's, with what lark's say
+BROKEN = ["model m { X : {a, b} ~ [0.5 0.5] }", "model m { X : {a, b} ~ [0.5, $ 0.5] }",
+          "type T = {a, b\nmodel m { X : T ~ [1, 0] }", "query P(C | do(S = yes)",
+          "model m { latent : {a} ~ [1] }", "graph g { A -> -> B }", "model model { }",
+          "observed P(X) in m = [0.5, 0.5", "box f : I -> ", "diagram d = f ; ; g"]
+
+
+@pytest.mark.parametrize("text", BROKEN)
+def test_a_syntax_error_is_the_runtime_s_own_and_says_what_lark_s_says(text: str) -> None:
+    # the errors parse.py and query.py catch are the runtime's, with what lark's say: the
+    # same place, the same token or character, the same expected sets (the contextual
+    # lexer's states share scanners, so a lexer error's allowed set is checked too)
     with pytest.raises(lark_standalone.UnexpectedInput) as mine:
-        grammars.parser("causal.lark").parse("model m { X : {a, b} ~ [0.5 0.5] }")
+        grammars.parser("causal.lark").parse(text)
     with pytest.raises(lark.exceptions.UnexpectedInput) as theirs:
-        _tool().build("causal.lark").parse("model m { X : {a, b} ~ [0.5 0.5] }")
-    assert (mine.value.line, mine.value.column) == (theirs.value.line, theirs.value.column) == (1, 29)
+        _tool().build("causal.lark").parse(text)
+    assert type(mine.value).__name__ == type(theirs.value).__name__
+    for attr in ("line", "column", "pos_in_stream", "expected", "allowed", "char"):
+        assert getattr(mine.value, attr, None) == getattr(theirs.value, attr, None), attr
+    assert str(getattr(mine.value, "token", "")) == str(getattr(theirs.value, "token", ""))
     assert mine.value.interactive_parser.accepts() == theirs.value.interactive_parser.accepts()
+
+
+def test_states_that_lex_the_same_terminals_share_a_scanner() -> None:
+    lexers = grammars.parser("causal.lark").parser.lexer.lexers
+    sets = {frozenset(t.name for t in lx.terminals) for lx in lexers.values()}
+    assert len({id(lx) for lx in lexers.values()}) == len(sets) < len(lexers)
 
 
 def test_no_module_of_the_package_imports_lark() -> None:
