@@ -37,7 +37,7 @@ examples:
 
 class _Unused:
     """Stands for the parser of a command that was not given: its arguments are not built
-    (about 3 ms of a one-shot command for the twelve others)."""
+    (about 3 ms of a one-shot command for the eleven others)."""
 
     def add_argument(self, *args: Any, **kwargs: Any) -> None:
         pass
