@@ -18,8 +18,11 @@ Two measurements, contenders alternated (the order rotates from question to ques
   checked against pyAgrum's to 1e-9. Reported: medians per network with min and max, and the
   ratios of medians.
 * **One-shot commands as whole processes**: ``causal run examples/smoking.causal`` against a
-  pyAgrum script that answers the same four questions (surgery by hand), CPU seconds (user +
-  system, from ``getrusage`` of the child) and wall time, medians with min and max.
+  pyAgrum script that answers the same four questions (surgery by hand), and ``causal query``
+  of a do-question on alarm written as a .causal file against a pyAgrum script on alarm.bif;
+  each script also with one BLAS thread, as the ``causal`` command runs. CPU seconds (user +
+  system, from ``getrusage`` of the child) and wall time, medians with min and max; cold every
+  time (causaldsl keeps no cache between commands).
 
 Repeats of an identical question (answers served from a cache) are not in this benchmark: see
 ``bench_exact.py``, whose tables are labelled so.
@@ -346,21 +349,34 @@ def alarm_file() -> Path:
     return out
 
 
-def one_shot(reps: int) -> dict[str, dict[str, list[tuple[float, float]]]]:
+def one_shot(reps: int, baseline: Path | None = None
+             ) -> dict[str, dict[str, list[tuple[float, float]]]]:
     """Per comparison, (CPU seconds, wall seconds) per run of each command, contenders
-    alternated, in an environment like an installed one."""
+    alternated, in an environment like an installed one. The pyAgrum scripts run twice: as a
+    user runs them, and with one BLAS thread (``OPENBLAS_NUM_THREADS=1``, what the ``causal``
+    command asks for itself): the pool of threads OpenBLAS starts when NumPy loads spins while
+    idle, and how much CPU that costs depends on how busy the machine is. With ``baseline`` (the
+    ``src`` folder of another checkout), the same commands run on that code too."""
     causal = str(ROOT / ".venv" / "bin" / "causal")
     x, value, y = "ERRLOWOUTPUT", "TRUE", "HRBP"
-    pairs = {
+    one = {"OPENBLAS_NUM_THREADS": "1"}
+    alarm_script = [sys.executable, "-c", ALARM_AGRUM.format(x=x, value=value, y=y),
+                    str(bif_path("alarm"))]
+    pairs: dict[str, dict[str, tuple[list[str], dict[str, str]]]] = {
         "smoking: four questions": {
-            "causal run examples/smoking.causal": [causal, "run", "examples/smoking.causal"],
-            "pyAgrum script": [sys.executable, "-c", SMOKING_AGRUM]},
+            "causal run examples/smoking.causal": ([causal, "run", "examples/smoking.causal"], {}),
+            "pyAgrum script": ([sys.executable, "-c", SMOKING_AGRUM], {}),
+            "pyAgrum script, one BLAS thread": ([sys.executable, "-c", SMOKING_AGRUM], one)},
         f"alarm: P({y} | do({x} = {value}))": {
-            "causal query alarm.causal": [causal, "query", str(alarm_file()),
-                                          f"P({y} | do({x} = {value}))"],
-            "pyAgrum script on alarm.bif": [sys.executable, "-c", ALARM_AGRUM.format(
-                x=x, value=value, y=y), str(bif_path("alarm"))]},
+            "causal query alarm.causal": ([causal, "query", str(alarm_file()),
+                                           f"P({y} | do({x} = {value}))"], {}),
+            "pyAgrum script on alarm.bif": (alarm_script, {}),
+            "pyAgrum script on alarm.bif, one BLAS thread": (alarm_script, one)},
     }
+    if baseline is not None:  # the same commands on other code (PYTHONPATH comes first)
+        for cmds in pairs.values():
+            first = next(iter(cmds.values()))[0]
+            cmds[f"the same command on {baseline}"] = (first, {"PYTHONPATH": str(baseline)})
     # as installed: byte code cached (pip compiles it at install time; this environment may
     # say PYTHONDONTWRITEBYTECODE), so one untimed run of each writes it first
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -370,14 +386,16 @@ def one_shot(reps: int) -> dict[str, dict[str, list[tuple[float, float]]]]:
         results[what] = out
         names = list(cmds)
         for c in names:
-            done = subprocess.run(cmds[c], cwd=ROOT, capture_output=True, text=True, env=env)
+            done = subprocess.run(cmds[c][0], cwd=ROOT, capture_output=True, text=True,
+                                  env={**env, **cmds[c][1]})
             assert done.returncode == 0, done.stderr[-2000:]
         for i in range(reps):
-            for c in names[i % 2:] + names[:i % 2]:
+            k = i % len(names)
+            for c in names[k:] + names[:k]:
                 before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t = time.perf_counter()
-                done = subprocess.run(cmds[c], cwd=ROOT, capture_output=True, text=True,
-                                      env=env)
+                done = subprocess.run(cmds[c][0], cwd=ROOT, capture_output=True, text=True,
+                                      env={**env, **cmds[c][1]})
                 wall = time.perf_counter() - t
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 assert done.returncode == 0, done.stderr[-2000:]
@@ -440,16 +458,19 @@ def report(rows: list[Row], shots: dict[str, dict[str, list[tuple[float, float]]
     if shots:
         lines += ["", "### One-shot commands, whole processes", "",
                   "CPU seconds (user + system of the child) and wall seconds: median (min–max); "
-                  "the ratio is pyAgrum's CPU median over ours (above 1 we are cheaper).", "",
+                  "the CPU ratio is that pyAgrum script's CPU median over ours (above 1 we are "
+                  "cheaper). The `causal` command asks NumPy's BLAS for one thread; a pyAgrum "
+                  "script as a user runs it does not, and the pool of threads OpenBLAS starts "
+                  "spins while idle, which costs more CPU the idler the machine is: so the "
+                  "scripts run with one BLAS thread too.", "",
                   "| question | command | CPU s | wall s | CPU ratio |", "|---|---|---:|---:|---:|"]
         for what, runs in shots.items():
             shown = what.replace("|", "\\|")  # a table cell
             names = list(runs)
             ours_cpu = statistics.median(x[0] for x in runs[names[0]])
-            theirs_cpu = statistics.median(x[0] for x in runs[names[1]])
             for c, xs in runs.items():
                 cpu, wall = [x[0] for x in xs], [x[1] for x in xs]
-                r = f"{theirs_cpu / ours_cpu:.2f}×" if c == names[0] else ""
+                r = "" if c == names[0] else f"{statistics.median(cpu) / ours_cpu:.2f}×"
                 lines.append(f"| {shown} | {c} | {statistics.median(cpu):.3f} "
                              f"({min(cpu):.3f}–{max(cpu):.3f}) | {statistics.median(wall):.3f} "
                              f"({min(wall):.3f}–{max(wall):.3f}) | {r} |")
@@ -482,6 +503,9 @@ def main() -> int:
     ap.add_argument("--networks", default=",".join(NETWORKS))
     ap.add_argument("--questions", type=int, default=20)
     ap.add_argument("--one-shot-reps", type=int, default=7)
+    ap.add_argument("--one-shot-baseline", type=Path, metavar="SRC",
+                    help="also run the one-shot commands on the code in SRC (another "
+                    "checkout's src folder), alternated with the rest")
     ap.add_argument("--no-pgmpy", action="store_true")
     ap.add_argument("--seed", type=int, default=20261207)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
@@ -492,7 +516,10 @@ def main() -> int:
     warm.query("P(HISTORY | CVP = LOW)")
     rows = [run_network(n, args.questions, args.seed, not args.no_pgmpy)
             for n in args.networks.split(",")]
-    shots = one_shot(args.one_shot_reps) if args.one_shot_reps else {}
+    if args.one_shot_reps:
+        info.append(f"- load average (1 min) before the one-shot commands: "
+                    f"{os.getloadavg()[0]:.2f}")
+    shots = one_shot(args.one_shot_reps, args.one_shot_baseline) if args.one_shot_reps else {}
     info.append(f"- load average (1 min) at the end: {os.getloadavg()[0]:.2f}")
     text = report(rows, shots, info, args.questions)
     replace_section(args.out, SECTION, text, first=True)

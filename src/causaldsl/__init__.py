@@ -38,14 +38,26 @@ from causaldsl.ir.mechanism import Table
 from causaldsl.model.builder import ModelBuilder, model
 from causaldsl.model.causal_model import CausalModel, Role, Variable
 from causaldsl.model.distribution import Batch, Distribution, Expectations
-from causaldsl.model.estimate import EffectEstimate, Estimate, SampledDistribution
 from causaldsl.model.surgery import cut, do, intervene
 from causaldsl.syntax.query import parse_query
 
 if TYPE_CHECKING:
     from causaldsl.lang.elaborate import Program
+    from causaldsl.model.estimate import EffectEstimate, Estimate, SampledDistribution
 
 __version__ = "0.1.0"
+
+#: names whose module loads when first asked for (a one-shot exact question never needs them)
+_LAZY = {"EffectEstimate": "causaldsl.model.estimate", "Estimate": "causaldsl.model.estimate",
+         "SampledDistribution": "causaldsl.model.estimate"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'causaldsl' has no attribute {name!r}")
 
 _install_hooks()
 

@@ -4,7 +4,6 @@ observed data. And how answers are shown, as text or JSON."""
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -144,7 +143,7 @@ def answer_statement(prog: Any, target: str, st: Any, file: str, as_json: bool, 
             out["assumption"] = options["assume"]
         elif method:
             out["identified_by"] = method
-        print(json.dumps(out))
+        print(_json(out))
     else:
         print(show(label, target, result, method))
     return EXIT_OK
@@ -162,7 +161,7 @@ def fit_statement(prog: Any, target: str, st: Any, where: str, as_json: bool,
         return EXIT_INPUT
     fits[target] = fitted
     if as_json:
-        print(json.dumps({"fit": target, "data": st.data, **fitted.to_dict()}))
+        print(_json({"fit": target, "data": st.data, **fitted.to_dict()}))
     else:
         print(f"{fitted}\n")
     return EXIT_OK
@@ -184,7 +183,7 @@ def estimate_statement(prog: Any, target: str, st: Any, where: str, as_json: boo
         print(f"{where}error: {e}", file=sys.stderr)
         return EXIT_INPUT
     if as_json:
-        print(json.dumps({"estimate": st.text, "model": target, **result.to_dict()}))
+        print(_json({"estimate": st.text, "model": target, **result.to_dict()}))
     else:
         body = str(result).split("\n", 1)[1]
         print(f"estimate {st.text}  [{target}]\n{body}\n")
@@ -204,7 +203,7 @@ def identify_statement(prog: Any, target: str, st: Any, where: str, as_json: boo
         ident = identify(model, st.prob, method)
     except NotIdentifiable as e:
         if as_json:
-            print(json.dumps({"identify": st.text, "model": target, "identifiable": False,
+            print(_json({"identify": st.text, "model": target, "identifiable": False,
                               "why": str(e)}))
         else:
             print(f"identify {st.text}  [{target}]\nnot identifiable: {e}\n")
@@ -234,7 +233,7 @@ def identify_statement(prog: Any, target: str, st: Any, where: str, as_json: boo
             out["answer"] = jsonable(st.text, target, value)
         if note is not None:
             out["note"] = note
-        print(json.dumps(out))
+        print(_json(out))
     else:
         formula = ident.formula(latex)
         body = f"identify {st.text}  [{target}]\n= {formula}    (by {ident.method})\n"
@@ -315,3 +314,10 @@ def jsonable(label: str, target: str, result: Any) -> dict[str, Any]:
     if hasattr(result, "details"):
         out.update({k: v for k, v in result.details.items() if k != "note"})
     return out
+
+
+def _json(value: Any) -> str:
+    """``value`` as one line of JSON (the json module loads only for --json: 1 ms of a command)."""
+    import json
+
+    return json.dumps(value)

@@ -15,6 +15,7 @@ from typing import Any
 from causaldsl import __version__
 from causaldsl.app.answer import EXIT_INPUT, EXIT_OK, answer_statement, identify_statement
 from causaldsl.core.errors import CausalError, DrawError
+from causaldsl.core.startup import resume_collector
 
 EXIT_USAGE, EXIT_INTERNAL = 2, 3
 
@@ -34,31 +35,46 @@ examples:
 """
 
 
-def _parser() -> argparse.ArgumentParser:
+class _Unused:
+    """Stands for the parser of a command that was not given: its arguments are not built
+    (about 3 ms of a one-shot command for the eleven others)."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``command``, the arguments of that command only (the
+    others are listed, with their help, but take no arguments)."""
     p = argparse.ArgumentParser(prog="causal", epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 description="causaldsl: causal inference by string diagram surgery.")
     p.add_argument("--version", action="version", version=f"causal {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    c = sub.add_parser("check", help="parse and type-check files; print every error",
-                       epilog="example: causal check examples/smoking.causal",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    def add(name: str, **kwargs: Any) -> Any:
+        made = sub.add_parser(name, **kwargs)
+        return made if command in (None, name) else _Unused()
+
+    c = add("check", help="parse and type-check files; print every error",
+            epilog="example: causal check examples/smoking.causal",
+            formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("files", nargs="+", metavar="FILE")
-    r = sub.add_parser("run", help="answer every query statement of the files",
-                       epilog="example: causal run examples/smoking.causal --json")
+    r = add("run", help="answer every query statement of the files",
+            epilog="example: causal run examples/smoking.causal --json")
     r.add_argument("files", nargs="+", metavar="FILE")
     r.add_argument("--json", action="store_true", help="print answers as JSON lines")
     _sampling_flags(r)
-    q = sub.add_parser("query", help="answer one query against a file's model",
-                       epilog='example: causal query examples/smoking.causal "P(C | do(S = yes))"')
+    q = add("query", help="answer one query against a file's model",
+            epilog='example: causal query examples/smoking.causal "P(C | do(S = yes))"')
     q.add_argument("file", metavar="FILE")
     q.add_argument("query", metavar="QUERY")
     q.add_argument("--in", dest="target", metavar="MODEL", help="the model to ask (default: last)")
     q.add_argument("--json", action="store_true", help="print the answer as JSON")
     _sampling_flags(q)
-    i = sub.add_parser("identify", help="the formula for an effect over observed variables, or "
-                       "why there is none", epilog='example: causal identify '
-                       'examples/frontdoor.causal "P(C | do(S))" --method frontdoor')
+    i = add("identify", help="the formula for an effect over observed variables, or "
+            "why there is none", epilog='example: causal identify '
+            'examples/frontdoor.causal "P(C | do(S))" --method frontdoor')
     i.add_argument("file", metavar="FILE")
     i.add_argument("query", metavar="QUERY")
     i.add_argument("--in", dest="target", metavar="MODEL", help="the model or graph (default: last)")
@@ -66,11 +82,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="the rule to use (default: back-door, front-door, then the ID algorithm)")
     i.add_argument("--latex", action="store_true", help="print the formula as LaTeX")
     i.add_argument("--json", action="store_true", help="print the answer as JSON")
-    e = sub.add_parser("estimate", help="estimate an effect from data, with its standard error "
-                       "and confidence interval",
-                       epilog='example: causal estimate examples/spector.causal '
-                       '"E[GRADE | do(PSI = 1)] - E[GRADE | do(PSI = 0)]" --data '
-                       'examples/spector.csv')
+    e = add("estimate", help="estimate an effect from data, with its standard error "
+            "and confidence interval",
+            epilog='example: causal estimate examples/spector.causal '
+            '"E[GRADE | do(PSI = 1)] - E[GRADE | do(PSI = 0)]" --data '
+            'examples/spector.csv')
     e.add_argument("file", metavar="FILE")
     e.add_argument("query", metavar="QUERY")
     e.add_argument("--in", dest="target", metavar="NAME", help="the graph or model (default: last)")
@@ -102,10 +118,10 @@ def _parser() -> argparse.ArgumentParser:
                    "estimate and its confidence interval, against zero")
     e.add_argument("--overlap", metavar="OUT.svg", help="write the overlap plot: the "
                    "propensity histograms of the treatment arms (methods ipw and aipw)")
-    ft = sub.add_parser("fit", help="learn a model's unknown tables from data; answer queries "
-                        "with their posterior", epilog='example: causal fit '
-                        'examples/smoking_bayes.causal --data examples/smoking_data.csv '
-                        '-q "P(C = yes | do(S = yes))"')
+    ft = add("fit", help="learn a model's unknown tables from data; answer queries "
+             "with their posterior", epilog='example: causal fit '
+             'examples/smoking_bayes.causal --data examples/smoking_data.csv '
+             '-q "P(C = yes | do(S = yes))"')
     ft.add_argument("file", metavar="FILE")
     ft.add_argument("--data", required=True, metavar="PATH",
                     help="the data: .csv .tsv .parquet .feather .json .jsonl .xlsx (columns are "
@@ -128,10 +144,10 @@ def _parser() -> argparse.ArgumentParser:
                     help="rows with missing values: an error (default) or dropped")
     ft.add_argument("--progress", action="store_true", help="show the sampler's progress")
     ft.add_argument("--json", action="store_true", help="print the fit and answers as JSON")
-    d = sub.add_parser("draw", help="draw a model, graph or diagram (svg, png, pdf or dot)",
-                       epilog='examples: causal draw examples/smoking.causal -o smoking.png\n'
-                       '          causal draw examples/smoking.causal --do "S=yes" -o surgery.svg',
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = add("draw", help="draw a model, graph or diagram (svg, png, pdf or dot)",
+            epilog='examples: causal draw examples/smoking.causal -o smoking.png\n'
+            '          causal draw examples/smoking.causal --do "S=yes" -o surgery.svg',
+            formatter_class=argparse.RawDescriptionHelpFormatter)
     d.add_argument("file", metavar="FILE")
     d.add_argument("name", nargs="?", metavar="NAME",
                    help="the model, graph, diagram or box to draw (default: the last model)")
@@ -147,12 +163,12 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--latent", action="store_true",
                    help="in a causal graph, draw latent variables instead of projecting them")
     d.add_argument("--lr", action="store_true", help="lay out left to right, not top to bottom")
-    sm = sub.add_parser("sample", help="draw rows from a model: a CSV, TSV, Parquet or Feather "
-                        "file of synthetic data", epilog="examples: causal sample "
-                        "examples/smoking.causal -n 1000 -o smoking.csv\n"
-                        '          causal sample examples/firing_squad.causal -n 5 --columns '
-                        '"A, D, D[A = false]" -o -',
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sm = add("sample", help="draw rows from a model: a CSV, TSV, Parquet or Feather "
+             "file of synthetic data", epilog="examples: causal sample "
+             "examples/smoking.causal -n 1000 -o smoking.csv\n"
+             '          causal sample examples/firing_squad.causal -n 5 --columns '
+             '"A, D, D[A = false]" -o -',
+             formatter_class=argparse.RawDescriptionHelpFormatter)
     sm.add_argument("file", metavar="FILE")
     sm.add_argument("-n", dest="rows", type=_rows, required=True, metavar="N",
                     help="the number of rows")
@@ -166,10 +182,10 @@ def _parser() -> argparse.ArgumentParser:
     sm.add_argument("--in", dest="target", metavar="MODEL", help="the model (default: last)")
     sm.add_argument("--seed", type=_seed, default=0, help="random seed, 0 to 2**32 - 1 "
                     "(default 0); the same seed draws the same rows")
-    po = sub.add_parser("posteriors", help="every observed variable's posterior under evidence "
-                        "and/or surgery, exactly, from one junction tree",
-                        epilog='example: causal posteriors examples/smoking.causal --given '
-                        '"C = yes" --do "T = no"')
+    po = add("posteriors", help="every observed variable's posterior under evidence "
+             "and/or surgery, exactly, from one junction tree",
+             epilog='example: causal posteriors examples/smoking.causal --given '
+             '"C = yes" --do "T = no"')
     po.add_argument("file", metavar="FILE")
     po.add_argument("--given", action="append", metavar='"Y=y"', help="the evidence "
                     "(NAME=VALUE, comma-separated; may be repeated)")
@@ -178,15 +194,15 @@ def _parser() -> argparse.ArgumentParser:
     po.add_argument("--in", dest="target", metavar="MODEL", help="the model (default: last)")
     po.add_argument("--json", action="store_true", help="print one JSON object: each "
                     "variable's distribution")
-    rp = sub.add_parser("repl", help="an interactive session (history, tab completion)",
-                        epilog="example: causal repl examples/smoking.causal")
+    rp = add("repl", help="an interactive session (history, tab completion)",
+             epilog="example: causal repl examples/smoking.causal")
     rp.add_argument("file", nargs="?", metavar="FILE", help="a .causal file to load first")
-    cv = sub.add_parser("convert", help="convert a network or graph file: .causal, .bif, "
-                        ".bif.gz, .xmlbif, .bifxml, .xml, .net, .dagitty (by extension)",
-                        epilog="examples: causal convert alarm.bif.gz -o alarm.causal\n"
-                        "          causal convert g.dagitty -o g.causal\n"
-                        "          causal convert examples/smoking.causal -o - ",
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    cv = add("convert", help="convert a network or graph file: .causal, .bif, "
+             ".bif.gz, .xmlbif, .bifxml, .xml, .net, .dagitty (by extension)",
+             epilog="examples: causal convert alarm.bif.gz -o alarm.causal\n"
+             "          causal convert g.dagitty -o g.causal\n"
+             "          causal convert examples/smoking.causal -o - ",
+             formatter_class=argparse.RawDescriptionHelpFormatter)
     cv.add_argument("file", metavar="IN", help="a .causal, BIF, XMLBIF, Hugin or dagitty file")
     cv.add_argument("-o", "--output", metavar="OUT", required=True,
                     help="the file to write, .causal, .bif, .bif.gz, .xmlbif, .bifxml, .xml, .net "
@@ -194,15 +210,15 @@ def _parser() -> argparse.ArgumentParser:
                     "writes .causal text to standard output")
     cv.add_argument("--in", dest="target", metavar="MODEL",
                     help="the model to convert (default: the file's only model)")
-    f = sub.add_parser("fmt", help="rewrite files in the canonical form (comments kept)",
-                       epilog="example: causal fmt --check examples/*.causal")
+    f = add("fmt", help="rewrite files in the canonical form (comments kept)",
+            epilog="example: causal fmt --check examples/*.causal")
     f.add_argument("files", nargs="+", metavar="FILE")
     f.add_argument("--check", action="store_true",
                    help="change nothing; exit 1 if a file is not in canonical form")
     return p
 
 
-def _sampling_flags(p: argparse.ArgumentParser) -> None:
+def _sampling_flags(p: Any) -> None:
     p.add_argument("--backend", choices=["exact", "sample"],
                    help="force a route (default: exact for finite models, else sampling)")
     p.add_argument("--method", choices=["closed", "forward", "importance", "nuts"],
@@ -251,11 +267,16 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``causal``."""
-    parser = _parser()
+    given = sys.argv[1:] if argv is None else list(argv)
+    first = next((a for a in given if not a.startswith("-")), None)  # the command, if any
+    parser = _parser(first if first in COMMANDS else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse: --help/--version exit 0, usage errors exit 2
+        resume_collector()
         return int(e.code or 0)
+    if args.command not in _LOAD_FIRST:
+        resume_collector()  # held while the modules loaded (core/startup.py)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
@@ -279,6 +300,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+#: the commands of the command line
+COMMANDS = ("check", "run", "query", "identify", "estimate", "fit", "draw", "sample",
+            "posteriors", "repl", "convert", "fmt")
+
+#: the commands whose first work is to load their files (``_load``), with the collector held
+_LOAD_FIRST = ("check", "run", "query", "identify")
+
+
 def _load(path: str) -> Any:
     from causaldsl.lang.files import why
     from causaldsl.lang.loader import load
@@ -291,6 +320,8 @@ def _load(path: str) -> Any:
         raise CausalError(f"{path}: is a folder, not a .causal file") from None
     except OSError as e:  # a FIFO, a device, a loop of symbolic links, no permission
         raise CausalError(f"{path}: cannot read: {why(e)}") from None
+    finally:
+        resume_collector()  # held through the modules' loading and the first file's
 
 
 def _load_target(args: argparse.Namespace) -> tuple[Any, str]:

@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -38,7 +38,6 @@ from causaldsl.backends.factors import (
     plan_factors,
     stage,
 )
-from causaldsl.backends.junction import Calibrated, JunctionTree, Propagation
 from causaldsl.backends.plan import ORDERED_FLOPS, Plan
 from causaldsl.core.dag import linked_classes
 from causaldsl.core.errors import QueryError, ZeroProbabilityError
@@ -61,6 +60,9 @@ from causaldsl.syntax.query import (
     parse_query,
     table_term_error,
 )
+
+if TYPE_CHECKING:  # the junction tree's module loads when a tree is first built
+    from causaldsl.backends.junction import Calibrated, JunctionTree, Propagation
 
 # -- slicing at given values ----------------------------------------------------------------
 
@@ -678,6 +680,8 @@ class ExactEngine:
                     not isinstance(self.model.variables[v].type, FiniteType):
                 return None
             families[v] = (*node.inputs, v)
+        from causaldsl.backends.junction import JunctionTree
+
         return JunctionTree.of(families)
 
     @functools.cached_property
@@ -698,6 +702,8 @@ class ExactEngine:
             prop = None
             if tree is not None and set(self.model.inputs) <= set(do_vars):
                 families, tables, sizes = self._tree_tables
+                from causaldsl.backends.junction import Propagation
+
                 try:
                     prop = Propagation(tree, tables, families, sizes, do_vars, observed)
                 except QueryError:

@@ -17,9 +17,10 @@ import functools
 import importlib.util
 import os
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from causaldsl.core.cachedir import CacheDir, private_cache_dir
+if TYPE_CHECKING:  # loaded with JAX, not by a one-shot question that never needs it
+    from causaldsl.core.cachedir import CacheDir
 
 #: The environment variable that turns the persistent compilation cache off (0, off, no, false).
 CACHE_ENV = "CAUSALDSL_JAX_CACHE"
@@ -56,6 +57,8 @@ def cache_wanted(env: dict[str, str] | None = None) -> bool:
 def compile_cache() -> CacheDir:
     """Where compiled programs are kept across processes, or why they are not (turned off by
     ``CAUSALDSL_JAX_CACHE``, or no private cache directory: :func:`private_cache_dir`)."""
+    from causaldsl.core.cachedir import CacheDir, private_cache_dir
+
     if not cache_wanted():
         return CacheDir(None, f"turned off by {CACHE_ENV}")
     return private_cache_dir("jax")

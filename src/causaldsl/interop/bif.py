@@ -23,7 +23,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import lark
 import numpy as np
 
 from causaldsl.core.checks import entries_error
@@ -35,6 +34,7 @@ from causaldsl.lang.parse import decode_source, syntax_diagnostic, without_bom
 from causaldsl.model.causal_model import CausalModel, Role, Variable, did_you_mean
 from causaldsl.syntax.diagnostics import Diagnostic, SourceError, Span
 from causaldsl.syntax.grammars import parser
+from causaldsl.syntax.lark_standalone import Transformer, UnexpectedInput, v_args
 from causaldsl.syntax.query import quote, show_number, unquote
 
 GRAMMAR = "bif.lark"
@@ -105,8 +105,8 @@ def _span(meta: Any) -> Span:
 _SEPARATORS = re.compile(r"[\s,]+")
 
 
-@lark.v_args(meta=True)
-class _ToBif(lark.Transformer):
+@v_args(meta=True)
+class _ToBif(Transformer):
     """Builds the syntax tree of a BIF file (a flat file: no recursion to fear)."""
 
     def start(self, meta, items):  # type: ignore[no-untyped-def]
@@ -193,7 +193,7 @@ def parse_bif(text: str, file: str = "<string>", name: str | None = None) -> Cau
     text = without_bom(text)
     try:
         tree = parser(GRAMMAR, "start").parse(text)
-    except lark.exceptions.UnexpectedInput as e:
+    except UnexpectedInput as e:
         raise SourceError([syntax_diagnostic(e, text, file, GRAMMAR)], parsed=False) from None
     network: Network = _ToBif().transform(tree)
     named = network.name.text if network.name is not None else UNNAMED

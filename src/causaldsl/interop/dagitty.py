@@ -18,8 +18,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import lark
-
 from causaldsl.core.errors import CausalError, CycleError
 from causaldsl.core.types import Opaque
 from causaldsl.interop.bif import network_stem, read_bytes
@@ -28,6 +26,7 @@ from causaldsl.model.causal_model import CausalModel, Role, Variable, did_you_me
 from causaldsl.model.graph import ADMG, hidden_cause_name
 from causaldsl.syntax.diagnostics import Diagnostic, SourceError, Span
 from causaldsl.syntax.grammars import parser
+from causaldsl.syntax.lark_standalone import Token, Transformer, UnexpectedInput
 from causaldsl.syntax.query import quote, unquote
 
 GRAMMAR = "dagitty.lark"
@@ -75,7 +74,7 @@ def _word(tok: Any) -> Word:
     return Word(text, Span(tok.line or 1, tok.column or 1))
 
 
-class _ToDagitty(lark.Transformer):
+class _ToDagitty(Transformer):
     """Builds the syntax tree of dagitty text (flat: no recursion to fear)."""
 
     def start(self, items):  # type: ignore[no-untyped-def]
@@ -88,8 +87,8 @@ class _ToDagitty(lark.Transformer):
     def edge_stmt(self, items):  # type: ignore[no-untyped-def]
         # an end is a node (a Word) or a group (a tuple); attributes (a list) are left
         ends = tuple((x,) if isinstance(x, Word) else x for x in items
-                     if isinstance(x, Word | tuple) and not isinstance(x, lark.Token))
-        edges = tuple(_word(t) for t in items if isinstance(t, lark.Token))
+                     if isinstance(x, Word | tuple) and not isinstance(x, Token))
+        edges = tuple(_word(t) for t in items if isinstance(t, Token))
         return EdgeStmt(ends, edges)
 
     def graph_attr(self, items):  # type: ignore[no-untyped-def]
@@ -148,7 +147,7 @@ def parse_dagitty(text: str, file: str = "<string>", name: str = "dag") -> Dagit
     text = without_bom(text)
     try:
         tree = parser(GRAMMAR, "start").parse(text)
-    except lark.exceptions.UnexpectedInput as e:
+    except UnexpectedInput as e:
         raise SourceError([syntax_diagnostic(e, text, file, GRAMMAR)], parsed=False) from None
     graph: GraphText = _ToDagitty().transform(tree)
     return _Builder(file, text).graph(graph, name)

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import lark
 import numpy as np
 
 from causaldsl.core.errors import CausalError
@@ -39,6 +38,7 @@ from causaldsl.lang.parse import decode_source, syntax_diagnostic, without_bom
 from causaldsl.model.causal_model import CausalModel
 from causaldsl.syntax.diagnostics import Diagnostic, SourceError, Span
 from causaldsl.syntax.grammars import parser
+from causaldsl.syntax.lark_standalone import Token, Transformer, UnexpectedInput, v_args
 from causaldsl.syntax.query import quote, show_number, unquote
 
 GRAMMAR = "hugin.lark"
@@ -76,11 +76,11 @@ def _word(tok: Any) -> Word:
 
 
 def _as_word(x: Any) -> Any:
-    return _word(x) if isinstance(x, lark.Token) else x
+    return _word(x) if isinstance(x, Token) else x
 
 
-@lark.v_args(meta=True)
-class _ToHugin(lark.Transformer):
+@v_args(meta=True)
+class _ToHugin(Transformer):
     """Builds the syntax tree of a .net file (lists nest as deep as a table has parents; a
     file that nests them deeper than Python's recursion allows is an error, not a crash)."""
 
@@ -136,7 +136,7 @@ def parse_hugin(text: str, file: str = "<string>", name: str | None = None) -> C
     text = without_bom(text)
     try:
         tree = parser(GRAMMAR, "start").parse(text)
-    except lark.exceptions.UnexpectedInput as e:
+    except UnexpectedInput as e:
         raise SourceError([syntax_diagnostic(e, text, file, GRAMMAR)], parsed=False) from None
     try:
         blocks = _ToHugin().transform(tree)

@@ -8,10 +8,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import lark
-from lark.visitors import Transformer_NonRecursive, merge_transformers
-
 from causaldsl.syntax.diagnostics import NOWHERE, Span
+from causaldsl.syntax.lark_standalone import (
+    Token,
+    Transformer,
+    Transformer_NonRecursive,
+    merge_transformers,
+    v_args,
+)
 from causaldsl.syntax.query import Prob, _ToQuery, integer, number, unquote
 from causaldsl.syntax.tree import (
     Binary,
@@ -276,7 +280,7 @@ class Module(Record):
 
 
 def _span(x: Any) -> Span:
-    if isinstance(x, lark.Token):
+    if isinstance(x, Token):
         return Span(x.line or 1, x.column or 1)
     meta = getattr(x, "meta", None)
     if meta is not None and not getattr(meta, "empty", True):
@@ -299,7 +303,7 @@ def _label(tok: Any) -> str | int | bool:
 _INT = re.compile(r"[+-]?\d+")
 
 
-@lark.v_args(meta=True)
+@v_args(meta=True)
 class _ToAst(Transformer_NonRecursive):
     """Builds the AST. ``text`` is the source, for the text of each query statement. It walks
     the parse tree with a stack, not recursion: a sum of thousands of terms parses to a tree
@@ -354,7 +358,7 @@ class _ToAst(Transformer_NonRecursive):
         return ModelDef(str(items[0]), tuple(items[1:]), self._sp(meta, items))
 
     def model_item(self, meta, items):  # type: ignore[no-untyped-def]
-        role = str(items[0]) if isinstance(items[0], lark.Token) and items[0].type == "ROLE" else None
+        role = str(items[0]) if isinstance(items[0], Token) and items[0].type == "ROLE" else None
         rest = items[1:] if role else items
         name_tok, typ = rest[0], rest[1]
         mech = rest[2] if len(rest) > 2 else None
@@ -392,7 +396,7 @@ class _ToAst(Transformer_NonRecursive):
 
     def prior(self, meta, items):  # type: ignore[no-untyped-def]
         x = items[0]
-        return tuple(x) if isinstance(x, tuple) else number(x) if isinstance(x, lark.Token) \
+        return tuple(x) if isinstance(x, tuple) else number(x) if isinstance(x, Token) \
             else x
 
     def row(self, meta, items):  # type: ignore[no-untyped-def]
@@ -409,7 +413,7 @@ class _ToAst(Transformer_NonRecursive):
         return GraphDef(str(items[0]), tuple(items[1:]), self._sp(meta, items))
 
     def node_decl(self, meta, items):  # type: ignore[no-untyped-def]
-        role = str(items[0]) if isinstance(items[0], lark.Token) and items[0].type == "ROLE" else None
+        role = str(items[0]) if isinstance(items[0], Token) and items[0].type == "ROLE" else None
         rest = items[1:] if role else items
         first = _span(items[0])
         return NodeDecl(role, str(rest[0]), rest[1] if len(rest) > 1 else None,
@@ -439,7 +443,7 @@ class _ToAst(Transformer_NonRecursive):
         return ()
 
     def product_types(self, meta, items):  # type: ignore[no-untyped-def]
-        return tuple(t for t in items if not isinstance(t, lark.Token))
+        return tuple(t for t in items if not isinstance(t, Token))
 
     def diagram_alg(self, meta, items):  # type: ignore[no-untyped-def]
         return DiagramDef(str(items[0]), items[1], span=self._sp(meta, items))
@@ -451,7 +455,7 @@ class _ToAst(Transformer_NonRecursive):
         rest = [x for x in items[1:] if not (isinstance(x, tuple) and x in params) and x is not None]
         cod = next(x for x in rest if isinstance(x, tuple))
         binds = tuple(x for x in rest if isinstance(x, Bind))
-        returns = tuple(str(x) for x in rest if isinstance(x, lark.Token))
+        returns = tuple(str(x) for x in rest if isinstance(x, Token))
         return DiagramDef(name, None, params, cod, binds, returns, self._sp(meta, items))
 
     def param(self, meta, items):  # type: ignore[no-untyped-def]
@@ -518,7 +522,7 @@ class _ToAst(Transformer_NonRecursive):
 
     def fit_stmt(self, meta, items):  # type: ignore[no-untyped-def]
         rest = [i for i in items[2:] if i is not None]
-        method = next((str(i) for i in rest if isinstance(i, lark.Token)), None)
+        method = next((str(i) for i in rest if isinstance(i, Token)), None)
         return FitStmt((str(items[0]), _span(items[0])), str(items[1])[1:-1], method,
                        tuple(i for i in rest if isinstance(i, Option)), self._sp(meta, items))
 
@@ -583,6 +587,6 @@ class _ToAst(Transformer_NonRecursive):
         return ListLit(tuple(items), self._sp(meta, items))
 
 
-def transformer(text: str) -> lark.Transformer:
+def transformer(text: str) -> Transformer:
     """The AST builder, with the query sub-grammar's transformer merged in."""
     return merge_transformers(_ToAst(text), query=_ToQuery())

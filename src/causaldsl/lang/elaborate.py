@@ -3,7 +3,6 @@ observations, statements), with every error located and all of them reported tog
 
 from __future__ import annotations
 
-import csv
 import itertools
 import math
 import re
@@ -757,6 +756,8 @@ class Elaborator:
 
     def read_csv(self, ob: A.Observed, names: list[str]) -> np.ndarray:
         """Samples (one row each) or a table with a probability column P."""
+        import csv
+
         assert ob.csv is not None
         base = Path(self.file).parent if self.file not in ("<string>", "<repl>") else Path.cwd()
         path = base / ob.csv

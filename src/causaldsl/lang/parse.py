@@ -8,12 +8,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import lark
-
 from causaldsl.lang.ast import Module, transformer
 from causaldsl.lang.files import read_regular
 from causaldsl.syntax.diagnostics import Diagnostic, SourceError, Span, source_line
 from causaldsl.syntax.grammars import parser
+from causaldsl.syntax.lark_standalone import UnexpectedInput, VisitError
 from causaldsl.syntax.query import TransformError
 
 KEYWORDS = {"type", "model", "graph", "observed", "box", "diagram", "query", "identify",
@@ -79,12 +78,12 @@ def parse_module(text: str, file: str = "<string>") -> Module:
     text = without_bom(text)
     try:
         tree = parser("causal.lark", "start").parse(text)
-    except lark.exceptions.UnexpectedInput as e:
+    except UnexpectedInput as e:
         first = syntax_diagnostic(e, text, file)
         raise SourceError(_all_syntax_errors(text, file) or [first], parsed=False) from None
     try:
         module: Module = transformer(text).transform(tree)
-    except lark.exceptions.VisitError as e:
+    except VisitError as e:
         if not isinstance(e.orig_exc, TransformError):  # a number too large, worlds too deep
             raise
         tok = e.orig_exc.token
@@ -112,7 +111,7 @@ def _all_syntax_errors(text: str, file: str) -> list[Diagnostic]:
         chunk = "".join(lines[begin:end])
         try:
             parser("causal.lark", "start").parse(chunk)
-        except lark.exceptions.UnexpectedInput as e:
+        except UnexpectedInput as e:
             d = syntax_diagnostic(e, chunk, file)
             line = d.span.line + begin
             out.append(Diagnostic(file, Span(line, d.span.column), d.message,

@@ -3,7 +3,6 @@ exogenous. The causal graph is derived from the diagram on demand, never stored 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -439,6 +438,8 @@ def _batch_arguments(values: Any, tables: Any) -> tuple[Any, Any]:
 def did_you_mean(name: str, options: Iterable[str]) -> str:
     if not isinstance(name, str):
         return ""
+    import difflib
+
     close = difflib.get_close_matches(name, list(options), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 

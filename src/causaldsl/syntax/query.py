@@ -15,13 +15,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import lark
-from lark.visitors import Transformer_NonRecursive
-
 from causaldsl.core.errors import QueryError, QuerySyntaxError
 from causaldsl.core.errors import shown as shown_value
 from causaldsl.core.types import Label, show_label
 from causaldsl.syntax.grammars import parser
+from causaldsl.syntax.lark_standalone import Transformer_NonRecursive, UnexpectedInput, VisitError
 
 
 @dataclass(frozen=True)
@@ -336,7 +334,7 @@ def parse_query(text: str) -> Query:
                          f"{shown_value(text)}")
     try:
         tree = parser("query.lark", positions=False).parse(text)
-    except lark.exceptions.UnexpectedInput as e:
+    except UnexpectedInput as e:
         col = getattr(e, "column", 0) or 0
         token = getattr(e, "token", None)
         if token is not None and getattr(token, "type", None) == "$END":
@@ -352,7 +350,7 @@ def parse_query(text: str) -> Query:
                                + caret, text, col) from None
     try:
         result: Query = _ToQuery().transform(tree)
-    except lark.exceptions.VisitError as e:
+    except VisitError as e:
         if not isinstance(e.orig_exc, TransformError):
             raise
         col = e.orig_exc.token.column or 1
