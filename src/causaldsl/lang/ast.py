@@ -5,6 +5,7 @@ Every node carries the Span of its first token, so elaboration can point at the 
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -301,6 +302,9 @@ def _label(tok: Any) -> str | int | bool:
 
 
 _INT = re.compile(r"[+-]?\d+")
+#: a number in a NUMBER_ROW, with its sign (the grammar's NUMBER, ASCII digits only)
+_SIGNED = re.compile(r"(?:-\s*)?(?:[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?"
+                     r"|\.[0-9]+(?:[eE][-+]?[0-9]+)?)")
 
 
 @v_args(meta=True)
@@ -349,6 +353,27 @@ class _ToAst(Transformer_NonRecursive):
 
     def numbers(self, meta, items):  # type: ignore[no-untyped-def]
         return Numbers((number(x) for x in items), (x.line or 1 for x in items))
+
+    def numbers_row(self, meta, items):  # type: ignore[no-untyped-def]
+        """``[n, n, …]`` lexed as one token (grammar: NUMBER_ROW): its numbers, each a token
+        of its own where it overflows (the error says where it stands)."""
+        row, values, lines = items[0], [], []
+        text, line = str(row), row.line or 1
+        for m in _SIGNED.finditer(text):
+            written = m.group()
+            if written[0] == "-":  # "- 0.5" is written -0.5, as the rule ``negative`` makes it
+                written = "-" + written[1:].lstrip()
+            at = line + text.count("\n", 0, m.start())
+            value = float(written)
+            if math.isinf(value):
+                col = m.start() - text.rfind("\n", 0, m.start()) if at > line \
+                    else (row.column or 1) + m.start()
+                tok = row.update("NUMBER", written)
+                tok.line, tok.column = at, col
+                number(tok)  # raises, located
+            values.append(value)
+            lines.append(at)
+        return Numbers(values, lines)
 
     def names(self, meta, items):  # type: ignore[no-untyped-def]
         return tuple((str(t), _span(t)) for t in items)

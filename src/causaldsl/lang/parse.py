@@ -28,7 +28,9 @@ _TERMINALS = {"NAME": "a name", "NUMBER": "a number", "SIGNED_INT": "an integer"
               "EQUAL": "'='", "TILDE": "'~'", "$END": "end of file", "SIGNED_REAL": "a number",
               "ESCAPED_STRING": 'a "quoted" value', "METHOD": "a method (backdoor, adjustment, "
               "frontdoor, comb, id)", "NUMBERS": "numbers", "PROPERTY": "a property",
-              "ASSUMPTION": "an assumption (response_functions)"}
+              "ASSUMPTION": "an assumption (response_functions)",
+              # a list of numbers as one token; wherever it may stand, so may its '['
+              "NUMBER_ROW": "'['"}
 
 
 #: What an expected-token list shows as one entry when it holds several of these.
