@@ -210,3 +210,28 @@ def test_censored_outcomes_are_standardised_over_by_the_g_formula_only(frame):
     with pytest.raises(DataError, match="every row is censored"):
         causaldsl.estimate(G, ATE, frame.assign(Y=np.nan), method="gformula",
                            missing="censored")
+
+
+def test_column_names_of_parquet_and_feather_come_from_the_schema(tmp_path, monkeypatch):
+    """``columns_of`` (the Bayesian fit asks it before it loads the data) reads a Parquet or
+    Feather file's schema, not the file: before, such a file was read whole twice. A file
+    pyarrow cannot read is left to the whole read, which says why."""
+    import pandas as pd
+
+    from causaldsl.estimation import data as D
+
+    frame = pd.DataFrame({"A": [1, 2], "B b": ["x", "y"]})
+    frame.to_parquet(tmp_path / "f.parquet")
+    frame.to_feather(tmp_path / "f.feather")
+    frame.to_json(tmp_path / "f.json")
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    reads = []
+    real = D._read_file
+    monkeypatch.setattr(D, "_read_file", lambda p: reads.append(p.name) or real(p))
+    assert D.columns_of(tmp_path / "f.parquet") == ["A", "B b"]
+    assert D.columns_of(tmp_path / "f.feather") == ["A", "B b"]
+    assert reads == []
+    assert D.columns_of(tmp_path / "f.json") == ["A", "B b"]  # no schema: read whole
+    assert reads == ["f.json"]
+    with pytest.raises(D.DataError, match=r"bad\.parquet: cannot read it as \.parquet data"):
+        D.columns_of(tmp_path / "bad.parquet")

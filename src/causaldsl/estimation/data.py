@@ -148,22 +148,45 @@ def read_table(data: Any) -> tuple[pd.DataFrame, str]:
 
 
 def columns_of(data: Any) -> list[str]:
-    """The column names of what a user hands, reading no more than a file's header where the
-    format has one (CSV, TSV); other files are read whole."""
+    """The column names of what a user hands, reading no more than a file's header (CSV, TSV)
+    or schema (Parquet, Feather) where the format has one; other files are read whole."""
     import pandas as pd
 
     if is_dask(data):
         return [str(c) for c in data.columns]
     if isinstance(data, str | os.PathLike):
         path = Path(os.fspath(data))
-        if path.suffix.lower() in CSV_LIKE:
+        ext = path.suffix.lower()
+        if ext in CSV_LIKE:
             _check_file(path)
             try:
                 return [str(c) for c in pd.read_csv(path, nrows=0, **_csv_options(path)).columns]
             except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
                 raise DataError(f"{path}: cannot read it as {path.suffix} data: {e}") from None
+        if ext in PARQUET or ext == ".feather":
+            _check_file(path)
+            names = _schema_names(path)
+            if names is not None:
+                return names
     frame, _ = read_table(data)
     return [str(c) for c in frame.columns]
+
+
+def _schema_names(path: Path) -> list[str] | None:
+    """A Parquet or Feather file's column names from its schema, read by pyarrow; None where
+    pyarrow is missing or cannot read it (the whole read then says why, or reads it with
+    another engine)."""
+    try:
+        import pyarrow as pa
+
+        if path.suffix.lower() in PARQUET:
+            import pyarrow.parquet as pq
+
+            return [str(c) for c in pq.read_schema(path).names]
+        with pa.memory_map(os.fspath(path)) as source:
+            return [str(c) for c in pa.ipc.open_file(source).schema.names]
+    except (ImportError, ValueError, OSError):
+        return None
 
 
 def _read_file(path: Path) -> pd.DataFrame:
