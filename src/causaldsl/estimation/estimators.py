@@ -26,7 +26,7 @@ treatment and the adjustment set)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jax
@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from causaldsl.backends import jax64
+from causaldsl.estimation import glm
 from causaldsl.estimation.glm import Family, gram_rows
 
 METHODS = ("gformula", "ipw", "aipw")
@@ -125,22 +126,36 @@ class Estimator:
         self.p = problem
         self.arrays = _device_arrays(problem)
         self.sizes = self._sizes()
-        self._point = self._jit(self.point)
+        self._point = self._jit("point", lambda e: e.point)
         self._betas: list[Any] | None = None  # the full data's fits, once fit() has run
         self.refitted = 0  # bootstrap chunks computed again by Newton's method (bootstrap)
 
-    def _jit(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """``fn`` (a method reading ``self.arrays``) jitted with the data arrays as arguments:
-        closed over, they would be constants inside the program, which XLA compiles about twice
-        as slowly at 10^5 rows (and hashes, and keeps a copy of)."""
-        def run(arrays: dict[str, Any], *args: Any) -> Any:
-            saved, self.arrays = self.arrays, arrays  # tracers while fn is traced
-            try:
-                return fn(*args)
-            finally:
-                self.arrays = saved
+    def _jit(self, name: str, build: Callable[[Estimator], Callable[..., Any]],
+             *static: Any) -> Callable[..., Any]:
+        """The program ``build(e)`` (a function of ``e``'s methods, which read ``e.arrays``)
+        jitted with the data arrays as arguments, and called with this estimator's. Closed
+        over, the arrays would be constants inside the program, which XLA compiles about twice
+        as slowly at 10^5 rows. The jitted function is shared by every estimator of the same
+        structure (``_structure``: a stand-in without data, ``_skeleton``, is traced), so that
+        a second estimate in a process, on any data of the same shapes, compiles nothing."""
+        key = (_structure(self.p, self.sizes), name, static)
+        jitted = _PROGRAMS.get(key)
+        if jitted is None:
+            stand_in = Estimator.__new__(Estimator)
+            stand_in.p, stand_in.sizes, stand_in.arrays = _skeleton(self.p), self.sizes, None
+            fn = build(stand_in)
 
-        jitted = jax.jit(run)
+            def run(arrays: dict[str, Any], *args: Any) -> Any:
+                stand_in.arrays = arrays  # tracers while fn is traced
+                try:
+                    return fn(*args)
+                finally:
+                    stand_in.arrays = None
+
+            jitted = jax.jit(run)
+            while len(_PROGRAMS) >= PROGRAMS_KEPT:
+                _PROGRAMS.pop(next(iter(_PROGRAMS)))
+            _PROGRAMS[key] = jitted
 
         def call(*args: Any) -> Any:
             return jitted(self.arrays, *args)
@@ -278,14 +293,18 @@ class Estimator:
         return jnp.stack([(w * num).sum(axis=0) / (w * den).sum(axis=0)
                           for num, den in self.parts(betas, batch)], axis=-1)
 
-    def psi(self, theta: Any) -> Any:
-        """The stacked estimating functions, per row: (n, len(theta))."""
-        a, p = self.arrays, self.p
+    def _unstack(self, theta: Any) -> tuple[list[Any], Any]:
+        """The nuisance fits (in the order of ``sizes``) and the means stacked in ``theta``."""
         betas, i = [], 0
         for s in self.sizes:
             betas.append(theta[i:i + s])
             i += s
-        means = theta[i:]
+        return betas, theta[i:]
+
+    def psi(self, theta: Any) -> Any:
+        """The stacked estimating functions, per row: (n, len(theta))."""
+        a, p = self.arrays, self.p
+        betas, means = self._unstack(theta)
         cols = []
         outs, gamma = self._split(betas)
         for j, beta in enumerate(outs):
@@ -293,8 +312,33 @@ class Estimator:
             cols.append(score if a["observed"] is None else score * a["observed"][:, None])
         if gamma is not None:
             cols.append(p.prop_family.score(a["prop_design"], a["treatment_fit"], gamma))
-        cols += [(num - den * means[k])[:, None] for k, (num, den) in enumerate(self.parts(betas))]
-        return jnp.concatenate(cols, axis=1)
+        return jnp.concatenate([*cols, self._mean_rows(betas, means)], axis=1)
+
+    def _mean_rows(self, betas: Sequence[Any], means: Any) -> Any:
+        """The means' estimating functions ``num - den μ``, per row: (n, T)."""
+        return jnp.stack([num - den * means[k] for k, (num, den) in enumerate(self.parts(betas))],
+                         axis=1)
+
+    def _jacobian(self, theta: Any, keep: Any) -> Any:
+        """The stacked equations' Jacobian summed over the rows weighted by ``keep`` (n,):
+        the nuisance scores' blocks in closed form (minus each family's weighted information:
+        canonical links; a score depends on its own model's parameters only), the means' rows
+        by reverse-mode differentiation, one pass a mean. Forward mode over every parameter
+        cost 25 passes of the whole system at 10^5 rows (0.7 s)."""
+        betas, _ = self._unstack(theta)
+        q = theta.shape[0]
+        jac = jnp.zeros((q, q))
+        i = 0
+        for (fam, design, _, weights, _), beta in zip(self._jobs(keep), betas, strict=True):
+            s = beta.shape[0]
+            jac = jac.at[i:i + s, i:i + s].set(-fam.information(design, weights, beta))
+            i += s
+
+        def total(th: Any) -> Any:
+            b, m = self._unstack(th)
+            return (self._mean_rows(b, m) * keep[:, None]).sum(axis=0)
+
+        return jac.at[i:].set(jax.jacrev(total)(theta))
 
     # -- answers ---------------------------------------------------------------------------
     def fit(self) -> Fit:
@@ -316,7 +360,8 @@ class Estimator:
         the block, never span all the rows."""
         n = self.n
         size = min(n, SANDWICH_ROWS)
-        block = self._jit(lambda th, lo: self._sandwich_block(th, lo, size))
+        block = self._jit("sandwich", lambda e: lambda th, lo: e._sandwich_block(th, lo, size),
+                          size)
         bread = meat = 0
         for lo in range(0, n, size):
             b, m = block(theta, lo)
@@ -330,7 +375,7 @@ class Estimator:
         its rows before ``lo`` (counted by the block before) are left out."""
         full, n = self.arrays, self.n
         start = jnp.minimum(lo, n - size)
-        keep = ((start + jnp.arange(size)) >= lo).astype(jnp.float64)[:, None]
+        keep = ((start + jnp.arange(size)) >= lo).astype(jnp.float64)
 
         def rows(name: str, v: Any) -> Any:
             if v is None or name == "at":  # ``at``: a point's design row, not one per row
@@ -340,8 +385,8 @@ class Estimator:
 
         self.arrays = {k: rows(k, v) for k, v in full.items()}
         try:
-            values = self.psi(theta) * keep
-            jac = jax.jacfwd(lambda th: (self.psi(th) * keep).sum(axis=0))(theta)
+            values = self.psi(theta) * keep[:, None]
+            jac = self._jacobian(theta, keep)
         finally:
             self.arrays = full
         return jac, values.T @ values
@@ -364,8 +409,8 @@ class Estimator:
         # the starts are arguments, not constants: the program then depends on the shapes
         # alone, and JAX's persistent cache serves it to a later call on other data
         hold = n * self.n_step_rows() <= ROWS_ENTRIES
-        rows = self._jit(self.step_rows)(starts) if hold else None
-        fast = self._jit(self.replicates)
+        rows = self._jit("step_rows", lambda e: e.step_rows)(starts) if hold else None
+        fast = self._jit("replicates", lambda e: e.replicates)
         exact = None
         rng = np.random.default_rng(seed)
 
@@ -389,8 +434,8 @@ class Estimator:
             means, converged = (np.asarray(v) for v in pending)
             if not converged[:k].all():
                 if exact is None:
-                    exact = self._jit(jax.vmap(lambda w, at: self.point(w, at)[0],
-                                               in_axes=(1, None)))
+                    exact = self._jit("exact", lambda e: jax.vmap(
+                        lambda w, at: e.point(w, at)[0], in_axes=(1, None)))
                 means = np.asarray(exact(weights, starts))
                 self.refitted += 1
             out.append(means[:k])
@@ -402,11 +447,41 @@ class Estimator:
 
     @property
     def n(self) -> int:
-        p = self.p
-        if p.outcomes:
-            return len(p.outcomes[0])
-        assert p.treatment is not None  # pragma: no cover
-        return len(p.treatment)  # pragma: no cover
+        """The rows, from the arrays (tracers' shapes while a program is traced)."""
+        a = self.arrays
+        return int(a["outcomes"][0].shape[0]) if a["outcomes"] else int(a["treatment"].shape[0])
+
+
+#: Jitted programs shared by the estimators of one structure (``Estimator._jit``), the oldest
+#: dropped beyond PROGRAMS_KEPT; each holds a stand-in without data, not the data.
+_PROGRAMS: dict[tuple[Any, ...], Callable[..., Any]] = {}
+PROGRAMS_KEPT = 64
+
+
+def _structure(p: Problem, sizes: list[int]) -> tuple[Any, ...]:
+    """What a traced program depends on besides its arguments' shapes: the method, the
+    families, the levels, the terms' static parts, which arrays exist and the parameters'
+    sizes, and the module constants that tracing reads (tests change them)."""
+    def cols(a: np.ndarray | None) -> int | None:
+        return None if a is None else a.shape[1]
+
+    return (p.method, p.families, p.levels, len(p.outcomes), len(p.design_at),
+            tuple((t.outcome, t.level, t.treated, t.at is None) for t in p.terms),
+            p.observed is None, p.treatment is None, cols(p.design), cols(p.prop_design),
+            tuple(sizes), ROW_BLOCK, glm.NEWTON_TOL, glm.NEWTON_STEPS, glm.ROUNDING,
+            tuple(sorted(glm.REFIT_CHORDS.items())))
+
+
+def _skeleton(p: Problem) -> Problem:
+    """``p`` with every per-row array emptied (copies: no view keeps the data alive)."""
+    def empty(a: Any) -> Any:
+        return None if a is None else np.array(a[:0])
+
+    return replace(p, outcomes=tuple(empty(o) for o in p.outcomes), design=empty(p.design),
+                   design_at=tuple(empty(d) for d in p.design_at),
+                   treatment=empty(p.treatment), prop_design=empty(p.prop_design),
+                   terms=tuple(replace(t, where=empty(t.where)) for t in p.terms),
+                   observed=empty(p.observed))
 
 
 def _device_arrays(p: Problem) -> dict[str, Any]:

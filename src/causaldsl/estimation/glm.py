@@ -250,6 +250,8 @@ class Family:
 
     def information(self, design: Any, w: Any, beta: Any) -> Any:
         """The weighted Fisher information (minus the score's Jacobian)."""
+        if self.name == "linear":
+            return weighted_gram(design, w)
         mu = self.mean(design, beta)
         if self.name == "logistic":
             return weighted_gram(design, w * mu * (1 - mu))
