@@ -142,7 +142,7 @@ class Estimator:
         jitted = _PROGRAMS.get(key)
         if jitted is None:
             stand_in = Estimator.__new__(Estimator)
-            stand_in.p, stand_in.sizes, stand_in.arrays = _skeleton(self.p), self.sizes, None
+            stand_in.p, stand_in.sizes, stand_in.arrays = _skeleton(self.p), self.sizes, {}
             fn = build(stand_in)
 
             def run(arrays: dict[str, Any], *args: Any) -> Any:
@@ -150,7 +150,7 @@ class Estimator:
                 try:
                     return fn(*args)
                 finally:
-                    stand_in.arrays = None
+                    stand_in.arrays = {}
 
             jitted = jax.jit(run)
             while len(_PROGRAMS) >= PROGRAMS_KEPT:
