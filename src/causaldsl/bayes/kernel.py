@@ -8,11 +8,12 @@ import functools
 from typing import Any
 
 
-def data_nuts(potential_of: Any, data: Any) -> Any:
+def data_nuts(potential_of: Any, data: Any, dense_mass: bool = False) -> Any:
     """NUTS on a potential that takes the data as an argument (``potential_of(data)(u)``),
     as NumPyro's own kernels do for a model with ``jit_model_args``; run with
-    ``MCMC(..., jit_model_args=True).run(key, data, init_params=...)``."""
-    return _data_nuts_class()(potential_of, data)
+    ``MCMC(..., jit_model_args=True).run(key, data, init_params=...)``; ``dense_mass``:
+    adapt a dense mass matrix, not a diagonal one."""
+    return _data_nuts_class()(potential_of, data, dense_mass)
 
 
 @functools.cache
@@ -22,8 +23,8 @@ def _data_nuts_class() -> type:
     from numpyro.infer.hmc import hmc
 
     class DataNUTS(NUTS):
-        def __init__(self, potential_of: Any, data: Any):
-            super().__init__(potential_fn=potential_of(data))
+        def __init__(self, potential_of: Any, data: Any, dense_mass: bool):
+            super().__init__(potential_fn=potential_of(data), dense_mass=dense_mass)
             self._potential_of = potential_of
 
         def _init_state(self, rng_key: Any, model_args: Any, model_kwargs: Any,
