@@ -282,7 +282,9 @@ def _compiled_potential(joint: Any, evidence: Any, chains: int, key: Any,
         return {n: biject_to(supports[n])(samples[n]) for n in wanted}
 
     # NumPyro reads a leading chain axis in the starting points only for several chains
-    init = jax.vmap(start)(jax.random.split(key, chains)) if chains > 1 else start(key)
+    # (one program: eagerly each site's draw is a few small programs to load)
+    init = jax.jit(jax.vmap(start))(jax.random.split(key, chains)) if chains > 1 else \
+        jax.jit(start)(key)
     return potential_of, init, constrain
 
 
