@@ -153,7 +153,8 @@ def fit_statement(prog: Any, target: str, st: Any, where: str, as_json: bool,
                   fits: dict[str, Any]) -> int:
     """Fit the statement's model to its data file, keep the fitted model in ``fits`` and
     print how the fit went (text, or a JSON line)."""
-    options = {o.name: (o.value if o.name == "missing" else int(o.value)) for o in st.options}
+    options = {o.name: (o.value if o.name in ("missing", "mass") else int(o.value))
+               for o in st.options}
     try:
         fitted = prog.models[target].fit(st.data, st.method or "auto", **options)
     except CausalError as e:

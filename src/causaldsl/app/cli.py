@@ -142,6 +142,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     ft.add_argument("--seed", type=_seed, default=0, help="random seed (0)")
     ft.add_argument("--missing", choices=["error", "drop"], default="error",
                     help="rows with missing values: an error (default) or dropped")
+    ft.add_argument("--mass", choices=["auto", "dense", "diagonal"], default="auto",
+                    help="the mass matrix NUTS adapts for a model with parameters (default "
+                    "auto: dense for up to 50 sampled dimensions, else diagonal)")
     ft.add_argument("--progress", action="store_true", help="show the sampler's progress")
     ft.add_argument("--json", action="store_true", help="print the fit and answers as JSON")
     d = add("draw", help="draw a model, graph or diagram (svg, png, pdf or dot)",
@@ -609,7 +612,7 @@ def _fit_cmd(args: argparse.Namespace) -> int:
         fitted = prog.models[target].fit(
             args.data, args.method, draws=args.draws, warmup=args.warmup, chains=args.chains,
             steps=args.steps, bootstrap=args.bootstrap, seed=args.seed, missing=args.missing,
-            progress=args.progress)
+            progress=args.progress, mass=args.mass)
         answers = [fitted.query(q, level=args.level) for q in queries]
     except CausalError as e:
         print(f"{args.file}: error: {e}", file=sys.stderr)

@@ -31,13 +31,19 @@ from causaldsl.ir.mechanism import Table, UnknownTable
 from causaldsl.model.causal_model import CausalModel
 
 METHODS = ("auto", "exact", "nuts", "svi", "mle")
+#: The mass matrices NUTS may adapt for a model with parameters (as ``parametric.MASSES``,
+#: which is imported only for a fit).
+MASSES = ("auto", "dense", "diagonal")
 
 
 def fit(model: CausalModel, data: Any, method: str = "auto", *, draws: int = 1000,
         warmup: int = 500, chains: int = 2, steps: int = 2000, bootstrap: int = 200,
-        seed: int = 0, missing: str = "error", progress: bool = False) -> FittedModel:
+        seed: int = 0, missing: str = "error", progress: bool = False,
+        mass: str = "auto") -> FittedModel:
     """Learn ``model``'s unknown tables from ``data`` (a DataFrame, a mapping of columns, or
-    a CSV, Parquet… file, columns matched to observed variables by name)."""
+    a CSV, Parquet… file, columns matched to observed variables by name). ``mass``: the mass
+    matrix NUTS adapts for a model with parameters, "dense", "diagonal" or "auto" (dense up
+    to ``parametric.DENSE_MASS_MAX`` sampled dimensions)."""
     if not isinstance(model, CausalModel):
         raise FitError(f"fit takes a causal model, got {type(model).__name__}")
     if method not in METHODS:
@@ -47,12 +53,15 @@ def fit(model: CausalModel, data: Any, method: str = "auto", *, draws: int = 100
                     ("bootstrap", bootstrap)):
         check_count(what, k, 0 if what == "warmup" else 1)
     check_seed(seed)
+    if mass not in MASSES:
+        raise FitError(f"unknown mass matrix {mass!r}; NUTS adapts one of "
+                       f"{', '.join(MASSES)}")
     if not model.unknown and not model.parameters:
         raise FitError(f"model {model.name} has nothing to learn: no table is declared "
                        "`unknown` and it has no `param` (docs/bayes.md)")
     if model.parameters:
         return _fit_parameters(model, data, method, draws, warmup, chains, seed, missing,
-                               progress, bootstrap, steps)
+                               progress, bootstrap, steps, mass)
     _check_tables(model)
     patterns = observed_patterns(model, data, missing)
     conjugate = is_conjugate(model, patterns)
@@ -83,7 +92,7 @@ def fit(model: CausalModel, data: Any, method: str = "auto", *, draws: int = 100
 
 def _fit_parameters(model: CausalModel, data: Any, method: str, draws: int, warmup: int,
                     chains: int, seed: int, missing: str, progress: bool,
-                    bootstrap: int, steps: int) -> FittedModel:
+                    bootstrap: int, steps: int, mass: str = "auto") -> FittedModel:
     """The posterior of a model's parameters by NUTS, or maximum likelihood with a
     bootstrap."""
     from causaldsl.bayes.parametric import nuts_parameters
@@ -111,7 +120,7 @@ def _fit_parameters(model: CausalModel, data: Any, method: str, draws: int, warm
             raise FitError(f"no closed form for the posterior of {model.name}: "
                            f"{'; '.join(reasons)}; fit by nuts (or svi, mle)")
     out, diag, names, n, source = nuts_parameters(model, data, draws, warmup, chains, seed,
-                                                  missing, progress)
+                                                  missing, progress, mass)
     return FittedModel(model, out, names, n, diag, source)
 
 

@@ -144,20 +144,7 @@ def normal_posterior(model: CausalModel, values: Mapping[str, Any], n: int
         m0[index[p]], sd0[index[p]] = loc, scale
     precision = np.diag(1.0 / sd0 ** 2)
     shift = m0 / sd0 ** 2
-    env = _environment(model, values)
-
-    def column(e: Any) -> np.ndarray:
-        return np.broadcast_to(np.asarray(evaluate(e, env), dtype=np.float64), (n,))
-
-    def total(terms: list[tuple[float, tuple[tuple[Any, int], ...]]]) -> np.ndarray:
-        out = np.zeros(n)
-        for sign, factors in terms:
-            part = np.full(n, sign)
-            for e, power in factors:
-                part = part * column(e) if power == 1 else part / column(e)
-            out += part
-        return out
-
+    env = environment(model, values)
     for name, v in model.variables.items():
         mech = v.mechanism
         if not isinstance(mech, ExprMechanism) or not _reads(mech.expr) & params:
@@ -165,11 +152,8 @@ def normal_posterior(model: CausalModel, values: Mapping[str, Any], n: int
         loc, scale = mech.expr.args
         form = linear_form(loc, params)
         y = np.asarray(values[name], dtype=np.float64)
-        offset = total(form.pop(None, []))
-        design = np.zeros((n, len(names)))
-        for k, terms in form.items():
-            design[:, index[str(k)]] = total(terms)
-        s = column(scale)
+        offset, design = equation_design(form, names, env, n)
+        s = column(scale, env, n)
         if not (np.all(np.isfinite(s)) and np.all(s > 0)):
             raise FitError(f"the scale of {name}'s Normal is not a positive number in every "
                            "row of the data")
@@ -182,7 +166,36 @@ def normal_posterior(model: CausalModel, values: Mapping[str, Any], n: int
     return NormalPosterior(names, mean, (cov + cov.T) / 2)
 
 
-def _environment(model: CausalModel, values: Mapping[str, Any]) -> dict[str, Any]:
+def column(e: Any, env: Mapping[str, Any], n: int) -> np.ndarray:
+    """``e`` (reading no parameter) over the rows of ``env``, as ``n`` numbers."""
+    return np.broadcast_to(np.asarray(evaluate(e, env), dtype=np.float64), (n,))
+
+
+def equation_design(form: Linear, names: tuple[str, ...], env: Mapping[str, Any], n: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """A mean linear in the parameters ``names`` over the rows of ``env``: the part that
+    reads no parameter (``n`` numbers) and each row's coefficients of the parameters (an
+    ``n`` by ``len(names)`` design; zero for a parameter the mean does not read)."""
+    index = {p: i for i, p in enumerate(names)}
+
+    def total(terms: list[tuple[float, tuple[tuple[Any, int], ...]]]) -> np.ndarray:
+        out = np.zeros(n)
+        for sign, factors in terms:
+            part = np.full(n, sign)
+            for e, power in factors:
+                part = part * column(e, env, n) if power == 1 else part / column(e, env, n)
+            out += part
+        return out
+
+    form = dict(form)
+    offset = total(form.pop(None, []))
+    design = np.zeros((n, len(names)))
+    for k, terms in form.items():
+        design[:, index[str(k)]] = total(terms)
+    return offset, design
+
+
+def environment(model: CausalModel, values: Mapping[str, Any]) -> dict[str, Any]:
     """The columns as NumPy's evaluator sees them, as the sampling backend's expressions see
     a variable (``jaxexpr.as_value``): numbers for a type of whole numbers, bools for a
     boolean type, labels otherwise (with every label name of the model as a constant)."""

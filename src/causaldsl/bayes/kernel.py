@@ -8,11 +8,12 @@ import functools
 from typing import Any
 
 
-def data_nuts(potential_of: Any, data: Any) -> Any:
+def data_nuts(potential_of: Any, data: Any, dense_mass: bool = False) -> Any:
     """NUTS on a potential that takes the data as an argument (``potential_of(data)(u)``),
     as NumPyro's own kernels do for a model with ``jit_model_args``; run with
-    ``MCMC(..., jit_model_args=True).run(key, data, init_params=...)``."""
-    return _data_nuts_class()(potential_of, data)
+    ``MCMC(..., jit_model_args=True).run(key, data, init_params=...)``; ``dense_mass``:
+    adapt a dense mass matrix, not a diagonal one."""
+    return _data_nuts_class()(potential_of, data, dense_mass)
 
 
 @functools.cache
@@ -22,16 +23,34 @@ def _data_nuts_class() -> type:
     from numpyro.infer.hmc import hmc
 
     class DataNUTS(NUTS):
-        def __init__(self, potential_of: Any, data: Any):
-            super().__init__(potential_fn=potential_of(data))
+        def __init__(self, potential_of: Any, data: Any, dense_mass: bool):
+            super().__init__(potential_fn=potential_of(data), dense_mass=dense_mass)
             self._potential_of = potential_of
 
         def _init_state(self, rng_key: Any, model_args: Any, model_kwargs: Any,
                         init_params: Any) -> Any:
             if getattr(self, "_init_fn", None) is None:
-                self._init_fn, self._sample_fn = hmc(
+                init_fn, self._sample_fn = hmc(
                     potential_fn_gen=self._potential_of, kinetic_fn=self._kinetic_fn,
                     algo=self._algo)
+                self._init_fn = _jitted(init_fn)
             return init_params
 
     return DataNUTS
+
+
+def _jitted(init_fn: Any) -> Any:
+    """NumPyro's HMC set-up (the first gradient, the warm-up adapter's state, the first
+    momentum) as one compiled program, the data an argument: run eagerly it dispatches some
+    thirty small programs, each compiled or loaded from the cache on a process's first fit.
+    What it keeps from its arguments for later (the adapter's schedule, the tree depth) is
+    plain Python; the sampler rebuilds its integrator from the data it is given."""
+    import jax
+
+    def init(init_params: Any, *, model_args: Any = (), model_kwargs: Any = None,
+             rng_key: Any = None, **options: Any) -> Any:
+        run = jax.jit(lambda params, args, key: init_fn(
+            params, model_args=args, model_kwargs=model_kwargs, rng_key=key, **options))
+        return run(init_params, model_args, rng_key)
+
+    return init

@@ -32,6 +32,10 @@ GRADIENT_TOLERANCE = 1e-4
 MIN_WEIGHT_ESS = 20
 #: Forward samples per posterior draw when a query is answered.
 PER_DRAW = 4096
+#: The most sampled dimensions at which NUTS adapts a dense mass matrix by default (a
+#: regression's coefficients are correlated a posteriori; a dense metric follows them, at
+#: O(d²) a leapfrog step and a d × d covariance learnt in warm-up).
+DENSE_MASS_MAX = 50
 
 
 def observed_data(model: CausalModel, data: Any, missing: str) -> tuple[tuple[str, ...],
@@ -66,11 +70,13 @@ def _priors(model: CausalModel) -> dict[str, Any]:
     return out
 
 
-def _joint(model: CausalModel, data: Any, missing: str) -> tuple[Any, dict[str, Any],
-                                                                  dict[str, Any],
-                                                                  tuple[str, ...], int, str]:
+def _joint(model: CausalModel, data: Any, missing: str, reduce: bool = False
+           ) -> tuple[Any, dict[str, Any], dict[str, Any], tuple[str, ...], int, str]:
     """The NumPyro program of the parameters and the data (called with the data as its
-    argument), the data, the priors, the observed columns, the rows and the source."""
+    argument), the data, the priors, the observed columns, the rows and the source.
+    ``reduce``: Normal equations linear in the parameters read from sufficient statistics
+    (carried with the data) and constant factors left out (``bayes.sufficient``): the same
+    posterior, a log density that differs by a constant."""
     import numpyro
     from numpyro import handlers
 
@@ -89,14 +95,59 @@ def _joint(model: CausalModel, data: Any, missing: str) -> tuple[Any, dict[str, 
             raise FitError(f"{', '.join(disc)} (finite, no column) must be summed out, which "
                            "NumPyro does with the funsor package (pip install funsor)") from None
     priors = _priors(model)
-    evidence = {v: jnp.asarray(x) for v, x in values.items()}
+    evidence: dict[str, Any] = {v: jnp.asarray(x) for v, x in values.items()}
+    reduced, skip = _reduced(model, names, values, n, evidence) if reduce else ((), frozenset())
 
     def joint(ev: Mapping[str, Any]) -> None:
         theta = {p: numpyro.sample(site(model, p), d) for p, d in priors.items()}
-        with handlers.block(hide_fn=lambda site: site["type"] == "deterministic"):
+        with handlers.block(hide_fn=lambda site: site["type"] == "deterministic"), \
+                _unscored(skip):
             program.model(n, {}, ev, params=theta)
+        for r in reduced:
+            numpyro.factor(f"{r.name}{SUFFICIENT}", r.log_likelihood(theta, ev[SUFFICIENT][r.name]))
 
     return joint, evidence, priors, names, n, source
+
+
+#: The key of the data that holds each reduced equation's sufficient statistics (no
+#: variable has this name), and the suffix of its factor's site.
+SUFFICIENT = "/sufficient"
+
+
+def _reduced(model: CausalModel, names: tuple[str, ...], values: Mapping[str, Any], n: int,
+             evidence: dict[str, Any]) -> tuple[tuple[Any, ...], frozenset[str]]:
+    """The equations read from sufficient statistics (their statistics put with the data
+    in ``evidence``), and the sites whose row-by-row density is left out: theirs and the
+    constant factors'."""
+    from causaldsl.bayes.gaussian import environment
+    from causaldsl.bayes.sufficient import constant_factors, reductions
+
+    jnp = jax64.jnp()
+    found = reductions(model, names)
+    env = environment(model, values) if found else {}
+    reduced, stats = [], {}
+    for r in found:
+        st = r.statistics(env, np.asarray(values[r.name]), n)
+        if st is not None:
+            reduced.append(r)
+            stats[r.name] = {k: jnp.asarray(v) for k, v in st.items()}
+    if stats:
+        evidence[SUFFICIENT] = stats
+    return tuple(reduced), frozenset((*constant_factors(model, names),
+                                      *(r.name for r in reduced)))
+
+
+def _unscored(names: frozenset[str]) -> Any:
+    """A handler under which the sample sites ``names`` keep their values but add nothing to
+    the log density (masked, as ``numpyro.handlers.mask`` does to every site)."""
+    from numpyro.primitives import Messenger
+
+    class Unscored(Messenger):
+        def process_message(self, msg: dict[str, Any]) -> None:
+            if msg["type"] == "sample" and msg["name"] in names:
+                msg["fn"] = msg["fn"].mask(False)
+
+    return Unscored()
 
 
 def site(model: CausalModel, name: str) -> str:
@@ -129,31 +180,35 @@ def svi_parameters(model: CausalModel, data: Any, draws: int, steps: int, seed: 
 
 
 def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chains: int,
-                    seed: int, missing: str, progress: bool
+                    seed: int, missing: str, progress: bool, mass: str = "auto"
                     ) -> tuple[dict[str, np.ndarray], Diagnostics, tuple[str, ...], int, str]:
-    """Posterior draws of every parameter (kept chain after chain) and the diagnostics."""
+    """Posterior draws of every parameter (kept chain after chain) and the diagnostics.
+    ``mass``: the mass matrix NUTS adapts in warm-up, "dense" or "diagonal"; "auto" is
+    dense where the sampled dimensions number at most ``DENSE_MASS_MAX``."""
     from numpyro.diagnostics import summary
     from numpyro.infer import MCMC, NUTS
 
     jax = jax64.jax()
-    joint, evidence, priors, names, n, source = _joint(model, data, missing)
+    joint, evidence, priors, names, n, source = _joint(model, data, missing, reduce=True)
     t0 = time.perf_counter()
     per_chain = -(-draws // chains)
     key = jax.random.PRNGKey(seed)
     fast = _compiled_potential(joint, evidence, chains, key, [site(model, p) for p in priors])
     if fast is None:  # finite sites summed out: NumPyro's own set-up enumerates them
-        mcmc = MCMC(NUTS(joint), num_warmup=warmup, num_samples=per_chain, num_chains=chains,
-                    chain_method="sequential", progress_bar=progress)
+        mcmc = MCMC(NUTS(joint, dense_mass=mass == "dense"), num_warmup=warmup,
+                    num_samples=per_chain, num_chains=chains, chain_method="sequential",
+                    progress_bar=progress)
         if progress:
             announce("compiling the sampler (NUTS)…")
         mcmc.run(key, evidence)
         samples = mcmc.get_samples(group_by_chain=True)
     else:
         potential_of, init, constrain = fast
+        dense = dense_mass(mass, init, chains)
         # the data are an argument of the compiled sampler, not constants baked into it: a new
         # data set of the same shape reuses the compiled program (in this process, and from
         # JAX's persistent cache in the next)
-        mcmc = MCMC(data_nuts(potential_of, evidence), num_warmup=warmup,
+        mcmc = MCMC(data_nuts(potential_of, evidence, dense), num_warmup=warmup,
                     num_samples=per_chain, num_chains=chains, chain_method="sequential",
                     progress_bar=progress, jit_model_args=True)
         if progress:
@@ -170,6 +225,16 @@ def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chai
     diag = Diagnostics("nuts", chains * per_chain, chains, warmup, r_hat, ess, div,
                        time.perf_counter() - t0, tuple(warnings))
     return flat, diag, names, n, source
+
+
+def dense_mass(mass: str, init: Mapping[str, Any], chains: int) -> bool:
+    """Whether NUTS adapts a dense mass matrix: asked for, or (``auto``) where the sampled
+    dimensions (the unconstrained sites' sizes, from a chain's starting point) number at
+    most ``DENSE_MASS_MAX``."""
+    if mass != "auto":
+        return mass == "dense"
+    size = sum(int(np.prod(np.shape(x)[1 if chains > 1 else 0:])) for x in init.values())
+    return size <= DENSE_MASS_MAX
 
 
 def _compiled_potential(joint: Any, evidence: Any, chains: int, key: Any,
@@ -217,7 +282,9 @@ def _compiled_potential(joint: Any, evidence: Any, chains: int, key: Any,
         return {n: biject_to(supports[n])(samples[n]) for n in wanted}
 
     # NumPyro reads a leading chain axis in the starting points only for several chains
-    init = jax.vmap(start)(jax.random.split(key, chains)) if chains > 1 else start(key)
+    # (one program: eagerly each site's draw is a few small programs to load)
+    init = jax.jit(jax.vmap(start))(jax.random.split(key, chains)) if chains > 1 else \
+        jax.jit(start)(key)
     return potential_of, init, constrain
 
 

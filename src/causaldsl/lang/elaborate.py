@@ -1208,13 +1208,14 @@ def _option_problem(opt: A.Option, model: CausalModel) -> str:
     return ""
 
 
-#: The options of a ``fit`` statement: each a whole number, but ``missing`` (a name).
+#: The options of a ``fit`` statement: each a whole number, but ``missing`` and ``mass``
+#: (names).
 FIT_COUNTS = {"draws": 1, "warmup": 0, "chains": 1, "steps": 1, "bootstrap": 1, "seed": 0}
 
 
 def _fit_option_problem(opt: A.Option) -> str:
     """Why a fit statement's option is wrong, or ''."""
-    known = [*FIT_COUNTS, "missing"]
+    known = [*FIT_COUNTS, "missing", "mass"]
     if opt.name not in known:
         return (f"unknown option {opt.name!r} of fit; the options are {', '.join(known)}"
                 f"{did_you_mean(opt.name, known)}")
@@ -1222,6 +1223,11 @@ def _fit_option_problem(opt: A.Option) -> str:
     if opt.name == "missing":
         if opt.kind != "name" or v not in ("error", "drop"):
             return "missing = error (the default) or missing = drop (complete rows only)"
+        return ""
+    if opt.name == "mass":
+        if opt.kind != "name" or v not in ("auto", "dense", "diagonal"):
+            return ("mass = auto (the default: dense for up to 50 sampled dimensions), "
+                    "mass = dense or mass = diagonal")
         return ""
     least = FIT_COUNTS[opt.name]
     if opt.kind != "number" or not (isinstance(v, float) and v.is_integer()
