@@ -14,9 +14,9 @@ where h is the population's indicator and h̃ its density ratio (the stratum's i
 ``e_x'(Z)`` for the effect on the treated). Nuisance fits and means are one traced function
 of the row weights ``w``: ones for the estimate; for a batch of bootstrap replicates, their
 multinomial counts side by side (n, B), each refitted from the full data's fit by one matrix
-product and a few chord steps (``Estimator.replicates``). The sandwich variance
-differentiates the stacked equations with ``jax.jacfwd``; it is the influence-function
-(robust, HC0) variance.
+product and a few chord steps (``Estimator.replicates``). The sandwich variance is the
+influence-function (robust, HC0) variance; its bread has the scores' blocks in closed form
+and the means' rows by reverse-mode differentiation (``Estimator._jacobian``).
 
 Censored rows (``Problem.observed``: the outcome missing, for the g-formula only) have no
 outcome-model score and a term in every mean: the model is fitted on the rows with an outcome,
