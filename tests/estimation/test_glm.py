@@ -21,32 +21,42 @@ def _design(n: int = 500, p: int = 4, seed: int = 0) -> tuple[np.ndarray, np.nda
     return x, y, w
 
 
-def test_gram_rows_give_the_weighted_gram_matrix():
+def test_row_products_give_the_weighted_gram_matrix():
+    """Weights times each row's products (a ≤ b) summed over the rows: the upper triangle of
+    ``Xᵀ diag(w) X`` (how a bootstrap chunk forms every replicate's Gram matrix at once)."""
     x, _, w = _design()
-    gram = glm.gram_rows(x)
-    assert gram is not None and gram.shape == (500, 10)
-    direct = (x.T * w) @ x
-    assert np.allclose(glm.weighted_gram(jnp.asarray(x), jnp.asarray(w), jnp.asarray(gram)),
-                       direct, rtol=1e-13, atol=1e-10)
-
-
-def test_gram_rows_are_skipped_above_the_budget(monkeypatch):
-    monkeypatch.setattr(glm, "GRAM_ENTRIES", 100)
-    assert glm.gram_rows(np.ones((500, 4))) is None
+    pairs = np.asarray(glm.gram_rows_of(jnp.asarray(x)))
+    assert pairs.shape == (500, 10)
+    a, b = np.triu_indices(4)
+    assert np.allclose(w @ pairs, ((x.T * w) @ x)[a, b], rtol=1e-13, atol=1e-10)
 
 
 @pytest.mark.parametrize("name", ["linear", "logistic"])
-def test_fits_with_and_without_row_products_and_from_any_start_agree(name):
+def test_fits_from_any_start_agree(name):
     x, y, w = _design()
     fam = glm.Family(name)
     xs, ys, ws = jnp.asarray(x), jnp.asarray(y), jnp.asarray(w)
     plain = np.asarray(fam.fit(xs, ys, ws))
-    fast = np.asarray(fam.fit(xs, ys, ws, None, jnp.asarray(glm.gram_rows(x))))
     warm = np.asarray(fam.fit(xs, ys, ws, plain + 0.05))
-    assert np.allclose(fast, plain, rtol=1e-12, atol=1e-12)
     assert np.allclose(warm, plain, rtol=1e-12, atol=1e-12)
     if name == "logistic":  # the maximum likelihood: the weighted score is zero
         assert np.abs(x.T @ (w * (y - 1 / (1 + np.exp(-x @ plain))))).max() < 1e-8
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_rank_from_the_qr_factor_is_numpys(seed):
+    """``check_design``'s rank (the QR's triangular factor, numpy's default tolerance on the
+    design's dimensions) equals ``numpy.linalg.matrix_rank`` of the design, full or with a
+    column that repeats another, one that sums two others, and one off by 1e-12 (rank
+    deficient at the tolerance); a tolerance taken on the factor's own size (12, not 10^4)
+    would call the last one independent."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(10_000, 6))
+    cases = [x, np.column_stack([x, x[:, 2]]), np.column_stack([x, x[:, 0] + x[:, 1]]),
+             np.column_stack([x, x[:, 3] + 1e-12 * rng.normal(size=10_000)])]
+    for d in cases:
+        assert glm._rank(d) == np.linalg.matrix_rank(d)
+    assert [glm._rank(d) for d in cases] == [6, 6, 6, 6]
 
 
 def test_bootstrap_stopped_at_convergence_equals_thirty_newton_steps(monkeypatch):

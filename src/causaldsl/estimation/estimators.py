@@ -35,7 +35,7 @@ import numpy as np
 
 from causaldsl.backends import jax64
 from causaldsl.estimation import glm
-from causaldsl.estimation.glm import Family, gram_rows
+from causaldsl.estimation.glm import Family
 
 METHODS = ("gformula", "ipw", "aipw")
 #: Entries of a bootstrap chunk's weights (n, chunk), roughly: 2**22 (32 MiB); a chunk holds
@@ -174,27 +174,26 @@ class Estimator:
         return sizes
 
     # -- the estimating equations --------------------------------------------------------------
-    def _jobs(self, w: Any) -> list[tuple[Family, Any, Any, Any, Any]]:
+    def _jobs(self, w: Any) -> list[tuple[Family, Any, Any, Any]]:
         """The nuisance fits to make, in the order of ``sizes``: (family, design, response,
-        weights, Gram rows), the outcome models' weights zero on censored rows. ``w``: the row
+        weights), the outcome models' weights zero on censored rows. ``w``: the row
         weights, (n,), or (n, B) for a batch of replicates."""
         a, p = self.arrays, self.p
         jobs = []
         if p.uses_outcome:
             obs = a["observed"]
             wo = w if obs is None else w * (obs if w.ndim == 1 else obs[:, None])
-            jobs += [(fam, a["design"], a["outcomes"][j], wo, a["design_gram"])
-                     for j, fam in enumerate(p.families)]
+            jobs += [(fam, a["design"], a["outcomes"][j], wo) for j, fam in enumerate(p.families)]
         if p.uses_propensity:
-            jobs.append((p.prop_family, a["prop_design"], a["treatment_fit"], w, a["prop_gram"]))
+            jobs.append((p.prop_family, a["prop_design"], a["treatment_fit"], w))
         return jobs
 
     def nuisances(self, w: Any, starts: Sequence[Any] | None = None) -> list[Any]:
         """The nuisance fits under row weights ``w``, in the order of ``sizes``. Newton's method
         (the logistic families) starts from ``starts`` where given."""
         at = list(starts) if starts is not None else [None] * len(self.sizes)
-        return [fam.fit(design, y, weights, start, gram)
-                for (fam, design, y, weights, gram), start in zip(self._jobs(w), at, strict=True)]
+        return [fam.fit(design, y, weights, start)
+                for (fam, design, y, weights), start in zip(self._jobs(w), at, strict=True)]
 
     def _split(self, betas: Sequence[Any]) -> tuple[list[Any], Any]:
         p = self.p
@@ -259,7 +258,7 @@ class Estimator:
         weights (n, B) times these, summed over the rows, is each replicate's first step of
         every fit (``replicates``)."""
         blocks = []
-        for (fam, design, y, weights, _), start in zip(self._jobs(jnp.ones(self.n)), starts,
+        for (fam, design, y, weights), start in zip(self._jobs(jnp.ones(self.n)), starts,
                                                    strict=True):
             blocks.append(fam.step_rows(design[lo:hi], y[lo:hi], start)
                           * weights[lo:hi, None])
@@ -281,7 +280,7 @@ class Estimator:
             sums = sum((self.step_rows(starts, lo, lo + ROW_BLOCK) @ w[lo:lo + ROW_BLOCK]).T
                        for lo in range(0, self.n, ROW_BLOCK))
         betas, converged, i = [], jnp.ones(w.shape[1], dtype=bool), 0
-        for (fam, design, y, weights, _), start in zip(self._jobs(w), starts, strict=True):
+        for (fam, design, y, weights), start in zip(self._jobs(w), starts, strict=True):
             c = fam.n_step_rows(design.shape[1])
             beta, ok = fam.refit_batch(design, y, weights, start, sums[:, i:i + c])
             betas.append(beta)
@@ -329,7 +328,7 @@ class Estimator:
         q = theta.shape[0]
         jac = jnp.zeros((q, q))
         i = 0
-        for (fam, design, _, weights, _), beta in zip(self._jobs(keep), betas, strict=True):
+        for (fam, design, _, weights), beta in zip(self._jobs(keep), betas, strict=True):
             s = beta.shape[0]
             jac = jac.at[i:i + s, i:i + s].set(-fam.information(design, weights, beta))
             i += s
@@ -493,12 +492,8 @@ def _device_arrays(p: Problem) -> dict[str, Any]:
         "at": [None if t.at is None else jnp.asarray(t.at, dtype=jnp.float64) for t in p.terms],
         "observed": None if p.observed is None else jnp.asarray(p.observed, dtype=jnp.float64),
     }
-    a["design_gram"] = a["prop_gram"] = None
     if p.design is not None:
         a["design"] = jnp.asarray(p.design)
-        if p.uses_outcome:
-            gram = gram_rows(p.design)
-            a["design_gram"] = None if gram is None else jnp.asarray(gram)
         a["design_at"] = [jnp.asarray(d) for d in p.design_at]
     if p.treatment is not None:
         a["treatment"] = jnp.asarray(p.treatment)
@@ -508,7 +503,4 @@ def _device_arrays(p: Problem) -> dict[str, Any]:
             else jnp.asarray(p.treatment)
     if p.prop_design is not None:
         a["prop_design"] = jnp.asarray(p.prop_design)
-        if p.uses_propensity and p.prop_family.name == "logistic":
-            gram = gram_rows(p.prop_design)
-            a["prop_gram"] = None if gram is None else jnp.asarray(gram)
     return a
