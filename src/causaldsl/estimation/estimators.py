@@ -46,8 +46,8 @@ CHUNK_ENTRIES = 2 ** 22
 #: ROW_BLOCK rows at a time, which costs a chunk a few percent more.
 ROWS_ENTRIES = 2 ** 25
 ROW_BLOCK = 2 ** 16
-#: Rows of a block of the sandwich's sums (``Estimator.sandwich``): its Jacobian holds a tangent
-#: per parameter for each of them (2**16 rows × 50 parameters: 26 MB an array).
+#: Rows of a block of the sandwich's sums (``Estimator.sandwich``): its per-row arrays (the
+#: stacked equations, and the means' reverse passes) span one block, not all the rows.
 SANDWICH_ROWS = 2 ** 16
 
 
