@@ -224,14 +224,20 @@ def test_column_names_of_parquet_and_feather_come_from_the_schema(tmp_path, monk
     frame.to_parquet(tmp_path / "f.parquet")
     frame.to_feather(tmp_path / "f.feather")
     frame.to_json(tmp_path / "f.json")
+    # a stored index is a column of the schema but not of the frame read
+    frame.set_index(pd.Index([10, 20], name="id")).to_parquet(tmp_path / "i.parquet")
+    frame.set_index(pd.Index([10, 20])).to_parquet(tmp_path / "j.parquet")
     (tmp_path / "bad.parquet").write_text("not parquet")
     reads = []
     real = D._read_file
     monkeypatch.setattr(D, "_read_file", lambda p: reads.append(p.name) or real(p))
     assert D.columns_of(tmp_path / "f.parquet") == ["A", "B b"]
     assert D.columns_of(tmp_path / "f.feather") == ["A", "B b"]
+    assert D.columns_of(tmp_path / "i.parquet") == ["A", "B b"]
+    assert D.columns_of(tmp_path / "j.parquet") == ["A", "B b"]
     assert reads == []
+    assert list(D.read_table(tmp_path / "i.parquet")[0].columns) == ["A", "B b"]
     assert D.columns_of(tmp_path / "f.json") == ["A", "B b"]  # no schema: read whole
-    assert reads == ["f.json"]
+    assert reads == ["i.parquet", "f.json"]  # the whole read asked for above, then the JSON
     with pytest.raises(D.DataError, match=r"bad\.parquet: cannot read it as \.parquet data"):
         D.columns_of(tmp_path / "bad.parquet")

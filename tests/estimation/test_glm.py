@@ -192,6 +192,7 @@ def test_programs_depend_on_shapes_not_on_the_data():
     make them differ (the comparison keeps the programs' debug names: JAX's cache key does)."""
     programs, alive = [], []  # both estimators alive, as in two processes: ids differ
     for seed in (1, 2):
+        estimators._PROGRAMS.clear()  # each traces its own, as in a new process
         rng = np.random.default_rng(seed)
         n = 300
         z = rng.normal(size=n)
@@ -340,7 +341,7 @@ def test_the_jacobian_in_closed_form_equals_forward_differentiation(method, mult
 
 
 def test_a_second_estimate_of_the_same_structure_traces_nothing(monkeypatch):
-    """Two estimates of one structure on different data (and different rows) share the
+    """Two estimates of one structure on different data of the same shapes share the
     compiled programs: the second traces none of them (JAX keys its cache on the function,
     and each estimator used to jit its own). Another method is another structure."""
     traced = []

@@ -76,6 +76,12 @@ def test_a_table_element_spans_its_brackets_either_way():
     # a mistake in a list: no NUMBER_ROW matches, and the rule says what it expected
     ("model m {\n  X : Bool ~ [0.5, x]\n}", 2, 20, "expected"),
     ("model m {\n  X : Bool ~ [0.5 0.5]\n}", 2, 19, "expected"),
+    # spaces the language refuses stay refused inside a list (regex's \s would take them)
+    ("model m {\n  X : Bool ~ [0.5,\u00a00.5]\n}", 2, 19, "unexpected character '\\xa0'"),
+    ("model m {\n  X : Bool ~ [0.5,\x0b0.5]\n}", 2, 19, "unexpected character '\\x0b'"),
+    # a list where none may stand is reported by its '[', not as the whole list
+    ("model m {\n  A : Bool ~ [0.5, 0.5]\n  B : Bool ~ table(A) { true [0.5,\n 0.5] }\n}",
+     3, 30, "unexpected '['; expected ':'"),
 ])
 def test_mistakes_in_a_list_are_located(tmp_path, capsys, text, line, col, message):
     err = located(tmp_path, capsys, text, line, col, message)

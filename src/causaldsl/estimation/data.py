@@ -182,7 +182,11 @@ def _schema_names(path: Path) -> list[str] | None:
         if path.suffix.lower() in PARQUET:
             import pyarrow.parquet as pq
 
-            return [str(c) for c in pq.read_schema(path).names]
+            schema = pq.read_schema(path)
+            # an index pandas stored is a column of the schema, but not of the read frame
+            stored = (schema.pandas_metadata or {}).get("index_columns", [])
+            index = {c for c in stored if isinstance(c, str)}
+            return [str(c) for c in schema.names if c not in index]
         with pa.memory_map(os.fspath(path)) as source:
             return [str(c) for c in pa.ipc.open_file(source).schema.names]
     except (ImportError, ValueError, OSError):

@@ -137,9 +137,9 @@ class Estimator:
         over, the arrays would be constants inside the program, which XLA compiles about twice
         as slowly at 10^5 rows. The jitted function is shared by every estimator of the same
         structure (``_structure``: a stand-in without data, ``_skeleton``, is traced), so that
-        a second estimate in a process, on any data of the same shapes, compiles nothing."""
+        a second estimate in a process, on other data of the same shapes, compiles nothing."""
         key = (_structure(self.p, self.sizes), name, static)
-        jitted = _PROGRAMS.get(key)
+        jitted = _PROGRAMS.pop(key, None)  # put back last: the least recently used goes first
         if jitted is None:
             stand_in = Estimator.__new__(Estimator)
             stand_in.p, stand_in.sizes, stand_in.arrays = _skeleton(self.p), self.sizes, {}
@@ -155,7 +155,7 @@ class Estimator:
             jitted = jax.jit(run)
             while len(_PROGRAMS) >= PROGRAMS_KEPT:
                 _PROGRAMS.pop(next(iter(_PROGRAMS)))
-            _PROGRAMS[key] = jitted
+        _PROGRAMS[key] = jitted
 
         def call(*args: Any) -> Any:
             return jitted(self.arrays, *args)
@@ -451,8 +451,9 @@ class Estimator:
         return int(a["outcomes"][0].shape[0]) if a["outcomes"] else int(a["treatment"].shape[0])
 
 
-#: Jitted programs shared by the estimators of one structure (``Estimator._jit``), the oldest
-#: dropped beyond PROGRAMS_KEPT; each holds a stand-in without data, not the data.
+#: Jitted programs shared by the estimators of one structure (``Estimator._jit``), the least
+#: recently used dropped beyond PROGRAMS_KEPT; each holds a stand-in without data, not the data
+#: (and JAX keeps a compiled program per shape it has seen).
 _PROGRAMS: dict[tuple[Any, ...], Callable[..., Any]] = {}
 PROGRAMS_KEPT = 64
 

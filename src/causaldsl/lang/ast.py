@@ -303,7 +303,7 @@ def _label(tok: Any) -> str | int | bool:
 
 _INT = re.compile(r"[+-]?\d+")
 #: a number in a NUMBER_ROW, with its sign (the grammar's NUMBER, ASCII digits only)
-_SIGNED = re.compile(r"(?:-\s*)?(?:[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?"
+_SIGNED = re.compile(r"(?:-[ \t\f\r\n]*)?(?:[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?"
                      r"|\.[0-9]+(?:[eE][-+]?[0-9]+)?)")
 
 
@@ -362,7 +362,7 @@ class _ToAst(Transformer_NonRecursive):
         for m in _SIGNED.finditer(text):
             written = m.group()
             if written[0] == "-":  # "- 0.5" is written -0.5, as the rule ``negative`` makes it
-                written = "-" + written[1:].lstrip()
+                written = "-" + written[1:].lstrip(" \t\f\r\n")
             at = line + text.count("\n", 0, m.start())
             value = float(written)
             if math.isinf(value):

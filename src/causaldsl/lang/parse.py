@@ -131,7 +131,10 @@ def syntax_diagnostic(e: Any, text: str, file: str, grammar: str = "causal.lark"
         line, col = len(lines), len(lines[-1]) + 1
         what = "unexpected end of file"
     elif token is not None:
-        what = f"unexpected {str(token)!r}"
+        # a list of numbers lexed as one token (NUMBER_ROW) where none may stand: say its '[',
+        # as when it was lexed number by number
+        what = "unexpected '['" if getattr(token, "type", None) == "NUMBER_ROW" \
+            else f"unexpected {str(token)!r}"
     else:
         ch = text[e.pos_in_stream] if getattr(e, "pos_in_stream", None) is not None and \
             e.pos_in_stream < len(text) else ""
