@@ -23,7 +23,6 @@ import causaldsl
 from causaldsl import DataError, QueryError
 from causaldsl.core.errors import FitError
 from causaldsl.estimation import chunks
-from causaldsl.estimation import data as D
 from causaldsl.model.graph import ADMG
 
 from .datasets import (
@@ -36,17 +35,19 @@ from .datasets import (
     hetero,
     poor_overlap,
 )
-from .test_moments import CATE, GK, ONE_MEAN, RTOL, _csv, _same, _with_k
+from .test_moments import (  # small_chunks: the autouse fixture, shared
+    CATE,
+    GK,
+    ONE_MEAN,
+    RTOL,
+    _csv,
+    _same,
+    _with_k,
+    small_chunks,  # noqa: F401
+)
 
 DECLARED = causaldsl.parse(declared_graph("YesNo", "0, 1")).models["g"]
 METHODS = ("ipw", "aipw")
-
-
-@pytest.fixture(autouse=True)
-def small_chunks(monkeypatch):
-    """Every CSV or Parquet file is read in chunks of 97 rows (many, the last one short)."""
-    monkeypatch.setattr(D, "CSV_CHUNK_ROWS", 97)
-    monkeypatch.setattr(chunks, "OUT_OF_CORE_BYTES", 0)
 
 
 def _whole(monkeypatch, target, query, data, **kw):  # type: ignore[no-untyped-def]

@@ -23,12 +23,11 @@ import pytest
 import causaldsl
 from causaldsl import DataError
 from causaldsl.core.errors import FitError
-from causaldsl.estimation import chunks
 from causaldsl.estimation import data as D
 from causaldsl.model.graph import ADMG
 
 from .datasets import G, declared_graph, multilevel
-from .test_moments import RTOL, _csv, _same
+from .test_moments import RTOL, _csv, _same, small_chunks  # noqa: F401 (autouse)
 from .test_weighting_chunks import _both, _messages, _same_overlap, _whole
 
 METHODS = ("ipw", "aipw")
@@ -37,13 +36,6 @@ METHODS = ("ipw", "aipw")
 QUERIES = (("E[Y | do(X = b)] - E[Y | do(X = a)]", "ab"),
            ("E[Y | do(X = c), W = b] - E[Y | do(X = a), W = b]", "ac"),
            ("E[Y[X = c] | X = b] - E[Y[X = a] | X = b]", "abc"))
-
-
-@pytest.fixture(autouse=True)
-def small_chunks(monkeypatch):
-    """Every CSV or Parquet file is read in chunks of 97 rows (many, the last one short)."""
-    monkeypatch.setattr(D, "CSV_CHUNK_ROWS", 97)
-    monkeypatch.setattr(chunks, "OUT_OF_CORE_BYTES", 0)
 
 
 def _read_in_chunks(part) -> None:  # type: ignore[no-untyped-def]

@@ -44,14 +44,15 @@ class NormalPosterior:
         return {p: x[:, i].copy() for i, p in enumerate(self.names)}
 
 
-def _reads(e: Any) -> set[str]:
+def reads(e: Any) -> set[str]:
+    """The names an expression reads."""
     return {n for n, _ in free_names(e)}
 
 
 def linear_form(e: Any, params: frozenset[str]) -> Linear:
     """``e`` as a linear form in ``params`` (NotLinear where it is not one: a product of two
     parameters, a parameter inside a function or a condition, a division by one)."""
-    if not _reads(e) & params:
+    if not reads(e) & params:
         return {None: [(1.0, ((e, 1),))]}
     if isinstance(e, Var):
         return {e.name: [(1.0, ())]}
@@ -64,11 +65,11 @@ def linear_form(e: Any, params: frozenset[str]) -> Linear:
             out.setdefault(k, []).extend(terms)
         return out
     if isinstance(e, Binary) and e.op == "*":
-        if not _reads(e.left) & params:
+        if not reads(e.left) & params:
             return _scaled(linear_form(e.right, params), 1.0, ((e.left, 1),))
-        if not _reads(e.right) & params:
+        if not reads(e.right) & params:
             return _scaled(linear_form(e.left, params), 1.0, ((e.right, 1),))
-    if isinstance(e, Binary) and e.op == "/" and not _reads(e.right) & params:
+    if isinstance(e, Binary) and e.op == "/" and not reads(e.right) & params:
         return _scaled(linear_form(e.left, params), 1.0, ((e.right, -1),))
     raise NotLinear
 
@@ -86,7 +87,7 @@ def not_conjugate(model: CausalModel, columns: tuple[str, ...]) -> list[str]:
     for p, prm in model.parameters.items():
         prior = prm.prior.expr
         if not (isinstance(prior, DistCall) and prior.name == "Normal"
-                and all(not _reads(a) for a in prior.args)):
+                and all(not reads(a) for a in prior.args)):
             out.append(f"the prior of {p} is {prm.prior.text}, not Normal(numbers)")
     for name, v in model.variables.items():
         mech = v.mechanism
@@ -98,7 +99,7 @@ def not_conjugate(model: CausalModel, columns: tuple[str, ...]) -> list[str]:
             continue
         if not isinstance(mech, ExprMechanism):
             continue
-        read = _reads(mech.expr) & params
+        read = reads(mech.expr) & params
         if not read:
             continue
         which = ", ".join(sorted(read))
@@ -111,14 +112,14 @@ def not_conjugate(model: CausalModel, columns: tuple[str, ...]) -> list[str]:
             out.append(f"{name} is not real-valued")
             continue
         loc, scale = call.args
-        if _reads(scale) & params:
-            out.append(f"the scale of {name}'s Normal reads {', '.join(sorted(_reads(scale) & params))}"
+        if reads(scale) & params:
+            out.append(f"the scale of {name}'s Normal reads {', '.join(sorted(reads(scale) & params))}"
                        "; the closed form needs a known scale")
         try:
             linear_form(loc, params)
         except NotLinear:
             out.append(f"the mean of {name} is not linear in {which}")
-        hid = sorted(x for x in (_reads(call) - params) | {name}
+        hid = sorted(x for x in (reads(call) - params) | {name}
                      if x in model.variables and x not in seen)
         if hid:
             out.append(f"{name}'s equation involves {', '.join(hid)}, not a column")
@@ -147,7 +148,7 @@ def normal_posterior(model: CausalModel, values: Mapping[str, Any], n: int
     env = environment(model, values)
     for name, v in model.variables.items():
         mech = v.mechanism
-        if not isinstance(mech, ExprMechanism) or not _reads(mech.expr) & params:
+        if not isinstance(mech, ExprMechanism) or not reads(mech.expr) & params:
             continue
         loc, scale = mech.expr.args
         form = linear_form(loc, params)

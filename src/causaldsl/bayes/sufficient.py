@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from causaldsl.bayes.gaussian import NotLinear, column, equation_design, linear_form
+from causaldsl.bayes.gaussian import NotLinear, column, equation_design, linear_form, reads
 from causaldsl.core.types import RealType
-from causaldsl.ir.expr import free_names
 from causaldsl.ir.mechanism import ExprMechanism, Table
 from causaldsl.model.causal_model import CausalModel
 from causaldsl.syntax.tree import DistCall
@@ -84,10 +83,6 @@ class Reduction:
         return stats["const"] - stats["rows"] * jnp.log(sigma) - q / (2 * sigma * sigma)
 
 
-def _reads(e: Any) -> set[str]:
-    return {n for n, _ in free_names(e)}
-
-
 def reductions(model: CausalModel, columns: tuple[str, ...]) -> tuple[Reduction, ...]:
     """The equations whose likelihood is read from sufficient statistics: ``~ Normal(mean,
     scale)`` of a real column, reading parameters, its mean linear in them, every variable
@@ -103,12 +98,12 @@ def reductions(model: CausalModel, columns: tuple[str, ...]) -> tuple[Reduction,
         call = mech.expr
         if not (isinstance(call, DistCall) and call.name == "Normal" and len(call.args) == 2):
             continue
-        reads = _reads(call)
-        if not reads & params or any(x in model.variables and x not in seen for x in reads):
+        names = reads(call)
+        if not names & params or any(x in model.variables and x not in seen for x in names):
             continue
         loc, scale = call.args
-        scale_params = bool(_reads(scale) & params)
-        if scale_params and any(x in model.variables for x in _reads(scale)):
+        scale_params = bool(reads(scale) & params)
+        if scale_params and any(x in model.variables for x in reads(scale)):
             continue  # a scale per row that reads parameters: no statistics of the rows
         try:
             form = linear_form(loc, params)
@@ -130,8 +125,8 @@ def constant_factors(model: CausalModel, columns: tuple[str, ...]) -> tuple[str,
         if name not in seen or name in model.unknown:
             continue
         if isinstance(mech, ExprMechanism) and mech.kind == "sample":
-            reads = _reads(mech.expr)
-            if reads & params or any(x in model.variables and x not in seen for x in reads):
+            names = reads(mech.expr)
+            if names & params or any(x in model.variables and x not in seen for x in names):
                 continue
         elif not isinstance(mech, Table) or any(p not in seen for p in v.parents):
             continue

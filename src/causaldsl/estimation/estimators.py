@@ -203,9 +203,7 @@ class Estimator:
 
     def propensities(self, gamma: Any) -> Any:
         """(n, levels)."""
-        fam, x = self.p.prop_family, self.arrays["prop_design"]
-        e = fam.mean(x, gamma)
-        return jnp.stack([1 - e, e], axis=1) if self.p.levels == 2 else e
+        return jnp.stack(self._levels(gamma), axis=1)
 
     def _levels(self, gamma: Any, batch: bool = False) -> list[Any]:
         """Each level's propensity, (n,), or (n, B) for coefficients (B, q): a list, not

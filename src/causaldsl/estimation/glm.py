@@ -118,13 +118,8 @@ class Family:
 
         def step(state: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
             i, beta, _ = state
-            grad = self.gradient(design, y, w, beta)
-            if self.name == "logistic":
-                mu = self.mean(design, beta)
-                info = weighted_gram(design, w * mu * (1 - mu))
-            else:
-                info = self.information(design, w, beta)
-            delta = jnp.linalg.solve(info, grad)
+            delta = jnp.linalg.solve(self.information(design, w, beta),
+                                     self.gradient(design, y, w, beta))
             beta = beta + delta
             return i + 1, beta, jnp.max(jnp.abs(delta) / jnp.maximum(1.0, jnp.abs(beta)))
 

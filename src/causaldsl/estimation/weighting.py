@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy.special import softmax
 
 from causaldsl.core.errors import DataError, FitError, QueryError
 from causaldsl.core.types import FiniteType, show_label
@@ -97,7 +98,7 @@ class Weighting:
             ee = np.stack([1 - e, e], axis=1)
         else:
             eta = z @ gamma.reshape(z.shape[1], self.k - 1)
-            ee = _softmax(np.concatenate([np.zeros((len(z), 1)), eta], axis=1))
+            ee = softmax(np.concatenate([np.zeros((len(z), 1)), eta], axis=1), axis=1)
         return ee, np.eye(self.k)[None, :, 1:] - ee[:, None, 1:]
 
     def information(self, z: np.ndarray, ee: np.ndarray) -> np.ndarray:
@@ -326,12 +327,6 @@ def weighting(data: Any, q: Question, sv: Survey, covariates: list[str], method:
         columns["outcome"] = list(plan.columns)
     return Result(Fit(means, theta, cov, None), columns, [f.name for f in w.fams], diag,
                   warnings, w.k)
-
-
-def _softmax(eta: np.ndarray) -> np.ndarray:
-    """Each row's softmax, as ``jax.nn.softmax`` computes it (its maximum subtracted)."""
-    u = np.exp(eta - eta.max(axis=1, keepdims=True))
-    return u / u.sum(axis=1, keepdims=True)
 
 
 def _outer(v: np.ndarray, dlog: np.ndarray, z: np.ndarray) -> np.ndarray:
