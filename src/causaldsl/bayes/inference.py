@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from causaldsl.backends import jax64
-from causaldsl.bayes.kernel import data_nuts
+from causaldsl.bayes.kernel import data_nuts, run_chains, starting_points
 from causaldsl.bayes.likelihood import log_likelihood, pattern_probabilities
 from causaldsl.bayes.patterns import Patterns
 from causaldsl.core.progress import announce
@@ -157,27 +157,18 @@ def nuts(model: CausalModel, patterns: Patterns, draws: int, warmup: int, chains
     one after another: on CPUs faster than vectorised chains, which step in lockstep; kept
     chain after chain), and the diagnostics of the run."""
     from numpyro.diagnostics import summary
-    from numpyro.infer import MCMC
 
     jax = jax64.jax()
     t0 = time.perf_counter()
     per_chain = -(-draws // chains)
     potential_of, to_tables, dims = _potential(model, patterns)
     key = jax.random.PRNGKey(seed)
-    # NumPyro reads a leading chain axis in the starting points only for several chains
-    lead = (chains,) if chains > 1 else ()
-    init = {v: jax.random.uniform(jax.random.fold_in(key, i), (*lead, *d), minval=-2,
-                                  maxval=2) for i, (v, d) in enumerate(dims.items())}
+    init = starting_points(key, dict(dims), chains)
     # the data are an argument of the compiled sampler: a data set with as many distinct rows
     # reuses it (in this process, and from JAX's persistent cache in the next)
     data = _data(patterns)
-    mcmc = MCMC(data_nuts(potential_of, data), num_warmup=warmup, num_samples=per_chain,
-                num_chains=chains, chain_method="sequential", progress_bar=progress,
-                jit_model_args=True)
-    if progress:  # NumPyro's bar appears once its loop is compiled
-        announce("compiling the sampler (NUTS)…")
-    mcmc.run(key, data, init_params=init)
-    raw = mcmc.get_samples(group_by_chain=True)
+    raw, diverging = sample_nuts(data_nuts(potential_of, data), data, init, key, warmup,
+                                 per_chain, chains, progress)
     tables = jax.jit(jax.vmap(jax.vmap(to_tables)))(raw)
     grouped = {k: np.asarray(v) for k, v in tables.items()}
     # Judged on what the data inform, the probabilities of the observed patterns: a table
@@ -189,11 +180,28 @@ def nuts(model: CausalModel, patterns: Patterns, draws: int, warmup: int, chains
     stats = summary({"patterns": np.asarray(probs)}, group_by_chain=True)["patterns"]
     r_hat = float(np.nanmax(stats["r_hat"])) if chains > 1 else None
     ess = float(np.nanmin(stats["n_eff"]))
-    div = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
+    div = int(np.asarray(diverging).sum())
     warnings = mcmc_warnings(r_hat, ess, chains, div, "a hidden variable with many states")
     flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in grouped.items()}
     return flat, Diagnostics("nuts", chains * per_chain, chains, warmup, r_hat, ess, div,
                              time.perf_counter() - t0, tuple(warnings))
+
+
+def sample_nuts(kernel: Any, data: Any, init: Any, key: Any, warmup: int, draws: int,
+                chains: int, progress: bool) -> tuple[dict[str, Any], Any]:
+    """The draws of ``chains`` chains of ``kernel`` (a ``data_nuts``), chain axis first, and
+    whether each kept transition diverged. With ``progress``, NumPyro's ``MCMC`` runs them
+    and shows its bar; otherwise each chain is one compiled program (``kernel.run_chains``):
+    the same draws, less to compile."""
+    if not progress:
+        return run_chains(kernel, data, init, key, warmup, draws, chains)
+    from numpyro.infer import MCMC
+
+    mcmc = MCMC(kernel, num_warmup=warmup, num_samples=draws, num_chains=chains,
+                chain_method="sequential", progress_bar=True, jit_model_args=True)
+    announce("compiling the sampler (NUTS)…")  # NumPyro's bar appears once its loop compiles
+    mcmc.run(key, data, init_params=init)
+    return mcmc.get_samples(group_by_chain=True), mcmc.get_extra_fields()["diverging"]
 
 
 def svi(model: CausalModel, patterns: Patterns, draws: int, steps: int, seed: int,

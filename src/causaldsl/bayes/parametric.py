@@ -14,7 +14,8 @@ import numpy as np
 
 from causaldsl.backends import jax64
 from causaldsl.bayes.inference import Diagnostics, mcmc_warnings, svi_warnings
-from causaldsl.bayes.kernel import data_nuts
+from causaldsl.bayes.inference import sample_nuts as _sample
+from causaldsl.bayes.kernel import data_nuts, starting_points
 from causaldsl.core.errors import FitError, QueryError
 from causaldsl.core.progress import announce
 from causaldsl.core.types import FiniteType, Real
@@ -202,24 +203,21 @@ def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chai
             announce("compiling the sampler (NUTS)…")
         mcmc.run(key, evidence)
         samples = mcmc.get_samples(group_by_chain=True)
+        diverging = mcmc.get_extra_fields()["diverging"]
     else:
         potential_of, init, constrain = fast
-        dense = dense_mass(mass, init, chains)
         # the data are an argument of the compiled sampler, not constants baked into it: a new
         # data set of the same shape reuses the compiled program (in this process, and from
         # JAX's persistent cache in the next)
-        mcmc = MCMC(data_nuts(potential_of, evidence, dense), num_warmup=warmup,
-                    num_samples=per_chain, num_chains=chains, chain_method="sequential",
-                    progress_bar=progress, jit_model_args=True)
-        if progress:
-            announce("compiling the sampler (NUTS)…")
-        mcmc.run(key, evidence, init_params=init)
-        samples = constrain(mcmc.get_samples(group_by_chain=True))
+        kernel = data_nuts(potential_of, evidence, dense_mass(mass, init, chains))
+        raw, diverging = _sample(kernel, evidence, init, key, warmup, per_chain, chains,
+                                 progress)
+        samples = constrain(raw)
     grouped = {p: np.asarray(samples[site(model, p)]) for p in priors}
     stats = summary(grouped, group_by_chain=True)
     r_hat = max(float(np.nanmax(s["r_hat"])) for s in stats.values()) if chains > 1 else None
     ess = min(float(np.nanmin(s["n_eff"])) for s in stats.values())
-    div = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
+    div = int(np.asarray(diverging).sum())
     warnings = mcmc_warnings(r_hat, ess, chains, div, "a parameter with a scale near zero")
     flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in grouped.items()}
     diag = Diagnostics("nuts", chains * per_chain, chains, warmup, r_hat, ess, div,
@@ -246,7 +244,7 @@ def _compiled_potential(joint: Any, evidence: Any, chains: int, key: Any,
     a fit). None where a latent site is discrete (NumPyro enumerates those in its own
     set-up)."""
     from numpyro import handlers
-    from numpyro.distributions.transforms import biject_to
+    from numpyro.distributions.transforms import IdentityTransform, biject_to
     from numpyro.infer.util import potential_energy
 
     jax = jax64.jax()
@@ -266,10 +264,6 @@ def _compiled_potential(joint: Any, evidence: Any, chains: int, key: Any,
         return None
     free = {n: biject_to(supports[n]).inverse_shape(s.shape) for n, s in shapes.items()}
 
-    def start(k: Any) -> dict[str, Any]:
-        return {n: jax.random.uniform(jax.random.fold_in(k, i), shape, minval=-2, maxval=2)
-                for i, (n, shape) in enumerate(free.items())}
-
     # jitted with the data as an argument: NumPyro takes its first gradient eagerly, which op
     # by op costs seconds; inside the sampler's own jit the call is inlined
     energy = jax.jit(lambda u, data: potential_energy(joint, (data,), {}, u))
@@ -277,14 +271,22 @@ def _compiled_potential(joint: Any, evidence: Any, chains: int, key: Any,
     def potential_of(data: Any) -> Any:
         return lambda u: energy(u, data)
 
-    @jax.jit
-    def constrain(samples: Any) -> Any:  # the parameters' and tables' sites, not the rows'
-        return {n: biject_to(supports[n])(samples[n]) for n in wanted}
+    moved = {n: biject_to(supports[n]) for n in wanted}
+    moved = {n: t for n, t in moved.items() if not isinstance(t, IdentityTransform)}
 
-    # NumPyro reads a leading chain axis in the starting points only for several chains
-    # (one program: eagerly each site's draw is a few small programs to load)
-    init = jax.jit(jax.vmap(start))(jax.random.split(key, chains)) if chains > 1 else \
-        jax.jit(start)(key)
+    @jax.jit
+    def constrained(samples: Any) -> Any:
+        return {n: t(samples[n]) for n, t in moved.items()}
+
+    def constrain(samples: Any) -> Any:  # the parameters' and tables' sites, not the rows'
+        # real sites (the identity) pass as they are: a compiled map of every site took a
+        # quarter of a second to compile on a process's first fit
+        out = {n: samples[n] for n in wanted}
+        if moved:
+            out.update(constrained({n: samples[n] for n in moved}))
+        return out
+
+    init = starting_points(key, free, chains)
     return potential_of, init, constrain
 
 
