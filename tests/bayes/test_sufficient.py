@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import norm
+from scipy.special import expit
+from scipy.stats import bernoulli, norm
 
 import causaldsl
 from causaldsl.bayes import parametric
 from causaldsl.bayes.gaussian import environment
-from causaldsl.bayes.sufficient import constant_factors, reductions
+from causaldsl.bayes.sufficient import Logistic, constant_factors, reductions
 from causaldsl.core.errors import FitError
 
 MODEL = """
@@ -49,7 +50,8 @@ def test_which_equations_are_reduced_and_which_factors_dropped():
     model = causaldsl.parse(MODEL).models["m"]
     cols = ("W", "X", "Y", "V", "U")
     found = {r.name: r for r in reductions(model, cols)}
-    assert set(found) == {"Y", "V", "U"}  # X is logistic: its rows are read one by one
+    assert set(found) == {"X", "Y", "V", "U"}
+    assert isinstance(found["X"], Logistic) and found["X"].params == ("a",)
     assert found["Y"].params == ("b0", "b1", "b2") and found["Y"].scale_reads_params
     assert found["V"].params == ("b1", "b2") and not found["V"].scale_reads_params
     assert found["U"].params == () and found["U"].scale_reads_params
@@ -57,6 +59,12 @@ def test_which_equations_are_reduced_and_which_factors_dropped():
     # without W's column nothing that reads W is reduced, and W is no factor at all
     assert {r.name for r in reductions(model, ("X", "Y", "V", "U"))} == {"U"}
     assert constant_factors(model, ("X", "Y", "V", "U")) == ()
+    # a logit not linear in the parameters, a probability not through sigmoid, a logit that
+    # reads no parameter (a constant factor, not a reduction)
+    for eq in ("Bernoulli(sigmoid(a * a * W))", "Bernoulli(sigmoid(exp(a) * W))",
+               "Bernoulli(0.5 + 0 * a * W)", "Bernoulli(sigmoid(W))"):
+        other = causaldsl.parse(MODEL.replace("Bernoulli(sigmoid(a * W))", eq)).models["m"]
+        assert "X" not in {r.name for r in reductions(other, cols)}, eq
     # a mean not linear in the parameters, a scale per row that reads one, another family
     for eq in ("Normal(b0 * b1 + X, 1)", "Normal(exp(b0) + X, 1)", "Normal(b0, s * (1 + X))",
                "StudentT(3, b0 + b1 * X, s)"):
@@ -68,7 +76,8 @@ def test_which_equations_are_reduced_and_which_factors_dropped():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_statistics_give_the_sum_of_the_rows_log_densities(seed: int):
     """At random parameter values each reduced equation's log-likelihood equals the sum of
-    scipy's Normal log densities of its rows, the means and scales written out by hand."""
+    scipy's log densities of its rows (Normal; Bernoulli of the logistic function), the means,
+    scales and logits written out by hand."""
     from causaldsl.backends import jax64
 
     jax64.jax()  # float64, as in a fit
@@ -83,7 +92,9 @@ def test_the_statistics_give_the_sum_of_the_rows_log_densities(seed: int):
     b0, b1, b2, s = theta["b0"], theta["b1"], theta["b2"], theta["s"]
     want = {"Y": norm.logpdf(df["Y"], b0 + b1 * x + b2 * w / 2, s).sum(),
             "V": norm.logpdf(df["V"], w + b1 * x - b2, 0.5 + x).sum(),
-            "U": norm.logpdf(df["U"], 0, 2 * s).sum()}
+            "U": norm.logpdf(df["U"], 0, 2 * s).sum(),
+            "X": bernoulli.logpmf(x, expit(theta["a"] * w)).sum()}
+    assert {r.name for r in reductions(model, names)} == set(want)
     for r in reductions(model, names):
         stats = r.statistics(env, np.asarray(values[r.name]), n)
         assert stats is not None
@@ -99,7 +110,7 @@ def test_a_known_scale_that_is_not_positive_leaves_the_rows_as_they_are():
     (v,) = [r for r in reductions(model, names) if r.name == "V"]
     assert v.statistics(environment(model, values), np.asarray(values["V"]), n) is None
     _, evidence, *_ = parametric._joint(model, df, "error", reduce=True)
-    assert set(evidence[parametric.SUFFICIENT]) == {"Y", "U"}
+    assert set(evidence[parametric.SUFFICIENT]) == {"X", "Y", "U"}
 
 
 def test_the_reduced_potential_differs_by_a_constant():
@@ -225,3 +236,31 @@ def test_the_statement_and_the_command_line_pass_the_mass_on(tmp_path: Path,
         assert main(["check", str(src)]) != 0
     assert f"{src}:{MODEL.count(chr(10)) + 1}:" in err.getvalue()
     assert "mass = auto (the default" in err.getvalue()
+
+
+def test_the_logistic_reads_an_offset_and_stays_finite_far_out():
+    """A logit with a part that reads no parameter (1.5 - W) and two coefficients, at logits
+    up to ±10^3: the log-likelihood equals NumPy's Σ y η - logaddexp(0, η), and its gradient
+    the hand-written Σ (y - sigmoid(η)) ∂η; a softplus without its max (overflow to inf), an
+    offset dropped or the outcome's values swapped would all show."""
+    from causaldsl.backends import jax64
+
+    jax = jax64.jax()
+    text = MODEL.replace("Bernoulli(sigmoid(a * W))", "Bernoulli(sigmoid(1.5 - W + a * W + b2 * U))")
+    model = causaldsl.parse(text).models["m"]
+    df = rows(n=30, seed=4)
+    names, values, n, _ = parametric.observed_data(model, df, "error")
+    (r,) = [r for r in reductions(model, names) if r.name == "X"]
+    assert isinstance(r, Logistic) and r.params == ("b2", "a")
+    stats = r.statistics(environment(model, values), np.asarray(values["X"]), n)
+    assert stats is not None
+    w, u, x = (df[c].to_numpy(dtype=float) for c in ("W", "U", "X"))
+    for a, b2 in ((0.3, -0.2), (400.0, 0.0), (-300.0, 90.0)):
+        eta = 1.5 - w + a * w + b2 * u
+        want = float(np.sum(x * eta - np.logaddexp(0.0, eta)))
+        got = float(r.log_likelihood({"a": a, "b2": b2}, stats))
+        assert np.isfinite(got) and abs(got - want) < 1e-9 * max(1.0, abs(want)), (a, b2)
+        grad = jax.grad(lambda t: r.log_likelihood(t, stats))({"a": a, "b2": b2})
+        resid = x - expit(eta)
+        assert abs(float(grad["a"]) - resid @ w) < 1e-9 * max(1.0, abs(resid @ w))
+        assert abs(float(grad["b2"]) - resid @ u) < 1e-9 * max(1.0, abs(resid @ u))

@@ -1,10 +1,11 @@
-"""The parts of a model's likelihood that NUTS need not evaluate row by row (docs/bayes.md,
-"How NUTS is run"): a ``~ Normal(mean, scale)`` equation whose mean is linear in the
-parameters, over columns, is read from sufficient statistics (each gradient then costs
-O(k²) for k coefficients instead of O(n k)); an observed ``~`` whose density reads no
-parameter and no hidden variable is a constant factor, left out. Both leave the posterior as
-it is: the first is the same function of the parameters, the second changes the potential by
-a constant."""
+"""The parts of a model's likelihood that NUTS need not evaluate expression by expression
+(docs/bayes.md, "How NUTS is run"): a ``~ Normal(mean, scale)`` equation whose mean is linear
+in the parameters, over columns, is read from sufficient statistics (each gradient then costs
+O(k²) for k coefficients instead of O(n k)); a ``~ Bernoulli(sigmoid(logit))`` equation whose
+logit is linear in them is read through the logit's design (one product a gradient); an
+observed ``~`` whose density reads no parameter and no hidden variable is a constant factor,
+left out. None changes the posterior: the first two are the same functions of the parameters,
+the third changes the potential by a constant."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from causaldsl.bayes.gaussian import NotLinear, column, equation_design, linear_form, reads
-from causaldsl.core.types import RealType
+from causaldsl.core.types import FiniteType, RealType
 from causaldsl.ir.mechanism import ExprMechanism, Table
 from causaldsl.model.causal_model import CausalModel
-from causaldsl.syntax.tree import DistCall
+from causaldsl.syntax.tree import Call, DistCall
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -83,17 +84,62 @@ class Reduction:
         return stats["const"] - stats["rows"] * jnp.log(sigma) - q / (2 * sigma * sigma)
 
 
-def reductions(model: CausalModel, columns: tuple[str, ...]) -> tuple[Reduction, ...]:
-    """The equations whose likelihood is read from sufficient statistics: ``~ Normal(mean,
-    scale)`` of a real column, reading parameters, its mean linear in them, every variable
-    it reads a column, and its scale reading parameters or variables but not both."""
+@dataclass(frozen=True)
+class Logistic:
+    """``name ~ Bernoulli(sigmoid(logit))`` with ``logit`` linear in ``params``: its
+    log-likelihood over the rows, Σ y η − softplus(η) with η = offset + D β, from the logit's
+    offset and design D computed once (the expression, column by column and through NumPyro's
+    Bernoulli, cost NUTS four times as much a gradient: bench/RESULTS-bayes.md)."""
+
+    name: str
+    params: tuple[str, ...]
+    logit: Any
+
+    def statistics(self, env: Mapping[str, Any], y: np.ndarray, n: int
+                   ) -> dict[str, np.ndarray] | None:
+        """The offset, the design (a row a parameter) and the outcomes (0 or 1, the second
+        value of the type being 1); None where the offset or design is not finite in every
+        row (then the rows are read by the expression, as without this)."""
+        offset, design = equation_design(linear_form(self.logit, frozenset(self.params)),
+                                         self.params, env, n)
+        out = {"offset": offset, "design": np.ascontiguousarray(design.T),
+               "y": np.asarray(y, dtype=np.float64)}
+        if not all(np.all(np.isfinite(v)) for v in out.values()):
+            return None
+        return out
+
+    def log_likelihood(self, theta: Mapping[str, Any], stats: Mapping[str, Any]) -> Any:
+        """The equation's log-likelihood over every row, at the parameter values ``theta``."""
+        import jax.numpy as jnp
+
+        beta = jnp.stack([jnp.asarray(theta[p], dtype=float) for p in self.params])
+        eta = stats["offset"] + beta @ stats["design"]
+        # softplus(η) written out (stable for any η): jax.nn.softplus, a logaddexp with its
+        # infinities handled, costs several times as much a gradient
+        softplus = jnp.maximum(eta, 0.0) + jnp.log1p(jnp.exp(-jnp.abs(eta)))
+        return stats["y"] @ eta - jnp.sum(softplus)
+
+
+def reductions(model: CausalModel, columns: tuple[str, ...]
+               ) -> tuple[Reduction | Logistic, ...]:
+    """The equations whose likelihood is read from sufficient statistics or a design: ``~
+    Normal(mean, scale)`` of a real column, reading parameters, its mean linear in them, every
+    variable it reads a column, and its scale reading parameters or variables but not both;
+    ``~ Bernoulli(sigmoid(logit))`` of a column of two values, its logit linear in the
+    parameters it reads and every variable it reads a column."""
     params = frozenset(model.parameters)
     seen = set(columns)
-    out = []
+    out: list[Reduction | Logistic] = []
     for name, v in model.variables.items():
         mech = v.mechanism
-        if (name not in seen or not isinstance(v.type, RealType)
-                or not isinstance(mech, ExprMechanism) or mech.kind != "sample"):
+        if name not in seen or not isinstance(mech, ExprMechanism) or mech.kind != "sample":
+            continue
+        if isinstance(v.type, FiniteType):
+            found = _logistic(name, v.type, mech.expr, model, seen)
+            if found is not None:
+                out.append(found)
+            continue
+        if not isinstance(v.type, RealType):
             continue
         call = mech.expr
         if not (isinstance(call, DistCall) and call.name == "Normal" and len(call.args) == 2):
@@ -112,6 +158,27 @@ def reductions(model: CausalModel, columns: tuple[str, ...]) -> tuple[Reduction,
         coefs = tuple(p for p in model.parameters if p in form)
         out.append(Reduction(name, coefs, loc, scale, scale_params))
     return tuple(out)
+
+
+def _logistic(name: str, t: FiniteType, call: Any, model: CausalModel, seen: set[str]
+              ) -> Logistic | None:
+    """``call`` as a :class:`Logistic` of ``name``, or None where it is not one."""
+    if not (isinstance(call, DistCall) and call.name == "Bernoulli" and len(call.args) == 1
+            and t.size == 2):
+        return None
+    (arg,) = call.args
+    if not (isinstance(arg, Call) and arg.func == "sigmoid" and len(arg.args) == 1):
+        return None
+    logit = arg.args[0]
+    params = frozenset(model.parameters)
+    names = reads(logit)
+    if not names & params or any(x in model.variables and x not in seen for x in names):
+        return None
+    try:
+        form = linear_form(logit, params)
+    except NotLinear:
+        return None
+    return Logistic(name, tuple(p for p in model.parameters if p in form), logit)
 
 
 def constant_factors(model: CausalModel, columns: tuple[str, ...]) -> tuple[str, ...]:
