@@ -364,6 +364,6 @@ def test_a_new_data_set_of_the_same_shape_loads_the_compiled_sampler(tmp_path):
         return json.loads(done.stdout.splitlines()[-1])
 
     first, second = fit(1), fit(2)
-    assert any("fori_collect" in n for n in second["compiled"])  # the sampler, loaded …
+    assert any("nuts_chain" in n for n in second["compiled"])  # the sampler, loaded …
     assert second["hits"] == len(second["compiled"]), second     # … like every program
     assert first["b1"] != second["b1"]

@@ -55,7 +55,7 @@ def run_chains(kernel: Any, data: Any, init: Any, key: Any, warmup: int, draws: 
     import jax
     import numpy as np
 
-    def chain(k: Any, params: Any, data: Any) -> Any:
+    def nuts_chain(k: Any, params: Any, data: Any) -> Any:
         state = kernel.init(k, warmup, params, model_args=(data,), model_kwargs={})
 
         def step(s: Any, _: Any) -> Any:
@@ -66,7 +66,7 @@ def run_chains(kernel: Any, data: Any, init: Any, key: Any, warmup: int, draws: 
         return jax.tree.map(lambda a: a[warmup:], z), diverging[warmup:]
 
     options = CPU_OPTIONS if jax.default_backend() == "cpu" else None
-    run = jax.jit(chain, compiler_options=options)
+    run = jax.jit(nuts_chain, compiler_options=options)
     if chains == 1:
         z, diverging = run(key, init, data)
         return jax.tree.map(lambda a: np.asarray(a)[None], z), np.asarray(diverging)[None]
