@@ -58,12 +58,19 @@ def run_chains(kernel: Any, data: Any, init: Any, key: Any, warmup: int, draws: 
     def nuts_chain(k: Any, params: Any, data: Any) -> Any:
         state = kernel.init(k, warmup, params, model_args=(data,), model_kwargs={})
 
-        def step(s: Any, _: Any) -> Any:
-            s = kernel.sample(s, (data,), {})
-            return s, (s.z, s.diverging)
+        kept = (jax.tree.map(lambda a: jax.numpy.zeros((draws, *a.shape), a.dtype), state.z),
+                jax.numpy.zeros(draws, bool))
 
-        _, (z, diverging) = jax.lax.scan(step, state, None, length=warmup + draws)
-        return jax.tree.map(lambda a: a[warmup:], z), diverging[warmup:]
+        def step(i: Any, carry: Any) -> Any:
+            # warm-up's transitions are written to the first slot, which the first kept one
+            # overwrites: one buffer of the kept draws, and one copy of the step in the program
+            s, (z, diverging) = carry
+            s = kernel.sample(s, (data,), {})
+            at = jax.numpy.maximum(i - warmup, 0)
+            z = jax.tree.map(lambda buf, x: buf.at[at].set(x), z, s.z)
+            return s, (z, diverging.at[at].set(s.diverging))
+
+        return jax.lax.fori_loop(0, warmup + draws, step, (state, kept))[1]
 
     options = CPU_OPTIONS if jax.default_backend() == "cpu" else None
     run = jax.jit(nuts_chain, compiler_options=options)
