@@ -60,17 +60,19 @@ def main() -> None:
         return out.T.copy()
 
     w = jnp.asarray(counts())
-    rows = est._jit(est.step_rows)(starts)
+    held = est._jit("held", lambda e: e.held)(starts)
+    rows, xt = held["rows"], held["designs"][-1]
     gam = jnp.tile(starts[-1], (B, 1)) + 1e-4
     betas = [jnp.tile(starts[0], (B, 1)), gam]
+    linear = (rows @ w).T[:, est.n_step_rows() - est._mean_layout()[1]:]  # the means' sums
     pieces = {
-        "every model's first step: one product of the rows' Newton terms and the weights":
+        "every model's first step and the means' linear sums: one product of the rows' terms and the weights":
             (jax.jit(lambda r, wi: (r @ wi).T), (rows, w)),
         "one chord step's gradient (the propensity; 4 per replicate at 10^5 rows)":
-            (jax.jit(lambda wi, g: prop.gradient_batch(x, treat, wi, g)), (w, gam)),
+            (jax.jit(lambda wi, g: prop.gradient_batch(x, treat, wi, g, xt)), (w, gam)),
         "the means (outcome predictions, propensities, weighted sums)":
-            (est._jit(lambda wi, b: est._means(wi, b, batch=True)), (w, betas)),
-        "the whole chunk (Estimator.replicates)": (est._jit(est.replicates), (w, rows, starts)),
+            (est._jit("profile_means", lambda e: e._means_batch), (w, betas, linear, held["fixed"])),
+        "the whole chunk (Estimator.replicates)": (est._jit("replicates", lambda e: e.replicates), (w, held, starts)),
         "resampling counts on the host (overlapped with the chunk before)":
             (counts, ()),
     }

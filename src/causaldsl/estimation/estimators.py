@@ -205,40 +205,35 @@ class Estimator:
         """(n, levels)."""
         return jnp.stack(self._levels(gamma), axis=1)
 
-    def _levels(self, gamma: Any, batch: bool = False) -> list[Any]:
-        """Each level's propensity, (n,), or (n, B) for coefficients (B, q): a list, not
-        stacked, since copying a batch's (n, B) arrays into one costs XLA a pass."""
+    def _levels(self, gamma: Any) -> list[Any]:
+        """Each level's propensity, (n,)."""
         fam, x = self.p.prop_family, self.arrays["prop_design"]
-        e = fam.mean_batch(x, gamma) if batch else fam.mean(x, gamma)
+        e = fam.mean(x, gamma)
         if self.p.levels == 2:
             return [1 - e, e]
         return [e[:, level] for level in range(self.p.levels)]
 
-    def parts(self, betas: Sequence[Any], batch: bool = False) -> list[tuple[Any, Any]]:
-        """Each term's per-row (num, den): (n,), or (n, B) for coefficients (B, q) (``batch``)."""
+    def parts(self, betas: Sequence[Any]) -> list[tuple[Any, Any]]:
+        """Each term's per-row (num, den), (n,)."""
         a, p = self.arrays, self.p
         outs, gamma = self._split(betas)
-        e = self._levels(gamma, batch) if gamma is not None else None
-
-        def col(v: Any) -> Any:  # a per-row array against a batch's (n, B)
-            return v[:, None] if batch else v
-
+        e = self._levels(gamma) if gamma is not None else None
         res = []
         for k, t in enumerate(p.terms):
-            h = ht = col(a["where"][k])
+            h = ht = a["where"][k]
             if t.treated is not None:
-                h = h * col((a["treatment"] == t.treated).astype(jnp.float64))
+                h = self._population(k)
                 ht = ht * e[t.treated] if e is not None else h
-            f = col(a["outcomes"][t.outcome])
+            f = a["outcomes"][t.outcome]
             if p.uses_outcome:
                 rows = a["at"][k][None, :] if t.at is not None else a["design_at"][t.level]
                 fam, beta = p.families[t.outcome], outs[t.outcome]
-                m = fam.mean_batch(rows, beta) if batch else fam.mean(rows, beta)
+                m = fam.mean(rows, beta)
             if p.method == "gformula":
                 res.append((h * m, h))
                 continue
             assert e is not None
-            ipw = col((a["treatment"] == t.level).astype(jnp.float64)) * ht / e[t.level]
+            ipw = (a["treatment"] == t.level).astype(jnp.float64) * ht / e[t.level]
             if p.method == "ipw":
                 res.append((ipw * f, ipw))
             else:
@@ -251,44 +246,213 @@ class Estimator:
         return self._means(w, betas), betas
 
     def step_rows(self, starts: Sequence[Any], lo: int = 0, hi: int | None = None) -> Any:
-        """Every nuisance fit's ``Family.step_rows`` at ``starts`` side by side, transposed
-        (columns, rows), for the rows ``lo:hi`` (all by default): a batch of replicates'
-        weights (n, B) times these, summed over the rows, is each replicate's first step of
-        every fit (``replicates``)."""
+        """Every nuisance fit's ``Family.step_rows`` at ``starts`` side by side, then the
+        ``mean_columns``, transposed (columns, rows), for the rows ``lo:hi`` (all by default):
+        a batch of replicates' weights (n, B) times these, summed over the rows, is each
+        replicate's first step of every fit and the linear parts of its means
+        (``replicates``)."""
         blocks = []
         for (fam, design, y, weights), start in zip(self._jobs(jnp.ones(self.n)), starts,
                                                    strict=True):
             blocks.append(fam.step_rows(design[lo:hi], y[lo:hi], start)
                           * weights[lo:hi, None])
+        blocks.append(self.mean_columns()[lo:hi])
         return jnp.concatenate(blocks, axis=1).T  # (columns, rows): a faster product in XLA
 
     def n_step_rows(self) -> int:
         """The number of ``step_rows`` columns."""
         return sum(fam.n_step_rows(design.shape[1])
-                   for fam, design, *_ in self._jobs(jnp.ones(self.n)))
+                   for fam, design, *_ in self._jobs(jnp.ones(self.n))) + self._mean_layout()[1]
 
-    def replicates(self, w: Any, rows: Any, starts: Sequence[Any]) -> tuple[Any, Any]:
+    def _population(self, k: int) -> Any:
+        """Term ``k``'s population indicator h, (n,): its stratum, and for the effect on the
+        treated, the rows with the treated level."""
+        a, t = self.arrays, self.p.terms[k]
+        h = a["where"][k]
+        if t.treated is not None:
+            h = h * (a["treatment"] == t.treated).astype(jnp.float64)
+        return h
+
+    def _linear_outcome(self, k: int) -> bool:
+        """Whether term ``k``'s outcome part is linear in the rows' weights: a linear outcome
+        model's mean over the rows (not at a point), ``Σ w h m = (Σ w h x)·β``."""
+        p, t = self.p, self.p.terms[k]
+        return p.uses_outcome and p.families[t.outcome].name == "linear" and t.at is None
+
+    def _mean_layout(self) -> tuple[list[tuple[int | None, int | None]], int]:
+        """Where each term's sums are among ``mean_columns``: (h's column or None, the first of
+        h x's columns or None), and the number of columns."""
+        p, layout, c = self.p, [], 0
+        for k in range(len(p.terms)):
+            den = out = None
+            if p.uses_outcome:
+                den, c = c, c + 1
+                if self._linear_outcome(k):
+                    assert p.design is not None
+                    out, c = c, c + p.design.shape[1]
+            layout.append((den, out))
+        return layout, c
+
+    def mean_columns(self) -> Any:
+        """Per-row columns (n, c) whose sums under a batch's weights are the means' parts
+        linear in the weights (``_means_batch``), as ``_mean_layout`` places them: each term's
+        population indicator h (the g-formula's and AIPW's denominator) and, for a linear
+        outcome model, h times the design at the term's level."""
+        a, cols = self.arrays, [jnp.zeros((self.n, 0))]
+        for k, (den, out) in enumerate(self._mean_layout()[0]):
+            h = self._population(k)
+            if den is not None:
+                cols.append(h[:, None])
+            if out is not None:
+                cols.append(h[:, None] * a["design_at"][self.p.terms[k].level])
+        return jnp.concatenate(cols, axis=1)
+
+    def held(self, starts: Sequence[Any]) -> dict[str, Any]:
+        """What every bootstrap chunk reads, made once (``replicates``): ``step_rows(starts)``,
+        the ``factor_columns``, and each fit's design transposed (columns, rows), the layout in
+        which XLA's products over the rows run fastest (2-3× a transposed view's)."""
+        return {"rows": self.step_rows(starts), "fixed": self.factor_columns(),
+                "designs": [design.T.copy() for _, design, *_ in self._jobs(jnp.ones(self.n))]}
+
+    def replicates(self, w: Any, held: dict[str, Any] | None,
+                   starts: Sequence[Any]) -> tuple[Any, Any]:
         """A batch of bootstrap replicates: their means (B, T) under row weights ``w`` (n, B),
         refitted from ``starts`` by ``Family.refit_batch`` from one matrix product with
-        ``rows`` (``step_rows(starts)``), and whether every refit converged, (B,). ``rows``
-        None: made here, ROW_BLOCK rows at a time, so that they need not be held whole."""
-        if rows is not None:
-            sums = (rows @ w).T  # (B, columns)
+        ``held["rows"]`` (``held(starts)``), and whether every refit converged, (B,).
+        ``held`` None: made here, the rows ROW_BLOCK at a time, so that they need not be held
+        whole."""
+        if held is not None:
+            sums = (held["rows"] @ w).T  # (B, columns)
+            fixed, designs = held["fixed"], held["designs"]
         else:
             sums = sum((self.step_rows(starts, lo, lo + ROW_BLOCK) @ w[lo:lo + ROW_BLOCK]).T
                        for lo in range(0, self.n, ROW_BLOCK))
+            fixed = self.factor_columns()
+            designs = [design.T for _, design, *_ in self._jobs(w)]
         betas, converged, i = [], jnp.ones(w.shape[1], dtype=bool), 0
-        for (fam, design, y, weights), start in zip(self._jobs(w), starts, strict=True):
+        for (fam, design, y, weights), start, dt in zip(self._jobs(w), starts, designs,
+                                                        strict=True):
             c = fam.n_step_rows(design.shape[1])
-            beta, ok = fam.refit_batch(design, y, weights, start, sums[:, i:i + c])
+            beta, ok = fam.refit_batch(design, y, weights, start, sums[:, i:i + c],
+                                       design_t=dt)
             betas.append(beta)
             converged, i = converged & ok, i + c
-        return self._means(w, betas, batch=True), converged
+        return self._means_batch(w, betas, sums[:, i:], fixed), converged
 
-    def _means(self, w: Any, betas: Sequence[Any], batch: bool = False) -> Any:
-        """The terms' means, (T,), or (B, T) for a batch."""
-        return jnp.stack([(w * num).sum(axis=0) / (w * den).sum(axis=0)
-                          for num, den in self.parts(betas, batch)], axis=-1)
+    def _factor_layout(self) -> tuple[list[Any], list[tuple[Any, int, int] | None]]:
+        """The propensity factors the terms use (``_factor_key``), in order, and where each
+        term's columns are among its factor's ``factor_columns``: (key, first, count)."""
+        p, keys, count = self.p, [], {}
+        layout: list[tuple[Any, int, int] | None] = []
+        for k, t in enumerate(p.terms):
+            if not p.uses_propensity:
+                layout.append(None)
+                continue
+            key = self._factor_key(t)
+            if key not in count:
+                keys.append(key)
+                count[key] = 0
+            assert p.design is not None or not self._linear_outcome(k)
+            c = 1 + (p.method == "ipw") + (p.design.shape[1] if self._linear_outcome(k) else 0)
+            layout.append((key, count[key], c))
+            count[key] += c
+        return keys, layout
+
+    def factor_columns(self) -> list[Any]:
+        """For each propensity factor (``_factor_layout``'s keys), the fixed columns (c, n)
+        that the weights times that factor multiply in ``_means_batch``: for each term using
+        it, with ``a h`` the rows at its level in its stratum, ``a h f``, then ``a h`` (IPW's
+        denominator) or, for a linear outcome model, ``a h x`` (x its design at the level)."""
+        a, p = self.arrays, self.p
+        keys, layout = self._factor_layout()
+        blocks: dict[Any, list[Any]] = {key: [] for key in keys}
+        for k, t in enumerate(p.terms):
+            if layout[k] is None:
+                continue
+            c = (a["treatment"] == t.level).astype(jnp.float64) * a["where"][k]
+            cols = [(c * a["outcomes"][t.outcome])[None, :]]
+            if p.method == "ipw":
+                cols.append(c[None, :])
+            if self._linear_outcome(k):
+                cols.append(c[None, :] * a["design_at"][t.level].T)
+            blocks[layout[k][0]].extend(cols)
+        return [jnp.concatenate(blocks[key], axis=0) for key in keys]
+
+    def _means_batch(self, w: Any, betas: Sequence[Any], linear: Any,
+                     fixed: Sequence[Any]) -> Any:
+        """A batch's means (B, T) under weights ``w`` (n, B) and coefficients (B, q), with
+        ``linear`` (B, c) the sums of ``mean_columns`` under ``w`` and ``fixed`` the
+        ``factor_columns``. The same means as ``_means`` (``parts``) with the fewest passes
+        over (n, B) arrays: the parts linear in the weights come from ``linear``; the weighted
+        terms ``a (f - m) h̃ / e_x`` are the weights times the propensity's factor
+        (``_factors``, (n, B)) times fixed columns, one matrix product for each factor, and a
+        linear outcome model's predictions enter as those sums times β. Only a nonlinear
+        outcome model's predictions are made row by row."""
+        a, p = self.arrays, self.p
+        outs, gamma = self._split(betas)
+        den_out = self._mean_layout()[0]
+        keys, layout = self._factor_layout()
+        factors = self._factors(w, gamma, keys) if gamma is not None else {}
+        sums = {key: (cols @ factors[key]).T for key, cols in zip(keys, fixed, strict=True)}
+        res = []
+        for k, t in enumerate(p.terms):
+            den_col, out_col = den_out[k]
+            if p.uses_outcome:
+                fam, beta = p.families[t.outcome], outs[t.outcome]
+                m = None
+                if out_col is not None:
+                    outcome = (linear[:, out_col:out_col + beta.shape[1]] * beta).sum(axis=1)
+                elif t.at is not None:
+                    m = fam.mean_batch(a["at"][k][None, :], beta)[0]  # the same for every row
+                    outcome = m * linear[:, den_col]
+                else:
+                    m = fam.mean_batch(a["design_at"][t.level], beta)  # (n, B)
+                    outcome = (w * self._population(k)[:, None] * m).sum(axis=0)
+                den = linear[:, den_col]
+            if p.method == "gformula":
+                res.append(outcome / den)
+                continue
+            key, first, count = layout[k]  # type: ignore[misc]
+            s = sums[key][:, first:first + count]
+            if p.method == "ipw":
+                res.append(s[:, 0] / s[:, 1])
+                continue
+            weighted = s[:, 0]  # Σ u a h f
+            if m is None:  # minus Σ u a h x·β
+                weighted = weighted - (s[:, 1:] * beta).sum(axis=1)
+            else:
+                c = (a["treatment"] == t.level).astype(jnp.float64) * a["where"][k]
+                weighted = weighted - (factors[key] * (c[:, None] * m)).sum(axis=0)
+            res.append((outcome + weighted) / den)
+        return jnp.stack(res, axis=-1)
+
+    def _factor_key(self, t: Term) -> Any:
+        """Which of ``_factors`` weighs term ``t``'s rows (those at its level)."""
+        if self.p.levels == 2:  # merged over the levels: a row has one level
+            return "w" if t.treated == t.level else ("inverse" if t.treated is None else "ratio")
+        return (t.level, t.treated)
+
+    def _factors(self, w: Any, gamma: Any, keys: Sequence[Any]) -> dict[Any, Any]:
+        """The weights (n, B) times each propensity factor the terms use, ``1 / e_x`` or, for
+        the effect on the treated, ``e_x' / e_x``, keyed by ``_factor_key``. For two levels a
+        row's factor depends on its own level only (the terms weigh only rows at their level),
+        so those of both levels are one array: ``1 / e_x = 1 + exp(σ η)`` and ``e_x' / e_x
+        = exp(σ η)``, with η the linear predictor and σ = 1 - 2x (+1 for x = 0, -1 for 1)."""
+        a, p = self.arrays, self.p
+        if p.levels == 2:
+            x = a["treatment"]
+            sign = jnp.where(x == 1, -1.0, jnp.where(x == 0, 1.0, 0.0))
+            odds = jnp.exp(sign[:, None] * (a["prop_design"] @ gamma.T))  # (n, B)
+            table = {"w": lambda: w, "inverse": lambda: w * (1 + odds),
+                     "ratio": lambda: w * odds}
+            return {key: table[key]() for key in keys}
+        e = p.prop_family.mean_batch(a["prop_design"], gamma)  # (n, k, B)
+        return {(lvl, tr): w / e[:, lvl] if tr is None else w * e[:, tr] / e[:, lvl]
+                for lvl, tr in keys}
+
+    def _means(self, w: Any, betas: Sequence[Any]) -> Any:
+        """The terms' means, (T,)."""
+        return jnp.stack([(w * num).sum() / (w * den).sum() for num, den in self.parts(betas)])
 
     def _unstack(self, theta: Any) -> tuple[list[Any], Any]:
         """The nuisance fits (in the order of ``sizes``) and the means stacked in ``theta``."""
@@ -406,7 +570,7 @@ class Estimator:
         # the starts are arguments, not constants: the program then depends on the shapes
         # alone, and JAX's persistent cache serves it to a later call on other data
         hold = n * self.n_step_rows() <= ROWS_ENTRIES
-        rows = self._jit("step_rows", lambda e: e.step_rows)(starts) if hold else None
+        held = self._jit("held", lambda e: e.held)(starts) if hold else None
         fast = self._jit("replicates", lambda e: e.replicates)
         exact = None
         rng = np.random.default_rng(seed)
@@ -426,7 +590,7 @@ class Estimator:
         out, done = [], 0
         weights = draw(sizes[0])
         for i, k in enumerate(sizes):
-            pending = fast(weights, rows, starts)  # dispatched; the next chunk's counts drawn
+            pending = fast(weights, held, starts)  # dispatched; the next chunk's counts drawn
             following = draw(sizes[i + 1]) if i + 1 < len(sizes) else None
             means, converged = (np.asarray(v) for v in pending)
             if not converged[:k].all():
