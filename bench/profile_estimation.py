@@ -54,12 +54,13 @@ def main() -> None:
     rng = np.random.default_rng(0)
 
     def counts():  # as Estimator.bootstrap draws them, on the host
-        out = np.ones((B, n))
+        out = np.ones((B, n), dtype=np.min_scalar_type(n))
         for j in range(B):
             out[j] = np.bincount(rng.integers(0, n, size=n), minlength=n)
-        return out.T.copy()
+        return out
 
-    w = jnp.asarray(counts())
+    drawn = counts()
+    w = jnp.asarray(drawn.T.astype(np.float64))  # the weights (n, B) the pieces read
     held = est._jit("held", lambda e: e.held)(starts)
     rows, xt = held["rows"], held["designs"][-1]
     gam = jnp.tile(starts[-1], (B, 1)) + 1e-4
@@ -72,7 +73,7 @@ def main() -> None:
             (jax.jit(lambda wi, g: prop.gradient_batch(x, treat, wi, g, xt)), (w, gam)),
         "the means (outcome predictions, propensities, weighted sums)":
             (est._jit("profile_means", lambda e: e._means_batch), (w, betas, linear, held["fixed"])),
-        "the whole chunk (Estimator.replicates)": (est._jit("replicates", lambda e: e.replicates), (w, held, starts)),
+        "the whole chunk (Estimator.replicates)": (est._jit("replicates", lambda e: e.replicates), (drawn, held, starts)),
         "resampling counts on the host (overlapped with the chunk before)":
             (counts, ()),
     }

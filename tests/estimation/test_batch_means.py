@@ -80,7 +80,7 @@ def test_a_chunks_means_equal_newtons_refits_row_by_row(case):
     w = jnp.asarray(rng.multinomial(n, np.ones(n) / n, size=16).T.astype(float))
     starts = est._betas
     held = est._jit("held", lambda e: e.held)(starts)
-    fast, converged = est._jit("replicates", lambda e: e.replicates)(w, held, starts)
+    fast, converged = est._jit("replicates", lambda e: e.replicates)(w.T, held, starts)
     exact = jax.vmap(lambda wi: est.point(wi, starts)[0], in_axes=1)(w)
     assert np.asarray(converged).all()
     assert fast.shape == exact.shape == (16, 2)
@@ -99,7 +99,7 @@ def test_the_means_columns_made_by_blocks_give_the_same_replicates(monkeypatch):
     w = jnp.asarray(rng.multinomial(600, np.ones(600) / 600, size=8).T.astype(float))
     starts = est._betas
     held = est._jit("held", lambda e: e.held)(starts)
-    whole = est._jit("replicates", lambda e: e.replicates)(w, held, starts)[0]
+    whole = est._jit("replicates", lambda e: e.replicates)(w.T, held, starts)[0]
     monkeypatch.setattr(estimators, "ROW_BLOCK", 128)
-    blocks = est._jit("replicates", lambda e: e.replicates)(w, None, starts)[0]
+    blocks = est._jit("replicates", lambda e: e.replicates)(w.T, None, starts)[0]
     assert np.abs(np.asarray(whole) - np.asarray(blocks)).max() < 1e-12

@@ -219,7 +219,7 @@ def test_programs_depend_on_shapes_not_on_the_data():
         programs.append([lowered.as_text(debug_info=True) for lowered in (
             est._point.jitted.lower(est.arrays, jnp.ones(n)),
             held.jitted.lower(est.arrays, est._betas),
-            chunk.jitted.lower(est.arrays, jnp.ones((n, 32)), held(est._betas), est._betas))])
+            chunk.jitted.lower(est.arrays, jnp.ones((32, n)), held(est._betas), est._betas))])
     assert programs[0] == programs[1]
 
 

@@ -201,14 +201,15 @@ class Estimator:
         prop = betas[-1] if p.uses_propensity else None
         return outs, prop
 
-    def propensities(self, gamma: Any) -> Any:
-        """(n, levels)."""
-        return jnp.stack(self._levels(gamma), axis=1)
+    def propensities(self, gamma: Any) -> np.ndarray:
+        """(n, levels), on the host (``Family.mean``'s ``host``)."""
+        return np.stack(self._levels(np.asarray(gamma), host=True), axis=1)
 
-    def _levels(self, gamma: Any) -> list[Any]:
-        """Each level's propensity, (n,)."""
-        fam, x = self.p.prop_family, self.arrays["prop_design"]
-        e = fam.mean(x, gamma)
+    def _levels(self, gamma: Any, host: bool = False) -> list[Any]:
+        """Each level's propensity, (n,); ``host``: from the problem's arrays, in NumPy."""
+        fam = self.p.prop_family
+        x = self.p.prop_design if host else self.arrays["prop_design"]
+        e = fam.mean(x, gamma, host)
         if self.p.levels == 2:
             return [1 - e, e]
         return [e[:, level] for level in range(self.p.levels)]
@@ -261,8 +262,14 @@ class Estimator:
 
     def n_step_rows(self) -> int:
         """The number of ``step_rows`` columns."""
-        return sum(fam.n_step_rows(design.shape[1])
-                   for fam, design, *_ in self._jobs(jnp.ones(self.n))) + self._mean_layout()[1]
+        p, fams = self.p, []
+        if p.uses_outcome:
+            assert p.design is not None
+            fams += [(fam, p.design.shape[1]) for fam in p.families]
+        if p.uses_propensity:
+            assert p.prop_design is not None
+            fams.append((p.prop_family, p.prop_design.shape[1]))
+        return sum(fam.n_step_rows(cols) for fam, cols in fams) + self._mean_layout()[1]
 
     def _population(self, k: int) -> Any:
         """Term ``k``'s population indicator h, (n,): its stratum, and for the effect on the
@@ -314,13 +321,15 @@ class Estimator:
         return {"rows": self.step_rows(starts), "fixed": self.factor_columns(),
                 "designs": [design.T.copy() for _, design, *_ in self._jobs(jnp.ones(self.n))]}
 
-    def replicates(self, w: Any, held: dict[str, Any] | None,
+    def replicates(self, counts: Any, held: dict[str, Any] | None,
                    starts: Sequence[Any]) -> tuple[Any, Any]:
-        """A batch of bootstrap replicates: their means (B, T) under row weights ``w`` (n, B),
-        refitted from ``starts`` by ``Family.refit_batch`` from one matrix product with
-        ``held["rows"]`` (``held(starts)``), and whether every refit converged, (B,).
-        ``held`` None: made here, the rows ROW_BLOCK at a time, so that they need not be held
-        whole."""
+        """A batch of bootstrap replicates: their means (B, T) under row weights ``counts``
+        (B, n), any numeric type, used as ``w`` (n, B) in float64, refitted from ``starts`` by
+        ``Family.refit_batch`` from one matrix product with ``held["rows"]``
+        (``held(starts)``), and whether every refit converged, (B,). ``held`` None: made
+        here, the rows ROW_BLOCK at a time, so that they need not be held whole."""
+        # made once: fused into the products that read it, the conversion made them 2× slower
+        w = jax.lax.optimization_barrier(counts.T.astype(jnp.float64))
         if held is not None:
             sums = (held["rows"] @ w).T  # (B, columns)
             fixed, designs = held["fixed"], held["designs"]
@@ -503,15 +512,17 @@ class Estimator:
 
     # -- answers ---------------------------------------------------------------------------
     def fit(self) -> Fit:
+        """The estimate. What runs outside the jitted programs runs in NumPy: each JAX
+        operation called outside one is compiled as a program of its own."""
         n = self.n
-        means, betas = self._point(jnp.ones(n))
+        means, betas = self._point(np.ones(n))
         self._betas = betas
-        theta = jnp.concatenate([*[jnp.ravel(b) for b in betas], means])
+        theta = np.concatenate([*[np.ravel(np.asarray(b)) for b in betas], np.asarray(means)])
         cov = self.sandwich(theta)
         prop = None
         if self.p.uses_propensity:
-            prop = np.asarray(self.propensities(betas[-1]))
-        return Fit(np.asarray(means), np.asarray(theta), np.asarray(cov), prop)
+            prop = self.propensities(betas[-1])
+        return Fit(np.asarray(means), theta, cov, prop)
 
     def sandwich(self, theta: Any) -> Any:
         """``A⁻¹ B A⁻ᵀ / n`` with A the mean Jacobian of the stacked equations and B the mean
@@ -526,8 +537,8 @@ class Estimator:
         bread = meat = 0
         for lo in range(0, n, size):
             b, m = block(theta, lo)
-            bread, meat = bread + b, meat + m
-        inv = jnp.linalg.inv(bread / n)
+            bread, meat = bread + np.asarray(b), meat + np.asarray(m)
+        inv = np.linalg.inv(bread / n)
         return inv @ (meat / n) @ inv.T / n
 
     def _sandwich_block(self, theta: Any, lo: Any, size: int) -> tuple[Any, Any]:
@@ -566,7 +577,7 @@ class Estimator:
         n = self.n
         if chunk is None:
             chunk = int(np.clip(2 ** int(np.log2(max(1, CHUNK_ENTRIES // n))), 4, 64))
-        starts = self._betas if self._betas is not None else self._point(jnp.ones(n))[1]
+        starts = self._betas if self._betas is not None else self._point(np.ones(n))[1]
         # the starts are arguments, not constants: the program then depends on the shapes
         # alone, and JAX's persistent cache serves it to a later call on other data
         hold = n * self.n_step_rows() <= ROWS_ENTRIES
@@ -576,14 +587,17 @@ class Estimator:
         rng = np.random.default_rng(seed)
 
         def draw(k: int) -> Any:
-            """Resampling counts (n, ``chunk``), the first ``k`` columns used; the rest pad
-            the last chunk, so that every chunk has the same shape and one program. Counted
-            replicate by replicate (each count fits in the cache), then transposed: twice as
-            fast as one count over the chunk."""
-            counts = np.ones((chunk, n))
+            """Resampling counts (``chunk``, n), the first ``k`` rows used; the rest pad the
+            last chunk, so that every chunk has the same shape and one program. Counted
+            replicate by replicate (each count fits in the cache), twice as fast as one count
+            over the chunk. No count exceeds n, so they are sent in the smallest unsigned
+            type that holds n (a quarter to an eighth of float64's bytes) and made float64,
+            rows last, in the program (``replicates``): transposing and copying float64
+            counts on the host cost about as much as drawing them."""
+            counts = np.ones((chunk, n), dtype=np.min_scalar_type(n))
             for j in range(k):
                 counts[j] = np.bincount(rng.integers(0, n, size=n), minlength=n)
-            return jax64.over_devices(jnp.asarray(counts.T.copy()), chunk, axis=1)[0]
+            return jax64.over_devices(counts, chunk)[0]
 
         self.refitted = 0
         sizes = [min(chunk, replicates - s) for s in range(0, replicates, chunk)]
@@ -596,7 +610,7 @@ class Estimator:
             if not converged[:k].all():
                 if exact is None:
                     exact = self._jit("exact", lambda e: jax.vmap(
-                        lambda w, at: e.point(w, at)[0], in_axes=(1, None)))
+                        lambda c, at: e.point(c.astype(jnp.float64), at)[0], in_axes=(0, None)))
                 means = np.asarray(exact(weights, starts))
                 self.refitted += 1
             out.append(means[:k])
@@ -647,23 +661,28 @@ def _skeleton(p: Problem) -> Problem:
 
 
 def _device_arrays(p: Problem) -> dict[str, Any]:
+    """The problem's arrays on the device, each converted in NumPy and put there as it is
+    (``jnp.asarray`` compiles a program for each conversion)."""
+    def put(x: Any, dtype: Any = None) -> Any:
+        return jax.device_put(np.asarray(x, dtype=dtype))
+
     a: dict[str, Any] = {
-        "outcomes": [jnp.asarray(f, dtype=jnp.float64) for f in p.outcomes],
+        "outcomes": [put(f, np.float64) for f in p.outcomes],
         # by the terms' positions (keys that differ between processes, such as ids, would
         # name the program's arguments differently and miss JAX's persistent cache)
-        "where": [jnp.asarray(t.where, dtype=jnp.float64) for t in p.terms],
-        "at": [None if t.at is None else jnp.asarray(t.at, dtype=jnp.float64) for t in p.terms],
-        "observed": None if p.observed is None else jnp.asarray(p.observed, dtype=jnp.float64),
+        "where": [put(t.where, np.float64) for t in p.terms],
+        "at": [None if t.at is None else put(t.at, np.float64) for t in p.terms],
+        "observed": None if p.observed is None else put(p.observed, np.float64),
     }
     if p.design is not None:
-        a["design"] = jnp.asarray(p.design)
-        a["design_at"] = [jnp.asarray(d) for d in p.design_at]
+        a["design"] = put(p.design)
+        a["design_at"] = [put(d) for d in p.design_at]
     if p.treatment is not None:
-        a["treatment"] = jnp.asarray(p.treatment)
+        a["treatment"] = put(p.treatment)
         # the propensity model's response: the level (0/1 for two levels), rows at other
         # values excluded by construction (Problem.treatment covers every row with a level)
-        a["treatment_fit"] = jnp.asarray(p.treatment, dtype=jnp.float64) if p.levels == 2 \
-            else jnp.asarray(p.treatment)
+        a["treatment_fit"] = put(p.treatment, np.float64) if p.levels == 2 \
+            else put(p.treatment)
     if p.prop_design is not None:
-        a["prop_design"] = jnp.asarray(p.prop_design)
+        a["prop_design"] = put(p.prop_design)
     return a

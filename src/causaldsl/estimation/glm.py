@@ -12,6 +12,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.special
 
 from causaldsl.backends import jax64
 from causaldsl.core.errors import FitError
@@ -90,21 +91,27 @@ class Family:
     def n_params(self, p: int) -> int:
         return p * (self.k - 1) if self.name == "multinomial" else p
 
-    def mean(self, design: Any, beta: Any) -> Any:
-        """E[y | x]: (n,), or (n, k) class probabilities for the multinomial."""
+    def mean(self, design: Any, beta: Any, host: bool = False) -> Any:
+        """E[y | x]: (n,), or (n, k) class probabilities for the multinomial. ``host``: in
+        NumPy, for arrays on the host outside any program (JAX would compile each operation
+        as a program of its own, some 10 ms apiece in a new process)."""
+        xp, sigmoid, softmax = (np, scipy.special.expit, scipy.special.softmax) if host else \
+            (jnp, jax.nn.sigmoid, jax.nn.softmax)
         if self.name == "linear":
             return design @ beta
         if self.name == "logistic":
-            return jax.nn.sigmoid(design @ beta)
+            return sigmoid(design @ beta)
         eta = design @ beta.reshape(design.shape[1], self.k - 1)
-        eta = jnp.concatenate([jnp.zeros((design.shape[0], 1)), eta], axis=1)
-        return jax.nn.softmax(eta, axis=1)
+        eta = xp.concatenate([xp.zeros((design.shape[0], 1)), eta], axis=1)
+        return softmax(eta, axis=1)
 
-    def score(self, design: Any, y: Any, beta: Any) -> Any:
-        """Per-row scores (n, n_params): their weighted sum is zero at the fit."""
-        mu = self.mean(design, beta)
+    def score(self, design: Any, y: Any, beta: Any, host: bool = False) -> Any:
+        """Per-row scores (n, n_params): their weighted sum is zero at the fit. ``host``: as
+        for ``mean``."""
+        mu = self.mean(design, beta, host)
         if self.name == "multinomial":
-            resid = jax.nn.one_hot(y, self.k)[:, 1:] - mu[:, 1:]
+            onehot = (y[:, None] == np.arange(self.k)) if host else jax.nn.one_hot(y, self.k)
+            resid = onehot[:, 1:] - mu[:, 1:]
             return (design[:, :, None] * resid[:, None, :]).reshape(design.shape[0], -1)
         return design * (y - mu)[:, None]
 
@@ -308,8 +315,8 @@ def check_fit(family: Family, design: np.ndarray, y: np.ndarray, beta: np.ndarra
         if not np.isfinite(beta).all():
             raise FitError(f"the {what} model could not be fitted (a singular design)")
         return
-    mu = np.asarray(family.mean(jnp.asarray(design), jnp.asarray(beta)))
-    score = np.asarray(family.score(jnp.asarray(design), jnp.asarray(y), jnp.asarray(beta)))
+    mu = family.mean(design, beta, host=True)
+    score = family.score(design, y, beta, host=True)
     scale = max(1.0, float(np.abs(design).max()))
     extreme = (mu < 1e-9) | (mu > 1 - 1e-9)
     if not np.isfinite(beta).all() or np.abs(score.sum(axis=0)).max() > 1e-6 * len(y) * scale \
