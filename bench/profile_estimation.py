@@ -67,13 +67,16 @@ def main() -> None:
     betas = [jnp.tile(starts[0], (B, 1)), gam]
     linear = (rows @ w).T[:, est.n_step_rows() - est._mean_layout()[1]:]  # the means' sums
     pieces = {
-        "every model's first step and the means' linear sums: one product of the rows' terms and the weights":
+        "every model's first step and the means' linear sums: one product of the rows' terms "
+        "and the weights":
             (jax.jit(lambda r, wi: (r @ wi).T), (rows, w)),
         "one chord step's gradient (the propensity; 4 per replicate at 10^5 rows)":
             (jax.jit(lambda wi, g: prop.gradient_batch(x, treat, wi, g, xt)), (w, gam)),
         "the means (outcome predictions, propensities, weighted sums)":
-            (est._jit("profile_means", lambda e: e._means_batch), (w, betas, linear, held["fixed"])),
-        "the whole chunk (Estimator.replicates)": (est._jit("replicates", lambda e: e.replicates), (drawn, held, starts)),
+            (est._jit("profile_means", lambda e: e._means_batch),
+             (w, betas, linear, held["fixed"])),
+        "the whole chunk (Estimator.replicates)":
+            (est._jit("replicates", lambda e: e.replicates), (drawn, held, starts)),
         "resampling counts on the host (overlapped with the chunk before)":
             (counts, ()),
     }

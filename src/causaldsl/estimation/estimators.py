@@ -361,8 +361,10 @@ class Estimator:
             if key not in count:
                 keys.append(key)
                 count[key] = 0
-            assert p.design is not None or not self._linear_outcome(k)
-            c = 1 + (p.method == "ipw") + (p.design.shape[1] if self._linear_outcome(k) else 0)
+            c = 1 + (p.method == "ipw")
+            if self._linear_outcome(k):
+                assert p.design is not None
+                c += p.design.shape[1]
             layout.append((key, count[key], c))
             count[key] += c
         return keys, layout
@@ -376,7 +378,8 @@ class Estimator:
         keys, layout = self._factor_layout()
         blocks: dict[Any, list[Any]] = {key: [] for key in keys}
         for k, t in enumerate(p.terms):
-            if layout[k] is None:
+            at = layout[k]
+            if at is None:
                 continue
             c = (a["treatment"] == t.level).astype(jnp.float64) * a["where"][k]
             cols = [(c * a["outcomes"][t.outcome])[None, :]]
@@ -384,7 +387,7 @@ class Estimator:
                 cols.append(c[None, :])
             if self._linear_outcome(k):
                 cols.append(c[None, :] * a["design_at"][t.level].T)
-            blocks[layout[k][0]].extend(cols)
+            blocks[at[0]].extend(cols)
         return [jnp.concatenate(blocks[key], axis=0) for key in keys]
 
     def _means_batch(self, w: Any, betas: Sequence[Any], linear: Any,
@@ -421,7 +424,9 @@ class Estimator:
             if p.method == "gformula":
                 res.append(outcome / den)
                 continue
-            key, first, count = layout[k]  # type: ignore[misc]
+            place = layout[k]
+            assert place is not None
+            key, first, count = place
             s = sums[key][:, first:first + count]
             if p.method == "ipw":
                 res.append(s[:, 0] / s[:, 1])
@@ -534,7 +539,7 @@ class Estimator:
         size = min(n, SANDWICH_ROWS)
         block = self._jit("sandwich", lambda e: lambda th, lo: e._sandwich_block(th, lo, size),
                           size)
-        bread = meat = 0
+        bread = meat = np.zeros((len(theta), len(theta)))
         for lo in range(0, n, size):
             b, m = block(theta, lo)
             bread, meat = bread + np.asarray(b), meat + np.asarray(m)
