@@ -543,7 +543,10 @@ class Estimator:
         for lo in range(0, n, size):
             b, m = block(theta, lo)
             bread, meat = bread + np.asarray(b), meat + np.asarray(m)
-        inv = np.linalg.inv(bread / n)
+        try:
+            inv = np.linalg.inv(bread / n)
+        except np.linalg.LinAlgError:  # a fit that does not exist: reported by its check
+            return np.full_like(bread, np.nan)
         return inv @ (meat / n) @ inv.T / n
 
     def _sandwich_block(self, theta: Any, lo: Any, size: int) -> tuple[Any, Any]:
