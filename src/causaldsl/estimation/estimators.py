@@ -41,9 +41,10 @@ METHODS = ("gformula", "ipw", "aipw")
 #: Entries of a bootstrap chunk's weights (n, chunk), roughly: 2**22 (32 MiB); a chunk holds
 #: a few arrays of that shape, and at 10^5 rows 32 replicates a chunk ran faster than 16 or 64.
 CHUNK_ENTRIES = 2 ** 22
-#: The most entries of ``Estimator.step_rows`` held for a whole bootstrap: 2**25 (256 MiB; 10^5
-#: rows of the AIPW benchmark's 167 columns take 134 MiB). Above it every chunk makes them again
-#: ROW_BLOCK rows at a time, which costs a chunk a few percent more.
+#: The most entries of ``Estimator.step_rows`` held for a whole bootstrap (``Estimator.held``,
+#: which also holds the means' fixed columns and the designs, transposed): 2**25 (256 MiB;
+#: 10^5 rows of the AIPW benchmark's 193 columns take 154 MiB). Above it every chunk makes them
+#: again, the rows ROW_BLOCK at a time, which costs a chunk a few percent more.
 ROWS_ENTRIES = 2 ** 25
 ROW_BLOCK = 2 ** 16
 #: Rows of a block of the sandwich's sums (``Estimator.sandwich``): its per-row arrays (the
