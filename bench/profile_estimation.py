@@ -54,23 +54,29 @@ def main() -> None:
     rng = np.random.default_rng(0)
 
     def counts():  # as Estimator.bootstrap draws them, on the host
-        out = np.ones((B, n))
+        out = np.ones((B, n), dtype=np.min_scalar_type(n))
         for j in range(B):
             out[j] = np.bincount(rng.integers(0, n, size=n), minlength=n)
-        return out.T.copy()
+        return out
 
-    w = jnp.asarray(counts())
-    rows = est._jit(est.step_rows)(starts)
+    drawn = counts()
+    w = jnp.asarray(drawn.T.astype(np.float64))  # the weights (n, B) the pieces read
+    held = est._jit("held", lambda e: e.held)(starts)
+    rows, xt = held["rows"], held["designs"][-1]
     gam = jnp.tile(starts[-1], (B, 1)) + 1e-4
     betas = [jnp.tile(starts[0], (B, 1)), gam]
+    linear = (rows @ w).T[:, est.n_step_rows() - est._mean_layout()[1]:]  # the means' sums
     pieces = {
-        "every model's first step: one product of the rows' Newton terms and the weights":
+        "every model's first step and the means' linear sums: one product of the rows' terms "
+        "and the weights":
             (jax.jit(lambda r, wi: (r @ wi).T), (rows, w)),
         "one chord step's gradient (the propensity; 4 per replicate at 10^5 rows)":
-            (jax.jit(lambda wi, g: prop.gradient_batch(x, treat, wi, g)), (w, gam)),
+            (jax.jit(lambda wi, g: prop.gradient_batch(x, treat, wi, g, xt)), (w, gam)),
         "the means (outcome predictions, propensities, weighted sums)":
-            (est._jit(lambda wi, b: est._means(wi, b, batch=True)), (w, betas)),
-        "the whole chunk (Estimator.replicates)": (est._jit(est.replicates), (w, rows, starts)),
+            (est._jit("profile_means", lambda e: e._means_batch),
+             (w, betas, linear, held["fixed"])),
+        "the whole chunk (Estimator.replicates)":
+            (est._jit("replicates", lambda e: e.replicates), (drawn, held, starts)),
         "resampling counts on the host (overlapped with the chunk before)":
             (counts, ()),
     }

@@ -215,11 +215,11 @@ def test_programs_depend_on_shapes_not_on_the_data():
         est = built[-1]
         alive.append(est)
         chunk = est._jit("replicates", lambda e: e.replicates)
-        rows = est._jit("step_rows", lambda e: e.step_rows)
+        held = est._jit("held", lambda e: e.held)
         programs.append([lowered.as_text(debug_info=True) for lowered in (
             est._point.jitted.lower(est.arrays, jnp.ones(n)),
-            rows.jitted.lower(est.arrays, est._betas),
-            chunk.jitted.lower(est.arrays, jnp.ones((n, 32)), rows(est._betas), est._betas))])
+            held.jitted.lower(est.arrays, est._betas),
+            chunk.jitted.lower(est.arrays, jnp.ones((32, n)), held(est._betas), est._betas))])
     assert programs[0] == programs[1]
 
 
@@ -345,13 +345,13 @@ def test_a_second_estimate_of_the_same_structure_traces_nothing(monkeypatch):
     compiled programs: the second traces none of them (JAX keys its cache on the function,
     and each estimator used to jit its own). Another method is another structure."""
     traced = []
-    real = estimators.Estimator.parts
+    real = estimators.Estimator._split  # read by every program's trace, and only there
 
     def spy(self, *a, **k):
         traced.append(1)
         return real(self, *a, **k)
 
-    monkeypatch.setattr(estimators.Estimator, "parts", spy)
+    monkeypatch.setattr(estimators.Estimator, "_split", spy)
     g = ADMG(["Z", "X", "Y"], [("Z", "X"), ("Z", "Y"), ("X", "Y")])
     q = "E[Y | do(X = 1)] - E[Y | do(X = 0)]"
 
@@ -367,3 +367,44 @@ def test_a_second_estimate_of_the_same_structure_traces_nothing(monkeypatch):
     assert first > 0 and len(traced) == first and float(a) != float(b)
     causaldsl.estimate(g, q, data(2, 300), method="ipw")
     assert len(traced) > first
+
+
+@pytest.mark.parametrize("name", ["linear", "logistic", "multinomial"])
+def test_the_host_mean_and_score_are_jaxs(name):
+    """``Family.mean`` and ``score`` with ``host=True`` (NumPy and SciPy: the separation check
+    and the answer's propensities, outside any compiled program) equal JAX's to 1e-14, the
+    multinomial's reference class and one-hot columns included; a level dropped, a class
+    shifted or a sign flipped would differ at order 1."""
+    rng = np.random.default_rng(11)
+    x = np.column_stack([np.ones(50), rng.normal(size=(50, 3))])
+    fam = glm.Family(name, 3) if name == "multinomial" else glm.Family(name)
+    beta = rng.normal(size=fam.n_params(4))
+    y = rng.integers(0, 3, 50) if name == "multinomial" else rng.integers(0, 2, 50).astype(float)
+    for f in (fam.mean, lambda *a, **k: fam.score(a[0], y, a[1], **k)):
+        host = f(x, beta, host=True)
+        assert isinstance(host, np.ndarray)
+        device = np.asarray(f(jnp.asarray(x), jnp.asarray(beta)))
+        assert host.shape == device.shape
+        assert np.abs(host - device).max() < 1e-14 * max(1.0, np.abs(device).max())
+
+
+def test_an_estimate_compiles_only_its_own_programs(caplog):
+    """The estimate and its bootstrap compile their jitted programs (``jit(run)``) and nothing
+    else: a JAX operation called outside them (a ``jnp`` conversion, the sandwich's sums and
+    inverse, the propensities, the separation check) is compiled as a program of its own, some
+    10 ms apiece in a new process. 211 rows, a size no other test uses, so that JAX's
+    in-process caches of such small programs cannot hide one."""
+    import logging
+
+    rng = np.random.default_rng(12)
+    n = 211
+    z = rng.normal(size=n)
+    x = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    y = 1 + x + z + rng.normal(size=n)
+    g = ADMG(["Z", "X", "Y"], [("Z", "X"), ("Z", "Y"), ("X", "Y")])
+    with caplog.at_level(logging.DEBUG, logger="jax._src.dispatch"):
+        causaldsl.estimate(g, "E[Y | do(X = 1)] - E[Y | do(X = 0)]", {"Z": z, "X": x, "Y": y},
+                           method="aipw", bootstrap=8, seed=1)
+    compiled = [r.getMessage().split(" in ")[0] for r in caplog.records
+                if r.getMessage().startswith("Finished XLA compilation")]
+    assert compiled and set(compiled) == {"Finished XLA compilation of jit(run)"}

@@ -41,9 +41,10 @@ METHODS = ("gformula", "ipw", "aipw")
 #: Entries of a bootstrap chunk's weights (n, chunk), roughly: 2**22 (32 MiB); a chunk holds
 #: a few arrays of that shape, and at 10^5 rows 32 replicates a chunk ran faster than 16 or 64.
 CHUNK_ENTRIES = 2 ** 22
-#: The most entries of ``Estimator.step_rows`` held for a whole bootstrap: 2**25 (256 MiB; 10^5
-#: rows of the AIPW benchmark's 167 columns take 134 MiB). Above it every chunk makes them again
-#: ROW_BLOCK rows at a time, which costs a chunk a few percent more.
+#: The most entries of ``Estimator.step_rows`` held for a whole bootstrap (``Estimator.held``,
+#: which also holds the means' fixed columns and the designs, transposed): 2**25 (256 MiB;
+#: 10^5 rows of the AIPW benchmark's 193 columns take 154 MiB). Above it every chunk makes them
+#: again, the rows ROW_BLOCK at a time, which costs a chunk a few percent more.
 ROWS_ENTRIES = 2 ** 25
 ROW_BLOCK = 2 ** 16
 #: Rows of a block of the sandwich's sums (``Estimator.sandwich``): its per-row arrays (the
@@ -201,44 +202,40 @@ class Estimator:
         prop = betas[-1] if p.uses_propensity else None
         return outs, prop
 
-    def propensities(self, gamma: Any) -> Any:
-        """(n, levels)."""
-        return jnp.stack(self._levels(gamma), axis=1)
+    def propensities(self, gamma: Any) -> np.ndarray:
+        """(n, levels), on the host (``Family.mean``'s ``host``)."""
+        return np.stack(self._levels(np.asarray(gamma), host=True), axis=1)
 
-    def _levels(self, gamma: Any, batch: bool = False) -> list[Any]:
-        """Each level's propensity, (n,), or (n, B) for coefficients (B, q): a list, not
-        stacked, since copying a batch's (n, B) arrays into one costs XLA a pass."""
-        fam, x = self.p.prop_family, self.arrays["prop_design"]
-        e = fam.mean_batch(x, gamma) if batch else fam.mean(x, gamma)
+    def _levels(self, gamma: Any, host: bool = False) -> list[Any]:
+        """Each level's propensity, (n,); ``host``: from the problem's arrays, in NumPy."""
+        fam = self.p.prop_family
+        x = self.p.prop_design if host else self.arrays["prop_design"]
+        e = fam.mean(x, gamma, host)
         if self.p.levels == 2:
             return [1 - e, e]
         return [e[:, level] for level in range(self.p.levels)]
 
-    def parts(self, betas: Sequence[Any], batch: bool = False) -> list[tuple[Any, Any]]:
-        """Each term's per-row (num, den): (n,), or (n, B) for coefficients (B, q) (``batch``)."""
+    def parts(self, betas: Sequence[Any]) -> list[tuple[Any, Any]]:
+        """Each term's per-row (num, den), (n,)."""
         a, p = self.arrays, self.p
         outs, gamma = self._split(betas)
-        e = self._levels(gamma, batch) if gamma is not None else None
-
-        def col(v: Any) -> Any:  # a per-row array against a batch's (n, B)
-            return v[:, None] if batch else v
-
+        e = self._levels(gamma) if gamma is not None else None
         res = []
         for k, t in enumerate(p.terms):
-            h = ht = col(a["where"][k])
+            h = ht = a["where"][k]
             if t.treated is not None:
-                h = h * col((a["treatment"] == t.treated).astype(jnp.float64))
+                h = self._population(k)
                 ht = ht * e[t.treated] if e is not None else h
-            f = col(a["outcomes"][t.outcome])
+            f = a["outcomes"][t.outcome]
             if p.uses_outcome:
                 rows = a["at"][k][None, :] if t.at is not None else a["design_at"][t.level]
                 fam, beta = p.families[t.outcome], outs[t.outcome]
-                m = fam.mean_batch(rows, beta) if batch else fam.mean(rows, beta)
+                m = fam.mean(rows, beta)
             if p.method == "gformula":
                 res.append((h * m, h))
                 continue
             assert e is not None
-            ipw = col((a["treatment"] == t.level).astype(jnp.float64)) * ht / e[t.level]
+            ipw = (a["treatment"] == t.level).astype(jnp.float64) * ht / e[t.level]
             if p.method == "ipw":
                 res.append((ipw * f, ipw))
             else:
@@ -251,44 +248,226 @@ class Estimator:
         return self._means(w, betas), betas
 
     def step_rows(self, starts: Sequence[Any], lo: int = 0, hi: int | None = None) -> Any:
-        """Every nuisance fit's ``Family.step_rows`` at ``starts`` side by side, transposed
-        (columns, rows), for the rows ``lo:hi`` (all by default): a batch of replicates'
-        weights (n, B) times these, summed over the rows, is each replicate's first step of
-        every fit (``replicates``)."""
+        """Every nuisance fit's ``Family.step_rows`` at ``starts`` side by side, then the
+        ``mean_columns``, transposed (columns, rows), for the rows ``lo:hi`` (all by default):
+        a batch of replicates' weights (n, B) times these, summed over the rows, is each
+        replicate's first step of every fit and the linear parts of its means
+        (``replicates``)."""
         blocks = []
         for (fam, design, y, weights), start in zip(self._jobs(jnp.ones(self.n)), starts,
                                                    strict=True):
             blocks.append(fam.step_rows(design[lo:hi], y[lo:hi], start)
                           * weights[lo:hi, None])
+        blocks.append(self.mean_columns()[lo:hi])
         return jnp.concatenate(blocks, axis=1).T  # (columns, rows): a faster product in XLA
 
     def n_step_rows(self) -> int:
         """The number of ``step_rows`` columns."""
-        return sum(fam.n_step_rows(design.shape[1])
-                   for fam, design, *_ in self._jobs(jnp.ones(self.n)))
+        p, fams = self.p, []
+        if p.uses_outcome:
+            assert p.design is not None
+            fams += [(fam, p.design.shape[1]) for fam in p.families]
+        if p.uses_propensity:
+            assert p.prop_design is not None
+            fams.append((p.prop_family, p.prop_design.shape[1]))
+        return sum(fam.n_step_rows(cols) for fam, cols in fams) + self._mean_layout()[1]
 
-    def replicates(self, w: Any, rows: Any, starts: Sequence[Any]) -> tuple[Any, Any]:
-        """A batch of bootstrap replicates: their means (B, T) under row weights ``w`` (n, B),
-        refitted from ``starts`` by ``Family.refit_batch`` from one matrix product with
-        ``rows`` (``step_rows(starts)``), and whether every refit converged, (B,). ``rows``
-        None: made here, ROW_BLOCK rows at a time, so that they need not be held whole."""
-        if rows is not None:
-            sums = (rows @ w).T  # (B, columns)
+    def _population(self, k: int) -> Any:
+        """Term ``k``'s population indicator h, (n,): its stratum, and for the effect on the
+        treated, the rows with the treated level."""
+        a, t = self.arrays, self.p.terms[k]
+        h = a["where"][k]
+        if t.treated is not None:
+            h = h * (a["treatment"] == t.treated).astype(jnp.float64)
+        return h
+
+    def _linear_outcome(self, k: int) -> bool:
+        """Whether term ``k``'s outcome part is linear in the rows' weights: a linear outcome
+        model's mean over the rows (not at a point), ``Σ w h m = (Σ w h x)·β``."""
+        p, t = self.p, self.p.terms[k]
+        return p.uses_outcome and p.families[t.outcome].name == "linear" and t.at is None
+
+    def _mean_layout(self) -> tuple[list[tuple[int | None, int | None]], int]:
+        """Where each term's sums are among ``mean_columns``: (h's column or None, the first of
+        h x's columns or None), and the number of columns."""
+        p, layout, c = self.p, [], 0
+        for k in range(len(p.terms)):
+            den = out = None
+            if p.uses_outcome:
+                den, c = c, c + 1
+                if self._linear_outcome(k):
+                    assert p.design is not None
+                    out, c = c, c + p.design.shape[1]
+            layout.append((den, out))
+        return layout, c
+
+    def mean_columns(self) -> Any:
+        """Per-row columns (n, c) whose sums under a batch's weights are the means' parts
+        linear in the weights (``_means_batch``), as ``_mean_layout`` places them: each term's
+        population indicator h (the g-formula's and AIPW's denominator) and, for a linear
+        outcome model, h times the design at the term's level."""
+        a, cols = self.arrays, [jnp.zeros((self.n, 0))]
+        for k, (den, out) in enumerate(self._mean_layout()[0]):
+            h = self._population(k)
+            if den is not None:
+                cols.append(h[:, None])
+            if out is not None:
+                cols.append(h[:, None] * a["design_at"][self.p.terms[k].level])
+        return jnp.concatenate(cols, axis=1)
+
+    def held(self, starts: Sequence[Any]) -> dict[str, Any]:
+        """What every bootstrap chunk reads, made once (``replicates``): ``step_rows(starts)``,
+        the ``factor_columns``, and each fit's design transposed (columns, rows), the layout in
+        which XLA's products over the rows run fastest (2-3× a transposed view's)."""
+        return {"rows": self.step_rows(starts), "fixed": self.factor_columns(),
+                "designs": [design.T.copy() for _, design, *_ in self._jobs(jnp.ones(self.n))]}
+
+    def replicates(self, counts: Any, held: dict[str, Any] | None,
+                   starts: Sequence[Any]) -> tuple[Any, Any]:
+        """A batch of bootstrap replicates: their means (B, T) under row weights ``counts``
+        (B, n), any numeric type, used as ``w`` (n, B) in float64, refitted from ``starts`` by
+        ``Family.refit_batch`` from one matrix product with ``held["rows"]``
+        (``held(starts)``), and whether every refit converged, (B,). ``held`` None: made
+        here, the rows ROW_BLOCK at a time, so that they need not be held whole."""
+        # made once: fused into the products that read it, the conversion made them 2× slower
+        w = jax.lax.optimization_barrier(counts.T.astype(jnp.float64))
+        if held is not None:
+            sums = (held["rows"] @ w).T  # (B, columns)
+            fixed, designs = held["fixed"], held["designs"]
         else:
             sums = sum((self.step_rows(starts, lo, lo + ROW_BLOCK) @ w[lo:lo + ROW_BLOCK]).T
                        for lo in range(0, self.n, ROW_BLOCK))
+            fixed = self.factor_columns()
+            designs = [design.T for _, design, *_ in self._jobs(w)]
         betas, converged, i = [], jnp.ones(w.shape[1], dtype=bool), 0
-        for (fam, design, y, weights), start in zip(self._jobs(w), starts, strict=True):
+        for (fam, design, y, weights), start, dt in zip(self._jobs(w), starts, designs,
+                                                        strict=True):
             c = fam.n_step_rows(design.shape[1])
-            beta, ok = fam.refit_batch(design, y, weights, start, sums[:, i:i + c])
+            beta, ok = fam.refit_batch(design, y, weights, start, sums[:, i:i + c],
+                                       design_t=dt)
             betas.append(beta)
             converged, i = converged & ok, i + c
-        return self._means(w, betas, batch=True), converged
+        return self._means_batch(w, betas, sums[:, i:], fixed), converged
 
-    def _means(self, w: Any, betas: Sequence[Any], batch: bool = False) -> Any:
-        """The terms' means, (T,), or (B, T) for a batch."""
-        return jnp.stack([(w * num).sum(axis=0) / (w * den).sum(axis=0)
-                          for num, den in self.parts(betas, batch)], axis=-1)
+    def _factor_layout(self) -> tuple[list[Any], list[tuple[Any, int, int] | None]]:
+        """The propensity factors the terms use (``_factor_key``), in order, and where each
+        term's columns are among its factor's ``factor_columns``: (key, first, count)."""
+        p, keys, count = self.p, [], {}
+        layout: list[tuple[Any, int, int] | None] = []
+        for k, t in enumerate(p.terms):
+            if not p.uses_propensity:
+                layout.append(None)
+                continue
+            key = self._factor_key(t)
+            if key not in count:
+                keys.append(key)
+                count[key] = 0
+            c = 1 + (p.method == "ipw")
+            if self._linear_outcome(k):
+                assert p.design is not None
+                c += p.design.shape[1]
+            layout.append((key, count[key], c))
+            count[key] += c
+        return keys, layout
+
+    def factor_columns(self) -> list[Any]:
+        """For each propensity factor (``_factor_layout``'s keys), the fixed columns (c, n)
+        that the weights times that factor multiply in ``_means_batch``: for each term using
+        it, with ``a h`` the rows at its level in its stratum, ``a h f``, then ``a h`` (IPW's
+        denominator) or, for a linear outcome model, ``a h x`` (x its design at the level)."""
+        a, p = self.arrays, self.p
+        keys, layout = self._factor_layout()
+        blocks: dict[Any, list[Any]] = {key: [] for key in keys}
+        for k, t in enumerate(p.terms):
+            at = layout[k]
+            if at is None:
+                continue
+            c = (a["treatment"] == t.level).astype(jnp.float64) * a["where"][k]
+            cols = [(c * a["outcomes"][t.outcome])[None, :]]
+            if p.method == "ipw":
+                cols.append(c[None, :])
+            if self._linear_outcome(k):
+                cols.append(c[None, :] * a["design_at"][t.level].T)
+            blocks[at[0]].extend(cols)
+        return [jnp.concatenate(blocks[key], axis=0) for key in keys]
+
+    def _means_batch(self, w: Any, betas: Sequence[Any], linear: Any,
+                     fixed: Sequence[Any]) -> Any:
+        """A batch's means (B, T) under weights ``w`` (n, B) and coefficients (B, q), with
+        ``linear`` (B, c) the sums of ``mean_columns`` under ``w`` and ``fixed`` the
+        ``factor_columns``. The same means as ``_means`` (``parts``) with the fewest passes
+        over (n, B) arrays: the parts linear in the weights come from ``linear``; the weighted
+        terms ``a (f - m) h̃ / e_x`` are the weights times the propensity's factor
+        (``_factors``, (n, B)) times fixed columns, one matrix product for each factor, and a
+        linear outcome model's predictions enter as those sums times β. Only a nonlinear
+        outcome model's predictions are made row by row."""
+        a, p = self.arrays, self.p
+        outs, gamma = self._split(betas)
+        den_out = self._mean_layout()[0]
+        keys, layout = self._factor_layout()
+        factors = self._factors(w, gamma, keys) if gamma is not None else {}
+        sums = {key: (cols @ factors[key]).T for key, cols in zip(keys, fixed, strict=True)}
+        res = []
+        for k, t in enumerate(p.terms):
+            den_col, out_col = den_out[k]
+            if p.uses_outcome:
+                fam, beta = p.families[t.outcome], outs[t.outcome]
+                m = None
+                if out_col is not None:
+                    outcome = (linear[:, out_col:out_col + beta.shape[1]] * beta).sum(axis=1)
+                elif t.at is not None:
+                    m = fam.mean_batch(a["at"][k][None, :], beta)[0]  # the same for every row
+                    outcome = m * linear[:, den_col]
+                else:
+                    m = fam.mean_batch(a["design_at"][t.level], beta)  # (n, B)
+                    outcome = (w * self._population(k)[:, None] * m).sum(axis=0)
+                den = linear[:, den_col]
+            if p.method == "gformula":
+                res.append(outcome / den)
+                continue
+            place = layout[k]
+            assert place is not None
+            key, first, count = place
+            s = sums[key][:, first:first + count]
+            if p.method == "ipw":
+                res.append(s[:, 0] / s[:, 1])
+                continue
+            weighted = s[:, 0]  # Σ u a h f
+            if m is None:  # minus Σ u a h x·β
+                weighted = weighted - (s[:, 1:] * beta).sum(axis=1)
+            else:
+                c = (a["treatment"] == t.level).astype(jnp.float64) * a["where"][k]
+                weighted = weighted - (factors[key] * (c[:, None] * m)).sum(axis=0)
+            res.append((outcome + weighted) / den)
+        return jnp.stack(res, axis=-1)
+
+    def _factor_key(self, t: Term) -> Any:
+        """Which of ``_factors`` weighs term ``t``'s rows (those at its level)."""
+        if self.p.levels == 2:  # merged over the levels: a row has one level
+            return "w" if t.treated == t.level else ("inverse" if t.treated is None else "ratio")
+        return (t.level, t.treated)
+
+    def _factors(self, w: Any, gamma: Any, keys: Sequence[Any]) -> dict[Any, Any]:
+        """The weights (n, B) times each propensity factor the terms use, ``1 / e_x`` or, for
+        the effect on the treated, ``e_x' / e_x``, keyed by ``_factor_key``. For two levels a
+        row's factor depends on its own level only (the terms weigh only rows at their level),
+        so those of both levels are one array: ``1 / e_x = 1 + exp(σ η)`` and ``e_x' / e_x
+        = exp(σ η)``, with η the linear predictor and σ = 1 - 2x (+1 for x = 0, -1 for 1)."""
+        a, p = self.arrays, self.p
+        if p.levels == 2:
+            x = a["treatment"]
+            sign = jnp.where(x == 1, -1.0, jnp.where(x == 0, 1.0, 0.0))
+            odds = jnp.exp(sign[:, None] * (a["prop_design"] @ gamma.T))  # (n, B)
+            table = {"w": lambda: w, "inverse": lambda: w * (1 + odds),
+                     "ratio": lambda: w * odds}
+            return {key: table[key]() for key in keys}
+        e = p.prop_family.mean_batch(a["prop_design"], gamma)  # (n, k, B)
+        return {(lvl, tr): w / e[:, lvl] if tr is None else w * e[:, tr] / e[:, lvl]
+                for lvl, tr in keys}
+
+    def _means(self, w: Any, betas: Sequence[Any]) -> Any:
+        """The terms' means, (T,)."""
+        return jnp.stack([(w * num).sum() / (w * den).sum() for num, den in self.parts(betas)])
 
     def _unstack(self, theta: Any) -> tuple[list[Any], Any]:
         """The nuisance fits (in the order of ``sizes``) and the means stacked in ``theta``."""
@@ -339,15 +518,17 @@ class Estimator:
 
     # -- answers ---------------------------------------------------------------------------
     def fit(self) -> Fit:
+        """The estimate. What runs outside the jitted programs runs in NumPy: each JAX
+        operation called outside one is compiled as a program of its own."""
         n = self.n
-        means, betas = self._point(jnp.ones(n))
+        means, betas = self._point(np.ones(n))
         self._betas = betas
-        theta = jnp.concatenate([*[jnp.ravel(b) for b in betas], means])
+        theta = np.concatenate([*[np.ravel(np.asarray(b)) for b in betas], np.asarray(means)])
         cov = self.sandwich(theta)
         prop = None
         if self.p.uses_propensity:
-            prop = np.asarray(self.propensities(betas[-1]))
-        return Fit(np.asarray(means), np.asarray(theta), np.asarray(cov), prop)
+            prop = self.propensities(betas[-1])
+        return Fit(np.asarray(means), theta, cov, prop)
 
     def sandwich(self, theta: Any) -> Any:
         """``A⁻¹ B A⁻ᵀ / n`` with A the mean Jacobian of the stacked equations and B the mean
@@ -359,11 +540,14 @@ class Estimator:
         size = min(n, SANDWICH_ROWS)
         block = self._jit("sandwich", lambda e: lambda th, lo: e._sandwich_block(th, lo, size),
                           size)
-        bread = meat = 0
+        bread = meat = np.zeros((len(theta), len(theta)))
         for lo in range(0, n, size):
             b, m = block(theta, lo)
-            bread, meat = bread + b, meat + m
-        inv = jnp.linalg.inv(bread / n)
+            bread, meat = bread + np.asarray(b), meat + np.asarray(m)
+        try:
+            inv = np.linalg.inv(bread / n)
+        except np.linalg.LinAlgError:  # a fit that does not exist: reported by its check
+            return np.full_like(bread, np.nan)
         return inv @ (meat / n) @ inv.T / n
 
     def _sandwich_block(self, theta: Any, lo: Any, size: int) -> tuple[Any, Any]:
@@ -402,37 +586,40 @@ class Estimator:
         n = self.n
         if chunk is None:
             chunk = int(np.clip(2 ** int(np.log2(max(1, CHUNK_ENTRIES // n))), 4, 64))
-        starts = self._betas if self._betas is not None else self._point(jnp.ones(n))[1]
+        starts = self._betas if self._betas is not None else self._point(np.ones(n))[1]
         # the starts are arguments, not constants: the program then depends on the shapes
         # alone, and JAX's persistent cache serves it to a later call on other data
         hold = n * self.n_step_rows() <= ROWS_ENTRIES
-        rows = self._jit("step_rows", lambda e: e.step_rows)(starts) if hold else None
+        held = self._jit("held", lambda e: e.held)(starts) if hold else None
         fast = self._jit("replicates", lambda e: e.replicates)
         exact = None
         rng = np.random.default_rng(seed)
 
         def draw(k: int) -> Any:
-            """Resampling counts (n, ``chunk``), the first ``k`` columns used; the rest pad
-            the last chunk, so that every chunk has the same shape and one program. Counted
-            replicate by replicate (each count fits in the cache), then transposed: twice as
-            fast as one count over the chunk."""
-            counts = np.ones((chunk, n))
+            """Resampling counts (``chunk``, n), the first ``k`` rows used; the rest pad the
+            last chunk, so that every chunk has the same shape and one program. Counted
+            replicate by replicate (each count fits in the cache), twice as fast as one count
+            over the chunk. No count exceeds n, so they are sent in the smallest unsigned
+            type that holds n (a quarter to an eighth of float64's bytes) and made float64,
+            rows last, in the program (``replicates``): transposing and copying float64
+            counts on the host cost about as much as drawing them."""
+            counts = np.ones((chunk, n), dtype=np.min_scalar_type(n))
             for j in range(k):
                 counts[j] = np.bincount(rng.integers(0, n, size=n), minlength=n)
-            return jax64.over_devices(jnp.asarray(counts.T.copy()), chunk, axis=1)[0]
+            return jax64.over_devices(counts, chunk)[0]
 
         self.refitted = 0
         sizes = [min(chunk, replicates - s) for s in range(0, replicates, chunk)]
         out, done = [], 0
         weights = draw(sizes[0])
         for i, k in enumerate(sizes):
-            pending = fast(weights, rows, starts)  # dispatched; the next chunk's counts drawn
+            pending = fast(weights, held, starts)  # dispatched; the next chunk's counts drawn
             following = draw(sizes[i + 1]) if i + 1 < len(sizes) else None
             means, converged = (np.asarray(v) for v in pending)
             if not converged[:k].all():
                 if exact is None:
                     exact = self._jit("exact", lambda e: jax.vmap(
-                        lambda w, at: e.point(w, at)[0], in_axes=(1, None)))
+                        lambda c, at: e.point(c.astype(jnp.float64), at)[0], in_axes=(0, None)))
                 means = np.asarray(exact(weights, starts))
                 self.refitted += 1
             out.append(means[:k])
@@ -483,23 +670,28 @@ def _skeleton(p: Problem) -> Problem:
 
 
 def _device_arrays(p: Problem) -> dict[str, Any]:
+    """The problem's arrays on the device, each converted in NumPy and put there as it is
+    (``jnp.asarray`` compiles a program for each conversion)."""
+    def put(x: Any, dtype: Any = None) -> Any:
+        return jax.device_put(np.asarray(x, dtype=dtype))
+
     a: dict[str, Any] = {
-        "outcomes": [jnp.asarray(f, dtype=jnp.float64) for f in p.outcomes],
+        "outcomes": [put(f, np.float64) for f in p.outcomes],
         # by the terms' positions (keys that differ between processes, such as ids, would
         # name the program's arguments differently and miss JAX's persistent cache)
-        "where": [jnp.asarray(t.where, dtype=jnp.float64) for t in p.terms],
-        "at": [None if t.at is None else jnp.asarray(t.at, dtype=jnp.float64) for t in p.terms],
-        "observed": None if p.observed is None else jnp.asarray(p.observed, dtype=jnp.float64),
+        "where": [put(t.where, np.float64) for t in p.terms],
+        "at": [None if t.at is None else put(t.at, np.float64) for t in p.terms],
+        "observed": None if p.observed is None else put(p.observed, np.float64),
     }
     if p.design is not None:
-        a["design"] = jnp.asarray(p.design)
-        a["design_at"] = [jnp.asarray(d) for d in p.design_at]
+        a["design"] = put(p.design)
+        a["design_at"] = [put(d) for d in p.design_at]
     if p.treatment is not None:
-        a["treatment"] = jnp.asarray(p.treatment)
+        a["treatment"] = put(p.treatment)
         # the propensity model's response: the level (0/1 for two levels), rows at other
         # values excluded by construction (Problem.treatment covers every row with a level)
-        a["treatment_fit"] = jnp.asarray(p.treatment, dtype=jnp.float64) if p.levels == 2 \
-            else jnp.asarray(p.treatment)
+        a["treatment_fit"] = put(p.treatment, np.float64) if p.levels == 2 \
+            else put(p.treatment)
     if p.prop_design is not None:
-        a["prop_design"] = jnp.asarray(p.prop_design)
+        a["prop_design"] = put(p.prop_design)
     return a
