@@ -88,8 +88,9 @@ class Reduction:
 class Logistic:
     """``name ~ Bernoulli(sigmoid(logit))`` with ``logit`` linear in ``params``: its
     log-likelihood over the rows, Σ y η − softplus(η) with η = offset + D β, from the logit's
-    offset and design D computed once (the expression, column by column and through NumPyro's
-    Bernoulli, cost NUTS four times as much a gradient: bench/RESULTS-bayes.md)."""
+    offset and design D computed once (with the expression, column by column and through
+    NumPyro's Bernoulli, a gradient of the benchmark's model cost 2.5 times as much:
+    bench/RESULTS-bayes.md)."""
 
     name: str
     params: tuple[str, ...]
