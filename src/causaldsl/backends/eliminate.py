@@ -109,16 +109,18 @@ def elimination_path(terms: Sequence[str], output: str, sizes: dict[str, int]
 
     def pair(i: int, j: int) -> str:
         """Contract the operands ``i`` and ``j`` into a new one, which keeps the indices still
-        held by other operands or in the output; the indices of both."""
+        held by other operands or in the output (in ``i``'s order, then ``j``'s); the indices
+        it keeps (those it sums out are no longer pending)."""
         nonlocal largest, flops
         new = len(terms) + len(steps)
-        union = "".join(dict.fromkeys(ops[i] + ops[j]))
+        si, sj = ops[i], ops[j]
         p, q = position(order, i), position(order, j)
         del order[max(p, q)], order[min(p, q)]
         result = ""
-        m = both = masks[i] | masks[j]
+        mi = masks[i]
+        m = both = mi | masks[j]
         work = size = entries[i] * entries[j]
-        for c in union:
+        for c in si:
             held = holders[c]
             held.discard(i)
             held.discard(j)
@@ -127,16 +129,29 @@ def elimination_path(terms: Sequence[str], output: str, sizes: dict[str, int]
                 held.add(new)
             else:  # summed out
                 m ^= bit[c]
+                pending.discard(c)
+        for c in sj:
+            b = bit[c]
+            if b & mi:  # done with i's
+                continue
+            held = holders[c]
+            held.discard(j)
+            if held or c in out:
+                result += c
+                held.add(new)
+            else:  # summed out
+                m ^= b
+                pending.discard(c)
         if exact:  # the entries over the union, then over the result
-            common = masks[i] & masks[j]
+            common = mi & masks[j]
             work = work // (shared.get(common) or over(common))
             summed = m ^ both
             size = work // (shared.get(summed) or over(summed))
         else:
-            work = prod(map(dim, union))
+            work = prod(map(dim, set(si + sj)))
             size = prod(map(dim, result))
-        steps.append(((p, q), ops[i] + "," + ops[j] + "->" + result) if p > q else
-                     ((q, p), ops[j] + "," + ops[i] + "->" + result))
+        steps.append(((p, q), si + "," + sj + "->" + result) if p > q else
+                     ((q, p), sj + "," + si + "->" + result))
         path.append((q, p) if p > q else (p, q))
         del ops[i], ops[j], entries[i], entries[j], masks[i], masks[j]
         ops[new] = result
@@ -146,7 +161,7 @@ def elimination_path(terms: Sequence[str], output: str, sizes: dict[str, int]
         if size > largest:
             largest = size
         flops += work
-        return union
+        return result
 
     def contract(ids: list[int], result: str | None = None) -> str:
         """Contract the operands ``ids`` (one, or more than two) as ``pair`` does (into the
