@@ -38,10 +38,10 @@ def elimination_path(terms: Sequence[str], output: str, sizes: dict[str, int]
     """The path for ``einsum(",".join(terms) + "->" + output)`` (one character per index,
     ``sizes`` by character); None when an operand repeats an index or an output index is in
     no operand (cases left to opt_einsum)."""
-    # This search is most of what a new question costs, so it keeps its state incrementally
-    # and its loops plain (docs/exact.md, "The elimination path"). Operands by id (ids only
-    # grow); ``order`` lists the live ids as opt_einsum's positions do (in increasing order,
-    # as new ids go last: a position is a bisection); ``holders`` the live
+    # This search is on the path of every new question, so it keeps its state incrementally
+    # and its loops plain (docs/exact.md, "the elimination path's bookkeeping"). Operands by
+    # id (ids only grow); ``order`` lists the live ids as opt_einsum's positions do (in
+    # increasing order, as new ids go last: a position is a bisection); ``holders`` the live
     # ids that hold an index; each operand's indices also as a bit mask, and its entries
     prod = math.prod
     dim = sizes.__getitem__
@@ -66,12 +66,16 @@ def elimination_path(terms: Sequence[str], output: str, sizes: dict[str, int]
         entries[i] = prod(map(dim, t))
     if not holders.keys() >= set(output):
         return None
+    out = set(output)
+    pending = holders.keys() - out  # the indices left to sum out
     #: the entries over a set of indices, by mask: what two operands share, remembered
     shared = {b: sizes[c] for c, b in bit.items()}
     shared[0] = 1
+    #: no empty axis, so products of entries can be divided
+    exact = 0 not in shared.values()
 
     def over(common: int) -> int:
-        """The entries over the indices in the mask ``common``."""
+        """The entries over the indices in the mask ``common`` (remembered in ``shared``)."""
         size = 1
         rest = common
         while rest:
@@ -99,9 +103,7 @@ def elimination_path(terms: Sequence[str], output: str, sizes: dict[str, int]
             size = prod(map(dim, set("".join(map(op, held)))))
         return size << 96 | len(held) << 32 | ord(c)
 
-    exact = 0 not in shared.values()
     order: list[int] = list(ops)
-    out = set(output)
     steps: list[tuple[tuple[int, ...], str]] = []
     path: list[tuple[int, ...]] = []
     largest = 0
@@ -195,10 +197,10 @@ def elimination_path(terms: Sequence[str], output: str, sizes: dict[str, int]
         return union
 
     def smallest_two(group: Iterable[int]) -> str:
+        """Contract the two operands of ``group`` with the fewest entries (ties by id)."""
         a, b = sorted(group, key=lambda i: (entries[i], i))[:2]
         return pair(a, b)
 
-    pending = holders.keys() - out
     weights = {c: weight(c) for c in pending}
     # min-weight first. A heap with stale entries skipped: an index's weight changes only
     # when its operands do (and an entry whose weight did not change stays valid, so it is
