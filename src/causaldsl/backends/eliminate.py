@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_left as position
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -37,86 +38,212 @@ def elimination_path(terms: Sequence[str], output: str, sizes: dict[str, int]
     """The path for ``einsum(",".join(terms) + "->" + output)`` (one character per index,
     ``sizes`` by character); None when an operand repeats an index or an output index is in
     no operand (cases left to opt_einsum)."""
-    if any(len(set(t)) != len(t) for t in terms) or \
-            set(output) - {c for t in terms for c in t}:
-        return None
-    # operands by id (ids only grow); ``order`` lists the live ids as opt_einsum's positions do
+    # This search is on the path of every new question, so it keeps its state incrementally
+    # and its loops plain (docs/exact.md, "the elimination path's bookkeeping"). Operands by
+    # id (ids only grow); ``order`` lists the live ids as opt_einsum's positions do (in
+    # increasing order, as new ids go last: a position is a bisection); ``holders`` the live
+    # ids that hold an index; each operand's indices also as a bit mask, and its entries
+    prod = math.prod
+    dim = sizes.__getitem__
     ops: dict[int, str] = dict(enumerate(terms))
-    sets: dict[int, frozenset[str]] = {i: frozenset(t) for i, t in ops.items()}
-    order: list[int] = list(ops)
+    op = ops.__getitem__
+    entries: dict[int, int] = {}
+    masks: dict[int, int] = {}
     holders: dict[str, set[int]] = {}
+    bit: dict[str, int] = {}
     for i, t in ops.items():
+        m = 0
         for c in t:
-            holders.setdefault(c, set()).add(i)
+            if c in bit:
+                holders[c].add(i)
+            else:
+                bit[c] = 1 << len(bit)
+                holders[c] = {i}
+            m |= bit[c]
+        if m.bit_count() != len(t):  # a repeated index: a trace
+            return None
+        masks[i] = m
+        entries[i] = prod(map(dim, t))
+    if not holders.keys() >= set(output):
+        return None
     out = set(output)
+    pending = holders.keys() - out  # the indices left to sum out
+    #: the entries over a set of indices, by mask: what two operands share, remembered
+    shared = {b: sizes[c] for c, b in bit.items()}
+    shared[0] = 1
+    #: no empty axis, so products of entries can be divided
+    exact = 0 not in shared.values()
+
+    def over(common: int) -> int:
+        """The entries over the indices in the mask ``common`` (remembered in ``shared``)."""
+        size = 1
+        rest = common
+        while rest:
+            low = rest & -rest
+            size *= shared[low]
+            rest ^= low
+        shared[common] = size
+        return size
+
+    def weight(c: str) -> int:
+        """Min-weight's key, packed in one int (cheap to compare in the heap): first the
+        entries of the product of the operands that hold ``c``, then their number, then ``c``
+        (so that the path does not depend on set order). The product over a union is the
+        product over its parts divided by the product over what they share."""
+        held = holders[c]
+        if exact:
+            rest = iter(held)
+            first = next(rest)
+            size, union = entries[first], masks[first]
+            for i in rest:
+                common = union & masks[i]
+                size = size * entries[i] // (shared.get(common) or over(common))
+                union |= masks[i]
+        else:  # an empty axis: nothing to divide by
+            size = prod(map(dim, set("".join(map(op, held)))))
+        return size << 96 | len(held) << 32 | ord(c)
+
+    order: list[int] = list(ops)
     steps: list[tuple[tuple[int, ...], str]] = []
     path: list[tuple[int, ...]] = []
     largest = 0
     flops = 0
-    next_id = len(terms)
-    dim = sizes.__getitem__
 
-    def weight(c: str) -> tuple[int, int]:
-        held = holders[c]
-        return math.prod(map(dim, frozenset().union(*(sets[i] for i in held)))), len(held)
+    def pair(i: int, j: int) -> str:
+        """Contract the operands ``i`` and ``j`` into a new one, which keeps the indices still
+        held by other operands or in the output (in ``i``'s order, then ``j``'s); the indices
+        it keeps (those it sums out are no longer pending)."""
+        nonlocal largest, flops
+        new = len(terms) + len(steps)
+        si, sj = ops[i], ops[j]
+        p, q = position(order, i), position(order, j)
+        del order[max(p, q)], order[min(p, q)]
+        result = ""
+        mi = masks[i]
+        m = both = mi | masks[j]
+        work = size = entries[i] * entries[j]
+        for c in si:
+            held = holders[c]
+            held.discard(i)
+            held.discard(j)
+            if held or c in out:
+                result += c
+                held.add(new)
+            else:  # summed out
+                m ^= bit[c]
+                pending.discard(c)
+        for c in sj:
+            b = bit[c]
+            if b & mi:  # done with i's
+                continue
+            held = holders[c]
+            held.discard(j)
+            if held or c in out:
+                result += c
+                held.add(new)
+            else:  # summed out
+                m ^= b
+                pending.discard(c)
+        if exact:  # the entries over the union, then over the result
+            common = mi & masks[j]
+            work = work // (shared.get(common) or over(common))
+            summed = m ^ both
+            size = work // (shared.get(summed) or over(summed))
+        else:
+            work = prod(map(dim, set(si + sj)))
+            size = prod(map(dim, result))
+        steps.append(((p, q), si + "," + sj + "->" + result) if p > q else
+                     ((q, p), sj + "," + si + "->" + result))
+        path.append((q, p) if p > q else (p, q))
+        del ops[i], ops[j], entries[i], entries[j], masks[i], masks[j]
+        ops[new] = result
+        masks[new] = m
+        entries[new] = size
+        order.append(new)
+        if size > largest:
+            largest = size
+        flops += work
+        return result
 
-    def contract(ids: list[int], result: str | None = None) -> int:
-        """Contract the operands ``ids`` into a new one, which keeps the indices still held
-        by other operands or in the output (in the order ``result`` if given)."""
-        nonlocal largest, flops, next_id
-        union = "".join(dict.fromkeys("".join(ops[i] for i in ids)))
-        if result is None:
-            mine = set(ids)
-            result = "".join(c for c in union if c in out or not holders[c] <= mine)
-        positions = sorted((order.index(i) for i in ids), reverse=True)
-        steps.append((tuple(positions), ",".join(ops[order[p]] for p in positions) + "->" +
-                      result))
-        path.append(tuple(sorted(positions)))
+    def contract(ids: list[int], result: str | None = None) -> str:
+        """Contract the operands ``ids`` (one, or more than two) as ``pair`` does (into the
+        indices ``result`` if given)."""
+        nonlocal largest, flops
+        new = len(terms) + len(steps)
+        union = "".join(dict.fromkeys("".join(map(op, ids))))
+        positions = tuple(sorted([position(order, i) for i in ids], reverse=True))
+        steps.append((positions, ",".join([ops[order[p]] for p in positions]) + "->"))
+        path.append(positions[::-1])
         for p in positions:
-            order.pop(p)
+            del order[p]
         for i in ids:
-            del sets[i]
             for c in ops.pop(i):
                 holders[c].discard(i)
-        new = next_id
-        next_id += 1
-        ops[new] = result
-        sets[new] = frozenset(result)
-        order.append(new)
+            del entries[i], masks[i]
+        if result is None:
+            result = "".join([c for c in union if holders[c] or c in out])
+        steps[-1] = (positions, steps[-1][1] + result)
+        m = 0
         for c in result:
             holders[c].add(new)
-        largest = max(largest, math.prod(map(dim, result)))
-        flops += math.prod(map(dim, union))
-        return new
+            m |= bit[c]
+        ops[new] = result
+        masks[new] = m
+        order.append(new)
+        size = entries[new] = prod(map(dim, result))
+        if size > largest:
+            largest = size
+        flops += prod(map(dim, union))
+        return union
 
-    pending = {c for t in terms for c in t} - out
+    def smallest_two(group: Iterable[int]) -> str:
+        """Contract the two operands of ``group`` with the fewest entries (ties by id)."""
+        a, b = sorted(group, key=lambda i: (entries[i], i))[:2]
+        return pair(a, b)
+
     weights = {c: weight(c) for c in pending}
-    # min-weight first; ties by the index itself, so the path does not depend on set order.
-    # A heap with stale entries skipped: an index's weight changes only when its operands do
-    heap = [(w, c) for c, w in weights.items()]
+    # min-weight first. A heap with stale entries skipped: an index's weight changes only
+    # when its operands do (and an entry whose weight did not change stays valid, so it is
+    # not pushed again)
+    heap = list(weights.values())
     heapq.heapify(heap)
+    push, pop = heapq.heappush, heapq.heappop
     while pending:
-        w, c = heapq.heappop(heap)
+        w = pop(heap)
+        c = chr(w & 0xFFFFFFFF)
         if c not in pending or weights[c] != w:
             continue
-        group = sorted(holders[c])
-        touched = set().union(*(sets[i] for i in group))
-        if len(group) == 1 or w[0] <= PLAIN_EINSUM:
+        held = holders[c]
+        if len(held) == 2 and w >> 96 <= PLAIN_EINSUM:  # the most common step
+            i, j = held
+            touched = pair(i, j) if i < j else pair(j, i)
+        elif len(held) == 1 or w >> 96 <= PLAIN_EINSUM:
             # one step: one operand, or a product small enough for one plain einsum loop
-            contract(group)
-            group = []
-        while len(group) > 1:  # the two smallest first; their result replaces them
-            a, b = sorted(group, key=lambda i: (math.prod(map(dim, ops[i])), i))[:2]
-            new = contract([a, b])
-            group = sorted(holders[c])
-            touched |= sets[new]
-        pending -= {t for t in touched if not holders[t]}  # only these can have lost all
-        for t in touched & pending:
-            weights[t] = weight(t)
-            heapq.heappush(heap, (weights[t], t))
+            touched = contract(sorted(held))
+        else:  # the two smallest first; their result replaces them (and holds only these)
+            touched = "".join(dict.fromkeys("".join(map(op, held))))
+            while len(held) > 1:
+                smallest_two(held)
+        # the indices whose operands changed: those that lost all their operands are summed
+        # out, the others weighed again (inline, for the common case of two operands)
+        for t in touched:
+            if t in pending:
+                held = holders[t]
+                if len(held) == 2 and exact:
+                    i, j = held
+                    common = masks[i] & masks[j]
+                    wt = (entries[i] * entries[j] // (shared.get(common) or over(common)) << 96
+                          | 2 << 32 | ord(t))
+                elif held:
+                    wt = weight(t)
+                else:
+                    pending.discard(t)
+                    continue
+                if wt != weights[t]:
+                    weights[t] = wt
+                    push(heap, wt)
     while len(order) > 1:  # what is left holds only output indices: outer products
-        a, b = sorted(order, key=lambda i: (math.prod(map(dim, ops[i])), i))[:2]
-        contract([a, b])
+        smallest_two(order)
     if ops[order[0]] != output:  # put the output's indices in order
         contract([order[0]], output)
     return EliminationPath(tuple(steps), tuple(path), max(largest, 1), flops)
