@@ -49,7 +49,9 @@ CASES = {
 }
 
 
-def _estimator(method: str, query: str, df: object, options: dict) -> estimators.Estimator:
+def built_estimator(method: str, query: str, df: object, options: dict
+                    ) -> estimators.Estimator:
+    """The ``Estimator`` that ``causaldsl.estimate`` builds for the query (the last one)."""
     built = []
     init = estimators.Estimator.__init__
 
@@ -74,7 +76,7 @@ def test_a_chunks_means_equal_newtons_refits_row_by_row(case):
     indicator or stratum dropped, the design at the wrong level, or a term's sums read from
     another's columns would be off by that spread or more."""
     method, query, data, options = CASES[case]
-    est = _estimator(method, query, data(), options)
+    est = built_estimator(method, query, data(), options)
     n = est.n
     rng = np.random.default_rng(5)
     w = jnp.asarray(rng.multinomial(n, np.ones(n) / n, size=16).T.astype(float))
@@ -94,7 +96,7 @@ def test_the_means_columns_made_by_blocks_give_the_same_replicates(monkeypatch):
     whole, for a linear outcome (the design at each level among the columns). A block of
     them dropped or misaligned with the weights would move the means by the replicates'
     spread."""
-    est = _estimator("aipw", ATE, hetero(600), {"outcome": INTERACT})
+    est = built_estimator("aipw", ATE, hetero(600), {"outcome": INTERACT})
     rng = np.random.default_rng(6)
     w = jnp.asarray(rng.multinomial(600, np.ones(600) / 600, size=8).T.astype(float))
     starts = est._betas

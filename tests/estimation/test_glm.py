@@ -312,25 +312,14 @@ def test_the_jacobian_in_closed_form_equals_forward_differentiation(method, mult
     system (how it was computed before) to 1e-10 relative, for linear and logistic outcomes, a
     logistic and a multinomial propensity. A sign, a block put at the wrong offset, or a
     mean's dependence on another model's parameters dropped would differ at order 1."""
-    from .datasets import ATE, G, hetero, multilevel
+    from .datasets import ATE, hetero, multilevel
+    from .test_batch_means import built_estimator
 
     df = multilevel(n=400, k=3, binary_outcome=binary) if multi else hetero(400, seed=3)
     if binary and not multi:
         df = df.assign(Y=(df["Y"] > df["Y"].median()).astype(int))
     q = "E[Y | do(X = c)] - E[Y | do(X = a)]" if multi else ATE
-    built = []
-    init = estimators.Estimator.__init__
-
-    def keep(self, problem):  # type: ignore[no-untyped-def]
-        init(self, problem)
-        built.append(self)
-
-    estimators.Estimator.__init__ = keep  # type: ignore[method-assign]
-    try:
-        causaldsl.estimate(G, q, df, method=method)
-    finally:
-        estimators.Estimator.__init__ = init  # type: ignore[method-assign]
-    est = built[-1]
+    est = built_estimator(method, q, df, {})
     theta = jnp.asarray(np.concatenate([*[np.ravel(b) for b in est._betas],
                                         np.asarray(est._point(jnp.ones(est.n))[0])]))
     ones = jnp.ones(est.n)
