@@ -141,3 +141,39 @@ def test_the_min_fill_order():
     star = elimination_order([("h",), ("h", "x"), ("h", "y"), ("h", "z")],
                              dict.fromkeys("hxyz", 2))
     assert sorted(star, key=star.__getitem__) == ["x", "y", "h", "z"]
+
+
+def test_the_search_is_bounded_by_its_measured_cost(monkeypatch):
+    """The planner searches beyond the elimination order only as far as a tenth of the
+    arithmetic pays for: ``_trials`` counts the searches of a measured cost that fit in that
+    budget (10^9 flops at FLOPS_PER_SECOND: 0.1 s; a second at most), and a contraction
+    whose elimination order is dear enough still gets greedy's search and finds its better
+    order. A search run whatever it costs (as before), or one skipped where it pays, fails."""
+    from causaldsl.backends import plan as planner
+
+    assert planner._budget(10**9) == 0.1
+    assert planner._budget(10**13) == planner.MAX_SEARCH_SECONDS
+    assert planner._trials(10**9, 0.01) == 10
+    assert planner._trials(10**7, 0.002) == 0  # 1 ms of budget, a 2 ms search: none
+    assert planner._trials(10**12, 0.004) == 250
+
+    searched: list[object] = []
+    better = planner._better
+
+    def spy(best, eq, shapes, optimize):  # type: ignore[no-untyped-def]
+        searched.append(optimize)
+        return better(best, eq, shapes, optimize)
+
+    monkeypatch.setattr(planner, "_better", spy)
+    # a cycle of five 300 x 300 matrices: ~10^8 flops by elimination, a budget of ~10 ms
+    big = [(("a", "b"), (300, 300)), (("b", "c"), (300, 300)), (("c", "d"), (300, 300)),
+           (("d", "e"), (300, 300)), (("e", "a"), (300, 300))]
+    planned = planner.plan(big, ["a"])
+    assert "greedy" in searched  # the elimination took well under a millisecond: it pays
+    assert planned.flops <= 5 * 300**3  # a cycle of matrix products: O(n^3) a step
+    # the same, with greedy's search taken to cost a billion eliminations: none fits
+    searched.clear()
+    monkeypatch.setattr(planner, "GREEDY_OVER_ELIMINATION", 1e9)
+    alone = planner.plan(big, ["a"])
+    assert searched == []
+    assert alone.flops <= 5 * 300**3

@@ -5,6 +5,7 @@ Pure planning (no JAX), so that analyses can reason about cost without compiling
 
 from __future__ import annotations
 
+import time
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +24,12 @@ ORDERED_FLOPS = 10**5
 #: Contractions with more flops than this by greedy's order get a randomised search too.
 SEARCH_FLOPS = 10**6
 #: What the search may cost: a tenth of the time greedy's order would take at FLOPS_PER_SECOND,
-#: and never more than MAX_SEARCH_SECONDS.
+#: and never more than MAX_SEARCH_SECONDS. Each search is timed against it beforehand: greedy's
+#: is taken to cost GREEDY_OVER_ELIMINATION times the elimination order's measured time, and a
+#: randomised trial what greedy's took (``_trials``).
 FLOPS_PER_SECOND = 10**9
 MAX_SEARCH_SECONDS = 1.0
+GREEDY_OVER_ELIMINATION = 3.0
 
 
 @dataclass(frozen=True)
@@ -77,19 +81,27 @@ def plan(operands: Sequence[tuple[Sequence[Hashable], Sequence[int]]],
     if order_by is not None:
         last = len(order_by)  # names without a rank (batch axes, copies) go last
         ranks = {symbols[k]: order_by.get(k, last) for k in symbols}
+    t0 = time.perf_counter()
     best = _eliminate(terms, eq.split("->")[1], shapes, ranks) if ranks is not None else None
     if best is None:
         best = _eliminate(terms, eq.split("->")[1], shapes)
-    if best is None or (search and best[0][1] > SEARCH_FLOPS):
+    spent = time.perf_counter() - t0
+    if best is None:
         best = _better(best, eq, shapes, "optimal" if n <= 4 else "greedy")
-    assert best is not None
-    if search and n > 4 and best[0][1] > SEARCH_FLOPS:
+    elif search and best[0][1] > SEARCH_FLOPS and \
+            (n <= 4 or _trials(best[0][1], GREEDY_OVER_ELIMINATION * spent) >= 1):
         # greedy's order can cost 100× the best one's; randomised greedy runs search for a
-        # time in proportion to the work it may save (a second at most)
-        budget = min(MAX_SEARCH_SECONDS, best[0][1] / FLOPS_PER_SECOND / 10)
-        for minimize in ("flops", "size"):
-            best = _better(best, eq, shapes, opt_einsum.RandomGreedy(
-                max_repeats=256, max_time=budget / 2, minimize=minimize))
+        # time in proportion to the work it may save (a second at most), in as many trials
+        # as greedy's own time says fit in it (the trials' clock is read between trials)
+        t0 = time.perf_counter()
+        best = _better(best, eq, shapes, "optimal" if n <= 4 else "greedy")
+        trials = _trials(best[0][1], time.perf_counter() - t0)
+        if n > 4 and best[0][1] > SEARCH_FLOPS and trials >= 2:
+            budget = _budget(best[0][1])
+            for minimize in ("flops", "size"):
+                best = _better(best, eq, shapes, opt_einsum.RandomGreedy(
+                    max_repeats=min(256, trials // 2), max_time=budget / 2,
+                    minimize=minimize))
     assert best is not None
     (largest, flops), path, steps = best
     if largest > limit:
@@ -100,6 +112,17 @@ def plan(operands: Sequence[tuple[Sequence[Hashable], Sequence[int]]],
 
 
 Best = tuple[tuple[int, int], Any, tuple[tuple[tuple[int, ...], str], ...]]
+
+
+def _budget(flops: int) -> float:
+    """The seconds a search may take for a contraction of ``flops``: a tenth of its time at
+    FLOPS_PER_SECOND, at most MAX_SEARCH_SECONDS."""
+    return min(MAX_SEARCH_SECONDS, flops / FLOPS_PER_SECOND / 10)
+
+
+def _trials(flops: int, trial_seconds: float) -> int:
+    """How many searches of ``trial_seconds`` each fit in ``_budget(flops)``."""
+    return int(_budget(flops) / max(trial_seconds, 1e-9))
 
 
 def _better(best: Best | None, eq: str, shapes: tuple[tuple[int, ...], ...],
