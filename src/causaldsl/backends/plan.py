@@ -95,6 +95,7 @@ def plan(operands: Sequence[tuple[Sequence[Hashable], Sequence[int]]],
         # as greedy's own time says fit in it (the trials' clock is read between trials)
         t0 = time.perf_counter()
         best = _better(best, eq, shapes, "optimal" if n <= 4 else "greedy")
+        assert best is not None  # _better keeps the best it was given
         trials = _trials(best[0][1], time.perf_counter() - t0)
         if n > 4 and best[0][1] > SEARCH_FLOPS and trials >= 2:
             budget = _budget(best[0][1])
