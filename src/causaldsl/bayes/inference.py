@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 
 from causaldsl.backends import jax64
-from causaldsl.bayes.kernel import data_nuts, run_chains, starting_points
+from causaldsl.bayes.kernel import data_nuts, sample_nuts, starting_points
 from causaldsl.bayes.likelihood import log_likelihood, pattern_probabilities
 from causaldsl.bayes.patterns import Patterns
-from causaldsl.core.progress import announce
 from causaldsl.ir.mechanism import UnknownTable
 from causaldsl.model.causal_model import CausalModel
 
@@ -185,23 +184,6 @@ def nuts(model: CausalModel, patterns: Patterns, draws: int, warmup: int, chains
     flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in grouped.items()}
     return flat, Diagnostics("nuts", chains * per_chain, chains, warmup, r_hat, ess, div,
                              time.perf_counter() - t0, tuple(warnings))
-
-
-def sample_nuts(kernel: Any, data: Any, init: Any, key: Any, warmup: int, draws: int,
-                chains: int, progress: bool) -> tuple[dict[str, Any], Any]:
-    """The draws of ``chains`` chains of ``kernel`` (a ``data_nuts``), chain axis first, and
-    whether each kept transition diverged. With ``progress``, NumPyro's ``MCMC`` runs them
-    and shows its bar; otherwise each chain is one compiled program (``kernel.run_chains``):
-    the same draws, less to compile."""
-    if not progress:
-        return run_chains(kernel, data, init, key, warmup, draws, chains)
-    from numpyro.infer import MCMC
-
-    mcmc = MCMC(kernel, num_warmup=warmup, num_samples=draws, num_chains=chains,
-                chain_method="sequential", progress_bar=True, jit_model_args=True)
-    announce("compiling the sampler (NUTS)…")  # NumPyro's bar appears once its loop compiles
-    mcmc.run(key, data, init_params=init)
-    return mcmc.get_samples(group_by_chain=True), mcmc.get_extra_fields()["diverging"]
 
 
 def svi(model: CausalModel, patterns: Patterns, draws: int, steps: int, seed: int,

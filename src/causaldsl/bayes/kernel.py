@@ -7,6 +7,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from causaldsl.core.progress import announce
+
 
 def data_nuts(potential_of: Any, data: Any, dense_mass: bool = False) -> Any:
     """NUTS on a potential that takes the data as an argument (``potential_of(data)(u)``),
@@ -42,6 +44,23 @@ def _data_nuts_class() -> type:
 #: XLA's options for the compiled chain on a CPU: its older loop emitters compile NumPyro's
 #: sampler about a third faster than its fusion emitters (docs/bayes.md, "How NUTS is run").
 CPU_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
+
+
+def sample_nuts(kernel: Any, data: Any, init: Any, key: Any, warmup: int, draws: int,
+                chains: int, progress: bool) -> tuple[dict[str, Any], Any]:
+    """The draws of ``chains`` chains of ``kernel`` (a ``data_nuts``), chain axis first, and
+    whether each kept transition diverged. With ``progress``, NumPyro's ``MCMC`` runs them
+    and shows its bar; otherwise each chain is one compiled program (``run_chains``):
+    the same draws, less to compile."""
+    if not progress:
+        return run_chains(kernel, data, init, key, warmup, draws, chains)
+    from numpyro.infer import MCMC
+
+    mcmc = MCMC(kernel, num_warmup=warmup, num_samples=draws, num_chains=chains,
+                chain_method="sequential", progress_bar=True, jit_model_args=True)
+    announce("compiling the sampler (NUTS)…")  # NumPyro's bar appears once its loop compiles
+    mcmc.run(key, data, init_params=init)
+    return mcmc.get_samples(group_by_chain=True), mcmc.get_extra_fields()["diverging"]
 
 
 def run_chains(kernel: Any, data: Any, init: Any, key: Any, warmup: int, draws: int,

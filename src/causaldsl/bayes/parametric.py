@@ -14,8 +14,7 @@ import numpy as np
 
 from causaldsl.backends import jax64
 from causaldsl.bayes.inference import Diagnostics, mcmc_warnings, svi_warnings
-from causaldsl.bayes.inference import sample_nuts as _sample
-from causaldsl.bayes.kernel import data_nuts, starting_points
+from causaldsl.bayes.kernel import data_nuts, sample_nuts, starting_points
 from causaldsl.core.errors import FitError, QueryError
 from causaldsl.core.progress import announce
 from causaldsl.core.types import FiniteType, Real
@@ -210,8 +209,8 @@ def nuts_parameters(model: CausalModel, data: Any, draws: int, warmup: int, chai
         # data set of the same shape reuses the compiled program (in this process, and from
         # JAX's persistent cache in the next)
         kernel = data_nuts(potential_of, evidence, dense_mass(mass, init, chains))
-        raw, diverging = _sample(kernel, evidence, init, key, warmup, per_chain, chains,
-                                 progress)
+        raw, diverging = sample_nuts(kernel, evidence, init, key, warmup, per_chain,
+                                     chains, progress)
         samples = constrain(raw)
     grouped = {p: np.asarray(samples[site(model, p)]) for p in priors}
     stats = summary(grouped, group_by_chain=True)
