@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import causaldsl
 from bench_estimation import ATE, ZS, simulate
-from causaldsl.estimation import estimators
+from causaldsl.estimation import estimators, glm
 from causaldsl.model.graph import ADMG
 
 B = 32
@@ -69,7 +69,7 @@ def main() -> None:
     pieces = {
         "every model's first step and the means' linear sums: one product of the rows' terms "
         "and the weights":
-            (jax.jit(lambda r, wi: (r @ wi).T), (rows, w)),
+            (jax.jit(glm.over_rows), (rows, w)),
         "one chord step's gradient (the propensity; 4 per replicate at 10^5 rows)":
             (jax.jit(lambda wi, g: prop.gradient_batch(x, treat, wi, g, xt)), (w, gam)),
         "the means (outcome predictions, propensities, weighted sums)":

@@ -35,7 +35,7 @@ import numpy as np
 
 from causaldsl.backends import jax64
 from causaldsl.estimation import glm
-from causaldsl.estimation.glm import Family
+from causaldsl.estimation.glm import Family, over_rows
 
 METHODS = ("gformula", "ipw", "aipw")
 #: Entries of a bootstrap chunk's weights (n, chunk), roughly: 2**22 (32 MiB); a chunk holds
@@ -332,10 +332,10 @@ class Estimator:
         # made once: fused into the products that read it, the conversion made them 2× slower
         w = jax.lax.optimization_barrier(counts.T.astype(jnp.float64))
         if held is not None:
-            sums = (held["rows"] @ w).T  # (B, columns)
+            sums = over_rows(held["rows"], w)  # (B, columns)
             fixed, designs = held["fixed"], held["designs"]
         else:
-            sums = sum((self.step_rows(starts, lo, lo + ROW_BLOCK) @ w[lo:lo + ROW_BLOCK]).T
+            sums = sum(over_rows(self.step_rows(starts, lo, lo + ROW_BLOCK), w[lo:lo + ROW_BLOCK])
                        for lo in range(0, self.n, ROW_BLOCK))
             fixed = self.factor_columns()
             designs = [design.T for _, design, *_ in self._jobs(w)]
@@ -406,7 +406,7 @@ class Estimator:
         den_out = self._mean_layout()[0]
         keys, layout = self._factor_layout()
         factors = self._factors(w, gamma, keys) if gamma is not None else {}
-        sums = {key: (cols @ factors[key]).T for key, cols in zip(keys, fixed, strict=True)}
+        sums = {key: over_rows(cols, factors[key]) for key, cols in zip(keys, fixed, strict=True)}
         res = []
         for k, t in enumerate(p.terms):
             den_col, out_col = den_out[k]
