@@ -41,6 +41,8 @@ NEWTON_TOL = 1e-8
 REFIT_CHORDS = {50_000: 4, 20_000: 5, 10_000: 6, 5_000: 8, 2_000: 10, 1_000: 13, 0: 16}
 #: A refit's step this small (relative) is rounding: 64 float64 epsilons.
 ROUNDING = 64 * float(np.finfo(np.float64).eps)
+
+
 def over_rows(cols: Any, w: Any) -> Any:
     """``cols`` (c, n) times ``w`` (n, B), as (B, c). The barrier keeps XLA from laying the
     product's output out transposed to suit the ``.T``, which made it run at half speed."""
