@@ -400,11 +400,11 @@ class Estimator:
         """A batch's means (B, T) under weights ``w`` (n, B), any numeric type, and
         coefficients (B, q), with ``linear`` (B, c) the sums of ``mean_columns`` under ``w``
         and ``fixed`` the ``factor_columns``. The same means as ``_means`` (``parts``) with
-        the fewest passes over (n, B) arrays: the parts linear in the weights come from ``linear``; the weighted
-        terms ``a (f - m) h̃ / e_x`` are the weights times the propensity's factor
-        (``_factors``, (n, B)) times fixed columns, one matrix product for each factor, and a
-        linear outcome model's predictions enter as those sums times β. Only a nonlinear
-        outcome model's predictions are made row by row."""
+        the fewest passes over (n, B) arrays: the parts linear in the weights come from
+        ``linear``; the weighted terms ``a (f - m) h̃ / e_x`` are the weights times the
+        propensity's factor (``_factors``, (n, B)) times fixed columns, one matrix product for
+        each factor, and a linear outcome model's predictions enter as those sums times β.
+        Only a nonlinear outcome model's predictions are made row by row."""
         a, p = self.arrays, self.p
         outs, gamma = self._split(betas)
         den_out = self._mean_layout()[0]
