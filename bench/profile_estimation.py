@@ -60,8 +60,7 @@ def main() -> None:
         return out
 
     drawn = counts()
-    w = jnp.asarray(drawn.T.astype(np.float64))  # the weights (n, B) the products read
-    w8 = jnp.asarray(np.ascontiguousarray(drawn.T))  # as the elementwise parts read them
+    w = jnp.asarray(drawn.T.astype(np.float64))  # the weights (n, B) the pieces read
     held = est._jit("held", lambda e: e.held)(starts)
     rows, xt = held["rows"], held["designs"][-1]
     gam = jnp.tile(starts[-1], (B, 1)) + 1e-4
@@ -72,10 +71,10 @@ def main() -> None:
         "and the weights":
             (jax.jit(glm.over_rows), (rows, w)),
         "one chord step's gradient (the propensity; 4 per replicate at 10^5 rows)":
-            (jax.jit(lambda wi, g: prop.gradient_batch(x, treat, wi, g, xt)), (w8, gam)),
+            (jax.jit(lambda wi, g: prop.gradient_batch(x, treat, wi, g, xt)), (w, gam)),
         "the means (outcome predictions, propensities, weighted sums)":
             (est._jit("profile_means", lambda e: e._means_batch),
-             (w8, betas, linear, held["fixed"])),
+             (w, betas, linear, held["fixed"])),
         "the whole chunk (Estimator.replicates)":
             (est._jit("replicates", lambda e: e.replicates), (drawn, held, starts)),
         "resampling counts on the host (overlapped with the chunk before)":

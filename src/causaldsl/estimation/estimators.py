@@ -328,13 +328,9 @@ class Estimator:
         (B, n), any numeric type, used as ``w`` (n, B) in float64, refitted from ``starts`` by
         ``Family.refit_batch`` from one matrix product with ``held["rows"]``
         (``held(starts)``), and whether every refit converged, (B,). ``held`` None: made
-        here, the rows ROW_BLOCK at a time, so that they need not be held whole. The
-        elementwise products (the chords' residuals, the propensity factors) read the counts
-        in their own small type, a quarter to an eighth of float64's bytes (a chord step 30%
-        cheaper); the matrix products read them made float64 once."""
-        counts = jax.lax.optimization_barrier(counts.T)  # (n, B)
+        here, the rows ROW_BLOCK at a time, so that they need not be held whole."""
         # made once: fused into the products that read it, the conversion made them 2× slower
-        w = jax.lax.optimization_barrier(counts.astype(jnp.float64))
+        w = jax.lax.optimization_barrier(counts.T.astype(jnp.float64))
         if held is not None:
             sums = over_rows(held["rows"], w)  # (B, columns)
             fixed, designs = held["fixed"], held["designs"]
@@ -344,14 +340,14 @@ class Estimator:
             fixed = self.factor_columns()
             designs = [design.T for _, design, *_ in self._jobs(w)]
         betas, converged, i = [], jnp.ones(w.shape[1], dtype=bool), 0
-        for (fam, design, y, weights), start, dt in zip(self._jobs(counts), starts, designs,
+        for (fam, design, y, weights), start, dt in zip(self._jobs(w), starts, designs,
                                                         strict=True):
             c = fam.n_step_rows(design.shape[1])
             beta, ok = fam.refit_batch(design, y, weights, start, sums[:, i:i + c],
                                        design_t=dt)
             betas.append(beta)
             converged, i = converged & ok, i + c
-        return self._means_batch(counts, betas, sums[:, i:], fixed), converged
+        return self._means_batch(w, betas, sums[:, i:], fixed), converged
 
     def _factor_layout(self) -> tuple[list[Any], list[tuple[Any, int, int] | None]]:
         """The propensity factors the terms use (``_factor_key``), in order, and where each
@@ -397,14 +393,14 @@ class Estimator:
 
     def _means_batch(self, w: Any, betas: Sequence[Any], linear: Any,
                      fixed: Sequence[Any]) -> Any:
-        """A batch's means (B, T) under weights ``w`` (n, B), any numeric type, and
-        coefficients (B, q), with ``linear`` (B, c) the sums of ``mean_columns`` under ``w``
-        and ``fixed`` the ``factor_columns``. The same means as ``_means`` (``parts``) with
-        the fewest passes over (n, B) arrays: the parts linear in the weights come from
-        ``linear``; the weighted terms ``a (f - m) h̃ / e_x`` are the weights times the
-        propensity's factor (``_factors``, (n, B)) times fixed columns, one matrix product for
-        each factor, and a linear outcome model's predictions enter as those sums times β.
-        Only a nonlinear outcome model's predictions are made row by row."""
+        """A batch's means (B, T) under weights ``w`` (n, B) and coefficients (B, q), with
+        ``linear`` (B, c) the sums of ``mean_columns`` under ``w`` and ``fixed`` the
+        ``factor_columns``. The same means as ``_means`` (``parts``) with the fewest passes
+        over (n, B) arrays: the parts linear in the weights come from ``linear``; the weighted
+        terms ``a (f - m) h̃ / e_x`` are the weights times the propensity's factor
+        (``_factors``, (n, B)) times fixed columns, one matrix product for each factor, and a
+        linear outcome model's predictions enter as those sums times β. Only a nonlinear
+        outcome model's predictions are made row by row."""
         a, p = self.arrays, self.p
         outs, gamma = self._split(betas)
         den_out = self._mean_layout()[0]
@@ -462,7 +458,7 @@ class Estimator:
             x = a["treatment"]
             sign = jnp.where(x == 1, -1.0, jnp.where(x == 0, 1.0, 0.0))
             odds = jnp.exp(sign[:, None] * (a["prop_design"] @ gamma.T))  # (n, B)
-            table = {"w": lambda: w.astype(jnp.float64), "inverse": lambda: w * (1 + odds),
+            table = {"w": lambda: w, "inverse": lambda: w * (1 + odds),
                      "ratio": lambda: w * odds}
             return {key: table[key]() for key in keys}
         e = p.prop_family.mean_batch(a["prop_design"], gamma)  # (n, k, B)
