@@ -28,10 +28,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_first_call as b  # noqa: E402
-from causaldsl.backends.exact import engine_for  # noqa: E402
-from causaldsl.model.checks import check_query  # noqa: E402
-from causaldsl.syntax.query import parse_query  # noqa: E402
+import bench_first_call as b
+from causaldsl.backends.exact import engine_for
+from causaldsl.model.checks import check_query
+from causaldsl.syntax.query import parse_query
 
 PHASES = ("parse", "check", "tree", "compile", "read", "evaluate", "total")
 BETWEEN = ("nothing", "pgmpy", "pyAgrum fresh", "16 MB pass")
