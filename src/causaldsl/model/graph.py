@@ -322,11 +322,28 @@ class ADMG(Drawable):
             g.add_edge(h, b)
         return g
 
+    @cached_property
+    def _links(self) -> tuple[dict[Any, list[Any]], dict[Any, list[Any]]]:
+        """Each node's parents and children in ``to_networkx()``'s DAG (a bidirected edge as
+        its hidden node), as plain dicts: the separation queries read them, and an estimate's
+        adjustment set is checked without importing networkx (0.12-0.17 s)."""
+        pred: dict[Any, list[Any]] = {n: [] for n in self.nodes}
+        succ: dict[Any, list[Any]] = {n: [] for n in self.nodes}
+        for a, b in self.directed:
+            succ[a].append(b)
+            pred[b].append(a)
+        for e in self.bidirected:
+            a, b = sorted(e)
+            h = ("↔", a, b)
+            pred[h], succ[h] = [], [a, b]
+            pred[a].append(h)
+            pred[b].append(h)
+        return pred, succ
+
     def d_separated(self, xs: Iterable[str] | str, ys: Iterable[str] | str,
                     zs: Iterable[str] | str = ()) -> bool:
-        """Whether X and Y are d-separated (m-separated) given Z."""
-        import networkx as nx
-
+        """Whether X and Y are d-separated (m-separated) given Z: no node of Y is d-connected
+        to X (``d_connected``)."""
         x, y, z = as_names(xs), as_names(ys), as_names(zs)
         self.check(x | y | z, "d-separation")
         x, y = x - z, y - z
@@ -334,7 +351,7 @@ class ADMG(Drawable):
             return True
         if x & y:
             return False
-        return bool(nx.is_d_separator(self._dag, set(x), set(y), set(z)))
+        return not self.d_connected(x, z) & y
 
     def d_connected(self, xs: Iterable[str] | str, zs: Iterable[str] | str = ()) -> frozenset[str]:
         """Every node d-connected (m-connected) to X given Z, X's own nodes outside Z included:
@@ -342,11 +359,11 @@ class ADMG(Drawable):
         search that asks about each node in turn stays linear."""
         x, z = as_names(xs), as_names(zs)
         self.check(x | z, "d-separation")
-        dag = self._dag
+        pred, succ = self._links
         above = set(z)  # Z and its ancestors: where a collider is open
         stack = list(z)
         while stack:
-            for p in dag.pred[stack.pop()]:
+            for p in pred[stack.pop()]:
                 if p not in above:
                     above.add(p)
                     stack.append(p)
@@ -361,13 +378,13 @@ class ADMG(Drawable):
             if v not in z:
                 reached.add(v)
             if up and v not in z:
-                todo.extend((p, True) for p in dag.pred[v])
-                todo.extend((c, False) for c in dag.succ[v])
+                todo.extend((p, True) for p in pred[v])
+                todo.extend((c, False) for c in succ[v])
             elif not up:
                 if v not in z:
-                    todo.extend((c, False) for c in dag.succ[v])
+                    todo.extend((c, False) for c in succ[v])
                 if v in above:
-                    todo.extend((p, True) for p in dag.pred[v])
+                    todo.extend((p, True) for p in pred[v])
         return frozenset(v for v in reached if isinstance(v, str))
 
     def minimal_separator(self, xs: Iterable[str], ys: Iterable[str], allowed: Iterable[str]
