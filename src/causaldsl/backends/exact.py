@@ -63,6 +63,7 @@ from causaldsl.syntax.query import (
 
 if TYPE_CHECKING:  # the junction tree's module loads when a tree is first built
     from causaldsl.backends.junction import Calibrated, JunctionTree, Propagation
+    from causaldsl.backends.lazytree import LazyTree
 
 # -- slicing at given values ----------------------------------------------------------------
 
@@ -200,6 +201,19 @@ STEP_FLOPS = 20_000
 #: those values; the newest CALIBRATIONS_KEPT calibrations are kept
 AUTO_CALIBRATE = 3
 CALIBRATIONS_KEPT = 16
+#: Once this many question shapes have been planned for the pruned contraction, the engine
+#: builds the elimination tree of the model's order and answers a new question on it by only the
+#: messages its values change (``lazytree``), where those cost at most LAZY_FLOPS entries: the
+#: tree and its kept messages cost a few milliseconds, which a command asking a handful of
+#: questions would not get back; a session that has asked this many will likely ask more
+LAZY_AFTER = 8
+LAZY_FLOPS = 200_000
+#: Answers of the lazy tree kept per engine (a repeated question is a look-up), oldest dropped
+LAZY_ANSWERS_KEPT = 4096
+#: After this many new questions in a row over LAZY_FLOPS, the engine stops asking the lazy tree
+#: (its cliques are too large for most questions: pathfinder, andes, munin1), which saves each
+#: new question the walk over the tree that finds its cost (0.1 ms on pathfinder)
+LAZY_MISSES = 4
 #: how many sets of given values the engine counts question shapes for, at most
 SHAPES_COUNTED = 4096
 
@@ -446,6 +460,12 @@ class ExactEngine:
         self._calibrated: dict[tuple[Any, ...], Calibrated] = {}
         self._shapes_under: dict[tuple[Any, ...], set[Any]] = {}
         self.tree_answers = 0  # questions answered from a calibrated junction tree (for tests)
+        self._lazy: LazyTree | None = None
+        self._lazy_built = False
+        #: the lazy tree's answers by question: the outcomes' joint (read-only), normalised
+        self._lazy_joints: dict[Prob, np.ndarray] = {}
+        self.lazy_answers = 0  # questions answered by the lazy tree (for tests)
+        self._lazy_misses = 0  # new questions in a row that the lazy tree found too costly
 
     # -- compile -----------------------------------------------------------------------
     @functools.cached_property
@@ -642,10 +662,16 @@ class ExactEngine:
             return self._counterfactual(prob)
         prepared = self._prepared.get(prob)
         if prepared is None:
+            joint = self._lazy_joints.get(prob) if self._lazy_joints else None
+            if joint is not None:
+                return self._lazy_read(prob, joint)
             check_query(self.model, prob)  # values too: the compiled shape may be shared
             from_tree = self._from_tree(prob)
             if from_tree is not None:
                 return from_tree
+            lazy = self._lazy_answer(prob)
+            if lazy is not None:
+                return lazy
             prepared = self._prepare(prob)
         cq, idx, read = prepared
         joint, z = cq.evaluate(idx)
@@ -673,6 +699,15 @@ class ExactEngine:
     def junction_tree(self) -> JunctionTree | None:
         """The model's junction tree, built when first needed; None when a variable has no
         table (a continuous or cut model)."""
+        families = self._table_families()
+        if families is None:
+            return None
+        from causaldsl.backends.junction import JunctionTree
+
+        return JunctionTree.of(families)
+
+    def _table_families(self) -> dict[str, tuple[str, ...]] | None:
+        """Each variable's table's wires (parents, then itself); None when one has no table."""
         families = {}
         for node in self.model.diagram.nodes:
             (v,) = node.outputs
@@ -680,9 +715,7 @@ class ExactEngine:
                     not isinstance(self.model.variables[v].type, FiniteType):
                 return None
             families[v] = (*node.inputs, v)
-        from causaldsl.backends.junction import JunctionTree
-
-        return JunctionTree.of(families)
+        return families
 
     @functools.cached_property
     def _tree_tables(self) -> tuple[dict[str, tuple[str, ...]], dict[str, np.ndarray],
@@ -758,6 +791,76 @@ class ExactEngine:
             return None
         self.tree_answers += 1
         return self._tree_answer(prob, cal)
+
+    def _lazy_tree(self) -> LazyTree | None:
+        """The lazy tree (built once LAZY_AFTER shapes have been planned), or None: not yet,
+        or the model has no junction tree."""
+        if not self._lazy_built:
+            if len(self._compiled) < LAZY_AFTER:
+                return None
+            self._lazy_built = True
+            if self._table_families() is not None:
+                from causaldsl.backends.junction import JunctionTree
+                from causaldsl.backends.lazytree import LazyTree
+
+                families, tables, sizes = self._tree_tables
+                # the elimination tree of the order the bucket plans use: no networkx import
+                tree = JunctionTree.from_order(families, self._elimination_rank)
+                self._lazy = LazyTree(tree, tables, families, sizes)
+        return self._lazy
+
+    def _lazy_answer(self, prob: Prob) -> Distribution | float | None:
+        """A new question answered by the lazy tree (``lazytree``), where every given variable
+        has a value, one clique holds the outcomes and the messages it changes cost at most
+        LAZY_FLOPS; else None, for the pruned contraction (which also says why evidence of
+        probability zero has no answer)."""
+        given = (*prob.interventions, *prob.evidence)
+        if LAZY_FLOPS <= 0 or prob.is_counterfactual or prob.shape_key in self._compiled or \
+                any(e.value is None for e in given):
+            return None
+        lazy = self._lazy_tree()
+        do = frozenset(e.var for e in prob.interventions)
+        if lazy is None or self._lazy_misses >= LAZY_MISSES or not set(self.model.inputs) <= do:
+            return None
+        variables = self.model.variables
+        values = {e.var: finite(variables[e.var].type, e.var).index(e.value) for e in given
+                  if e.value is not None}
+        outcomes = [e.var for e in prob.outcomes]
+        if values.keys() & set(outcomes):
+            return None
+        joint = lazy.joint(outcomes, values, do, LAZY_FLOPS)
+        if joint is None:
+            self._lazy_misses += 1
+            return None
+        self._lazy_misses = 0
+        if prob.evidence:
+            z = joint.sum()
+            if not z > 0:
+                return None
+            joint = joint / z
+        joint.setflags(write=False)
+        self._lazy_joints[prob] = joint
+        while len(self._lazy_joints) > LAZY_ANSWERS_KEPT:
+            self._lazy_joints.pop(next(iter(self._lazy_joints)))
+        self.lazy_answers += 1
+        return self._lazy_read(prob, joint)
+
+    def _lazy_read(self, prob: Prob, joint: np.ndarray) -> Distribution | float:
+        """The answer from the outcomes' joint: valued outcomes picked, the others its axes."""
+        variables = self.model.variables
+        pick: list[Any] = []
+        names = []
+        for e in prob.outcomes:
+            if e.value is None:
+                pick.append(slice(None))
+                names.append(e.var)
+            else:
+                pick.append(finite(variables[e.var].type, e.var).index(e.value))
+        out = joint[tuple(pick)]
+        if not names:
+            return float(out)
+        return Distribution(tuple(names), tuple(finite(variables[v].type, v) for v in names),
+                            out, title=str(prob))
 
     def _calibrated_for(self, prob: Prob) -> Calibrated | None:
         """The tree calibrated at a question's given values, where every given variable has a

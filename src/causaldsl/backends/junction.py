@@ -83,6 +83,41 @@ class JunctionTree:
             holds[home].append(v)
         return cls(tuple(cliques), schedule, tuple(tuple(h) for h in holds))
 
+    @classmethod
+    def from_order(cls, families: Mapping[str, Sequence[str]], rank: Mapping[str, int]
+                   ) -> JunctionTree:
+        """The elimination tree of an elimination order (``rank``: a variable's position;
+        unranked ones last), without networkx: eliminating v in the moral graph makes the
+        clique of v and its neighbours eliminated after it (joined to each other), whose
+        parent is the clique of the first of those to be eliminated; that tree has the
+        running-intersection property. Cliques come in reverse order of elimination (the root,
+        the last one eliminated, first); the components' roots hang from it. Each table sits in
+        the clique of its family's first eliminated variable, which holds the whole family."""
+        adj: dict[str, set[str]] = {}
+        for v, fam in families.items():
+            adj.setdefault(v, set())
+            for a in fam:
+                adj.setdefault(a, set()).update(w for w in fam if w != a)
+        last = len(rank)
+        order = sorted(adj, key=lambda v: (rank.get(v, last), v))
+        pos = {v: k for k, v in enumerate(order)}
+        later: dict[str, set[str]] = {}
+        for v in order:
+            nbrs = {u for u in adj[v] if pos[u] > pos[v]}
+            later[v] = nbrs
+            for a in nbrs:
+                adj[a] |= nbrs - {a}
+        index = {v: k for k, v in enumerate(reversed(order))}
+        cliques = tuple(frozenset({v} | later[v]) for v in reversed(order))
+        schedule = []
+        for v in order[:-1]:
+            parent = min(later[v], key=pos.__getitem__) if later[v] else order[-1]
+            schedule.append((index[v], index[parent]))
+        holds: list[list[str]] = [[] for _ in cliques]
+        for v, fam in families.items():
+            holds[index[min((*fam, v), key=pos.__getitem__)]].append(v)
+        return cls(cliques, tuple(schedule), tuple(tuple(h) for h in holds))
+
     @functools.cached_property
     def neighbours(self) -> tuple[tuple[int, ...], ...]:
         out: list[list[int]] = [[] for _ in self.cliques]
