@@ -50,7 +50,11 @@ class BucketPlan:
         flops, or when an output wire is in no table."""
         arrays: list[np.ndarray] = []
         picks: list[tuple[int | None, ...]] = []
-        live: list[tuple[int, tuple[Hashable, ...]]] = []  # (slot, wires) not yet read
+        # the slots not yet read, each with its wires, in slot order; and, per wire, the live
+        # slots that hold it (dicts keep the slots in the order they were added, so in slot
+        # order too): a wire's bucket is found without a pass over every live slot
+        live: dict[int, tuple[Hashable, ...]] = {}
+        holders: dict[Hashable, dict[int, None]] = {}
         sizes: dict[Hashable, int] = {}
         count: dict[Hashable, int] = {}  # how many live slots hold a wire
         for f in factors:
@@ -61,7 +65,10 @@ class BucketPlan:
                 if j is None:
                     sizes[w] = n
                     count[w] = count.get(w, 0) + 1
-            live.append((len(arrays), ws))
+            slot = len(arrays)
+            live[slot] = ws
+            for w in ws:
+                holders.setdefault(w, {})[slot] = None
             arrays.append(f.array)
             picks.append(pk)
         if any(w not in sizes for w in output):
@@ -95,11 +102,15 @@ class BucketPlan:
         for w in sorted([w for w in count if w not in out], key=lambda w: rank.get(w, last)):
             if not count.get(w):  # summed out with the tables that held it
                 continue
-            joined = fewer([f for f in live if w in f[1]])
+            bucket = [(s, live[s]) for s in holders[w]]
+            for s, ws in bucket:  # read now: no longer live
+                del live[s]
+                for x in ws:
+                    del holders[x][s]
+            joined = fewer(bucket)
             if joined is None:
                 return None
             group = joined
-            live = [f for f in live if w not in f[1]]
             held: dict[Hashable, int] = {}  # the union of the group's wires, and how often
             for _, ws in group:
                 for x in ws:
@@ -120,8 +131,11 @@ class BucketPlan:
                 return None
             largest = max(largest, size)
             steps.append(_step(group, result))
-            live.append((len(arrays) + len(steps) - 1, tuple(result)))
-        joined = fewer(live)
+            slot = len(arrays) + len(steps) - 1
+            live[slot] = tuple(result)
+            for x in result:
+                holders[x][slot] = None
+        joined = fewer(list(live.items()))
         work = math.prod(sizes[x] for x in output)
         flops += work
         largest = max(largest, work)
