@@ -165,3 +165,19 @@ def test_the_elimination_tree_is_a_junction_tree(spec, data):
     ranked = data.draw(st.permutations(spec.order), label="order")
     rank = {v: k for k, v in enumerate(ranked[:data.draw(st.integers(0, len(ranked)))])}
     _is_junction_tree(JunctionTree.from_order(families, rank), families)
+
+
+def test_a_hub_past_numpys_einsum_limits_leaves_the_tree_unused():
+    """A root with 40 children: eliminated last, its clique reads 40 messages and a table, past
+    the 32 operands one einsum takes; every clique's subtree then holds it, so no question can
+    use the tree (as on pathfinder) and the engine does not keep one."""
+    m = ModelBuilder("star")
+    m.observed("H", YesNo, [0.4, 0.6])
+    for k in range(40):
+        m.observed(f"X{k}", YesNo, [[0.9, 0.1], [0.3, 0.7]], given="H")
+    e = lazy_engine(m.build())
+    assert e._lazy is None
+    # P(X0 = yes | X1 = yes) = Σ_h P(h) P(X1 = yes | h) P(X0 = yes | h) / P(X1 = yes)
+    #   = (0.4·0.1·0.1 + 0.6·0.7·0.7) / (0.4·0.1 + 0.6·0.7) = 0.298 / 0.46
+    assert answer(e, "P(X0 = yes | X1 = yes)") == pytest.approx(0.298 / 0.46, abs=1e-15)
+    assert e.lazy_answers == 0

@@ -211,8 +211,8 @@ LAZY_FLOPS = 200_000
 #: Answers of the lazy tree kept per engine (a repeated question is a look-up), oldest dropped
 LAZY_ANSWERS_KEPT = 4096
 #: After this many new questions in a row over LAZY_FLOPS, the engine stops asking the lazy tree
-#: (its cliques are too large for most questions: pathfinder, andes, munin1), which saves each
-#: new question the walk over the tree that finds its cost (0.1 ms on pathfinder)
+#: (its cliques are too large for most questions: andes, munin1), which saves each new question
+#: the walk over the tree that finds its cost
 LAZY_MISSES = 4
 #: how many sets of given values the engine counts question shapes for, at most
 SHAPES_COUNTED = 4096
@@ -806,7 +806,8 @@ class ExactEngine:
                 families, tables, sizes = self._tree_tables
                 # the elimination tree of the order the bucket plans use: no networkx import
                 tree = JunctionTree.from_order(families, self._elimination_rank)
-                self._lazy = LazyTree(tree, tables, families, sizes)
+                lazy = LazyTree(tree, tables, families, sizes)
+                self._lazy = lazy if lazy.feasible else None  # else no question could use it
         return self._lazy
 
     def _lazy_answer(self, prob: Prob) -> Distribution | float | None:

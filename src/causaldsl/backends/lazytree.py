@@ -82,6 +82,15 @@ class LazyTree:
             out[(i, j)] = step[i] + sum(out[(k, i)] for k in nb[i] if k != j)
         return out
 
+    @functools.cached_property
+    def feasible(self) -> frozenset[int]:
+        """The cliques that can hold a question's outcomes at a finite cost: none of their
+        subtrees holds a clique past NumPy's einsum limits (on pathfinder every subtree of
+        every clique holds its hub, so none can)."""
+        return frozenset(
+            r for r in range(len(self.tree.cliques)) if self.step_cost[r] < math.inf and
+            all(self.prior_cost[(k, r)] < math.inf for k in self.tree.neighbours[r]))
+
     def _post_order(self, i: int, j: int) -> list[Edge]:
         """The directed edges of the subtree behind ``i`` (seen from ``j``), each after the
         edges into its sender, ending with ``(i, j)``; iterative (trees can be deep)."""
@@ -104,7 +113,7 @@ class LazyTree:
         no clique holds the outcomes, or when the messages this question computes (and the
         kept ones it first needs) would cost more than ``budget``."""
         root = self._home(tuple(outcomes))
-        if root is None or self.step_cost[root] > budget:
+        if root is None or root not in self.feasible or self.step_cost[root] > budget:
             return None
         touched: set[int] = set()
         for v in values:  # an intervened variable has its value too: its table's clique
