@@ -113,7 +113,7 @@ class LazyTree:
         no clique holds the outcomes, or when the messages this question computes (and the
         kept ones it first needs) would cost more than ``budget``."""
         root = self._home(tuple(outcomes))
-        if root is None or root not in self.feasible or self.step_cost[root] > budget:
+        if root is None or root not in self.feasible or self._least(root) > budget:
             return None
         touched: set[int] = set()
         for v in values:  # an intervened variable has its value too: its table's clique
@@ -150,6 +150,15 @@ class LazyTree:
         if not set(outcomes) <= {w for _, wires in ops for w in wires}:
             return None  # an outcome no operand reads: left to the pruned contraction
         return _einsum(ops, tuple(outcomes))
+
+    def _least(self, root: int) -> float:
+        """The least any question answered at ``root`` costs: its own einsum, and each message
+        into it either computed (at least its sender's einsum) or kept (free once computed):
+        found before walking the tree, so that a model whose cliques are large (munin1) turns
+        its questions away at once."""
+        return self.step_cost[root] + sum(
+            0.0 if (k, root) in self.prior else min(self.step_cost[k], self.prior_cost[(k, root)])
+            for k in self.tree.neighbours[root])
 
     def _home(self, outcomes: tuple[str, ...]) -> int | None:
         """The smallest clique holding the outcomes (kept per outcomes)."""
