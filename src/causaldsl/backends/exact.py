@@ -664,7 +664,7 @@ class ExactEngine:
         if prepared is None:
             joint = self._lazy_joints.get(prob) if self._lazy_joints else None
             if joint is not None:
-                return self._lazy_read(prob, joint)
+                return self._read_joint(prob, joint)
             check_query(self.model, prob)  # values too: the compiled shape may be shared
             from_tree = self._from_tree(prob)
             if from_tree is not None:
@@ -844,10 +844,11 @@ class ExactEngine:
         while len(self._lazy_joints) > LAZY_ANSWERS_KEPT:
             self._lazy_joints.pop(next(iter(self._lazy_joints)))
         self.lazy_answers += 1
-        return self._lazy_read(prob, joint)
+        return self._read_joint(prob, joint)
 
-    def _lazy_read(self, prob: Prob, joint: np.ndarray) -> Distribution | float:
-        """The answer from the outcomes' joint: valued outcomes picked, the others its axes."""
+    def _read_joint(self, prob: Prob, joint: np.ndarray) -> Distribution | float:
+        """The answer from the outcomes' joint (a calibrated tree's or the lazy tree's):
+        valued outcomes picked, the others its axes."""
         variables = self.model.variables
         pick: list[Any] = []
         names = []
@@ -878,21 +879,7 @@ class ExactEngine:
         _refuse_impossible(cal, prob)
         joint = cal.marginal(outcomes)
         assert joint is not None
-        variables = self.model.variables
-        pick: list[Any] = [0]
-        names = []
-        for e in prob.outcomes:
-            t = finite(variables[e.var].type, e.var)
-            if e.value is None:
-                pick.append(slice(None))
-                names.append(e.var)
-            else:
-                pick.append(t.index(e.value))
-        out = joint[tuple(pick)]
-        if not names:
-            return float(out)
-        return Distribution(tuple(names), tuple(finite(variables[v].type, v) for v in names),
-                            out, title=str(prob))
+        return self._read_joint(prob, joint[0])
 
     def posteriors(self, evidence: Mapping[str, Any] | None = None,
                    do: Mapping[str, Any] | None = None) -> dict[str, Distribution]:

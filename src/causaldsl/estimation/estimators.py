@@ -281,6 +281,12 @@ class Estimator:
             h = h * (a["treatment"] == t.treated).astype(jnp.float64)
         return h
 
+    def _level_rows(self, k: int) -> Any:
+        """Term ``k``'s rows at its level in its stratum, ``a h`` (n,): those its weighted
+        (IPW, AIPW) part reads."""
+        a = self.arrays
+        return (a["treatment"] == self.p.terms[k].level).astype(jnp.float64) * a["where"][k]
+
     def _linear_outcome(self, k: int) -> bool:
         """Whether term ``k``'s outcome part is linear in the rows' weights: a linear outcome
         model's mean over the rows (not at a point), ``Σ w h m = (Σ w h x)·β``."""
@@ -382,7 +388,7 @@ class Estimator:
             at = layout[k]
             if at is None:
                 continue
-            c = (a["treatment"] == t.level).astype(jnp.float64) * a["where"][k]
+            c = self._level_rows(k)
             cols = [(c * a["outcomes"][t.outcome])[None, :]]
             if p.method == "ipw":
                 cols.append(c[None, :])
@@ -436,7 +442,7 @@ class Estimator:
             if m is None:  # minus Σ u a h x·β
                 weighted = weighted - (s[:, 1:] * beta).sum(axis=1)
             else:
-                c = (a["treatment"] == t.level).astype(jnp.float64) * a["where"][k]
+                c = self._level_rows(k)
                 weighted = weighted - (factors[key] * (c[:, None] * m)).sum(axis=0)
             res.append((outcome + weighted) / den)
         return jnp.stack(res, axis=-1)

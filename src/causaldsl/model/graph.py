@@ -311,15 +311,13 @@ class ADMG(Drawable):
         """``to_networkx()`` built once, for the separation queries (which do not change it)."""
         import networkx as nx
 
+        succ = self._links[1]
+        hidden = [h for h in succ if isinstance(h, tuple)]  # ("↔", a, b): _links' convention
         g = nx.DiGraph(name=self.name)
         g.add_nodes_from(self.nodes, role="observed")
+        g.add_nodes_from(hidden, role="latent")
         g.add_edges_from(self.directed)
-        for e in self.bidirected:
-            a, b = sorted(e)
-            h = ("↔", a, b)
-            g.add_node(h, role="latent")
-            g.add_edge(h, a)
-            g.add_edge(h, b)
+        g.add_edges_from((h, x) for h in hidden for x in succ[h])
         return g
 
     @cached_property
